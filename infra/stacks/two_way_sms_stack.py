@@ -1,0 +1,32 @@
+"""The deployable stack: the two-way SMS path and its outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.config import TwoWaySmsConfig
+from infra.constructs.two_way_sms import TwoWaySms
+
+
+class TwoWaySmsStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: TwoWaySmsConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.two_way_sms = TwoWaySms(self, "TwoWaySms", config=config)
+        built = self.two_way_sms
+        outputs = {
+            "OriginationArn": built.number.origination_arn,
+            "PhoneNumber": built.number.phone_number,
+            "InboundTopicArn": built.inbound_topic.topic.topic_arn,
+            "ConfigurationSetName": built.configuration_set.configuration_set_name,
+            "OptOutListName": built.number.opt_out_list_name,
+            "ContactsTableName": built.inbound_processor.contacts_table.table_name,
+            "InboundQueueUrl": built.inbound_processor.queue.queue_url,
+            "InboundDeadLetterQueueUrl": built.inbound_processor.dead_letter_queue.queue_url,
+            "InboundFunctionName": built.inbound_processor.function.function_name,
+        }
+        for name, value in outputs.items():
+            if value is not None:
+                CfnOutput(self, name, value=value)

@@ -1,0 +1,199 @@
+"""What to do with an inbound text: the reply, the consent change, the opt-out list.
+
+Who answers a word depends on the number's set-up. With AWS-managed opt-outs (the
+default) End User Messaging itself replies to HELP, STOP, its default opt-out words and
+the compliance keywords registered on the number, and keeps the opt-out list; the
+handler then only records what happened. Everything AWS does not handle, the handler
+does: its reply, and the opt-out list. A US toll-free number's STOP is the carrier's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+from two_way_sms.keywords import (
+    AWS_DEFAULT_OPT_OUT_WORDS,
+    DEFAULT_OPT_IN_WORDS,
+    DEFAULT_OPT_OUT_PHRASES,
+    EXTRA_OPT_OUT_WORDS,
+    HELP_WORDS,
+    MANDATORY_KEYWORDS,
+    find_phrase,
+    first_keyword,
+    normalise_keyword,
+)
+
+TOLL_FREE = "TOLL_FREE"
+
+
+class KeywordAction(str, Enum):
+    """The actions End User Messaging knows for a keyword (same strings as its API)."""
+
+    AUTOMATIC_RESPONSE = "AUTOMATIC_RESPONSE"
+    OPT_OUT = "OPT_OUT"
+    OPT_IN = "OPT_IN"
+
+
+class Intent(str, Enum):
+    OPT_OUT = "OPT_OUT"
+    OPT_IN = "OPT_IN"
+    HELP = "HELP"
+    KEYWORD = "KEYWORD"
+    OTHER = "OTHER"
+
+
+class ConsentChange(str, Enum):
+    OPTED_OUT = "OPTED_OUT"
+    OPTED_IN = "OPTED_IN"
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    keyword: str
+    reply: str
+    action: KeywordAction = KeywordAction.AUTOMATIC_RESPONSE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keyword", normalise_keyword(self.keyword))
+        object.__setattr__(self, "action", KeywordAction(self.action))
+
+
+@dataclass(frozen=True)
+class ResponderSettings:
+    """Everything the handler needs to answer; built by the CDK config, shipped as JSON."""
+
+    help_reply: str
+    stop_reply: str
+    opt_in_reply: str
+    keywords: tuple[KeywordRule, ...] = ()
+    extra_opt_out_words: tuple[str, ...] = ()
+    extra_opt_in_words: tuple[str, ...] = ()
+    opt_out_phrases: tuple[str, ...] = DEFAULT_OPT_OUT_PHRASES
+    default_reply: str | None = None
+    self_managed_opt_outs: bool = False
+    number_type: str = "SIMULATOR"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keywords", tuple(self.keywords))
+        object.__setattr__(self, "extra_opt_out_words", tuple(map(normalise_keyword, self.extra_opt_out_words)))
+        object.__setattr__(self, "extra_opt_in_words", tuple(map(normalise_keyword, self.extra_opt_in_words)))
+        object.__setattr__(self, "opt_out_phrases", tuple(self.opt_out_phrases))
+
+    # -- the word lists -------------------------------------------------------------------
+    @property
+    def opt_out_words(self) -> tuple[str, ...]:
+        configured = tuple(k.keyword for k in self.keywords if k.action is KeywordAction.OPT_OUT)
+        return _unique(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + self.extra_opt_out_words + configured)
+
+    @property
+    def opt_in_words(self) -> tuple[str, ...]:
+        configured = tuple(k.keyword for k in self.keywords if k.action is KeywordAction.OPT_IN)
+        return _unique(DEFAULT_OPT_IN_WORDS + self.extra_opt_in_words + configured)
+
+    @property
+    def replies(self) -> dict[str, str]:
+        """Every text this configuration can send, by name (for validation and reports)."""
+        texts = {"help_reply": self.help_reply, "stop_reply": self.stop_reply, "opt_in_reply": self.opt_in_reply}
+        if self.default_reply:
+            texts["default_reply"] = self.default_reply
+        texts.update({f"keyword {k.keyword}": k.reply for k in self.keywords})
+        return texts
+
+    # -- what End User Messaging handles itself --------------------------------------------
+    def number_keywords(self) -> tuple[KeywordRule, ...]:
+        """Optional keywords to register on the number, so that AWS answers them itself.
+
+        With self-managed opt-outs nothing is registered but a toll-free number's opt-in
+        words, which the carrier needs to let a customer resubscribe. A toll-free number
+        takes no extra opt-out words (the carrier manages STOP).
+        """
+        opt_in = tuple(KeywordRule(w, self.opt_in_reply, KeywordAction.OPT_IN) for w in self.opt_in_words)
+        if self.self_managed_opt_outs:
+            return opt_in if self.number_type == TOLL_FREE else ()
+        rules = [KeywordRule(w, self.help_reply) for w in HELP_WORDS if w not in MANDATORY_KEYWORDS]
+        rules += opt_in
+        if self.number_type != TOLL_FREE:
+            rules += [
+                KeywordRule(w, self.stop_reply, KeywordAction.OPT_OUT)
+                for w in self.opt_out_words
+                if w not in AWS_DEFAULT_OPT_OUT_WORDS
+            ]
+        return tuple(rules)
+
+    def handled_by_aws(self, word: str) -> bool:
+        """True when End User Messaging (or the carrier) replies to ``word`` and keeps the list."""
+        if self.number_type == TOLL_FREE and word == "STOP":
+            return True
+        if word in {rule.keyword for rule in self.number_keywords()}:
+            return True
+        return not self.self_managed_opt_outs and (word in MANDATORY_KEYWORDS or word in AWS_DEFAULT_OPT_OUT_WORDS)
+
+    # -- serialisation (the handler reads this from an environment variable) ----------------
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["keywords"] = [{**asdict(k), "action": k.action.value} for k in self.keywords]
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ResponderSettings:
+        data: dict[str, Any] = json.loads(text)
+        data["keywords"] = tuple(KeywordRule(**k) for k in data.get("keywords", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Decision:
+    intent: Intent
+    matched: str | None = None  # the keyword or phrase that decided it
+    reply: str | None = None  # what the handler must send, None when nothing
+    consent_change: ConsentChange | None = None
+    update_opt_out_list: bool = False  # the handler must put on / take off the opt-out list
+
+
+def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decision:
+    """Decides the answer to ``body`` from a customer whose current state is ``opted_out``.
+
+    Precedence: opt-out, opt-in, HELP, configured keywords, then anything else. HELP is
+    answered even to an opted-out number; the confirmation of an opt-out is sent once,
+    on the change, never again.
+    """
+    word = first_keyword(body, settings.opt_out_words)
+    phrase = None if word else find_phrase(body, settings.opt_out_phrases)
+    if word or phrase:
+        by_aws = bool(word) and settings.handled_by_aws(word)
+        return Decision(
+            Intent.OPT_OUT,
+            matched=word or phrase,
+            reply=None if by_aws or opted_out else settings.stop_reply,
+            consent_change=ConsentChange.OPTED_OUT,
+            update_opt_out_list=not by_aws,
+        )
+
+    word = first_keyword(body, settings.opt_in_words)
+    if word:
+        by_aws = settings.handled_by_aws(word)
+        return Decision(
+            Intent.OPT_IN,
+            matched=word,
+            reply=None if by_aws else settings.opt_in_reply,
+            consent_change=ConsentChange.OPTED_IN,
+            update_opt_out_list=not by_aws,
+        )
+
+    word = first_keyword(body, HELP_WORDS)
+    if word:
+        return Decision(Intent.HELP, matched=word, reply=None if settings.handled_by_aws(word) else settings.help_reply)
+
+    auto_replies = {k.keyword: k for k in settings.keywords if k.action is KeywordAction.AUTOMATIC_RESPONSE}
+    word = first_keyword(body, auto_replies)
+    if word:
+        return Decision(Intent.KEYWORD, matched=word, reply=None if opted_out else auto_replies[word].reply)
+
+    return Decision(Intent.OTHER, reply=None if opted_out else settings.default_reply)
+
+
+def _unique(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(words))
