@@ -1,0 +1,173 @@
+"""Emulated AWS for the handler tests: moto for DynamoDB and SQS, Stubber for End User Messaging.
+
+moto does not implement ``pinpoint-sms-voice-v2``; botocore's Stubber checks every
+request we make against the real service model instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+REGION = "us-east-1"
+
+SETTINGS = {
+    "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",
+    "stop_reply": "Example Clinic: you are unsubscribed and will receive no more messages.",
+    "opt_in_reply": "Example Clinic: you are subscribed again. Reply STOP to cancel.",
+    "default_reply": "Example Clinic: thanks! Reply HELP for help.",
+    "keywords": [{"keyword": "HOURS", "reply": "Open Mon-Fri 8-18.", "action": "AUTOMATIC_RESPONSE"}],
+}
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "inbound"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:inbound"
+    aws_request_id: str = "request-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def inbound_payload(**overrides: Any) -> dict[str, Any]:
+    """The documented payload (shared fixture), with fields replaced or removed (None)."""
+    path = FIXTURES / "inbound-sns-message.json"
+    payload = json.loads(path.read_text()) if path.exists() else {
+        "originationNumber": "+14255550182", "destinationNumber": "+12125550101", "messageKeyword": "JOIN",
+        "messageBody": "EXAMPLE", "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84",
+        "previousPublishedMessageId": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+class Harness:
+    """The inbound handler wired to emulated AWS, with helpers to feed it SQS batches."""
+
+    def __init__(self, app: Any, sqs: Any, queue_url: str, contacts: Any, stubber: Stubber, logs: io.StringIO) -> None:
+        self.app, self.sqs, self.queue_url, self.contacts, self.stubber = app, sqs, queue_url, contacts, stubber
+        self._logs = logs
+
+    def logs(self) -> str:
+        """Everything the handler logged so far (Powertools JSON lines)."""
+        return self._logs.getvalue()
+
+    def sqs_event(self, *bodies: str) -> dict[str, Any]:
+        """Sends bodies through a real (emulated) queue and returns the Lambda event for them."""
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"],
+        )["Messages"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return {"Records": [
+            {
+                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
+            }
+            for m in received
+        ]}
+
+    def handle(self, *payloads: dict[str, Any] | str) -> dict[str, Any]:
+        bodies = [p if isinstance(p, str) else json.dumps(p) for p in payloads]
+        return self.app.handler(self.sqs_event(*bodies), FakeLambdaContext())
+
+    def expect_send(self, to: str, body: str, from_number: str = "+12125550101", *, inbound_id: str, intent: str,
+                    message_id: str = "reply-1") -> None:
+        self.stubber.add_response("send_text_message", {"MessageId": message_id}, {
+            "DestinationPhoneNumber": to, "OriginationIdentity": from_number, "MessageBody": body,
+            "MessageType": "TRANSACTIONAL", "ConfigurationSetName": "replies",
+            "Context": {"inboundMessageId": inbound_id, "intent": intent},
+        })
+
+    def expect_send_error(self, code: str, *, reason: str | None = None) -> None:
+        extra = {"Reason": reason} if reason else {}
+        self.stubber.add_client_error("send_text_message", service_error_code=code, service_message=code,
+                                      response_meta=extra, modeled_fields=extra)
+
+    def profile(self, number: str) -> dict[str, Any] | None:
+        return self.contacts.get_item(Key={"phone_number": number, "record": "PROFILE"}).get("Item")
+
+    def consent_records(self, number: str) -> list[dict[str, Any]]:
+        items = self.contacts.query(
+            KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":n": number, ":p": "CONSENT#"},
+        )["Items"]
+        return items
+
+
+def _create_tables(dynamodb: Any) -> Any:
+    contacts = dynamodb.create_table(
+        TableName="contacts", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
+                              {"AttributeName": "record", "AttributeType": "S"}],
+    )
+    dynamodb.create_table(
+        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+    return contacts
+
+
+def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
+    """Context manager body for a fixture: yields a Harness inside mock_aws."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from infra.config import parse_config  # the same validation the synth runs
+
+    config = parse_config({**SETTINGS, **settings_overrides})
+    env = {
+        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts",
+        "IDEMPOTENCY_TABLE": "idempotency", "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
+        "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        contacts = _create_tables(boto3.resource("dynamodb", region_name=REGION))
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
+        sys.modules.pop("inbound.app", None)
+        app = importlib.import_module("inbound.app")
+        # Powertools keeps one handler on the named logger across imports: send its JSON lines
+        # to a buffer this test can read instead.
+        named_logger = logging.getLogger(env["POWERTOOLS_SERVICE_NAME"])
+        log_buffer = io.StringIO()
+        capture = logging.StreamHandler(log_buffer)
+        capture.setFormatter(named_logger.handlers[0].formatter)
+        named_logger.handlers = [capture]
+        sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
+        app.gateway._client = sms_client
+        with Stubber(sms_client) as stubber:
+            yield Harness(app, sqs, queue_url, contacts, stubber, log_buffer)
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    yield from make_harness(monkeypatch)
+
+
+@pytest.fixture
+def self_managed_harness(monkeypatch):
+    yield from make_harness(monkeypatch, self_managed_opt_outs=True)

@@ -1,0 +1,172 @@
+"""The inbound handler against emulated DynamoDB and SQS, with End User Messaging stubbed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import SETTINGS, FakeLambdaContext, inbound_payload
+
+CUSTOMER = "+14255550182"
+OUR_NUMBER = "+12125550101"
+
+
+def text(body: str, message_id: str = "in-1", **fields) -> dict:
+    return inbound_payload(messageBody=body, inboundMessageId=message_id, **fields)
+
+
+def failures(result: dict) -> list[str]:
+    return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+
+
+# -- keywords AWS answers itself (AWS-managed opt-outs, the default) ---------------------------
+@pytest.mark.parametrize("body", ["STOP", "Stop.", " stop ", "STOP please", "UNSUBSCRIBE", "arret", "STOPALL"])
+def test_opt_out_words_are_recorded_without_a_second_reply_when_aws_manages_opt_outs(harness, body):
+    result = harness.handle(text(body))
+
+    assert failures(result) == []
+    assert harness.profile(CUSTOMER)["opted_out"] is True
+    [proof] = harness.consent_records(CUSTOMER)
+    assert proof["change"] == "OPTED_OUT" and proof["inbound_message_id"] == "in-1"
+    assert proof["keyword"] in {"STOP", "UNSUBSCRIBE", "ARRET", "STOPALL"}
+
+
+def test_help_is_left_to_aws_when_it_manages_opt_outs(harness):
+    assert failures(harness.handle(text("HELP"))) == []  # the stub fails on any unexpected send
+
+
+def test_a_sentence_that_merely_starts_with_stop_letters_is_not_an_opt_out(harness):
+    harness.expect_send(CUSTOMER, SETTINGS["default_reply"], inbound_id="in-1", intent="OTHER")
+
+    assert failures(harness.handle(text("Stopping by later?"))) == []
+    assert harness.profile(CUSTOMER) is None
+
+
+def test_a_configured_keyword_gets_its_reply_with_the_configuration_set_and_context(harness):
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
+
+    assert failures(harness.handle(text("hours?"))) == []
+
+
+def test_an_opt_out_phrase_is_honoured_by_the_handler_with_one_confirmation_and_the_list(harness):
+    harness.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
+    harness.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+
+    assert failures(harness.handle(text("please opt me out of these"))) == []
+    assert harness.profile(CUSTOMER)["opted_out"] is True
+
+
+def test_an_opted_out_number_gets_no_default_reply(harness):
+    harness.handle(text("STOP", "in-1"))
+
+    assert failures(harness.handle(text("hello again", "in-2"))) == []  # no send expected
+
+
+def test_the_numbers_own_number_without_plus_is_normalised(harness):
+    harness.expect_send(CUSTOMER, SETTINGS["default_reply"], inbound_id="in-1", intent="OTHER")
+
+    assert failures(harness.handle(text("hi", originationNumber="14255550182", destinationNumber="12125550101"))) == []
+
+
+def test_an_sns_envelope_body_is_unwrapped(harness):
+    envelope = {"Type": "Notification", "MessageId": "sns-1", "Message": json.dumps(text("hours"))}
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
+
+    assert failures(harness.handle(envelope)) == []
+
+
+# -- self-managed opt-outs: the handler answers and keeps the list ------------------------------
+def test_self_managed_stop_sends_one_confirmation_before_listing_the_number(self_managed_harness):
+    h = self_managed_harness
+    h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
+    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    assert failures(h.handle(text("Stop."))) == []
+
+    # A second STOP from an opted-out number: recorded, listed again, but no second confirmation.
+    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    assert failures(h.handle(text("STOP", "in-2"))) == []
+    assert len(h.consent_records(CUSTOMER)) == 2
+
+
+def test_self_managed_help_is_answered_even_to_an_opted_out_number(self_managed_harness):
+    h = self_managed_harness
+    h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
+    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.handle(text("STOP"))
+    h.expect_send(CUSTOMER, SETTINGS["help_reply"], inbound_id="in-2", intent="HELP")
+
+    assert failures(h.handle(text("HELP", "in-2"))) == []
+
+
+def test_self_managed_start_takes_the_number_off_the_list_then_confirms(self_managed_harness):
+    h = self_managed_harness
+    h.stubber.add_response("delete_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.expect_send(CUSTOMER, SETTINGS["opt_in_reply"], inbound_id="in-1", intent="OPT_IN")
+
+    assert failures(h.handle(text("START"))) == []
+    assert h.profile(CUSTOMER)["opted_out"] is False
+    assert h.consent_records(CUSTOMER)[0]["change"] == "OPTED_IN"
+
+
+# -- duplicates, bad input, errors ----------------------------------------------------------------
+def test_a_redelivered_message_gets_no_second_reply_and_no_second_record(self_managed_harness):
+    h = self_managed_harness
+    h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
+    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.handle(text("STOP"))
+
+    assert failures(h.handle(text("STOP"))) == []  # same inbound id: no calls expected
+    assert len(h.consent_records(CUSTOMER)) == 1
+
+
+@pytest.mark.parametrize("body, reason_fragment", [
+    ("not json", "not JSON"),
+    (json.dumps([1, 2]), "not an object"),
+    (json.dumps(inbound_payload(inboundMessageId=None)), "inboundMessageId"),
+    (json.dumps(inbound_payload(originationNumber="banana")), "originationNumber"),
+    (json.dumps(inbound_payload(messageBody=None)), "messageBody"),
+])
+def test_a_malformed_record_fails_alone_with_a_logged_reason(harness, body, reason_fragment):
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="good", intent="KEYWORD")
+    event = harness.sqs_event(body, json.dumps(text("HOURS", "good")))
+    bad_id = next(r["messageId"] for r in event["Records"] if r["body"] == body)
+
+    result = harness.app.handler(event, FakeLambdaContext())
+
+    assert failures(result) == [bad_id]
+    logged = harness.logs()
+    assert reason_fragment in logged
+    assert "Stop" not in logged and "+14255550182" not in logged  # no body, no full number
+
+
+def test_throttling_fails_the_record_for_a_retry_and_the_retry_replies(harness):
+    harness.expect_send_error("ThrottlingException")
+    first = harness.handle(text("hours"))
+    assert len(failures(first)) == 1
+
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
+    assert failures(harness.handle(text("hours"))) == []
+
+
+def test_a_reply_to_a_number_on_the_opt_out_list_is_recorded_and_not_retried(harness):
+    harness.expect_send_error("ConflictException", reason="DESTINATION_PHONE_NUMBER_OPTED_OUT")
+
+    assert failures(harness.handle(text("hi there"))) == []
+    assert harness.profile(CUSTOMER)["opted_out"] is True
+
+
+def test_a_rejected_reply_fails_the_record_towards_the_dead_letter_queue(harness):
+    harness.expect_send_error("ValidationException")
+
+    assert len(failures(harness.handle(text("hours")))) == 1
+    assert "ValidationException" in harness.logs()
+
+
+def test_logs_mask_the_customer_number(harness):
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
+    harness.handle(text("hours"))
+
+    logged = harness.logs()
+    assert "+1425*****82" in logged
+    assert CUSTOMER not in logged
