@@ -1,0 +1,63 @@
+"""Parsing the inbound payload defensively, and phone numbers."""
+
+import json
+
+import pytest
+
+from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
+from two_way_sms.phone import InvalidPhoneNumber, mask, to_e164
+
+PAYLOAD = {
+    "originationNumber": "+14255550182", "destinationNumber": "12125550101", "messageKeyword": "KEYWORD_123456789012",
+    "messageBody": "Hi", "inboundMessageId": "id-1", "previousPublishedMessageId": "prev-1",
+}
+
+
+def test_the_raw_payload_is_parsed_with_numbers_in_e164():
+    message = parse_inbound(json.dumps(PAYLOAD))
+    assert message.customer_number == "+14255550182" and message.our_number == "+12125550101"
+    assert message.registered_keyword == "KEYWORD_123456789012" and message.previous_published_message_id == "prev-1"
+
+
+def test_an_sns_envelope_is_unwrapped():
+    envelope = {"Type": "Notification", "Message": json.dumps(PAYLOAD)}
+    assert parse_inbound(json.dumps(envelope)).inbound_message_id == "id-1"
+
+
+def test_optional_fields_may_be_missing():
+    bare = {k: v for k, v in PAYLOAD.items() if k not in ("messageKeyword", "previousPublishedMessageId")}
+    message = parse_inbound(bare)
+    assert message.registered_keyword is None and message.previous_published_message_id is None
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"inboundMessageId": ""}, "inboundMessageId"),
+    ({"originationNumber": "12"}, "originationNumber"),
+    ({"destinationNumber": None}, "destinationNumber"),
+    ({"messageBody": 5}, "messageBody"),
+    ({"messageBody": "x" * 1601}, "1601"),
+])
+def test_malformed_payloads_are_rejected_with_a_reason_naming_the_field(change, reason):
+    with pytest.raises(MalformedInboundMessage) as error:
+        parse_inbound({**PAYLOAD, **change})
+    assert reason in error.value.reason
+
+
+def test_a_reason_never_carries_the_full_number():
+    with pytest.raises(MalformedInboundMessage) as error:
+        parse_inbound({**PAYLOAD, "originationNumber": "+1425555018299999"})
+    assert "+1425555018299999" not in error.value.reason
+
+
+def test_numbers_without_plus_and_with_formatting_normalise_to_e164():
+    assert to_e164("14255550182") == to_e164("+1 (425) 555-0182") == "+14255550182"
+
+
+def test_an_impossible_number_is_refused():
+    with pytest.raises(InvalidPhoneNumber):
+        to_e164("banana")
+
+
+def test_mask_keeps_country_and_area_code_and_the_last_two_digits():
+    assert mask("+14255550182") == "+1425*****82"
+    assert mask("+123") == "****"

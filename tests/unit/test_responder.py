@@ -1,0 +1,94 @@
+"""Who answers what: the reply, consent change and opt-out list work for each inbound text."""
+
+import dataclasses
+
+import pytest
+
+from two_way_sms.responder import (
+    ConsentChange,
+    Intent,
+    KeywordAction,
+    KeywordRule,
+    ResponderSettings,
+    decide,
+)
+
+AWS_MANAGED = ResponderSettings(
+    help_reply="help", stop_reply="stopped", opt_in_reply="welcome back",
+    keywords=(KeywordRule("HOURS", "9-5"), KeywordRule("JOIN", "joined", KeywordAction.OPT_IN)),
+    extra_opt_out_words=("CEASE",), default_reply="thanks", number_type="LONG_CODE",
+)
+SELF_MANAGED = dataclasses.replace(AWS_MANAGED, self_managed_opt_outs=True)
+TOLL_FREE = dataclasses.replace(AWS_MANAGED, number_type="TOLL_FREE")
+
+
+@pytest.mark.parametrize("body", ["STOP", "Stop.", " stop ", "STOP please", "UNSUBSCRIBE", "arret", "STOPALL", "revoke"])
+def test_opt_out_words_are_recorded_and_left_to_aws_when_it_manages_opt_outs(body):
+    decision = decide(body, opted_out=False, settings=AWS_MANAGED)
+    assert decision.intent is Intent.OPT_OUT and decision.consent_change is ConsentChange.OPTED_OUT
+    assert decision.reply is None and not decision.update_opt_out_list
+
+
+def test_self_managed_stop_confirms_once_and_updates_the_list():
+    first = decide("STOP", opted_out=False, settings=SELF_MANAGED)
+    again = decide("STOP", opted_out=True, settings=SELF_MANAGED)
+    assert first.reply == "stopped" and first.update_opt_out_list
+    assert again.reply is None and again.update_opt_out_list and again.consent_change is ConsentChange.OPTED_OUT
+
+
+def test_an_opt_out_phrase_is_the_handlers_to_answer_even_with_aws_managed_opt_outs():
+    decision = decide("please opt me out", opted_out=False, settings=AWS_MANAGED)
+    assert decision.intent is Intent.OPT_OUT and decision.reply == "stopped" and decision.update_opt_out_list
+
+
+def test_a_configured_extra_opt_out_word_is_registered_on_the_number_for_aws_to_handle():
+    assert "CEASE" in {k.keyword for k in AWS_MANAGED.number_keywords() if k.action is KeywordAction.OPT_OUT}
+    assert decide("cease", opted_out=False, settings=AWS_MANAGED).reply is None
+
+
+def test_a_toll_free_number_registers_no_extra_opt_out_words_so_the_handler_answers_them():
+    registered = {k.keyword for k in TOLL_FREE.number_keywords()}
+    assert "STOPALL" not in registered and {"START", "UNSTOP"} <= registered
+    assert decide("STOPALL", opted_out=False, settings=TOLL_FREE).reply == "stopped"
+    assert decide("STOP", opted_out=False, settings=TOLL_FREE).reply is None  # the carrier's
+
+
+def test_stopping_by_is_not_an_opt_out():
+    decision = decide("Stopping by later?", opted_out=False, settings=AWS_MANAGED)
+    assert decision.intent is Intent.OTHER and decision.reply == "thanks" and decision.consent_change is None
+
+
+def test_help_reaches_an_opted_out_number_when_the_handler_answers_help():
+    decision = decide("HELP", opted_out=True, settings=SELF_MANAGED)
+    assert decision.intent is Intent.HELP and decision.reply == "help"
+
+
+def test_help_and_info_are_left_to_aws_when_it_manages_opt_outs():
+    assert decide("help", opted_out=False, settings=AWS_MANAGED).reply is None
+    assert decide("info", opted_out=False, settings=AWS_MANAGED).reply is None
+
+
+@pytest.mark.parametrize("body", ["START", "unstop", "Join"])
+def test_opt_in_words_including_configured_ones_record_an_opt_in(body):
+    decision = decide(body, opted_out=True, settings=SELF_MANAGED)
+    assert decision.consent_change is ConsentChange.OPTED_IN and decision.reply == "welcome back"
+
+
+def test_a_configured_keyword_gets_its_reply_but_not_when_opted_out():
+    assert decide("hours?", opted_out=False, settings=AWS_MANAGED).reply == "9-5"
+    assert decide("hours?", opted_out=True, settings=AWS_MANAGED).reply is None
+
+
+def test_anything_else_gets_the_default_reply_never_to_an_opted_out_number():
+    assert decide("hello", opted_out=False, settings=AWS_MANAGED).reply == "thanks"
+    assert decide("hello", opted_out=True, settings=AWS_MANAGED).reply is None
+    no_default = dataclasses.replace(AWS_MANAGED, default_reply=None)
+    assert decide("hello", opted_out=False, settings=no_default).reply is None
+
+
+def test_self_managed_numbers_register_no_compliance_keywords_for_aws_to_answer():
+    assert SELF_MANAGED.number_keywords() == ()
+
+
+def test_settings_survive_the_trip_through_the_environment_as_json():
+    assert ResponderSettings.from_json(AWS_MANAGED.to_json()) == AWS_MANAGED
