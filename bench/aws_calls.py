@@ -1,0 +1,210 @@
+"""Counts the AWS API calls the inbound handler makes for one message, path by path.
+
+Same emulation as the integration tests: moto for DynamoDB, botocore's Stubber for
+End User Messaging (``pinpoint-sms-voice-v2``, which moto does not implement). A
+``before-call`` hook on each of the handler's three clients (contacts table,
+Powertools idempotency table, End User Messaging) counts every request it sends,
+failed conditional writes included (DynamoDB bills those too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from environment import REGION, handler_environment, inbound_payload
+
+OUR_NUMBER = "+12125550101"
+READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "inbound"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:inbound"
+    aws_request_id: str = "bench-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class PathCalls:
+    """The calls counted for one path, by (service, operation)."""
+
+    name: str
+    calls: Counter = field(default_factory=Counter)
+    replies: int = 0  # SendTextMessage calls: the SMS parts the estimate adds on top
+
+    def of(self, service: str) -> int:
+        return sum(n for (svc, _), n in self.calls.items() if svc == service)
+
+    @property
+    def dynamodb(self) -> int:
+        return self.of("dynamodb")
+
+    @property
+    def dynamodb_reads(self) -> int:
+        return sum(n for (svc, op), n in self.calls.items() if svc == "dynamodb" and op in READ_OPERATIONS)
+
+    @property
+    def dynamodb_writes(self) -> int:
+        return sum(n for (svc, op), n in self.calls.items() if svc == "dynamodb" and op in WRITE_OPERATIONS)
+
+    @property
+    def messaging(self) -> int:
+        return self.of("pinpoint-sms-voice-v2")
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def detail(self) -> str:
+        return ", ".join(f"{op} x{n}" if n > 1 else op for (_, op), n in self.calls.items())
+
+
+class CallCounter:
+    """A botocore hook that counts the requests of the clients it is attached to."""
+
+    def __init__(self) -> None:
+        self.calls: Counter = Counter()
+
+    def attach(self, client: Any) -> None:
+        # First in line: the Stubber answers in the same event and stops it there.
+        client.meta.events.register_first("before-call.*.*", self._count, unique_id="bench-call-counter")
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[(model.service_model.service_name, model.name)] += 1
+
+    def take(self) -> Counter:
+        taken, self.calls = self.calls, Counter()
+        return taken
+
+
+class EmulatedHandler:
+    """The inbound handler imported against emulated AWS, one configuration at a time."""
+
+    def __init__(self, app: Any, stubber: Stubber, counter: CallCounter) -> None:
+        self.app, self.stubber, self.counter = app, stubber, counter
+
+    def handle(self, body: str, *, message_id: str, customer: str) -> None:
+        payload = json.dumps(inbound_payload(body, message_id, customer))
+        result = self.app.handler(_sqs_event(payload), FakeLambdaContext())
+        if result["batchItemFailures"]:
+            raise RuntimeError(f"the handler failed the record for {body!r}: {result}")
+        self.stubber.assert_no_pending_responses()  # every expected End User Messaging call was made
+
+    def expect(self, operation: str, response: dict[str, Any] | None = None) -> None:
+        self.stubber.add_response(operation, response or {})
+
+    def measure(self, name: str, run: Callable[[], None]) -> PathCalls:
+        self.counter.take()
+        run()
+        calls = self.counter.take()
+        return PathCalls(name, calls, replies=calls[("pinpoint-sms-voice-v2", "SendTextMessage")])
+
+
+@contextmanager
+def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
+    """Imports ``inbound.app`` fresh inside mock_aws, with its clients counted."""
+    saved_environment = dict(os.environ)
+    os.environ.update(handler_environment(**settings_overrides))
+    try:
+        with mock_aws():
+            _create_tables(boto3.client("dynamodb", region_name=REGION))
+            sys.modules.pop("inbound.app", None)
+            app = importlib.import_module("inbound.app")
+            sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
+            app.gateway._client = sms_client
+            counter = CallCounter()
+            for client in (app.contacts._table.meta.client, app.persistence.client, sms_client):
+                counter.attach(client)
+            with Stubber(sms_client) as stubber:
+                yield EmulatedHandler(app, stubber, counter)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environment)
+
+
+def count_calls_per_path() -> list[PathCalls]:
+    """One inbound message down each path, each from its own customer (no state shared)."""
+    sent = {"MessageId": "reply-1"}
+    with emulated_handler() as h:  # AWS-managed opt-outs, the default
+        def keyword() -> None:
+            h.expect("send_text_message", sent)
+            h.handle("HOURS", message_id="kw-1", customer="+14255550101")
+
+        def stop() -> None:  # AWS replied and listed the number: the handler only records it
+            h.handle("STOP", message_id="stop-1", customer="+14255550102")
+
+        def unknown() -> None:
+            h.expect("send_text_message", sent)
+            h.handle("Is the clinic open on Saturday?", message_id="other-1", customer="+14255550103")
+
+        def duplicate() -> None:  # kw-1 again, as SQS or SNS redelivers it
+            h.handle("HOURS", message_id="kw-1", customer="+14255550101")
+
+        aws_managed = [
+            h.measure("keyword HOURS (AWS-managed opt-outs)", keyword),
+            h.measure("STOP (AWS-managed opt-outs)", stop),
+            h.measure("unknown text (default reply)", unknown),
+            h.measure("redelivered duplicate of HOURS", duplicate),
+        ]
+
+    with emulated_handler(self_managed_opt_outs=True) as h:
+        def stop_self_managed() -> None:  # the confirmation, then the opt-out list
+            h.expect("send_text_message", sent)
+            h.expect("put_opted_out_number")
+            h.handle("STOP", message_id="stop-2", customer="+14255550104")
+
+        def start_self_managed() -> None:  # off the opt-out list, then the confirmation
+            h.expect("delete_opted_out_number")
+            h.expect("send_text_message", sent)
+            h.handle("START", message_id="start-1", customer="+14255550105")
+
+        self_managed = [
+            h.measure("STOP (self-managed opt-outs)", stop_self_managed),
+            h.measure("START (self-managed opt-outs)", start_self_managed),
+        ]
+    return aws_managed[:2] + self_managed + aws_managed[2:]
+
+
+def _create_tables(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="contacts", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
+                              {"AttributeName": "record", "AttributeType": "S"}],
+    )
+    dynamodb.create_table(
+        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+
+
+def _sqs_event(body: str) -> dict[str, Any]:
+    """A one-record SQS event as Lambda delivers it (raw message delivery: the body is the payload)."""
+    sent_ms = "1759342840978"
+    return {"Records": [{
+        "messageId": str(uuid.uuid4()), "receiptHandle": "bench-receipt", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_ms, "SenderId": "AIDAEXAMPLE",
+                       "ApproximateFirstReceiveTimestamp": sent_ms},
+        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION,
+    }]}

@@ -1,0 +1,210 @@
+"""Benchmark figures for the inbound handler: `make bench` (or `.venv/bin/python bench/run.py`).
+
+Prints, never asserts:
+1. the in-process cost of deciding a reply, next to ``json.loads`` of the same payload;
+2. the import time of the handler module next to ``import boto3`` (fresh interpreters);
+3. the AWS API calls per inbound message, path by path (moto + Stubber, counted);
+4. an estimate of the AWS cost per 1,000 inbound messages from those counts and list prices.
+
+Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
+from aws_calls import PathCalls, count_calls_per_path
+
+from two_way_sms.encoding import analyse
+from two_way_sms.inbound import parse_inbound
+from two_way_sms.responder import decide
+
+TIMING_REPEATS = 7
+IMPORT_RUNS = 7
+FREE_TEXT_160 = (
+    "Hi, this is Maria. I booked a cleaning for next Tuesday at 10 but something came up at work; "
+    "could we move it to Thursday afternoon? Thanks a lot, see you soon."
+)
+DECISION_BODIES = ("HOURS", "STOP please", FREE_TEXT_160, "please opt me out")
+
+# -- list prices used by the estimate (US East, N. Virginia) -----------------------------------
+DYNAMODB_PER_WRITE_UNIT = 0.625 / 1e6  # on-demand, per write request unit (an item under 1 KB: 1 unit)
+DYNAMODB_PER_READ_UNIT = 0.125 / 1e6  # on-demand, per read request unit (strongly consistent, under 4 KB: 1 unit)
+LAMBDA_PER_GB_SECOND = 0.0000133334  # arm64
+LAMBDA_PER_REQUEST = 0.20 / 1e6
+LAMBDA_MEMORY_GB = 256 / 1024
+LAMBDA_ASSUMED_SECONDS = 0.050
+SQS_PER_REQUEST = 0.40 / 1e6
+SQS_REQUESTS_PER_MESSAGE = 2  # the event source mapping's receive + delete
+SNS_PER_PUBLISH = 0.50 / 1e6  # End User Messaging publishes each inbound text; SNS to SQS delivery is free
+KMS_PER_MESSAGE = 0.0  # $0.03 per 10,000 requests, but data keys are cached: about nothing per message
+SMS_PRICE_PER_PART = 0.00581  # US, base price; replaced by the delivery event fixture when present
+SMS_CARRIER_FEE_PER_PART = 0.00266
+
+
+def main() -> None:
+    print("Two-way SMS inbound handler: benchmark figures (offline; timings vary by machine, ratios less)\n")
+    print_decision_cost()
+    print_import_times()
+    paths = count_calls_per_path()
+    print_calls_per_path(paths)
+    print_cost_estimate(paths)
+
+
+# -- 1. deciding a reply --------------------------------------------------------------------------
+def microseconds_per_call(function: Callable[[], object]) -> float:
+    """Median over TIMING_REPEATS of the time of one call, in microseconds."""
+    timer = timeit.Timer(function)
+    number, _ = timer.autorange()  # enough calls for 0.2 s
+    number = max(1, number // 4)
+    return statistics.median(timer.repeat(repeat=TIMING_REPEATS, number=number)) / number * 1e6
+
+
+def print_decision_cost() -> None:
+    settings = responder_settings()
+    print("1. Deciding the reply to one inbound message, in process "
+          f"(parse_inbound + decide; median of {TIMING_REPEATS} timeit repeats)")
+    print(f"   {'body':<24} {'intent':<8} {'parse+decide':>13} {'json.loads':>11} {'ratio':>7}")
+    for body in DECISION_BODIES:
+        payload = json.dumps(inbound_payload(body))
+        intent = decide(parse_inbound(payload).body, opted_out=False, settings=settings).intent.value
+
+        def parse_and_decide() -> None:
+            decide(parse_inbound(payload).body, opted_out=False, settings=settings)
+
+        ours = microseconds_per_call(parse_and_decide)
+        baseline = microseconds_per_call(lambda: json.loads(payload))
+        label = body if len(body) <= 24 else f"free text, {len(body)} chars"
+        print(f"   {label:<24} {intent:<8} {ours:>10.1f} us {baseline:>8.1f} us {ours / baseline:>6.1f}x")
+    print("   (parse_inbound includes its own json.loads of the payload)\n")
+
+
+# -- 2. import time ---------------------------------------------------------------------------------
+IMPORT_PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+
+
+def import_milliseconds(module: str, environment: dict[str, str]) -> float:
+    """The time to import ``module`` in a fresh interpreter, in milliseconds."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE.format(module=module)],
+        env=environment, cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def print_import_times() -> None:
+    environment = {
+        **os.environ, **handler_environment(),
+        "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO_ROOT)]),
+    }
+    modules = ("boto3", "inbound.app")
+    for module in modules:  # a warm-up each: byte-code compiled, files in the page cache
+        import_milliseconds(module, environment)
+    runs: dict[str, list[float]] = {module: [] for module in modules}
+    for _ in range(IMPORT_RUNS):
+        for module in modules:
+            runs[module].append(import_milliseconds(module, environment))
+    boto3_ms, handler_ms = (statistics.median(runs[module]) for module in modules)
+
+    print(f"2. Import time in a fresh interpreter (median of {IMPORT_RUNS} runs; part of every cold start)")
+    print(f"   {'import boto3':<40} {boto3_ms:>7.0f} ms")
+    print(f"   {'import inbound.app (the handler)':<40} {handler_ms:>7.0f} ms   {handler_ms / boto3_ms:.1f}x boto3")
+    print("   (the handler's figure includes boto3, Powertools and creating its three boto3 clients; no network)\n")
+
+
+# -- 3. AWS calls per message -----------------------------------------------------------------------
+def print_calls_per_path(paths: list[PathCalls]) -> None:
+    print("3. AWS API calls per inbound message (moto DynamoDB + Stubber End User Messaging, counted by a botocore hook)")
+    print(f"   {'path':<38} {'DynamoDB':>13} {'End User Msg':>13} {'total':>6}")
+    for path in paths:
+        dynamodb = f"{path.dynamodb} ({path.dynamodb_reads}R {path.dynamodb_writes}W)"
+        print(f"   {path.name:<38} {dynamodb:>13} {path.messaging:>13} {path.total:>6}")
+    print("   (DynamoDB includes the Powertools idempotency table: a conditional PutItem before, an UpdateItem after;\n"
+          "    a duplicate stops at the failed conditional PutItem, which DynamoDB still bills as a write)\n")
+
+
+# -- 4. cost estimate ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SmsPrice:
+    base_per_part: float
+    carrier_fee_per_part: float
+    source: str
+
+    @property
+    def per_part(self) -> float:
+        return self.base_per_part + self.carrier_fee_per_part
+
+
+def sms_price() -> SmsPrice:
+    """The US price of one SMS part, from the delivery event fixture when it is there."""
+    path = FIXTURES / "delivery-event-eventbridge.json"
+    if path.exists():
+        detail = json.loads(path.read_text())["detail"]
+        parts = detail.get("totalMessageParts") or 1
+        return SmsPrice(detail["totalMessagePrice"] / parts, detail["totalCarrierFee"] / parts,
+                        f"{path.name}, {detail.get('isoCountryCode', 'US')}")
+    return SmsPrice(SMS_PRICE_PER_PART, SMS_CARRIER_FEE_PER_PART, "list price, US (fixture not found)")
+
+
+def aws_cost_per_message(path: PathCalls) -> dict[str, float]:
+    """Dollars per inbound message by service, one message per Lambda invocation and SQS receive."""
+    return {
+        "DynamoDB": path.dynamodb_writes * DYNAMODB_PER_WRITE_UNIT + path.dynamodb_reads * DYNAMODB_PER_READ_UNIT,
+        "Lambda": LAMBDA_MEMORY_GB * LAMBDA_ASSUMED_SECONDS * LAMBDA_PER_GB_SECOND + LAMBDA_PER_REQUEST,
+        "SQS": SQS_REQUESTS_PER_MESSAGE * SQS_PER_REQUEST,
+        "SNS": SNS_PER_PUBLISH,
+        "KMS": KMS_PER_MESSAGE,
+    }
+
+
+def print_cost_estimate(paths: list[PathCalls]) -> None:
+    price = sms_price()
+    settings = responder_settings()
+    replies = [analyse(text) for text in settings.replies.values()]
+    reply_parts = max(report.parts for report in replies)  # the estimate charges every reply the longest's parts
+    encodings = "/".join(sorted({report.encoding for report in replies}))
+    per_thousand = 1000
+
+    print("4. ESTIMATED AWS cost per 1,000 inbound messages: computed from the counts above and the list prices\n"
+          "   below (US East), not measured and not a quote")
+    print(f"   prices used: DynamoDB on-demand ${DYNAMODB_PER_WRITE_UNIT * 1e6:.3f} per million write request units, "
+          f"${DYNAMODB_PER_READ_UNIT * 1e6:.3f} per million read\n"
+          "                units (items here are under 1 KB: 1 unit per write, failed conditional writes included,\n"
+          f"                1 per strongly consistent read); Lambda arm64 ${LAMBDA_PER_GB_SECOND:.10f} per GB-second at "
+          f"{LAMBDA_MEMORY_GB * 1024:.0f} MB and an\n"
+          f"                assumed {LAMBDA_ASSUMED_SECONDS * 1000:.0f} ms average, plus ${LAMBDA_PER_REQUEST * 1e6:.2f} "
+          "per million requests (one message per invocation);\n"
+          f"                SQS ${SQS_PER_REQUEST * 1e6:.2f} per million requests (receive + delete per message); "
+          f"SNS ${SNS_PER_PUBLISH * 1e6:.2f} per million\n"
+          "                publishes (SNS to SQS delivery is free); KMS $0.03 per 10,000 requests, data keys cached: ~$0")
+    services = ("DynamoDB", "Lambda", "SQS", "SNS")
+    header = "".join(f"{name:>10}" for name in services)
+    print(f"   {'path':<38}{header}{'AWS total':>11}{'with SMS reply':>16}")
+    for path in paths:
+        costs = {name: cost * per_thousand for name, cost in aws_cost_per_message(path).items()}
+        aws_total = sum(costs.values())
+        with_sms = aws_total + path.replies * reply_parts * price.per_part * per_thousand
+        cells = "".join(f"{'$' + format(costs[name], '.5f'):>10}" for name in services)
+        print(f"   {path.name:<38}{cells}{'$' + format(aws_total, '.4f'):>11}{'$' + format(with_sms, '.2f'):>16}")
+    plural = "" if reply_parts == 1 else "s"
+    print(f"   The SMS reply is the dominant cost, counted apart: ${price.base_per_part:.5f} base price "
+          f"+ ${price.carrier_fee_per_part:.5f} carrier fee\n"
+          f"   = ${price.per_part:.5f} per part ({price.source}), i.e. ${price.per_part * per_thousand:.2f} "
+          "per 1,000 one-part replies.\n"
+          f"   The last column adds the handler's own replies at {reply_parts} part{plural} each "
+          f"(the longest configured reply, {encodings}).\n"
+          "   The replies AWS sends itself (AWS-managed STOP/HELP) are billed the same way, not in that column.\n"
+          "   Not included: the inbound SMS and the number's monthly lease, idle SQS polling, CloudWatch Logs,\n"
+          "   free tiers. Batches of up to 10 records per invocation would lower the Lambda and SQS share.")
+
+
+if __name__ == "__main__":
+    main()
