@@ -156,6 +156,10 @@ class InboundProcessor(Construct):
         )
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True,
+            # No more concurrent batches than the reserved concurrency (2 is the least the mapping
+            # takes): a throttled batch goes back to the queue and its receives count towards the
+            # redrive, so a burst would send messages to the dead-letter queue unprocessed.
+            max_concurrency=max(2, reserved_concurrency),
         ))
         self.contacts_table.grant_read_write_data(self.function)
         self.idempotency_table.grant_read_write_data(self.function)

