@@ -27,6 +27,8 @@ from moto import mock_aws
 
 from environment import REGION, handler_environment, inbound_payload
 
+from tests.integration.emulated_tables import create_tables
+
 OUR_NUMBER = "+12125550101"
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -126,7 +128,7 @@ def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
     os.environ.update(handler_environment(**settings_overrides))
     try:
         with mock_aws():
-            _create_tables(boto3.client("dynamodb", region_name=REGION))
+            create_tables(boto3.client("dynamodb", region_name=REGION))
             sys.modules.pop("inbound.app", None)
             app = importlib.import_module("inbound.app")
             sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
@@ -182,20 +184,6 @@ def count_calls_per_path() -> list[PathCalls]:
             h.measure("START (self-managed opt-outs)", start_self_managed),
         ]
     return aws_managed[:2] + self_managed + aws_managed[2:]
-
-
-def _create_tables(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName="contacts", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
-                              {"AttributeName": "record", "AttributeType": "S"}],
-    )
-    dynamodb.create_table(
-        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
 
 
 def _sqs_event(body: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.integration.emulated_tables import create_tables
+
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 REGION = "us-east-1"
 
@@ -112,21 +114,6 @@ class Harness:
         return items
 
 
-def _create_tables(dynamodb: Any) -> Any:
-    contacts = dynamodb.create_table(
-        TableName="contacts", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
-                              {"AttributeName": "record", "AttributeType": "S"}],
-    )
-    dynamodb.create_table(
-        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
-    return contacts
-
-
 def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     """Context manager body for a fixture: yields a Harness inside mock_aws."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -144,7 +131,7 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        contacts = _create_tables(boto3.resource("dynamodb", region_name=REGION))
+        contacts = create_tables(boto3.resource("dynamodb", region_name=REGION))
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
         sys.modules.pop("inbound.app", None)
