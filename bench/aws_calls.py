@@ -27,22 +27,11 @@ from moto import mock_aws
 
 from environment import REGION, handler_environment, inbound_payload
 
-from tests.integration.emulated_tables import create_tables
+from tests.integration.emulation import FakeLambdaContext, create_tables
 
 OUR_NUMBER = "+12125550101"
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    function_name: str = "inbound"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:inbound"
-    aws_request_id: str = "bench-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @dataclass

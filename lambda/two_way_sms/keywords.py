@@ -54,18 +54,21 @@ def normalise_keyword(keyword: str) -> str:
 
 def starts_with_keyword(text: str, keyword: str) -> bool:
     """True when ``text`` begins with ``keyword`` as a whole word."""
-    body = normalise(text)
-    word = normalise_keyword(keyword)
-    if not word or not body.startswith(word):
-        return False
-    rest = body[len(word):]
-    return not rest or not rest[0].isalnum()
+    return _begins_with(normalise(text), normalise_keyword(keyword))
 
 
 def first_keyword(text: str, keywords: Iterable[str]) -> str | None:
     """The longest of ``keywords`` that ``text`` begins with (STOPALL beats STOP), or None."""
-    matches = [normalise_keyword(k) for k in keywords if starts_with_keyword(text, k)]
+    body = normalise(text)  # once, not once per keyword
+    matches = [word for word in map(normalise_keyword, keywords) if _begins_with(body, word)]
     return max(matches, key=len) if matches else None
+
+
+def _begins_with(body: str, word: str) -> bool:
+    if not word or not body.startswith(word):
+        return False
+    rest = body[len(word):]
+    return not rest or not rest[0].isalnum()
 
 
 def find_phrase(text: str, phrases: Iterable[str]) -> str | None:

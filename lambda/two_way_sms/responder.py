@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from enum import Enum
 from typing import Any
 
@@ -83,12 +84,13 @@ class ResponderSettings:
         object.__setattr__(self, "opt_out_phrases", tuple(self.opt_out_phrases))
 
     # -- the word lists -------------------------------------------------------------------
-    @property
+    # Derived once per settings object: decide() runs them on every message.
+    @cached_property
     def opt_out_words(self) -> tuple[str, ...]:
         configured = tuple(k.keyword for k in self.keywords if k.action is KeywordAction.OPT_OUT)
         return _unique(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + self.extra_opt_out_words + configured)
 
-    @property
+    @cached_property
     def opt_in_words(self) -> tuple[str, ...]:
         configured = tuple(k.keyword for k in self.keywords if k.action is KeywordAction.OPT_IN)
         return _unique(DEFAULT_OPT_IN_WORDS + self.extra_opt_in_words + configured)
@@ -123,11 +125,19 @@ class ResponderSettings:
             ]
         return tuple(rules)
 
+    @cached_property
+    def _registered_words(self) -> frozenset[str]:
+        return frozenset(rule.keyword for rule in self.number_keywords())
+
+    @cached_property
+    def auto_replies(self) -> dict[str, KeywordRule]:
+        return {k.keyword: k for k in self.keywords if k.action is KeywordAction.AUTOMATIC_RESPONSE}
+
     def handled_by_aws(self, word: str) -> bool:
         """True when End User Messaging (or the carrier) replies to ``word`` and keeps the list."""
         if self.number_type == TOLL_FREE and word == "STOP":
             return True
-        if word in {rule.keyword for rule in self.number_keywords()}:
+        if word in self._registered_words:
             return True
         return not self.self_managed_opt_outs and (word in MANDATORY_KEYWORDS or word in AWS_DEFAULT_OPT_OUT_WORDS)
 
@@ -187,10 +197,9 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
     if word:
         return Decision(Intent.HELP, matched=word, reply=None if settings.handled_by_aws(word) else settings.help_reply)
 
-    auto_replies = {k.keyword: k for k in settings.keywords if k.action is KeywordAction.AUTOMATIC_RESPONSE}
-    word = first_keyword(body, auto_replies)
+    word = first_keyword(body, settings.auto_replies)
     if word:
-        return Decision(Intent.KEYWORD, matched=word, reply=None if opted_out else auto_replies[word].reply)
+        return Decision(Intent.KEYWORD, matched=word, reply=None if opted_out else settings.auto_replies[word].reply)
 
     return Decision(Intent.OTHER, reply=None if opted_out else settings.default_reply)
 

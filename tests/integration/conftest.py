@@ -20,10 +20,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.integration.emulated_tables import create_tables
+from tests.integration.emulation import REGION, FakeLambdaContext, create_tables
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-REGION = "us-east-1"
+
 
 SETTINGS = {
     "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",
@@ -32,17 +32,6 @@ SETTINGS = {
     "default_reply": "Example Clinic: thanks! Reply HELP for help.",
     "keywords": [{"keyword": "HOURS", "reply": "Open Mon-Fri 8-18.", "action": "AUTOMATIC_RESPONSE"}],
 }
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "inbound"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:inbound"
-    aws_request_id: str = "request-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def inbound_payload(**overrides: Any) -> dict[str, Any]:

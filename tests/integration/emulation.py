@@ -1,8 +1,22 @@
-"""The handler's DynamoDB tables, created in moto with the keys the construct gives them."""
+"""Shared pieces of the emulated AWS: the handler's tables in moto, and a Lambda context."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "inbound"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:inbound"
+    aws_request_id: str = "request-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 
 def create_tables(dynamodb: Any) -> Any:
