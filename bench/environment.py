@@ -42,7 +42,8 @@ def handler_environment(**overrides: Any) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
         "RESPONDER_SETTINGS": responder_settings(**overrides).to_json(), "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
+        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
         "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench", "POWERTOOLS_TRACE_DISABLED": "true",
         # The benchmark prints a table: keep the handler's JSON logs and EMF metrics off stdout.

@@ -4,7 +4,9 @@ Prints, never asserts:
 1. the in-process cost of deciding a reply, next to ``json.loads`` of the same payload;
 2. the import time of the handler module next to ``import boto3`` (fresh interpreters);
 3. the AWS API calls per inbound message, path by path (moto + Stubber, counted);
-4. an estimate of the AWS cost per 1,000 inbound messages from those counts and list prices.
+4. an estimate of the AWS cost per 1,000 inbound messages from those counts and list prices;
+5-7. the delivery events handler: records per second for a 1,000-record batch, DynamoDB
+   requests per record, the cost of reading one record (bench/delivery_events.py).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
 from aws_calls import PathCalls, count_calls_per_path
+from delivery_events import print_events_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -57,6 +60,8 @@ def main() -> None:
     paths = count_calls_per_path()
     print_calls_per_path(paths)
     print_cost_estimate(paths)
+    print()
+    print_events_figures()
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------

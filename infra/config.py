@@ -28,6 +28,9 @@ NUMBER_TYPES = ("LONG_CODE", "TOLL_FREE", "TEN_DLC", "SIMULATOR")
 CAPABILITIES = ("SMS", "VOICE", "MMS")
 MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
 ORIGINATION_TYPES = ("phone-number", "pool")
+STREAM_MODES = ("PROVISIONED", "ON_DEMAND")
+MAX_SHARD_COUNT = 500  # Kinesis's default shard quota in the largest regions; more takes a quota increase
+MAX_LEDGER_RETENTION_DAYS = 3650
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _URL = re.compile(r"(https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|gov|edu|io|co|us|info|health)\b)", re.I)
@@ -37,6 +40,7 @@ _STOP_CONFIRMATION = re.compile(
     re.I,
 )
 _ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -63,6 +67,38 @@ class ExistingOrigination:
 
 
 @dataclass(frozen=True)
+class DeliveryEventsConfig:
+    """The delivery event stream and the message ledger.
+
+    ``shard_count`` is for a PROVISIONED stream only (None for ON_DEMAND). One provisioned
+    shard takes 1,000 records a second, far above what an SMS number sends.
+    """
+
+    stream_mode: str = "PROVISIONED"
+    shard_count: int | None = 1
+    ledger_retention_days: int = 400
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """The S3 archive of every delivery event: when objects move to cheaper storage, and expire."""
+
+    infrequent_access_after_days: int = 30
+    glacier_instant_retrieval_after_days: int = 90
+    expire_after_days: int | None = None  # None: kept for ever
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Who hears about alarms, and the thresholds that raise them."""
+
+    alarm_topic_arn: str | None = None  # None: the stack creates an encrypted alarm topic
+    alarm_emails: tuple[str, ...] = ()
+    monthly_budget_usd: float | None = 100.0  # None: no spend alarm
+    delivery_failure_rate_percent: float = 10.0
+
+
+@dataclass(frozen=True)
 class ReplyReport:
     name: str
     report: EncodingReport
@@ -76,6 +112,9 @@ class TwoWaySmsConfig:
     message_type: str = "TRANSACTIONAL"
     opt_out_list_name: str | None = None  # None: the stack creates its own opt-out list
     deletion_protection: bool = False
+    delivery_events: DeliveryEventsConfig = DeliveryEventsConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
 
     @property
@@ -102,7 +141,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
     _reject_unknown(raw, {
         "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
         "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
-        "opt_out_list_name", "deletion_protection",
+        "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring",
     }, "config")
     origination = _origination(raw.get("origination", {"new_number": {}}))
     message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
@@ -139,6 +178,9 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         message_type=message_type,
         opt_out_list_name=opt_out_list_name,
         deletion_protection=_bool(raw.get("deletion_protection", False), "deletion_protection"),
+        delivery_events=_delivery_events(raw.get("delivery_events", {})),
+        archive=_archive(raw.get("archive", {})),
+        monitoring=_monitoring(raw.get("monitoring", {})),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
     )
 
@@ -171,6 +213,62 @@ def _origination(raw: Any) -> NewNumber | ExistingOrigination:
         raise ConfigError(f"origination.existing.origination_id {origination_id!r} is not a phone number or pool id")
     number_type = _choice(body.get("number_type", "LONG_CODE"), NUMBER_TYPES, "origination.existing.number_type")
     return ExistingOrigination(origination_type, origination_id, number_type)
+
+
+# -- delivery events --------------------------------------------------------------------------
+def _delivery_events(raw: Any) -> DeliveryEventsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"delivery_events {raw!r} must be an object")
+    _reject_unknown(raw, {"stream_mode", "shard_count", "ledger_retention_days"}, "delivery_events")
+    stream_mode = _choice(raw.get("stream_mode", "PROVISIONED"), STREAM_MODES, "delivery_events.stream_mode")
+    shard_count = raw.get("shard_count")
+    if stream_mode == "ON_DEMAND":
+        if shard_count is not None:
+            raise ConfigError(f"delivery_events.shard_count {shard_count!r} is only for a PROVISIONED stream, "
+                              "not ON_DEMAND (an on-demand stream sizes itself)")
+    else:
+        shard_count = _int(1 if shard_count is None else shard_count, 1, MAX_SHARD_COUNT,
+                           "delivery_events.shard_count")
+    retention_days = _int(raw.get("ledger_retention_days", 400), 1, MAX_LEDGER_RETENTION_DAYS,
+                          "delivery_events.ledger_retention_days")
+    return DeliveryEventsConfig(stream_mode, shard_count, retention_days)
+
+
+# -- archive and monitoring -----------------------------------------------------------------
+def _archive(raw: Any) -> ArchiveConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"archive {raw!r} must be an object")
+    _reject_unknown(raw, {"infrequent_access_after_days", "glacier_instant_retrieval_after_days",
+                          "expire_after_days"}, "archive")
+    # S3 moves objects to Standard-IA after 30 days at the earliest.
+    infrequent = _int(raw.get("infrequent_access_after_days", 30), 30, 36500, "archive.infrequent_access_after_days")
+    glacier = _int(raw.get("glacier_instant_retrieval_after_days", 90), infrequent + 1, 36500,
+                   "archive.glacier_instant_retrieval_after_days")
+    expire = raw.get("expire_after_days")
+    if expire is not None:
+        expire = _int(expire, glacier + 1, 36500, "archive.expire_after_days")
+    return ArchiveConfig(infrequent, glacier, expire)
+
+
+def _monitoring(raw: Any) -> MonitoringConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"monitoring {raw!r} must be an object")
+    _reject_unknown(raw, {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent"},
+                    "monitoring")
+    topic_arn = raw.get("alarm_topic_arn")
+    if topic_arn is not None and (not isinstance(topic_arn, str) or not _SNS_TOPIC_ARN.match(topic_arn)):
+        raise ConfigError(f"monitoring.alarm_topic_arn {topic_arn!r} is not an SNS topic ARN")
+    emails = tuple(_list(raw, "alarm_emails"))
+    for email in emails:
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+            raise ConfigError(f"monitoring.alarm_emails entry {email!r} is not an e-mail address")
+    budget = raw.get("monthly_budget_usd", 100.0)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise ConfigError(f"monitoring.monthly_budget_usd {budget!r} must be a positive number of dollars or null")
+    rate = raw.get("delivery_failure_rate_percent", 10.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:
+        raise ConfigError(f"monitoring.delivery_failure_rate_percent {rate!r} must be a number above 0, at most 100")
+    return MonitoringConfig(topic_arn, emails, None if budget is None else float(budget), float(rate))
 
 
 # -- keywords and replies -----------------------------------------------------------------
@@ -238,6 +336,12 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where} {value!r} must be true or false")
+    return value
+
+
+def _int(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where} {value!r} must be a whole number from {low} to {high}")
     return value
 
 

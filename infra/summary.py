@@ -15,14 +15,20 @@ _HEADLINES = {
     "AWS::SMSVOICE::PhoneNumber": "phone number (End User Messaging, two-way to the topic)",
     "Custom::TwoWaySmsOrigination": "existing number/pool configured for two-way (restored on delete)",
     "AWS::SMSVOICE::OptOutList": "opt-out list",
-    "AWS::SMSVOICE::ConfigurationSet": "configuration set for replies",
-    "AWS::SNS::Topic": "SNS topic for inbound messages (KMS-encrypted)",
-    "AWS::SNS::Subscription": "subscription (raw delivery, with its own DLQ)",
-    "AWS::SQS::Queue": "SQS queues (inbound + dead-letter, KMS-encrypted)",
+    "AWS::SMSVOICE::ConfigurationSet": "configuration set for replies (Firehose event destination)",
+    "AWS::SNS::Topic": "SNS topics (inbound messages, alarms; KMS-encrypted)",
+    "AWS::SNS::Subscription": "subscriptions (raw delivery or e-mail, each with its own DLQ)",
+    "AWS::SQS::Queue": "SQS queues (inbound + dead-letter queues, KMS-encrypted)",
+    "AWS::Events::Rule": "EventBridge rule (delivery events to the stream)",
+    "AWS::Kinesis::Stream": "Kinesis stream of delivery events (KMS-encrypted)",
     "AWS::Lambda::Function": "Lambda functions (arm64)",
-    "AWS::DynamoDB::Table": "DynamoDB tables (contacts & opt-outs, idempotency)",
+    "AWS::DynamoDB::Table": "DynamoDB tables (contacts & opt-outs, idempotency, message ledger)",
+    "AWS::KinesisFirehose::DeliveryStream": "Firehose stream archiving every delivery event",
+    "AWS::S3::Bucket": "S3 buckets (event archive, its access logs)",
     "AWS::KMS::Key": "customer-managed KMS keys (rotation on)",
     "AWS::Logs::LogGroup": "log groups (retention set)",
+    "AWS::CloudWatch::Alarm": "CloudWatch alarms (dead letters, failure rate, iterator age, spend, ...)",
+    "AWS::CloudWatch::Dashboard": "CloudWatch dashboard",
 }
 
 
@@ -36,7 +42,7 @@ def summarise(out_dir: Path) -> str:
             if counts.get(resource_type):
                 lines.append(f"  {counts[resource_type]:>3} x {label}")
         others = sum(n for t, n in counts.items() if t not in _HEADLINES)
-        lines.append(f"  {others:>3} x IAM roles/policies, event source mapping, layer and other wiring")
+        lines.append(f"  {others:>3} x IAM roles/policies, event source mappings, layer and other wiring")
         outputs = template.get("Outputs", {})
         if outputs:
             lines.append("  outputs after deploy: " + ", ".join(sorted(outputs)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -15,14 +15,17 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
+from infra.constructs.encryption import allow_cloudwatch_logs, new_key
+from infra.constructs.handler_function import handler_function
+import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.nag import acknowledge
-from infra.lambda_code import ARCHITECTURE, RUNTIME, dependencies_layer, function_code
+from two_way_sms import metric_names
 
 # Lambda allows 4 KB of environment variables in all; the settings must fit with the rest.
 MAX_SETTINGS_BYTES = 3500
-SERVICE_NAME = "two-way-sms"
 
 
 class InboundProcessor(Construct):
@@ -40,6 +43,8 @@ class InboundProcessor(Construct):
 
     :param existing_contacts_table: keep contacts in this table instead of a new one. It
         must have partition key ``phone_number`` and sort key ``record`` (strings).
+    :param ledger: record every reply sent (status ``SENT``) in this message ledger.
+        Default: none, replies are not recorded.
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class InboundProcessor(Construct):
         message_type: str = "TRANSACTIONAL",
         encryption_key: kms.IKey | None = None,
         existing_contacts_table: dynamodb.ITable | None = None,
+        ledger: MessageLedger | None = None,
         memory_size: int = 256,
         timeout: Duration = Duration.seconds(30),
         reserved_concurrency: int = 5,
@@ -70,19 +76,9 @@ class InboundProcessor(Construct):
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size {batch_size} must be 1-10 (an SQS batch without a batching window)")
 
-        self.encryption_key = encryption_key or kms.Key(
-            self, "Key", description="Encrypts the inbound SMS queues, tables and logs", enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        region = Stack.of(self).region
-        self.encryption_key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchLogs",
-            principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"],
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Stack.of(self).format_arn(
-                service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)}},
-        ))
+        self.encryption_key = encryption_key or new_key(
+            self, "Key", "Encrypts the inbound SMS queues, tables and logs")
+        allow_cloudwatch_logs(self.encryption_key)
 
         self.subscription_dead_letter_queue = self._queue("SubscriptionDeadLetters", Duration.days(14))
         self.dead_letter_queue = self._queue("DeadLetters", Duration.days(14))
@@ -121,28 +117,15 @@ class InboundProcessor(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, encryption_key=self.encryption_key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        # An own role, not AWSLambdaBasicExecutionRole: it may write to its own log group only.
-        role = iam.Role(self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        self.log_group.grant_write(role)
-        self.function = lambda_.Function(
-            self, "Function",
-            role=role,
+        handler = handler_function(
+            self,
+            function_dir="inbound",
             description="Answers inbound SMS: keywords, HELP, opt-outs and opt-ins",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            code=function_code("inbound"),
-            handler="inbound.app.handler",
-            layers=[dependencies_layer(self)],
+            encryption_key=self.encryption_key,
             memory_size=memory_size,
             timeout=timeout,
-            reserved_concurrent_executions=reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=self.log_group,
-            environment_encryption=self.encryption_key,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
             environment={
                 "RESPONDER_SETTINGS": settings_json,
                 "CONTACTS_TABLE": self.contacts_table.table_name,
@@ -150,10 +133,13 @@ class InboundProcessor(Construct):
                 "CONFIGURATION_SET": configuration_set.configuration_set_name,
                 "OPT_OUT_LIST": number.opt_out_list_name,
                 "MESSAGE_TYPE": message_type,
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySms",
+                "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+                **({"LEDGER_TABLE": ledger.table.table_name, "LEDGER_RETENTION_DAYS": str(ledger.retention_days)}
+                   if ledger is not None else {}),
             },
         )
+        self.function, self.log_group = handler.function, handler.log_group
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True,
             # No more concurrent batches than the reserved concurrency (2 is the least the mapping
@@ -163,30 +149,18 @@ class InboundProcessor(Construct):
         ))
         self.contacts_table.grant_read_write_data(self.function)
         self.idempotency_table.grant_read_write_data(self.function)
+        if ledger is not None:
+            ledger.grant_record(self.function)
         number.grant_send(self.function, configuration_set.configuration_set_arn)
         number.grant_manage_opt_outs(self.function)
-        self._acknowledge_findings(role)
+        handler.acknowledge_findings(
+            key_scope="this construct's CMK (and the message ledger's, when given)",
+            invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
+            calls="SQS, DynamoDB, End User Messaging",
+        )
+        self._acknowledge_findings()
 
-    def _acknowledge_findings(self, role: iam.Role) -> None:
-        policy = role.node.find_child("DefaultPolicy").node.default_child
-        for finding in ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]"):
-            acknowledge(policy, finding, "Scoped to this construct's one CMK; SQS and DynamoDB encryption need the "
-                        "GenerateDataKey*/ReEncrypt* family of that key")
-        for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-            acknowledge(policy, finding, "CDK grants write this role's own policy, used by no other principal; every "
-                        "statement names this stack's resources")
-        tracing_policy = self.function.node.find_child("inlinePolicyAddedToExecutionRole-0").node.default_child
-        acknowledge(tracing_policy, "AwsSolutions-IAM5[Resource::*]",
-                    "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
-        for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-            acknowledge(tracing_policy, finding, "The X-Ray write policy that active tracing adds to this role only")
-        function = self.function.node.default_child
-        for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
-            acknowledge(function, finding, "Invoked synchronously by an SQS event source mapping, where a function "
-                        "DLQ never fires; failed messages go to the queue's redrive dead-letter queue")
-        for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
-            acknowledge(function, finding, "Calls only AWS service endpoints (SQS, DynamoDB, End User Messaging) over "
-                        "TLS with IAM auth; a VPC would add NAT or interface endpoints and no control over the data")
+    def _acknowledge_findings(self) -> None:
         mapping = next(c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
         acknowledge(mapping.node.default_child, "Serverless-LambdaEventSourceMappingDestination",
                     "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from aws_cdk import Duration
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import ExistingOrigination, TwoWaySmsConfig
+from infra.constructs.delivery_events import DeliveryEvents
+from infra.constructs.encryption import new_key
+from infra.constructs.event_archive import EventArchive
 from infra.constructs.inbound_processor import InboundProcessor
 from infra.constructs.inbound_topic import EncryptedInboundTopic
+from infra.constructs.message_ledger import MessageLedger
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
 
 
 class TwoWaySms(Construct):
-    """The inbound two-way path: number -> encrypted topic -> queue -> inbound function.
+    """The two-way path and its delivery events, around one message ledger.
+
+    Inbound: number -> encrypted topic -> queue -> inbound function, which records every
+    reply it sends in the ledger. Delivery events: EventBridge -> Kinesis stream -> events
+    function, which brings each ledger item up to date. The ledger, the stream and the
+    events queues and logs share one customer-managed key (``events_key``).
+
+    Every delivery event is also archived to S3 by the configuration set's Firehose
+    destination (``event_archive``: EventBridge is best effort, the archive is not), and
+    ``monitoring`` alarms on every dead-letter queue, the delivery failure rate, the
+    stream's iterator age and the month's spend, with one dashboard for the whole system.
 
     :param config: the validated configuration (``infra.config.load_config``).
     :param existing_topic: publish inbound messages to this topic instead of a new one.
@@ -53,10 +70,58 @@ class TwoWaySms(Construct):
             **where,
         )
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
+        delivery = config.delivery_events
+        self.events_key = new_key(
+            self, "EventsKey", "Encrypts the message ledger, the delivery event stream, its queues, logs and archive")
+        self.ledger = MessageLedger(
+            self, "Ledger",
+            encryption_key=self.events_key,
+            retention=Duration.days(delivery.ledger_retention_days),
+        )
         self.inbound_processor = InboundProcessor(
             self, "InboundProcessor",
             topic=self.inbound_topic.topic,
             number=self.number,
             configuration_set=self.configuration_set,
             message_type=config.message_type,
+            ledger=self.ledger,
+        )
+        self.delivery_events = DeliveryEvents(
+            self, "DeliveryEvents",
+            ledger=self.ledger,
+            contacts_table=self.inbound_processor.contacts_table,
+            encryption_key=self.events_key,
+            stream_mode=kinesis.StreamMode[delivery.stream_mode],
+            shard_count=delivery.shard_count,
+            # A pool's numbers are not known at synth: then every number's events are taken.
+            origination_numbers=[self.number.phone_number] if self.number.phone_number is not None else None,
+        )
+        archive = config.archive
+        self.event_archive = EventArchive(
+            self, "EventArchive",
+            configuration_set=self.configuration_set,
+            encryption_key=self.events_key,
+            infrequent_access_after=Duration.days(archive.infrequent_access_after_days),
+            glacier_instant_retrieval_after=Duration.days(archive.glacier_instant_retrieval_after_days),
+            expire_after=Duration.days(archive.expire_after_days) if archive.expire_after_days else None,
+        )
+        monitoring = config.monitoring
+        processor, events = self.inbound_processor, self.delivery_events
+        self.monitoring = Monitoring(
+            self, "Monitoring",
+            dead_letter_queues={
+                "inbound subscription": processor.subscription_dead_letter_queue,
+                "inbound processing": processor.dead_letter_queue,
+                "delivery event rule": events.rule_dead_letter_queue,
+                "delivery event processing": events.dead_letter_queue,
+            },
+            functions={"inbound": processor.function, "events": events.function},
+            events_function=events.function,
+            inbound_topic=self.inbound_topic.topic,
+            archive_delivery_stream=self.event_archive.delivery_stream,
+            alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", monitoring.alarm_topic_arn)
+            if monitoring.alarm_topic_arn else None,
+            alarm_emails=monitoring.alarm_emails,
+            monthly_budget_usd=monitoring.monthly_budget_usd,
+            delivery_failure_rate_percent=monitoring.delivery_failure_rate_percent,
         )

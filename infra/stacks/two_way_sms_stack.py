@@ -26,6 +26,14 @@ class TwoWaySmsStack(Stack):
             "InboundQueueUrl": built.inbound_processor.queue.queue_url,
             "InboundDeadLetterQueueUrl": built.inbound_processor.dead_letter_queue.queue_url,
             "InboundFunctionName": built.inbound_processor.function.function_name,
+            "LedgerTableName": built.ledger.table.table_name,
+            "DeliveryEventStreamName": built.delivery_events.stream.stream_name,
+            "EventsFunctionName": built.delivery_events.function.function_name,
+            "EventsDeadLetterQueueUrl": built.delivery_events.dead_letter_queue.queue_url,
+            "DeliveryEventRuleDeadLetterQueueUrl": built.delivery_events.rule_dead_letter_queue.queue_url,
+            "EventArchiveBucketName": built.event_archive.bucket.bucket_name,
+            "AlarmTopicArn": built.monitoring.alarm_topic.topic_arn,
+            "DashboardName": built.monitoring.dashboard.dashboard_name,
         }
         for name, value in outputs.items():
             if value is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,8 +24,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from botocore.exceptions import ClientError
+
+from two_way_sms import metric_names
 from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.sms import RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.encoding import analyse
 from two_way_sms.inbound import InboundMessage, MalformedInboundMessage, parse_inbound
 from two_way_sms.phone import mask
 from two_way_sms.responder import ConsentChange, Decision, Intent, ResponderSettings, decide
@@ -49,7 +55,12 @@ metrics = Metrics()
 tracer = Tracer()
 
 responder = ResponderSettings.from_json(_env["RESPONDER_SETTINGS"])
-contacts = ContactsTable(boto3.resource("dynamodb").Table(_env["CONTACTS_TABLE"]))
+_dynamodb = boto3.resource("dynamodb")
+contacts = ContactsTable(_dynamodb.Table(_env["CONTACTS_TABLE"]))
+# Optional: a processor reused without a message ledger does not record its replies.
+ledger = MessageLedger(
+    _dynamodb.Table(os.environ["LEDGER_TABLE"]), retention_days=int(os.environ.get("LEDGER_RETENTION_DAYS") or 400),
+) if os.environ.get("LEDGER_TABLE") else None
 gateway = SmsGateway(
     boto3.client("pinpoint-sms-voice-v2"),
     configuration_set=_env["CONFIGURATION_SET"],
@@ -72,18 +83,18 @@ def record_handler(record: SQSRecord) -> dict:
         message = parse_inbound(record.body)
     except MalformedInboundMessage as error:
         logger.error("malformed inbound message", reason=error.reason, sqs_message_id=record.message_id)
-        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.MALFORMED_INBOUND, unit=MetricUnit.Count, value=1)
         raise
     received_at_ms = int(record.attributes.sent_timestamp)
     try:
         return answer(message={**dataclasses.asdict(message), "received_at_ms": received_at_ms})
     except RetryableSendError as error:
         logger.warning("End User Messaging is throttling or failing; the message will be retried", code=str(error))
-        metrics.add_metric(name="RepliesThrottled", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.REPLIES_THROTTLED, unit=MetricUnit.Count, value=1)
         raise
     except SendRejected as error:
         logger.error("End User Messaging rejected the request", code=error.code)
-        metrics.add_metric(name="RepliesRejected", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.REPLIES_REJECTED, unit=MetricUnit.Count, value=1)
         raise
 
 
@@ -96,7 +107,7 @@ def answer(message: dict) -> dict:
 
     decision = decide(inbound.body, opted_out=contacts.is_opted_out(inbound.customer_number), settings=responder)
     logger.info("decided", intent=decision.intent.value, matched=decision.matched, replies=decision.reply is not None)
-    metrics.add_metric(name=f"Inbound{decision.intent.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_names.INBOUND_BY_INTENT[decision.intent.value], unit=MetricUnit.Count, value=1)
 
     # The order makes a retry safe: an opt-out's confirmation goes before the number is
     # put on the list (the list would block it), an opt-in's after it is taken off.
@@ -118,24 +129,43 @@ def answer(message: dict) -> dict:
 def _reply(inbound: InboundMessage, decision: Decision, received_at_ms: int) -> str | None:
     if decision.reply is None:
         return None
+    context = {"inboundMessageId": inbound.inbound_message_id, "intent": decision.intent.value}
     result = gateway.send_text(
-        to=inbound.customer_number,
-        from_number=inbound.our_number,
-        body=decision.reply,
-        context={"inboundMessageId": inbound.inbound_message_id, "intent": decision.intent.value},
+        to=inbound.customer_number, from_number=inbound.our_number, body=decision.reply, context=context,
     )
     if result.blocked_by_opt_out:
         # The number's opt-out list knows better than our table: learn it, don't retry.
         logger.warning("reply not sent: destination is on the opt-out list")
-        metrics.add_metric(name="RepliesBlockedByOptOut", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.REPLIES_BLOCKED_BY_OPT_OUT, unit=MetricUnit.Count, value=1)
         if decision.intent is not Intent.OPT_OUT:
             contacts.record_consent(
                 number=inbound.customer_number, change=ConsentChange.OPTED_OUT, at_ms=received_at_ms,
-                inbound_message_id=inbound.inbound_message_id, keyword="OPT_OUT_LIST", our_number=inbound.our_number,
+                message_id=inbound.inbound_message_id, keyword="OPT_OUT_LIST", our_number=inbound.our_number,
             )
         return None
-    metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_names.REPLIES_SENT, unit=MetricUnit.Count, value=1)
+    _record_in_ledger(inbound, decision, result.message_id, context)
     return result.message_id
+
+
+def _record_in_ledger(inbound: InboundMessage, decision: Decision, message_id: str, context: dict[str, str]) -> None:
+    """The reply is in the ledger (SENT) from now until its delivery events arrive.
+
+    A failed write is logged, not raised: raising would send the reply again on the retry,
+    and the reply's delivery events create its ledger item anyway.
+    """
+    if ledger is None:
+        return
+    try:
+        ledger.record_sent(
+            message_id=message_id, destination=inbound.customer_number, origination=inbound.our_number,
+            context=context, sent_at_ms=int(time.time() * 1000), message_type=_env["MESSAGE_TYPE"],
+            estimated_parts=analyse(decision.reply).parts, sent_by="inbound",
+        )
+    except ClientError as error:
+        logger.warning("reply sent but not recorded in the ledger; its delivery events will record it",
+                       code=error.response.get("Error", {}).get("Code"), message_id=message_id)
+        metrics.add_metric(name=metric_names.LEDGER_WRITES_FAILED, unit=MetricUnit.Count, value=1)
 
 
 def _record_consent(inbound: InboundMessage, decision: Decision, received_at_ms: int) -> None:
@@ -143,12 +173,13 @@ def _record_consent(inbound: InboundMessage, decision: Decision, received_at_ms:
         number=inbound.customer_number,
         change=decision.consent_change,
         at_ms=received_at_ms,
-        inbound_message_id=inbound.inbound_message_id,
+        message_id=inbound.inbound_message_id,
         keyword=decision.matched or "",
         our_number=inbound.our_number,
     )
     if recorded:
-        name = "OptOutsRecorded" if decision.consent_change is ConsentChange.OPTED_OUT else "OptInsRecorded"
+        opted_out = decision.consent_change is ConsentChange.OPTED_OUT
+        name = metric_names.OPT_OUTS_RECORDED if opted_out else metric_names.OPT_INS_RECORDED
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 

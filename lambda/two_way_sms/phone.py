@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -9,6 +11,7 @@ class InvalidPhoneNumber(ValueError):
     """A value that is not a possible phone number."""
 
 
+@lru_cache(maxsize=4096)  # pure, and the same few numbers recur in every batch of events
 def to_e164(raw: str, default_region: str = "US") -> str:
     """Returns ``raw`` in E.164 form (``+14255550182``).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,96 @@ def test_200_character_gsm_reply_is_reported_as_multipart():
 
 def test_short_gsm_reply_has_no_warning():
     assert reports_by_name(config())["stop_reply"].warning is None
+
+
+# -- delivery events ---------------------------------------------------------------------------
+def without_delivery_events() -> dict[str, Any]:
+    raw = config()
+    raw.pop("delivery_events", None)
+    return raw
+
+
+def test_delivery_events_default_to_one_provisioned_shard_and_400_days_of_ledger():
+    settings = parse_config(without_delivery_events()).delivery_events
+    assert (settings.stream_mode, settings.shard_count, settings.ledger_retention_days) == ("PROVISIONED", 1, 400)
+
+
+def test_cdk_json_delivery_events_are_the_defaults():
+    assert parse_config(config()).delivery_events == parse_config(without_delivery_events()).delivery_events
+
+
+def test_on_demand_stream_has_no_shard_count():
+    settings = parse_config(config(delivery_events={"stream_mode": "ON_DEMAND"})).delivery_events
+    assert (settings.stream_mode, settings.shard_count) == ("ON_DEMAND", None)
+
+
+def test_provisioned_stream_takes_the_configured_shard_count():
+    assert parse_config(config(delivery_events={"shard_count": 4})).delivery_events.shard_count == 4
+
+
+def test_shard_count_with_an_on_demand_stream_is_rejected():
+    raw = config(delivery_events={"stream_mode": "ON_DEMAND", "shard_count": 2})
+    with pytest.raises(ConfigError, match=r"delivery_events\.shard_count 2 is only for a PROVISIONED stream"):
+        parse_config(raw)
+
+
+@pytest.mark.parametrize("shard_count", [0, 501, "2", True, 1.5])
+def test_shard_count_outside_1_to_500_or_not_a_whole_number_is_rejected(shard_count):
+    with pytest.raises(ConfigError, match=rf"delivery_events\.shard_count {re.escape(repr(shard_count))} must be a "
+                                          r"whole number from 1 to 500"):
+        parse_config(config(delivery_events={"shard_count": shard_count}))
+
+
+@pytest.mark.parametrize("days", [0, 3651, "400", 1.5, False])
+def test_ledger_retention_outside_1_to_3650_days_is_rejected(days):
+    with pytest.raises(ConfigError, match=rf"delivery_events\.ledger_retention_days {re.escape(repr(days))} must be "
+                                          r"a whole number from 1 to 3650"):
+        parse_config(config(delivery_events={"ledger_retention_days": days}))
+
+
+def test_unknown_stream_mode_is_rejected():
+    with pytest.raises(ConfigError, match=r"delivery_events\.stream_mode 'FAST' must be one of PROVISIONED, ON_DEMAND"):
+        parse_config(config(delivery_events={"stream_mode": "FAST"}))
+
+
+def test_unknown_delivery_events_setting_is_rejected():
+    with pytest.raises(ConfigError, match=r"delivery_events has unknown settings \['shards'\]"):
+        parse_config(config(delivery_events={"shards": 2}))
+
+
+def test_delivery_events_that_are_not_an_object_are_rejected():
+    with pytest.raises(ConfigError, match=r"delivery_events \['PROVISIONED'\] must be an object"):
+        parse_config(config(delivery_events=["PROVISIONED"]))
+
+
+# -- archive and monitoring ------------------------------------------------------------------------
+def test_archive_and_monitoring_default_to_cheaper_storage_after_30_and_90_days_and_a_100_dollar_budget():
+    parsed = parse_config(config())
+    assert (parsed.archive.infrequent_access_after_days, parsed.archive.glacier_instant_retrieval_after_days,
+            parsed.archive.expire_after_days) == (30, 90, None)
+    assert parsed.monitoring.monthly_budget_usd == 100.0 and parsed.monitoring.alarm_topic_arn is None
+    assert parsed.monitoring.delivery_failure_rate_percent == 10.0 and parsed.monitoring.alarm_emails == ()
+
+
+def test_monitoring_takes_a_topic_arn_emails_and_no_budget():
+    parsed = parse_config(config(monitoring={
+        "alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:ops-alerts", "alarm_emails": ["ops@example.com"],
+        "monthly_budget_usd": None, "delivery_failure_rate_percent": 2.5}))
+    assert parsed.monitoring.alarm_topic_arn.endswith(":ops-alerts")
+    assert parsed.monitoring.alarm_emails == ("ops@example.com",) and parsed.monitoring.monthly_budget_usd is None
+
+
+@pytest.mark.parametrize("section, bad, message", [
+    ("archive", {"infrequent_access_after_days": 7}, "archive.infrequent_access_after_days 7"),
+    ("archive", {"glacier_instant_retrieval_after_days": 30}, "archive.glacier_instant_retrieval_after_days 30"),
+    ("archive", {"expire_after_days": 60}, "archive.expire_after_days 60"),
+    ("archive", {"retain": True}, "archive has unknown settings ['retain']"),
+    ("monitoring", {"alarm_topic_arn": "ops-alerts"}, "monitoring.alarm_topic_arn 'ops-alerts'"),
+    ("monitoring", {"alarm_emails": ["not-an-address"]}, "monitoring.alarm_emails entry 'not-an-address'"),
+    ("monitoring", {"monthly_budget_usd": 0}, "monitoring.monthly_budget_usd 0"),
+    ("monitoring", {"delivery_failure_rate_percent": 150}, "monitoring.delivery_failure_rate_percent 150"),
+])
+def test_bad_archive_and_monitoring_settings_fail_naming_the_value(section, bad, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(config(**{section: bad}))
+    assert message in str(error.value)

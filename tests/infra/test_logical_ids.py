@@ -21,6 +21,15 @@ STATEFUL_LOGICAL_IDS = {
     "inbound queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorQueueABFDBB3F"),
     "dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorDeadLetters0370E2DC"),
     "subscription dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorSubscriptionDeadLetters08E3DB67"),
+    "events key": ("AWS::KMS::Key", "TwoWaySmsEventsKey0DCE80AB"),
+    "ledger table": ("AWS::DynamoDB::Table", "TwoWaySmsLedgerTable956C5B14"),
+    "delivery event stream": ("AWS::Kinesis::Stream", "TwoWaySmsDeliveryEventsStreamFD97918F"),
+    "events dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsDeliveryEventsDeadLetters3CBA11B8"),
+    "rule dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsDeliveryEventsRuleDeadLettersC0CF9968"),
+    "event archive bucket": ("AWS::S3::Bucket", "TwoWaySmsEventArchiveBucket680DB552"),
+    "archive access-log bucket": ("AWS::S3::Bucket", "TwoWaySmsEventArchiveAccessLogsA8137C23"),
+    "alarm topic": ("AWS::SNS::Topic", "TwoWaySmsMonitoringAlarmTopic29F2C4E4"),
+    "alarm topic key": ("AWS::KMS::Key", "TwoWaySmsMonitoringKeyA7F69271"),
 }
 
 
@@ -46,6 +55,7 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
     """The ids above are the ones the stack's own attributes point at."""
     built = default.stack.two_way_sms
     processor = built.inbound_processor
+    delivery_events = built.delivery_events
     ids = {
         "phone number": default.logical_id(built.number.resource),
         "configuration set": default.logical_id(built.configuration_set.resource),
@@ -57,5 +67,14 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "inbound queue": default.logical_id(processor.queue),
         "dead-letter queue": default.logical_id(processor.dead_letter_queue),
         "subscription dead-letter queue": default.logical_id(processor.subscription_dead_letter_queue),
+        "events key": default.logical_id(built.events_key),
+        "ledger table": default.logical_id(built.ledger.table),
+        "delivery event stream": default.logical_id(delivery_events.stream),
+        "events dead-letter queue": default.logical_id(delivery_events.dead_letter_queue),
+        "rule dead-letter queue": default.logical_id(delivery_events.rule_dead_letter_queue),
+        "event archive bucket": default.logical_id(built.event_archive.bucket),
+        "archive access-log bucket": default.logical_id(built.event_archive.access_logs_bucket),
+        "alarm topic": default.logical_id(built.monitoring.alarm_topic),
+        "alarm topic key": default.logical_id(built.monitoring.encryption_key),
     }
     assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}

@@ -65,9 +65,20 @@ def logical_id_of_type(synth: Synthesized, resource_type: str) -> str:
     return synth.only(resource_type)[0]
 
 
+def inbound_topic(synth: Synthesized) -> dict[str, Any]:
+    """The inbound topic (the stack also has the monitoring's alarm topic)."""
+    return synth.resources[synth.logical_id(synth.stack.two_way_sms.inbound_topic.topic)]
+
+
+def inbound_topic_policy(synth: Synthesized) -> dict[str, Any]:
+    topic_id = synth.logical_id(synth.stack.two_way_sms.inbound_topic.topic)
+    [policy] = [p for p in synth.of_type("AWS::SNS::TopicPolicy").values()
+                if p["Properties"]["Topics"] == [{"Ref": topic_id}]]
+    return policy
+
+
 def topic_key_id(synth: Synthesized) -> str:
-    topic = synth.only("AWS::SNS::Topic")[1]
-    return topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    return inbound_topic(synth)["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
 
 
 def inbound_function(synth: Synthesized) -> dict[str, Any]:
@@ -75,6 +86,15 @@ def inbound_function(synth: Synthesized) -> dict[str, Any]:
                  if f["Properties"]["Handler"] == "inbound.app.handler"]
     assert len(functions) == 1
     return functions[0]["Properties"]
+
+
+def inbound_mapping(synth: Synthesized) -> dict[str, Any]:
+    """The event source mapping from the inbound queue (the delivery event stream has one too)."""
+    queue_arn = arn_of(queue_id(synth, "queue"))
+    mappings = [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"].get("EventSourceArn") == queue_arn]
+    assert len(mappings) == 1
+    return mappings[0]
 
 
 def processor(synth: Synthesized):
@@ -119,21 +139,21 @@ def test_topic_key_lets_end_user_messaging_generate_data_keys_and_decrypt_for_th
 
 # -- the SNS topic -----------------------------------------------------------------------------
 def test_topic_is_a_standard_topic(default):
-    topic = default.only("AWS::SNS::Topic")[1]["Properties"]
+    topic = inbound_topic(default)["Properties"]
     assert not topic.get("FifoTopic", False)
     assert not topic.get("TopicName", "").endswith(".fifo")
 
 
 def test_topic_is_encrypted_with_its_customer_managed_key(default):
-    topic = default.only("AWS::SNS::Topic")[1]["Properties"]
+    topic = inbound_topic(default)["Properties"]
     key_id = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
     assert topic["KmsMasterKeyId"] == arn_of(key_id)
     assert default.resources[key_id]["Type"] == "AWS::KMS::Key"
 
 
 def test_topic_policy_lets_end_user_messaging_publish_for_this_account_only(default):
-    topic_id = logical_id_of_type(default, "AWS::SNS::Topic")
-    policy = default.only("AWS::SNS::TopicPolicy")[1]["Properties"]
+    topic_id = default.logical_id(default.stack.two_way_sms.inbound_topic.topic)
+    policy = inbound_topic_policy(default)["Properties"]
     assert policy["Topics"] == [{"Ref": topic_id}]
     allowed = [s for s in statements(policy["PolicyDocument"]) if s.get("Principal") == {"Service": SMS_VOICE}]
     assert len(allowed) == 1
@@ -144,7 +164,7 @@ def test_topic_policy_lets_end_user_messaging_publish_for_this_account_only(defa
 
 
 def test_topic_policy_denies_publishing_without_tls(default):
-    policy = default.only("AWS::SNS::TopicPolicy")[1]["Properties"]
+    policy = inbound_topic_policy(default)["Properties"]
     denied = [s for s in statements(policy["PolicyDocument"]) if s["Effect"] == "Deny"]
     assert any(
         "sns:Publish" in as_list(s["Action"]) and s["Principal"] in ("*", {"AWS": "*"})
@@ -162,7 +182,7 @@ def test_number_is_a_us_simulator_number(default):
 
 def test_number_sends_inbound_texts_to_the_topic(default):
     number = default.only("AWS::SMSVOICE::PhoneNumber")[1]["Properties"]
-    assert number["TwoWay"] == {"Enabled": True, "ChannelArn": {"Ref": logical_id_of_type(default, "AWS::SNS::Topic")}}
+    assert number["TwoWay"] == {"Enabled": True, "ChannelArn": {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}}
 
 
 def test_number_answers_help_and_stop_with_the_configured_replies(default):
@@ -210,7 +230,7 @@ def test_subscription_delivers_raw_messages_to_the_inbound_queue(default):
     assert subscription["Protocol"] == "sqs"
     assert subscription["RawMessageDelivery"] is True
     assert subscription["Endpoint"] == arn_of(queue_id(default, "queue"))
-    assert subscription["TopicArn"] == {"Ref": logical_id_of_type(default, "AWS::SNS::Topic")}
+    assert subscription["TopicArn"] == {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}
 
 
 def test_subscription_sends_undeliverable_messages_to_its_dead_letter_queue(default):
@@ -221,7 +241,7 @@ def test_subscription_sends_undeliverable_messages_to_its_dead_letter_queue(defa
 
 def test_every_queue_is_encrypted_with_a_customer_managed_key(default):
     queues = default.of_type("AWS::SQS::Queue")
-    assert len(queues) == 3
+    assert len(queues) == 5  # inbound, its two dead-letter queues, the delivery events' two
     for logical_id, queue in queues.items():
         key = queue["Properties"].get("KmsMasterKeyId")
         assert key not in (None, "alias/aws/sqs"), logical_id
@@ -255,12 +275,12 @@ def test_every_queue_policy_denies_insecure_transport(default):
 
 # -- the inbound function ------------------------------------------------------------------------
 def test_event_source_mapping_reports_batch_item_failures(default):
-    mapping = default.only("AWS::Lambda::EventSourceMapping")[1]["Properties"]
+    mapping = inbound_mapping(default)
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_event_source_mapping_runs_no_more_batches_than_the_reserved_concurrency(default):
-    mapping = default.only("AWS::Lambda::EventSourceMapping")[1]["Properties"]
+    mapping = inbound_mapping(default)
     assert mapping["ScalingConfig"]["MaximumConcurrency"] <= inbound_function(default)["ReservedConcurrentExecutions"]
 
 
@@ -310,7 +330,7 @@ def test_inbound_function_responder_settings_read_back_as_the_configured_setting
 # -- the tables ----------------------------------------------------------------------------------
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(default):
     tables = default.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == 2
+    assert len(tables) == 3  # contacts, idempotency, message ledger
     for logical_id, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical_id
@@ -376,7 +396,7 @@ def test_existing_number_is_configured_by_the_custom_resource_not_created(existi
     settings = existing_number.only("Custom::TwoWaySmsOrigination")[1]["Properties"]
     assert settings["OriginationType"] == "phone-number"
     assert settings["OriginationId"] == EXISTING_PHONE_NUMBER_ID
-    assert settings["TwoWayChannelArn"] == {"Ref": logical_id_of_type(existing_number, "AWS::SNS::Topic")}
+    assert settings["TwoWayChannelArn"] == {"Ref": existing_number.logical_id(existing_number.stack.two_way_sms.inbound_topic.topic)}
 
 
 def test_existing_number_gets_help_stop_and_the_compliance_keywords(existing_number):

@@ -11,7 +11,8 @@ import io
 import logging
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,14 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.integration.emulation import REGION, FakeLambdaContext, create_tables
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.integration.emulation import (
+    FIXTURES,
+    REGION,
+    EmulatedStream,
+    FakeLambdaContext,
+    create_tables,
+    events_environment,
+)
 
 
 SETTINGS = {
@@ -103,6 +109,17 @@ class Harness:
         return items
 
 
+def capture_logs(service: str) -> io.StringIO:
+    """Powertools keeps one handler on the service's logger across imports: send its JSON lines
+    to a buffer the test can read instead."""
+    named_logger = logging.getLogger(service)
+    buffer = io.StringIO()
+    capture = logging.StreamHandler(buffer)
+    capture.setFormatter(named_logger.handlers[0].formatter)
+    named_logger.handlers = [capture]
+    return buffer
+
+
 def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     """Context manager body for a fixture: yields a Harness inside mock_aws."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -112,7 +129,8 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     env = {
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
+        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
         "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -125,13 +143,7 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
         sys.modules.pop("inbound.app", None)
         app = importlib.import_module("inbound.app")
-        # Powertools keeps one handler on the named logger across imports: send its JSON lines
-        # to a buffer this test can read instead.
-        named_logger = logging.getLogger(env["POWERTOOLS_SERVICE_NAME"])
-        log_buffer = io.StringIO()
-        capture = logging.StreamHandler(log_buffer)
-        capture.setFormatter(named_logger.handlers[0].formatter)
-        named_logger.handlers = [capture]
+        log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
         app.gateway._client = sms_client
         with Stubber(sms_client) as stubber:
@@ -147,3 +159,60 @@ def harness(monkeypatch):
 @pytest.fixture
 def self_managed_harness(monkeypatch):
     yield from make_harness(monkeypatch, self_managed_opt_outs=True)
+
+
+class EventsHarness:
+    """The events handler wired to emulated AWS: a Kinesis stream, the ledger, contacts, the DLQ."""
+
+    def __init__(self, app: Any, stream: EmulatedStream, sqs: Any, dead_letter_queue_url: str, dynamodb: Any,
+                 logs: io.StringIO) -> None:
+        self.app, self.stream, self.sqs, self.dead_letter_queue_url = app, stream, sqs, dead_letter_queue_url
+        self.ledger_table = dynamodb.Table("ledger")
+        self.contacts = dynamodb.Table("contacts")
+        self._logs = logs
+
+    def logs(self) -> str:
+        """Everything the handler logged so far (Powertools JSON lines)."""
+        return self._logs.getvalue()
+
+    def handle(self, *records: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Puts the records on the stream and invokes the handler with them as one batch."""
+        self.stream.put(*records)
+        return self.invoke()
+
+    def invoke(self) -> dict[str, Any]:
+        """Invokes the handler with the records not handed out yet."""
+        return self.app.handler(self.stream.lambda_event(), FakeLambdaContext(function_name="events"))
+
+    def ledger_item(self, message_id: str) -> dict[str, Any] | None:
+        return self.ledger_table.get_item(Key={"message_id": message_id}, ConsistentRead=True).get("Item")
+
+    def ledger_items(self) -> dict[str, dict[str, Any]]:
+        return {item["message_id"]: item for item in self.ledger_table.scan(ConsistentRead=True)["Items"]}
+
+    def parked(self) -> list[dict[str, Any]]:
+        """Bodies of the messages in the dead-letter queue."""
+        messages = self.sqs.receive_message(QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+@contextmanager
+def events_harness_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsHarness]:
+    """A fresh emulated world (empty tables, empty stream) and a freshly imported handler."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="events-dead-letters")["QueueUrl"]
+        for name, value in events_environment(queue_url).items():
+            monkeypatch.setenv(name, value)
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        create_tables(dynamodb)
+        stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
+        sys.modules.pop("events.app", None)
+        app = importlib.import_module("events.app")
+        yield EventsHarness(app, stream, sqs, queue_url, dynamodb, capture_logs("two-way-sms"))
+
+
+@pytest.fixture
+def events_harness(monkeypatch):
+    with events_harness_context(monkeypatch) as harness:
+        yield harness

@@ -28,7 +28,7 @@ def test_opt_out_words_are_recorded_without_a_second_reply_when_aws_manages_opt_
     assert failures(result) == []
     assert harness.profile(CUSTOMER)["opted_out"] is True
     [proof] = harness.consent_records(CUSTOMER)
-    assert proof["change"] == "OPTED_OUT" and proof["inbound_message_id"] == "in-1"
+    assert proof["change"] == "OPTED_OUT" and proof["message_id"] == "in-1" and proof["source"] == "INBOUND"
     assert proof["keyword"] in {"STOP", "UNSUBSCRIBE", "ARRET", "STOPALL"}
 
 
@@ -47,6 +47,30 @@ def test_a_configured_keyword_gets_its_reply_with_the_configuration_set_and_cont
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
 
     assert failures(harness.handle(text("hours?"))) == []
+
+
+def test_a_sent_reply_is_in_the_ledger_as_sent_with_its_context_until_events_arrive(harness):
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD", message_id="reply-1")
+
+    assert failures(harness.handle(text("hours?"))) == []
+    item = harness.app.ledger.get("reply-1")
+    assert (item["status"], item["is_final"], item["sent_by"]) == ("SENT", False, "inbound")
+    assert item["context"] == {"inboundMessageId": "in-1", "intent": "KEYWORD"}
+    assert (item["destination_number"], item["origination_number"]) == (CUSTOMER, OUR_NUMBER)
+    assert item["estimated_parts"] == 1 and item["message_type"] == "TRANSACTIONAL"
+
+
+def test_a_reply_whose_ledger_write_fails_is_not_sent_twice(harness, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def unavailable(**kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "UpdateItem")
+
+    monkeypatch.setattr(harness.app.ledger, "record_sent", unavailable)
+    harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
+
+    assert failures(harness.handle(text("hours?"))) == []  # no retry, so no second text
+    assert "reply sent but not recorded in the ledger" in harness.logs()
 
 
 def test_an_opt_out_phrase_is_honoured_by_the_handler_with_one_confirmation_and_the_list(harness):

@@ -1,8 +1,9 @@
 """The contacts table: each customer's current consent, and the proof of every change.
 
 One item per number holds the current state (``record = "PROFILE"``); every opt-out or
-opt-in adds an item ``record = "CONSENT#<time>#<inbound message id>"`` with the number,
-time, message id and keyword: the proof a regulator asks for. Both writes are safe to
+opt-in adds an item ``record = "CONSENT#<time>#<message id>"`` with the number, time,
+message id, keyword and source (``INBOUND``: the customer's own text; ``DELIVERY_EVENT``: a
+carrier reported the number blocked as opted out): the proof a regulator asks for. Both writes are safe to
 repeat: a redelivered message adds no second proof, and an older change never
 overwrites a newer one.
 """
@@ -33,9 +34,10 @@ class ContactsTable:
         number: str,
         change: ConsentChange,
         at_ms: int,
-        inbound_message_id: str,
+        message_id: str,
         keyword: str,
         our_number: str,
+        source: str = "INBOUND",
     ) -> bool:
         """Stores the proof and the new state; False when this message was already recorded."""
         at = datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
@@ -44,10 +46,11 @@ class ContactsTable:
             self._table.put_item(
                 Item={
                     "phone_number": number,
-                    "record": f"CONSENT#{at}#{inbound_message_id}",
+                    "record": f"CONSENT#{at}#{message_id}",
                     "change": change.value,
                     "at": at,
-                    "inbound_message_id": inbound_message_id,
+                    "message_id": message_id,
+                    "source": source,
                     "keyword": keyword,
                     "our_number": our_number,
                 },
@@ -65,7 +68,7 @@ class ContactsTable:
                 ExpressionAttributeValues={
                     ":out": change is ConsentChange.OPTED_OUT,
                     ":at": at,
-                    ":id": inbound_message_id,
+                    ":id": message_id,
                 },
             )
         except ClientError as error:

@@ -1,0 +1,166 @@
+"""Delivery events handler: Kinesis records of End User Messaging events in; ledger, opt-outs, metrics out.
+
+Each record is one EventBridge event (``source = aws.sms-voice``) that the rule put on
+the stream. The ledger write is idempotent and monotonic (``two_way_sms.adapters.ledger``),
+so redelivered and reordered records need no idempotency store.
+
+What fails where:
+- a record that is not a delivery event can never succeed: it is parked in the
+  dead-letter queue with its reason and the batch goes on (reporting it would make the
+  stream retry it, and everything after it on the shard, until it ages out);
+- a record that fails for a passing reason (throttling, a timeout) is reported by its
+  sequence number; the event source mapping retries from there, bisects, and after its
+  bounded retries sends the batch's coordinates to the same dead-letter queue.
+
+Metrics are tallied over the batch and written once per invocation (a 1,000-record
+batch makes one EMF line, not a thousand).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+from collections import Counter
+from decimal import Decimal
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from two_way_sms import metric_names
+from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.ledger import Applied, MessageLedger
+from two_way_sms.delivery import DeliveryEvent, MalformedDeliveryEvent, parse_delivery_event
+from two_way_sms.phone import mask
+from two_way_sms.responder import ConsentChange
+
+REQUIRED_SETTINGS = ("LEDGER_TABLE", "CONTACTS_TABLE", "DEAD_LETTER_QUEUE_URL", "LEDGER_RETENTION_DAYS")
+
+
+def _settings_from_environment() -> dict[str, str]:
+    missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"events handler is missing environment variables {missing}: deploy it with the construct")
+    settings = {name: os.environ[name] for name in REQUIRED_SETTINGS}
+    if not settings["LEDGER_RETENTION_DAYS"].isdigit() or int(settings["LEDGER_RETENTION_DAYS"]) < 1:
+        raise RuntimeError(f"LEDGER_RETENTION_DAYS {settings['LEDGER_RETENTION_DAYS']!r} must be a whole number of days")
+    return settings
+
+
+_env = _settings_from_environment()
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+_dynamodb = boto3.resource("dynamodb")
+ledger = MessageLedger(_dynamodb.Table(_env["LEDGER_TABLE"]), retention_days=int(_env["LEDGER_RETENTION_DAYS"]))
+contacts = ContactsTable(_dynamodb.Table(_env["CONTACTS_TABLE"]))
+sqs = boto3.client("sqs")
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+
+
+class BatchTally:
+    """Counts and sums over one invocation, written as metrics at its end."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.spend_usd = Decimal(0)
+        self.month_to_date_usd: Decimal | None = None
+
+    def add(self, event: DeliveryEvent, applied: Applied) -> None:
+        self.counts[metric_names.DELIVERY_EVENTS] += 1
+        self.counts[metric_names.event_type_metric(event.event_type)] += 1
+        if not applied.advanced:
+            self.counts[metric_names.STALE_OR_DUPLICATE_EVENTS] += 1
+        if applied.became_final:
+            self.counts[metric_names.MESSAGES_DELIVERED if event.succeeded else metric_names.MESSAGES_FAILED] += 1
+        if applied.counted_spend is not None:
+            self.spend_usd += applied.counted_spend
+            self.counts[metric_names.MESSAGE_PARTS_BILLED] += applied.counted_parts or 0
+            if applied.month_to_date_usd is not None:
+                self.month_to_date_usd = max(self.month_to_date_usd or Decimal(0), applied.month_to_date_usd)
+
+    def write(self) -> None:
+        for name, count in self.counts.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+        if self.spend_usd:
+            metrics.add_metric(name=metric_names.SPEND_USD, unit=MetricUnit.NoUnit, value=float(self.spend_usd))
+        if self.month_to_date_usd is not None:
+            metrics.add_metric(name=metric_names.MONTH_TO_DATE_SPEND_USD, unit=MetricUnit.NoUnit,
+                               value=float(self.month_to_date_usd))
+
+
+tally = BatchTally()
+
+
+def record_handler(record: KinesisStreamRecord) -> None:
+    try:
+        event = parse_delivery_event(record.kinesis.data_as_bytes())
+    except binascii.Error:
+        _park(record, "record data is not base64")
+        return
+    except MalformedDeliveryEvent as error:
+        _park(record, error.reason)
+        return
+    try:
+        applied = ledger.apply(event)
+    except ClientError as error:
+        logger.warning("ledger write failed; the record will be retried", message_id=event.message_id,
+                       code=error.response.get("Error", {}).get("Code"))
+        raise
+    tally.add(event, applied)
+    if event.shows_opt_out and event.destination_number:
+        _record_opt_out(event)
+
+
+def _park(record: KinesisStreamRecord, reason: str) -> None:
+    """Keeps a record that can never be processed, with its reason, in the dead-letter queue."""
+    sqs.send_message(QueueUrl=_env["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps({
+        "reason": reason,
+        "source": "events-handler",
+        "eventSourceARN": record.event_source_arn,
+        "partitionKey": record.kinesis.partition_key,
+        "sequenceNumber": record.kinesis.sequence_number,
+        "approximateArrivalTimestamp": record.kinesis.approximate_arrival_timestamp,
+        "data": record.kinesis.data,  # base64, as it was on the stream
+    }))
+    tally.counts[metric_names.MALFORMED_DELIVERY_EVENTS] += 1
+    logger.error("malformed delivery event parked in the dead-letter queue", reason=reason,
+                 sequence_number=record.kinesis.sequence_number)
+
+
+def _record_opt_out(event: DeliveryEvent) -> None:
+    recorded = contacts.record_consent(
+        number=event.destination_number,
+        change=ConsentChange.OPTED_OUT,
+        at_ms=event.event_timestamp_ms,
+        message_id=event.message_id,
+        keyword=event.event_type,
+        our_number=event.origination_number or "",
+        source="DELIVERY_EVENT",
+    )
+    if recorded:
+        tally.counts[metric_names.OPT_OUTS_FROM_DELIVERY_EVENTS] += 1
+        logger.warning("a carrier reported the destination opted out; contact marked opted out",
+                       customer=mask(event.destination_number), message_id=event.message_id,
+                       event_type=event.event_type)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    tally.reset()
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        tally.write()

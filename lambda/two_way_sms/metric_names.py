@@ -1,0 +1,49 @@
+"""The CloudWatch metrics the handlers emit (EMF), named once for handlers, alarms and dashboard.
+
+Every metric is in namespace ``NAMESPACE`` with the one dimension ``service = SERVICE``
+(Powertools adds it), so a dashboard or alarm finds it with exactly those.
+"""
+
+from __future__ import annotations
+
+NAMESPACE = "TwoWaySms"
+SERVICE = "two-way-sms"
+
+# -- inbound handler ------------------------------------------------------------------------
+INBOUND_BY_INTENT = {  # one per responder Intent value
+    "OPT_OUT": "InboundOptOut",
+    "OPT_IN": "InboundOptIn",
+    "HELP": "InboundHelp",
+    "KEYWORD": "InboundKeyword",
+    "OTHER": "InboundOther",
+}
+MALFORMED_INBOUND = "MalformedMessages"
+REPLIES_SENT = "RepliesSent"
+REPLIES_THROTTLED = "RepliesThrottled"
+REPLIES_REJECTED = "RepliesRejected"
+REPLIES_BLOCKED_BY_OPT_OUT = "RepliesBlockedByOptOut"
+OPT_OUTS_RECORDED = "OptOutsRecorded"
+OPT_INS_RECORDED = "OptInsRecorded"
+LEDGER_WRITES_FAILED = "LedgerWritesFailed"  # a reply went out but its SENT record did not (events add it)
+
+# -- events handler -------------------------------------------------------------------------
+DELIVERY_EVENTS = "DeliveryEvents"  # every event read from the stream
+MESSAGES_DELIVERED = "MessagesDelivered"  # a message reached a final success status (once per message)
+MESSAGES_FAILED = "MessagesFailed"  # a message reached a final failure status (once per message)
+MESSAGE_PARTS_BILLED = "MessagePartsBilled"  # parts of messages that reached a final status
+SPEND_USD = "SpendUSD"  # price + carrier fee of messages that reached a final status (unit None)
+MONTH_TO_DATE_SPEND_USD = "MonthToDateSpendUSD"  # gauge: the ledger's running total this UTC month
+STALE_OR_DUPLICATE_EVENTS = "StaleOrDuplicateEvents"
+MALFORMED_DELIVERY_EVENTS = "MalformedDeliveryEvents"
+OPT_OUTS_FROM_DELIVERY_EVENTS = "OptOutsFromDeliveryEvents"
+
+TEXT_EVENT_TYPES = (
+    "TEXT_PENDING", "TEXT_QUEUED", "TEXT_SUCCESSFUL", "TEXT_DELIVERED", "TEXT_INVALID", "TEXT_INVALID_MESSAGE",
+    "TEXT_UNREACHABLE", "TEXT_CARRIER_UNREACHABLE", "TEXT_BLOCKED", "TEXT_CARRIER_BLOCKED", "TEXT_SPAM",
+    "TEXT_UNKNOWN", "TEXT_TTL_EXPIRED", "TEXT_PROTECT_BLOCKED",
+)
+
+
+def event_type_metric(event_type: str) -> str:
+    """``TEXT_CARRIER_BLOCKED`` -> ``TextCarrierBlocked``: one count metric per event type."""
+    return "".join(part.title() for part in event_type.split("_"))
