@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -20,6 +20,7 @@ from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
+from infra.constructs.tables import encrypted_table
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.nag import acknowledge
 from two_way_sms import metric_names
@@ -93,28 +94,13 @@ class InboundProcessor(Construct):
             self.queue, raw_message_delivery=True, dead_letter_queue=self.subscription_dead_letter_queue,
         ))
 
-        self.contacts_table: dynamodb.ITable = existing_contacts_table or dynamodb.Table(
-            self, "Contacts",
-            partition_key=dynamodb.Attribute(name="phone_number", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="record", type=dynamodb.AttributeType.STRING),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.encryption_key,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.contacts_table: dynamodb.ITable = existing_contacts_table or encrypted_table(
+            self, "Contacts", encryption_key=self.encryption_key, partition_key="phone_number", sort_key="record",
         )
-        self.idempotency_table = dynamodb.Table(
-            self, "Idempotency",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expiration",
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.encryption_key,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
-            removal_policy=RemovalPolicy.DESTROY,
+        self.idempotency_table = encrypted_table(
+            self, "Idempotency", encryption_key=self.encryption_key, partition_key="id",
+            time_to_live_attribute="expiration", kept=False,
+            backup_reason="Holds short-lived idempotency records that expire by TTL; nothing to restore",
         )
 
         handler = handler_function(
@@ -170,14 +156,6 @@ class InboundProcessor(Construct):
                         "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
         acknowledge(self.subscription_dead_letter_queue.node.default_child, "AwsSolutions-SQS3",
                     "This queue is the SNS subscription's dead-letter queue (the subscription's RedrivePolicy)")
-        for table, reason in (
-            (self.contacts_table, "Point-in-time recovery (35 days), deletion protection and a retain policy protect "
-                                  "it; add it to your organisation's AWS Backup plan by tag if you need longer"),
-            (self.idempotency_table, "Holds short-lived idempotency records that expire by TTL; nothing to restore"),
-        ):
-            if isinstance(table, dynamodb.Table):
-                for finding in ("HIPAA.Security-DynamoDBInBackupPlan", "NIST.800.53.R5-DynamoDBInBackupPlan"):
-                    acknowledge(table.node.default_child, finding, reason)
 
     def _queue(self, construct_id: str, retention: Duration, **kwargs) -> sqs.Queue:
         return sqs.Queue(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.encryption import new_key
-from infra.nag import acknowledge
+from infra.constructs.tables import encrypted_table
 
 BY_DESTINATION_INDEX = "ByDestination"
 # What the handlers do to a ledger item (two_way_sms.adapters.ledger): conditional updates,
@@ -72,18 +72,8 @@ class MessageLedger(Construct):
             return
 
         self.encryption_key = encryption_key or new_key(self, "Key", "Encrypts the message ledger")
-        table = dynamodb.Table(
-            self, "Table",
-            partition_key=dynamodb.Attribute(name="message_id", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.encryption_key,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        table = encrypted_table(self, "Table", encryption_key=self.encryption_key, partition_key="message_id",
+                                time_to_live_attribute="expires_at")
         table.add_global_secondary_index(
             index_name=BY_DESTINATION_INDEX,
             partition_key=dynamodb.Attribute(name="destination_number", type=dynamodb.AttributeType.STRING),
@@ -91,10 +81,6 @@ class MessageLedger(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.table = table
-        for finding in ("HIPAA.Security-DynamoDBInBackupPlan", "NIST.800.53.R5-DynamoDBInBackupPlan"):
-            acknowledge(table.node.default_child, finding,
-                        "Point-in-time recovery (35 days), deletion protection and a retain policy protect it; add it "
-                        "to your organisation's AWS Backup plan by tag if you need longer")
 
     def grant_record(self, grantee: iam.IGrantable) -> iam.Grant:
         """Write what happened to a message: read an item and update items (also in transactions).
