@@ -1,4 +1,4 @@
-"""Benchmark figures for the inbound handler: `make bench` (or `.venv/bin/python bench/run.py`).
+"""Benchmark figures for the handlers: `make bench` (or `.venv/bin/python bench/run.py`).
 
 Prints, never asserts:
 1. the in-process cost of deciding a reply, next to ``json.loads`` of the same payload;
@@ -6,7 +6,10 @@ Prints, never asserts:
 3. the AWS API calls per inbound message, path by path (moto + Stubber, counted);
 4. an estimate of the AWS cost per 1,000 inbound messages from those counts and list prices;
 5-7. the delivery events handler: records per second for a 1,000-record batch, DynamoDB
-   requests per record, the cost of reading one record (bench/delivery_events.py).
+   requests per record, the cost of reading one record (bench/delivery_events.py);
+8-11. the outbound sender: the pacing ratio of a burst on a simulated clock, the pacing
+   algorithm alone, sends per second in process and AWS calls per message, the AWS-side cost
+   per 1,000 messages (bench/outbound.py; BENCH_OUTBOUND_FULL=1 for the issue's burst sizes).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
 from aws_calls import PathCalls, count_calls_per_path
 from delivery_events import print_events_figures
+from outbound import ListPrices, print_outbound_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -62,6 +66,13 @@ def main() -> None:
     print_cost_estimate(paths)
     print()
     print_events_figures()
+    price = sms_price()
+    print_outbound_figures(ListPrices(
+        dynamodb_per_write_unit=DYNAMODB_PER_WRITE_UNIT, dynamodb_per_read_unit=DYNAMODB_PER_READ_UNIT,
+        lambda_per_gb_second=LAMBDA_PER_GB_SECOND, lambda_per_request=LAMBDA_PER_REQUEST,
+        lambda_memory_gb=LAMBDA_MEMORY_GB, sqs_per_request=SQS_PER_REQUEST,
+        sms_per_part=price.per_part, sms_source=price.source,
+    ))
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import phonenumbers
@@ -19,6 +22,10 @@ import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from two_way_sms.encoding import EncodingReport, analyse
 from two_way_sms.inbound import MAX_BODY_CHARACTERS
 from two_way_sms.keywords import MANDATORY_KEYWORDS, keyword_problem, normalise_keyword
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.outbound.templates import Template, TemplateError, parse_template
+from two_way_sms.pacing import DEFAULT_MPS
+from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
 
 CONTEXT_KEY = "two-way-sms"
@@ -42,6 +49,10 @@ _STOP_CONFIRMATION = re.compile(
 _ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_CONCURRENCY = 1000  # an SQS event source mapping's ceiling
+# Checked by the settings only: the identity is the number or pool of the stack, known at deploy.
+_VALIDATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
 
 
 class ConfigError(ValueError):
@@ -99,6 +110,62 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class QuietHoursConfig:
+    """When PROMOTIONAL texts may reach a recipient, in the recipient's local time.
+
+    ``start``-``end`` applies everywhere (the TCPA's 8:00-21:00 by default); with
+    ``state_rules`` the stricter US states' windows (``US_STATE_WINDOWS``) apply on top.
+    """
+
+    start: time = time(8)
+    end: time = time(21)
+    state_rules: bool = True
+
+    def rules(self) -> QuietHoursRules:
+        return QuietHoursRules(default=DailyWindow(self.start, self.end),
+                               states=dict(US_STATE_WINDOWS) if self.state_rules else {})
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    """The outbound sender: pacing, cost guards, consent limits, quiet hours and templates.
+
+    ``mps`` is the origination identity's throughput in message parts per second; None
+    takes the number type's default (``two_way_sms.pacing.DEFAULT_MPS``): SIMULATOR 1,
+    TEN_DLC 1, TOLL_FREE 3, LONG_CODE 10 outside the US and Canada and 1 in them or when
+    the country is not known (an existing number or pool). Set it for a pool (the sum of
+    its numbers') or a number whose throughput was raised.
+    ``max_price_usd``: the most one message may cost (SendTextMessage MaxPrice), as text
+    like ``"0.05"``; None: no cap. ``promotional_daily_limit``: PROMOTIONAL messages per
+    recipient in a rolling 24 hours; None: unlimited. ``max_concurrency``: concurrent
+    sender batches (at least 2, the least an SQS event source takes).
+    """
+
+    mps: float
+    max_price_usd: str | None = None
+    time_to_live_seconds: int = 259200
+    replace_lookalikes: bool = True
+    max_parts: int = 6
+    promotional_daily_limit: int | None = 2
+    quiet_hours: QuietHoursConfig = QuietHoursConfig()
+    max_concurrency: int = 2
+    templates: Mapping[str, Template] = field(default_factory=lambda: MappingProxyType({}))
+
+    def sender_settings(self, origination_identity: str) -> SenderSettings:
+        """The sender's settings for the stack's number or pool (its ARN, a token at synth)."""
+        return SenderSettings(
+            origination_identity=origination_identity,
+            mps=self.mps,
+            quiet_hours=self.quiet_hours.rules(),
+            max_price_usd=self.max_price_usd,
+            time_to_live_seconds=self.time_to_live_seconds,
+            replace_lookalikes=self.replace_lookalikes,
+            max_parts=self.max_parts,
+            promotional_daily_limit=self.promotional_daily_limit,
+        )
+
+
+@dataclass(frozen=True)
 class ReplyReport:
     name: str
     report: EncodingReport
@@ -115,6 +182,7 @@ class TwoWaySmsConfig:
     delivery_events: DeliveryEventsConfig = DeliveryEventsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    outbound: OutboundConfig = OutboundConfig(mps=DEFAULT_MPS["SIMULATOR"])
     reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
 
     @property
@@ -141,7 +209,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
     _reject_unknown(raw, {
         "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
         "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
-        "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring",
+        "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring", "outbound",
     }, "config")
     origination = _origination(raw.get("origination", {"new_number": {}}))
     message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
@@ -181,6 +249,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         delivery_events=_delivery_events(raw.get("delivery_events", {})),
         archive=_archive(raw.get("archive", {})),
         monitoring=_monitoring(raw.get("monitoring", {})),
+        outbound=_outbound(raw.get("outbound", {}), origination),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
     )
 
@@ -269,6 +338,93 @@ def _monitoring(raw: Any) -> MonitoringConfig:
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:
         raise ConfigError(f"monitoring.delivery_failure_rate_percent {rate!r} must be a number above 0, at most 100")
     return MonitoringConfig(topic_arn, emails, None if budget is None else float(budget), float(rate))
+
+
+# -- outbound -------------------------------------------------------------------------------
+_OUTBOUND_KEYS = {"mps", "max_price_usd", "time_to_live_seconds", "replace_lookalikes", "max_parts",
+                  "promotional_daily_limit", "quiet_hours", "max_concurrency", "templates"}
+
+
+def default_mps(origination: NewNumber | ExistingOrigination) -> float:
+    """The identity's default throughput (parts per second) by number type; see ``OutboundConfig``."""
+    if origination.number_type == "LONG_CODE":
+        country = origination.iso_country_code if isinstance(origination, NewNumber) else None
+        # A long code in the US or Canada, or of an unknown country, gets the safe 1 MPS.
+        return DEFAULT_MPS["LONG_CODE"] if country not in (None, "US", "CA") else DEFAULT_MPS["LONG_CODE_CA"]
+    return DEFAULT_MPS[origination.number_type]
+
+
+def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> OutboundConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound {raw!r} must be an object")
+    _reject_unknown(raw, _OUTBOUND_KEYS, "outbound")
+    quiet_hours = _quiet_hours(raw.get("quiet_hours", {}))
+    mps = raw.get("mps")
+    try:  # the sender's own checks (two_way_sms.outbound.policy), on everything it will be given
+        settings = SenderSettings(
+            origination_identity=_VALIDATION_IDENTITY,
+            mps=default_mps(origination) if mps is None else mps,
+            quiet_hours=quiet_hours.rules(),
+            max_price_usd=raw.get("max_price_usd"),
+            time_to_live_seconds=raw.get("time_to_live_seconds", 259200),
+            replace_lookalikes=raw.get("replace_lookalikes", True),
+            max_parts=raw.get("max_parts", 6),
+            promotional_daily_limit=raw.get("promotional_daily_limit", 2),
+        )
+    except ValueError as error:
+        raise ConfigError(f"outbound.{error}") from None
+    return OutboundConfig(
+        mps=float(settings.mps),
+        max_price_usd=settings.max_price_usd,
+        time_to_live_seconds=settings.time_to_live_seconds,
+        replace_lookalikes=settings.replace_lookalikes,
+        max_parts=settings.max_parts,
+        promotional_daily_limit=settings.promotional_daily_limit,
+        quiet_hours=quiet_hours,
+        max_concurrency=_int(raw.get("max_concurrency", 2), 2, MAX_CONCURRENCY, "outbound.max_concurrency"),
+        templates=MappingProxyType(_templates(raw.get("templates", {}))),
+    )
+
+
+def _quiet_hours(raw: Any) -> QuietHoursConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound.quiet_hours {raw!r} must be an object")
+    _reject_unknown(raw, {"start", "end", "state_rules"}, "outbound.quiet_hours")
+    start = _clock_time(raw.get("start", "08:00"), "outbound.quiet_hours.start")
+    end = _clock_time(raw.get("end", "21:00"), "outbound.quiet_hours.end")
+    if not start < end:
+        raise ConfigError(f"outbound.quiet_hours.end {raw.get('end')!r} must be later than start "
+                          f"{raw.get('start', '08:00')!r} (a window within one day)")
+    return QuietHoursConfig(start, end, _bool(raw.get("state_rules", True), "outbound.quiet_hours.state_rules"))
+
+
+def _clock_time(value: Any, where: str) -> time:
+    if not isinstance(value, str) or not _CLOCK_TIME.match(value):
+        raise ConfigError(f"{where} {value!r} must be a 24-hour time like \"08:00\"")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _templates(raw: Any) -> dict[str, Template]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound.templates {raw!r} must be an object of template id -> {{body, message_type}}")
+    templates = {}
+    for template_id, entry in raw.items():
+        where = f"outbound.templates.{template_id}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} {entry!r} must be an object with body and message_type")
+        _reject_unknown(entry, {"body", "message_type"}, where)
+        body = entry.get("body")
+        if not isinstance(body, str) or not body.strip():
+            raise ConfigError(f"{where}.body {body!r} must be non-empty text")
+        if len(body) > MAX_BODY_CHARACTERS:
+            raise ConfigError(f"{where}.body has {len(body)} characters, more than {MAX_BODY_CHARACTERS}")
+        message_type = _choice(entry.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, f"{where}.message_type")
+        try:
+            templates[template_id] = parse_template(template_id, body, message_type)
+        except (TemplateError, ValueError) as error:
+            raise ConfigError(f"{where}: {error}") from None
+    return templates
 
 
 # -- keywords and replies -----------------------------------------------------------------

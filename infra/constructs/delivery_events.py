@@ -100,6 +100,9 @@ class DeliveryEvents(Construct):
         one shard split) for a new provisioned stream; 10 x parallelization factor for an
         on-demand or existing stream, whose shard count is not fixed here.
     :param log_retention: Default: one year.
+    :param outbound_table: the outbound sender's table (partition ``pk``, sort ``sk``): the
+        function adds each campaign message's final status to its campaign run's
+        ``delivered`` or ``failed`` count there (``dynamodb:UpdateItem`` only). Default: none.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class DeliveryEvents(Construct):
         timeout: Duration = Duration.seconds(60),
         reserved_concurrency: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        outbound_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if existing_stream is not None:
@@ -210,6 +214,7 @@ class DeliveryEvents(Construct):
                 "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
                 "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+                **({"OUTBOUND_TABLE": outbound_table.table_name} if outbound_table is not None else {}),
             },
         )
         self.function, self.log_group = handler.function, handler.log_group
@@ -230,6 +235,10 @@ class DeliveryEvents(Construct):
             c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
         ledger.grant_record(self.function)
         contacts_table.grant_read_write_data(self.function)
+        if outbound_table is not None:  # ADD to a campaign run's delivered/failed counters
+            outbound_table.grant(self.function, "dynamodb:UpdateItem")
+            if outbound_table.encryption_key is not None:
+                outbound_table.encryption_key.grant_encrypt_decrypt(self.function)
         handler.acknowledge_findings(
             key_scope="the keys of this construct's stream, queues and tables",
             invoked_by="a Kinesis event source mapping; its on-failure destination sends failed batches to the "

@@ -32,6 +32,8 @@ ARCHIVE_FRESHNESS_PERIOD = Duration.minutes(5)
 SPEND_PERIOD = Duration.hours(1)
 FUNCTION_ERROR_PERIOD = Duration.minutes(5)
 FUNCTION_ERROR_PERIODS = 3  # a function failing in 3 consecutive 5-minute periods, not a single blip
+THROTTLING_PERIOD = Duration.minutes(5)
+THROTTLING_PERIODS = 3  # throttled in 3 consecutive 5-minute periods: the pacing is set too fast
 NOTIFICATIONS_LABEL = "alarm notifications"  # the dead-letter queue of the email subscriptions
 
 # The dashboard's graphs of counts use this period; spend is summed per day.
@@ -48,7 +50,8 @@ def known_metric_names() -> frozenset[str]:
     """Every custom metric the handlers emit, as ``metric_names`` names them."""
     names = {value for key, value in vars(metric_names).items()
              if key.isupper() and isinstance(value, str) and key not in ("NAMESPACE", "SERVICE")}
-    names |= set(metric_names.INBOUND_BY_INTENT.values())
+    names |= {name for key, value in vars(metric_names).items() if key.isupper() and isinstance(value, Mapping)
+              for name in value.values()}  # INBOUND_BY_INTENT, OUTBOUND_REFUSED_BY_REASON
     names |= {metric_names.event_type_metric(t) for t in metric_names.TEXT_EVENT_TYPES}
     return frozenset(names)
 
@@ -94,7 +97,8 @@ class Monitoring(Construct):
 
     - ``dead-letters:<label>``, one per queue of ``dead_letter_queues``: a message is
       waiting (ApproximateNumberOfMessagesVisible, Maximum, ≥ 1 over 5 minutes). Each
-      one is an inbound text nobody answered or a delivery event nobody recorded.
+      one is an inbound text nobody answered, a delivery event nobody recorded, an
+      outbound request never sent or a campaign step that never ran.
     - ``function-errors:<label>``, one per function of ``functions`` unless
       ``alarm_on_function_errors`` is false: the function failed (Errors ≥ 1) in each
       of three consecutive 5-minute periods, i.e. it keeps failing, not a single retry.
@@ -110,6 +114,10 @@ class Monitoring(Construct):
       ``iterator_age_threshold`` (15 minutes) old: the events function is falling behind.
     - ``monthly-spend``, unless ``monthly_budget_usd`` is None: the spend of this UTC
       month (MonthToDateSpendUSD, Maximum over 1 hour) reached the budget (100 USD).
+    - ``outbound-throttled``, when ``sender_function`` is given: End User Messaging
+      throttled the sender (OutboundThrottled ≥ 1) in each of three consecutive 5-minute
+      periods. The sender paces itself to the configured MPS, so sustained throttling
+      means that MPS is above the number's real throughput: lower ``outbound.mps``.
     - ``archive-freshness``, when ``archive_delivery_stream`` is given: the oldest event
       not yet in S3 (DeliveryToS3.DataFreshness, Maximum over 5 minutes) is at least
       ``archive_freshness_threshold`` (30 minutes) old. Firehose buffers for at most 15
@@ -125,7 +133,8 @@ class Monitoring(Construct):
 
     The dashboard (name generated unless ``dashboard_name``; opens on the last day, each
     graph keeping its own period) shows, under the status of every alarm: inbound
-    volume, replies, opt-outs and opt-ins, delivery outcomes and the failure rate, spend
+    volume, replies, opt-outs and opt-ins, outbound sends (sent, held, deferred, throttled,
+    refused by reason) and campaigns, delivery outcomes and the failure rate, spend
     per day and this month's spend against the budget (the last 31 days), the depth of
     every dead-letter queue, the stream's iterator age, each function's invocations,
     errors, throttles and duration, the archive's freshness, and malformed inputs.
@@ -138,6 +147,8 @@ class Monitoring(Construct):
     :param functions: label → function, for the dashboard and the error alarms.
     :param events_function: the function reading the delivery-event stream (list it in
         ``functions`` too for its row of invocations, errors and duration).
+    :param sender_function: the outbound sender (list it in ``functions`` too); alarms on
+        sustained throttling.
     :param inbound_topic: the topic inbound texts arrive on.
     :param archive_delivery_stream: the Firehose stream archiving events to S3.
     :param alarm_topic: notify this topic instead of creating one. Its policy (and its
@@ -152,6 +163,7 @@ class Monitoring(Construct):
         dead_letter_queues: Mapping[str, sqs.IQueue],
         functions: Mapping[str, lambda_.IFunction],
         events_function: lambda_.IFunction | None = None,
+        sender_function: lambda_.IFunction | None = None,
         inbound_topic: sns.ITopic | None = None,
         archive_delivery_stream: firehose.IDeliveryStream | None = None,
         alarm_topic: sns.ITopic | None = None,
@@ -190,6 +202,7 @@ class Monitoring(Construct):
             self.dead_letter_queues[NOTIFICATIONS_LABEL] = self.notification_dead_letter_queue
         self.functions = dict(functions)
         self.events_function = events_function
+        self.sender_function = sender_function
         self.inbound_topic = inbound_topic
         self.archive_delivery_stream = archive_delivery_stream
 
@@ -212,6 +225,17 @@ class Monitoring(Construct):
                         description=(f"The delivery-event stream's oldest unread event is at least "
                                      f"{iterator_age_threshold.to_human_string()} old: the events function is "
                                      "failing or falling behind, and the message ledger is out of date."))
+        if sender_function is not None:
+            minutes = int(THROTTLING_PERIOD.to_minutes())
+            self._alarm("outbound-throttled", "OutboundThrottledAlarm",
+                        metric=self.metric(metric_names.OUTBOUND_THROTTLED, period=THROTTLING_PERIOD,
+                                           label="Outbound sends throttled"),
+                        threshold=1,
+                        evaluation_periods=THROTTLING_PERIODS,
+                        description=(f"End User Messaging throttled outbound sends in {THROTTLING_PERIODS} "
+                                     f"consecutive {minutes}-minute periods. The sender paces itself to the "
+                                     "configured MPS, so that MPS is above the number's real throughput: lower "
+                                     "outbound.mps (or raise the number's throughput quota)."))
         if monthly_budget_usd is not None:
             self._alarm("monthly-spend", "MonthlySpendAlarm",
                         metric=self.metric(metric_names.MONTH_TO_DATE_SPEND_USD, statistic="Maximum",
@@ -411,7 +435,8 @@ class Monitoring(Construct):
             [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24,
                                           sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP)],
         ]
-        rows += self._inbound_rows() + self._opt_out_rows() + self._delivery_rows() + self._spend_rows()
+        rows += self._inbound_rows() + self._opt_out_rows() + self._outbound_rows() + self._campaign_rows()
+        rows += self._delivery_rows() + self._spend_rows()
         rows += self._dead_letter_rows() + self._stream_rows() + self._function_rows() + self._archive_rows()
         return rows
 
@@ -451,6 +476,44 @@ class Monitoring(Construct):
                 _graph("Opt-outs and opt-ins", metrics, width=16),
                 cloudwatch.SingleValueWidget(title="Totals over the time range", metrics=metrics, width=8, height=6,
                                              set_period_to_time_range=True),
+            ],
+        ]
+
+    def _outbound_rows(self) -> list[list[cloudwatch.IWidget]]:
+        refused = [self.metric(name, label=reason.replace("_", " ").lower())
+                   for reason, name in metric_names.OUTBOUND_REFUSED_BY_REASON.items()]
+        throttled = self.metric(metric_names.OUTBOUND_THROTTLED, label="Throttled by End User Messaging",
+                                color=_RED)
+        return [
+            [_header("Outbound", "Texts your applications and campaigns queued: sent, held for quiet hours or a "
+                     "send-after time, deferred to keep to the number's throughput, or refused, by reason.")],
+            [
+                _graph("Outbound sends", [
+                    self.metric(metric_names.OUTBOUND_SENT, label="Sent"),
+                    self.metric(metric_names.OUTBOUND_PARTS_SENT, label="Parts sent"),
+                    self.metric(metric_names.OUTBOUND_HELD, label="Held"),
+                    self.metric(metric_names.OUTBOUND_DEFERRED, label="Deferred (throughput booked)"),
+                ], width=8),
+                _graph("Throttled and malformed", [
+                    throttled,
+                    self.metric(metric_names.OUTBOUND_MALFORMED, label="Malformed requests", color=_ORANGE),
+                ], width=8),
+                _graph("Refused, by reason", refused, width=8),
+            ],
+        ]
+
+    def _campaign_rows(self) -> list[list[cloudwatch.IWidget]]:
+        return [
+            [_header("Campaigns", "Recipients campaign runs queued or skipped (no consent, bad row, ...), and held "
+                     "requests released back onto the outbound queue.")],
+            [
+                _graph("Campaign recipients", [
+                    self.metric(metric_names.CAMPAIGN_RECIPIENTS_QUEUED, label="Queued"),
+                    self.metric(metric_names.CAMPAIGN_RECIPIENTS_SKIPPED, label="Skipped", color=_ORANGE),
+                ], width=12),
+                _graph("Held requests released", [
+                    self.metric(metric_names.HELD_REQUESTS_RELEASED, label="Released"),
+                ], width=12),
             ],
         ]
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import ExistingOrigination, TwoWaySmsConfig
+from infra.constructs.campaigns import Campaigns
 from infra.constructs.delivery_events import DeliveryEvents
 from infra.constructs.encryption import new_key
 from infra.constructs.event_archive import EventArchive
@@ -16,6 +17,7 @@ from infra.constructs.inbound_processor import InboundProcessor
 from infra.constructs.inbound_topic import EncryptedInboundTopic
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.outbound_sender import OutboundSender
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
 
@@ -27,6 +29,14 @@ class TwoWaySms(Construct):
     reply it sends in the ledger. Delivery events: EventBridge -> Kinesis stream -> events
     function, which brings each ledger item up to date. The ledger, the stream and the
     events queues and logs share one customer-managed key (``events_key``).
+
+    Outbound: your application (``outbound_sender.grant_enqueue``) or a campaign puts send
+    requests on the outbound queue; the sender function checks consent, quiet hours and
+    limits, paces sends to the number's throughput and records them in the ledger; the
+    events function counts each campaign message's final status on its run. Campaign runs
+    and the release of held requests are one-off EventBridge Scheduler schedules that
+    invoke the campaigns function. The outbound queue and table, the campaign queues, the
+    audience bucket and both functions' logs share a third key (``outbound_key``).
 
     Every delivery event is also archived to S3 by the configuration set's Firehose
     destination (``event_archive``: EventBridge is best effort, the archive is not), and
@@ -86,6 +96,23 @@ class TwoWaySms(Construct):
             message_type=config.message_type,
             ledger=self.ledger,
         )
+        outbound = config.outbound
+        # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
+        # actions, and with them no way to read the contacts, idempotency or ledger tables.
+        self.outbound_key = new_key(
+            self, "OutboundKey", "Encrypts the outbound queue and table, campaign queues, audiences and their logs")
+        self.outbound_sender = OutboundSender(
+            self, "OutboundSender",
+            number=self.number,
+            configuration_set=self.configuration_set,
+            contacts_table=self.inbound_processor.contacts_table,
+            idempotency_table=self.inbound_processor.idempotency_table,
+            ledger=self.ledger,
+            settings=outbound.sender_settings(self.number.origination_arn),
+            templates=outbound.templates,
+            encryption_key=self.outbound_key,
+            max_concurrency=outbound.max_concurrency,
+        )
         self.delivery_events = DeliveryEvents(
             self, "DeliveryEvents",
             ledger=self.ledger,
@@ -95,6 +122,7 @@ class TwoWaySms(Construct):
             shard_count=delivery.shard_count,
             # A pool's numbers are not known at synth: then every number's events are taken.
             origination_numbers=[self.number.phone_number] if self.number.phone_number is not None else None,
+            outbound_table=self.outbound_sender.table,
         )
         archive = config.archive
         self.event_archive = EventArchive(
@@ -105,8 +133,27 @@ class TwoWaySms(Construct):
             glacier_instant_retrieval_after=Duration.days(archive.glacier_instant_retrieval_after_days),
             expire_after=Duration.days(archive.expire_after_days) if archive.expire_after_days else None,
         )
+        # Built after the sender (it needs its queue and table); the sender's held requests are
+        # then released by schedules that invoke the campaigns function.
+        self.campaigns = Campaigns(
+            self, "Campaigns",
+            outbound_queue=self.outbound_sender.queue,
+            outbound_table=self.outbound_sender.table,
+            contacts_table=self.inbound_processor.contacts_table,
+            templates=outbound.templates,
+            sender_settings=self.outbound_sender.settings,  # to skip recipients at the daily limit early
+            encryption_key=self.outbound_key,
+            access_logs_bucket=self.event_archive.access_logs_bucket,
+        )
+        self.outbound_sender.add_release_schedules(
+            target=self.campaigns.function,
+            schedule_group=self.campaigns.schedule_group,
+            scheduler_role=self.campaigns.scheduler_role,
+            dead_letter_queue=self.campaigns.schedule_dead_letter_queue,
+        )
         monitoring = config.monitoring
         processor, events = self.inbound_processor, self.delivery_events
+        sender, campaigns = self.outbound_sender, self.campaigns
         self.monitoring = Monitoring(
             self, "Monitoring",
             dead_letter_queues={
@@ -114,9 +161,14 @@ class TwoWaySms(Construct):
                 "inbound processing": processor.dead_letter_queue,
                 "delivery event rule": events.rule_dead_letter_queue,
                 "delivery event processing": events.dead_letter_queue,
+                "outbound sending": sender.dead_letter_queue,
+                "campaign invocations": campaigns.dead_letter_queue,
+                "campaign schedules": campaigns.schedule_dead_letter_queue,
             },
-            functions={"inbound": processor.function, "events": events.function},
+            functions={"inbound": processor.function, "events": events.function, "sender": sender.function,
+                       "campaigns": campaigns.function},
             events_function=events.function,
+            sender_function=sender.function,
             inbound_topic=self.inbound_topic.topic,
             archive_delivery_stream=self.event_archive.delivery_stream,
             alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", monitoring.alarm_topic_arn)

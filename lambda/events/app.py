@@ -12,6 +12,10 @@ What fails where:
   sequence number; the event source mapping retries from there, bisects, and after its
   bounded retries sends the batch's coordinates to the same dead-letter queue.
 
+With ``OUTBOUND_TABLE`` set, a message a campaign run sent (its ``context`` holds
+``campaign = "<campaign id>/<run id>"``) adds ``delivered`` or ``failed`` to that run when
+it reaches its final status: once, because ``Applied.became_final`` is true once.
+
 Metrics are tallied over the batch and written once per invocation (a 1,000-record
 batch makes one EMF line, not a thousand).
 """
@@ -33,6 +37,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from two_way_sms import metric_names
+from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.ledger import Applied, MessageLedger
 from two_way_sms.delivery import DeliveryEvent, MalformedDeliveryEvent, parse_delivery_event
@@ -60,6 +65,10 @@ tracer = Tracer()
 _dynamodb = boto3.resource("dynamodb")
 ledger = MessageLedger(_dynamodb.Table(_env["LEDGER_TABLE"]), retention_days=int(_env["LEDGER_RETENTION_DAYS"]))
 contacts = ContactsTable(_dynamodb.Table(_env["CONTACTS_TABLE"]))
+# Optional: without the outbound feature there are no campaign runs to count.
+campaign_runs = (
+    CampaignRuns(_dynamodb.Table(os.environ["OUTBOUND_TABLE"])) if os.environ.get("OUTBOUND_TABLE") else None
+)
 sqs = boto3.client("sqs")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
 
@@ -117,8 +126,27 @@ def record_handler(record: KinesisStreamRecord) -> None:
                        code=error.response.get("Error", {}).get("Code"))
         raise
     tally.add(event, applied)
+    if applied.became_final:
+        _count_campaign_outcome(event)
     if event.shows_opt_out and event.destination_number:
         _record_opt_out(event)
+
+
+def _count_campaign_outcome(event: DeliveryEvent) -> None:
+    """Adds the message's fate to its campaign run.
+
+    A failed write is logged, not raised: the retried record would no longer be the one
+    that made the message final, so raising could not count it either.
+    """
+    campaign, _, run_id = event.context.get("campaign", "").partition("/")
+    if campaign_runs is None or not campaign or not run_id:
+        return
+    outcome = "delivered" if event.succeeded else "failed"
+    try:
+        campaign_runs.add_counts(campaign, run_id, {outcome: 1})
+    except ClientError as error:
+        logger.warning("campaign run counter not updated", campaign=campaign, run_id=run_id, outcome=outcome,
+                       message_id=event.message_id, code=error.response.get("Error", {}).get("Code"))
 
 
 def _park(record: KinesisStreamRecord, reason: str) -> None:

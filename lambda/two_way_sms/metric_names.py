@@ -37,6 +37,26 @@ STALE_OR_DUPLICATE_EVENTS = "StaleOrDuplicateEvents"
 MALFORMED_DELIVERY_EVENTS = "MalformedDeliveryEvents"
 OPT_OUTS_FROM_DELIVERY_EVENTS = "OptOutsFromDeliveryEvents"
 
+# -- sender (outbound queue) ----------------------------------------------------------------
+OUTBOUND_SENT = "OutboundSent"
+OUTBOUND_PARTS_SENT = "OutboundPartsSent"
+OUTBOUND_HELD = "OutboundHeld"  # promotional in quiet hours, or a send-after time ahead
+OUTBOUND_DEFERRED = "OutboundDeferred"  # back on the queue with a delay: the number's throughput is booked
+OUTBOUND_THROTTLED = "OutboundThrottled"  # End User Messaging throttled us anyway: retried with back-off
+OUTBOUND_MALFORMED = "OutboundMalformed"  # a request that cannot be read: parked with its reason
+OUTBOUND_REFUSED_BY_REASON = {  # one per two_way_sms.outbound.policy.REFUSAL_REASONS
+    reason: "OutboundRefused" + "".join(part.title() for part in reason.split("_"))
+    for reason in (
+        "OPTED_OUT", "NO_OPT_IN", "OVER_DAILY_LIMIT", "OVER_STATE_LIMIT", "OVER_CAMPAIGN_LIMIT", "TOO_MANY_PARTS",
+        "UNKNOWN_TEMPLATE", "MISSING_VARIABLES", "UNKNOWN_TIME_ZONE", "PRICE_ABOVE_MAX", "REJECTED",
+    )
+}
+
+# -- campaigns function ---------------------------------------------------------------------
+CAMPAIGN_RECIPIENTS_QUEUED = "CampaignRecipientsQueued"
+CAMPAIGN_RECIPIENTS_SKIPPED = "CampaignRecipientsSkipped"
+HELD_REQUESTS_RELEASED = "HeldRequestsReleased"
+
 TEXT_EVENT_TYPES = (
     "TEXT_PENDING", "TEXT_QUEUED", "TEXT_SUCCESSFUL", "TEXT_DELIVERED", "TEXT_INVALID", "TEXT_INVALID_MESSAGE",
     "TEXT_UNREACHABLE", "TEXT_CARRIER_UNREACHABLE", "TEXT_BLOCKED", "TEXT_CARRIER_BLOCKED", "TEXT_SPAM",

@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from pathlib import Path
+from datetime import time
 from typing import Any
 
 import pytest
@@ -188,3 +189,22 @@ def test_bad_archive_and_monitoring_settings_fail_naming_the_value(section, bad,
     with pytest.raises(ConfigError) as error:
         parse_config(config(**{section: bad}))
     assert message in str(error.value)
+
+
+# -- outbound (the validation of each value: test_outbound.py) ---------------------------------------
+def test_cdk_json_outbound_config_has_a_reminder_and_a_promotional_offer():
+    parsed = parse_config(config()).outbound
+    templates = parsed.templates
+    assert templates["appointment_reminder"].message_type == "TRANSACTIONAL"
+    assert templates["flu_shot_offer"].message_type == "PROMOTIONAL"
+    assert "Reply STOP to opt out" in templates["flu_shot_offer"].body
+    assert (parsed.time_to_live_seconds, parsed.max_parts, parsed.promotional_daily_limit, parsed.max_concurrency) \
+        == (259200, 6, 2, 2)
+
+
+def test_outbound_defaults_without_the_section():
+    raw = config()
+    raw.pop("outbound", None)
+    parsed = parse_config(raw).outbound
+    assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (1.0, None, True, {})
+    assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (time(8), time(21), True)

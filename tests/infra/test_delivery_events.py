@@ -211,6 +211,7 @@ def test_events_function_environment_names_the_tables_queue_retention_and_metric
         "LEDGER_RETENTION_DAYS": "400",
         "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+        "OUTBOUND_TABLE": {"Ref": resource_id(default, two_way_sms.outbound_sender.table)},
     }
 
 

@@ -30,6 +30,15 @@ STATEFUL_LOGICAL_IDS = {
     "archive access-log bucket": ("AWS::S3::Bucket", "TwoWaySmsEventArchiveAccessLogsA8137C23"),
     "alarm topic": ("AWS::SNS::Topic", "TwoWaySmsMonitoringAlarmTopic29F2C4E4"),
     "alarm topic key": ("AWS::KMS::Key", "TwoWaySmsMonitoringKeyA7F69271"),
+    "outbound key": ("AWS::KMS::Key", "TwoWaySmsOutboundKeyB91CBA51"),
+    "outbound table": ("AWS::DynamoDB::Table", "TwoWaySmsOutboundSenderTable61547621"),
+    "outbound queue": ("AWS::SQS::Queue", "TwoWaySmsOutboundSenderQueueAF306BBD"),
+    "outbound dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsOutboundSenderDeadLetters12587966"),
+    "campaigns dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsCampaignsDeadLettersEE919B91"),
+    "schedule dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsCampaignsScheduleDeadLettersA4F91A27"),
+    # Replacing the group deletes the one-off schedules that release held requests.
+    "schedule group": ("AWS::Scheduler::ScheduleGroup", "TwoWaySmsCampaignsScheduleGroupEF662520"),
+    "audience bucket": ("AWS::S3::Bucket", "TwoWaySmsCampaignsAudiences370DDE8A"),
 }
 
 
@@ -76,5 +85,13 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "archive access-log bucket": default.logical_id(built.event_archive.access_logs_bucket),
         "alarm topic": default.logical_id(built.monitoring.alarm_topic),
         "alarm topic key": default.logical_id(built.monitoring.encryption_key),
+        "outbound key": default.logical_id(built.outbound_key),
+        "outbound table": default.logical_id(built.outbound_sender.table),
+        "outbound queue": default.logical_id(built.outbound_sender.queue),
+        "outbound dead-letter queue": default.logical_id(built.outbound_sender.dead_letter_queue),
+        "campaigns dead-letter queue": default.logical_id(built.campaigns.dead_letter_queue),
+        "schedule dead-letter queue": default.logical_id(built.campaigns.schedule_dead_letter_queue),
+        "schedule group": default.logical_id(built.campaigns.schedule_group),
+        "audience bucket": default.logical_id(built.campaigns.audience_bucket),
     }
     assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}

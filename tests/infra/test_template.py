@@ -241,7 +241,9 @@ def test_subscription_sends_undeliverable_messages_to_its_dead_letter_queue(defa
 
 def test_every_queue_is_encrypted_with_a_customer_managed_key(default):
     queues = default.of_type("AWS::SQS::Queue")
-    assert len(queues) == 5  # inbound, its two dead-letter queues, the delivery events' two
+    # inbound and its two dead-letter queues, the delivery events' two, outbound and its
+    # dead-letter queue, the campaigns' two (on-failure destination, schedules)
+    assert len(queues) == 9
     for logical_id, queue in queues.items():
         key = queue["Properties"].get("KmsMasterKeyId")
         assert key not in (None, "alias/aws/sqs"), logical_id
@@ -330,7 +332,7 @@ def test_inbound_function_responder_settings_read_back_as_the_configured_setting
 # -- the tables ----------------------------------------------------------------------------------
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(default):
     tables = default.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == 3  # contacts, idempotency, message ledger
+    assert len(tables) == 4  # contacts, idempotency, message ledger, outbound
     for logical_id, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical_id
@@ -363,12 +365,13 @@ def test_no_identity_policy_allows_every_resource_but_for_xray(any_variant):
 
 def test_send_text_message_is_granted_only_on_the_number_and_the_configuration_set(default):
     granted = statements_granting(default, {"sms-voice:SendTextMessage"})
-    assert len(granted) == 1
-    assert as_list(granted[0]["Action"]) == ["sms-voice:SendTextMessage"]
-    assert same_items(granted[0]["Resource"], [
-        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
-        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
-    ])
+    assert len(granted) == 2  # the inbound function's replies, the outbound sender's texts
+    for statement in granted:
+        assert as_list(statement["Action"]) == ["sms-voice:SendTextMessage"]
+        assert same_items(statement["Resource"], [
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
+        ])
 
 
 def test_opt_out_list_actions_are_granted_only_on_the_opt_out_list(default):
@@ -380,14 +383,15 @@ def test_opt_out_list_actions_are_granted_only_on_the_opt_out_list(default):
 
 def test_pool_replies_are_granted_on_the_pool_and_its_phone_numbers(existing_pool):
     granted = statements_granting(existing_pool, {"sms-voice:SendTextMessage"})
-    assert len(granted) == 1
-    assert as_list(granted[0]["Action"]) == ["sms-voice:SendTextMessage"]
+    assert len(granted) == 2  # the inbound function's replies, the outbound sender's texts
     settings_id = logical_id_of_type(existing_pool, "Custom::TwoWaySmsOrigination")
-    assert same_items(granted[0]["Resource"], [
-        {"Fn::GetAtt": [settings_id, "OriginationArn"]},
-        sms_voice_arn("phone-number/*"),
-        arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ConfigurationSet")),
-    ])
+    for statement in granted:
+        assert as_list(statement["Action"]) == ["sms-voice:SendTextMessage"]
+        assert same_items(statement["Resource"], [
+            {"Fn::GetAtt": [settings_id, "OriginationArn"]},
+            sms_voice_arn("phone-number/*"),
+            arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ConfigurationSet")),
+        ])
 
 
 # -- an existing number ----------------------------------------------------------------------------

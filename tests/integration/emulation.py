@@ -156,3 +156,37 @@ def events_environment(dead_letter_queue_url: str, **overrides: str) -> dict[str
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "INFO", **overrides,
     }
+
+
+# -- outbound messaging -----------------------------------------------------------------------
+ACCOUNT = "123456789012"
+
+
+def create_outbound_table(dynamodb: Any, name: str = "outbound") -> Any:
+    """The outbound table (throughput schedules, held requests, request outcomes, campaign runs):
+    ``pk``/``sk`` strings and the ``expires_at`` TTL."""
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+    )
+    client = getattr(dynamodb.meta, "client", dynamodb)
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    return table
+
+
+def sender_environment(queue_url: str, sender_settings: str, templates: str = "{}", **overrides: str) -> dict[str, str]:
+    """What the sender handler reads at import (fake credentials, no tracing)."""
+    return {
+        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "OUTBOUND_QUEUE_URL": queue_url, "OUTBOUND_TABLE": "outbound", "CONTACTS_TABLE": "contacts",
+        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "outbound", "SENDER_SETTINGS": sender_settings, "TEMPLATES": templates,
+        "SCHEDULE_GROUP": "two-way-sms", "RELEASE_TARGET_ARN": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns",
+        "SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/scheduler",
+        "SCHEDULE_DEAD_LETTER_QUEUE_ARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:schedule-dead-letters",
+        "POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
+        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO", **overrides,
+    }

@@ -246,3 +246,57 @@ def test_a_batch_of_1000_records_is_processed(events_harness, capsys):
     assert items["SPEND#2025-10"]["messages"] == 333
     metrics = emf(capsys)[-1]
     assert metrics["DeliveryEvents"] == 1000.0 and metrics["MessagesDelivered"] == 333.0
+
+
+# -- campaign runs ---------------------------------------------------------------------------------------
+@pytest.fixture
+def campaign_world(monkeypatch):
+    """The events harness with ``OUTBOUND_TABLE`` set, and the runs of a started run ``spring-sale/r1``."""
+    from datetime import datetime, timezone
+
+    import boto3
+
+    from tests.integration.emulation import REGION, create_outbound_table
+    from two_way_sms.adapters.campaign_runs import CampaignRuns
+
+    monkeypatch.setenv("OUTBOUND_TABLE", "outbound")
+    with events_harness_context(monkeypatch) as harness:
+        runs = CampaignRuns(create_outbound_table(boto3.resource("dynamodb", region_name=REGION)))
+        runs.start("spring-sale", "r1", datetime(2025, 10, 1, 18, 0, tzinfo=timezone.utc))
+        yield harness, runs
+
+
+def _with_campaign(event: dict, campaign: str = "spring-sale/r1") -> dict:
+    return {**event, "detail": {**event["detail"], "context": {"sendKey": "spring-sale:r1:+14255550182",
+                                                               "campaign": campaign}}}
+
+
+def test_a_campaign_message_adds_delivered_to_its_run_once_however_often_its_events_arrive(campaign_world):
+    harness, runs = campaign_world
+    events = [_with_campaign(e) for e in lifecycle_events()]
+    harness.handle(*events)
+    harness.handle(*events, events[2])  # redelivered
+    report = runs.read("spring-sale", "r1")
+    assert (report.delivered, report.failed) == (1, 0)
+
+
+def test_a_campaign_message_that_fails_adds_failed_and_other_messages_add_nothing(campaign_world):
+    harness, runs = campaign_world
+    unreachable = delivery_event("TEXT_UNREACHABLE", after_ms=3000, is_final=True, status="UNREACHABLE")
+    reply = lifecycle_events(OTHER_MESSAGE_ID)[2]  # a reply: no campaign in its context
+    harness.handle(_with_campaign(unreachable), reply)
+    report = runs.read("spring-sale", "r1")
+    assert (report.delivered, report.failed) == (0, 1)
+
+
+def test_a_failed_campaign_counter_write_does_not_fail_the_record(campaign_world, monkeypatch):
+    harness, runs = campaign_world
+
+    def throttled(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                          "UpdateItem")
+
+    monkeypatch.setattr(harness.app.campaign_runs, "add_counts", throttled)
+    assert harness.handle(_with_campaign(lifecycle_events()[2])) == {"batchItemFailures": []}
+    assert harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
+    assert "campaign run counter not updated" in harness.logs()

@@ -3,21 +3,45 @@
 One item per number holds the current state (``record = "PROFILE"``); every opt-out or
 opt-in adds an item ``record = "CONSENT#<time>#<message id>"`` with the number, time,
 message id, keyword and source (``INBOUND``: the customer's own text; ``DELIVERY_EVENT``: a
-carrier reported the number blocked as opted out): the proof a regulator asks for. Both writes are safe to
-repeat: a redelivered message adds no second proof, and an older change never
-overwrites a newer one.
+carrier reported the number blocked as opted out; ``OPT_OUT_LIST``: a send was refused
+because the number is on the opt-out list; ``IMPORT``: an imported opt-in with its
+source): the proof a regulator asks for. Both writes are safe to repeat: a redelivered
+message adds no second proof, and an older change never overwrites a newer one.
+
+For outbound messaging the PROFILE also holds the first recorded opt-in (``opt_in_at``,
+``opt_in_source``: an import's source or ``KEYWORD`` for a START) and imported
+``attributes``; a second item per number, ``record = "PROMOTIONAL_SENDS"``, holds the
+promotional texts of the last 7 days (``recent``: idempotency key -> epoch seconds) and
+the texts per campaign run (``campaigns``: "<id>/<run>" -> count), written with
+optimistic locking on ``version`` (a read-modify-write of two maps).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
+from two_way_sms.outbound.policy import ContactState
 from two_way_sms.responder import ConsentChange
 
+if TYPE_CHECKING:  # pragma: no cover
+    from two_way_sms.outbound.contacts_import import ContactImport
+    from two_way_sms.outbound.request import CampaignRef
+
 PROFILE = "PROFILE"
+PROMOTIONAL_SENDS = "PROMOTIONAL_SENDS"
+KEYWORD_OPT_IN_SOURCE = "KEYWORD"
+IMPORT_SOURCE = "IMPORT"
+_MAX_ATTEMPTS = 10  # optimistic-locking retries: only concurrent sends to one number conflict
+
+
+class ContactContention(RuntimeError):
+    """The number's promotional sends kept changing under us; the caller retries later."""
 
 
 class ContactsTable:
@@ -38,9 +62,14 @@ class ContactsTable:
         keyword: str,
         our_number: str,
         source: str = "INBOUND",
+        opt_in_source: str | None = None,
     ) -> bool:
-        """Stores the proof and the new state; False when this message was already recorded."""
-        at = datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+        """Stores the proof and the new state; False when this message was already recorded.
+
+        An opt-in also records the contact's first opt-in (``opt_in_at``, ``opt_in_source``,
+        ``KEYWORD`` unless given) when none is recorded yet.
+        """
+        at = _iso(at_ms)
         is_new = True
         try:
             self._table.put_item(
@@ -60,18 +89,119 @@ class ContactsTable:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             is_new = False  # a retry: the proof exists, but make sure the state was written too
+        expression = "SET opted_out = :out, consent_changed_at = :at, consent_message_id = :id"
+        values: dict[str, Any] = {":out": change is ConsentChange.OPTED_OUT, ":at": at, ":id": message_id}
+        if change is ConsentChange.OPTED_IN:
+            expression += (", opt_in_at = if_not_exists(opt_in_at, :at),"
+                           " opt_in_source = if_not_exists(opt_in_source, :src)")
+            values[":src"] = opt_in_source or KEYWORD_OPT_IN_SOURCE
         try:
             self._table.update_item(
                 Key={"phone_number": number, "record": PROFILE},
-                UpdateExpression="SET opted_out = :out, consent_changed_at = :at, consent_message_id = :id",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_not_exists(consent_changed_at) OR consent_changed_at <= :at",
-                ExpressionAttributeValues={
-                    ":out": change is ConsentChange.OPTED_OUT,
-                    ":at": at,
-                    ":id": message_id,
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise  # a newer change is already recorded: keep it
         return is_new
+
+    # -- outbound ---------------------------------------------------------------------------
+    def contact_state(self, number: str) -> ContactState:
+        """Consent and recent promotional sends, from one consistent Query of the number's
+        PROFILE and PROMOTIONAL_SENDS items (adjacent sort keys; the CONSENT# proofs sort before)."""
+        response = self._table.query(
+            KeyConditionExpression="phone_number = :n AND #r BETWEEN :first AND :last",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":n": number, ":first": PROFILE, ":last": PROMOTIONAL_SENDS},
+            ConsistentRead=True,
+        )
+        items = {item["record"]: item for item in response.get("Items", [])}
+        profile = items.get(PROFILE, {})
+        sends = items.get(PROMOTIONAL_SENDS, {})
+        return ContactState(
+            opted_out=bool(profile.get("opted_out")),
+            opted_in=bool(profile.get("opt_in_at")),
+            recent_promotional={key: float(at) for key, at in sends.get("recent", {}).items()},
+            campaign_sends={run: int(count) for run, count in sends.get("campaigns", {}).items()},
+        )
+
+    def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool:
+        """Counts one promotional text (idempotency ``key``) sent at ``at``; False when ``key``
+        was already counted. Entries older than 7 days are pruned in the same write."""
+        sent_at = at.timestamp()
+        for _ in range(_MAX_ATTEMPTS):
+            item = self._table.get_item(
+                Key={"phone_number": number, "record": PROMOTIONAL_SENDS}, ConsistentRead=True).get("Item")
+            item = item or {}
+            recent = {k: float(v) for k, v in item.get("recent", {}).items()}
+            if key in recent:
+                return False  # a retry of a send already counted
+            recent = prune({**recent, key: sent_at}, at)
+            campaigns = {k: int(v) for k, v in item.get("campaigns", {}).items()}
+            last_sent = {k: float(v) for k, v in item.get("campaign_last_sent", {}).items()}
+            if campaign is not None:
+                campaigns[campaign.run_key] = campaigns.get(campaign.run_key, 0) + 1
+                last_sent[campaign.run_key] = sent_at
+            last_sent = prune(last_sent, at)  # a run with no send for 7 days is over: forget its count
+            campaigns = {run: count for run, count in campaigns.items() if run in last_sent}
+            version = item.get("version")
+            try:
+                self._table.put_item(
+                    Item={
+                        "phone_number": number, "record": PROMOTIONAL_SENDS,
+                        "recent": _numbers(recent), "campaigns": campaigns, "campaign_last_sent": _numbers(last_sent),
+                        "version": int(version or 0) + 1,
+                        "expires_at": int(max(recent.values(), default=sent_at)) + RETENTION_SECONDS,
+                    },
+                    **({"ConditionExpression": "attribute_not_exists(phone_number)"} if version is None else {
+                        "ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}),
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue  # another send to this number wrote first: count on top of it
+            return True
+        raise ContactContention(f"promotional sends of a contact kept changing for {_MAX_ATTEMPTS} attempts")
+
+    def import_contact(self, contact: ContactImport) -> bool:
+        """Writes an imported contact: its attributes (when the row has any, they replace the
+        stored ones) and, when the row has one, its opt-in with a CONSENT# proof
+        (``message_id = "import:<source>"``). An opt-in older than the contact's last consent
+        change (a later STOP) does not opt the contact back in, and the first opt-in on record
+        (``opt_in_at``/``opt_in_source``) is kept. True when a new opt-in proof was recorded."""
+        number = contact.phone_number
+        source = getattr(contact, "opt_in_source", None)
+        opt_in_at = getattr(contact, "opt_in_at", None)
+        recorded = False
+        assignments: list[str] = []
+        values: dict[str, Any] = {}
+        if contact.attributes:  # a row without attribute columns leaves the stored ones alone
+            assignments.append("attributes = :attributes")
+            values[":attributes"] = dict(contact.attributes)
+        if source and opt_in_at is not None:
+            at_ms = int(opt_in_at.timestamp() * 1000)
+            recorded = self.record_consent(
+                number=number, change=ConsentChange.OPTED_IN, at_ms=at_ms, message_id=f"import:{source}",
+                keyword="", our_number="", source=IMPORT_SOURCE, opt_in_source=source,
+            )
+            # The proof exists whatever the current state: the first opt-in on record is kept.
+            assignments += ["opt_in_at = if_not_exists(opt_in_at, :at)",
+                            "opt_in_source = if_not_exists(opt_in_source, :src)"]
+            values.update({":at": _iso(at_ms), ":src": source})
+        if assignments:
+            self._table.update_item(
+                Key={"phone_number": number, "record": PROFILE}, UpdateExpression="SET " + ", ".join(assignments),
+                ExpressionAttributeValues=values,
+            )
+        return recorded
+
+
+def _iso(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _numbers(values: Mapping[str, float]) -> dict[str, Decimal]:
+    # Milliseconds are plenty for a 24-hour window, and DynamoDB takes Decimals, not floats.
+    return {key: Decimal(str(round(value, 3))) for key, value in values.items()}

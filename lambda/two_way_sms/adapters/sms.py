@@ -1,4 +1,11 @@
-"""End User Messaging SMS (``pinpoint-sms-voice-v2``): sending replies, the opt-out list."""
+"""End User Messaging SMS (``pinpoint-sms-voice-v2``): sending texts, the opt-out list.
+
+Two senders share one translation of the service's errors:
+- ``send_text`` answers an inbound message (the inbound handler: one message type, the
+  number the customer texted);
+- ``send`` is the outbound sender's call, with everything ``SendTextMessage`` takes per
+  message (message type, ``MaxPrice``, ``TimeToLive``, ``Context``).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +16,35 @@ from botocore.exceptions import ClientError
 
 # Worth another try later: the record goes back to the queue, nothing is lost.
 RETRYABLE_ERRORS = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailable"})
+# The service model's reasons (botocore pinpoint-sms-voice-v2): ConflictException when the
+# destination is on the opt-out list, ValidationException when the price is above MaxPrice.
+OPTED_OUT_REASON = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
+PRICE_OVER_THRESHOLD_REASON = "PRICE_OVER_THRESHOLD"
 
 
 class RetryableSendError(Exception):
     """End User Messaging asked us to slow down or failed on its side: try again later."""
 
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def throttled(self) -> bool:
+        return self.code == "ThrottlingException"
+
 
 class SendRejected(Exception):
     """End User Messaging refused the request for good (validation, access, quota)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, reason: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+        self.reason = reason  # the error's modeled Reason, when it has one
+
+
+class PriceAboveMax(SendRejected):
+    """The message would cost more than the ``MaxPrice`` it was sent with."""
 
 
 @dataclass(frozen=True)
@@ -30,24 +54,45 @@ class SendResult:
 
 
 class SmsGateway:
-    """Sends replies through one configuration set and keeps one opt-out list."""
+    """Sends through one configuration set; keeps one opt-out list (when given one)."""
 
-    def __init__(self, client: Any, *, configuration_set: str, opt_out_list: str, message_type: str) -> None:
+    def __init__(self, client: Any, *, configuration_set: str, opt_out_list: str | None = None,
+                 message_type: str = "TRANSACTIONAL") -> None:
         self._client = client
         self._configuration_set = configuration_set
         self._opt_out_list = opt_out_list
         self._message_type = message_type
 
     def send_text(self, *, to: str, from_number: str, body: str, context: dict[str, str]) -> SendResult:
+        return self.send(destination=to, origination_identity=from_number, body=body,
+                         message_type=self._message_type, context=context)
+
+    def send(
+        self,
+        *,
+        destination: str,
+        origination_identity: str,
+        body: str,
+        message_type: str,
+        context: dict[str, str],
+        max_price: str | None = None,
+        time_to_live_seconds: int | None = None,
+    ) -> SendResult:
+        """One ``SendTextMessage``; raises ``RetryableSendError``, ``PriceAboveMax`` or ``SendRejected``."""
+        params: dict[str, Any] = {
+            "DestinationPhoneNumber": destination,
+            "OriginationIdentity": origination_identity,
+            "MessageBody": body,
+            "MessageType": message_type,
+            "ConfigurationSetName": self._configuration_set,
+            "Context": context,
+        }
+        if max_price is not None:
+            params["MaxPrice"] = max_price
+        if time_to_live_seconds is not None:
+            params["TimeToLive"] = time_to_live_seconds
         try:
-            response = self._client.send_text_message(
-                DestinationPhoneNumber=to,
-                OriginationIdentity=from_number,
-                MessageBody=body,
-                MessageType=self._message_type,
-                ConfigurationSetName=self._configuration_set,
-                Context=context,
-            )
+            response = self._client.send_text_message(**params)
         except ClientError as error:
             if _is_opted_out(error):
                 return SendResult(message_id=None, blocked_by_opt_out=True)
@@ -56,29 +101,43 @@ class SmsGateway:
 
     def put_opted_out(self, number: str) -> None:
         try:
-            self._client.put_opted_out_number(OptOutListName=self._opt_out_list, OptedOutNumber=number)
+            self._client.put_opted_out_number(OptOutListName=self._require_opt_out_list(), OptedOutNumber=number)
         except ClientError as error:
             raise _translate(error) from error
 
     def delete_opted_out(self, number: str) -> None:
         try:
-            self._client.delete_opted_out_number(OptOutListName=self._opt_out_list, OptedOutNumber=number)
+            self._client.delete_opted_out_number(OptOutListName=self._require_opt_out_list(), OptedOutNumber=number)
         except ClientError as error:
             if _code(error) == "ResourceNotFoundException":
                 return  # not on the list: already the state we want
             raise _translate(error) from error
+
+    def _require_opt_out_list(self) -> str:
+        if not self._opt_out_list:
+            raise ValueError("this gateway was built without an opt-out list")
+        return self._opt_out_list
 
 
 def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "Unknown")
 
 
+def _reason(error: ClientError) -> str | None:
+    # botocore puts a modeled error's members (Reason) at the top of the response.
+    return error.response.get("Reason") or error.response.get("Error", {}).get("Reason")
+
+
 def _is_opted_out(error: ClientError) -> bool:
-    return _code(error) == "ConflictException" and error.response.get("Reason") == "DESTINATION_PHONE_NUMBER_OPTED_OUT"
+    return _code(error) == "ConflictException" and _reason(error) == OPTED_OUT_REASON
 
 
 def _translate(error: ClientError) -> Exception:
     code = _code(error)
     if code in RETRYABLE_ERRORS:
         return RetryableSendError(code)
-    return SendRejected(code, error.response.get("Error", {}).get("Message", ""))
+    message = error.response.get("Error", {}).get("Message", "")
+    reason = _reason(error)
+    if code == "ValidationException" and reason == PRICE_OVER_THRESHOLD_REASON:
+        return PriceAboveMax(code, message, reason)
+    return SendRejected(code, message, reason)

@@ -1,0 +1,358 @@
+"""Campaigns and held-request releases: EventBridge Scheduler -> campaigns function -> outbound queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.encryption import allow_cloudwatch_logs, new_key
+from infra.constructs.event_archive import _flatten
+from infra.constructs.handler_function import handler_function
+from infra.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
+from infra.nag import acknowledge
+from two_way_sms import metric_names
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.outbound.templates import Template, templates_to_json
+
+DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
+# Lambda's limits for asynchronous invocations.
+MAX_RETRY_ATTEMPTS = 2
+MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.seconds(60), Duration.hours(6)
+NONCURRENT_AUDIENCES_KEPT_FOR = Duration.days(7)
+INCOMPLETE_UPLOADS_KEPT_FOR = Duration.days(7)
+ACCESS_LOG_RETENTION = Duration.days(365)
+ACCESS_LOGS_PREFIX = "audiences/"
+# Lambda allows 4 KB of environment variables in all; the campaigns function's others take under 1 KB.
+MAX_SETTINGS_BYTES = 3000
+# See event_archive.py: server access logging by bucket policy, set on this construct's scope.
+_S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
+class Campaigns(Construct):
+    """Fans campaigns out into the outbound queue and releases held requests, on EventBridge Scheduler.
+
+    Builds: an EventBridge Scheduler schedule group (generated name) for the one-off
+    schedules the sender, the campaigns function and your applications create; the
+    scheduler's execution role, which only ``scheduler.amazonaws.com`` acting for this
+    account and this group may assume, and which may only invoke the campaigns function
+    and send to the schedule dead-letter queue; that queue (where a schedule's invocation
+    goes when it fails every retry); the campaigns function; and an S3 bucket for audience
+    CSV files.
+
+    The campaigns function is invoked asynchronously by a schedule with
+    ``{"kind": "campaign", "campaign": {...}, "runId": ...}`` (fan a campaign's audience
+    out into ``outbound_queue``, creating continuation schedules for large audiences) or
+    ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"}`` (put the requests held for that
+    minute back on the queue). Lambda retries a failed invocation ``retry_attempts`` times
+    (default 2) within ``max_event_age`` (default 6 hours, the most Lambda allows) and then
+    sends it, with the error, to the dead-letter queue (its on-failure destination). The
+    function's own ARN comes from its invocation context, not its environment.
+
+    Defaults, as behaviour:
+
+    - One customer-managed key (``encryption_key``; default a new one, yearly rotation,
+      retained) encrypts both queues, the function's logs and environment and the
+      audience objects.
+    - The audience bucket is SSE-KMS with an S3 Bucket Key, versioned, HTTPS-only (TLS 1.2
+      or later), blocks all public access, has ACLs disabled and is retained when the
+      stack is deleted. Audiences hold phone numbers: they expire ``audience_retention``
+      (90 days) after upload, overwritten or deleted versions after 7 days, incomplete
+      uploads after 7 days. Its server access logs go to ``access_logs_bucket`` under
+      ``audiences/`` (default: a new SSE-S3 bucket that keeps them 365 days).
+    - 512 MB, 5 minutes' timeout, 2 reserved concurrent executions, one year of logs.
+
+    :param outbound_queue: where the function puts send requests.
+    :param outbound_table: held requests and campaign run counters (partition ``pk``, sort ``sk``).
+    :param contacts_table: read: audiences chosen by contact attributes, and each recipient's consent
+        and promotional counts before queuing.
+    :param templates: the templates a campaign may name (checked before it fans out).
+    :param sender_settings: the sender's settings (``SENDER_SETTINGS``): recipients already
+        at the promotional daily limit are skipped before they are queued. Default: none,
+        the sender alone applies that limit. With the templates it must fit in
+        ``MAX_SETTINGS_BYTES`` of the environment.
+    :param existing_audience_bucket: read audiences from this bucket instead of a new one.
+        Then ``audience_retention`` and ``access_logs_bucket`` must be omitted (the bucket's
+        own settings apply). Import it with its key (``encryption_key=``) if it has one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        outbound_queue: sqs.IQueue,
+        outbound_table: dynamodb.ITable,
+        contacts_table: dynamodb.ITable,
+        templates: Mapping[str, Template] | None = None,
+        sender_settings: SenderSettings | None = None,
+        encryption_key: kms.IKey | None = None,
+        existing_audience_bucket: s3.IBucket | None = None,
+        audience_retention: Duration | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        memory_size: int = 512,
+        timeout: Duration = Duration.minutes(5),
+        reserved_concurrency: int = 2,
+        retry_attempts: int = MAX_RETRY_ATTEMPTS,
+        max_event_age: Duration = MAX_EVENT_AGE,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.node.set_context(_S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)  # before any child exists
+        if existing_audience_bucket is not None:
+            given = sorted(name for name, value in (
+                ("audience_retention", audience_retention), ("access_logs_bucket", access_logs_bucket),
+            ) if value is not None)
+            if given:
+                raise ValueError(f"pass existing_audience_bucket or the new bucket's settings {given}, not both: "
+                                 "an existing bucket keeps its own lifecycle and logging")
+        audience_retention = audience_retention or Duration.days(90)
+        _check_settings(retry_attempts=retry_attempts, max_event_age=max_event_age,
+                        audience_retention=audience_retention, reserved_concurrency=reserved_concurrency)
+        self.templates: dict[str, Template] = dict(templates or {})
+        templates_json = templates_to_json(self.templates)
+        settings_json = sender_settings.to_json() if sender_settings is not None else ""
+        size = settings_size(templates_json, settings_json)
+        if size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"the templates and sender settings take {size} bytes, more than the "
+                             f"{MAX_SETTINGS_BYTES} that fit in the function's environment: shorten or remove "
+                             "templates")
+
+        self.encryption_key: kms.IKey = encryption_key or new_key(
+            self, "Key", "Encrypts the campaign queues, logs and audiences")
+        allow_cloudwatch_logs(self.encryption_key)
+
+        self.schedule_group = scheduler.ScheduleGroup(self, "ScheduleGroup", removal_policy=RemovalPolicy.DESTROY)
+        self.schedule_dead_letter_queue = self._queue("ScheduleDeadLetters")
+        self.dead_letter_queue = self._queue("DeadLetters")
+        self.scheduler_role = iam.Role(
+            self, "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(SCHEDULER_PRINCIPAL, conditions={
+                # Confused-deputy guard: only schedules of this account, in this group.
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnEquals": {"aws:SourceArn": self.schedule_group.schedule_group_arn},
+            }),
+            description="Lets EventBridge Scheduler invoke the campaigns function for one-off SMS schedules",
+        )
+
+        self.access_logs_bucket: s3.IBucket | None = None
+        if existing_audience_bucket is not None:
+            self.audience_bucket: s3.IBucket = existing_audience_bucket
+        else:
+            self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket()
+            self.audience_bucket = s3.Bucket(
+                self, "Audiences",
+                encryption=s3.BucketEncryption.KMS,
+                encryption_key=self.encryption_key,
+                bucket_key_enabled=True,
+                versioned=True,
+                enforce_ssl=True,
+                minimum_tls_version=1.2,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                server_access_logs_bucket=self.access_logs_bucket,
+                server_access_logs_prefix=ACCESS_LOGS_PREFIX,
+                removal_policy=RemovalPolicy.RETAIN,
+                lifecycle_rules=[s3.LifecycleRule(
+                    id="ExpireAudiences",
+                    expiration=audience_retention,
+                    noncurrent_version_expiration=NONCURRENT_AUDIENCES_KEPT_FOR,
+                    abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
+                )],
+            )
+
+        handler = handler_function(
+            self,
+            function_dir="campaigns",
+            description="Fans SMS campaigns out into the outbound queue and releases held requests",
+            encryption_key=self.encryption_key,
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            environment={
+                "OUTBOUND_QUEUE_URL": outbound_queue.queue_url,
+                "OUTBOUND_TABLE": outbound_table.table_name,
+                "CONTACTS_TABLE": contacts_table.table_name,
+                "TEMPLATES": templates_json,
+                "SCHEDULE_GROUP": self.schedule_group.schedule_group_name,
+                "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
+                "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue.queue_arn,
+                "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+                **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
+            },
+        )
+        self.function, self.log_group = handler.function, handler.log_group
+        self.function.configure_async_invoke(
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),  # grants the function SendMessage
+        )
+        outbound_queue.grant_send_messages(self.function)
+        outbound_table.grant_read_write_data(self.function)
+        contacts_table.grant_read_data(self.function)
+        self.grant_read_audiences(self.function)
+        grant_create_schedules(self.function, self.schedule_group, self.scheduler_role)
+
+        # The scheduler role's permissions, exactly: CDK's grants would add the function's
+        # versions (":*") and the key's ReEncrypt*/GenerateDataKey* families.
+        self._scheduler_policy = iam.ManagedPolicy(
+            self, "SchedulerPolicy",
+            description="EventBridge Scheduler: invoke the campaigns function, park failed invocations",
+            roles=[self.scheduler_role],
+            statements=[
+                iam.PolicyStatement(sid="InvokeCampaignsFunction", actions=["lambda:InvokeFunction"],
+                                    resources=[self.function.function_arn]),
+                iam.PolicyStatement(sid="SendToDeadLetterQueue", actions=["sqs:SendMessage"],
+                                    resources=[self.schedule_dead_letter_queue.queue_arn]),
+                iam.PolicyStatement(
+                    sid="EncryptDeadLetters", actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[self.encryption_key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(self).region}.amazonaws.com"}},
+                ),
+            ],
+        )
+        handler.acknowledge_findings(
+            key_scope="this construct's CMK and the keys of the outbound and contacts tables and queue",
+            invoked_by="EventBridge Scheduler",
+            calls="SQS, DynamoDB, S3, EventBridge Scheduler",
+        )
+        self._acknowledge_findings()
+
+    def _queue(self, construct_id: str) -> sqs.Queue:
+        return sqs.Queue(
+            self, construct_id,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.encryption_key,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
+        )
+
+    def _access_logs_bucket(self) -> s3.Bucket:
+        return s3.Bucket(
+            self, "AccessLogs",
+            # S3 server access logging delivers only to buckets with SSE-S3 default encryption.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="ExpireAccessLogs",
+                expiration=ACCESS_LOG_RETENTION,
+                noncurrent_version_expiration=Duration.days(1),
+                abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
+            )],
+        )
+
+    def _acknowledge_findings(self) -> None:
+        function = self.function.node.default_child
+        # Overrides the reason handler.acknowledge_findings gave (the last acknowledgement wins).
+        for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
+            acknowledge(function, finding, "Invoked asynchronously by EventBridge Scheduler; its asynchronous "
+                        "invocation config sends failed events to an SQS on-failure destination, which records the "
+                        "error with the event (a function DLQ would keep the event only)")
+        for queue, role in ((self.dead_letter_queue, "the campaigns function's on-failure destination"),
+                            (self.schedule_dead_letter_queue, "the dead-letter queue of every schedule in the group")):
+            acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy",
+                        "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
+            acknowledge(queue.node.default_child, "AwsSolutions-SQS3",
+                        f"This queue is {role} (set on each schedule at run time, or the function's "
+                        "EventInvokeConfig), not a source queue")
+        policy = self.function.role.node.find_child("DefaultPolicy").node.default_child
+        stack = Stack.of(self)
+        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{_flatten(stack.resolve(self._audience_objects()))}]",
+                    "Audience CSVs have names chosen per campaign; read-only (s3:GetObject) on the audience bucket")
+        if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
+            return
+        acknowledge(self.audience_bucket.node.default_child, "HIPAA.Security-S3BucketReplicationEnabled",
+                    _NO_REPLICATION)
+        acknowledge(self.audience_bucket.node.default_child, "NIST.800.53.R5-S3BucketReplicationEnabled",
+                    _NO_REPLICATION)
+        if isinstance(self.access_logs_bucket, s3.Bucket) and self.access_logs_bucket.node.scope is self:
+            logs_bucket = self.access_logs_bucket.node.default_child
+            for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
+                acknowledge(logs_bucket, finding, "Server access logs of the audience bucket, kept for a fixed "
+                            "retention; an audit trail of this account's own requests, not data to replicate")
+            for finding in ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS"):
+                acknowledge(logs_bucket, finding, "S3 server access logging delivers only to destination buckets "
+                            "with SSE-S3 default encryption, not SSE-KMS")
+
+    def _audience_objects(self) -> str:
+        return self.audience_bucket.arn_for_objects("*")
+
+    # -- grants -------------------------------------------------------------------------------
+    def grant_read_audiences(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read audience CSVs: ``s3:GetObject`` on the bucket's objects, ``s3:ListBucket`` (a missing
+        key then reads as NoSuchKey, not AccessDenied) and decrypt with the bucket's key."""
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"],
+                                           resource_arns=[self._audience_objects()])
+        grant = grant.combine(iam.Grant.add_to_principal(grantee=grantee, actions=["s3:ListBucket"],
+                                                         resource_arns=[self.audience_bucket.bucket_arn]))
+        if self.audience_bucket.encryption_key is not None:
+            grant = grant.combine(self.audience_bucket.encryption_key.grant_decrypt(grantee))
+        return grant
+
+    def grant_upload_audiences(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Upload audience CSVs (``s3:PutObject`` and the key's encrypt actions)."""
+        return self.audience_bucket.grant_put(grantee)
+
+    def grant_schedule_campaigns(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Schedule campaign runs: ``scheduler:CreateSchedule`` in the group and ``iam:PassRole`` on
+        the scheduler role (to EventBridge Scheduler only), as the client of an application does."""
+        return grant_create_schedules(grantee, self.schedule_group, self.scheduler_role)
+
+    # -- metrics ------------------------------------------------------------------------------
+    def metric_dead_letters(self, **kwargs: Any) -> cloudwatch.IMetric:
+        """Failed invocations waiting in either dead-letter queue (schedule and on-failure destination)."""
+        return cloudwatch.MathExpression(
+            expression="schedules + invocations",
+            using_metrics={
+                "schedules": self.schedule_dead_letter_queue.metric_approximate_number_of_messages_visible(),
+                "invocations": self.dead_letter_queue.metric_approximate_number_of_messages_visible(),
+            },
+            label="Campaign invocations in dead-letter queues",
+            **kwargs,
+        )
+
+    def metric_schedule_target_errors(self, **kwargs: Any) -> cloudwatch.Metric:
+        """Schedules of the group whose invocation of the campaigns function failed (Sum)."""
+        return self.schedule_group.metric_target_errors(**{"statistic": "Sum", **kwargs})
+
+
+_NO_REPLICATION = ("Audience CSVs are short-lived inputs (they expire after the audience retention) that the uploader "
+                   "keeps; versioned and retained, encrypted with a retained key: a second-region copy of phone "
+                   "lists would widen their exposure for no recovery need")
+
+
+def _check_settings(*, retry_attempts: int, max_event_age: Duration, audience_retention: Duration,
+                    reserved_concurrency: int) -> None:
+    """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
+    if not Token.is_unresolved(retry_attempts) and not 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS:
+        raise ValueError(f"retry_attempts {retry_attempts} must be 0-{MAX_RETRY_ATTEMPTS} (Lambda's asynchronous "
+                         "retries)")
+    if not max_event_age.is_unresolved() and not (
+            MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds()):
+        raise ValueError(f"max_event_age {max_event_age.to_human_string()} must be 1 minute to 6 hours")
+    if not audience_retention.is_unresolved():
+        days = audience_retention.to_days(integral=False)
+        if days < 1 or days != int(days):
+            raise ValueError(f"audience_retention {audience_retention.to_human_string()} must be a whole number of "
+                             "days, at least 1")
+    if not Token.is_unresolved(reserved_concurrency) and reserved_concurrency < 1:
+        raise ValueError(f"reserved_concurrency {reserved_concurrency} must be at least 1")

@@ -1,0 +1,354 @@
+"""Sender: SQS batches of send requests in; paced, consented texts out through End User Messaging.
+
+Per request: read the contact, let the domain plan it (``plan_send``: refuse, hold or
+send), then carry the plan out through the adapters:
+
+- REFUSE: the outcome is stored with its reason (and counted on the campaign run);
+- HOLD: a hold of up to 15 minutes goes back to the queue as a delayed message; a longer
+  one waits in the outbound table for its minute's release schedule. Either way the
+  request is planned again when it comes back (quiet hours are checked again);
+- SEND: book a slot on the number's shared schedule (and the campaign's, when it has a
+  cap), wait for that slot, then ``SendTextMessage`` at most once per idempotency key.
+  A schedule booked beyond the horizon, a throttle or a low time budget put the request
+  back on the queue with a delay: deferred, never dropped and never a failed record
+  (which would count towards the dead-letter queue).
+
+Only a request that cannot be read, or an AWS error other than a throttle, fails its
+record: SQS retries it and its redrive policy parks it in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from two_way_sms import metric_names
+from two_way_sms.adapters.campaign_runs import CampaignRuns, refused
+from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.held_requests import HeldRequests
+from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
+from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcomes
+from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.adapters.throughput import ThroughputSchedule
+from two_way_sms.outbound.policy import (
+    OPTED_OUT,
+    PRICE_ABOVE_MAX,
+    REJECTED,
+    Outcome,
+    SenderSettings,
+    SendPlan,
+    plan_send,
+)
+from two_way_sms.outbound.request import PROMOTIONAL, InvalidSendRequest, SendRequest, parse_send_request
+from two_way_sms.outbound.templates import templates_from_json
+from two_way_sms.phone import mask
+from two_way_sms.responder import ConsentChange
+
+REQUIRED_SETTINGS = (
+    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE",
+    "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
+    "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+)
+# How far ahead a request may book its slot: a Lambda waits at most this long for it.
+PACING_HORIZON_SECONDS = 5.0
+# The time one send and its bookkeeping need after the wait; with the horizon, the least
+# time an invocation must have left to take on another request.
+SEND_MARGIN_SECONDS = 5.0
+IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very request
+MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
+# A duplicate of a request can come from its producer, SQS or a held-request release;
+# two weeks covers them all (outcomes are kept 30 days as a second guard).
+IDEMPOTENCY_WINDOW_SECONDS = 14 * 24 * 3600
+
+
+def _settings_from_environment() -> dict[str, str]:
+    missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"sender handler is missing environment variables {missing}: deploy it with the construct")
+    return {name: os.environ[name] for name in REQUIRED_SETTINGS}
+
+
+class SystemClock:
+    """Wall-clock time. Tests replace the module's ``clock`` with a simulated one."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+_env = _settings_from_environment()
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+settings = SenderSettings.from_json(_env["SENDER_SETTINGS"])
+templates = templates_from_json(_env["TEMPLATES"])
+clock: Any = SystemClock()
+
+_dynamodb = boto3.resource("dynamodb")
+_outbound_table = _dynamodb.Table(_env["OUTBOUND_TABLE"])
+contacts = ContactsTable(_dynamodb.Table(_env["CONTACTS_TABLE"]))
+ledger = MessageLedger(_dynamodb.Table(_env["LEDGER_TABLE"]), retention_days=int(_env["LEDGER_RETENTION_DAYS"]))
+schedule = ThroughputSchedule(_outbound_table)
+outcomes = RequestOutcomes(_outbound_table)
+campaign_runs = CampaignRuns(_outbound_table)
+held = HeldRequests(
+    _outbound_table, boto3.client("scheduler"), _env["SCHEDULE_GROUP"], _env["RELEASE_TARGET_ARN"],
+    _env["SCHEDULER_ROLE_ARN"], dead_letter_arn=_env["SCHEDULE_DEAD_LETTER_QUEUE_ARN"],
+)
+queue = OutboundQueue(boto3.client("sqs"), _env["OUTBOUND_QUEUE_URL"])
+# Few, quick retries: a throttle that survives them is deferred through the queue instead.
+gateway = SmsGateway(
+    boto3.client("pinpoint-sms-voice-v2", config=Config(retries={"mode": "standard", "max_attempts": 3})),
+    configuration_set=_env["CONFIGURATION_SET"],
+)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="idempotency_key",
+    expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
+    raise_on_no_idempotency_key=True,
+)
+# The default session's client: Powertools would otherwise build a session of its own (slower cold start).
+persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"], boto3_client=boto3.client("dynamodb"))
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+counts: Counter[str] = Counter()  # this invocation's metrics, written once at its end
+_throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    try:
+        request = parse_send_request(record.body)
+    except InvalidSendRequest as error:
+        logger.error("malformed send request", reason=error.reason, sqs_message_id=record.message_id)
+        counts[metric_names.OUTBOUND_MALFORMED] += 1
+        raise  # retried, then parked by the queue's redrive policy
+    logger.append_keys(idempotency_key=request.idempotency_key, destination=mask(request.destination))
+    try:
+        _process(request, lambda_context)
+    finally:
+        logger.remove_keys(["idempotency_key", "destination"])
+
+
+def _process(request: SendRequest, lambda_context: LambdaContext) -> None:
+    if lambda_context.get_remaining_time_in_millis() / 1000 < PACING_HORIZON_SECONDS + SEND_MARGIN_SECONDS:
+        _defer(request, 0, why="the invocation is running out of time")
+        return
+    previous = outcomes.get(request.idempotency_key)
+    if previous is not None and previous.status == SENT:
+        logger.info("request already sent; duplicate ignored", message_id=previous.message_id)
+        return
+    now = clock.now()
+    plan = plan_send(request, contact=contacts.contact_state(request.destination), now=_moment(now),
+                     settings=settings, templates=templates)
+    if plan.outcome is Outcome.REFUSE:
+        _refuse(request, plan.reason or REJECTED, now, detail=plan.detail)
+    elif plan.outcome is Outcome.HOLD:
+        _hold(request, plan, now)
+    else:
+        _send(request, plan)
+
+
+# -- refuse and hold -------------------------------------------------------------------------
+def _refuse(request: SendRequest, reason: str, at: float, *, detail: str | None = None,
+            code: str | None = None) -> None:
+    changed = outcomes.record(request.idempotency_key, REFUSED, reason=reason, at=_moment(at), code=code)
+    logger.info("request refused", reason=reason, detail=detail, code=code)
+    if not changed:
+        return  # a duplicate of a refusal already counted
+    counts[metric_names.OUTBOUND_REFUSED_BY_REASON[reason]] += 1
+    if request.campaign is not None:
+        campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {refused(reason): 1})
+
+
+def _hold(request: SendRequest, plan: SendPlan, now: float) -> None:
+    assert plan.hold_until is not None
+    wait = plan.hold_until.timestamp() - now
+    if wait <= MAX_DELAY_SECONDS:
+        _enqueue(request, max(1, math.ceil(wait)))
+    else:
+        held.hold(request, plan.hold_until)  # released at its minute by the campaigns function
+    outcomes.record(request.idempotency_key, HELD, reason=plan.reason, at=_moment(now))
+    counts[metric_names.OUTBOUND_HELD] += 1
+    logger.info("request held", reason=plan.reason, hold_until=plan.hold_until.isoformat(), wait_seconds=round(wait))
+
+
+# -- send --------------------------------------------------------------------------------------
+def _send(request: SendRequest, plan: SendPlan) -> None:
+    send_at = _book_slot(request, plan.parts)
+    if send_at is None:
+        return  # deferred: the schedule is booked beyond the horizon
+    clock.sleep(send_at - clock.now())  # waits for its own slot: no polling
+    try:
+        result = deliver(send={
+            "idempotency_key": request.idempotency_key, "request": request.to_json(), "body": plan.body,
+            "parts": plan.parts, "message_type": plan.message_type or request.message_type,
+        })
+    except RetryableSendError as error:
+        _back_off(request, plan.parts, error)
+        return
+    except IdempotencyAlreadyInProgressError:
+        _defer(request, IN_PROGRESS_RETRY_SECONDS, why="another invocation is sending this request")
+        return
+    _reset_back_off()
+    _record_result(request, plan, result)
+
+
+def _book_slot(request: SendRequest, parts: int) -> float | None:
+    """The moment the request may go on every schedule it is paced by; None when it was deferred."""
+    schedules = [(settings.origination_identity, settings.mps)]
+    if request.campaign is not None and request.campaign.mps:
+        # The campaign's (stricter) schedule first: the number's slot is then booked at or
+        # after it, so no slot of the number's shared throughput is left unused.
+        schedules.insert(0, (f"campaign#{request.campaign.campaign_id}", request.campaign.mps))
+    start = clock.now()
+    send_at = start
+    for key, mps in schedules:
+        booked = schedule.reserve(key, parts, mps, now=send_at, horizon=PACING_HORIZON_SECONDS - (send_at - start))
+        if booked is None:
+            wait = (schedule.next_free_at(key) or start) - start
+            counts[metric_names.OUTBOUND_DEFERRED] += 1
+            _enqueue(request, min(MAX_DELAY_SECONDS, max(1, math.ceil(wait - PACING_HORIZON_SECONDS))))
+            logger.info("throughput booked ahead; request deferred", schedule=key, wait_seconds=round(wait, 1))
+            return None
+        send_at = booked
+    return send_at
+
+
+@idempotent_function(data_keyword_argument="send", config=idempotency, persistence_store=persistence)
+def deliver(send: dict[str, Any]) -> dict[str, Any]:
+    """One ``SendTextMessage`` per idempotency key; the result is remembered for duplicates.
+
+    Only the send is inside: the bookkeeping after it is safe to repeat, so it runs outside,
+    and a failure there is retried without sending the text again.
+    """
+    request = parse_send_request(send["request"])
+    try:
+        result = gateway.send(
+            destination=request.destination, origination_identity=settings.origination_identity, body=send["body"],
+            message_type=send["message_type"], context=_send_context(request), max_price=settings.max_price_usd,
+            time_to_live_seconds=settings.time_to_live_seconds,
+        )
+    except SendRejected as error:  # (PriceAboveMax is one: the price is above MaxPrice)
+        reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
+        code = f"{error.code}:{error.reason}" if error.reason else error.code
+        return {"status": REFUSED, "reason": reason, "code": code, "at": clock.now()}
+    if result.blocked_by_opt_out:
+        return {"status": REFUSED, "reason": OPTED_OUT, "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                "at": clock.now()}
+    return {"status": SENT, "message_id": result.message_id, "at": clock.now()}
+
+
+def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any]) -> None:
+    at = float(result["at"])
+    if result["status"] != SENT:
+        if result["reason"] == OPTED_OUT:
+            # The number's opt-out list knows better than our table: learn it.
+            contacts.record_consent(
+                number=request.destination, change=ConsentChange.OPTED_OUT, at_ms=int(at * 1000),
+                message_id=request.idempotency_key, keyword="OPT_OUT_LIST", our_number=settings.origination_identity,
+                source="OPT_OUT_LIST",
+            )
+        _refuse(request, result["reason"], at, code=result.get("code"))
+        return
+    message_id = result["message_id"]
+    message_type = plan.message_type or request.message_type
+    ledger.record_sent(
+        message_id=message_id, destination=request.destination, origination=settings.origination_identity,
+        context=_send_context(request), sent_at_ms=int(at * 1000), message_type=message_type,
+        estimated_parts=plan.parts, sent_by="sender",
+    )
+    if message_type == PROMOTIONAL:
+        contacts.record_promotional_send(request.destination, request.idempotency_key, request.campaign, _moment(at))
+    if outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=_moment(at)):
+        counts[metric_names.OUTBOUND_SENT] += 1
+        counts[metric_names.OUTBOUND_PARTS_SENT] += plan.parts
+        if request.campaign is not None:
+            campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"sent": 1})
+    logger.info("sent", message_id=message_id, parts=plan.parts, encoding=plan.encoding, message_type=message_type)
+
+
+def _send_context(request: SendRequest) -> dict[str, str]:
+    context = {**request.context, "sendKey": request.idempotency_key}
+    if request.campaign is not None:
+        context["campaign"] = request.campaign.run_key
+    return context
+
+
+# -- deferring -------------------------------------------------------------------------------
+def _back_off(request: SendRequest, parts: int, error: RetryableSendError) -> None:
+    """End User Messaging throttled us (or failed) after boto3's own retries: pause the number's
+    shared schedule for a second and put the request back with an exponential delay."""
+    global _throttle_streak
+    _throttle_streak += 1
+    if error.throttled:
+        counts[metric_names.OUTBOUND_THROTTLED] += 1
+        # Something else uses the number's throughput (replies, another system): every sender slows down.
+        schedule.reserve(settings.origination_identity, max(parts, math.ceil(settings.mps)), settings.mps,
+                         now=clock.now(), horizon=math.inf)
+    delay = min(MAX_THROTTLE_BACKOFF_SECONDS, 2 ** min(_throttle_streak, 10) + random.randint(0, 2))
+    logger.warning("End User Messaging throttled or failed; request deferred", code=error.code, delay_seconds=delay)
+    _defer(request, delay, why=error.code)
+
+
+def _reset_back_off() -> None:
+    global _throttle_streak
+    _throttle_streak = 0
+
+
+def _defer(request: SendRequest, delay_seconds: int, *, why: str) -> None:
+    _enqueue(request, delay_seconds)
+    counts[metric_names.OUTBOUND_DEFERRED] += 1
+    logger.info("request deferred", why=why, delay_seconds=delay_seconds)
+
+
+def _enqueue(request: SendRequest, delay_seconds: int) -> None:
+    result = queue.enqueue([request], delay_seconds=delay_seconds)
+    if result.failed:
+        # Not back on the queue: fail this record instead, so SQS redelivers the original.
+        raise RuntimeError(f"could not put the request back on the queue: {result.failed[0][1]}")
+
+
+def _moment(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+def _flush_counts() -> None:
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    counts.clear()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    idempotency.register_lambda_context(context)
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        _flush_counts()

@@ -1,0 +1,207 @@
+"""Campaign runs in the outbound table: one item per run, its counters and its progress.
+
+Item: ``pk = "CAMPAIGN#<campaign id>"``, ``sk = "RUN#<run id>"``, with counters ``queued``,
+``skipped_<REASON>`` (the campaigns function left the recipient out), ``sent``,
+``refused_<REASON>`` (the sender refused the request), ``delivered`` and ``failed`` (the
+events handler, once per message), ``status`` (``RUNNING`` while the audience is fanned
+out, ``QUEUED_ALL`` after, ``FAILED`` when the run could not go on, with ``failure``),
+``started_at`` and ``done_chunks``.
+
+Every writer runs at least once, so every write is safe to repeat: counters are added
+with one ``UpdateItem ... ADD``; a writer that counts a whole chunk of work names it, and
+the chunk id goes into the ``done_chunks`` string set in the same conditional write, so a
+retried chunk counts nothing. Writers that count one message at a time (the sender, the
+events handler) rely on their own exactly-once point instead (an outcome written once,
+``Applied.became_final``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+RUNNING = "RUNNING"
+QUEUED_ALL = "QUEUED_ALL"
+FAILED = "FAILED"  # the run stopped: its template is gone or its audience cannot be read
+SKIPPED_PREFIX = "skipped_"
+REFUSED_PREFIX = "refused_"
+PLAIN_COUNTERS = ("queued", "sent", "delivered", "failed")
+_COUNTER_NAME = re.compile(r"(queued|sent|delivered|failed|(skipped|refused)_[A-Z][A-Z0-9_]{0,63})")
+_CHUNK_ID = re.compile(r"[\x21-\x7e]{1,256}")
+
+
+def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"RUN#{run_id}"}
+
+
+def skipped(reason: str) -> str:
+    """The counter of recipients the campaigns function left out for ``reason``."""
+    return SKIPPED_PREFIX + reason
+
+
+def refused(reason: str) -> str:
+    """The counter of requests the sender refused for ``reason``."""
+    return REFUSED_PREFIX + reason
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """What one run did so far, from its item."""
+
+    campaign_id: str
+    run_id: str
+    status: str
+    started_at: str | None = None
+    queued_all_at: str | None = None
+    queued: int = 0
+    skipped: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # reason -> recipients
+    sent: int = 0
+    refused: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # reason -> requests
+    delivered: int = 0
+    failed: int = 0
+    template_id: str | None = None
+    template_lacks_opt_out_instruction: bool | None = None  # the sender appends the footer (PROMOTIONAL)
+    failure: str | None = None  # why the run stopped (status FAILED)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
+
+    @property
+    def recipients(self) -> int:
+        """Audience rows looked at so far: each is either queued or skipped."""
+        return self.queued + self.skipped_total
+
+    @property
+    def awaiting_send(self) -> int:
+        """Queued requests the sender has neither sent nor refused yet (held or in the queue)."""
+        return max(self.queued - self.sent - self.refused_total, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaignId": self.campaign_id, "runId": self.run_id, "status": self.status,
+            "startedAt": self.started_at, "queuedAllAt": self.queued_all_at,
+            "queued": self.queued, "skipped": dict(self.skipped), "sent": self.sent,
+            "refused": dict(self.refused), "delivered": self.delivered, "failed": self.failed,
+            "awaitingSend": self.awaiting_send, "templateId": self.template_id,
+            "templateLacksOptOutInstruction": self.template_lacks_opt_out_instruction,
+            "failure": self.failure,
+        }
+
+
+class CampaignRuns:
+    def __init__(self, table: Any) -> None:
+        self._table = table  # a boto3 DynamoDB Table resource (the outbound table)
+
+    def start(self, campaign_id: str, run_id: str, at: datetime, *, template_id: str | None = None,
+              template_lacks_opt_out_instruction: bool | None = None) -> None:
+        """Marks the run RUNNING; a repeat (a retried or continued invocation) changes nothing."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":running": RUNNING, ":at": at.isoformat()}
+        assignments = ["#status = if_not_exists(#status, :running)", "started_at = if_not_exists(started_at, :at)"]
+        if template_id is not None:
+            assignments.append("template_id = :template_id")
+            values[":template_id"] = template_id
+        if template_lacks_opt_out_instruction is not None:
+            assignments.append("template_lacks_opt_out_instruction = :lacks")
+            values[":lacks"] = template_lacks_opt_out_instruction
+        self._table.update_item(
+            Key=run_key(campaign_id, run_id), UpdateExpression="SET " + ", ".join(assignments),
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        )
+
+    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
+        """Adds ``counts`` to the run's counters in one write; False when ``chunk`` was already counted.
+
+        With ``chunk``, the chunk id joins ``done_chunks`` in the same conditional write, so
+        the counts of a retried chunk are added once.
+        """
+        for name, value in counts.items():
+            if not _COUNTER_NAME.fullmatch(name):
+                raise ValueError(f"counter {name!r} is not queued, sent, delivered, failed, skipped_<REASON> "
+                                 "or refused_<REASON>")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"count {value!r} of {name} must be a whole number")
+        if chunk is not None and not _CHUNK_ID.fullmatch(chunk):
+            raise ValueError(f"chunk id {chunk!r} must be 1-256 printable characters without spaces")
+        nonzero = {name: value for name, value in counts.items() if value}
+        if not nonzero and chunk is None:
+            return True
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        additions = []
+        for position, (name, value) in enumerate(sorted(nonzero.items())):
+            names[f"#c{position}"] = name
+            values[f":c{position}"] = value
+            additions.append(f"#c{position} :c{position}")
+        arguments: dict[str, Any] = {}
+        if chunk is not None:
+            additions.append("done_chunks :chunks")
+            values[":chunks"] = {chunk}
+            values[":chunk"] = chunk
+            arguments["ConditionExpression"] = "NOT contains(done_chunks, :chunk)"
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        try:
+            self._table.update_item(
+                Key=run_key(campaign_id, run_id), UpdateExpression="ADD " + ", ".join(additions),
+                ExpressionAttributeValues=values, **arguments,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False  # this chunk was counted by an earlier attempt
+        return True
+
+    def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None:
+        """Every recipient is queued or skipped: the run's status becomes QUEUED_ALL."""
+        self._table.update_item(
+            Key=run_key(campaign_id, run_id),
+            UpdateExpression="SET #status = :queued_all, queued_all_at = if_not_exists(queued_all_at, :at)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":queued_all": QUEUED_ALL, ":at": at.isoformat()},
+        )
+
+    def fail(self, campaign_id: str, run_id: str, reason: str, at: datetime) -> None:
+        """The run cannot go on: status FAILED with ``reason`` (one line, no phone numbers)."""
+        self._table.update_item(
+            Key=run_key(campaign_id, run_id),
+            UpdateExpression="SET #status = :failed, failure = :reason, failed_at = :at",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":failed": FAILED, ":reason": reason[:500], ":at": at.isoformat()},
+        )
+
+    def read(self, campaign_id: str, run_id: str) -> CampaignReport | None:
+        """The run's counters by name; None when no such run was started."""
+        item = self._table.get_item(Key=run_key(campaign_id, run_id), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return report_from_item(campaign_id, run_id, item)
+
+
+def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> CampaignReport:
+    skipped_counts = {name.removeprefix(SKIPPED_PREFIX): int(value) for name, value in item.items()
+                      if name.startswith(SKIPPED_PREFIX) and int(value)}
+    refused_counts = {name.removeprefix(REFUSED_PREFIX): int(value) for name, value in item.items()
+                      if name.startswith(REFUSED_PREFIX) and int(value)}
+    lacks = item.get("template_lacks_opt_out_instruction")
+    return CampaignReport(
+        campaign_id=campaign_id, run_id=run_id, status=str(item.get("status", RUNNING)),
+        started_at=item.get("started_at"), queued_all_at=item.get("queued_all_at"),
+        queued=int(item.get("queued", 0)), skipped=MappingProxyType(dict(sorted(skipped_counts.items()))),
+        sent=int(item.get("sent", 0)), refused=MappingProxyType(dict(sorted(refused_counts.items()))),
+        delivered=int(item.get("delivered", 0)), failed=int(item.get("failed", 0)),
+        template_id=item.get("template_id"),
+        template_lacks_opt_out_instruction=None if lacks is None else bool(lacks),
+        failure=item.get("failure"),
+    )

@@ -1,0 +1,84 @@
+"""What became of each send request, by idempotency key, in the outbound table.
+
+Item: ``pk = "REQUEST#<idempotency key>"``, ``sk = "OUTCOME"``, with ``status`` (HELD, SENT
+or REFUSED), ``reason``, ``message_id``, ``code`` (End User Messaging's error, when it
+rejected the send), ``at`` (ISO 8601 UTC) and ``expires_at`` (TTL).
+An application that queued a request asks here whether it was sent, held or refused, and why.
+
+SENT is final: a later write for the same key (a redelivered duplicate) never replaces it.
+``record`` says whether the status changed, which is the sender's exactly-once point for
+counting a request on its campaign run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+HELD = "HELD"
+SENT = "SENT"
+REFUSED = "REFUSED"
+STATUSES = (HELD, SENT, REFUSED)
+SORT_KEY = "OUTCOME"
+DEFAULT_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    idempotency_key: str
+    status: str
+    at: str
+    reason: str | None = None
+    message_id: str | None = None
+    code: str | None = None
+
+
+def outcome_key(idempotency_key: str) -> dict[str, str]:
+    return {"pk": f"REQUEST#{idempotency_key}", "sk": SORT_KEY}
+
+
+class RequestOutcomes:
+    def __init__(self, table: Any, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
+        self._table = table  # a boto3 DynamoDB Table resource (the outbound table)
+        self._retention_seconds = retention_days * 86400
+
+    def record(self, key: str, status: str, reason: str | None = None, message_id: str | None = None, *,
+               at: datetime, code: str | None = None) -> bool:
+        """Stores the request's outcome; True when its status changed (False: the same status
+        again, or the request was already SENT, which is kept)."""
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} must be one of {', '.join(STATUSES)}")
+        if at.tzinfo is None:
+            raise ValueError(f"at {at.isoformat()} must be timezone-aware")
+        item: dict[str, Any] = {
+            **outcome_key(key), "status": status, "at": at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            "expires_at": int(at.timestamp()) + self._retention_seconds,
+        }
+        if reason is not None:
+            item["reason"] = reason
+        if message_id is not None:
+            item["message_id"] = message_id
+        if code is not None:
+            item["code"] = code
+        try:
+            # The whole item is the outcome: a HELD request later SENT keeps no stale hold reason.
+            response = self._table.put_item(
+                Item=item, ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
+                ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues={":sent": SENT},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False  # already SENT: that stays the answer
+        return response.get("Attributes", {}).get("status") != status
+
+    def get(self, key: str) -> RequestOutcome | None:
+        item = self._table.get_item(Key=outcome_key(key), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return RequestOutcome(idempotency_key=key, status=item["status"], at=item["at"],
+                              reason=item.get("reason"), message_id=item.get("message_id"), code=item.get("code"))

@@ -1,0 +1,289 @@
+"""The sender's adapters against moto: the shared throughput schedule, held requests and their
+release schedules, request outcomes, and the SMS gateway's error mapping (against the emulator)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ParamValidationError
+from moto import mock_aws
+
+from tests.integration.emulation import REGION, create_outbound_table
+from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
+from two_way_sms.adapters.held_requests import HeldRequests, release_minute, schedule_name
+from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.adapters.throughput import ThroughputSchedule
+from two_way_sms.outbound.request import SendRequest
+
+NOW = 1_772_654_400.0  # 2026-03-04T20:00:00Z
+KEY = "+18445550100"
+
+
+@pytest.fixture
+def table(monkeypatch):
+    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield create_outbound_table(boto3.resource("dynamodb", region_name=REGION))
+
+
+# -- throughput schedule ------------------------------------------------------------------------
+def test_consecutive_reservations_are_spaced_by_parts_over_mps(table):
+    schedule = ThroughputSchedule(table)
+
+    slots = [schedule.reserve(KEY, 1, 3.0, now=NOW, horizon=5) for _ in range(4)]
+
+    # (each slot is rounded up to the microsecond: never earlier than GCRA says)
+    assert slots == pytest.approx([NOW, NOW + 1 / 3, NOW + 2 / 3, NOW + 1], abs=1e-5)
+    assert schedule.next_free_at(KEY) == pytest.approx(NOW + 4 / 3, abs=1e-5)
+    assert all(b - a >= 1 / 3 for a, b in zip(slots, slots[1:]))
+
+
+def test_a_slot_beyond_the_horizon_is_not_booked(table):
+    schedule = ThroughputSchedule(table)
+    for _ in range(6):
+        schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=10)
+
+    assert schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5) is None
+    assert schedule.next_free_at(KEY) == pytest.approx(NOW + 6, abs=1e-5)  # unchanged
+
+
+def test_an_idle_schedule_books_now(table):
+    schedule = ThroughputSchedule(table)
+    schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5)
+
+    assert schedule.reserve(KEY, 1, 1.0, now=NOW + 60, horizon=5) == NOW + 60
+
+
+def test_multi_part_sends_never_put_more_than_mps_parts_in_one_second(table):
+    schedule = ThroughputSchedule(table)
+    parts = [2, 1, 1, 2, 2, 1, 3, 1, 2, 2]
+
+    booked = [(schedule.reserve(KEY, p, 3.0, now=NOW, horizon=60), p) for p in parts]
+
+    for at, p in booked:
+        in_window = sum(q for t, q in booked if at - 1 + 1e-6 < t <= at)
+        assert in_window <= max(3.0, p) + 1e-6
+    # Plain GCRA would have sent the second 2-part text 2/3 s after the 1+1 before it.
+    assert booked[3][0] >= booked[0][0] + 1
+
+
+def test_two_schedules_interleaving_never_book_the_same_slot(table):
+    """Instance A reads the schedule, then B books before A writes: A's conditional write fails,
+    it re-reads and books after B."""
+    b = ThroughputSchedule(table)
+
+    class Interleaving:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.conflicts = inner, 0
+
+        def get_item(self, **kwargs: Any) -> Any:
+            item = self.inner.get_item(**kwargs)
+            if self.conflicts < 3:
+                self.conflicts += 1
+                b.reserve(KEY, 1, 3.0, now=NOW, horizon=60)  # a concurrent invocation books meanwhile
+            return item
+
+        def put_item(self, **kwargs: Any) -> Any:
+            return self.inner.put_item(**kwargs)
+
+    racing = Interleaving(table)
+    a = ThroughputSchedule(racing)
+
+    slot_a = a.reserve(KEY, 1, 3.0, now=NOW, horizon=60)
+
+    assert racing.conflicts == 3
+    assert slot_a == pytest.approx(NOW + 1, abs=1e-5)  # after B's three slots, not on one of them
+    assert b.reserve(KEY, 1, 3.0, now=NOW, horizon=60) == pytest.approx(NOW + 4 / 3, abs=1e-5)
+
+
+def test_many_interleaved_bookings_from_two_instances_are_all_distinct_and_spaced(table):
+    first, second = ThroughputSchedule(table), ThroughputSchedule(table)
+
+    slots = sorted(s.reserve(KEY, 1, 2.0, now=NOW, horizon=60) for _ in range(10) for s in (first, second))
+
+    assert all(b - a >= 0.5 - 1e-6 for a, b in zip(slots, slots[1:]))
+
+
+def test_each_key_has_its_own_schedule(table):
+    schedule = ThroughputSchedule(table)
+    schedule.reserve("campaign#spring", 1, 1.0, now=NOW, horizon=5)
+
+    assert schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5) == NOW
+
+
+# -- held requests ------------------------------------------------------------------------------
+GROUP = "two-way-sms"
+TARGET = f"arn:aws:lambda:{REGION}:123456789012:function:campaigns"
+ROLE = "arn:aws:iam::123456789012:role/scheduler"
+DLQ = f"arn:aws:sqs:{REGION}:123456789012:schedule-dead-letters"
+
+
+@pytest.fixture
+def held(table):
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.create_schedule_group(Name=GROUP)
+    return HeldRequests(table, scheduler, GROUP, TARGET, ROLE, dead_letter_arn=DLQ), scheduler
+
+
+def request(key: str) -> SendRequest:
+    return SendRequest(destination="+12065550123", message_type="PROMOTIONAL", idempotency_key=key, body="Sale")
+
+
+def test_the_release_minute_is_rounded_up():
+    at = datetime(2026, 3, 5, 16, 0, tzinfo=timezone.utc)
+    assert release_minute(at) == at
+    assert release_minute(at + timedelta(seconds=1)) == at + timedelta(minutes=1)
+    assert schedule_name(at) == "release-20260305T1600"
+
+
+def test_a_held_request_is_stored_under_its_minute_with_one_release_schedule(held):
+    holds, scheduler = held
+    release_at = datetime(2026, 3, 5, 15, 59, 30, tzinfo=timezone.utc)
+
+    assert holds.hold(request("a"), release_at) == "2026-03-05T16:00"
+    holds.hold(request("b"), release_at)
+    holds.hold(request("a"), release_at)  # a retry: same item, schedule exists already
+
+    [summary] = scheduler.list_schedules(GroupName=GROUP)["Schedules"]
+    schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=GROUP)
+    assert schedule["Name"] == "release-20260305T1600"
+    assert schedule["ScheduleExpression"] == "at(2026-03-05T16:00:00)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    target = schedule["Target"]
+    assert (target["Arn"], target["RoleArn"], target["DeadLetterConfig"]["Arn"]) == (TARGET, ROLE, DLQ)
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert json.loads(target["Input"]) == {"kind": "release", "minute": "2026-03-05T16:00"}
+
+
+def test_take_returns_and_deletes_a_page_and_says_whether_more_remain(held):
+    holds, _ = held
+    release_at = datetime(2026, 3, 5, 16, 0, tzinfo=timezone.utc)
+    for key in "abcde":
+        holds.hold(request(key), release_at)
+
+    first, more = holds.take("2026-03-05T16:00", 3)
+    assert [r.idempotency_key for r in first] == ["a", "b", "c"] and more
+    rest, more = holds.take("2026-03-05T16:00", 3)
+    assert [r.idempotency_key for r in rest] == ["d", "e"] and not more
+    assert holds.take("2026-03-05T16:00", 3) == ([], False)
+    assert rest[0] == request("d")  # the request comes back as it was held
+
+
+def test_peek_leaves_requests_held_until_removed(held):
+    holds, _ = held
+    holds.hold(request("a"), datetime(2026, 3, 5, 16, 0, tzinfo=timezone.utc))
+
+    entries, _ = holds.peek("2026-03-05T16:00", 10)
+    assert [key for key, _ in entries] == ["a"]
+    assert holds.peek("2026-03-05T16:00", 10)[0] == entries
+    holds.remove("2026-03-05T16:00", ["a"])
+    assert holds.peek("2026-03-05T16:00", 10) == ([], False)
+
+
+def test_holding_without_a_scheduler_is_refused(table):
+    with pytest.raises(ValueError, match="scheduler"):
+        HeldRequests(table).hold(request("a"), datetime(2026, 3, 5, 16, tzinfo=timezone.utc))
+
+
+# -- request outcomes ---------------------------------------------------------------------------
+AT = datetime(2026, 3, 4, 20, 0, tzinfo=timezone.utc)
+
+
+def test_an_outcome_is_stored_with_its_reason_and_a_ttl(table):
+    outcomes = RequestOutcomes(table, retention_days=30)
+
+    assert outcomes.record("k", "REFUSED", reason="NO_OPT_IN", at=AT)
+    outcome = outcomes.get("k")
+    assert (outcome.status, outcome.reason, outcome.message_id) == ("REFUSED", "NO_OPT_IN", None)
+    item = table.get_item(Key={"pk": "REQUEST#k", "sk": "OUTCOME"})["Item"]
+    assert item["expires_at"] == int(AT.timestamp()) + 30 * 86400
+    assert outcomes.get("unknown") is None
+
+
+def test_recording_the_same_status_again_reports_no_change(table):
+    outcomes = RequestOutcomes(table)
+
+    assert outcomes.record("k", "HELD", reason="QUIET_HOURS", at=AT)
+    assert not outcomes.record("k", "HELD", reason="QUIET_HOURS", at=AT)
+    assert outcomes.record("k", "SENT", message_id="m-1", at=AT)
+    assert outcomes.get("k").reason is None  # the hold's reason is gone
+
+
+def test_sent_is_final(table):
+    outcomes = RequestOutcomes(table)
+    outcomes.record("k", "SENT", message_id="m-1", at=AT)
+
+    assert not outcomes.record("k", "REFUSED", reason="OVER_DAILY_LIMIT", at=AT)
+    assert not outcomes.record("k", "SENT", message_id="m-2", at=AT)
+    assert (outcomes.get("k").status, outcomes.get("k").message_id) == ("SENT", "m-1")
+
+
+# -- SMS gateway (against the emulator) ---------------------------------------------------------
+@pytest.fixture
+def gateway():
+    sms = SmsEmulator(clock=SimulatedClock(NOW), mps=1.0)
+    return SmsGateway(sms, configuration_set="outbound"), sms
+
+
+def send(gateway: SmsGateway, **overrides: Any):
+    arguments = {"destination": "+12065550123", "origination_identity": KEY, "body": "hello",
+                 "message_type": "TRANSACTIONAL", "context": {"sendKey": "k"}, **overrides}
+    return gateway.send(**arguments)
+
+
+def test_send_passes_every_setting_through(gateway):
+    gw, sms = gateway
+    result = send(gw, max_price="0.05", time_to_live_seconds=600, message_type="PROMOTIONAL")
+
+    [text] = sms.sent
+    assert result.message_id == text.message_id
+    assert (text.max_price, text.time_to_live, text.message_type, text.configuration_set) == (
+        "0.05", 600, "PROMOTIONAL", "outbound")
+
+
+def test_a_price_above_max_price_raises_its_own_error(gateway):
+    gw, sms = gateway
+    sms.price_per_part_usd = Decimal("0.2")
+
+    with pytest.raises(PriceAboveMax) as raised:
+        send(gw, max_price="0.05")
+    assert raised.value.reason == "PRICE_OVER_THRESHOLD"
+
+
+def test_an_opted_out_destination_is_a_result_not_an_error(gateway):
+    gw, sms = gateway
+    sms.opted_out.add("+12065550123")
+
+    assert send(gw).blocked_by_opt_out
+
+
+def test_a_throttle_is_retryable_and_other_rejections_are_not(gateway):
+    gw, sms = gateway
+    send(gw)
+    with pytest.raises(RetryableSendError) as throttled:
+        send(gw)  # 2 parts in one second at 1 MPS
+    assert throttled.value.throttled and sms.throttles == 1
+
+    sms.fail_next("AccessDeniedException", reason="ACCOUNT_DISABLED")
+    with pytest.raises(SendRejected) as rejected:
+        send(gw)
+    assert (rejected.value.code, rejected.value.reason) == ("AccessDeniedException", "ACCOUNT_DISABLED")
+
+
+def test_the_emulator_checks_requests_against_the_service_model(gateway):
+    gw, _ = gateway
+    with pytest.raises(ParamValidationError):
+        send(gw, body="")  # below the model's minimum length: botocore itself refuses it
+    with pytest.raises(SendRejected, match="TimeToLive"):
+        send(gw, time_to_live_seconds=300_000)  # above the maximum: the service refuses it
+    with pytest.raises(SendRejected, match="Context"):
+        send(gw, context={f"k{i}": "v" for i in range(6)})

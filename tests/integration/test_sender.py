@@ -1,0 +1,584 @@
+"""The sender handler against emulated AWS: moto (DynamoDB, SQS, EventBridge Scheduler), the SMS
+emulator (End User Messaging) and a simulated clock, so hours of pacing and holds run in seconds."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.integration.conftest import capture_logs
+from tests.integration.emulation import (
+    REGION,
+    FakeLambdaContext,
+    create_outbound_table,
+    create_tables,
+    sender_environment,
+)
+from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
+from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.responder import ConsentChange
+
+SEATTLE = "+12065550123"  # America/Los_Angeles; PST (UTC-8) on the dates below
+OKLAHOMA_CITY = "+14055550123"
+OUR_NUMBER = "+18445550100"  # toll-free: 3 MPS
+MPS = 3.0
+NOON_IN_SEATTLE = datetime(2026, 3, 4, 20, 0, tzinfo=timezone.utc).timestamp()  # Wednesday 12:00 PST
+ELEVEN_PM_IN_SEATTLE = datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc).timestamp()  # Wednesday 23:00 PST
+EIGHT_AM_IN_SEATTLE = datetime(2026, 3, 5, 16, 0, tzinfo=timezone.utc).timestamp()  # Thursday 08:00 PST
+TEMPLATES = {
+    "appointment": {"body": "Hi {first_name}, your appointment is {when}.", "messageType": "TRANSACTIONAL"},
+    "sale": {"body": "Spring sale: 20% off this week.", "messageType": "PROMOTIONAL"},
+}
+
+
+def send_request(key: str, destination: str = SEATTLE, message_type: str = "TRANSACTIONAL", **fields: Any) -> dict:
+    if "templateId" not in fields:
+        fields.setdefault("body", "Your code is 123456.")
+    return {"destination": destination, "messageType": message_type, "idempotencyKey": key, **fields}
+
+
+# -- the queue on the simulated clock ---------------------------------------------------------
+@dataclass
+class QueuedMessage:
+    message_id: str
+    receipt: str
+    body: str
+    visible_at: float
+    sent_at: float
+    receive_count: int = 0
+
+
+class RecordingSqs:
+    """The handler's SQS client: moto checks and accepts each SendMessageBatch, and the harness
+    takes the messages from here. DelaySeconds becomes a visibility time on the simulated clock
+    (moto would wait real seconds)."""
+
+    def __init__(self, sqs: Any, clock: SimulatedClock) -> None:
+        self._sqs, self._clock = sqs, clock
+        self.arrived: list[QueuedMessage] = []  # accepted, not yet taken into the harness's pool
+        self.delays: list[int] = []
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict]) -> dict:
+        by_id = {entry["Id"]: entry for entry in Entries}
+        response = self._sqs.send_message_batch(
+            QueueUrl=QueueUrl, Entries=[{**entry, "DelaySeconds": 0} for entry in Entries])
+        for success in response.get("Successful", []):
+            entry = by_id[success["Id"]]
+            delay = entry.get("DelaySeconds", 0)
+            self.delays.append(delay)
+            now = self._clock.now()
+            self.arrived.append(QueuedMessage(success["MessageId"], f"receipt-{success['MessageId']}",
+                                              entry["MessageBody"], now + delay, now))
+        return response
+
+
+@dataclass
+class SenderHarness:
+    app: Any
+    sqs: Any
+    queue_url: str
+    clock: SimulatedClock
+    sms: SmsEmulator
+    recording: RecordingSqs
+    dynamodb: Any
+    scheduler: Any
+    logs: Any
+    visibility_timeout: float = 180.0
+    max_receive_count: int = 5
+    pool: list[QueuedMessage] = field(default_factory=list)
+    dead_letters: list[QueuedMessage] = field(default_factory=list)
+    batch_failures: int = 0
+    invocations: int = 0
+
+    # -- producing ---------------------------------------------------------------------------
+    def submit(self, *requests: dict | str) -> None:
+        for start in range(0, len(requests), 10):
+            entries = [{"Id": str(i), "MessageBody": r if isinstance(r, str) else json.dumps(r)}
+                       for i, r in enumerate(requests[start:start + 10])]
+            self.recording.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+
+    # -- the event source mapping -----------------------------------------------------------
+    def _pull(self) -> None:
+        self.pool.extend(self.recording.arrived)
+        self.recording.arrived.clear()
+
+    def pending(self) -> list[QueuedMessage]:
+        self._pull()
+        return sorted(self.pool, key=lambda m: m.visible_at)
+
+    def invoke_once(self, batch_size: int = 10, context: Any = None) -> dict | None:
+        """One invocation with the messages visible now (None when none is)."""
+        due = [m for m in self.pending() if m.visible_at <= self.clock.now() + 1e-9][:batch_size]
+        if not due:
+            return None
+        result = self.app.handler(self._event(due), context or FakeLambdaContext(function_name="sender"))
+        self.invocations += 1
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        self.batch_failures += len(failed)
+        for message in due:
+            if message.message_id in failed:
+                message.visible_at = self.clock.now() + self.visibility_timeout
+                if message.receive_count >= self.max_receive_count:
+                    self.pool.remove(message)
+                    self.dead_letters.append(message)
+            else:
+                self.pool.remove(message)
+        return result
+
+    def drain(self, *, until: float | None = None, batch_size: int = 10, max_invocations: int = 1000) -> None:
+        """Invokes the handler until the queue is empty (or only holds messages due after ``until``),
+        moving the clock to the next visible message whenever none is visible."""
+        for _ in range(max_invocations):
+            if self.invoke_once(batch_size) is not None:
+                continue
+            waiting = self.pending()
+            if not waiting or (until is not None and waiting[0].visible_at > until):
+                return
+            self.clock.set(max(self.clock.now(), waiting[0].visible_at))
+        raise AssertionError(f"the queue did not drain in {max_invocations} invocations")
+
+    def _event(self, messages: list[QueuedMessage]) -> dict:
+        records = []
+        for m in messages:
+            m.receive_count += 1
+            records.append({
+                "messageId": m.message_id, "receiptHandle": m.receipt, "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(m.receive_count), "SentTimestamp": str(int(m.sent_at * 1000)),
+                    "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
+                },
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound", "awsRegion": REGION,
+            })
+        return {"Records": records}
+
+    # -- reading the world ---------------------------------------------------------------------
+    def outcome(self, key: str):
+        return self.app.outcomes.get(key)
+
+    def opt_in(self, number: str, at: float | None = None) -> None:
+        self.app.contacts.record_consent(
+            number=number, change=ConsentChange.OPTED_IN, at_ms=int((at or self.clock.now() - 86400) * 1000),
+            message_id=f"start-{number}", keyword="START", our_number=OUR_NUMBER)
+
+    def opt_out(self, number: str) -> None:
+        self.app.contacts.record_consent(
+            number=number, change=ConsentChange.OPTED_OUT, at_ms=int(self.clock.now() * 1000),
+            message_id=f"stop-{number}", keyword="STOP", our_number=OUR_NUMBER)
+
+    def outbound_items(self, prefix: str) -> list[dict]:
+        items = self.dynamodb.Table("outbound").scan(ConsistentRead=True)["Items"]
+        return [item for item in items if item["pk"].startswith(prefix)]
+
+
+@contextmanager
+def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE,
+                  **settings_overrides: Any) -> Iterator[SenderHarness]:
+    settings = SenderSettings(**{"origination_identity": OUR_NUMBER, "mps": MPS, "max_price_usd": "0.05",
+                                 "time_to_live_seconds": 3600, **settings_overrides})
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
+        for name, value in sender_environment(queue_url, settings.to_json(), json.dumps(TEMPLATES)).items():
+            monkeypatch.setenv(name, value)
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        create_tables(dynamodb)
+        create_outbound_table(dynamodb)
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name="two-way-sms")
+        sys.modules.pop("sender.app", None)
+        app = importlib.import_module("sender.app")
+        clock = SimulatedClock(start)
+        sms = SmsEmulator(clock=clock, mps=MPS)
+        recording = RecordingSqs(sqs, clock)
+        monkeypatch.setattr(app, "clock", clock)
+        monkeypatch.setattr(app, "gateway", SmsGateway(sms, configuration_set="outbound"))
+        monkeypatch.setattr(app.queue, "_sqs", recording)
+        logs = capture_logs("two-way-sms")
+        yield SenderHarness(app, sqs, queue_url, clock, sms, recording, dynamodb, scheduler, logs)
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    with build_harness(monkeypatch) as built:
+        yield built
+
+
+@pytest.fixture
+def night_harness(monkeypatch):
+    with build_harness(monkeypatch, start=ELEVEN_PM_IN_SEATTLE) as built:
+        yield built
+
+
+@pytest.fixture
+def harness_at(monkeypatch):
+    """A harness whose clock starts at the given epoch second."""
+    with ExitStack() as stack:
+        yield lambda start: stack.enter_context(build_harness(monkeypatch, start=start))
+
+
+def emitted_metrics(capsys: pytest.CaptureFixture) -> dict[str, float]:
+    """Sums of the EMF metrics the handler printed so far."""
+    totals: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        try:
+            blob = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(blob, dict) or "_aws" not in blob:
+            continue
+        for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = blob[metric["Name"]]
+            totals[metric["Name"]] = totals.get(metric["Name"], 0) + (sum(value) if isinstance(value, list) else value)
+    return totals
+
+
+# -- consent ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("message_type", ["TRANSACTIONAL", "PROMOTIONAL"])
+def test_a_number_opted_out_in_our_table_never_receives_a_message(harness, capsys, message_type):
+    harness.opt_in(SEATTLE)
+    harness.opt_out(SEATTLE)
+    harness.submit(send_request("r-1", message_type=message_type))
+
+    harness.drain()
+
+    assert harness.sms.sent == []
+    outcome = harness.outcome("r-1")
+    assert (outcome.status, outcome.reason) == ("REFUSED", "OPTED_OUT")
+    assert emitted_metrics(capsys)["OutboundRefusedOptedOut"] == 1
+
+
+def test_a_number_on_the_services_opt_out_list_is_refused_and_learned(harness):
+    harness.sms.opted_out.add(SEATTLE)
+    harness.submit(send_request("r-1"))
+    harness.drain()
+
+    assert harness.sms.sent == []
+    assert (harness.outcome("r-1").status, harness.outcome("r-1").reason) == ("REFUSED", "OPTED_OUT")
+    assert harness.app.contacts.is_opted_out(SEATTLE)
+    proofs = harness.dynamodb.Table("contacts").query(
+        KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)", ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":n": SEATTLE, ":p": "CONSENT#"})["Items"]
+    assert [(p["change"], p["source"], p["message_id"]) for p in proofs] == [("OPTED_OUT", "OPT_OUT_LIST", "r-1")]
+
+    # Our table now knows: the next request is refused without asking the service.
+    harness.sms.opted_out.clear()
+    harness.submit(send_request("r-2"))
+    harness.drain()
+    assert harness.sms.sent == []
+
+
+def test_a_promotional_message_without_a_recorded_opt_in_is_refused(harness, capsys):
+    harness.submit(send_request("promo-1", message_type="PROMOTIONAL", body="20% off today"))
+    harness.drain()
+
+    assert harness.sms.sent == []
+    assert (harness.outcome("promo-1").status, harness.outcome("promo-1").reason) == ("REFUSED", "NO_OPT_IN")
+    assert emitted_metrics(capsys)["OutboundRefusedNoOptIn"] == 1
+
+
+def test_a_promotional_message_to_an_opted_in_contact_is_sent_with_the_opt_out_instruction(harness):
+    harness.opt_in(SEATTLE)
+    harness.submit(send_request("promo-1", message_type="PROMOTIONAL", body="20% off today"))
+    harness.drain()
+
+    [text] = harness.sms.sent
+    assert text.body == "20% off today\nReply STOP to opt out" and text.message_type == "PROMOTIONAL"
+    state = harness.app.contacts.contact_state(SEATTLE)
+    assert list(state.recent_promotional) == ["promo-1"]
+
+
+def test_the_daily_promotional_limit_refuses_the_third_message(harness):
+    harness.opt_in(SEATTLE)
+    harness.submit(*[send_request(f"promo-{i}", message_type="PROMOTIONAL", body=f"Offer {i}") for i in range(3)])
+    harness.drain()
+
+    assert len(harness.sms.sent) == 2
+    assert harness.outcome("promo-2").reason == "OVER_DAILY_LIMIT"
+
+
+# -- quiet hours and holds --------------------------------------------------------------------
+def test_a_promotional_message_at_11pm_local_is_held_in_the_table_and_sent_after_release(night_harness):
+    h = night_harness
+    h.opt_in(SEATTLE)
+    h.submit(send_request("promo-1", message_type="PROMOTIONAL", body="Spring sale"))
+    h.drain()
+
+    assert h.sms.sent == [] and h.pending() == []
+    assert (h.outcome("promo-1").status, h.outcome("promo-1").reason) == ("HELD", "QUIET_HOURS")
+    [item] = h.outbound_items("HOLD#")
+    assert (item["pk"], item["sk"]) == ("HOLD#2026-03-05T16:00", "promo-1")
+    schedule = h.scheduler.get_schedule(Name="release-20260305T1600", GroupName="two-way-sms")
+    assert schedule["ScheduleExpression"] == "at(2026-03-05T16:00:00)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["ActionAfterCompletion"] == "DELETE" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == "arn:aws:lambda:us-east-1:123456789012:function:campaigns"
+    assert target["RoleArn"] == "arn:aws:iam::123456789012:role/scheduler"
+    assert target["DeadLetterConfig"]["Arn"] == "arn:aws:sqs:us-east-1:123456789012:schedule-dead-letters"
+    assert json.loads(target["Input"]) == {"kind": "release", "minute": "2026-03-05T16:00"}
+
+    # The release job at 08:00 local moves the minute's requests back into the queue.
+    h.clock.set(EIGHT_AM_IN_SEATTLE)
+    requests, more = h.app.held.take("2026-03-05T16:00", 100)
+    assert not more and [r.idempotency_key for r in requests] == ["promo-1"]
+    h.app.queue.enqueue(requests)
+    h.drain()
+
+    [text] = h.sms.sent
+    assert text.at >= EIGHT_AM_IN_SEATTLE and text.body.endswith("Reply STOP to opt out")
+    assert h.outcome("promo-1").status == "SENT" and h.outbound_items("HOLD#") == []
+
+
+def test_a_promotional_message_ten_minutes_before_8am_is_delayed_in_the_queue(harness_at):
+    h = harness_at(EIGHT_AM_IN_SEATTLE - 600)
+    h.opt_in(SEATTLE)
+    h.submit(send_request("promo-1", message_type="PROMOTIONAL", body="Spring sale"))
+    h.invoke_once()
+
+    assert h.sms.sent == [] and h.outbound_items("HOLD#") == []
+    assert h.recording.delays[-1] == 600  # SQS keeps it back until 08:00 local
+    assert h.outcome("promo-1").status == "HELD"
+
+    h.drain()
+    [text] = h.sms.sent
+    assert EIGHT_AM_IN_SEATTLE <= text.at < EIGHT_AM_IN_SEATTLE + 1
+
+
+def test_a_transactional_message_at_11pm_local_is_sent_at_once(night_harness):
+    night_harness.submit(send_request("otp-1"))
+    night_harness.drain()
+
+    [text] = night_harness.sms.sent
+    assert text.at == ELEVEN_PM_IN_SEATTLE and text.message_type == "TRANSACTIONAL"
+
+
+def test_a_send_after_time_holds_a_transactional_message_until_then(harness):
+    later = datetime.fromtimestamp(NOON_IN_SEATTLE + 120, tz=timezone.utc)
+    harness.submit(send_request("reminder-1", sendAfter=later.isoformat()))
+    harness.drain()
+
+    [text] = harness.sms.sent
+    assert NOON_IN_SEATTLE + 120 <= text.at < NOON_IN_SEATTLE + 122
+
+
+# -- at most once -----------------------------------------------------------------------------
+def test_the_same_idempotency_key_twice_sends_once(harness):
+    harness.submit(send_request("dup-1"), send_request("dup-1"))
+    harness.drain()
+    harness.submit(send_request("dup-1"))  # a later duplicate, after the outcome is SENT
+    harness.drain()
+
+    assert len(harness.sms.sent) == 1
+    assert harness.batch_failures == 0
+
+
+def test_a_duplicate_is_not_sent_again_even_when_its_outcome_was_lost(harness):
+    harness.submit(send_request("dup-1"))
+    harness.drain()
+    harness.dynamodb.Table("outbound").delete_item(Key={"pk": "REQUEST#dup-1", "sk": "OUTCOME"})
+
+    harness.submit(send_request("dup-1"))
+    harness.drain()
+
+    assert len(harness.sms.sent) == 1  # the idempotency record remembers the send
+    assert harness.outcome("dup-1").status == "SENT"  # and the bookkeeping is repeated
+
+
+# -- pacing -----------------------------------------------------------------------------------
+def test_a_burst_of_150_requests_draws_no_throttle_and_respects_the_numbers_mps(harness, monkeypatch):
+    # moto evaluates the ledger's long update expression slowly; the ledger write has its own test.
+    monkeypatch.setattr(harness.app.ledger, "record_sent", lambda **kwargs: None)
+    long_body = "Your order has shipped. " * 8  # 192 characters: 2 GSM-7 parts
+    requests = [send_request(f"burst-{i}", destination=f"+1206555{i:04d}",
+                             body=long_body if i % 3 == 0 else "Your code is 123456.") for i in range(150)]
+    harness.submit(*requests)
+
+    harness.drain()
+
+    sent = harness.sms.sent
+    assert len(sent) == 150 and harness.sms.throttles == 0 and harness.batch_failures == 0
+    for index, text in enumerate(sent):  # the emulator's rule, checked independently of it
+        window = [t for t in sent[:index] if t.at > text.at - 1 + 1e-6]
+        assert sum(t.parts for t in window) + text.parts <= max(MPS, text.parts) + 1e-6
+    for previous, text in zip(sent, sent[1:]):
+        assert text.at - previous.at >= previous.parts / MPS - 1e-6
+    parts = sum(t.parts for t in sent)
+    assert harness.clock.now() - NOON_IN_SEATTLE >= (parts - MPS) / MPS  # no faster than MPS overall
+
+
+def test_a_campaign_with_its_own_mps_is_paced_below_the_numbers(harness):
+    campaign = {"campaignId": "spring", "runId": "r1", "maxPerRecipient": 1, "mps": 1.0}
+    harness.submit(*[send_request(f"spring:r1:{i}", destination=f"+1206555{i:04d}", campaign=campaign)
+                     for i in range(6)])
+    harness.drain()
+
+    times = [t.at for t in harness.sms.sent]
+    assert len(times) == 6 and all(b - a >= 1 - 1e-6 for a, b in zip(times, times[1:]))
+    report = harness.app.campaign_runs.read("spring", "r1")
+    assert report.sent == 6
+    assert all(t.context["campaign"] == "spring/r1" for t in harness.sms.sent)
+
+
+def test_a_schedule_booked_beyond_the_horizon_defers_the_request_without_sending(harness, capsys):
+    table = harness.dynamodb.Table("outbound")
+    table.put_item(Item={"pk": f"THROUGHPUT#{OUR_NUMBER}", "sk": "SCHEDULE",
+                         "next_free_at": Decimal(str(NOON_IN_SEATTLE + 60)), "window": []})
+    harness.submit(send_request("busy-1"))
+    harness.invoke_once()
+
+    assert harness.sms.sent == [] and harness.batch_failures == 0
+    assert harness.recording.delays[-1] == 55  # back when the slot is within the horizon
+    assert emitted_metrics(capsys)["OutboundDeferred"] == 1
+
+    harness.drain()
+    [text] = harness.sms.sent
+    assert text.at >= NOON_IN_SEATTLE + 60
+
+
+def test_a_throttle_from_the_service_defers_the_request_which_is_sent_later(harness, capsys):
+    harness.sms.fail_next("ThrottlingException")
+    harness.submit(send_request("t-1"))
+    harness.invoke_once()
+
+    assert harness.sms.sent == [] and harness.batch_failures == 0
+    [waiting] = harness.pending()  # still in the queue, delayed
+    assert json.loads(waiting.body)["idempotencyKey"] == "t-1" and waiting.visible_at > harness.clock.now()
+    assert emitted_metrics(capsys)["OutboundThrottled"] == 1
+
+    harness.drain()
+    assert [t.context["sendKey"] for t in harness.sms.sent] == ["t-1"]
+    assert harness.outcome("t-1").status == "SENT"
+
+
+def test_a_low_time_budget_defers_the_rest_of_the_batch_instead_of_failing_it(harness):
+    @dataclass(frozen=True)
+    class AlmostOutOfTime(FakeLambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 4_000
+
+    harness.submit(send_request("late-1"), send_request("late-2"))
+    result = harness.invoke_once(context=AlmostOutOfTime(function_name="sender"))
+
+    assert result == {"batchItemFailures": []} and harness.sms.sent == []
+    assert len(harness.pending()) == 2
+    harness.drain()
+    assert len(harness.sms.sent) == 2
+
+
+# -- what is sent and recorded ----------------------------------------------------------------
+def test_the_ledger_records_the_send_with_its_send_key_and_context(harness):
+    harness.submit(send_request("order-42", context={"orderId": "42"}))
+    harness.drain()
+
+    [text] = harness.sms.sent
+    assert text.context == {"orderId": "42", "sendKey": "order-42"}
+    assert text.configuration_set == "outbound" and text.origination == OUR_NUMBER
+    item = harness.app.ledger.get(text.message_id)
+    assert (item["status"], item["sent_by"], item["destination_number"]) == ("SENT", "sender", SEATTLE)
+    assert item["context"] == {"orderId": "42", "sendKey": "order-42"} and item["estimated_parts"] == 1
+    outcome = harness.outcome("order-42")
+    assert (outcome.status, outcome.message_id) == ("SENT", text.message_id)
+
+
+def test_max_price_and_time_to_live_are_passed_through(harness):
+    harness.submit(send_request("p-1"))
+    harness.drain()
+
+    [text] = harness.sms.sent
+    assert (text.max_price, text.time_to_live) == ("0.05", 3600)
+
+
+def test_a_price_above_max_price_is_refused_with_its_own_reason(harness, capsys):
+    harness.sms.price_per_part_usd = Decimal("0.08")
+    harness.submit(send_request("p-1"))
+    harness.drain()
+
+    assert harness.sms.sent == [] and harness.batch_failures == 0
+    assert (harness.outcome("p-1").status, harness.outcome("p-1").reason) == ("REFUSED", "PRICE_ABOVE_MAX")
+    assert emitted_metrics(capsys)["OutboundRefusedPriceAboveMax"] == 1
+
+
+def test_another_rejection_is_refused_as_rejected_with_its_code_logged(harness):
+    harness.sms.fail_next("ValidationException", reason="INVALID_IDENTITY_FOR_DESTINATION_COUNTRY")
+    harness.submit(send_request("v-1"))
+    harness.drain()
+
+    outcome = harness.outcome("v-1")
+    assert outcome.reason == "REJECTED"
+    assert outcome.code == "ValidationException:INVALID_IDENTITY_FOR_DESTINATION_COUNTRY"
+    assert harness.batch_failures == 0
+    assert "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY" in harness.logs.getvalue()
+
+
+def test_smart_quotes_are_replaced_before_sending(harness):
+    harness.submit(send_request("q-1", body="We\u2019re open \u201ctoday\u201d \u2013 come by\u2026"))
+    harness.drain()
+
+    [text] = harness.sms.sent
+    assert text.body == 'We\'re open "today" - come by...' and text.parts == 1
+
+
+def test_a_template_is_rendered_with_the_requests_variables(harness):
+    harness.submit(send_request("a-1", templateId="appointment", variables={"first_name": "Ana", "when": "Mon 9:00"}))
+    harness.drain()
+
+    assert [t.body for t in harness.sms.sent] == ["Hi Ana, your appointment is Mon 9:00."]
+
+
+def test_a_refusal_of_a_campaign_request_is_counted_once_on_its_run(harness):
+    campaign = {"campaignId": "spring", "runId": "r1"}
+    request = send_request("spring:r1:x", message_type="PROMOTIONAL", body="Sale", campaign=campaign)
+    harness.submit(request, request)
+    harness.drain()
+
+    report = harness.app.campaign_runs.read("spring", "r1")
+    assert dict(report.refused) == {"NO_OPT_IN": 1} and report.sent == 0
+
+
+# -- bad input and configuration ------------------------------------------------------------
+def test_a_malformed_request_fails_alone_with_a_logged_reason_and_no_number(harness, capsys):
+    harness.submit({"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": "m-1",
+                    "body": "hi", "sendafter": "tomorrow"}, send_request("good-1"))
+    result = harness.invoke_once()
+
+    assert len(result["batchItemFailures"]) == 1 and len(harness.sms.sent) == 1
+    logged = harness.logs.getvalue()
+    assert "unknown fields: sendafter" in logged and SEATTLE not in logged
+    assert emitted_metrics(capsys)["OutboundMalformed"] == 1
+
+    harness.drain()  # retried until the redrive policy parks it
+    assert [json.loads(m.body)["idempotencyKey"] for m in harness.dead_letters] == ["m-1"]
+
+
+def test_logs_never_hold_the_full_number_or_the_body(harness):
+    harness.submit(send_request("l-1", body="Secret code 987654"))
+    harness.drain()
+
+    logged = harness.logs.getvalue()
+    assert "+1206*****23" in logged and SEATTLE not in logged and "987654" not in logged
+
+
+def test_the_handler_refuses_to_start_without_its_settings(monkeypatch):
+    for name, value in sender_environment("https://queue", "{}").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OUTBOUND_TABLE")
+    monkeypatch.delenv("SCHEDULE_DEAD_LETTER_QUEUE_ARN")
+    sys.modules.pop("sender.app", None)
+
+    with pytest.raises(RuntimeError, match=r"missing environment variables \['OUTBOUND_TABLE', "
+                                           r"'SCHEDULE_DEAD_LETTER_QUEUE_ARN'\]"):
+        importlib.import_module("sender.app")
+    sys.modules.pop("sender.app", None)
