@@ -522,7 +522,7 @@ class BurstResult:
     over_rule: int  # sends the emulator's rule would throttle, checked again here
     throttles: int
     deferred: int  # OutboundDeferred
-    requeued: int  # requests the handler put back on the queue
+    delays: Counter  # requests the handler put back on the queue, by delay seconds
     invocations: int
     failed_records: int
     timeouts: int
@@ -562,10 +562,11 @@ def run_burst(number_type: str, messages: int, concurrency: int = CONCURRENCY) -
             Key={"pk": f"THROUGHPUT#{OUR_NUMBER}", "sk": "SCHEDULE"}).get("Item")
         schedule_bytes = item_bytes(_attribute_values(schedule)) if schedule else 0
         return BurstResult(
-            number_type=number_type, mps=mps, concurrency=concurrency, messages=messages, sent=len(sent), parts=sum(t.parts for t in sent),
-            span=span, max_window_parts=window, over_rule=over, throttles=sender.emulator.throttles,
+            number_type=number_type, mps=mps, concurrency=concurrency, messages=messages, sent=len(sent),
+            parts=sum(t.parts for t in sent), span=span, max_window_parts=window, over_rule=over,
+            throttles=sender.emulator.throttles,
             deferred=int(sender.tally.metrics[metric_names.OUTBOUND_DEFERRED]),
-            requeued=sum(sender.queue.delays.values()), invocations=sender.tally.invocations,
+            delays=Counter(sender.queue.delays), invocations=sender.tally.invocations,
             failed_records=sender.tally.failed_records, timeouts=sender.tally.timeouts, slept=clock.slept,
             wall=wall, calls=sender.calls(), schedule_item_bytes=schedule_bytes,
             update_units=_update_units(sender), put_units=sender.meter.put_units,
@@ -624,24 +625,28 @@ def print_burst_figures(results: list[BurstResult], wall: float) -> None:
               f"{r.achieved:>8.3f} {r.ratio:>7.4f} {r.throttles:>9} {r.max_window_parts:>9} {r.deferred:>8,} "
               f"{r.invocations:>11,}")
     print("   ratio = achieved parts/s over the configured MPS (goal: 0.95 to 1.00, never above); achieved = parts\n"
-          "   the emulator accepted / (last send + its parts/MPS - first send). batches: at once (the construct's default max_concurrency is "
-          f"{CONCURRENCY}).\n"
-          "   throttles: ThrottlingException from the emulator. max parts: the most parts in any trailing second\n"
-          "   (a text with more parts than the MPS goes whole, as the service allows). deferred: requests put back\n"
-          "   on the queue, the schedule being booked beyond the handler's 5 s horizon (or time running low).")
+          "   the emulator accepted / (last send + its parts/MPS - first send). batches: taken at once (the\n"
+          f"   construct's default max_concurrency is {CONCURRENCY}). throttles: ThrottlingException from the emulator.\n"
+          "   max parts: the most parts in any trailing second (a text with more parts than the MPS goes whole, as\n"
+          "   the service allows). deferred: requests put back on the queue, the schedule being booked beyond the\n"
+          "   handler's 5 s horizon (or the invocation's time running low).")
     for r in results:
         verdict = ("RATIO ABOVE 1.00" if r.ratio > 1.0 + 1e-9 else
                    f"ratio below the {RATIO_GOAL:.2f} goal" if r.ratio < RATIO_GOAL else "ratio within the goal")
         note = (f"{verdict}; sent {r.sent:,} of {r.messages:,}, {r.over_rule} over the rule, {r.failed_records} "
                 f"failed records, {r.timeouts} past the {FUNCTION_TIMEOUT_SECONDS:.0f} s timeout")
-        churn = f"; {r.deferred / r.sent:.1f} deferrals per text sent" if r.deferred else ""
-        print(f"   {r.label:<10} {note}{churn};\n"
-              f"   {'':<10} the handlers slept {r.slept:,.0f} simulated s in all ({r.wall:.0f} s wall)")
+        churn = ""
+        if r.deferred:
+            delays = ", ".join(f"{delay} s x{n:,}" for delay, n in sorted(r.delays.items())[:4])
+            churn = f"; {r.deferred / r.sent:.1f} deferrals per text sent, back after {delays}"
+        print(f"   {r.label:<10} {note};\n"
+              f"   {'':<10} the handlers slept {r.slept:,.0f} simulated s in all{churn} ({r.wall:.0f} s wall)")
     full = ", ".join(f"{n:,}" for _, n, _ in FULL["bursts"])
     print(f"   Burst sizes: {', '.join(f'{r.messages:,}' for r in results)} messages; BENCH_OUTBOUND_FULL=1 runs {full}\n"
           f"   (moto takes tens of ms a request). The bursts ran side by side, one process each, in {wall:.0f} s.\n"
           "   The ledger's UpdateItem is counted, not sent, in the bursts (moto is slow to evaluate it; it takes no\n"
-          "   simulated time); section 10 sends it.\n")
+          "   simulated time); section 10 sends it. With more batches at once, each request books at most 5 s ahead\n"
+          "   and the rest come back about a second later to try again: the deferrals grow with the backlog.\n")
 
 
 # -- 9. the pacing algorithm alone ------------------------------------------------------------------
@@ -708,8 +713,8 @@ def rule_only(messages: int, mps: float) -> list[tuple[float, int]]:
 
 def print_pure_pacing() -> None:
     print("9. The pacing algorithm alone (same part mix; one sender sending each text at its slot; no AWS)")
-    print(f"   {'algorithm':<44} {'messages':>8} {'MPS':>4} {'parts/s':>9} {'ratio':>8} {'max parts':>9} {'over the rule':>13} "
-          f"{'per text':>9}")
+    print(f"   {'algorithm':<44} {'messages':>8} {'MPS':>4} {'parts/s':>9} {'ratio':>8} {'max parts':>9} "
+          f"{'over the rule':>13} {'per text':>9}")
     algorithms = (
         ("pacing.reserve (GCRA) alone", gcra_alone, PURE_PACING_MESSAGES),
         ("the sender's schedule (GCRA + 1 s window)", sender_schedule, SCHEDULE_MESSAGES),
@@ -725,8 +730,8 @@ def print_pure_pacing() -> None:
             parts = sum(p for _, p in sends)
             span = sends[-1][0] + sends[-1][1] / mps - sends[0][0]
             most, over = trailing_windows(sends, mps)
-            print(f"   {name:<44} {shown:>8} {mps:>4.0f} {parts / span:>9.3f} {parts / span / mps:>8.5f} {most:>9} {over:>13,} "
-                  f"{per_text:>6.1f} us")
+            print(f"   {name:<44} {shown:>8} {mps:>4.0f} {parts / span:>9.3f} {parts / span / mps:>8.5f} {most:>9} "
+                  f"{over:>13,} {per_text:>6.1f} us")
             name = shown = ""  # once per algorithm
     print("   over the rule: sends the emulator would throttle (the trailing second's parts plus their own above\n"
           "   max(MPS, parts)). GCRA alone runs at exactly the MPS but lets a second hold the MPS plus the text in\n"
