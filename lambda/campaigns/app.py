@@ -23,7 +23,6 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from time import sleep
 from typing import Any, NoReturn
 
 import boto3
@@ -35,8 +34,7 @@ from botocore.exceptions import ClientError
 from two_way_sms import metric_names
 from two_way_sms.adapters.audience import AudiencePage, AudienceReader
 from two_way_sms.adapters.campaign_runs import CampaignRuns, skipped
-from two_way_sms.adapters.contacts import PROFILE as CONTACT_PROFILE
-from two_way_sms.adapters.contacts import PROMOTIONAL_SENDS
+from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.held_requests import HeldRequests, minute_text
 from two_way_sms.adapters.outbound_queue import OutboundQueue
 from two_way_sms.client import create_one_time_schedule, schedule_name
@@ -64,8 +62,6 @@ INVALID_ROW = "INVALID_ROW"
 DUPLICATE_ROW = "DUPLICATE_ROW"
 PAGE_SIZE = 500  # recipients per page: the unit of counting and of resuming
 RELEASE_PAGE_SIZE = 100
-BATCH_GET_NUMBERS = 50  # two keys each: BatchGetItem's limit is 100 keys
-BATCH_GET_ATTEMPTS = 8
 # Stop and continue in a new invocation when less than this is left: a page takes a few seconds.
 CONTINUE_BELOW_MS = 20_000
 CONTINUE_AFTER_SECONDS = 60  # a one-time schedule must lie ahead (60 s precision)
@@ -104,7 +100,9 @@ _outbound_table = _dynamodb.Table(_env["OUTBOUND_TABLE"])
 runs = CampaignRuns(_outbound_table)
 held = HeldRequests(_outbound_table)
 queue = OutboundQueue(boto3.client("sqs"), _env["OUTBOUND_QUEUE_URL"])
-audience_reader = AudienceReader(s3_client=boto3.client("s3"), contacts_table=_dynamodb.Table(_env["CONTACTS_TABLE"]),
+_contacts_table = _dynamodb.Table(_env["CONTACTS_TABLE"])
+contacts = ContactsTable(_contacts_table)
+audience_reader = AudienceReader(s3_client=boto3.client("s3"), contacts_table=_contacts_table,
                                  page_size=PAGE_SIZE)
 scheduler = boto3.client("scheduler")
 
@@ -217,7 +215,7 @@ class FanOut:
                 continue
             self.seen.add(entry.destination)
             candidates.append(entry)
-        states = contact_states([row.destination for row in candidates])
+        states = contacts.contact_states(row.destination for row in candidates)
         requests = []
         for row in candidates:
             request = campaign_request(self.campaign, self.run_id, row, now=now)
@@ -253,42 +251,6 @@ class FanOut:
         at = max(now, request.send_after) if request.send_after else now
         checked = request if request.message_type == PROMOTIONAL else request.with_changes(message_type=PROMOTIONAL)
         return limit_refusal(checked, state, at, daily_limit=daily_limit, state=recipient.state)
-
-
-def contact_states(numbers: list[str]) -> dict[str, ContactState]:
-    """Every number's ContactState, read 50 numbers (100 keys) per BatchGetItem.
-
-    The same items and fields ``ContactsTable.contact_state`` reads (PROFILE and
-    PROMOTIONAL_SENDS), batched: a page of 500 recipients takes 10 reads, not 500 queries.
-    """
-    found: dict[str, dict[str, dict[str, Any]]] = {number: {} for number in numbers}
-    unique = list(found)
-    for start in range(0, len(unique), BATCH_GET_NUMBERS):
-        keys = [{"phone_number": number, "record": record} for number in unique[start:start + BATCH_GET_NUMBERS]
-                for record in (CONTACT_PROFILE, PROMOTIONAL_SENDS)]
-        request: dict[str, Any] = {_env["CONTACTS_TABLE"]: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            response = _dynamodb.meta.client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(_env["CONTACTS_TABLE"], []):
-                found[item["phone_number"]][item["record"]] = item
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            sleep(min(0.05 * 2 ** attempt, 1.0))  # DynamoDB asks us to slow down
-        else:
-            raise RuntimeError("contacts stayed throttled: the page is retried with the invocation")
-    return {number: _state(items) for number, items in found.items()}
-
-
-def _state(items: Mapping[str, Mapping[str, Any]]) -> ContactState:
-    profile = items.get(CONTACT_PROFILE, {})
-    sends = items.get(PROMOTIONAL_SENDS, {})
-    return ContactState(
-        opted_out=bool(profile.get("opted_out")),
-        opted_in=bool(profile.get("opt_in_at")),
-        recent_promotional={key: float(at) for key, at in sends.get("recent", {}).items()},
-        campaign_sends={run: int(count) for run, count in sends.get("campaigns", {}).items()},
-    )
 
 
 def _continue_campaign(campaign: Campaign, run_id: str, cursor: str, continuation: int, self_arn: str) -> None:

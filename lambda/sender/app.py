@@ -227,14 +227,14 @@ def _book_slot(request: SendRequest, parts: int) -> float | None:
     start = clock.now()
     send_at = start
     for key, mps in schedules:
-        booked = schedule.reserve(key, parts, mps, now=send_at, horizon=PACING_HORIZON_SECONDS - (send_at - start))
-        if booked is None:
-            wait = (schedule.next_free_at(key) or start) - start
+        booking = schedule.book(key, parts, mps, now=send_at, horizon=PACING_HORIZON_SECONDS - (send_at - start))
+        if not booking.booked:
+            wait = booking.at - start
             counts[metric_names.OUTBOUND_DEFERRED] += 1
             _enqueue(request, min(MAX_DELAY_SECONDS, max(1, math.ceil(wait - PACING_HORIZON_SECONDS))))
             logger.info("throughput booked ahead; request deferred", schedule=key, wait_seconds=round(wait, 1))
             return None
-        send_at = booked
+        send_at = booking.at
     return send_at
 
 

@@ -72,6 +72,16 @@ def test_the_state_combines_consent_and_promotional_sends(contacts):
     assert dict(state.campaign_sends) == {"spring/r1": 1}
 
 
+def test_batched_states_equal_single_reads_across_more_than_one_batch(contacts):
+    consent(contacts, ConsentChange.OPTED_IN, NOW - timedelta(days=2), "in-1", "START")
+    contacts.record_promotional_send(NUMBER, "k1", CampaignRef("c", "r"), NOW - timedelta(hours=1))
+    others = [f"+1206555{n:04d}" for n in range(120)]  # 121 numbers: three BatchGetItem calls
+    states = contacts.contact_states([NUMBER, *others, NUMBER])
+    assert len(states) == 121
+    assert states[NUMBER] == contacts.contact_state(NUMBER) != ContactState()
+    assert all(states[number] == ContactState() for number in others)
+
+
 def test_an_opt_out_after_an_opt_in_shows_both(contacts):
     consent(contacts, ConsentChange.OPTED_IN, NOW - timedelta(days=2), "in-1", "START")
     consent(contacts, ConsentChange.OPTED_OUT, NOW - timedelta(days=1), "in-2", "STOP")

@@ -55,6 +55,17 @@ def test_a_slot_beyond_the_horizon_is_not_booked(table):
     assert schedule.next_free_at(KEY) == pytest.approx(NOW + 6, abs=1e-5)  # unchanged
 
 
+def test_an_unbooked_slot_still_says_when_the_schedule_is_first_free(table):
+    schedule = ThroughputSchedule(table)
+    for _ in range(6):
+        schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=10)
+
+    booking = schedule.book(KEY, 1, 1.0, now=NOW, horizon=5)
+
+    assert not booking.booked and booking.at == pytest.approx(NOW + 6, abs=1e-5)
+    assert schedule.next_free_at(KEY) == pytest.approx(NOW + 6, abs=1e-5)  # nothing booked
+
+
 def test_an_idle_schedule_books_now(table):
     schedule = ThroughputSchedule(table)
     schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5)

@@ -21,6 +21,7 @@ holding a Lambda invocation for it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -39,6 +40,12 @@ class ScheduleContention(RuntimeError):
     """Too many concurrent writers: the booking did not get through in MAX_ATTEMPTS tries."""
 
 
+@dataclass(frozen=True)
+class Booking:
+    at: float  # when the parts may go; when not booked, the first free slot (for the deferral's delay)
+    booked: bool
+
+
 def schedule_key(key: str) -> dict[str, str]:
     return {"pk": f"THROUGHPUT#{key}", "sk": SORT_KEY}
 
@@ -50,6 +57,12 @@ class ThroughputSchedule:
     def reserve(self, key: str, parts: int, mps: float, now: float, horizon: float) -> float | None:
         """Books ``parts`` parts on ``key``'s schedule; the epoch second they may go, or None
         (nothing booked) when the first free slot is more than ``horizon`` seconds after ``now``."""
+        booking = self.book(key, parts, mps, now, horizon)
+        return booking.at if booking.booked else None
+
+    def book(self, key: str, parts: int, mps: float, now: float, horizon: float) -> Booking:
+        """As ``reserve``, but an unbooked result still says when the first free slot is, so a
+        caller that defers knows how long without reading the schedule again."""
         if parts < 1:
             raise ValueError(f"parts {parts} must be at least 1")
         if not mps > 0:
@@ -61,7 +74,7 @@ class ThroughputSchedule:
             gcra = pacing.reserve(now=now, next_free_at=float(stored or 0), parts=parts, mps=mps)
             send_at = _first_fit(_up(gcra.send_at), window, parts, mps)
             if float(send_at) - now > horizon:
-                return None
+                return Booking(float(send_at), booked=False)
             next_free_at = max(_up(gcra.next_free_at), _up(float(send_at) + parts / mps))
             kept = [{"t": t, "p": p} for t, p in window if t > send_at - WINDOW_SECONDS]
             try:
@@ -77,7 +90,7 @@ class ThroughputSchedule:
                 if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
                 continue  # another invocation booked first: read its booking and book after it
-            return float(send_at)
+            return Booking(float(send_at), booked=True)
         raise ScheduleContention(f"schedule {key} stayed contended for {MAX_ATTEMPTS} attempts")
 
     def next_free_at(self, key: str) -> float | None:
