@@ -19,10 +19,9 @@ from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
-from infra.constructs.event_archive import _flatten
 from infra.constructs.handler_function import handler_function
 from infra.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_resource_name
 from two_way_sms import metric_names
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
@@ -276,7 +275,7 @@ class Campaigns(Construct):
                         "EventInvokeConfig), not a source queue")
         policy = self.function.role.node.find_child("DefaultPolicy").node.default_child
         stack = Stack.of(self)
-        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{_flatten(stack.resolve(self._audience_objects()))}]",
+        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_resource_name(stack.resolve(self._audience_objects()))}]",
                     "Audience CSVs have names chosen per campaign; read-only (s3:GetObject) on the audience bucket")
         if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack
@@ -17,7 +16,7 @@ from constructs import Construct
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.inbound_topic import SMS_VOICE_PRINCIPAL, sms_voice_conditions
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_resource_name
 
 EVENTS_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
 ERRORS_PREFIX = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
@@ -282,7 +281,7 @@ class EventArchive(Construct):
         stack = Stack.of(self)
         policy = self._firehose_policy.node.default_child
         for arn in self._object_arns():
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{_flatten(stack.resolve(arn))}]",
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_resource_name(stack.resolve(arn))}]",
                         "Firehose writes a new object per delivery, so object-level S3 actions need an object "
                         "wildcard; it is limited to the events/ and errors/ prefixes of the archive bucket")
         if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
@@ -315,26 +314,6 @@ class EventArchive(Construct):
     def metric_delivery_success(self, **kwargs: Any) -> cloudwatch.Metric:
         """Share of successful S3 deliveries (Average of 0/1): below 1 means Firehose is retrying or failing."""
         return self.delivery_stream.metric("DeliveryToS3.Success", **{"statistic": "Average", **kwargs})
-
-
-def _flatten(value: Any) -> str:
-    """A resolved CloudFormation value as cdk-nag names it in a finding (its ``flattenCfnReference``)."""
-    if isinstance(value, str):
-        return value.replace("${", "<").replace("}", ">")
-    if isinstance(value, dict):
-        if "Fn::Join" in value:
-            delimiter, items = value["Fn::Join"]
-            return delimiter.join(_flatten(item) for item in items)
-        if "Fn::Sub" in value:
-            return _flatten(value["Fn::Sub"])
-        if "Fn::GetAtt" in value:
-            resource, attribute = value["Fn::GetAtt"]
-            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
-        if "Fn::ImportValue" in value:
-            return _flatten(value["Fn::ImportValue"])
-        if "Ref" in value:
-            return f"<{_flatten(value['Ref'])}>"
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _validate(

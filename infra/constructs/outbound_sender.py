@@ -21,13 +21,12 @@ import jsii
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
-from infra.constructs.event_archive import _flatten
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table
 from infra.constructs.two_way_number import TwoWayNumber
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_resource_name
 from two_way_sms import metric_names
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
@@ -74,7 +73,7 @@ def grant_create_schedules(grantee: iam.IGrantable, schedule_group: scheduler.IS
     if isinstance(policy, iam.Policy):
         acknowledge(
             policy.node.default_child,
-            f"AwsSolutions-IAM5[Resource::{_flatten(Stack.of(policy).resolve(schedules_arn(schedule_group)))}]",
+            f"AwsSolutions-IAM5[Resource::{nag_resource_name(Stack.of(policy).resolve(schedules_arn(schedule_group)))}]",
             "Schedule names are made at run time (one per held minute or campaign continuation); the wildcard is "
             "limited to scheduler:CreateSchedule in this stack's one schedule group",
         )
@@ -107,11 +106,13 @@ class OutboundSender(Construct):
     Concurrency: the event source runs at most ``max_concurrency`` batches at once
     (default 2, the least an SQS event source takes), and the function reserves as many.
     Pacing is shared across invocations through the outbound table (one conditional write
-    per booking on the identity's ``next_free_at``) and each invocation waits for its own
-    booked slot, so more concurrent batches add no throughput: they only hold more
+    per batch on the identity's schedule item) and each invocation waits for its own
+    booked slots, so more concurrent batches add no throughput: they only hold more
     messages in flight, pay for more waiting and contend on the one schedule item. Two
     keep one batch sending while the next one books. Slots further ahead than the
-    handler's horizon are not booked: the request goes back on the queue with a delay.
+    handler's horizon (up to 30 s) are not booked: the request goes back on the queue with
+    a delay. The timeout must leave room for that: at least 10 s plus a second per request
+    of a batch.
 
     The release schedules (``SCHEDULE_GROUP`` and friends) are added with
     ``add_release_schedules``, usually from a ``Campaigns`` construct, which is built
@@ -312,6 +313,12 @@ class _ReleaseSchedulesAdded:
         return []
 
 
+def _least_timeout_seconds(batch_size: int) -> int:
+    # As the handler budgets it (sender/app.py: SEND_MARGIN_SECONDS, SECONDS_PER_SEND): with
+    # less, every batch would be deferred for lack of time, over and over.
+    return 5 + batch_size + 5
+
+
 def _check_settings(*, batch_size: int, max_concurrency: int, max_receive_count: int, memory_size: int,
                     timeout: Duration) -> None:
     """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
@@ -326,6 +333,11 @@ def _check_settings(*, batch_size: int, max_concurrency: int, max_receive_count:
     check_range("memory_size", memory_size, 128, 10_240)
     if not timeout.is_unresolved() and not 1 <= timeout.to_seconds() <= 900:
         raise ValueError(f"timeout {timeout.to_human_string()} must be 1 second to 15 minutes")
+    if not timeout.is_unresolved() and not Token.is_unresolved(batch_size) \
+            and timeout.to_seconds() < _least_timeout_seconds(batch_size):
+        raise ValueError(f"timeout {timeout.to_human_string()} must be at least {_least_timeout_seconds(batch_size)} "
+                         f"seconds for batches of {batch_size}: the sender keeps 5 s back, a second for each send's "
+                         "bookkeeping, and at least 5 s to wait for the batch's slots")
     if not timeout.is_unresolved() and timeout.to_seconds() * 6 > 43_200:
         raise ValueError(f"timeout {timeout.to_human_string()} is too long: the queue's visibility timeout "
                          "(six times it) would exceed SQS's 12 hours")

@@ -7,11 +7,12 @@ send), then carry the plan out through the adapters:
 - HOLD: a hold of up to 15 minutes goes back to the queue as a delayed message; a longer
   one waits in the outbound table for its minute's release schedule. Either way the
   request is planned again when it comes back (quiet hours are checked again);
-- SEND: book a slot on the number's shared schedule (and the campaign's, when it has a
-  cap), wait for that slot, then ``SendTextMessage`` at most once per idempotency key.
-  A schedule booked beyond the horizon, a throttle or a low time budget put the request
-  back on the queue with a delay: deferred, never dropped and never a failed record
-  (which would count towards the dead-letter queue).
+- SEND: once every record of the batch is planned, the batch's sends are booked on the
+  number's shared schedule in one write (each capped campaign's own schedule first),
+  packed by ``two_way_sms.pacing``; then each waits for its slot and ``SendTextMessage``
+  goes at most once per idempotency key. A slot beyond the horizon, a throttle or a low
+  time budget put the request back on the queue with a delay: deferred, never dropped and
+  never a failed record (which would count towards the dead-letter queue).
 
 Only a request that cannot be read, or an AWS error other than a throttle, fails its
 record: SQS retries it and its redrive policy parks it in the dead-letter queue.
@@ -24,8 +25,10 @@ import os
 import random
 import time
 from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -47,13 +50,14 @@ from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
-from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcomes
+from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcome, RequestOutcomes
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.outbound.policy import (
     OPTED_OUT,
     PRICE_ABOVE_MAX,
     REJECTED,
+    ContactState,
     Outcome,
     SenderSettings,
     SendPlan,
@@ -61,6 +65,7 @@ from two_way_sms.outbound.policy import (
 )
 from two_way_sms.outbound.request import PROMOTIONAL, InvalidSendRequest, SendRequest, parse_send_request
 from two_way_sms.outbound.templates import templates_from_json
+from two_way_sms.pacing import Wanted
 from two_way_sms.phone import mask
 from two_way_sms.responder import ConsentChange
 
@@ -69,11 +74,15 @@ REQUIRED_SETTINGS = (
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
     "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
 )
-# How far ahead a request may book its slot: a Lambda waits at most this long for it.
-PACING_HORIZON_SECONDS = 5.0
-# The time one send and its bookkeeping need after the wait; with the horizon, the least
-# time an invocation must have left to take on another request.
+# How far ahead a batch may book its slots: an invocation waits at most this long for its
+# last one. Long enough for two batches of ten at 1 MPS, so the default concurrency of 2
+# keeps a 10DLC number busy without deferring; an idle wait costs Lambda time only.
+MAX_PACING_HORIZON_SECONDS = 30.0
+# What an invocation keeps back from its time budget: once, and for each send's bookkeeping.
 SEND_MARGIN_SECONDS = 5.0
+SECONDS_PER_SEND = 1.0
+# A deferred request comes back this long before its projected slot: within the next horizon.
+DEFERRAL_LEAD_SECONDS = MAX_PACING_HORIZON_SECONDS / 2
 IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very request
 MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 # A duplicate of a request can come from its producer, SQS or a held-request release;
@@ -134,7 +143,34 @@ idempotency = IdempotencyConfig(
 persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"], boto3_client=boto3.client("dynamodb"))
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    """A record planned to SEND, waiting for the batch's booking."""
+
+    record_id: str
+    request: SendRequest
+    plan: SendPlan
+
+
+@dataclass
+class ReadAhead:
+    """The batch's outcomes and contacts, read in one batch read each before planning."""
+
+    outcomes: dict[str, RequestOutcome | None] = field(default_factory=dict)  # every key read: None when none
+    contacts: dict[str, ContactState] = field(default_factory=dict)
+
+    def outcome(self, key: str) -> RequestOutcome | None:
+        return self.outcomes[key] if key in self.outcomes else outcomes.get(key)
+
+    def contact(self, number: str) -> ContactState:
+        return self.contacts[number] if number in self.contacts else contacts.contact_state(number)
+
+
 counts: Counter[str] = Counter()  # this invocation's metrics, written once at its end
+planned: list[PlannedSend] = []  # this invocation's sends, booked together after planning
+ahead = ReadAhead()
 _throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
 
 
@@ -146,30 +182,54 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         logger.error("malformed send request", reason=error.reason, sqs_message_id=record.message_id)
         counts[metric_names.OUTBOUND_MALFORMED] += 1
         raise  # retried, then parked by the queue's redrive policy
-    logger.append_keys(idempotency_key=request.idempotency_key, destination=mask(request.destination))
-    try:
-        _process(request, lambda_context)
-    finally:
-        logger.remove_keys(["idempotency_key", "destination"])
+    with _request_keys(request):
+        _plan(record.message_id, request)
 
 
-def _process(request: SendRequest, lambda_context: LambdaContext) -> None:
-    if lambda_context.get_remaining_time_in_millis() / 1000 < PACING_HORIZON_SECONDS + SEND_MARGIN_SECONDS:
-        _defer(request, 0, why="the invocation is running out of time")
-        return
-    previous = outcomes.get(request.idempotency_key)
+def _plan(record_id: str, request: SendRequest) -> None:
+    previous = ahead.outcome(request.idempotency_key)
     if previous is not None and previous.status == SENT:
         logger.info("request already sent; duplicate ignored", message_id=previous.message_id)
         return
     now = clock.now()
-    plan = plan_send(request, contact=contacts.contact_state(request.destination), now=_moment(now),
-                     settings=settings, templates=templates)
+    contact = _with_planned_sends(ahead.contact(request.destination), request.destination, now)
+    plan = plan_send(request, contact=contact, now=_moment(now), settings=settings, templates=templates)
     if plan.outcome is Outcome.REFUSE:
         _refuse(request, plan.reason or REJECTED, now, detail=plan.detail)
     elif plan.outcome is Outcome.HOLD:
         _hold(request, plan, now)
     else:
-        _send(request, plan)
+        planned.append(PlannedSend(record_id, request, plan))
+
+
+def _read_ahead(event: dict) -> ReadAhead:
+    """One consistent batch read each for the batch's outcomes and contacts, instead of one read
+    per record. A record that does not parse is left to its record handler (which fails it)."""
+    requests = []
+    for record in event.get("Records", []):
+        try:
+            requests.append(parse_send_request(record.get("body", "")))
+        except InvalidSendRequest:
+            continue
+    if not requests:
+        return ReadAhead()
+    found = outcomes.get_many(request.idempotency_key for request in requests)
+    return ReadAhead(outcomes={request.idempotency_key: found.get(request.idempotency_key) for request in requests},
+                     contacts=contacts.contact_states(request.destination for request in requests))
+
+
+def _with_planned_sends(contact: ContactState, destination: str, now: float) -> ContactState:
+    """The contact as it will be once this batch's promotional sends to it went out: a second
+    request to the same number in one batch counts against its limits like a later one would."""
+    ahead = [item for item in planned if item.request.destination == destination
+             and (item.plan.message_type or item.request.message_type) == PROMOTIONAL]
+    if not ahead:
+        return contact
+    campaign_sends = Counter(contact.campaign_sends)
+    campaign_sends.update(item.request.campaign.run_key for item in ahead if item.request.campaign is not None)
+    return replace(contact, recent_promotional={**contact.recent_promotional,
+                                                **{item.request.idempotency_key: now for item in ahead}},
+                   campaign_sends=dict(campaign_sends))
 
 
 # -- refuse and hold -------------------------------------------------------------------------
@@ -197,11 +257,76 @@ def _hold(request: SendRequest, plan: SendPlan, now: float) -> None:
 
 
 # -- send --------------------------------------------------------------------------------------
+def _send_planned(lambda_context: LambdaContext) -> list[str]:
+    """Books the batch's planned sends, sends each at its slot; the record ids that failed."""
+    horizon = min(MAX_PACING_HORIZON_SECONDS, lambda_context.get_remaining_time_in_millis() / 1000
+                  - SEND_MARGIN_SECONDS - SECONDS_PER_SEND * len(planned))
+    failed: list[str] = []
+    if horizon < 0:
+        for item in planned:
+            _defer_or_fail(item, 0, "the invocation is running out of time", failed)
+        return failed
+    for at, item in _book_slots(horizon, failed):
+        with _request_keys(item.request):
+            try:
+                clock.sleep(at - clock.now())  # waits for its own slot: no polling
+                _send(item.request, item.plan)
+            except Exception:
+                logger.exception("send failed; SQS retries the record")
+                failed.append(item.record_id)
+    return failed
+
+
+def _book_slots(horizon: float, failed: list[str]) -> list[tuple[float, PlannedSend]]:
+    """The planned sends that got a slot on every schedule they are paced by, by slot; the others
+    go back on the queue, delayed until their projected slot is within a horizon."""
+    now = clock.now()
+    not_before = {}
+    by_campaign: dict[str, list[PlannedSend]] = {}
+    for item in planned:
+        campaign = item.request.campaign
+        if campaign is not None and campaign.mps:
+            by_campaign.setdefault(campaign.campaign_id, []).append(item)
+    for campaign_id, items in by_campaign.items():
+        # The campaign's (stricter) schedule first: the number's slots are then booked at or
+        # after them, so no slot of the number's shared throughput is left unused.
+        mps = items[0].request.campaign.mps  # type: ignore[union-attr]  (every item has a campaign)
+        bookings = schedule.book_all(f"campaign#{campaign_id}", [Wanted(i.plan.parts) for i in items], mps,
+                                     now=now, horizon=horizon)
+        for item, booking in zip(items, bookings):
+            if booking.booked:
+                not_before[id(item)] = booking.at
+            else:
+                _defer_until(item, booking.at, now, f"campaign#{campaign_id}", failed)
+    ready = [item for item in planned if id(item) in not_before or item.request.campaign is None
+             or not item.request.campaign.mps]
+    bookings = schedule.book_all(
+        settings.origination_identity, [Wanted(i.plan.parts, not_before.get(id(i), 0.0)) for i in ready],
+        settings.mps, now=now, horizon=horizon)
+    slots = []
+    for item, booking in zip(ready, bookings):
+        if booking.booked:
+            slots.append((booking.at, item))
+        else:
+            _defer_until(item, booking.at, now, settings.origination_identity, failed)
+    return sorted(slots, key=lambda slot: slot[0])
+
+
+def _defer_until(item: PlannedSend, slot: float, now: float, schedule_key: str, failed: list[str]) -> None:
+    delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(slot - now - DEFERRAL_LEAD_SECONDS)))
+    _defer_or_fail(item, delay, f"throughput of {schedule_key} booked ahead", failed)
+
+
+def _defer_or_fail(item: PlannedSend, delay_seconds: int, why: str, failed: list[str]) -> None:
+    with _request_keys(item.request):
+        try:
+            _defer(item.request, delay_seconds, why=why)
+        except Exception:
+            logger.exception("could not defer the request; SQS retries the record")
+            failed.append(item.record_id)
+
+
 def _send(request: SendRequest, plan: SendPlan) -> None:
-    send_at = _book_slot(request, plan.parts)
-    if send_at is None:
-        return  # deferred: the schedule is booked beyond the horizon
-    clock.sleep(send_at - clock.now())  # waits for its own slot: no polling
     try:
         result = deliver(send={
             "idempotency_key": request.idempotency_key, "request": request.to_json(), "body": plan.body,
@@ -215,27 +340,6 @@ def _send(request: SendRequest, plan: SendPlan) -> None:
         return
     _reset_back_off()
     _record_result(request, plan, result)
-
-
-def _book_slot(request: SendRequest, parts: int) -> float | None:
-    """The moment the request may go on every schedule it is paced by; None when it was deferred."""
-    schedules = [(settings.origination_identity, settings.mps)]
-    if request.campaign is not None and request.campaign.mps:
-        # The campaign's (stricter) schedule first: the number's slot is then booked at or
-        # after it, so no slot of the number's shared throughput is left unused.
-        schedules.insert(0, (f"campaign#{request.campaign.campaign_id}", request.campaign.mps))
-    start = clock.now()
-    send_at = start
-    for key, mps in schedules:
-        booking = schedule.book(key, parts, mps, now=send_at, horizon=PACING_HORIZON_SECONDS - (send_at - start))
-        if not booking.booked:
-            wait = booking.at - start
-            counts[metric_names.OUTBOUND_DEFERRED] += 1
-            _enqueue(request, min(MAX_DELAY_SECONDS, max(1, math.ceil(wait - PACING_HORIZON_SECONDS))))
-            logger.info("throughput booked ahead; request deferred", schedule=key, wait_seconds=round(wait, 1))
-            return None
-        send_at = booking.at
-    return send_at
 
 
 @idempotent_function(data_keyword_argument="send", config=idempotency, persistence_store=persistence)
@@ -307,8 +411,8 @@ def _back_off(request: SendRequest, parts: int, error: RetryableSendError) -> No
     if error.throttled:
         counts[metric_names.OUTBOUND_THROTTLED] += 1
         # Something else uses the number's throughput (replies, another system): every sender slows down.
-        schedule.reserve(settings.origination_identity, max(parts, math.ceil(settings.mps)), settings.mps,
-                         now=clock.now(), horizon=math.inf)
+        schedule.book(settings.origination_identity, max(parts, math.ceil(settings.mps)), settings.mps,
+                      now=clock.now(), horizon=math.inf)
     delay = min(MAX_THROTTLE_BACKOFF_SECONDS, 2 ** min(_throttle_streak, 10) + random.randint(0, 2))
     logger.warning("End User Messaging throttled or failed; request deferred", code=error.code, delay_seconds=delay)
     _defer(request, delay, why=error.code)
@@ -332,6 +436,16 @@ def _enqueue(request: SendRequest, delay_seconds: int) -> None:
         raise RuntimeError(f"could not put the request back on the queue: {result.failed[0][1]}")
 
 
+@contextmanager
+def _request_keys(request: SendRequest) -> Iterator[None]:
+    """The request's key and masked destination on every log line about it."""
+    logger.append_keys(idempotency_key=request.idempotency_key, destination=mask(request.destination))
+    try:
+        yield
+    finally:
+        logger.remove_keys(["idempotency_key", "destination"])
+
+
 def _moment(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
 
@@ -346,9 +460,17 @@ def _flush_counts() -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    global ahead
     idempotency.register_lambda_context(context)
+    planned.clear()
     try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        ahead = _read_ahead(event)
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
+        failures = response.setdefault("batchItemFailures", [])
+        failures.extend({"itemIdentifier": record_id} for record_id in _send_planned(context))
+        return response
     finally:
+        planned.clear()
+        ahead = ReadAhead()
         _flush_counts()

@@ -402,6 +402,7 @@ def test_settings_and_templates_too_big_for_the_environment_fail_naming_the_size
     ({"batch_size": 11}, "batch_size 11 must be 1-10"),
     ({"max_concurrency": 1}, "max_concurrency 1 must be 2-1,000"),
     ({"timeout": Duration.minutes(16)}, "timeout 16 minutes must be 1 second to 15 minutes"),
+    ({"timeout": Duration.seconds(15)}, "timeout 15 seconds must be at least 20 seconds for batches of 10"),
 ])
 def test_invalid_sender_props_fail_early_naming_the_value(props, message):
     stack = _stack()

@@ -15,11 +15,13 @@ from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_outbound_table
 from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
+from two_way_sms.adapters.batch_reads import BatchReadThrottled, batch_get
 from two_way_sms.adapters.held_requests import HeldRequests, release_minute, schedule_name
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.outbound.request import SendRequest
+from two_way_sms.pacing import Booking, Wanted
 
 NOW = 1_772_654_400.0  # 2026-03-04T20:00:00Z
 KEY = "+18445550100"
@@ -35,30 +37,26 @@ def table(monkeypatch):
 
 
 # -- throughput schedule ------------------------------------------------------------------------
-def test_consecutive_reservations_are_spaced_by_parts_over_mps(table):
+def slot_times(bookings: list[Booking]) -> list[float]:
+    return [booking.at - NOW for booking in bookings]
+
+
+def test_a_batch_is_booked_in_one_write_and_kept_between_invocations(table):
     schedule = ThroughputSchedule(table)
 
-    slots = [schedule.reserve(KEY, 1, 3.0, now=NOW, horizon=5) for _ in range(4)]
+    first = schedule.book_all(KEY, [Wanted(1)] * 3, 3.0, now=NOW, horizon=5)
+    second = schedule.book(KEY, 1, 3.0, now=NOW, horizon=5)  # another invocation: after the batch
 
-    # (each slot is rounded up to the microsecond: never earlier than GCRA says)
-    assert slots == pytest.approx([NOW, NOW + 1 / 3, NOW + 2 / 3, NOW + 1], abs=1e-5)
+    assert slot_times(first) == pytest.approx([0, 1 / 3, 2 / 3], abs=1e-5)
+    assert second.booked and second.at - NOW == pytest.approx(1, abs=1e-5)
     assert schedule.next_free_at(KEY) == pytest.approx(NOW + 4 / 3, abs=1e-5)
-    assert all(b - a >= 1 / 3 for a, b in zip(slots, slots[1:]))
+    item = table.get_item(Key={"pk": f"THROUGHPUT#{KEY}", "sk": "SCHEDULE"})["Item"]
+    assert len(item["slots"]) == 4 and item["expires_at"] >= NOW + 86400
 
 
-def test_a_slot_beyond_the_horizon_is_not_booked(table):
+def test_a_slot_beyond_the_horizon_is_not_booked_and_says_when_it_could_go(table):
     schedule = ThroughputSchedule(table)
-    for _ in range(6):
-        schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=10)
-
-    assert schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5) is None
-    assert schedule.next_free_at(KEY) == pytest.approx(NOW + 6, abs=1e-5)  # unchanged
-
-
-def test_an_unbooked_slot_still_says_when_the_schedule_is_first_free(table):
-    schedule = ThroughputSchedule(table)
-    for _ in range(6):
-        schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=10)
+    schedule.book_all(KEY, [Wanted(1)] * 6, 1.0, now=NOW, horizon=10)
 
     booking = schedule.book(KEY, 1, 1.0, now=NOW, horizon=5)
 
@@ -68,27 +66,28 @@ def test_an_unbooked_slot_still_says_when_the_schedule_is_first_free(table):
 
 def test_an_idle_schedule_books_now(table):
     schedule = ThroughputSchedule(table)
-    schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5)
+    schedule.book(KEY, 1, 1.0, now=NOW, horizon=5)
 
-    assert schedule.reserve(KEY, 1, 1.0, now=NOW + 60, horizon=5) == NOW + 60
+    assert schedule.book(KEY, 1, 1.0, now=NOW + 60, horizon=5).at == NOW + 60
 
 
-def test_multi_part_sends_never_put_more_than_mps_parts_in_one_second(table):
+def test_multi_part_sends_from_several_invocations_never_put_more_than_mps_parts_in_one_second(table):
     schedule = ThroughputSchedule(table)
-    parts = [2, 1, 1, 2, 2, 1, 3, 1, 2, 2]
+    batches = [[2, 1, 1, 2], [2, 1, 3], [1, 2, 2]]
 
-    booked = [(schedule.reserve(KEY, p, 3.0, now=NOW, horizon=60), p) for p in parts]
+    booked = []
+    for n, parts in enumerate(batches):
+        bookings = schedule.book_all(KEY, [Wanted(p) for p in parts], 3.0, now=NOW + n * 0.1, horizon=60)
+        booked += [(b.at, p) for b, p in zip(bookings, parts)]
 
     for at, p in booked:
         in_window = sum(q for t, q in booked if at - 1 + 1e-6 < t <= at)
         assert in_window <= max(3.0, p) + 1e-6
-    # Plain GCRA would have sent the second 2-part text 2/3 s after the 1+1 before it.
-    assert booked[3][0] >= booked[0][0] + 1
 
 
 def test_two_schedules_interleaving_never_book_the_same_slot(table):
     """Instance A reads the schedule, then B books before A writes: A's conditional write fails,
-    it re-reads and books after B."""
+    it re-reads and books around B."""
     b = ThroughputSchedule(table)
 
     class Interleaving:
@@ -99,7 +98,7 @@ def test_two_schedules_interleaving_never_book_the_same_slot(table):
             item = self.inner.get_item(**kwargs)
             if self.conflicts < 3:
                 self.conflicts += 1
-                b.reserve(KEY, 1, 3.0, now=NOW, horizon=60)  # a concurrent invocation books meanwhile
+                b.book(KEY, 1, 3.0, now=NOW, horizon=60)  # a concurrent invocation books meanwhile
             return item
 
         def put_item(self, **kwargs: Any) -> Any:
@@ -108,26 +107,33 @@ def test_two_schedules_interleaving_never_book_the_same_slot(table):
     racing = Interleaving(table)
     a = ThroughputSchedule(racing)
 
-    slot_a = a.reserve(KEY, 1, 3.0, now=NOW, horizon=60)
+    slot_a = a.book(KEY, 1, 3.0, now=NOW, horizon=60)
 
     assert racing.conflicts == 3
-    assert slot_a == pytest.approx(NOW + 1, abs=1e-5)  # after B's three slots, not on one of them
-    assert b.reserve(KEY, 1, 3.0, now=NOW, horizon=60) == pytest.approx(NOW + 4 / 3, abs=1e-5)
+    assert slot_a.at == pytest.approx(NOW + 1, abs=1e-5)  # after B's three slots, not on one of them
+    assert b.book(KEY, 1, 3.0, now=NOW, horizon=60).at == pytest.approx(NOW + 4 / 3, abs=1e-5)
 
 
 def test_many_interleaved_bookings_from_two_instances_are_all_distinct_and_spaced(table):
     first, second = ThroughputSchedule(table), ThroughputSchedule(table)
 
-    slots = sorted(s.reserve(KEY, 1, 2.0, now=NOW, horizon=60) for _ in range(10) for s in (first, second))
+    slots = sorted(s.book(KEY, 1, 2.0, now=NOW, horizon=60).at for _ in range(10) for s in (first, second))
 
     assert all(b - a >= 0.5 - 1e-6 for a, b in zip(slots, slots[1:]))
 
 
+def test_a_schedule_stored_before_slots_were_kept_still_reads(table):
+    table.put_item(Item={"pk": f"THROUGHPUT#{KEY}", "sk": "SCHEDULE", "next_free_at": Decimal(str(NOW + 2)),
+                         "window": []})
+
+    assert ThroughputSchedule(table).book(KEY, 1, 1.0, now=NOW, horizon=5).at == pytest.approx(NOW + 2, abs=1e-5)
+
+
 def test_each_key_has_its_own_schedule(table):
     schedule = ThroughputSchedule(table)
-    schedule.reserve("campaign#spring", 1, 1.0, now=NOW, horizon=5)
+    schedule.book("campaign#spring", 1, 1.0, now=NOW, horizon=5)
 
-    assert schedule.reserve(KEY, 1, 1.0, now=NOW, horizon=5) == NOW
+    assert schedule.book(KEY, 1, 1.0, now=NOW, horizon=5).at == NOW
 
 
 # -- held requests ------------------------------------------------------------------------------
@@ -207,6 +213,58 @@ def test_holding_without_a_scheduler_is_refused(table):
 
 # -- request outcomes ---------------------------------------------------------------------------
 AT = datetime(2026, 3, 4, 20, 0, tzinfo=timezone.utc)
+
+
+def test_outcomes_of_many_keys_come_from_batch_reads_and_unknown_keys_are_left_out(table):
+    outcomes = RequestOutcomes(table)
+    at = datetime.fromtimestamp(NOW, timezone.utc)
+    for n in range(0, 150, 2):
+        outcomes.record(f"k-{n}", "SENT", message_id=f"m-{n}", at=at)
+
+    found = outcomes.get_many(f"k-{n}" for n in range(150))  # two BatchGetItem requests of 100 and 50 keys
+
+    assert sorted(found) == sorted(f"k-{n}" for n in range(0, 150, 2))
+    assert found["k-42"].status == "SENT" and found["k-42"].message_id == "m-42"
+
+
+def test_a_batch_read_retries_the_keys_dynamodb_left_unprocessed(monkeypatch):
+    monkeypatch.setattr("two_way_sms.adapters.batch_reads.time.sleep", lambda seconds: None)
+
+    class HalfAtATime:
+        name = "outbound"
+
+        def __init__(self) -> None:
+            self.meta, self.requests = self, 0
+            self.client = self
+
+        def batch_get_item(self, RequestItems: dict) -> dict:
+            self.requests += 1
+            keys = RequestItems["outbound"]["Keys"]
+            done, left = keys[:len(keys) // 2 or 1], keys[len(keys) // 2 or 1:]
+            return {"Responses": {"outbound": [{**key, "status": "SENT"} for key in done]},
+                    "UnprocessedKeys": {"outbound": {"Keys": left, "ConsistentRead": True}} if left else {}}
+
+    table = HalfAtATime()
+    items = batch_get(table, [{"pk": f"REQUEST#{n}", "sk": "OUTCOME"} for n in range(8)])
+
+    assert sorted(item["pk"] for item in items) == sorted(f"REQUEST#{n}" for n in range(8))
+    assert table.requests == 4  # 8 -> 4 -> 2 -> 1 left
+
+
+def test_a_batch_read_that_stays_throttled_fails_loudly(monkeypatch):
+    monkeypatch.setattr("two_way_sms.adapters.batch_reads.time.sleep", lambda seconds: None)
+
+    class Throttled:
+        name = "outbound"
+
+        def __init__(self) -> None:
+            self.meta = self.client = self
+
+        def batch_get_item(self, RequestItems: dict) -> dict:
+            return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    with pytest.raises(BatchReadThrottled, match="outbound stayed throttled for 8 batch reads"):
+        batch_get(Throttled(), [{"pk": "REQUEST#1", "sk": "OUTCOME"}])
 
 
 def test_an_outcome_is_stored_with_its_reason_and_a_ttl(table):

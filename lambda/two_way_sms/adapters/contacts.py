@@ -18,7 +18,6 @@ optimistic locking on ``version`` (a read-modify-write of two maps).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from two_way_sms.adapters.batch_reads import batch_get
 from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
 from two_way_sms.outbound.policy import ContactState
 from two_way_sms.responder import ConsentChange
@@ -38,8 +38,6 @@ PROFILE = "PROFILE"
 PROMOTIONAL_SENDS = "PROMOTIONAL_SENDS"
 KEYWORD_OPT_IN_SOURCE = "KEYWORD"
 IMPORT_SOURCE = "IMPORT"
-_BATCH_GET_NUMBERS = 50  # two keys each: BatchGetItem takes at most 100 keys
-_BATCH_GET_ATTEMPTS = 8
 _MAX_ATTEMPTS = 10  # optimistic-locking retries: only concurrent sends to one number conflict
 
 
@@ -126,22 +124,9 @@ class ContactsTable:
         """Every number's ContactState, read 50 numbers (100 keys) per consistent BatchGetItem:
         a campaign page of 500 recipients takes 10 reads, not 500 queries."""
         found: dict[str, dict[str, Any]] = {number: {} for number in numbers}
-        unique = list(found)
-        client, name = self._table.meta.client, self._table.name
-        for start in range(0, len(unique), _BATCH_GET_NUMBERS):
-            keys = [{"phone_number": number, "record": record} for number in unique[start:start + _BATCH_GET_NUMBERS]
-                    for record in (PROFILE, PROMOTIONAL_SENDS)]
-            request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(_BATCH_GET_ATTEMPTS):
-                response = client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(name, []):
-                    found[item["phone_number"]][item["record"]] = item
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2 ** attempt, 1.0))  # DynamoDB asks us to slow down
-            else:
-                raise ContactsThrottled(f"contacts stayed throttled for {_BATCH_GET_ATTEMPTS} batch reads")
+        keys = [{"phone_number": number, "record": record} for number in found for record in (PROFILE, PROMOTIONAL_SENDS)]
+        for item in batch_get(self._table, keys):
+            found[item["phone_number"]][item["record"]] = item
         return {number: _contact_state(items) for number, items in found.items()}
 
     def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool:
@@ -222,10 +207,6 @@ def _iso(at_ms: int) -> str:
 def _numbers(values: Mapping[str, float]) -> dict[str, Decimal]:
     # Milliseconds are plenty for a 24-hour window, and DynamoDB takes Decimals, not floats.
     return {key: Decimal(str(round(value, 3))) for key, value in values.items()}
-
-
-class ContactsThrottled(RuntimeError):
-    """BatchGetItem kept returning unprocessed keys: the caller's invocation is retried."""
 
 
 def _contact_state(items: Mapping[str, Mapping[str, Any]]) -> ContactState:

@@ -12,11 +12,14 @@ counting a request on its campaign run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from two_way_sms.adapters.batch_reads import batch_get
 
 HELD = "HELD"
 SENT = "SENT"
@@ -78,7 +81,16 @@ class RequestOutcomes:
 
     def get(self, key: str) -> RequestOutcome | None:
         item = self._table.get_item(Key=outcome_key(key), ConsistentRead=True).get("Item")
-        if item is None:
-            return None
-        return RequestOutcome(idempotency_key=key, status=item["status"], at=item["at"],
-                              reason=item.get("reason"), message_id=item.get("message_id"), code=item.get("code"))
+        return None if item is None else _outcome(key, item)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, RequestOutcome]:
+        """The outcomes recorded for ``keys`` (consistent batch reads); a key with none is left out."""
+        unique = list(dict.fromkeys(keys))
+        found = (_outcome(item["pk"].removeprefix("REQUEST#"), item)
+                 for item in batch_get(self._table, [outcome_key(key) for key in unique]))
+        return {outcome.idempotency_key: outcome for outcome in found}
+
+
+def _outcome(key: str, item: dict[str, Any]) -> RequestOutcome:
+    return RequestOutcome(idempotency_key=key, status=item["status"], at=item["at"],
+                          reason=item.get("reason"), message_id=item.get("message_id"), code=item.get("code"))
