@@ -171,8 +171,9 @@ def test_the_verification_prompt_carries_the_code_but_only_its_hash_is_kept():
     assert "482913" not in repr(conversation)
 
 
-@pytest.mark.parametrize(("body", "event"), [("YES 482913", "transaction.approved"), ("y 482913", "transaction.approved"),
-                                             ("No 482913", "transaction.declined")])
+@pytest.mark.parametrize(("body", "event"), [
+    ("YES 482913", "transaction.approved"), ("y 482913", "transaction.approved"), ("No 482913", "transaction.declined"),
+])
 def test_the_right_code_decides_the_transaction_once(body, event):
     turn = say(verification()[0], body, flow=TRANSACTION)
 

@@ -124,7 +124,8 @@ class ContactsTable:
         """Every number's ContactState, read 50 numbers (100 keys) per consistent BatchGetItem:
         a campaign page of 500 recipients takes 10 reads, not 500 queries."""
         found: dict[str, dict[str, Any]] = {number: {} for number in numbers}
-        keys = [{"phone_number": number, "record": record} for number in found for record in (PROFILE, PROMOTIONAL_SENDS)]
+        keys = [{"phone_number": number, "record": record}
+                for number in found for record in (PROFILE, PROMOTIONAL_SENDS)]
         for item in batch_get(self._table, keys):
             found[item["phone_number"]][item["record"]] = item
         return {number: _contact_state(items) for number, items in found.items()}

@@ -1,0 +1,107 @@
+"""Conversations in DynamoDB: a customer's conversations under their number.
+
+Item: ``customer_number`` (partition), ``conversation_id`` (sort), the engine's fields, a
+``version`` for optimistic writes and ``delete_at`` (TTL: a month after the conversation
+expires, so a late answer still finds it closed rather than unknown).
+
+A conversation moves on with a conditional write on the version it was read at, so two
+deliveries of answers racing each other cannot both act: the loser re-reads, finds the
+conversation moved (or closed) and takes the default handling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from two_way_sms.conversations.engine import Conversation
+
+KEEP_AFTER_EXPIRY_SECONDS = 30 * 86400
+
+
+class ConversationMoved(RuntimeError):
+    """Another write changed the conversation since it was read: re-read and decide again."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    conversation: Conversation
+    version: int
+
+
+class ConversationStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table  # a boto3 DynamoDB Table resource
+
+    def for_number(self, customer_number: str) -> list[Stored]:
+        """Every conversation kept for the number (open, closed and expired): the engine picks."""
+        items: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {"KeyConditionExpression": Key("customer_number").eq(customer_number),
+                                     "ConsistentRead": True}
+        while True:
+            page = self._table.query(**arguments)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return [_stored(item) for item in items]
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get(self, customer_number: str, conversation_id: str) -> Stored | None:
+        item = self._table.get_item(Key={"customer_number": customer_number, "conversation_id": conversation_id},
+                                    ConsistentRead=True).get("Item")
+        return _stored(item) if item else None
+
+    def create(self, conversation: Conversation) -> Stored:
+        """Stores a new conversation; a second create of the same id is refused (ConversationMoved)."""
+        return self._write(conversation, version=1,
+                           condition={"ConditionExpression": "attribute_not_exists(conversation_id)"})
+
+    def save(self, conversation: Conversation, *, read_at: int) -> Stored:
+        """Stores the conversation as a turn left it, if nobody wrote it since ``read_at`` (its version)."""
+        return self._write(conversation, version=read_at + 1, condition={
+            "ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": read_at}})
+
+    def _write(self, conversation: Conversation, *, version: int, condition: dict[str, Any]) -> Stored:
+        try:
+            self._table.put_item(Item=_item(conversation, version), **condition)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConversationMoved(f"conversation {conversation.conversation_id} changed meanwhile") from None
+            raise
+        return Stored(conversation, version)
+
+
+def _item(conversation: Conversation, version: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "customer_number": conversation.customer_number, "conversation_id": conversation.conversation_id,
+        "flow": conversation.flow, "step": conversation.step, "our_number": conversation.our_number,
+        "opened_at": _number(conversation.opened_at), "expires_at": _number(conversation.expires_at),
+        "status": conversation.status, "variables": dict(conversation.variables), "slots": list(conversation.slots),
+        "prompt_message_ids": list(conversation.prompt_message_ids), "version": version,
+        "delete_at": math.ceil(conversation.expires_at) + KEEP_AFTER_EXPIRY_SECONDS,
+    }
+    optional = {"reference": conversation.reference, "code_hash": conversation.code_hash,
+                "chosen_slot": conversation.chosen_slot}
+    item.update({name: value for name, value in optional.items() if value is not None})
+    return item
+
+
+def _stored(item: Mapping[str, Any]) -> Stored:
+    conversation = Conversation(
+        conversation_id=item["conversation_id"], flow=item["flow"], step=item["step"],
+        customer_number=item["customer_number"], our_number=item["our_number"],
+        opened_at=float(item["opened_at"]), expires_at=float(item["expires_at"]), reference=item.get("reference"),
+        variables={str(k): str(v) for k, v in item.get("variables", {}).items()},
+        slots=tuple(item.get("slots", [])), code_hash=item.get("code_hash"), status=item["status"],
+        prompt_message_ids=tuple(item.get("prompt_message_ids", [])), chosen_slot=item.get("chosen_slot"),
+    )
+    return Stored(conversation, int(item["version"]))
+
+
+def _number(seconds: float) -> Decimal:
+    return Decimal(repr(seconds))
