@@ -40,6 +40,18 @@ SETTINGS = {
 }
 
 
+FAKE_CREDENTIALS = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@pytest.fixture
+def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto around the test, with fake credentials in the environment (never a real account)."""
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
 def inbound_payload(**overrides: Any) -> dict[str, Any]:
     """The documented payload (shared fixture), with fields replaced or removed (None)."""
     path = FIXTURES / "inbound-sns-message.json"

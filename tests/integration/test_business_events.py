@@ -6,7 +6,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.emulation import REGION
 from two_way_sms.adapters.business_events import BusinessEventBus, EventsNotDelivered
@@ -16,18 +15,14 @@ NOW = 1_772_654_400.0
 
 
 @pytest.fixture
-def bus(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
-        events.create_event_bus(Name="business")
-        queue_url = sqs.create_queue(QueueName="desk")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName="business", EventPattern=json.dumps({"source": ["two-way-sms"]}))
-        events.put_targets(Rule="all", EventBusName="business", Targets=[{"Id": "desk", "Arn": arn}])
-        yield events, sqs, queue_url
+def bus(emulated_aws):
+    events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    events.create_event_bus(Name="business")
+    queue_url = sqs.create_queue(QueueName="desk")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName="business", EventPattern=json.dumps({"source": ["two-way-sms"]}))
+    events.put_targets(Rule="all", EventBusName="business", Targets=[{"Id": "desk", "Arn": arn}])
+    yield events, sqs, queue_url
 
 
 def received(sqs, queue_url):

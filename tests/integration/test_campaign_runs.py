@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_outbound_table
 from two_way_sms.adapters.campaign_runs import QUEUED_ALL, RUNNING, CampaignRuns, refused, skipped
@@ -15,12 +14,8 @@ STARTED = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def runs(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield CampaignRuns(create_outbound_table(boto3.resource("dynamodb", region_name=REGION)))
+def runs(emulated_aws):
+    yield CampaignRuns(create_outbound_table(boto3.resource("dynamodb", region_name=REGION)))
 
 
 def test_a_started_run_is_running_and_starting_it_again_keeps_its_first_start_time(runs):

@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms import cli
@@ -102,14 +101,10 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch, tmp_path):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
+def world(emulated_aws, monkeypatch, tmp_path):
     for name in (cli.QUEUE_URL_VARIABLE, cli.STACK_VARIABLE):
         monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield World(tmp_path)
+    yield World(tmp_path)
 
 
 # -- send -----------------------------------------------------------------------------------------------

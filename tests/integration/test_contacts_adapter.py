@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_tables
 from two_way_sms.adapters.contacts import ContactsTable
@@ -23,12 +22,8 @@ NOW = datetime(2026, 3, 4, 20, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def table(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield create_tables(boto3.resource("dynamodb", region_name=REGION))
+def table(emulated_aws):
+    yield create_tables(boto3.resource("dynamodb", region_name=REGION))
 
 
 @pytest.fixture

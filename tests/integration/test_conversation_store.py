@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.emulation import REGION
 from two_way_sms.adapters.conversations import KEEP_AFTER_EXPIRY_SECONDS, ConversationMoved, ConversationStore
@@ -21,19 +20,15 @@ VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
 
 
 @pytest.fixture
-def store(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        table = dynamodb.create_table(
-            TableName="conversations", BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "customer_number", "KeyType": "HASH"},
-                       {"AttributeName": "conversation_id", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "customer_number", "AttributeType": "S"},
-                                  {"AttributeName": "conversation_id", "AttributeType": "S"}])
-        yield ConversationStore(table)
+def store(emulated_aws):
+    dynamodb = boto3.resource("dynamodb", region_name=REGION)
+    table = dynamodb.create_table(
+        TableName="conversations", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "customer_number", "KeyType": "HASH"},
+                   {"AttributeName": "conversation_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "customer_number", "AttributeType": "S"},
+                              {"AttributeName": "conversation_id", "AttributeType": "S"}])
+    yield ConversationStore(table)
 
 
 def appointment(conversation_id="c-1", now=NOW):

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ParamValidationError
-from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_outbound_table
 from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
@@ -28,12 +27,8 @@ KEY = "+18445550100"
 
 
 @pytest.fixture
-def table(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield create_outbound_table(boto3.resource("dynamodb", region_name=REGION))
+def table(emulated_aws):
+    yield create_outbound_table(boto3.resource("dynamodb", region_name=REGION))
 
 
 # -- throughput schedule ------------------------------------------------------------------------

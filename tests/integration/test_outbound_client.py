@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.campaign_runs import CampaignRuns
@@ -40,16 +39,7 @@ TEMPLATES = {
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def queue(aws):
+def queue(emulated_aws):
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
     return sqs, url
@@ -159,7 +149,7 @@ def test_a_queue_url_that_is_not_one_is_refused():
 
 # -- CampaignClient --------------------------------------------------------------------------------------
 @pytest.fixture
-def campaigns(aws):
+def campaigns(emulated_aws):
     scheduler = boto3.client("scheduler", region_name=REGION)
     scheduler.create_schedule_group(Name=GROUP)
     s3 = boto3.client("s3", region_name=REGION)
@@ -272,7 +262,7 @@ not a number,web-form,2026-01-10T12:00:00Z,Eve,
 """
 
 
-def test_a_contacts_csv_is_imported_with_opt_ins_attributes_and_rejected_rows(aws):
+def test_a_contacts_csv_is_imported_with_opt_ins_attributes_and_rejected_rows(emulated_aws):
     contacts = create_tables(boto3.resource("dynamodb", region_name=REGION))
     summary = ContactsImporter("contacts").import_csv(CONTACTS_CSV.splitlines(keepends=True))
     assert (summary.imported, summary.without_opt_in, summary.new_opt_ins) == (3, 1, 2)
@@ -286,7 +276,7 @@ def test_a_contacts_csv_is_imported_with_opt_ins_attributes_and_rejected_rows(aw
     assert (again.imported, again.new_opt_ins) == (3, 0)  # safe to repeat: no second proof
 
 
-def test_a_contacts_file_without_a_phone_number_column_is_refused(aws):
+def test_a_contacts_file_without_a_phone_number_column_is_refused(emulated_aws):
     create_tables(boto3.resource("dynamodb", region_name=REGION))
     with pytest.raises(InvalidContactsFile, match="phone_number"):
         ContactsImporter("contacts").import_csv(["number,first_name\n", "+14255550101,Ana\n"])
