@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -113,6 +113,12 @@ class TwoWaySms(Construct):
             encryption_key=self.outbound_key,
             max_concurrency=outbound.max_concurrency,
         )
+        promotional = sorted(t.template_id for t in outbound.templates.values() if t.message_type == "PROMOTIONAL")
+        if origination.number_type == "SIMULATOR" and promotional:
+            Annotations.of(self.outbound_sender).add_warning_v2(
+                "two-way-sms:simulator-sends-transactional-only",
+                f"templates {', '.join(promotional)} are PROMOTIONAL, and a SIMULATOR number sends TRANSACTIONAL "
+                "texts only: their sends are refused (REJECTED) until the stack uses a real number")
         self.delivery_events = DeliveryEvents(
             self, "DeliveryEvents",
             ledger=self.ledger,

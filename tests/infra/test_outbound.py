@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.config import ConfigError, parse_config
 from infra.constructs.campaigns import Campaigns
@@ -108,6 +108,14 @@ def settings_from(value: Any) -> tuple[SenderSettings, Any]:
 
 
 # -- the outbound queue and its dead-letter queue ------------------------------------------------
+def test_a_promotional_template_on_the_simulator_number_is_flagged_at_synth(default, toll_free_self_managed):
+    warnings = Annotations.from_stack(default.stack).find_warning(
+        "*", Match.string_like_regexp("templates flu_shot_offer are PROMOTIONAL, and a SIMULATOR number"))
+    assert len(warnings) == 1  # the example config: the default number is the simulator
+    assert Annotations.from_stack(toll_free_self_managed.stack).find_warning(
+        "*", Match.string_like_regexp("SIMULATOR number")) == []
+
+
 def test_outbound_queues_are_encrypted_with_the_outbound_key(default):
     key = arn_of(default.logical_id(default.stack.two_way_sms.outbound_key))
     built = campaigns(default)
