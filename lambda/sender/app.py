@@ -144,7 +144,6 @@ persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"], bot
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-
 @dataclass(frozen=True)
 class PlannedSend:
     """A record planned to SEND, waiting for the batch's booking."""
@@ -221,14 +220,14 @@ def _read_ahead(event: dict) -> ReadAhead:
 def _with_planned_sends(contact: ContactState, destination: str, now: float) -> ContactState:
     """The contact as it will be once this batch's promotional sends to it went out: a second
     request to the same number in one batch counts against its limits like a later one would."""
-    ahead = [item for item in planned if item.request.destination == destination
-             and (item.plan.message_type or item.request.message_type) == PROMOTIONAL]
-    if not ahead:
+    same_number = [item for item in planned if item.request.destination == destination
+                   and (item.plan.message_type or item.request.message_type) == PROMOTIONAL]
+    if not same_number:
         return contact
     campaign_sends = Counter(contact.campaign_sends)
-    campaign_sends.update(item.request.campaign.run_key for item in ahead if item.request.campaign is not None)
+    campaign_sends.update(item.request.campaign.run_key for item in same_number if item.request.campaign is not None)
     return replace(contact, recent_promotional={**contact.recent_promotional,
-                                                **{item.request.idempotency_key: now for item in ahead}},
+                                                **{item.request.idempotency_key: now for item in same_number}},
                    campaign_sends=dict(campaign_sends))
 
 
