@@ -18,9 +18,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR
+from infra.constructs.buckets import access_logs_bucket as new_access_logs_bucket
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
+from infra.constructs.queues import encrypted_queue
 from infra.nag import acknowledge, nag_resource_name
 from two_way_sms import metric_names
 from two_way_sms.outbound.policy import SenderSettings
@@ -31,7 +34,6 @@ DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
 MAX_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.seconds(60), Duration.hours(6)
 NONCURRENT_AUDIENCES_KEPT_FOR = Duration.days(7)
-INCOMPLETE_UPLOADS_KEPT_FOR = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
 ACCESS_LOGS_PREFIX = "audiences/"
 # Lambda allows 4 KB of environment variables in all; the campaigns function's others take under 1 KB.
@@ -134,8 +136,10 @@ class Campaigns(Construct):
         allow_cloudwatch_logs(self.encryption_key)
 
         self.schedule_group = scheduler.ScheduleGroup(self, "ScheduleGroup", removal_policy=RemovalPolicy.DESTROY)
-        self.schedule_dead_letter_queue = self._queue("ScheduleDeadLetters")
-        self.dead_letter_queue = self._queue("DeadLetters")
+        self.schedule_dead_letter_queue = encrypted_queue(
+            self, "ScheduleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
         self.scheduler_role = iam.Role(
             self, "SchedulerRole",
             assumed_by=iam.ServicePrincipal(SCHEDULER_PRINCIPAL, conditions={
@@ -150,7 +154,8 @@ class Campaigns(Construct):
         if existing_audience_bucket is not None:
             self.audience_bucket: s3.IBucket = existing_audience_bucket
         else:
-            self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket()
+            self.access_logs_bucket = access_logs_bucket or new_access_logs_bucket(
+                self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
             self.audience_bucket = s3.Bucket(
                 self, "Audiences",
                 encryption=s3.BucketEncryption.KMS,
@@ -230,34 +235,6 @@ class Campaigns(Construct):
             calls="SQS, DynamoDB, S3, EventBridge Scheduler",
         )
         self._acknowledge_findings()
-
-    def _queue(self, construct_id: str) -> sqs.Queue:
-        return sqs.Queue(
-            self, construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
-
-    def _access_logs_bucket(self) -> s3.Bucket:
-        return s3.Bucket(
-            self, "AccessLogs",
-            # S3 server access logging delivers only to buckets with SSE-S3 default encryption.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(
-                id="ExpireAccessLogs",
-                expiration=ACCESS_LOG_RETENTION,
-                noncurrent_version_expiration=Duration.days(1),
-                abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
-            )],
-        )
 
     def _acknowledge_findings(self) -> None:
         function = self.function.node.default_child

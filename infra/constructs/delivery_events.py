@@ -16,13 +16,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
+from infra.constructs.queues import encrypted_queue
 from infra.nag import acknowledge
 from two_way_sms import metric_names
 
@@ -171,7 +171,8 @@ class DeliveryEvents(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.rule_dead_letter_queue = self._queue("RuleDeadLetters")
+        self.rule_dead_letter_queue = encrypted_queue(
+            self, "RuleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
         self.rule = events.Rule(
             self, "Rule",
             description="End User Messaging SMS delivery events to the delivery event stream",
@@ -197,7 +198,8 @@ class DeliveryEvents(Construct):
             conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
         ))
 
-        self.dead_letter_queue = self._queue("DeadLetters")
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
         handler = handler_function(
             self,
             function_dir="events",
@@ -246,15 +248,6 @@ class DeliveryEvents(Construct):
             calls="Kinesis, DynamoDB, SQS",
         )
         self._acknowledge_findings()
-
-    def _queue(self, construct_id: str) -> sqs.Queue:
-        return sqs.Queue(
-            self, construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
 
     def _acknowledge_findings(self) -> None:
         events_role = self.stream.node.try_find_child("EventsRole")  # the rule target's role (CDK names it)

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, access_logs_bucket
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.inbound_topic import SMS_VOICE_PRINCIPAL, sms_voice_conditions
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
@@ -29,7 +30,6 @@ MAX_BUFFERING_SIZE = Size.mebibytes(128)
 # S3 keeps an object at least 30 days in S3 Standard before a lifecycle rule may move it to Standard-IA.
 MIN_INFREQUENT_ACCESS_AFTER = Duration.days(30)
 NONCURRENT_VERSIONS_KEPT_FOR = Duration.days(30)
-INCOMPLETE_UPLOADS_KEPT_FOR = Duration.days(7)
 # S3 server access logging grants ``logging.s3.amazonaws.com`` by bucket policy (not the log-delivery ACL,
 # which a bucket with ACLs disabled refuses) only with this feature flag; this construct sets it for itself.
 _S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
@@ -132,24 +132,7 @@ class EventArchive(Construct):
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
         else:
-            self.access_logs_bucket = s3.Bucket(
-                self, "AccessLogs",
-                # The S3 User Guide supports SSE-S3, not SSE-KMS, as the default encryption of a server
-                # access logging destination bucket.
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                versioned=True,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=RemovalPolicy.RETAIN,
-                lifecycle_rules=[s3.LifecycleRule(
-                    id="ExpireAccessLogs",
-                    expiration=access_log_retention,
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
-                )],
-            )
+            self.access_logs_bucket = access_logs_bucket(self, "AccessLogs", retention=access_log_retention)
             self.bucket = s3.Bucket(
                 self, "Bucket",
                 encryption=s3.BucketEncryption.KMS,

@@ -20,6 +20,7 @@ from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
+from infra.constructs.queues import encrypted_queue
 from infra.constructs.tables import encrypted_table
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.nag import acknowledge
@@ -81,11 +82,12 @@ class InboundProcessor(Construct):
             self, "Key", "Encrypts the inbound SMS queues, tables and logs")
         allow_cloudwatch_logs(self.encryption_key)
 
-        self.subscription_dead_letter_queue = self._queue("SubscriptionDeadLetters", Duration.days(14))
-        self.dead_letter_queue = self._queue("DeadLetters", Duration.days(14))
-        self.queue = self._queue(
-            "Queue",
-            Duration.days(4),
+        self.subscription_dead_letter_queue = encrypted_queue(
+            self, "SubscriptionDeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14))
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14))
+        self.queue = encrypted_queue(
+            self, "Queue", encryption_key=self.encryption_key, retention=Duration.days(4),
             # AWS's advice for SQS-triggered functions: at least six times the timeout.
             visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
@@ -156,16 +158,6 @@ class InboundProcessor(Construct):
                         "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
         acknowledge(self.subscription_dead_letter_queue.node.default_child, "AwsSolutions-SQS3",
                     "This queue is the SNS subscription's dead-letter queue (the subscription's RedrivePolicy)")
-
-    def _queue(self, construct_id: str, retention: Duration, **kwargs) -> sqs.Queue:
-        return sqs.Queue(
-            self, construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=retention,
-            **kwargs,
-        )
 
     def grant_read_contacts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read who opted out (an outbound sender must check before every send)."""

@@ -19,6 +19,7 @@ from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts the domain package on the path)
 from infra.constructs.encryption import new_key
+from infra.constructs.queues import encrypted_queue
 from infra.nag import acknowledge
 from two_way_sms import metric_names
 
@@ -346,13 +347,8 @@ class Monitoring(Construct):
 
     def _subscribe_emails(self, emails: Sequence[str]) -> sqs.Queue:
         key = self._key()
-        dead_letters = sqs.Queue(
-            self, "NotificationDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        dead_letters = encrypted_queue(self, "NotificationDeadLetters", encryption_key=key,
+                                       retention=Duration.days(14))
         # SNS encrypts what it moves to the encrypted dead-letter queue with this key. The
         # condition names topics of this account and region, not the alarm topic's ARN: that
         # topic is encrypted with this key, and the key policy naming it would be circular.

@@ -23,6 +23,7 @@ import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
+from infra.constructs.queues import encrypted_queue
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table
 from infra.constructs.two_way_number import TwoWayNumber
@@ -178,9 +179,10 @@ class OutboundSender(Construct):
             self, "Key", "Encrypts the outbound SMS queues, table and logs")
         allow_cloudwatch_logs(self.encryption_key)
 
-        self.dead_letter_queue = self._queue("DeadLetters", DEAD_LETTER_RETENTION)
-        self.queue = self._queue(
-            "Queue", QUEUE_RETENTION,
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+        self.queue = encrypted_queue(
+            self, "Queue", encryption_key=self.encryption_key, retention=QUEUE_RETENTION,
             # AWS's advice for SQS-triggered functions: at least six times the timeout.
             visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
@@ -259,16 +261,6 @@ class OutboundSender(Construct):
                 dead_letter_queue.queue_arn)):
             self.function.add_environment(name, value)
         grant_create_schedules(self.function, schedule_group, scheduler_role)
-
-    def _queue(self, construct_id: str, retention: Duration, **kwargs: Any) -> sqs.Queue:
-        return sqs.Queue(
-            self, construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=retention,
-            **kwargs,
-        )
 
     def _acknowledge_findings(self) -> None:
         acknowledge(self.event_source_mapping.node.default_child, "Serverless-LambdaEventSourceMappingDestination",
