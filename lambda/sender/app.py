@@ -7,6 +7,9 @@ send), then carry the plan out through the adapters:
 - HOLD: a hold of up to 15 minutes goes back to the queue as a delayed message; a longer
   one waits in the outbound table for its minute's release schedule. Either way the
   request is planned again when it comes back (quiet hours are checked again);
+- a request that opens a conversation is texted its flow's start prompt (with a one-use
+  code from KMS when the flow takes one); once it is sent, the conversation is stored
+  with the prompt's message id, so the customer's reply finds it;
 - SEND: once every record of the batch is planned, the batch's sends are booked on the
   number's shared schedule in one write (each capped campaign's own schedule first),
   packed by ``two_way_sms.pacing``; then each waits for its slot and ``SendTextMessage``
@@ -47,15 +50,20 @@ from botocore.config import Config
 from two_way_sms import metric_names
 from two_way_sms.adapters.campaign_runs import CampaignRuns, refused
 from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
+from two_way_sms.adapters.flow_settings import FlowSettings
 from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
 from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcome, RequestOutcomes
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
+from two_way_sms.conversations.engine import Conversation, ConversationError, open_conversation, sent_at
 from two_way_sms.outbound.policy import (
     OPTED_OUT,
     PRICE_ABOVE_MAX,
+    MISSING_VARIABLES,
     REJECTED,
     ContactState,
     Outcome,
@@ -74,6 +82,8 @@ REQUIRED_SETTINGS = (
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
     "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
 )
+# Optional: a sender deployed without conversations refuses conversation requests (UNKNOWN_FLOW).
+CONVERSATION_SETTINGS = ("FLOWS_PARAMETER", "CONVERSATIONS_TABLE")
 # How far ahead a batch may book its slots: an invocation waits at most this long for its
 # last one. Long enough for two batches of ten at 1 MPS, so the default concurrency of 2
 # keeps a 10DLC number busy without deferring; an idle wait costs Lambda time only.
@@ -94,7 +104,11 @@ def _settings_from_environment() -> dict[str, str]:
     missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"sender handler is missing environment variables {missing}: deploy it with the construct")
-    return {name: os.environ[name] for name in REQUIRED_SETTINGS}
+    present = [name for name in CONVERSATION_SETTINGS if os.environ.get(name)]
+    if present and len(present) < len(CONVERSATION_SETTINGS):
+        raise RuntimeError(f"sender handler needs all of {list(CONVERSATION_SETTINGS)} for conversations, "
+                           f"or none: it has only {present}")
+    return {name: os.environ[name] for name in REQUIRED_SETTINGS + tuple(present)}
 
 
 class SystemClock:
@@ -134,6 +148,9 @@ gateway = SmsGateway(
     boto3.client("pinpoint-sms-voice-v2", config=Config(retries={"mode": "standard", "max_attempts": 3})),
     configuration_set=_env["CONFIGURATION_SET"],
 )
+flow_settings = FlowSettings(boto3.client("ssm"), _env.get("FLOWS_PARAMETER"))
+conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
+codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 idempotency = IdempotencyConfig(
     event_key_jmespath="idempotency_key",
     expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
@@ -151,6 +168,7 @@ class PlannedSend:
     record_id: str
     request: SendRequest
     plan: SendPlan
+    conversation: Conversation | None = None  # the one this send opens
 
 
 @dataclass
@@ -192,13 +210,38 @@ def _plan(record_id: str, request: SendRequest) -> None:
         return
     now = clock.now()
     contact = _with_planned_sends(ahead.contact(request.destination), request.destination, now)
-    plan = plan_send(request, contact=contact, now=_moment(now), settings=settings, templates=templates)
+    try:
+        conversation, prompt = _opened_conversation(request, now) if not contact.opted_out else (None, None)
+    except ConversationError as error:  # a variable its prompt needs is missing
+        _refuse(request, MISSING_VARIABLES, now, detail=str(error))
+        return
+    plan = plan_send(request, contact=contact, now=_moment(now), settings=settings, templates=templates,
+                     prompt=prompt)
     if plan.outcome is Outcome.REFUSE:
         _refuse(request, plan.reason or REJECTED, now, detail=plan.detail)
     elif plan.outcome is Outcome.HOLD:
         _hold(request, plan, now)
     else:
-        planned.append(PlannedSend(record_id, request, plan))
+        planned.append(PlannedSend(record_id, request, plan, conversation))
+
+
+def _opened_conversation(request: SendRequest, now: float) -> tuple[Conversation | None, str | None]:
+    """The conversation a request opens and its prompt (the text to send); (None, None) when it
+    opens none or its flow is not switched on, which plan_send refuses as UNKNOWN_FLOW.
+
+    The conversation's id is the request's idempotency key and its code is derived from that id,
+    so a request planned again (held, deferred, retried) texts the same code.
+    """
+    if request.conversation is None:
+        return None, None
+    flow = flow_settings.flows().get(request.conversation.flow) if conversations is not None else None
+    if flow is None or (flow.needs_a_code and codes is None):
+        return None, None
+    code = codes.code_for(request.idempotency_key) if flow.needs_a_code and codes is not None else None
+    return open_conversation(
+        flow, conversation_id=request.idempotency_key, customer_number=request.destination,
+        our_number=settings.origination_identity, now=now, reference=request.conversation.reference,
+        variables=request.variables, slots=request.conversation.slots, code=code)
 
 
 def _read_ahead(event: dict) -> ReadAhead:
@@ -269,7 +312,7 @@ def _send_planned(lambda_context: LambdaContext) -> list[str]:
         with _request_keys(item.request):
             try:
                 clock.sleep(at - clock.now())  # waits for its own slot: no polling
-                _send(item.request, item.plan)
+                _send(item.request, item.plan, item.conversation)
             except Exception:
                 logger.exception("send failed; SQS retries the record")
                 failed.append(item.record_id)
@@ -325,7 +368,7 @@ def _defer_or_fail(item: PlannedSend, delay_seconds: int, why: str, failed: list
             failed.append(item.record_id)
 
 
-def _send(request: SendRequest, plan: SendPlan) -> None:
+def _send(request: SendRequest, plan: SendPlan, conversation: Conversation | None = None) -> None:
     try:
         result = deliver(send={
             "idempotency_key": request.idempotency_key, "request": request.to_json(), "body": plan.body,
@@ -338,7 +381,7 @@ def _send(request: SendRequest, plan: SendPlan) -> None:
         _defer(request, IN_PROGRESS_RETRY_SECONDS, why="another invocation is sending this request")
         return
     _reset_back_off()
-    _record_result(request, plan, result)
+    _record_result(request, plan, result, conversation)
 
 
 @idempotent_function(data_keyword_argument="send", config=idempotency, persistence_store=persistence)
@@ -365,7 +408,8 @@ def deliver(send: dict[str, Any]) -> dict[str, Any]:
     return {"status": SENT, "message_id": result.message_id, "at": clock.now()}
 
 
-def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any]) -> None:
+def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any],
+                   conversation: Conversation | None = None) -> None:
     at = float(result["at"])
     if result["status"] != SENT:
         if result["reason"] == OPTED_OUT:
@@ -379,6 +423,8 @@ def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any])
         return
     message_id = result["message_id"]
     message_type = plan.message_type or request.message_type
+    if conversation is not None:
+        _store_conversation(conversation, message_id, at)
     ledger.record_sent(
         message_id=message_id, destination=request.destination, origination=settings.origination_identity,
         context=_send_context(request), sent_at_ms=int(at * 1000), message_type=message_type,
@@ -392,6 +438,18 @@ def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any])
         if request.campaign is not None:
             campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"sent": 1})
     logger.info("sent", message_id=message_id, parts=plan.parts, encoding=plan.encoding, message_type=message_type)
+
+
+def _store_conversation(conversation: Conversation, message_id: str, at: float) -> None:
+    """Before the outcome is recorded SENT: a failure here fails the record, and its retry (which
+    does not text again) stores the conversation then."""
+    assert conversations is not None  # a conversation is only opened when the store exists
+    try:
+        conversations.create(sent_at(conversation, message_id=message_id, at=at))
+    except ConversationMoved:
+        logger.info("conversation already stored", conversation_id=conversation.conversation_id)
+        return
+    logger.info("conversation opened", flow=conversation.flow, conversation_id=conversation.conversation_id)
 
 
 def _send_context(request: SendRequest) -> dict[str, str]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 REGION = "us-east-1"
 
 
@@ -190,3 +192,34 @@ def sender_environment(queue_url: str, sender_settings: str, templates: str = "{
         "POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO", **overrides,
     }
+
+
+# -- conversations ------------------------------------------------------------------------------
+def create_conversations_table(dynamodb: Any, name: str = "conversations") -> Any:
+    """The conversations table as ``infra.constructs.conversations`` defines it (keys, TTL)."""
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "customer_number", "KeyType": "HASH"},
+                   {"AttributeName": "conversation_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "customer_number", "AttributeType": "S"},
+                              {"AttributeName": "conversation_id", "AttributeType": "S"}])
+    client = getattr(dynamodb.meta, "client", dynamodb)
+    client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "delete_at"})
+    return table
+
+
+def create_conversation_settings(dynamodb: Any, flows_json: str, *, with_codes: bool = True,
+                                 bus_name: str | None = None) -> dict[str, str]:
+    """The conversations table, the flows parameter, an HMAC key for codes and (when named) a
+    business events bus in moto; returns the environment the handlers read them from."""
+    create_conversations_table(dynamodb)
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/two-way-sms/flows", Value=flows_json, Type="String")
+    environment = {"FLOWS_PARAMETER": "/two-way-sms/flows", "CONVERSATIONS_TABLE": "conversations"}
+    if with_codes:
+        kms = boto3.client("kms", region_name=REGION)
+        environment["CODES_KEY_ID"] = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
+            "KeyMetadata"]["KeyId"]
+    if bus_name is not None:
+        boto3.client("events", region_name=REGION).create_event_bus(Name=bus_name)
+        environment["EVENT_BUS_NAME"] = bus_name
+    return environment

@@ -21,12 +21,15 @@ from tests.integration.conftest import capture_logs
 from tests.integration.emulation import (
     REGION,
     FakeLambdaContext,
+    create_conversation_settings,
     create_outbound_table,
     create_tables,
     sender_environment,
 )
 from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
 from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.conversations.flows import flows_to_json, parse_flows
+from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.responder import ConsentChange
 
@@ -184,7 +187,7 @@ class SenderHarness:
 
 
 @contextmanager
-def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE,
+def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE, conversations: bool = True,
                   **settings_overrides: Any) -> Iterator[SenderHarness]:
     settings = SenderSettings(**{"origination_identity": OUR_NUMBER, "mps": MPS, "max_price_usd": "0.05",
                                  "time_to_live_seconds": 3600, **settings_overrides})
@@ -196,6 +199,10 @@ def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEA
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_tables(dynamodb)
         create_outbound_table(dynamodb)
+        if conversations:
+            flows = flows_to_json(parse_flows(READY_FLOWS))
+            for name, value in create_conversation_settings(dynamodb, flows).items():
+                monkeypatch.setenv(name, value)
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name="two-way-sms")
         sys.modules.pop("sender.app", None)

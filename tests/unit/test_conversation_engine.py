@@ -14,6 +14,7 @@ from two_way_sms.conversations.engine import (
     correlate,
     open_by_word,
     open_conversation,
+    sent_at,
     start_word,
 )
 from two_way_sms.conversations.flows import parse_flows
@@ -229,3 +230,13 @@ def test_every_later_message_in_support_goes_to_the_agents_as_reply_received():
     assert [e.detail_type for e in turn.events] == ["reply.received"]
     assert turn.events[0].detail["text"] == "It says declined at the shop" and turn.replies == ()
     assert turn.conversation.status == "OPEN"
+
+
+def test_a_prompt_sent_later_than_it_was_opened_is_timed_from_the_send():
+    conversation, _ = open_conversation(APPOINTMENT, conversation_id="c-9", customer_number=CUSTOMER,
+                                        our_number=OURS, now=NOW, variables=VISIT)
+
+    sent = sent_at(conversation, message_id="msg-1", at=NOW + 3600)
+
+    assert sent.opened_at == NOW + 3600 and sent.expires_at == NOW + 3600 + APPOINTMENT.timeout_seconds
+    assert sent.prompt_message_ids == ("msg-1",)

@@ -8,6 +8,7 @@ import pytest
 from two_way_sms.outbound.request import (
     MAX_CALLER_CONTEXT_ENTRIES,
     CampaignRef,
+    ConversationRef,
     InvalidSendRequest,
     SendRequest,
     parse_send_request,
@@ -218,3 +219,40 @@ def test_requests_are_immutable_even_through_their_mappings():
     request = parse_send_request(wire(body=None, templateId="t", variables={"a": "1"}))
     with pytest.raises(TypeError):
         request.variables["a"] = "2"
+
+
+# -- conversations ------------------------------------------------------------------------------
+def test_a_conversation_request_round_trips_without_a_body():
+    raw = wire(body=None, variables={"first_name": "Ana"},
+               conversation={"flow": "appointment", "reference": "appt-77", "slots": [" Tue 10:00", "Wed 14:30"]})
+
+    parsed = parse_send_request(json.dumps(raw))
+
+    assert parsed.conversation == ConversationRef("appointment", "appt-77", ("Tue 10:00", "Wed 14:30"))
+    assert parse_send_request(parsed.to_json()) == parsed
+
+
+def test_a_conversation_request_takes_neither_body_nor_template():
+    with pytest.raises(InvalidSendRequest, match="neither body nor templateId"):
+        parse_send_request(wire(conversation={"flow": "appointment"}))
+
+
+@pytest.mark.parametrize("conversation, fragment", [
+    ({}, "conversation is missing flow"),
+    ({"flow": "Appointment"}, "flow 'Appointment' must be 1-40 characters"),
+    ({"flow": "appointment", "slots": [f"slot {n}" for n in range(10)]}, "10 slots; at most 9"),
+    ({"flow": "appointment", "slots": "Tue 10:00"}, "slots must be a list"),
+    ({"flow": "appointment", "slots": [" "]}, "slot ' ' must be a string of 1-60"),
+    ({"flow": "appointment", "reference": ""}, "reference '' must be a string of 1-128"),
+    ({"flow": "appointment", "step": "rebook"}, "conversation has unknown fields: step"),
+])
+def test_a_bad_conversation_is_refused_naming_the_value(conversation, fragment):
+    with pytest.raises(InvalidSendRequest, match=fragment):
+        parse_send_request(wire(body=None, conversation=conversation))
+
+
+def test_the_requests_limits_agree_with_the_flows():
+    from two_way_sms.conversations import flows
+    from two_way_sms.outbound import request
+
+    assert request.MAX_SLOTS == flows.MAX_SLOTS and request.FLOW_NAME_PATTERN.pattern == flows.NAME.pattern

@@ -22,6 +22,7 @@ from two_way_sms.outbound.policy import (
     REJECTED,
     SEND_AFTER,
     TOO_MANY_PARTS,
+    UNKNOWN_FLOW,
     UNKNOWN_TEMPLATE,
     UNKNOWN_TIME_ZONE,
     ContactState,
@@ -31,7 +32,7 @@ from two_way_sms.outbound.policy import (
     plan_send,
     with_opt_out_instruction,
 )
-from two_way_sms.outbound.request import CampaignRef, SendRequest
+from two_way_sms.outbound.request import CampaignRef, ConversationRef, SendRequest
 from two_way_sms.outbound.templates import parse_template
 from two_way_sms.quiet_hours import TCPA_WINDOW, US_STATE_WINDOWS, DailyWindow, QuietHoursRules
 
@@ -424,10 +425,35 @@ def test_max_prices_in_the_send_text_message_format_are_accepted(price):
 
 
 def test_every_refusal_reason_is_listed_once():
-    assert len(set(REFUSAL_REASONS)) == len(REFUSAL_REASONS) == 11
+    assert len(set(REFUSAL_REASONS)) == len(REFUSAL_REASONS) == 12
     assert {PRICE_ABOVE_MAX, REJECTED, OVER_STATE_LIMIT, UNKNOWN_TIME_ZONE} <= set(REFUSAL_REASONS)
 
 
 def test_a_naive_now_is_a_programming_error():
     with pytest.raises(ValueError, match="timezone-aware"):
         plan(request(), now=datetime(2026, 11, 23, 15, 0))
+
+
+# -- conversations ------------------------------------------------------------------------------
+def conversation_request(message_type="TRANSACTIONAL"):
+    return SendRequest(NEW_YORK, message_type, "appt-77", conversation=ConversationRef("appointment"))
+
+
+def test_a_conversation_request_sends_the_prompt_it_is_given():
+    result = plan_send(conversation_request(), contact=OPTED_IN, now=AFTERNOON, settings=SETTINGS,
+                       templates=TEMPLATES, prompt="Reply 1 to confirm or 2 to cancel.")
+
+    assert result.outcome is Outcome.SEND and result.body == "Reply 1 to confirm or 2 to cancel."
+
+
+def test_a_conversation_request_without_a_prompt_is_refused_as_an_unknown_flow():
+    result = plan(conversation_request())
+
+    assert result.outcome is Outcome.REFUSE and result.reason == UNKNOWN_FLOW
+
+
+def test_a_promotional_conversation_prompt_still_gets_the_opt_out_instruction():
+    result = plan_send(conversation_request("PROMOTIONAL"), contact=OPTED_IN, now=AFTERNOON, settings=SETTINGS,
+                       templates=TEMPLATES, prompt="New times are open: reply A or B.")
+
+    assert result.body == f"New times are open: reply A or B.\n{OPT_OUT_INSTRUCTION}"

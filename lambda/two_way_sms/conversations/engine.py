@@ -98,6 +98,14 @@ def open_conversation(flow: Flow, *, conversation_id: str, customer_number: str,
     return conversation, prompt
 
 
+def sent_at(conversation: Conversation, *, message_id: str, at: float) -> Conversation:
+    """The conversation as its prompt went out: timed from the send (a held or paced prompt goes
+    later than it was opened), with the prompt's message id for replies to quote."""
+    shift = at - conversation.opened_at
+    return replace(conversation, opened_at=at, expires_at=conversation.expires_at + shift,
+                   prompt_message_ids=conversation.prompt_message_ids + (message_id,))
+
+
 def start_word(flows: Mapping[str, Flow], body: str) -> Flow | None:
     """The flow a message opens by its first word (support's AGENT), or None."""
     first = normalise_answer(body).split(" ")[0] if body.strip() else ""

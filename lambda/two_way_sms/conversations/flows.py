@@ -157,7 +157,7 @@ def parse_flow(name: str, spec: Any) -> Flow:
 
 
 def flows_to_json(flows: Mapping[str, Flow]) -> str:
-    """The FLOWS environment variable: the flows as configured (parsed again by the function)."""
+    """The flows parameter's value: the flows as configured (parsed again by the function)."""
     return json.dumps({name: dict(flow.raw) for name, flow in flows.items()}, separators=(",", ":"), sort_keys=True,
                       ensure_ascii=False)
 

@@ -4,7 +4,9 @@ Pure: the sender reads the contact's state, calls :func:`plan_send` with an inje
 ``now``, and carries out the plan. The order of the checks matters and is fixed:
 
 1. opted out -> REFUSE OPTED_OUT, whatever the message type (a STOP is a STOP);
-2. render the body (unknown template / missing variables -> REFUSE);
+2. render the body (unknown template / missing variables -> REFUSE); a conversation
+   request's body is its flow's start prompt, which the sender renders with the engine and
+   passes as ``prompt`` (None: the flow is not switched on -> REFUSE UNKNOWN_FLOW);
 3. PROMOTIONAL: add the opt-out instruction when missing; no recorded opt-in -> REFUSE NO_OPT_IN;
 4. replace GSM-7 look-alikes (when on), then count parts: more than ``max_parts`` -> REFUSE
    TOO_MANY_PARTS (the footer and the replacement both change the count, so count last);
@@ -47,6 +49,7 @@ MISSING_VARIABLES = "MISSING_VARIABLES"
 UNKNOWN_TIME_ZONE = "UNKNOWN_TIME_ZONE"  # promotional, and the number's zone cannot be told
 PRICE_ABOVE_MAX = "PRICE_ABOVE_MAX"  # adapter-level: End User Messaging said the price is above MaxPrice
 REJECTED = "REJECTED"  # adapter-level: End User Messaging said no
+UNKNOWN_FLOW = "UNKNOWN_FLOW"  # a conversation request names a flow that is not switched on
 REFUSAL_REASONS = (
     OPTED_OUT,
     NO_OPT_IN,
@@ -59,6 +62,7 @@ REFUSAL_REASONS = (
     UNKNOWN_TIME_ZONE,
     PRICE_ABOVE_MAX,
     REJECTED,
+    UNKNOWN_FLOW,
 )
 
 # Hold reasons (SendPlan.reason when the outcome is HOLD).
@@ -246,6 +250,7 @@ def plan_send(
     now: datetime,
     settings: SenderSettings,
     templates: Mapping[str, Template],
+    prompt: str | None = None,
 ) -> SendPlan:
     """What to do with ``request`` at ``now`` (timezone-aware); see the module docstring for the order."""
     if now.tzinfo is None:
@@ -258,7 +263,11 @@ def plan_send(
     if contact.opted_out:
         return refuse(OPTED_OUT)
 
-    if request.body is not None:
+    if request.conversation is not None:
+        if prompt is None:
+            return refuse(UNKNOWN_FLOW, f"flow {request.conversation.flow} is not switched on or sends no prompt")
+        body = prompt
+    elif request.body is not None:
         body = request.body
     else:
         template = templates.get(request.template_id)  # type: ignore[arg-type]

@@ -5,6 +5,10 @@ Everything that reaches the queue has been through :func:`parse_send_request` or
 *whether* and *when* to send. The wire format is camelCase JSON; unknown fields are
 rejected, because a typo ("sendafter") must not silently drop a setting.
 
+A request may open a conversation (``conversation``: which flow, the business reference,
+the slots offered): its text is then the flow's start prompt, rendered with ``variables``,
+so a reply can only be answered by the flow that asked the question.
+
 The limits come from the ``SendTextMessage`` model (FACTS.md "Sending"): a body of
 1-1,600 characters that is not only whitespace; a Context of at most 5 entries, of which
 the sender keeps two ("sendKey", "campaign") for itself.
@@ -40,6 +44,10 @@ CAMPAIGN_ID_PATTERN = TEMPLATE_ID_PATTERN
 # per-run counter key), so it must not contain "/".
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:#@+=-]{1,64}")
 _CONTEXT_KEY_PATTERN = re.compile(r"\S+")
+FLOW_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")  # conversations.flows.NAME
+MAX_REFERENCE_CHARACTERS = 128
+MAX_SLOTS = 9  # conversations.flows.MAX_SLOTS: letters A-I
+MAX_SLOT_CHARACTERS = 60
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -82,18 +90,54 @@ class CampaignRef:
 
 
 @dataclass(frozen=True)
+class ConversationRef:
+    """The conversation a request opens: the flow, the business's reference, the slots offered."""
+
+    flow: str
+    reference: str | None = None  # an appointment or transaction id: in every business event
+    slots: tuple[str, ...] = ()  # offered times, lettered A, B, C... in this order
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.flow, str) or not FLOW_NAME_PATTERN.fullmatch(self.flow):
+            raise InvalidSendRequest(f"conversation flow {_shorten(self.flow)!r} must be 1-40 characters of "
+                                     "a-z, 0-9 and _, starting with a letter")
+        if self.reference is not None and (not isinstance(self.reference, str)
+                                           or not 1 <= len(self.reference) <= MAX_REFERENCE_CHARACTERS):
+            raise InvalidSendRequest(f"conversation reference {_shorten(self.reference)!r} must be a string of "
+                                     f"1-{MAX_REFERENCE_CHARACTERS} characters")
+        if isinstance(self.slots, (str, bytes)) or not isinstance(self.slots, (list, tuple)):
+            raise InvalidSendRequest(f"conversation slots must be a list of strings, not {type(self.slots).__name__}")
+        if len(self.slots) > MAX_SLOTS:
+            raise InvalidSendRequest(f"conversation offers {len(self.slots)} slots; at most {MAX_SLOTS} (A-I)")
+        for slot in self.slots:
+            if not isinstance(slot, str) or not 1 <= len(slot.strip()) <= MAX_SLOT_CHARACTERS:
+                raise InvalidSendRequest(f"conversation slot {_shorten(slot)!r} must be a string of "
+                                         f"1-{MAX_SLOT_CHARACTERS} characters")
+        object.__setattr__(self, "slots", tuple(slot.strip() for slot in self.slots))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"flow": self.flow}
+        if self.reference is not None:
+            data["reference"] = self.reference
+        if self.slots:
+            data["slots"] = list(self.slots)
+        return data
+
+
+@dataclass(frozen=True)
 class SendRequest:
     """One text to send. Construction validates and normalises (E.164 destination, UTC send_after)."""
 
     destination: str  # E.164 (normalised with to_e164)
     message_type: str  # TRANSACTIONAL | PROMOTIONAL
     idempotency_key: str  # 1-128 chars of [A-Za-z0-9_.:#/@+=-]
-    body: str | None = None  # exactly one of body / template_id
+    body: str | None = None  # exactly one of body / template_id, or neither with a conversation
     template_id: str | None = None
     variables: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     send_after: datetime | None = None  # timezone-aware UTC
     context: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # <= 3 entries
     campaign: CampaignRef | None = None
+    conversation: ConversationRef | None = None  # its flow's start prompt is the text
 
     def __post_init__(self) -> None:
         # Frozen: normalised values are stored with object.__setattr__.
@@ -104,7 +148,13 @@ class SendRequest:
             raise InvalidSendRequest(
                 f"idempotency key {_shorten(self.idempotency_key)!r} must be 1-128 characters of [A-Za-z0-9_.:#/@+=-]"
             )
-        if (self.body is None) == (self.template_id is None):
+        if self.conversation is not None and not isinstance(self.conversation, ConversationRef):
+            raise InvalidSendRequest(f"conversation {type(self.conversation).__name__} must be a ConversationRef")
+        if self.conversation is not None:
+            if self.body is not None or self.template_id is not None:
+                raise InvalidSendRequest("a conversation request takes neither body nor templateId: "
+                                         "its text is the flow's start prompt")
+        elif (self.body is None) == (self.template_id is None):
             raise InvalidSendRequest("exactly one of body and templateId must be set")
         if self.body is not None:
             _check_body(self.body)
@@ -139,6 +189,8 @@ class SendRequest:
             data["context"] = dict(self.context)
         if self.campaign is not None:
             data["campaign"] = self.campaign.to_dict()
+        if self.conversation is not None:
+            data["conversation"] = self.conversation.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -159,6 +211,7 @@ _FIELDS = {
     "sendAfter": "send_after",
     "context": "context",
     "campaign": "campaign",
+    "conversation": "conversation",
 }
 _REQUIRED = ("destination", "messageType", "idempotencyKey")
 _CAMPAIGN_FIELDS = {
@@ -167,6 +220,7 @@ _CAMPAIGN_FIELDS = {
     "maxPerRecipient": "max_per_recipient",
     "mps": "mps",
 }
+_CONVERSATION_FIELDS = {"flow": "flow", "reference": "reference", "slots": "slots"}
 
 
 def parse_send_request(raw: str | bytes | Mapping[str, Any]) -> SendRequest:
@@ -190,6 +244,8 @@ def parse_send_request(raw: str | bytes | Mapping[str, Any]) -> SendRequest:
         values["send_after"] = _parse_instant(values["send_after"])
     if "campaign" in values:
         values["campaign"] = _parse_campaign(values["campaign"])
+    if "conversation" in values:
+        values["conversation"] = _parse_conversation(values["conversation"])
     return SendRequest(**values)
 
 
@@ -282,6 +338,15 @@ def _parse_campaign(raw: Any) -> CampaignRef:
     if missing:
         raise InvalidSendRequest(f"campaign is missing {', '.join(missing)}")
     return CampaignRef(**{_CAMPAIGN_FIELDS[name]: value for name, value in raw.items() if value is not None})
+
+
+def _parse_conversation(raw: Any) -> ConversationRef:
+    if not isinstance(raw, Mapping):
+        raise InvalidSendRequest(f"conversation must be an object, not {type(raw).__name__}")
+    _reject_unknown(raw, _CONVERSATION_FIELDS, "conversation")
+    if raw.get("flow") is None:
+        raise InvalidSendRequest("conversation is missing flow")
+    return ConversationRef(**{_CONVERSATION_FIELDS[name]: value for name, value in raw.items() if value is not None})
 
 
 def _reject_unknown(raw: Mapping[str, Any], known: Mapping[str, str], what: str) -> None:

@@ -1,0 +1,34 @@
+"""The conversation flows the functions run, read from their SSM parameter.
+
+The flows are JSON (``conversations.flows.flows_to_json``) in a parameter the stack writes
+at deploy: they outgrow the 4 KB a function's environment may hold. Powertools' SSM
+provider caches the value, so a warm function reads it at most every ``max_age`` seconds
+and picks up a changed flow within that time without a deploy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+from two_way_sms.conversations.flows import Flow, flows_from_json
+
+MAX_AGE_SECONDS = 300
+
+
+class FlowSettings:
+    def __init__(self, ssm_client: Any, parameter_name: str | None, *, max_age: int = MAX_AGE_SECONDS) -> None:
+        self._provider = SSMProvider(boto3_client=ssm_client) if parameter_name else None
+        self._name = parameter_name
+        self._max_age = max_age
+        self._parsed: tuple[str, dict[str, Flow]] | None = None
+
+    def flows(self) -> dict[str, Flow]:
+        """The flows by name; {} when the function runs without conversations."""
+        if self._provider is None:
+            return {}
+        text = self._provider.get(self._name, max_age=self._max_age)  # type: ignore[arg-type]
+        if self._parsed is None or self._parsed[0] != text:
+            self._parsed = (text, flows_from_json(text))  # type: ignore[arg-type]
+        return self._parsed[1]
