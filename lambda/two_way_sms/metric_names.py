@@ -24,6 +24,9 @@ REPLIES_REJECTED = "RepliesRejected"
 REPLIES_BLOCKED_BY_OPT_OUT = "RepliesBlockedByOptOut"
 OPT_OUTS_RECORDED = "OptOutsRecorded"
 OPT_INS_RECORDED = "OptInsRecorded"
+CONVERSATION_TURNS = "ConversationTurns"  # an inbound message in (or opening) a conversation
+CONVERSATIONS_OPENED = "ConversationsOpened"  # by a customer's start word (the sender opens the others)
+BUSINESS_EVENTS_PUT = "BusinessEventsPut"  # events put on the business events bus
 LEDGER_WRITES_FAILED = "LedgerWritesFailed"  # a reply went out but its SENT record did not (events add it)
 
 # -- events handler -------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import pytest
 
 from two_way_sms.conversations.engine import CLOSED, open_conversation
 from two_way_sms.conversations.flows import parse_flows
-from two_way_sms.conversations.inbound import route
+from two_way_sms.conversations.inbound import handler_message, route, with_handler_result
+from two_way_sms.conversations.router import HandlerResult
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.responder import ResponderSettings, decide
 
@@ -94,3 +95,51 @@ def test_an_expired_conversation_no_longer_takes_answers():
     old = replace(reminder(), expires_at=NOW + 30)
 
     assert inbound("1", conversations=[old], previous="prompt-c-1").path == "responder"
+
+
+# -- a registered handler's result ------------------------------------------------------------------
+def folded(routed, result, body="anything"):
+    message = handler_message(routed, body=body, customer_number=CUSTOMER, our_number=OURS, inbound_message_id="in-1")
+    return with_handler_result(routed, result, flows=FLOWS, message=message, now=NOW + 60)
+
+
+def test_an_unmatched_answer_in_a_conversation_is_reported_with_the_conversation():
+    routed = inbound("what time?", conversations=[reminder()], previous="prompt-c-1")
+
+    [event] = routed.events
+    assert event.detail_type == "reply.received" and event.detail["conversationId"] == "c-1"
+    assert event.detail["text"] == "what time?" and routed.replies[0].startswith("Sorry, we did not understand")
+
+
+def test_a_handlers_reply_and_events_are_added_after_the_flows():
+    routed = inbound("1", conversations=[reminder()], previous="prompt-c-1")
+
+    result = folded(routed, HandlerResult(reply="See you Monday.", events=(("reply.received", {"bot": "yes"}),)))
+
+    assert result.replies[-1] == "See you Monday." and len(result.replies) == len(routed.replies) + 1
+    assert [e.detail_type for e in result.events] == ["appointment.confirmed", "reply.received"]
+    assert result.events[1].detail["conversationId"] == "c-1" and result.events[1].detail["bot"] == "yes"
+
+
+def test_a_handlers_goto_moves_the_conversation_and_sends_that_steps_prompt():
+    routed = inbound("what time?", conversations=[reminder()], previous="prompt-c-1")
+
+    result = folded(routed, HandlerResult(goto="rebook"))
+
+    assert result.conversation.step == "rebook" and result.changed == (result.conversation,)
+    assert result.replies[-1].startswith("Your appointment is cancelled. Would another time suit you?")
+
+
+def test_a_handlers_close_ends_the_conversation_and_none_changes_nothing():
+    routed = inbound("what time?", conversations=[reminder()], previous="prompt-c-1")
+
+    assert folded(routed, HandlerResult(close=True)).conversation.status == CLOSED
+    assert folded(routed, None) == routed
+
+
+def test_outside_a_conversation_a_handlers_goto_and_close_mean_nothing():
+    routed = inbound("BALANCE", keyword_handler=True)
+
+    result = folded(routed, HandlerResult(reply="$12.34", close=True), body="BALANCE")
+
+    assert result.replies == ("$12.34",) and result.conversation is None and result.changed == ()

@@ -7,10 +7,15 @@ expires, so a late answer still finds it closed rather than unknown).
 A conversation moves on with a conditional write on the version it was read at, so two
 deliveries of answers racing each other cannot both act: the loser re-reads, finds the
 conversation moved (or closed) and takes the default handling.
+
+Each write keeps the turn that made it (``last_turn``: the inbound message id, the replies
+and events it decided), so a retry of that message after a crash repeats what the turn
+decided instead of taking another step.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +25,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from two_way_sms.conversations.engine import Conversation
+from two_way_sms.conversations.engine import BusinessEvent, Conversation
 
 KEEP_AFTER_EXPIRY_SECONDS = 30 * 86400
 
@@ -30,9 +35,30 @@ class ConversationMoved(RuntimeError):
 
 
 @dataclass(frozen=True)
+class TurnRecord:
+    """What one inbound message decided in a conversation: done again, not decided again, on a retry."""
+
+    inbound_message_id: str
+    replies: tuple[str, ...] = ()
+    events: tuple[BusinessEvent, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"inboundMessageId": self.inbound_message_id, "replies": list(self.replies),
+                           "events": [{"detailType": e.detail_type, "detail": dict(e.detail)} for e in self.events]},
+                          separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> TurnRecord:
+        data = json.loads(text)
+        return cls(data["inboundMessageId"], tuple(data["replies"]),
+                   tuple(BusinessEvent(e["detailType"], e["detail"]) for e in data["events"]))
+
+
+@dataclass(frozen=True)
 class Stored:
     conversation: Conversation
     version: int
+    last_turn: TurnRecord | None = None
 
 
 class ConversationStore:
@@ -56,24 +82,28 @@ class ConversationStore:
                                     ConsistentRead=True).get("Item")
         return _stored(item) if item else None
 
-    def create(self, conversation: Conversation) -> Stored:
+    def create(self, conversation: Conversation, *, turn: TurnRecord | None = None) -> Stored:
         """Stores a new conversation; a second create of the same id is refused (ConversationMoved)."""
-        return self._write(conversation, version=1,
+        return self._write(conversation, version=1, turn=turn,
                            condition={"ConditionExpression": "attribute_not_exists(conversation_id)"})
 
-    def save(self, conversation: Conversation, *, read_at: int) -> Stored:
+    def save(self, conversation: Conversation, *, read_at: int, turn: TurnRecord | None = None) -> Stored:
         """Stores the conversation as a turn left it, if nobody wrote it since ``read_at`` (its version)."""
-        return self._write(conversation, version=read_at + 1, condition={
+        return self._write(conversation, version=read_at + 1, turn=turn, condition={
             "ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": read_at}})
 
-    def _write(self, conversation: Conversation, *, version: int, condition: dict[str, Any]) -> Stored:
+    def _write(self, conversation: Conversation, *, version: int, turn: TurnRecord | None,
+               condition: dict[str, Any]) -> Stored:
+        item = _item(conversation, version)
+        if turn is not None:
+            item["last_turn"] = turn.to_json()
         try:
-            self._table.put_item(Item=_item(conversation, version), **condition)
+            self._table.put_item(Item=item, **condition)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConversationMoved(f"conversation {conversation.conversation_id} changed meanwhile") from None
             raise
-        return Stored(conversation, version)
+        return Stored(conversation, version, turn)
 
 
 def _item(conversation: Conversation, version: int) -> dict[str, Any]:
@@ -100,7 +130,8 @@ def _stored(item: Mapping[str, Any]) -> Stored:
         slots=tuple(item.get("slots", [])), code_hash=item.get("code_hash"), status=item["status"],
         prompt_message_ids=tuple(item.get("prompt_message_ids", [])), chosen_slot=item.get("chosen_slot"),
     )
-    return Stored(conversation, int(item["version"]))
+    last_turn = TurnRecord.from_json(item["last_turn"]) if item.get("last_turn") else None
+    return Stored(conversation, int(item["version"]), last_turn)
 
 
 def _number(seconds: float) -> Decimal:

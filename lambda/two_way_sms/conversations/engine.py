@@ -153,6 +153,15 @@ def advance(conversation: Conversation, flow: Flow, body: str, *, now: float, in
     return replace(turn, matched=alternative)
 
 
+def go_to(flow: Flow, conversation: Conversation, step_name: str, *, now: float, inbound_message_id: str,
+          body: str) -> tuple[Conversation, list[str]]:
+    """Moves the conversation to another of its flow's steps (a handler's ``goto``): the
+    conversation there and the prompts to send."""
+    if step_name not in flow.steps:
+        raise ConversationError(f"flow {flow.name} has no step {step_name!r}")
+    return _enter(flow, conversation, step_name, now, inbound_message_id, body)
+
+
 def closed_by_opt_out(conversation: Conversation) -> Conversation:
     """An opt-out ends every open conversation with the number: no further prompt may go."""
     return replace(conversation, status=CLOSED)

@@ -17,8 +17,10 @@ README) and it is imported when the function starts::
         return HandlerResult()  # nothing to add: the agent desk gets the message
 
 A handler gets a ``Message`` and returns a ``HandlerResult`` (or None for nothing). It runs
-after opt-out, opt-in and HELP were decided (it never sees those), at most once per inbound
-message (the handler is idempotent on ``inboundMessageId``).
+after opt-out, opt-in and HELP were decided (it never sees those). What it returns is stored
+with the conversation's turn and not asked again once stored; a failure before that (a race
+with another answer, DynamoDB unavailable) calls it again, so a handler with side effects of
+its own should key them on ``message.inbound_message_id``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,310 @@
+"""Conversations end to end: the sender opens them, the inbound handler takes every turn.
+
+Emulated AWS: moto (DynamoDB, SQS, SSM, KMS, EventBridge with a rule to an "agent desk"
+queue), the SMS emulator (both functions send through it, validated against the service
+model) and one simulated clock. The customer's replies are inbound records that quote the
+prompt's message id, as End User Messaging's do.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.integration.conftest import SETTINGS, capture_logs, inbound_payload
+from tests.integration.emulation import REGION, FakeLambdaContext
+from tests.integration.test_sender import OUR_NUMBER, SEATTLE, build_harness
+from two_way_sms.adapters.conversations import ConversationStore
+from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.conversations import router as router_module
+from two_way_sms.conversations.flows import flows_to_json, parse_flows
+from two_way_sms.conversations.ready_flows import READY_FLOWS
+
+VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
+SLOTS = ["Tue 3 Mar 10:00", "Wed 4 Mar 14:30", "Fri 6 Mar 09:00"]
+CHARGE = {"merchant": "Example Bank", "amount": "$412.00", "card_last4": "0042"}
+
+
+@dataclass
+class World:
+    sender: Any
+    inbound: Any
+    events: Any
+    sqs: Any
+    desk_url: str
+    _ids: Any
+
+    @property
+    def sms(self):
+        return self.sender.sms
+
+    @property
+    def clock(self):
+        return self.sender.clock
+
+    def remind(self, key: str, flow: str, variables: dict[str, str], **conversation: Any):
+        self.sender.submit({"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": key,
+                            "variables": variables, "conversation": {"flow": flow, **conversation}})
+        self.sender.drain()
+        return self.sms.sent_to(SEATTLE)[-1]
+
+    def text(self, body: str, *, quoting: str | None = None, inbound_id: str | None = None,
+             after: float = 60) -> dict[str, Any]:
+        """The customer texts ``body`` (quoting a message id, as a reply to it does)."""
+        self.clock.advance(after)
+        payload = inbound_payload(originationNumber=SEATTLE, destinationNumber=OUR_NUMBER, messageBody=body,
+                                  inboundMessageId=inbound_id or f"in-{next(self._ids)}",
+                                  previousPublishedMessageId=quoting)
+        return self.deliver(json.dumps(payload))
+
+    def deliver(self, body: str) -> dict[str, Any]:
+        record = {"messageId": f"sqs-{next(self._ids)}", "receiptHandle": "r", "body": body,
+                  "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(self.clock.now() * 1000)),
+                                 "SenderId": "AIDAEXAMPLE",
+                                 "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000))},
+                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                  "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION}
+        self.last_record = body
+        return self.inbound.handler({"Records": [record]}, FakeLambdaContext())
+
+    def replies(self) -> list[str]:
+        return [text.body for text in self.sms.sent_to(SEATTLE)]
+
+    def desk(self) -> list[dict[str, Any]]:
+        """Every business event the agent desk's queue received so far, in order."""
+        received = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.desk_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.desk_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def conversation(self, conversation_id: str):
+        stored = ConversationStore(self.sender.dynamodb.Table("conversations")).get(SEATTLE, conversation_id)
+        return stored.conversation if stored else None
+
+
+@pytest.fixture
+def world(monkeypatch):
+    monkeypatch.setattr(router_module, "router", router_module.Router())  # registrations stay in this test
+    monkeypatch.setenv("EXTENSIONS_MODULE", "tests.integration.extensions_example")
+    sys.modules.pop("tests.integration.extensions_example", None)
+    with build_harness(monkeypatch) as sender:
+        from infra.config import parse_config  # the same validation the synth runs
+
+        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        events.create_event_bus(Name="business")
+        desk_url = sqs.create_queue(QueueName="desk")["QueueUrl"]
+        desk_arn = sqs.get_queue_attributes(QueueUrl=desk_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="desk", EventBusName="business", EventPattern=json.dumps({"source": ["two-way-sms"]}))
+        events.put_targets(Rule="desk", EventBusName="business", Targets=[{"Id": "desk", "Arn": desk_arn}])
+        config = parse_config(SETTINGS)
+        for name, value in {"EVENT_BUS_NAME": "business", "RESPONDER_SETTINGS": config.responder.to_json(),
+                            "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
+                            "MESSAGE_TYPE": "TRANSACTIONAL"}.items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("inbound.app", None)
+        inbound = importlib.import_module("inbound.app")
+        inbound.gateway = SmsGateway(sender.sms, configuration_set="replies", opt_out_list="opt-outs",
+                                     message_type="TRANSACTIONAL")
+        capture_logs("two-way-sms")
+        yield World(sender, inbound, events, sqs, desk_url, count(1))
+
+
+def types(received: list[dict[str, Any]]) -> list[str]:
+    return [event["detail-type"] for event in received]
+
+
+# -- appointment ----------------------------------------------------------------------------------
+def test_the_appointment_scenario_from_reminder_to_a_rebooked_slot(world):
+    reminder = world.remind("appt-77-reminder", "appointment", VISIT, reference="appt-77", slots=SLOTS)
+
+    world.text("2", quoting=reminder.message_id)
+    world.text("B", quoting=world.sms.sent[-1].message_id)
+
+    assert world.replies() == [
+        "Hi Ana, this is a reminder of your appointment on Mon 2 Mar at 11:00. Reply 1 to confirm or 2 to cancel.",
+        "Your appointment is cancelled. Would another time suit you? A) Tue 3 Mar 10:00, B) Wed 4 Mar 14:30, "
+        "C) Fri 6 Mar 09:00. Reply A, B or C, or 0 for none.",
+        "You are booked for Wed 4 Mar 14:30. See you then.",
+    ]
+    received = world.desk()
+    assert types(received) == ["appointment.cancelled", "appointment.rebooked"]
+    assert all(event["source"] == "two-way-sms" and event["detail"]["reference"] == "appt-77" for event in received)
+    assert received[1]["detail"]["slot"] == "Wed 4 Mar 14:30"
+    assert received[0]["detail"]["ourNumber"] == OUR_NUMBER  # the number texted, not the sender's identity
+    assert world.conversation("appt-77-reminder").status == "CLOSED"
+
+
+def test_a_late_answer_to_a_closed_appointment_gets_the_default_reply_and_books_nothing(world):
+    reminder = world.remind("appt-78-reminder", "appointment", VISIT, reference="appt-78", slots=SLOTS)
+    world.text("1", quoting=reminder.message_id)
+    world.desk()
+
+    world.text("2", quoting=reminder.message_id)
+
+    assert world.replies()[-1] == SETTINGS["default_reply"]
+    received = world.desk()
+    assert types(received) == ["reply.received"] and received[0]["detail"]["conversationId"] is None
+
+
+def test_an_unclear_answer_is_asked_again_and_reported_as_a_reply(world):
+    reminder = world.remind("appt-79-reminder", "appointment", VISIT, reference="appt-79")
+
+    world.text("what time was it?", quoting=reminder.message_id)
+
+    assert world.replies()[-1].startswith("Sorry, we did not understand. Reply 1 to confirm or 2 to cancel")
+    [event] = world.desk()
+    assert event["detail-type"] == "reply.received" and event["detail"]["conversationId"] == "appt-79-reminder"
+    assert world.conversation("appt-79-reminder").step == "confirm"
+
+
+def test_stop_in_the_middle_of_a_flow_opts_out_and_closes_the_conversation(world):
+    reminder = world.remind("appt-80-reminder", "appointment", VISIT, reference="appt-80", slots=SLOTS)
+    world.text("2", quoting=reminder.message_id)
+    world.desk()
+
+    world.text("STOP")
+
+    assert len(world.replies()) == 2  # End User Messaging confirms the opt-out itself; no prompt follows
+    [event] = world.desk()
+    assert event["detail-type"] == "optout.recorded"
+    assert event["detail"]["closedConversations"] == ["appt-80-reminder"]
+    assert world.conversation("appt-80-reminder").status == "CLOSED"
+
+
+def test_a_redelivered_answer_acts_once(world):
+    reminder = world.remind("appt-81-reminder", "appointment", VISIT, reference="appt-81")
+    world.text("1", quoting=reminder.message_id, inbound_id="in-dup")
+
+    world.deliver(world.last_record)
+
+    assert len(world.replies()) == 2 and types(world.desk()) == ["appointment.confirmed"]
+
+
+def test_a_reply_that_fails_after_the_turn_is_sent_on_the_retry_without_a_second_step(world):
+    reminder = world.remind("appt-82-reminder", "appointment", VISIT, reference="appt-82", slots=SLOTS)
+    world.sms.fail_next("InternalServerException")
+
+    failed = world.text("2", quoting=reminder.message_id, inbound_id="in-retry")
+    world.deliver(world.last_record)  # SQS delivers it again
+
+    assert failed["batchItemFailures"]  # the first delivery failed its record
+    assert world.replies()[-1].startswith("Your appointment is cancelled. Would another time suit you?")
+    assert len(world.replies()) == 2
+    assert world.conversation("appt-82-reminder").step == "rebook"
+    # Events are delivered at least once: the retry puts the turn's events again.
+    assert types(world.desk()) == ["appointment.cancelled", "appointment.cancelled"]
+
+
+def test_two_open_conversations_each_take_the_answer_that_quotes_them(world):
+    first = world.remind("appt-83-reminder", "appointment", VISIT, reference="appt-83")
+    second = world.remind("appt-84-reminder", "appointment", {**VISIT, "when": "Thu 5 Mar at 09:00"},
+                          reference="appt-84")
+
+    world.text("1", quoting=first.message_id)
+    world.text("YES")  # quotes nothing: the most recent open conversation
+
+    [one, two] = world.desk()
+    assert (one["detail"]["reference"], two["detail"]["reference"]) == ("appt-83", "appt-84")
+    assert second.message_id != first.message_id
+
+
+# -- transaction -------------------------------------------------------------------------------------
+def test_a_verified_charge_is_approved_once_and_a_replayed_code_does_nothing(world):
+    prompt = world.remind("txn-9", "transaction", CHARGE, reference="txn-9")
+    code = prompt.body.split("Reply YES ")[1].split(" ")[0]
+
+    world.text(f"YES {code}", quoting=prompt.message_id)
+    world.text(f"NO {code}", quoting=prompt.message_id)  # a replay after the answer was final
+
+    assert world.replies()[1] == "Thank you, the charge is approved."
+    assert world.replies()[2] == SETTINGS["default_reply"]
+    assert types(world.desk()) == ["transaction.approved", "reply.received"]
+
+
+def test_a_wrong_code_is_asked_again_and_approves_nothing(world):
+    prompt = world.remind("txn-10", "transaction", CHARGE, reference="txn-10")
+    code = prompt.body.split("Reply YES ")[1].split(" ")[0]
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+
+    world.text(f"YES {wrong}", quoting=prompt.message_id)
+
+    assert world.replies()[-1].startswith("Please reply YES or NO, then the code we sent")
+    assert types(world.desk()) == ["reply.received"]
+    assert world.conversation("txn-10").status == "OPEN"
+
+
+def test_an_answer_after_the_verification_expired_gets_the_default_reply(world):
+    prompt = world.remind("txn-11", "transaction", CHARGE, reference="txn-11")
+    code = prompt.body.split("Reply YES ")[1].split(" ")[0]
+
+    world.text(f"YES {code}", quoting=prompt.message_id, after=16 * 60)
+
+    assert world.replies()[-1] == SETTINGS["default_reply"]
+    assert types(world.desk()) == ["reply.received"]
+
+
+# -- support and your own handlers ------------------------------------------------------------------
+def test_agent_opens_a_support_conversation_and_every_message_reaches_the_desk(world):
+    world.text("AGENT please, my bill is wrong")
+    world.text("It says $40 but I paid $30")
+
+    assert world.replies() == ["Thanks, an agent will text you back shortly. Reply STOP to opt out."]
+    requested, message = world.desk()
+    assert requested["detail-type"] == "support.requested"
+    assert requested["detail"]["text"] == "AGENT please, my bill is wrong"
+    assert message["detail-type"] == "reply.received" and message["detail"]["text"] == "It says $40 but I paid $30"
+    assert message["detail"]["conversationId"] == requested["detail"]["conversationId"]
+
+
+def test_a_registered_keyword_handler_answers_and_emits_its_events(world):
+    world.text("balance")
+
+    assert world.replies() == ["Your balance is $12.34."]
+    [event] = world.desk()
+    assert event["detail"]["handledBy"] == "balance" and event["detail"]["customerNumber"] == SEATTLE
+
+
+def test_a_message_outside_any_conversation_gets_the_default_reply_and_reaches_the_bus(world):
+    world.text("hello")
+
+    assert world.replies() == [SETTINGS["default_reply"]]
+    [event] = world.desk()
+    assert event["detail-type"] == "reply.received" and event["detail"]["intent"] == "OTHER"
+
+
+def test_help_in_the_middle_of_a_flow_is_answered_and_the_flow_waits(world):
+    reminder = world.remind("appt-85-reminder", "appointment", VISIT, reference="appt-85")
+
+    world.text("HELP", quoting=reminder.message_id)
+    world.text("1", quoting=reminder.message_id)
+
+    # End User Messaging answers HELP itself (its keyword); the flow only sees the "1".
+    assert world.replies()[1:] == ["Thank you, your appointment on Mon 2 Mar at 11:00 is confirmed."]
+    assert types(world.desk()) == ["appointment.confirmed"]
+
+
+def test_a_bot_plugged_into_the_support_flow_answers_and_closes_the_conversation(world):
+    support = copy.deepcopy(READY_FLOWS["support"])
+    support["steps"]["with_agent"]["answers"][0]["handler"] = "support_bot"
+    flows = flows_to_json(parse_flows({**READY_FLOWS, "support": support}))
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/two-way-sms/flows", Value=flows, Type="String",
+                                                          Overwrite=True)
+
+    world.text("AGENT")
+    world.text("I forgot my password")
+    world.text("thanks")  # the bot closed the conversation: back to the default reply
+
+    assert world.replies()[1:] == ["You can reset your password at example.com/reset.", SETTINGS["default_reply"]]
+    assert types(world.desk()) == ["support.requested", "reply.received", "reply.received"]
