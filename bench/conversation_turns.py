@@ -1,16 +1,26 @@
-"""Benchmark figures for conversations (printed by run.py, section 12).
+"""Benchmark figures for conversations (printed by run.py, sections 12 and 13).
 
 12. the in-process cost of one inbound reply inside a flow: ``responder.decide`` and
     ``conversations.inbound.route`` (correlation among the number's conversations, the
-    step, the replies and events) for each step of the three ready flows, no AWS. The AWS
-    calls per reply come with the inbound handler's conversation wiring.
+    step, the replies and events) for each step of the three ready flows, no AWS;
+13. the AWS calls per inbound reply inside a flow, and per prompt the sender opens: the real
+    handlers on the integration tests' emulated AWS (moto, the SMS emulator), every botocore
+    request counted, and the handler's time per message there (moto's included).
 """
 
 from __future__ import annotations
 
+import io
 import statistics
+import time
 import timeit
+from collections import Counter
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
+from typing import Any, Iterator
+
+import botocore.client
+import pytest
 
 from two_way_sms.conversations.engine import advance, open_conversation
 from two_way_sms.conversations.flows import parse_flows
@@ -62,5 +72,79 @@ def print_conversation_figures() -> None:
         routed = once()
         print(f"    {label:<40} {routed.path:<14} {len(routed.replies):>7} {len(routed.events):>6} "
               f"{_median_microseconds(once):>7.1f} us")
-    print("    The AWS calls per reply (the conversation's read and conditional write, the events' PutEvents,\n"
-          "    the reply) are counted once the inbound handler runs flows.\n")
+    print()
+
+
+@contextmanager
+def _counting_requests() -> Iterator[Counter]:
+    """Counts every botocore request (moto answers below this level) by (service, operation)."""
+    counted: Counter = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation_name: str, api_params: Any) -> Any:
+        counted[(client.meta.service_model.service_name, operation_name)] += 1
+        return original(client, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def _calls(counted: Counter, sms_sends: int) -> str:
+    parts = [f"{operation} x{n}" if n > 1 else operation for (_, operation), n in sorted(counted.items())]
+    if sms_sends:
+        parts.append(f"SendTextMessage x{sms_sends}" if sms_sends > 1 else "SendTextMessage")
+    return ", ".join(parts)
+
+
+def print_conversation_call_figures() -> None:
+    from tests.integration.test_conversations_end_to_end import CHARGE, SLOTS, VISIT, build_world
+
+    print("13. AWS calls per conversation message, the real handlers on emulated AWS (moto + the SMS emulator)\n"
+          "    (warm functions: the flows parameter is cached; time per message includes moto's own work)")
+    print(f"    {'message':<42} {'calls':>5}  {'ms':>5}  requests")
+    with pytest.MonkeyPatch.context() as monkeypatch, build_world(monkeypatch) as world:
+        with redirect_stdout(io.StringIO()):  # the first messages read the flows parameter, create clients
+            world.text("warm-up: hello")
+            world.remind("warm-up", "appointment", VISIT)
+
+        def measure(label: str, action) -> None:
+            sent_before = len(world.sms.sent)
+            with _counting_requests() as counted, redirect_stdout(io.StringIO()):  # the handlers' EMF lines
+                started = time.perf_counter()
+                action()
+                elapsed_ms = (time.perf_counter() - started) * 1000
+            sms_sends = len(world.sms.sent) - sent_before
+            total = sum(counted.values()) + sms_sends
+            print(f"    {label:<42} {total:>5}  {elapsed_ms:>5.1f}  {_calls(counted, sms_sends)}")
+
+        reminder = None
+
+        def remind() -> None:
+            nonlocal reminder
+            reminder = world.remind("appt-1", "appointment", VISIT, reference="appt-1", slots=SLOTS)
+
+        measure("sender: appointment reminder (opens one)", remind)
+        measure("inbound: 2 (cancel; slots offered)", lambda: world.text("2", quoting=reminder.message_id))
+        measure("inbound: B (rebooked)", lambda: world.text("B", quoting=world.sms.sent[-1].message_id))
+        prompt = None
+
+        def verify() -> None:
+            nonlocal prompt
+            prompt = world.remind("txn-1", "transaction", CHARGE, reference="txn-1")
+
+        measure("sender: verification with a code", verify)
+        code = prompt.body.split("Reply YES ")[1].split(" ")[0]
+        measure("inbound: YES <code> (approved)", lambda: world.text(f"YES {code}", quoting=prompt.message_id))
+        measure("inbound: AGENT (opens support)", lambda: world.text("AGENT my bill"))
+        measure("inbound: free text in support", lambda: world.text("it says $40"))
+        measure("inbound: hello (no conversation open)", lambda: world.text("hello", after=86400 * 2))
+        with redirect_stdout(io.StringIO()):
+            world.text("AGENT")  # a support conversation for the STOP to close
+        measure("inbound: STOP in support (closes it)", lambda: world.text("STOP"))
+    print("    Per inbound reply in a flow: the idempotency record (put, then update), the number's\n"
+          "    conversations (one Query), the turn's conditional PutItem, PutEvents, the reply and its\n"
+          "    ledger record, and the opt-out check (GetItem). The sender adds GenerateMac (codes only)\n"
+          "    and the conversation's PutItem to an ordinary send.\n")

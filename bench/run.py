@@ -10,7 +10,8 @@ Prints, never asserts:
 8-11. the outbound sender: the pacing ratio of a burst on a simulated clock, the pacing
    algorithm alone, sends per second in process and AWS calls per message, the AWS-side cost
    per 1,000 messages (bench/outbound.py; BENCH_OUTBOUND_FULL=1 for the issue's burst sizes);
-12. conversations: the in-process cost of one inbound reply inside a flow (bench/conversation_turns.py).
+12. conversations: the in-process cost of one inbound reply inside a flow (bench/conversation_turns.py);
+13. conversations: the AWS calls per inbound reply inside a flow and per prompt opened.
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -30,7 +31,7 @@ from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, in
 from aws_calls import PathCalls, count_calls_per_path
 from delivery_events import print_events_figures
 from outbound import ListPrices, print_outbound_figures
-from conversation_turns import print_conversation_figures
+from conversation_turns import print_conversation_call_figures, print_conversation_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -76,6 +77,7 @@ def main() -> None:
         sms_per_part=price.per_part, sms_source=price.source,
     ))
     print_conversation_figures()
+    print_conversation_call_figures()
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import copy
 import importlib
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -94,9 +96,10 @@ class World:
         return stored.conversation if stored else None
 
 
-@pytest.fixture
-def world(monkeypatch):
-    monkeypatch.setattr(router_module, "router", router_module.Router())  # registrations stay in this test
+@contextmanager
+def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """Both functions on one emulated AWS (also used by bench/conversation_turns.py)."""
+    monkeypatch.setattr(router_module, "router", router_module.Router())  # registrations stay in this world
     monkeypatch.setenv("EXTENSIONS_MODULE", "tests.integration.extensions_example")
     sys.modules.pop("tests.integration.extensions_example", None)
     with build_harness(monkeypatch) as sender:
@@ -119,6 +122,12 @@ def world(monkeypatch):
                                      message_type="TRANSACTIONAL")
         capture_logs("two-way-sms")
         yield World(sender, inbound, events, sqs, desk_url, count(1))
+
+
+@pytest.fixture
+def world(monkeypatch):
+    with build_world(monkeypatch) as built:
+        yield built
 
 
 def types(received: list[dict[str, Any]]) -> list[str]:
