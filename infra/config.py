@@ -7,6 +7,7 @@ names the bad value; replies are also reported with their encoding and parts.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from typing import Any
 import phonenumbers
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from two_way_sms.conversations.flows import Flow, FlowError, parse_flows
+from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.encoding import EncodingReport, analyse
 from two_way_sms.inbound import MAX_BODY_CHARACTERS
 from two_way_sms.keywords import MANDATORY_KEYWORDS, keyword_problem, normalise_keyword
@@ -50,6 +53,8 @@ _ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_EVENT_BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")  # EventBridge's own pattern for a bus name
 MAX_CONCURRENCY = 1000  # an SQS event source mapping's ceiling
 # Checked by the settings only: the identity is the number or pool of the stack, known at deploy.
 _VALIDATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
@@ -166,6 +171,38 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True)
+class ExtensionsConfig:
+    """Your own handlers (``two_way_sms.conversations.router``), bundled as a Lambda layer:
+    ``directory`` holds ``python/<module>`` (a package or a ``.py`` file) and the inbound
+    function imports ``module`` when it starts."""
+
+    directory: str
+    module: str
+
+
+@dataclass(frozen=True)
+class ConversationsConfig:
+    """Conversation flows and where their business events go.
+
+    ``flows``: every flow switched on, parsed (``two_way_sms.conversations.flows``): the
+    ready flows named in ``ready_flows``, then the custom ``flows`` (a custom flow named like
+    a ready one replaces it: that is how a ready flow is edited). ``specs``: the same flows
+    as configured (plain JSON data). ``event_bus_name``: publish business events on this
+    existing bus of the stack's account and region ("default" is the account's default
+    bus); None: the stack creates an encrypted bus.
+    """
+
+    flows: Mapping[str, Flow] = field(default_factory=lambda: MappingProxyType({}))
+    specs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    event_bus_name: str | None = None
+    extensions: ExtensionsConfig | None = None
+
+    @property
+    def needs_a_code(self) -> bool:
+        return any(flow.needs_a_code for flow in self.flows.values())
+
+
+@dataclass(frozen=True)
 class ReplyReport:
     name: str
     report: EncodingReport
@@ -183,6 +220,7 @@ class TwoWaySmsConfig:
     archive: ArchiveConfig = ArchiveConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     outbound: OutboundConfig = OutboundConfig(mps=DEFAULT_MPS["SIMULATOR"])
+    conversations: ConversationsConfig = ConversationsConfig()
     reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
 
     @property
@@ -210,6 +248,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
         "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
         "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring", "outbound",
+        "conversations",
     }, "config")
     origination = _origination(raw.get("origination", {"new_number": {}}))
     message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
@@ -250,6 +289,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         archive=_archive(raw.get("archive", {})),
         monitoring=_monitoring(raw.get("monitoring", {})),
         outbound=_outbound(raw.get("outbound", {}), origination),
+        conversations=_conversations(raw.get("conversations", {}), responder),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
     )
 
@@ -425,6 +465,62 @@ def _templates(raw: Any) -> dict[str, Template]:
         except (TemplateError, ValueError) as error:
             raise ConfigError(f"{where}: {error}") from None
     return templates
+
+
+# -- conversations ------------------------------------------------------------------------
+def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"conversations {raw!r} must be an object")
+    _reject_unknown(raw, {"ready_flows", "flows", "event_bus_name", "extensions"}, "conversations")
+    ready = raw.get("ready_flows", [])
+    if not isinstance(ready, list):
+        raise ConfigError(f"conversations.ready_flows {ready!r} must be a list of ready flow names")
+    for name in ready:
+        if not isinstance(name, str) or name not in READY_FLOWS:
+            raise ConfigError(f"conversations.ready_flows entry {name!r} is not a ready flow: the ready flows are "
+                              f"{', '.join(sorted(READY_FLOWS))}")
+    _reject_duplicates(ready, "conversations.ready_flows")
+    custom = raw.get("flows", {})
+    if not isinstance(custom, dict):
+        raise ConfigError(f"conversations.flows {custom!r} must be an object of flow name -> flow")
+    # A custom flow named like a ready one replaces it (that is how a ready flow is edited).
+    specs = {**{name: copy.deepcopy(READY_FLOWS[name]) for name in ready}, **copy.deepcopy(custom)}
+    try:
+        flows = parse_flows(specs)
+    except FlowError as error:
+        raise ConfigError(f"conversations: {error}") from None
+    # A start word the number answers by itself (a keyword) or that changes consent never reaches a flow.
+    taken = {k.keyword: "a keyword" for k in responder.keywords}
+    taken.update({word: "an opt-out word" for word in responder.opt_out_words})
+    taken.update({word: "an opt-in word" for word in responder.opt_in_words})
+    for flow in flows.values():
+        for word in flow.start_words:
+            if word in taken:
+                raise ConfigError(f"conversations: flow {flow.name}: start word {word} is also {taken[word]}; "
+                                  "choose another start word")
+    bus_name = raw.get("event_bus_name")
+    if bus_name is not None and (not isinstance(bus_name, str) or not _EVENT_BUS_NAME.fullmatch(bus_name)):
+        raise ConfigError(f"conversations.event_bus_name {bus_name!r} must be the name (not the ARN) of an event bus: "
+                          "1-256 letters, digits, '.', '-', '_' or '/'")
+    extensions = _extensions(raw["extensions"]) if raw.get("extensions") is not None else None
+    return ConversationsConfig(flows=MappingProxyType(flows), specs=MappingProxyType(specs), event_bus_name=bus_name,
+                               extensions=extensions)
+
+
+def _extensions(raw: Any) -> ExtensionsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"conversations.extensions {raw!r} must be an object with directory and module")
+    _reject_unknown(raw, {"directory", "module"}, "conversations.extensions")
+    directory, module = raw.get("directory"), raw.get("module")
+    if not isinstance(module, str) or not _MODULE_NAME.fullmatch(module):
+        raise ConfigError(f"conversations.extensions.module {module!r} must be a Python module name (clinic_handlers)")
+    if not isinstance(directory, str) or not directory:
+        raise ConfigError(f"conversations.extensions.directory {directory!r} must be a directory path")
+    base = Path(directory) / "python" / module.replace(".", "/")
+    if not (base / "__init__.py").is_file() and not base.with_suffix(".py").is_file():
+        raise ConfigError(f"conversations.extensions: {directory!r} has no python/{module.replace('.', '/')} package "
+                          "or .py file: lay the directory out as a Lambda layer (python/<module>)")
+    return ExtensionsConfig(directory=str(Path(directory).resolve()), module=module)
 
 
 # -- keywords and replies -----------------------------------------------------------------

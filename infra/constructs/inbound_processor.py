@@ -15,6 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.conversations import Conversations
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
@@ -26,8 +27,9 @@ import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.nag import acknowledge
 from two_way_sms import metric_names
 
-# Lambda allows 4 KB of environment variables in all; the settings must fit with the rest.
-MAX_SETTINGS_BYTES = 3500
+# Lambda allows 4 KB of environment variables in all; the settings must fit with the rest
+# (about 800 bytes once resolved: table names, the conversations' parameter, table and bus).
+MAX_SETTINGS_BYTES = 3200
 
 
 class InboundProcessor(Construct):
@@ -47,6 +49,13 @@ class InboundProcessor(Construct):
         must have partition key ``phone_number`` and sort key ``record`` (strings).
     :param ledger: record every reply sent (status ``SENT``) in this message ledger.
         Default: none, replies are not recorded.
+    :param conversations: run these conversation flows and publish business events on
+        their bus (``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and ``EVENT_BUS_NAME``, and
+        ``Conversations.grant_converse``). Default: none, the function answers keywords,
+        HELP and opt-outs only.
+    :param extensions: a layer with your own handlers (``two_way_sms.conversations.router``)
+        under ``python/``; with ``extensions_module``, the module the function imports when it
+        starts (``EXTENSIONS_MODULE``). Default: none.
     """
 
     def __init__(
@@ -61,6 +70,9 @@ class InboundProcessor(Construct):
         encryption_key: kms.IKey | None = None,
         existing_contacts_table: dynamodb.ITable | None = None,
         ledger: MessageLedger | None = None,
+        conversations: Conversations | None = None,
+        extensions: lambda_.ILayerVersion | None = None,
+        extensions_module: str | None = None,
         memory_size: int = 256,
         timeout: Duration = Duration.seconds(30),
         reserved_concurrency: int = 5,
@@ -77,6 +89,9 @@ class InboundProcessor(Construct):
             )
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size {batch_size} must be 1-10 (an SQS batch without a batching window)")
+        if (extensions is None) != (extensions_module is None):
+            raise ValueError(f"extensions and extensions_module {extensions_module!r} go together: the layer "
+                             "holds the module the function imports")
 
         self.encryption_key = encryption_key or new_key(
             self, "Key", "Encrypts the inbound SMS queues, tables and logs")
@@ -108,7 +123,7 @@ class InboundProcessor(Construct):
         handler = handler_function(
             self,
             function_dir="inbound",
-            description="Answers inbound SMS: keywords, HELP, opt-outs and opt-ins",
+            description="Answers inbound SMS: keywords, HELP, opt-outs, opt-ins and conversations",
             encryption_key=self.encryption_key,
             memory_size=memory_size,
             timeout=timeout,
@@ -125,8 +140,12 @@ class InboundProcessor(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **({"LEDGER_TABLE": ledger.table.table_name, "LEDGER_RETENTION_DAYS": str(ledger.retention_days)}
                    if ledger is not None else {}),
+                **(conversations.inbound_environment() if conversations is not None else {}),
+                **({"EXTENSIONS_MODULE": extensions_module} if extensions_module else {}),
             },
         )
+        if extensions is not None:
+            handler.function.add_layers(extensions)
         self.function, self.log_group = handler.function, handler.log_group
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True,
@@ -139,12 +158,14 @@ class InboundProcessor(Construct):
         self.idempotency_table.grant_read_write_data(self.function)
         if ledger is not None:
             ledger.grant_record(self.function)
+        if conversations is not None:
+            conversations.grant_converse(self.function)
         number.grant_send(self.function, configuration_set.configuration_set_arn)
         number.grant_manage_opt_outs(self.function)
         handler.acknowledge_findings(
-            key_scope="this construct's CMK (and the message ledger's, when given)",
+            key_scope="this construct's CMK (and the message ledger's and the conversations', when given)",
             invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
-            calls="SQS, DynamoDB, End User Messaging",
+            calls="SQS, DynamoDB, End User Messaging" + (", EventBridge, Systems Manager" if conversations else ""),
         )
         self._acknowledge_findings()
 

@@ -431,7 +431,8 @@ class Monitoring(Construct):
             [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24,
                                           sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP)],
         ]
-        rows += self._inbound_rows() + self._opt_out_rows() + self._outbound_rows() + self._campaign_rows()
+        rows += self._inbound_rows() + self._opt_out_rows() + self._conversation_rows() + self._outbound_rows()
+        rows += self._campaign_rows()
         rows += self._delivery_rows() + self._spend_rows()
         rows += self._dead_letter_rows() + self._stream_rows() + self._function_rows() + self._archive_rows()
         return rows
@@ -472,6 +473,22 @@ class Monitoring(Construct):
                 _graph("Opt-outs and opt-ins", metrics, width=16),
                 cloudwatch.SingleValueWidget(title="Totals over the time range", metrics=metrics, width=8, height=6,
                                              set_period_to_time_range=True),
+            ],
+        ]
+
+    def _conversation_rows(self) -> list[list[cloudwatch.IWidget]]:
+        return [
+            [_header("Conversations", "Inbound messages that moved a conversation on (or opened one with a start "
+                     "word), and the business events put on the event bus: every inbound message, opt-out and "
+                     "opt-in, and the flows' outcomes.")],
+            [
+                _graph("Conversation turns", [
+                    self.metric(metric_names.CONVERSATION_TURNS, label="Turns (inbound messages in a conversation)"),
+                    self.metric(metric_names.CONVERSATIONS_OPENED, label="Opened by a customer's start word"),
+                ], width=12),
+                _graph("Business events", [
+                    self.metric(metric_names.BUSINESS_EVENTS_PUT, label="Put on the event bus"),
+                ], width=12),
             ],
         ]
 

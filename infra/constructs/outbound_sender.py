@@ -20,6 +20,7 @@ from constructs import Construct, IValidation
 import jsii
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.conversations import Conversations
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
@@ -33,9 +34,9 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
 
 # Lambda allows 4 KB of environment variables in all (names and values). The sender has
-# about 1 KB of others (table names, queue URL, ARNs once resolved): the settings and the
-# templates share the rest.
-MAX_SETTINGS_BYTES = 2800
+# about 1.5 KB of others (table names, queue URL, ARNs once resolved, the conversations'
+# parameter, table and key): the settings and the templates share the rest.
+MAX_SETTINGS_BYTES = 2600
 # An ARN is a token at synth: what it takes once resolved, at most, for the size check.
 RESOLVED_ARN_BYTES = 160
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
@@ -140,6 +141,10 @@ class OutboundSender(Construct):
     :param batch_size: requests per invocation, 1-10. Default: 10.
     :param max_concurrency: concurrent batches (and reserved concurrency), 2-1,000. Default: 2.
     :param max_receive_count: receives before a request goes to the dead-letter queue. Default: 5.
+    :param conversations: let requests open conversations of these flows
+        (``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``CODES_KEY_ID`` when a flow takes a
+        one-use code, and ``Conversations.grant_open``). Default: none, requests send
+        templates and bodies only.
     """
 
     def __init__(
@@ -161,6 +166,7 @@ class OutboundSender(Construct):
         max_concurrency: int = 2,
         max_receive_count: int = 5,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        conversations: Conversations | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         _check_settings(batch_size=batch_size, max_concurrency=max_concurrency, max_receive_count=max_receive_count,
@@ -213,6 +219,7 @@ class OutboundSender(Construct):
                 "TEMPLATES": templates_json,
                 "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+                **(conversations.sender_environment() if conversations is not None else {}),
             },
         )
         self._handler = handler
@@ -227,11 +234,14 @@ class OutboundSender(Construct):
         contacts_table.grant_read_write_data(self.function)
         idempotency_table.grant_read_write_data(self.function)
         ledger.grant_record(self.function)
+        if conversations is not None:
+            conversations.grant_open(self.function)
         number.grant_send(self.function, configuration_set.configuration_set_arn)
         handler.acknowledge_findings(
-            key_scope="this construct's CMK and the keys of the contacts, idempotency and ledger tables",
+            key_scope="this construct's CMK and the keys of the contacts, idempotency, ledger and conversations tables",
             invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
-            calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler",
+            calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler" + (", Systems Manager, KMS" if conversations
+                                                                                else ""),
         )
         self._acknowledge_findings()
         self._release_target: lambda_.IFunction | None = None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from aws_cdk import Annotations, Duration
+from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import ExistingOrigination, TwoWaySmsConfig
 from infra.constructs.campaigns import Campaigns
+from infra.constructs.conversations import Conversations
 from infra.constructs.delivery_events import DeliveryEvents
 from infra.constructs.encryption import new_key
 from infra.constructs.event_archive import EventArchive
@@ -20,6 +23,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.outbound_sender import OutboundSender
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
+from infra.lambda_code import ARCHITECTURE, RUNTIME
 
 
 class TwoWaySms(Construct):
@@ -37,6 +41,13 @@ class TwoWaySms(Construct):
     and the release of held requests are one-off EventBridge Scheduler schedules that
     invoke the campaigns function. The outbound queue and table, the campaign queues, the
     audience bucket and both functions' logs share a third key (``outbound_key``).
+
+    Conversations (``conversations``): the flows switched on in the config, a table of
+    conversations in progress and an event bus (encrypted with ``events_key``, archived)
+    where the inbound function publishes business events: every inbound message, opt-out
+    and opt-in, and the flows' outcomes. The bus exists even with no flow on. The sender
+    opens conversations (with a one-use code from an HMAC key when a flow takes one), the
+    inbound function moves them on.
 
     Every delivery event is also archived to S3 by the configuration set's Firehose
     destination (``event_archive``: EventBridge is best effort, the archive is not), and
@@ -82,12 +93,27 @@ class TwoWaySms(Construct):
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
         delivery = config.delivery_events
         self.events_key = new_key(
-            self, "EventsKey", "Encrypts the message ledger, the delivery event stream, its queues, logs and archive")
+            self, "EventsKey", "Encrypts the message ledger, the delivery event stream, its queues, logs and archive, "
+            "the conversations table and the business event bus")
         self.ledger = MessageLedger(
             self, "Ledger",
             encryption_key=self.events_key,
             retention=Duration.days(delivery.ledger_retention_days),
         )
+        conversations = config.conversations
+        self.conversations = Conversations(
+            self, "Conversations",
+            flows=conversations.flows,
+            encryption_key=self.events_key,
+            existing_event_bus=eventbridge.EventBus.from_event_bus_name(
+                self, "ExistingEventBus", conversations.event_bus_name) if conversations.event_bus_name else None,
+            deletion_protection=config.deletion_protection,
+        )
+        extensions = conversations.extensions
+        self.extensions = lambda_.LayerVersion(
+            self, "Extensions", code=lambda_.Code.from_asset(extensions.directory), compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE], description=f"Your handlers: {extensions.module}",
+        ) if extensions is not None else None
         self.inbound_processor = InboundProcessor(
             self, "InboundProcessor",
             topic=self.inbound_topic.topic,
@@ -95,6 +121,9 @@ class TwoWaySms(Construct):
             configuration_set=self.configuration_set,
             message_type=config.message_type,
             ledger=self.ledger,
+            conversations=self.conversations,
+            extensions=self.extensions,
+            extensions_module=extensions.module if extensions is not None else None,
         )
         outbound = config.outbound
         # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
@@ -112,6 +141,7 @@ class TwoWaySms(Construct):
             templates=outbound.templates,
             encryption_key=self.outbound_key,
             max_concurrency=outbound.max_concurrency,
+            conversations=self.conversations,
         )
         promotional = sorted(t.template_id for t in outbound.templates.values() if t.message_type == "PROMOTIONAL")
         if origination.number_type == "SIMULATOR" and promotional:

@@ -43,6 +43,9 @@ class TwoWaySmsStack(Stack):
             "AudienceBucketName": built.campaigns.audience_bucket.bucket_name,
             "AlarmTopicArn": built.monitoring.alarm_topic.topic_arn,
             "DashboardName": built.monitoring.dashboard.dashboard_name,
+            "ConversationsTableName": built.conversations.table.table_name,
+            "EventBusName": built.conversations.event_bus.event_bus_name,
+            "EventBusArn": built.conversations.event_bus.event_bus_arn,
         }
         for name, value in outputs.items():
             if value is not None:

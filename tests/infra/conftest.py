@@ -42,6 +42,11 @@ def toll_free_self_managed(synthesized) -> Synthesized:
     return synthesized("toll_free_self_managed")
 
 
+@pytest.fixture(scope="session")
+def existing_bus_no_codes(synthesized) -> Synthesized:
+    return synthesized("existing_bus_no_codes")
+
+
 @pytest.fixture(scope="session", params=sorted(VARIANTS))
 def any_variant(request, synthesized) -> Synthesized:
     return synthesized(request.param)

@@ -39,6 +39,8 @@ STACK_NAME = "TwoWaySms"
 
 EXISTING_PHONE_NUMBER_ID = "phone-0123456789abcdef0123456789abcdef"
 EXISTING_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
+EXISTING_EVENT_BUS_NAME = "clinic-events"
+EXTENSIONS_DIRECTORY = Path(__file__).parent / "fixtures" / "extensions"  # python/clinic_handlers
 
 VARIANTS: dict[str, dict[str, Any]] = {
     # (a) cdk.json as it is: a new SIMULATOR number.
@@ -56,6 +58,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "self_managed_opt_outs": True,
         "message_type": "TRANSACTIONAL",
     },
+    # (e) business events on a bus we already own, and no flow that takes a one-use code.
+    "existing_bus_no_codes": {**DEFAULT_CONFIG, "conversations": {
+        "ready_flows": ["appointment", "support"], "flows": {}, "event_bus_name": EXISTING_EVENT_BUS_NAME,
+        "extensions": {"directory": str(EXTENSIONS_DIRECTORY), "module": "clinic_handlers"}}},
 }
 
 

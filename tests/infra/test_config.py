@@ -208,3 +208,119 @@ def test_outbound_defaults_without_the_section():
     parsed = parse_config(raw).outbound
     assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (1.0, None, True, {})
     assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (time(8), time(21), True)
+
+
+# -- conversations -------------------------------------------------------------------------------------
+def conversations(**section: Any) -> dict[str, Any]:
+    return config(conversations={"ready_flows": [], "flows": {}, "event_bus_name": None, **section})
+
+
+def a_flow(**changes: Any) -> dict[str, Any]:
+    """A small valid custom flow."""
+    return {"start": "ask", "timeout_seconds": 3600, "steps": {"ask": {
+        "prompt": "Rate your visit 1-5.", "answers": [{"match": "1|2|3|4|5", "emit": "reply.received", "close": True}]}},
+        **changes}
+
+
+def test_cdk_json_switches_on_the_three_ready_flows_and_lets_the_stack_create_the_bus():
+    parsed = parse_config(config()).conversations
+    assert sorted(parsed.flows) == ["appointment", "support", "transaction"]
+    assert parsed.event_bus_name is None
+    assert parsed.needs_a_code  # the transaction flow's one-use code
+
+
+def test_conversations_default_to_no_flow_and_a_new_bus_without_the_section():
+    raw = config()
+    raw.pop("conversations")
+    parsed = parse_config(raw).conversations
+    assert (dict(parsed.flows), dict(parsed.specs), parsed.event_bus_name, parsed.needs_a_code) == ({}, {}, None, False)
+
+
+def test_ready_flows_are_switched_on_by_name_with_their_ready_specs():
+    from two_way_sms.conversations.ready_flows import READY_FLOWS
+    parsed = parse_config(conversations(ready_flows=["appointment", "support"])).conversations
+    assert sorted(parsed.flows) == ["appointment", "support"]
+    assert dict(parsed.specs) == {"appointment": READY_FLOWS["appointment"], "support": READY_FLOWS["support"]}
+    assert not parsed.needs_a_code
+
+
+def test_a_custom_flow_named_like_a_ready_one_replaces_it():
+    from two_way_sms.conversations.ready_flows import READY_FLOWS
+    edited = copy.deepcopy(READY_FLOWS["appointment"])
+    edited["timeout_seconds"] = 86400
+    parsed = parse_config(conversations(ready_flows=["appointment", "support"],
+                                        flows={"appointment": edited, "survey": a_flow()})).conversations
+    assert sorted(parsed.flows) == ["appointment", "support", "survey"]
+    assert parsed.flows["appointment"].timeout_seconds == 86400
+    assert parsed.specs["appointment"] == edited
+    assert READY_FLOWS["appointment"]["timeout_seconds"] == 2 * 86400  # the ready flow itself is untouched
+
+
+def test_a_custom_flow_replaces_a_ready_one_even_when_it_is_not_switched_on_by_name():
+    parsed = parse_config(conversations(flows={"transaction": a_flow()})).conversations
+    assert list(parsed.flows) == ["transaction"] and not parsed.needs_a_code
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"ready_flows": ["appointment", "reminder"]},
+     "conversations.ready_flows entry 'reminder' is not a ready flow: the ready flows are appointment, support, "
+     "transaction"),
+    ({"ready_flows": "appointment"}, "conversations.ready_flows 'appointment' must be a list"),
+    ({"ready_flows": ["support", "support"]}, "conversations.ready_flows repeat ['support']"),
+    ({"flows": ["survey"]}, "conversations.flows ['survey'] must be an object"),
+    ({"flows": {"survey": a_flow(start="begin")}},
+     "conversations: flow survey: start 'begin' is not one of its steps (ask)"),
+    ({"flows": {"Survey": a_flow()}}, "conversations: flow name 'Survey' must be 1-40 characters"),
+    ({"flows": {"survey": a_flow(timeout_seconds=10)}}, "conversations: flow survey: timeout_seconds 10"),
+    ({"flows": {"survey": a_flow(start_words=["HOURS"])}},
+     "conversations: flow survey: start word HOURS is also a keyword"),
+    ({"ready_flows": ["support"], "flows": {"survey": a_flow(start_words=["AGENT"])}},
+     "conversations: flow survey: start word AGENT also starts flow support"),
+    ({"event_bus_name": "arn:aws:events:us-east-1:123456789012:event-bus/orders"},
+     "conversations.event_bus_name 'arn:aws:events:us-east-1:123456789012:event-bus/orders' must be the name"),
+    ({"event_bus_name": "orders bus"}, "conversations.event_bus_name 'orders bus' must be the name"),
+    ({"event_bus_name": "x" * 257}, "conversations.event_bus_name 'xxxx"),
+    ({"event_bus_name": 7}, "conversations.event_bus_name 7 must be the name"),
+    ({"event_bus": "orders"}, "conversations has unknown settings ['event_bus']"),
+])
+def test_bad_conversations_settings_fail_naming_the_value(section, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(conversations(**section))
+    assert message in str(error.value)
+
+
+def test_conversations_must_be_an_object():
+    with pytest.raises(ConfigError, match=r"conversations \['appointment'\] must be an object"):
+        parse_config(config(conversations=["appointment"]))
+
+
+@pytest.mark.parametrize("name", ["default", "orders", "aws.partner/example.com/123/orders", "team-a_bus.1"])
+def test_an_existing_bus_is_named_by_its_name_and_the_default_bus_is_allowed(name):
+    assert parse_config(conversations(event_bus_name=name)).conversations.event_bus_name == name
+
+
+# -- conversations.extensions ----------------------------------------------------------------------
+EXTENSIONS = Path(__file__).parent / "fixtures" / "extensions"
+
+
+def with_extensions(extensions: Any) -> dict[str, Any]:
+    return config(conversations={"ready_flows": [], "flows": {}, "extensions": extensions})
+
+
+def test_extensions_name_a_layer_directory_and_the_module_to_import():
+    parsed = parse_config(with_extensions({"directory": str(EXTENSIONS), "module": "clinic_handlers"}))
+
+    assert parsed.conversations.extensions.module == "clinic_handlers"
+    assert parsed.conversations.extensions.directory == str(EXTENSIONS.resolve())
+
+
+@pytest.mark.parametrize("extensions, fragment", [
+    ({"directory": str(EXTENSIONS), "module": "clinic-handlers"}, "module 'clinic-handlers' must be a Python module"),
+    ({"directory": str(EXTENSIONS), "module": "other_handlers"}, "has no python/other_handlers package"),
+    ({"directory": "", "module": "clinic_handlers"}, "directory '' must be a directory path"),
+    ({"directory": str(EXTENSIONS), "module": "clinic_handlers", "layer": "x"}, "unknown"),
+    ("clinic_handlers", "must be an object with directory and module"),
+])
+def test_bad_extensions_fail_naming_the_value(extensions, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        parse_config(with_extensions(extensions))

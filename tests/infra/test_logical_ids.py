@@ -39,6 +39,13 @@ STATEFUL_LOGICAL_IDS = {
     # Replacing the group deletes the one-off schedules that release held requests.
     "schedule group": ("AWS::Scheduler::ScheduleGroup", "TwoWaySmsCampaignsScheduleGroupEF662520"),
     "audience bucket": ("AWS::S3::Bucket", "TwoWaySmsCampaignsAudiences370DDE8A"),
+    "conversations table": ("AWS::DynamoDB::Table", "TwoWaySmsConversationsTable19F693B8"),
+    # The bus's name is generated from its construct path: replacing it renames the bus, and
+    # every rule that others put on it is lost with the old one.
+    "business event bus": ("AWS::Events::EventBus", "TwoWaySmsConversationsEventBus39A4A369"),
+    "business event archive": ("AWS::Events::Archive", "TwoWaySmsConversationsArchive12B12F28"),
+    # Retained on delete: a replacement would leave the old key behind, still billed.
+    "codes key": ("AWS::KMS::Key", "TwoWaySmsConversationsCodesKey9DA9E3A5"),
 }
 
 
@@ -93,5 +100,9 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "schedule dead-letter queue": default.logical_id(built.campaigns.schedule_dead_letter_queue),
         "schedule group": default.logical_id(built.campaigns.schedule_group),
         "audience bucket": default.logical_id(built.campaigns.audience_bucket),
+        "conversations table": default.logical_id(built.conversations.table),
+        "business event bus": default.logical_id(built.conversations.event_bus),
+        "business event archive": default.logical_id(built.conversations.archive),
+        "codes key": default.logical_id(built.conversations.codes_key),
     }
     assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}

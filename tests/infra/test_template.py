@@ -332,7 +332,7 @@ def test_inbound_function_responder_settings_read_back_as_the_configured_setting
 # -- the tables ----------------------------------------------------------------------------------
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(default):
     tables = default.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == 4  # contacts, idempotency, message ledger, outbound
+    assert len(tables) == 5  # contacts, idempotency, message ledger, outbound, conversations
     for logical_id, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical_id

@@ -1,0 +1,203 @@
+"""Conversations: the table that keeps them, the flows they follow, the bus their business events go to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.tables import encrypted_table
+from infra.nag import acknowledge
+from two_way_sms.conversations.flows import Flow, flows_to_json
+
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+# SSM parameter values: 4 KB in the standard tier, 8 KB in the advanced one (which costs a little a month).
+STANDARD_PARAMETER_BYTES = 4096
+ADVANCED_PARAMETER_BYTES = 8192
+DEFAULT_ARCHIVE_RETENTION = Duration.days(30)
+# The KMS actions CDK grants with a table's write access (grant_write_data) on its key.
+_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+
+class Conversations(Construct):
+    """What conversation flows need: a table, the flows, a bus for business events, a key for codes.
+
+    Builds:
+
+    - ``table``: conversations by customer (partition ``customer_number``, sort
+      ``conversation_id``, strings; TTL on ``delete_at``), on demand, encrypted with
+      ``encryption_key``, point-in-time recovery.
+    - ``flows_parameter``: an SSM String parameter (generated name) holding the flows as
+      JSON (``flows_to_json``), read by the functions at start-up: the flows do not fit in
+      Lambda's 4 KB of environment variables beside the rest. Standard tier up to 4 KB,
+      advanced up to 8 KB; larger flows fail the synth.
+    - ``event_bus``: a custom bus encrypted with ``encryption_key`` (whose policy lets
+      EventBridge use it for this bus only), with ``archive``, an archive of every event on
+      it for ``archive_retention`` (encrypted with the same key) to replay from; or
+      ``existing_event_bus`` as it is (no archive: it is yours to configure). The bus is
+      built even with no flow: opt-outs, opt-ins and every other inbound message are
+      published on it.
+    - ``codes_key``: when a flow takes a one-use code (``{code}``), an HMAC_256 KMS key
+      (GenerateMac/VerifyMac) that derives each conversation's code; retained on delete.
+      None otherwise.
+
+    :param flows: the flows switched on (``ConversationsConfig.flows``); may be empty.
+    :param encryption_key: encrypts the table, the new bus and its archive. The bus's and
+        the archive's statements are added to its policy when it is a ``kms.Key`` of this
+        app; an imported key's policy must already let ``events.amazonaws.com`` use it.
+    :param existing_event_bus: publish business events on this bus instead of a new one.
+    :param event_bus_props: properties of the new bus (not with ``existing_event_bus``).
+        Default: a bus with a generated name, encrypted with ``encryption_key``.
+    :param archive_retention: how long the new bus's archive keeps events. Default: 30
+        days. None: no archive.
+    :param deletion_protection: protect the table from deletion and keep it when the stack
+        is deleted. Default: off, so the table (conversations in progress, expiring by TTL)
+        goes with the stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        flows: Mapping[str, Flow],
+        encryption_key: kms.IKey,
+        existing_event_bus: events.IEventBus | None = None,
+        event_bus_props: events.EventBusProps | None = None,
+        archive_retention: Duration | None = DEFAULT_ARCHIVE_RETENTION,
+        deletion_protection: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if existing_event_bus is not None and event_bus_props is not None:
+            raise ValueError("existing_event_bus and event_bus_props are exclusive: give one or the other")
+        if archive_retention is not None and archive_retention.to_hours() < 24:
+            raise ValueError(f"archive_retention {archive_retention.to_human_string()} must be at least 1 day "
+                             "(None: no archive)")
+        self.flows: dict[str, Flow] = dict(flows)
+        self.encryption_key = encryption_key
+
+        self.table: dynamodb.Table = encrypted_table(
+            self, "Table", encryption_key=encryption_key, partition_key="customer_number",
+            sort_key="conversation_id", time_to_live_attribute="delete_at", kept=deletion_protection,
+            backup_reason="Holds conversations in progress, which expire by TTL within weeks; their outcomes are "
+                          "business events (archived on the bus)",
+        )
+
+        flows_json = flows_to_json(self.flows)
+        size = len(flows_json.encode())
+        if size > ADVANCED_PARAMETER_BYTES:
+            raise ValueError(f"the flows take {size} bytes of JSON, more than the {ADVANCED_PARAMETER_BYTES} an SSM "
+                             "parameter holds: shorten the prompts and replies or switch flows off")
+        self.flows_parameter = ssm.StringParameter(
+            self, "Flows",
+            description="Two-way SMS conversation flows (JSON), read by the inbound and sender functions",
+            string_value=flows_json,
+            tier=ssm.ParameterTier.STANDARD if size <= STANDARD_PARAMETER_BYTES else ssm.ParameterTier.ADVANCED,
+        )
+
+        self.archive: events.CfnArchive | None = None
+        if existing_event_bus is not None:
+            self.event_bus: events.IEventBus = existing_event_bus
+        else:
+            self.event_bus = self._new_event_bus(event_bus_props, archive_retention)
+
+        self.codes_key: kms.Key | None = None
+        if any(flow.needs_a_code for flow in self.flows.values()):
+            self.codes_key = kms.Key(
+                self, "CodesKey",
+                description="Derives the one-use codes of two-way SMS conversations (HMAC)",
+                key_spec=kms.KeySpec.HMAC_256,
+                key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            for finding in ("AwsSolutions-KMS5", "HIPAA.Security-KMSBackingKeyRotationEnabled",
+                            "NIST.800.53.R5-KMSBackingKeyRotationEnabled"):
+                acknowledge(self.codes_key.node.default_child, finding,
+                            "An HMAC KMS key cannot rotate automatically (KMS rotates symmetric encryption keys only); "
+                            "it only derives short-lived one-use codes, and a new key can replace it at any time")
+
+    def _new_event_bus(self, props: events.EventBusProps | None, archive_retention: Duration | None) -> events.EventBus:
+        key = (props.kms_key if props is not None else None) or self.encryption_key
+        bus = events.EventBus(
+            self, "EventBus",
+            description=(props.description if props is not None else None)
+            or "Two-way SMS business events: replies, opt-outs, opt-ins and conversation outcomes",
+            event_bus_name=props.event_bus_name if props is not None else None,
+            event_source_name=props.event_source_name if props is not None else None,
+            dead_letter_queue=props.dead_letter_queue if props is not None else None,
+            log_config=props.log_config if props is not None else None,
+            kms_key=key,
+        )  # with a kms.Key, CDK adds the statement that lets EventBridge use it for this bus
+        if archive_retention is None:
+            return bus
+        # The bus's ARN from its name (a literal CDK generates), not GetAtt: the key's policy
+        # naming the bus that the key encrypts would be a circular dependency.
+        bus_arn = Stack.of(self).format_arn(service="events", resource="event-bus",
+                                            resource_name=bus.node.default_child.name)
+        if isinstance(key, kms.Key):
+            # As the archive documentation asks: the archive's data keys, bound to the bus.
+            key.add_to_resource_policy(iam.PolicyStatement(
+                sid="AllowEventBridgeArchive",
+                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": bus_arn}},
+            ))
+            key.add_to_resource_policy(iam.PolicyStatement(
+                sid="AllowEventBridgeDescribeKey",
+                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ))
+        self.archive = events.CfnArchive(
+            self, "Archive",
+            source_arn=bus.event_bus_arn,
+            description="Every event on the two-way SMS business event bus, to replay",
+            retention_days=int(archive_retention.to_days()),
+            kms_key_identifier=key.key_arn,
+        )
+        return bus
+
+    # -- grants -------------------------------------------------------------------------------
+    def grant_converse(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the inbound function needs: read and write conversations, put events on the bus, read the flows."""
+        grant = self.table.grant_read_write_data(grantee)
+        grant = grant.combine(self.event_bus.grant_put_events_to(grantee))
+        return grant.combine(self.flows_parameter.grant_read(grantee))
+
+    def grant_open(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the sender needs to open conversations: put new ones (conditional PutItem only), read the
+        flows and, when a flow takes a code, ``kms:GenerateMac`` with ``codes_key``."""
+        grant = self.table.grant(grantee, "dynamodb:PutItem")
+        grant = grant.combine(self.encryption_key.grant(grantee, *_TABLE_KEY_ACTIONS))
+        grant = grant.combine(self.flows_parameter.grant_read(grantee))
+        if self.codes_key is not None:
+            grant = grant.combine(self.codes_key.grant(grantee, "kms:GenerateMac"))
+        return grant
+
+    # -- the handlers' settings ------------------------------------------------------------------
+    def inbound_environment(self) -> dict[str, str]:
+        """The inbound function's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``EVENT_BUS_NAME``."""
+        return {
+            "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
+            "CONVERSATIONS_TABLE": self.table.table_name,
+            "EVENT_BUS_NAME": self.event_bus.event_bus_name,
+        }
+
+    def sender_environment(self) -> dict[str, str]:
+        """The sender's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and, with a codes key, ``CODES_KEY_ID``."""
+        environment = {
+            "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
+            "CONVERSATIONS_TABLE": self.table.table_name,
+        }
+        if self.codes_key is not None:
+            environment["CODES_KEY_ID"] = self.codes_key.key_id
+        return environment
