@@ -44,7 +44,7 @@ from two_way_sms import metric_names
 from two_way_sms.adapters.business_events import BusinessEventBus
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore, Stored, TurnRecord
-from two_way_sms.adapters.flow_settings import FlowSettings
+from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.sms import RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.conversations.engine import CLOSED, BusinessEvent, Conversation, closed_by_opt_out
@@ -68,7 +68,7 @@ def _settings_from_environment() -> dict[str, str]:
     missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"inbound handler is missing environment variables {missing}: deploy it with the construct")
-    return {name: os.environ[name] for name in REQUIRED_SETTINGS}
+    return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **conversation_settings(os.environ, "inbound")}
 
 
 _env = _settings_from_environment()
@@ -96,9 +96,8 @@ idempotency = IdempotencyConfig(
 )
 persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"])
 # Optional: a processor reused without conversations or a bus answers with the responder alone.
-flow_settings = FlowSettings(boto3.client("ssm"), os.environ.get("FLOWS_PARAMETER"))
-conversations = ConversationStore(_dynamodb.Table(os.environ["CONVERSATIONS_TABLE"])) \
-    if os.environ.get("CONVERSATIONS_TABLE") else None
+flow_settings = FlowSettings(boto3.client("ssm"), _env.get("FLOWS_PARAMETER"))
+conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
 bus = BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"]) if os.environ.get("EVENT_BUS_NAME") else None
 
 
@@ -167,8 +166,9 @@ def answer(message: dict) -> dict:
     else:
         return _converse(inbound, decision, received_at_ms)
     if decision.consent_change is not None:
-        routed = _routed(inbound, decision, received_at_ms / 1000)
-        _close_all(routed.changed)  # an opt-out ends the number's open conversations
+        stored = _read(inbound.customer_number)
+        routed = _routed(inbound, decision, received_at_ms / 1000, stored)
+        _close_all(routed.changed, stored)  # an opt-out ends the number's open conversations
         _put_events(routed.events)
     return {"intent": decision.intent.value, "reply_message_id": reply_id, "path": "consent"}
 
@@ -203,9 +203,7 @@ def _converse(inbound: InboundMessage, decision: Decision, received_at_ms: int) 
     return _deliver(inbound, decision, replies, routed.events, received_at_ms, path=routed.path)
 
 
-def _routed(inbound: InboundMessage, decision: Decision, now: float, stored: Sequence[Stored] | None = None) -> Routed:
-    if stored is None:
-        stored = _read(inbound.customer_number)
+def _routed(inbound: InboundMessage, decision: Decision, now: float, stored: Sequence[Stored]) -> Routed:
     return route(decision, body=inbound.body, customer_number=inbound.customer_number,
                  our_number=inbound.our_number, inbound_message_id=inbound.inbound_message_id,
                  previous_message_id=inbound.previous_published_message_id, now=now,
@@ -252,19 +250,21 @@ def _apply(routed: Routed, stored: Sequence[Stored], inbound_message_id: str) ->
     conversations.save(conversation, read_at=version, turn=turn)
 
 
-def _close_all(closing: Sequence[Conversation]) -> None:
-    """Closes each conversation even if another write moved it meanwhile (closing twice is harmless)."""
+def _close_all(closing: Sequence[Conversation], stored: Sequence[Stored]) -> None:
+    """Closes each conversation at the version just read; one another write moved meanwhile is
+    read again and closed if it is still open (closing twice is harmless)."""
     assert conversations is not None or not closing
+    read = {item.conversation.conversation_id: item for item in stored}
     for conversation in closing:
+        current: Stored | None = read[conversation.conversation_id]  # as read, still open
         for _ in range(CONVERSATION_WRITE_ATTEMPTS):
-            current = conversations.get(conversation.customer_number, conversation.conversation_id)
             if current is None or current.conversation.status == CLOSED:
                 break
             try:
                 conversations.save(closed_by_opt_out(current.conversation), read_at=current.version)
                 break
             except ConversationMoved:
-                continue
+                current = conversations.get(conversation.customer_number, conversation.conversation_id)
 
 
 def _deliver(inbound: InboundMessage, decision: Decision, replies: Sequence[str], events: Sequence[BusinessEvent],

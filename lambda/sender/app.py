@@ -51,7 +51,7 @@ from two_way_sms import metric_names
 from two_way_sms.adapters.campaign_runs import CampaignRuns, refused
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
-from two_way_sms.adapters.flow_settings import FlowSettings
+from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
 from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
@@ -82,8 +82,7 @@ REQUIRED_SETTINGS = (
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
     "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
 )
-# Optional: a sender deployed without conversations refuses conversation requests (UNKNOWN_FLOW).
-CONVERSATION_SETTINGS = ("FLOWS_PARAMETER", "CONVERSATIONS_TABLE")
+
 # How far ahead a batch may book its slots: an invocation waits at most this long for its
 # last one. Long enough for two batches of ten at 1 MPS, so the default concurrency of 2
 # keeps a 10DLC number busy without deferring; an idle wait costs Lambda time only.
@@ -104,11 +103,8 @@ def _settings_from_environment() -> dict[str, str]:
     missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"sender handler is missing environment variables {missing}: deploy it with the construct")
-    present = [name for name in CONVERSATION_SETTINGS if os.environ.get(name)]
-    if present and len(present) < len(CONVERSATION_SETTINGS):
-        raise RuntimeError(f"sender handler needs all of {list(CONVERSATION_SETTINGS)} for conversations, "
-                           f"or none: it has only {present}")
-    return {name: os.environ[name] for name in REQUIRED_SETTINGS + tuple(present)}
+    # Optional: a sender deployed without conversations refuses conversation requests (UNKNOWN_FLOW).
+    return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **conversation_settings(os.environ, "sender")}
 
 
 class SystemClock:

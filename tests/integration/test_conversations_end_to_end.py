@@ -24,7 +24,8 @@ import pytest
 from tests.integration.conftest import SETTINGS, capture_logs, inbound_payload
 from tests.integration.emulation import REGION, FakeLambdaContext
 from tests.integration.test_sender import OUR_NUMBER, SEATTLE, build_harness
-from two_way_sms.adapters.conversations import ConversationStore
+from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
+from two_way_sms.adapters.flow_settings import conversation_settings
 from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.conversations import router as router_module
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
@@ -317,3 +318,33 @@ def test_a_bot_plugged_into_the_support_flow_answers_and_closes_the_conversation
 
     assert world.replies()[1:] == ["You can reset your password at example.com/reset.", SETTINGS["default_reply"]]
     assert types(world.desk()) == ["support.requested", "reply.received", "reply.received"]
+
+
+def test_stop_closes_a_conversation_that_another_answer_moved_meanwhile(world, monkeypatch):
+    reminder = world.remind("appt-86-reminder", "appointment", VISIT, reference="appt-86", slots=SLOTS)
+    store = world.inbound.conversations
+    original, raced = store.save, []
+
+    def racing_save(conversation, **kwargs):
+        if not raced:  # another answer's write lands between the read and this one
+            raced.append(conversation.conversation_id)
+            raise ConversationMoved(conversation.conversation_id)
+        return original(conversation, **kwargs)
+
+    monkeypatch.setattr(store, "save", racing_save)
+    world.text("STOP", quoting=reminder.message_id)
+
+    assert raced == ["appt-86-reminder"] and world.conversation("appt-86-reminder").status == "CLOSED"
+
+
+@pytest.mark.parametrize("environment, expected", [
+    ({}, {}),
+    ({"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}, {"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}),
+])
+def test_conversations_are_configured_with_both_settings_or_none(environment, expected):
+    assert conversation_settings(environment, "inbound") == expected
+
+
+def test_flows_without_a_table_to_keep_conversations_fail_at_start_naming_what_is_missing():
+    with pytest.raises(RuntimeError, match=r"inbound handler needs all of .*it has only \['FLOWS_PARAMETER'\]"):
+        conversation_settings({"FLOWS_PARAMETER": "/f"}, "inbound")
