@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
@@ -32,12 +33,20 @@ class InboundMessage:
     body: str
     registered_keyword: str | None  # ``messageKeyword``: the number's keyword, if any
     previous_published_message_id: str | None
+    # When the service published it (the SNS envelope's ``Timestamp``): the same on every
+    # redelivery, unlike the queue's ``SentTimestamp``. None for a raw (envelope-less) body.
+    published_at_ms: int | None = None
+    # False for a sender we must never text: a short code, an alphanumeric sender id,
+    # anything that is not a phone number (``customer_number`` is then the raw value).
+    answerable: bool = True
 
 
 def parse_inbound(raw: str | dict[str, Any]) -> InboundMessage:
     """Parses a raw inbound JSON, or an SNS notification envelope containing it."""
     payload = _load_object(raw)
+    published_at_ms = None
     if payload.get("Type") == "Notification" and "Message" in payload:
+        published_at_ms = _timestamp_ms(payload.get("Timestamp"))
         payload = _load_object(payload["Message"])
 
     message_id = _required_text(payload, "inboundMessageId")
@@ -46,14 +55,33 @@ def parse_inbound(raw: str | dict[str, Any]) -> InboundMessage:
         raise MalformedInboundMessage("messageBody is missing or not text")
     if len(body) > MAX_BODY_CHARACTERS:
         raise MalformedInboundMessage(f"messageBody has {len(body)} characters, more than {MAX_BODY_CHARACTERS}")
+    sender = _required_text(payload, "originationNumber")
+    try:
+        if any(ch.isalpha() for ch in sender):  # phonenumbers would read letters as a vanity number
+            raise InvalidPhoneNumber("a sender id, not a phone number")
+        customer_number, answerable = to_e164(sender), True
+    except InvalidPhoneNumber:
+        customer_number, answerable = sender, False
     return InboundMessage(
         inbound_message_id=message_id,
-        customer_number=_phone(payload, "originationNumber"),
+        customer_number=customer_number,
         our_number=_phone(payload, "destinationNumber"),
         body=body,
         registered_keyword=_optional_text(payload, "messageKeyword"),
         previous_published_message_id=_optional_text(payload, "previousPublishedMessageId"),
+        published_at_ms=published_at_ms,
+        answerable=answerable,
     )
+
+
+def _timestamp_ms(value: Any) -> int | None:
+    """SNS's ``Timestamp`` (ISO 8601, UTC) in epoch milliseconds; None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
 
 
 def _load_object(raw: Any) -> dict[str, Any]:

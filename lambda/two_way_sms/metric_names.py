@@ -28,6 +28,12 @@ CONVERSATION_TURNS = "ConversationTurns"  # an inbound message in (or opening) a
 CONVERSATIONS_OPENED = "ConversationsOpened"  # by a customer's start word (the sender opens the others)
 BUSINESS_EVENTS_PUT = "BusinessEventsPut"  # events put on the business events bus
 LEDGER_WRITES_FAILED = "LedgerWritesFailed"  # a reply went out but its SENT record did not (events add it)
+REPLIES_SUPPRESSED = "RepliesSuppressed"  # held back by the reply limits (per number, per window, same text)
+REPLIES_OUTCOME_UNKNOWN = "RepliesOutcomeUnknown"  # the send's answer was lost: it may or may not have gone
+REPLY_LOG_WRITES_FAILED = "ReplyLogWritesFailed"  # a reply's outcome was not recorded (its claim still holds)
+CONFIRMATIONS_GIVEN_UP = "ConfirmationsGivenUp"  # an opt-out confirmation that could not go in time
+INBOUND_NOT_ANSWERABLE = "InboundNotAnswerable"  # from a short code, a sender id, anything not E.164
+INBOUND_PARKED = "InboundParked"  # put on the dead-letter queue with its reason (malformed, not our number)
 
 # -- events handler -------------------------------------------------------------------------
 DELIVERY_EVENTS = "DeliveryEvents"  # every event read from the stream

@@ -40,6 +40,10 @@ SETTINGS = {
 }
 
 
+REPLY_MAX_PRICE = "0.05"
+REPLY_TIME_TO_LIVE = 3600
+OUR_NUMBER = "+12125550101"
+
 FAKE_CREDENTIALS = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -70,6 +74,7 @@ class Harness:
     def __init__(self, app: Any, sqs: Any, queue_url: str, contacts: Any, stubber: Stubber, logs: io.StringIO) -> None:
         self.app, self.sqs, self.queue_url, self.contacts, self.stubber = app, sqs, queue_url, contacts, stubber
         self._logs = logs
+        self.dead_letter_queue_url = ""
 
     def logs(self) -> str:
         """Everything the handler logged so far (Powertools JSON lines)."""
@@ -102,7 +107,19 @@ class Harness:
             "DestinationPhoneNumber": to, "OriginationIdentity": from_number, "MessageBody": body,
             "MessageType": "TRANSACTIONAL", "ConfigurationSetName": "replies",
             "Context": {"inboundMessageId": inbound_id, "intent": intent},
+            "MaxPrice": REPLY_MAX_PRICE, "TimeToLive": REPLY_TIME_TO_LIVE,
         })
+
+    def expect_listed(self, number: str) -> None:
+        """The handler puts ``number`` on the opt-out list (it does for every opt-out it decides)."""
+        self.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": number})
+
+    def parked(self) -> list[dict[str, Any]]:
+        """The dead-letter queue's messages: body and reason."""
+        messages = self.sqs.receive_message(QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10,
+                                            MessageAttributeNames=["All"]).get("Messages", [])
+        return [{"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
+                for m in messages]
 
     def expect_send_error(self, code: str, *, reason: str | None = None) -> None:
         extra = {"Reason": reason} if reason else {}
@@ -145,7 +162,8 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
         "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_LOG_LEVEL": "INFO", "REPLY_MAX_PRICE": REPLY_MAX_PRICE,
+        "REPLY_TIME_TO_LIVE": str(REPLY_TIME_TO_LIVE), "OUR_NUMBERS": OUR_NUMBER, "MAX_RECEIVE_COUNT": "5",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -153,13 +171,17 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         contacts = create_tables(boto3.resource("dynamodb", region_name=REGION))
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
+        dead_letter_queue_url = sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"]
+        monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url)
         sys.modules.pop("inbound.app", None)
         app = importlib.import_module("inbound.app")
         log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
         app.gateway._client = sms_client
         with Stubber(sms_client) as stubber:
-            yield Harness(app, sqs, queue_url, contacts, stubber, log_buffer)
+            harness = Harness(app, sqs, queue_url, contacts, stubber, log_buffer)
+            harness.dead_letter_queue_url = dead_letter_queue_url
+            yield harness
             stubber.assert_no_pending_responses()
 
 

@@ -23,6 +23,8 @@ def failures(result: dict) -> list[str]:
 # -- keywords AWS answers itself (AWS-managed opt-outs, the default) ---------------------------
 @pytest.mark.parametrize("body", ["STOP", "Stop.", " stop ", "STOP please", "UNSUBSCRIBE", "arret", "STOPALL"])
 def test_opt_out_words_are_recorded_without_a_second_reply_when_aws_manages_opt_outs(harness, body):
+    harness.expect_listed(CUSTOMER)  # AWS listed it already; listing again is idempotent and costs nothing
+
     result = harness.handle(text(body))
 
     assert failures(result) == []
@@ -75,13 +77,14 @@ def test_a_reply_whose_ledger_write_fails_is_not_sent_twice(harness, monkeypatch
 
 def test_an_opt_out_phrase_is_honoured_by_the_handler_with_one_confirmation_and_the_list(harness):
     harness.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
-    harness.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    harness.expect_listed(CUSTOMER)
 
     assert failures(harness.handle(text("please opt me out of these"))) == []
     assert harness.profile(CUSTOMER)["opted_out"] is True
 
 
 def test_an_opted_out_number_gets_no_default_reply(harness):
+    harness.expect_listed(CUSTOMER)
     harness.handle(text("STOP", "in-1"))
 
     assert failures(harness.handle(text("hello again", "in-2"))) == []  # no send expected
@@ -94,7 +97,8 @@ def test_the_numbers_own_number_without_plus_is_normalised(harness):
 
 
 def test_an_sns_envelope_body_is_unwrapped(harness):
-    envelope = {"Type": "Notification", "MessageId": "sns-1", "Message": json.dumps(text("hours"))}
+    envelope = {"Type": "Notification", "MessageId": "sns-1", "Timestamp": "2026-12-04T10:00:00.000Z",
+                "Message": json.dumps(text("hours"))}
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
 
     assert failures(harness.handle(envelope)) == []
@@ -104,11 +108,11 @@ def test_an_sns_envelope_body_is_unwrapped(harness):
 def test_self_managed_stop_sends_one_confirmation_before_listing_the_number(self_managed_harness):
     h = self_managed_harness
     h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
-    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.expect_listed(CUSTOMER)
     assert failures(h.handle(text("Stop."))) == []
 
     # A second STOP from an opted-out number: recorded, listed again, but no second confirmation.
-    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.expect_listed(CUSTOMER)
     assert failures(h.handle(text("STOP", "in-2"))) == []
     assert len(h.consent_records(CUSTOMER)) == 2
 
@@ -116,7 +120,7 @@ def test_self_managed_stop_sends_one_confirmation_before_listing_the_number(self
 def test_self_managed_help_is_answered_even_to_an_opted_out_number(self_managed_harness):
     h = self_managed_harness
     h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
-    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.expect_listed(CUSTOMER)
     h.handle(text("STOP"))
     h.expect_send(CUSTOMER, SETTINGS["help_reply"], inbound_id="in-2", intent="HELP")
 
@@ -137,10 +141,11 @@ def test_self_managed_start_takes_the_number_off_the_list_then_confirms(self_man
 def test_a_redelivered_message_gets_no_second_reply_and_no_second_record(self_managed_harness):
     h = self_managed_harness
     h.expect_send(CUSTOMER, SETTINGS["stop_reply"], inbound_id="in-1", intent="OPT_OUT")
-    h.stubber.add_response("put_opted_out_number", {}, {"OptOutListName": "opt-outs", "OptedOutNumber": CUSTOMER})
+    h.expect_listed(CUSTOMER)
     h.handle(text("STOP"))
 
-    assert failures(h.handle(text("STOP"))) == []  # same inbound id: no calls expected
+    h.expect_listed(CUSTOMER)  # listing again is idempotent; no second confirmation is expected
+    assert failures(h.handle(text("STOP"))) == []
     assert len(h.consent_records(CUSTOMER)) == 1
 
 
@@ -148,20 +153,40 @@ def test_a_redelivered_message_gets_no_second_reply_and_no_second_record(self_ma
     ("not json", "not JSON"),
     (json.dumps([1, 2]), "not an object"),
     (json.dumps(inbound_payload(inboundMessageId=None)), "inboundMessageId"),
-    (json.dumps(inbound_payload(originationNumber="banana")), "originationNumber"),
+    (json.dumps(inbound_payload(originationNumber=None)), "originationNumber"),
+    (json.dumps(inbound_payload(destinationNumber="banana")), "destinationNumber"),
     (json.dumps(inbound_payload(messageBody=None)), "messageBody"),
 ])
-def test_a_malformed_record_fails_alone_with_a_logged_reason(harness, body, reason_fragment):
+def test_a_malformed_record_is_parked_at_once_with_its_reason_and_the_batch_goes_on(harness, body, reason_fragment):
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="good", intent="KEYWORD")
     event = harness.sqs_event(body, json.dumps(text("HOURS", "good")))
     bad_id = next(r["messageId"] for r in event["Records"] if r["body"] == body)
 
     result = harness.app.handler(event, FakeLambdaContext())
 
-    assert failures(result) == [bad_id]
+    assert failures(result) == []  # retrying it could only fail again
+    [parked] = harness.parked()
+    assert parked["body"] == body and parked["originalMessageId"] == bad_id
+    assert parked["reason"].startswith("MALFORMED") and reason_fragment in parked["reason"]
     logged = harness.logs()
     assert reason_fragment in logged
     assert "Stop" not in logged and "+14255550182" not in logged  # no body, no full number
+
+
+def test_a_message_to_a_number_this_stack_does_not_answer_is_parked_and_not_answered(harness):
+    assert failures(harness.handle(text("START", destinationNumber="+12065550100"))) == []  # no send expected
+
+    [parked] = harness.parked()
+    assert parked["reason"].startswith("NOT_OUR_NUMBER") and "+12065550100" not in parked["reason"]
+    assert harness.profile(CUSTOMER) is None  # a forged START grants nothing
+
+
+@pytest.mark.parametrize("sender", ["AMAZON", "262966", "12345", "MyBankAlerts"])
+def test_a_text_from_a_short_code_or_sender_id_is_recorded_and_never_answered(harness, sender):
+    assert failures(harness.handle(text("Your code is 1234", originationNumber=sender))) == []  # no send expected
+
+    assert "recorded, not answered" in harness.logs()
+    assert harness.parked() == []
 
 
 def test_throttling_fails_the_record_for_a_retry_and_the_retry_replies(harness):
@@ -180,11 +205,12 @@ def test_a_reply_to_a_number_on_the_opt_out_list_is_recorded_and_not_retried(har
     assert harness.profile(CUSTOMER)["opted_out"] is True
 
 
-def test_a_rejected_reply_fails_the_record_towards_the_dead_letter_queue(harness):
+def test_a_reply_refused_for_good_is_logged_and_counted_not_retried(harness):
     harness.expect_send_error("ValidationException")
 
-    assert len(failures(harness.handle(text("hours")))) == 1
+    assert failures(harness.handle(text("hours"))) == []
     assert "ValidationException" in harness.logs()
+    assert failures(harness.handle(text("hours"))) == []  # redelivered: the refusal is remembered, no call
 
 
 def test_logs_mask_the_customer_number(harness):

@@ -32,7 +32,7 @@ def test_optional_fields_may_be_missing():
 
 @pytest.mark.parametrize("change, reason", [
     ({"inboundMessageId": ""}, "inboundMessageId"),
-    ({"originationNumber": "12"}, "originationNumber"),
+    ({"originationNumber": "  "}, "originationNumber"),
     ({"destinationNumber": None}, "destinationNumber"),
     ({"messageBody": 5}, "messageBody"),
     ({"messageBody": "x" * 1601}, "1601"),
@@ -45,8 +45,27 @@ def test_malformed_payloads_are_rejected_with_a_reason_naming_the_field(change, 
 
 def test_a_reason_never_carries_the_full_number():
     with pytest.raises(MalformedInboundMessage) as error:
-        parse_inbound({**PAYLOAD, "originationNumber": "+1425555018299999"})
+        parse_inbound({**PAYLOAD, "destinationNumber": "+1425555018299999"})
     assert "+1425555018299999" not in error.value.reason
+
+
+@pytest.mark.parametrize("sender", ["12", "262966", "AMAZON", "MyBank", "+1425555018299999", "1-800-FLOWERS"])
+def test_a_sender_that_is_not_a_phone_number_is_kept_as_is_and_marked_not_answerable(sender):
+    message = parse_inbound({**PAYLOAD, "originationNumber": sender})
+
+    assert (message.customer_number, message.answerable) == (sender, False)
+
+
+def test_a_phone_number_sender_is_answerable():
+    assert parse_inbound(PAYLOAD).answerable is True
+
+
+def test_the_sns_envelope_gives_the_publish_time_which_redeliveries_keep():
+    envelope = {"Type": "Notification", "MessageId": "m-1", "Timestamp": "2026-12-04T10:00:00.123Z",
+                "Message": json.dumps(PAYLOAD)}
+
+    assert parse_inbound(envelope).published_at_ms == 1_796_378_400_123
+    assert parse_inbound(PAYLOAD).published_at_ms is None  # raw delivery has no envelope
 
 
 def test_numbers_without_plus_and_with_formatting_normalise_to_e164():

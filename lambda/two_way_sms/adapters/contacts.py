@@ -1,12 +1,16 @@
 """The contacts table: each customer's current consent, and the proof of every change.
 
 One item per number holds the current state (``record = "PROFILE"``); every opt-out or
-opt-in adds an item ``record = "CONSENT#<time>#<message id>"`` with the number, time,
+opt-in adds an item ``record = "CONSENT#<message id>#<change>"`` with the number, time,
 message id, keyword and source (``INBOUND``: the customer's own text; ``DELIVERY_EVENT``: a
 carrier reported the number blocked as opted out; ``OPT_OUT_LIST``: a send was refused
 because the number is on the opt-out list; ``IMPORT``: an imported opt-in with its
 source): the proof a regulator asks for. Both writes are safe to repeat: a redelivered
 message adds no second proof, and an older change never overwrites a newer one.
+
+Consent is ordered by the customer's own message, never by when it reached us: the proof
+is keyed by the message's id, the first recording's time is kept (a redelivery, however
+late, reuses it), and the state follows the latest (time, message id).
 
 For outbound messaging the PROFILE also holds the first recorded opt-in (``opt_in_at``,
 ``opt_in_source``: an import's source or ``KEYWORD`` for a START) and imported
@@ -76,7 +80,7 @@ class ContactsTable:
             self._table.put_item(
                 Item={
                     "phone_number": number,
-                    "record": f"CONSENT#{at}#{message_id}",
+                    "record": f"CONSENT#{message_id}#{change.value}",
                     "change": change.value,
                     "at": at,
                     "message_id": message_id,
@@ -85,11 +89,14 @@ class ContactsTable:
                     "our_number": our_number,
                 },
                 ConditionExpression="attribute_not_exists(phone_number)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            is_new = False  # a retry: the proof exists, but make sure the state was written too
+            # A retry: the proof exists (keep its time), but make sure the state was written too.
+            is_new = False
+            at = _stored_text(error.response.get("Item", {}).get("at")) or at
         expression = "SET opted_out = :out, consent_changed_at = :at, consent_message_id = :id"
         values: dict[str, Any] = {":out": change is ConsentChange.OPTED_OUT, ":at": at, ":id": message_id}
         if change is ConsentChange.OPTED_IN:
@@ -100,7 +107,9 @@ class ContactsTable:
             self._table.update_item(
                 Key={"phone_number": number, "record": PROFILE},
                 UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(consent_changed_at) OR consent_changed_at <= :at",
+                # Ties on the time (the same millisecond) go to the greater message id: any order ends alike.
+                ConditionExpression=("attribute_not_exists(consent_changed_at) OR consent_changed_at < :at"
+                                     " OR (consent_changed_at = :at AND consent_message_id <= :id)"),
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
@@ -199,6 +208,13 @@ class ContactsTable:
                 ExpressionAttributeValues=values,
             )
         return recorded
+
+
+def _stored_text(value: Any) -> str | None:
+    """A string attribute of a condition failure's ``Item``, which comes in the wire format."""
+    if isinstance(value, dict):
+        value = value.get("S")
+    return value if isinstance(value, str) else None
 
 
 def _iso(at_ms: int) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError as EndpointUnreachable, HTTPClientError
 
 # Worth another try later: the record goes back to the queue, nothing is lost.
 RETRYABLE_ERRORS = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailable"})
@@ -43,6 +43,12 @@ class SendRejected(Exception):
         self.reason = reason  # the error's modeled Reason, when it has one
 
 
+class SendOutcomeUnknown(Exception):
+    """The request may have reached End User Messaging but its answer was lost (a read timeout,
+    a connection closed mid-call): the text may or may not have gone. ``SendTextMessage`` has no
+    client token, so only the caller's own record of the send can decide what to do."""
+
+
 class PriceAboveMax(SendRejected):
     """The message would cost more than the ``MaxPrice`` it was sent with."""
 
@@ -57,15 +63,20 @@ class SmsGateway:
     """Sends through one configuration set; keeps one opt-out list (when given one)."""
 
     def __init__(self, client: Any, *, configuration_set: str, opt_out_list: str | None = None,
-                 message_type: str = "TRANSACTIONAL") -> None:
+                 message_type: str = "TRANSACTIONAL", reply_max_price: str | None = None,
+                 reply_time_to_live_seconds: int | None = None) -> None:
         self._client = client
         self._configuration_set = configuration_set
         self._opt_out_list = opt_out_list
         self._message_type = message_type
+        self._reply_max_price = reply_max_price
+        self._reply_time_to_live_seconds = reply_time_to_live_seconds
 
     def send_text(self, *, to: str, from_number: str, body: str, context: dict[str, str]) -> SendResult:
+        """A reply to a customer's text, with the gateway's message type, price ceiling and time to live."""
         return self.send(destination=to, origination_identity=from_number, body=body,
-                         message_type=self._message_type, context=context)
+                         message_type=self._message_type, context=context, max_price=self._reply_max_price,
+                         time_to_live_seconds=self._reply_time_to_live_seconds)
 
     def send(
         self,
@@ -78,7 +89,8 @@ class SmsGateway:
         max_price: str | None = None,
         time_to_live_seconds: int | None = None,
     ) -> SendResult:
-        """One ``SendTextMessage``; raises ``RetryableSendError``, ``PriceAboveMax`` or ``SendRejected``."""
+        """One ``SendTextMessage``; raises ``RetryableSendError`` (it surely did not go: try again),
+        ``SendOutcomeUnknown`` (it may have gone), ``PriceAboveMax`` or ``SendRejected`` (refused for good)."""
         params: dict[str, Any] = {
             "DestinationPhoneNumber": destination,
             "OriginationIdentity": origination_identity,
@@ -97,9 +109,14 @@ class SmsGateway:
             if _is_opted_out(error):
                 return SendResult(message_id=None, blocked_by_opt_out=True)
             raise _translate(error) from error
+        except EndpointUnreachable as error:  # no connection was made: nothing was sent
+            raise RetryableSendError(type(error).__name__) from error
+        except HTTPClientError as error:  # sent, but the answer never came back
+            raise SendOutcomeUnknown(type(error).__name__) from error
         return SendResult(message_id=response["MessageId"])
 
     def put_opted_out(self, number: str) -> None:
+        """Puts ``number`` on the opt-out list; safe to repeat (the call is idempotent)."""
         try:
             self._client.put_opted_out_number(OptOutListName=self._require_opt_out_list(), OptedOutNumber=number)
         except ClientError as error:
