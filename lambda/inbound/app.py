@@ -32,6 +32,7 @@ from two_way_sms.adapters.conversations import ConversationStore
 from two_way_sms.adapters.dead_letters import DeadLetterQueue
 from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
 from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.reply_log import ReplyLogTable
 from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.conversations.router import router
@@ -115,10 +116,13 @@ def _import_extensions(module_name: str | None) -> None:
 
 
 _import_extensions(os.environ.get("EXTENSIONS_MODULE"))
+# Optional: flows whose answers carry a one-use code need the key that derives it again.
+codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 answerer = InboundAnswerer(
     responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
     contacts=contacts, gateway=gateway, telemetry=_Telemetry(), ledger=ledger, conversations=conversations, bus=bus,
     flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
+    code_for=codes.code_for if codes is not None else None,
 )
 
 

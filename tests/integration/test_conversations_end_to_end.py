@@ -254,6 +254,23 @@ def test_a_wrong_code_is_asked_again_and_approves_nothing(world):
     assert world.conversation("txn-10").status == "OPEN"
 
 
+def test_three_wrong_codes_lock_the_verification_and_the_right_code_then_approves_nothing(world):
+    prompt = world.remind("txn-11", "transaction", CHARGE, reference="txn-11")
+    code = prompt.body.split("Reply YES ")[1].split(" ")[0]
+
+    for guess in range(3):
+        world.text(f"YES {(int(code) + 1 + guess) % 1_000_000:06d}", quoting=prompt.message_id, after=120)
+    world.text(f"YES {code}", quoting=prompt.message_id)
+
+    assert world.conversation("txn-11").status == "CLOSED"
+    assert types(world.desk()) == ["reply.received", "reply.received", "verification.locked", "reply.received"]
+    retries = [reply for reply in world.replies() if reply.startswith("Please reply YES or NO")]
+    # The first guess is asked again; the second would get the same text within five minutes (the
+    # reply limits hold it back); the third closes it with no reply; the right code is then too late.
+    assert len(retries) == 1
+    assert "Thank you, the charge is approved." not in world.replies()
+
+
 def test_an_answer_after_the_verification_expired_gets_the_default_reply(world):
     prompt = world.remind("txn-11", "transaction", CHARGE, reference="txn-11")
     code = prompt.body.split("Reply YES ")[1].split(" ")[0]

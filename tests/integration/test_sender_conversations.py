@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.test_sender import SEATTLE, build_harness
 from two_way_sms.adapters.conversations import ConversationStore
-from two_way_sms.conversations.engine import OPEN, advance, code_hash
+from two_way_sms.conversations.engine import OPEN, advance
 from two_way_sms.conversations.flows import parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 
@@ -51,7 +51,7 @@ def test_an_appointment_reminder_texts_the_flows_prompt_and_opens_the_conversati
     assert harness.outcome("appt-77-reminder").status == "SENT"
 
 
-def test_a_verification_texts_a_six_digit_code_that_only_its_hash_is_kept_of(harness):
+def test_a_verification_texts_a_six_digit_code_that_nothing_is_kept_of(harness):
     harness.submit(conversation_request("txn-9", "transaction", CHARGE, reference="txn-9"))
     harness.drain()
 
@@ -59,9 +59,11 @@ def test_a_verification_texts_a_six_digit_code_that_only_its_hash_is_kept_of(har
     code = text.body.split("Reply YES ")[1].split(" ")[0]
     assert code.isdigit() and len(code) == 6
     conversation = stored(harness, "txn-9")
-    assert conversation.code_hash == code_hash("txn-9", code)
-    assert code not in repr(harness.dynamodb.Table("conversations").scan()["Items"])
-    turn = advance(conversation, FLOWS["transaction"], f"yes {code}", now=text.at + 60, inbound_message_id="in-1")
+    assert conversation.takes_code
+    stored_items = repr(harness.dynamodb.Table("conversations").scan()["Items"])
+    assert code not in stored_items and "hash" not in stored_items  # not even a hash to brute-force
+    turn = advance(conversation, FLOWS["transaction"], f"yes {code}", now=text.at + 60, inbound_message_id="in-1",
+                   code_for=harness.app.codes.code_for)  # checked by deriving the code again in KMS
     assert [event.detail_type for event in turn.events] == ["transaction.approved"]
 
 

@@ -35,8 +35,8 @@ def reminder(slots=SLOTS, conversation_id="c-1", now=NOW):
     return replace(conversation, prompt_message_ids=(f"prompt-{conversation_id}",)), prompt
 
 
-def say(conversation, body, flow=APPOINTMENT, at=NOW + 60, message_id="in-1"):
-    return advance(conversation, flow, body, now=at, inbound_message_id=message_id)
+def say(conversation, body, flow=APPOINTMENT, at=NOW + 60, message_id="in-1", code_for=None):
+    return advance(conversation, flow, body, now=at, inbound_message_id=message_id, code_for=code_for)
 
 
 # -- appointment -----------------------------------------------------------------------------------
@@ -165,32 +165,62 @@ def verification(code="482913"):
     return conversation, prompt
 
 
-def test_the_verification_prompt_carries_the_code_but_only_its_hash_is_kept():
+def codes(conversation_id: str) -> str:
+    """The code the KMS key would derive for the conversation (``adapters.one_use_codes``)."""
+    return {"t-1": "482913"}[conversation_id]
+
+
+def test_the_verification_prompt_carries_the_code_and_the_conversation_keeps_nothing_of_it():
     conversation, prompt = verification()
 
     assert "Reply YES 482913 to approve or NO 482913 to decline." in prompt
-    assert "482913" not in repr(conversation)
+    assert "482913" not in repr(conversation) and conversation.takes_code
 
 
 @pytest.mark.parametrize(("body", "event"), [
     ("YES 482913", "transaction.approved"), ("y 482913", "transaction.approved"), ("No 482913", "transaction.declined"),
 ])
 def test_the_right_code_decides_the_transaction_once(body, event):
-    turn = say(verification()[0], body, flow=TRANSACTION)
+    turn = say(verification()[0], body, flow=TRANSACTION, code_for=codes)
 
     assert [e.detail_type for e in turn.events] == [event]
     assert turn.events[0].detail["reference"] == "txn-5" and turn.conversation.status == CLOSED
     with pytest.raises(ConversationError):
-        say(turn.conversation, body, flow=TRANSACTION)  # final: cannot be replayed
+        say(turn.conversation, body, flow=TRANSACTION, code_for=codes)  # final: cannot be replayed
 
 
 @pytest.mark.parametrize("body", ["YES", "YES 111111", "YES482913", "482913"])
 def test_a_missing_or_wrong_code_decides_nothing(body):
-    turn = say(verification()[0], body, flow=TRANSACTION)
+    turn = say(verification()[0], body, flow=TRANSACTION, code_for=codes)
 
     assert turn.events == () and turn.conversation.status == "OPEN"
     assert turn.replies == ("Please reply YES or NO, then the code we sent, to approve or decline the charge of "
                             "$120.00.",)
+
+
+def test_without_a_way_to_derive_the_code_no_code_answer_matches():
+    assert say(verification()[0], "YES 482913", flow=TRANSACTION).events == ()
+
+
+def test_the_third_wrong_code_closes_the_conversation_without_a_paid_reply():
+    conversation = verification()[0]
+    for attempt, guess in enumerate(["YES 111111", "YES 222222"], start=1):
+        turn = say(conversation, guess, flow=TRANSACTION, code_for=codes)
+        conversation = turn.conversation
+        assert (conversation.wrong_codes, conversation.status, len(turn.replies)) == (attempt, "OPEN", 1)
+
+    locked = say(conversation, "no 333333", flow=TRANSACTION, code_for=codes)
+
+    assert locked.replies == () and locked.conversation.status == CLOSED
+    assert [e.detail_type for e in locked.events] == ["verification.locked"]
+    with pytest.raises(ConversationError):
+        say(locked.conversation, "YES 482913", flow=TRANSACTION, code_for=codes)  # even the right code is too late
+
+
+def test_a_word_without_a_code_is_not_a_wrong_guess():
+    turn = say(verification()[0], "yes", flow=TRANSACTION, code_for=codes)
+
+    assert turn.conversation.wrong_codes == 0
 
 
 def test_a_verification_needs_a_code_of_digits():

@@ -115,8 +115,8 @@ def _item(conversation: Conversation, version: int) -> dict[str, Any]:
         "prompt_message_ids": list(conversation.prompt_message_ids), "version": version,
         "delete_at": math.ceil(conversation.expires_at) + KEEP_AFTER_EXPIRY_SECONDS,
     }
-    optional = {"reference": conversation.reference, "code_hash": conversation.code_hash,
-                "chosen_slot": conversation.chosen_slot}
+    optional = {"reference": conversation.reference, "chosen_slot": conversation.chosen_slot,
+                "takes_code": conversation.takes_code or None, "wrong_codes": conversation.wrong_codes or None}
     item.update({name: value for name, value in optional.items() if value is not None})
     return item
 
@@ -127,7 +127,9 @@ def _stored(item: Mapping[str, Any]) -> Stored:
         customer_number=item["customer_number"], our_number=item["our_number"],
         opened_at=float(item["opened_at"]), expires_at=float(item["expires_at"]), reference=item.get("reference"),
         variables={str(k): str(v) for k, v in item.get("variables", {}).items()},
-        slots=tuple(item.get("slots", [])), code_hash=item.get("code_hash"), status=item["status"],
+        slots=tuple(item.get("slots", [])), status=item["status"],
+        # Items written before codes were derived again kept a hash: they still take a code.
+        takes_code=bool(item.get("takes_code") or item.get("code_hash")), wrong_codes=int(item.get("wrong_codes", 0)),
         prompt_message_ids=tuple(item.get("prompt_message_ids", [])), chosen_slot=item.get("chosen_slot"),
     )
     last_turn = TurnRecord.from_json(item["last_turn"]) if item.get("last_turn") else None

@@ -3,9 +3,10 @@
 A conversation's code is HMAC-SHA-256 of its id under a KMS HMAC key, read as decimal
 digits. The same conversation always gets the same code, so a send retried after a crash
 texts the code its conversation expects; nobody without ``kms:GenerateMac`` on the key
-can work one out, and the key never leaves KMS. Only the code's hash is stored
-(``conversations.engine.code_hash``); the conversation closes on the first valid answer,
-which makes the code one-use.
+can work one out, and the key never leaves KMS. Nothing of the code is stored, not even a
+hash: the inbound function checks an answer by deriving the code again (so it needs
+``kms:GenerateMac`` too). The conversation closes on the first valid answer, which makes
+the code one-use, and after a few wrong ones (``conversations.engine.MAX_WRONG_CODES``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,18 @@ Precedence, every step: opt-out, opt-in and HELP are decided before a flow sees 
 (``responder.decide``); an opt-out closes the number's open conversations
 (``closed_by_opt_out``). A closed or expired conversation takes no answer, so a late or
 replayed answer never acts twice.
+
+One-use codes are never stored, not even hashed (a table reader would recover a 6-digit
+code from its hash in milliseconds): the caller passes ``code_for``, which derives the
+conversation's code again (an HMAC in KMS), and it is called only for a message that
+answers with a code. After ``MAX_WRONG_CODES`` wrong codes the conversation closes with a
+``verification.locked`` event and no reply, so guessing buys nothing and costs us nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +30,9 @@ from two_way_sms.outbound.templates import TemplateError, parse_template, render
 OPEN = "OPEN"
 CLOSED = "CLOSED"
 ENGINE_VARIABLES = ("code", "slot_choices", "slot_list", "chosen_slot")
+MAX_WRONG_CODES = 3
+LOCKED_EVENT = "verification.locked"
+CodeFor = Callable[[str], str]  # conversation id -> its one-use code
 
 
 class ConversationError(ValueError):
@@ -43,7 +51,8 @@ class Conversation:
     reference: str | None = None  # the business's: an appointment or transaction id
     variables: Mapping[str, str] = field(default_factory=dict)  # for the flow's templates
     slots: tuple[str, ...] = ()  # offered times, in letter order (A, B, ...)
-    code_hash: str | None = None  # sha256 of "<conversation id>:<code>"
+    takes_code: bool = False  # its answers carry a one-use code (derived again to check, never stored)
+    wrong_codes: int = 0  # answers with a wrong code so far
     status: str = OPEN
     prompt_message_ids: tuple[str, ...] = ()  # what we sent: replies quote these as previousPublishedMessageId
     chosen_slot: str | None = None
@@ -67,17 +76,13 @@ class Turn:
     matched: str | None = None  # the alternative the message matched; None: the step's otherwise
 
 
-def code_hash(conversation_id: str, code: str) -> str:
-    return hashlib.sha256(f"{conversation_id}:{code}".encode()).hexdigest()
-
-
 def open_conversation(flow: Flow, *, conversation_id: str, customer_number: str, our_number: str, now: float,
                       reference: str | None = None, variables: Mapping[str, str] | None = None,
                       slots: Iterable[str] = (), code: str | None = None) -> tuple[Conversation, str | None]:
     """A new conversation at the flow's start step and the prompt to send (None: a silent step).
 
-    ``code`` is the one-use code for a flow whose answers take one (``secrets`` makes it, in
-    the adapter); only its hash is kept.
+    ``code`` is the one-use code for a flow whose answers take one (derived from the
+    conversation id by ``adapters.one_use_codes``); it goes into the prompt and is not kept.
     """
     offered = tuple(slots)
     if len(offered) > MAX_SLOTS:
@@ -91,7 +96,7 @@ def open_conversation(flow: Flow, *, conversation_id: str, customer_number: str,
     conversation = Conversation(
         conversation_id=conversation_id, flow=flow.name, step=flow.start, customer_number=customer_number,
         our_number=our_number, opened_at=now, expires_at=now + flow.timeout_seconds, reference=reference,
-        variables=values, slots=offered, code_hash=code_hash(conversation_id, code) if code else None,
+        variables=values, slots=offered, takes_code=code is not None,
     )
     step = flow.steps[flow.start]
     prompt = _render(step.prompt, conversation, extra={"code": code} if code else {}) if step.prompt else None
@@ -137,13 +142,23 @@ def correlate(conversations: Iterable[Conversation], *, previous_message_id: str
     return max(live, key=lambda c: (c.opened_at, c.conversation_id), default=None)
 
 
-def advance(conversation: Conversation, flow: Flow, body: str, *, now: float, inbound_message_id: str) -> Turn:
-    """One message in ``conversation`` (open, of ``flow``): what to reply, emit and become."""
+def advance(conversation: Conversation, flow: Flow, body: str, *, now: float, inbound_message_id: str,
+            code_for: CodeFor | None = None) -> Turn:
+    """One message in ``conversation`` (open, of ``flow``): what to reply, emit and become.
+
+    ``code_for`` derives the conversation's one-use code; without it no code answer matches.
+    """
     if not conversation.is_open(now):
         raise ConversationError(f"conversation {conversation.conversation_id} is closed or expired")
     step = flow.steps[conversation.step]
-    found = _match(step, conversation, normalise_answer(body))
+    text = normalise_answer(body)
+    found = _match(step, conversation, text, code_for)
     if found is None:
+        if _answers_with_a_code(step, text):
+            conversation = replace(conversation, wrong_codes=conversation.wrong_codes + 1)
+            if conversation.wrong_codes >= MAX_WRONG_CODES:  # guessing: close, and spend nothing on a reply
+                locked = replace(conversation, status=CLOSED)
+                return Turn(locked, events=(_event(LOCKED_EVENT, locked, now, inbound_message_id, body, None),))
         reply = _render(step.otherwise, conversation) if step.otherwise else None
         return Turn(conversation, replies=(reply,) if reply else ())
     answer, alternative, slot = found
@@ -172,7 +187,14 @@ def slot_letter(index: int) -> str:
 
 
 # -- the pieces --------------------------------------------------------------------------------------
-def _match(step: Step, conversation: Conversation, text: str) -> tuple[Answer, str, str | None] | None:
+def _answers_with_a_code(step: Step, text: str) -> bool:
+    """The message is a code answer's words followed by something (a code that did not match)."""
+    return any(_begins_with(text, alternative[: -len(CODE)].strip()) and text != alternative[: -len(CODE)].strip()
+               for answer in step.answers for alternative in answer.alternatives if alternative.endswith(CODE))
+
+
+def _match(step: Step, conversation: Conversation, text: str,
+           code_for: CodeFor | None) -> tuple[Answer, str, str | None] | None:
     """(answer, the alternative matched, the chosen slot) or None."""
     for answer in step.answers:
         for alternative in answer.alternatives:
@@ -185,7 +207,7 @@ def _match(step: Step, conversation: Conversation, text: str) -> tuple[Answer, s
                     return answer, SLOT, conversation.slots[offered.index(letter)]
             elif alternative.endswith(CODE):
                 words = alternative[: -len(CODE)].strip()
-                if _begins_with(text, words) and _code_matches(conversation, text[len(words):].strip()):
+                if _begins_with(text, words) and _code_matches(conversation, text[len(words):].strip(), code_for):
                     return answer, alternative, None
             elif _begins_with(text, alternative):
                 return answer, alternative, None
@@ -196,11 +218,11 @@ def _begins_with(text: str, words: str) -> bool:
     return text == words or text.startswith(words + " ")
 
 
-def _code_matches(conversation: Conversation, rest: str) -> bool:
+def _code_matches(conversation: Conversation, rest: str, code_for: CodeFor | None) -> bool:
     given = rest.split(" ")[0] if rest else ""
-    if not given or conversation.code_hash is None:
+    if not given or not given.isdigit() or not conversation.takes_code or code_for is None:
         return False
-    return hmac.compare_digest(code_hash(conversation.conversation_id, given), conversation.code_hash)
+    return hmac.compare_digest(code_for(conversation.conversation_id).encode(), given.encode())
 
 
 def _do(action: Action, flow: Flow, conversation: Conversation, now: float, inbound_message_id: str, body: str,

@@ -17,7 +17,7 @@ An answer's ``match`` lists alternatives separated by ``|``; a message matches w
 matches YES). Two placeholders make an alternative special:
 
 - ``{slot}``: the letter of one of the slots offered with the prompt (A, B, C, ...);
-- ``{code}``: the conversation's one-use code ("YES {code}"), checked against its hash.
+- ``{code}``: the conversation's one-use code ("YES {code}"), checked by deriving it again.
 
 What an answer does: ``reply`` (a template over the conversation's variables), ``emit``
 (a business event type), ``goto`` (another step, whose prompt is sent) or ``close``, and
@@ -40,6 +40,7 @@ from two_way_sms.outbound.templates import TemplateError, parse_template
 EVENT_TYPES = (
     "reply.received", "appointment.confirmed", "appointment.cancelled", "appointment.rebooked",
     "transaction.approved", "transaction.declined", "support.requested", "optout.recorded", "optin.recorded",
+    "verification.locked",  # the engine's: too many wrong one-use codes closed the conversation
 )
 RESERVED_WORDS = frozenset(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + DEFAULT_OPT_IN_WORDS + HELP_WORDS)
 SLOT = "{slot}"
@@ -142,7 +143,7 @@ def parse_flow(name: str, spec: Any) -> Flow:
             if field_name != "prompt" or step.name != start:
                 if text is not None and CODE in text:
                     raise FlowError(f"{where}, step {step.name}: {field_name} uses {CODE}; only the start step's "
-                                    "prompt may (the code is kept as a hash once it is sent)")
+                                    "prompt may (the code is never kept once it is sent)")
     start_words = tuple(_word(word, f"{where}: start word") for word in spec.get("start_words", ()))
     on_start_word = _parse_action(f"{where}, on_start_word", spec["on_start_word"]) if "on_start_word" in spec else None
     if on_start_word is not None and not start_words:

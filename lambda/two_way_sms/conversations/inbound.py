@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from two_way_sms.conversations.engine import (
     CLOSED,
     BusinessEvent,
+    CodeFor,
     Conversation,
     advance,
     closed_by_opt_out,
@@ -51,7 +52,8 @@ class Routed:
 
 def route(decision: Decision, *, body: str, customer_number: str, our_number: str, inbound_message_id: str,
           previous_message_id: str | None, now: float, conversations: Sequence[Conversation],
-          flows: Mapping[str, Flow], new_conversation_id: str, has_keyword_handler: bool) -> Routed:
+          flows: Mapping[str, Flow], new_conversation_id: str, has_keyword_handler: bool,
+          code_for: CodeFor | None = None) -> Routed:
     if decision.consent_change is ConsentChange.OPTED_OUT:
         closing = tuple(closed_by_opt_out(c) for c in conversations if c.is_open(now))
         detail = _consent_detail(customer_number, our_number, inbound_message_id, decision, now)
@@ -68,9 +70,10 @@ def route(decision: Decision, *, body: str, customer_number: str, our_number: st
         # Replies go from the number the customer texted (a sender-opened conversation knows
         # only the origination identity it was sent from, which may be a pool).
         current = replace(current, our_number=our_number)
-        turn = advance(current, flows[current.flow], body, now=now, inbound_message_id=inbound_message_id)
+        turn = advance(current, flows[current.flow], body, now=now, inbound_message_id=inbound_message_id,
+                       code_for=code_for)
         events = turn.events
-        if turn.matched is None:  # no answer of the step: the business still hears what was said
+        if turn.matched is None and not events:  # no answer of the step: the business still hears what was said
             events = (BusinessEvent("reply.received", _unmatched_detail(current, body, inbound_message_id, decision,
                                                                         now)),)
         return Routed("conversation", replies=turn.replies, events=events, changed=(turn.conversation,),

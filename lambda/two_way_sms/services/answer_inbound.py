@@ -31,7 +31,7 @@ from two_way_sms import metric_names
 from two_way_sms.adapters.conversations import ConversationMoved, Stored, TurnRecord
 from two_way_sms.adapters.reply_log import ReplyLogMoved, ReplyLogState
 from two_way_sms.adapters.sms import RetryableSendError, SendOutcomeUnknown, SendRejected
-from two_way_sms.conversations.engine import CLOSED, BusinessEvent, Conversation, closed_by_opt_out
+from two_way_sms.conversations.engine import CLOSED, BusinessEvent, CodeFor, Conversation, closed_by_opt_out
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.conversations.inbound import Routed, handler_message, route, with_handler_result
 from two_way_sms.conversations.router import Router
@@ -95,7 +95,7 @@ class InboundAnswerer:
                  telemetry: Telemetry, ledger: Any = None, conversations: Any = None, bus: Any = None,
                  flows: Callable[[], Mapping[str, Flow]] = dict, router: Router | None = None,
                  limits: ReplyLimits = ReplyLimits(), message_type: str = "TRANSACTIONAL",
-                 clock: Callable[[], float] = time.time) -> None:
+                 code_for: CodeFor | None = None, clock: Callable[[], float] = time.time) -> None:
         self._responder = responder
         self._reply_log = reply_log
         self._contacts = contacts
@@ -108,6 +108,7 @@ class InboundAnswerer:
         self._router = router
         self._limits = limits
         self._message_type = message_type
+        self._code_for = code_for
         self._clock = clock
 
     def answer(self, inbound: InboundMessage, delivery: Delivery) -> Answer:
@@ -210,7 +211,8 @@ class InboundAnswerer:
                      our_number=inbound.our_number, inbound_message_id=inbound.inbound_message_id,
                      previous_message_id=inbound.previous_published_message_id, now=turn.delivery.sent_at_ms / 1000,
                      conversations=[item.conversation for item in stored], flows=flows,
-                     new_conversation_id=inbound.inbound_message_id, has_keyword_handler=has_keyword_handler)
+                     new_conversation_id=inbound.inbound_message_id, has_keyword_handler=has_keyword_handler,
+                     code_for=self._code_for)
 
     def _read_conversations(self, customer_number: str) -> list[Stored]:
         return self._conversations.for_number(customer_number) if self._conversations is not None else []
