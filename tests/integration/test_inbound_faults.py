@@ -167,6 +167,19 @@ def test_a_late_redelivered_stop_does_not_undo_a_newer_start(monkeypatch):
         assert world.replies_to(CUSTOMER).count(STOP_REPLY) == 1
 
 
+def test_a_stop_published_again_after_a_newer_start_neither_lists_nor_confirms(monkeypatch):
+    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+        world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-stop"))
+        world.clock.advance(600)
+        world.process(world.publish(CUSTOMER, "START", inbound_id="in-start"))
+        world.clock.advance(600)
+        world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-stop"))  # published again, a new timestamp
+
+        assert world.profile(CUSTOMER)["opted_out"] is False
+        assert not world.on_opt_out_list(CUSTOMER)
+        assert world.replies_to(CUSTOMER) == [STOP_REPLY, SETTINGS["opt_in_reply"]]
+
+
 def test_one_stop_published_twice_is_one_proof_at_the_first_time(monkeypatch):
     with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
         first = world.publish(CUSTOMER, "STOP", inbound_id="in-stop")

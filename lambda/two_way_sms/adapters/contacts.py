@@ -23,6 +23,7 @@ optimistic locking on ``version`` (a read-modify-write of two maps).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,17 @@ PROMOTIONAL_SENDS = "PROMOTIONAL_SENDS"
 KEYWORD_OPT_IN_SOURCE = "KEYWORD"
 IMPORT_SOURCE = "IMPORT"
 _MAX_ATTEMPTS = 10  # optimistic-locking retries: only concurrent sends to one number conflict
+
+
+@dataclass(frozen=True)
+class ConsentRecorded:
+    """What ``record_consent`` did: a new proof (truthy), and whether this change is the number's latest."""
+
+    new_proof: bool
+    current: bool  # False: a newer change (by the customer's message time) is recorded and stands
+
+    def __bool__(self) -> bool:
+        return self.new_proof
 
 
 class ContactContention(RuntimeError):
@@ -68,8 +80,9 @@ class ContactsTable:
         our_number: str,
         source: str = "INBOUND",
         opt_in_source: str | None = None,
-    ) -> bool:
-        """Stores the proof and the new state; False when this message was already recorded.
+    ) -> ConsentRecorded:
+        """Stores the proof and the new state; falsy when this message was already recorded, and
+        ``current`` False when a newer change stands (a late redelivery changes nothing).
 
         An opt-in also records the contact's first opt-in (``opt_in_at``, ``opt_in_source``,
         ``KEYWORD`` unless given) when none is recorded yet.
@@ -114,8 +127,9 @@ class ContactsTable:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise  # a newer change is already recorded: keep it
-        return is_new
+                raise
+            return ConsentRecorded(new_proof=is_new, current=False)  # a newer change is already recorded: keep it
+        return ConsentRecorded(new_proof=is_new, current=True)
 
     # -- outbound ---------------------------------------------------------------------------
     def contact_state(self, number: str) -> ContactState:

@@ -9,7 +9,9 @@ again by SQS, minutes later, up to its receive limit):
   opt-out modes (``PutOptedOutNumber`` is idempotent, and AWS's own keyword matching is
   narrower than ours). A confirmation that cannot go within the FCC's five minutes, or by
   the record's last receive, is given up (logged, counted) so the list is never left out.
-- **Opt-in**: off the list, recorded, then the confirmation.
+- **Opt-in**: recorded, off the list, then the confirmation.
+- A consent message older than the number's latest change (a late redelivery) is recorded
+  as proof and changes nothing else.
 - **HELP**: its answer.
 - **Anything else** from an opted-out number gets no reply (the business still hears it
   as ``reply.received``); otherwise a conversation's turn is stored with what it decided
@@ -144,21 +146,25 @@ class InboundAnswerer:
             turn.log = self._write_log(turn, key, Entry(Status.NOT_SENT, at=self._clock(),
                                                         kind=ReplyKind.OPT_OUT_CONFIRMATION,
                                                         text_hash=text_hash(self._responder.stop_reply)))
-        self._record_consent(turn)
+        if not self._record_consent(turn):
+            return Answer(turn.decision.intent.value, "consent_superseded")
         reply_id = self._send(turn, 0, self._responder.stop_reply, ReplyKind.OPT_OUT_CONFIRMATION) if owed else None
         self._gateway.put_opted_out(inbound.customer_number)
         self._consent_events(turn)
         return Answer(turn.decision.intent.value, "consent", reply_id)
 
     def _opt_in(self, turn: _Turn) -> Answer:
+        if not self._record_consent(turn):
+            return Answer(turn.decision.intent.value, "consent_superseded")
         if turn.decision.update_opt_out_list:
             self._gateway.delete_opted_out(turn.inbound.customer_number)
-        self._record_consent(turn)
         reply_id = self._send(turn, 0, turn.decision.reply, ReplyKind.OPT_IN_CONFIRMATION)
         self._consent_events(turn)
         return Answer(turn.decision.intent.value, "consent", reply_id)
 
-    def _record_consent(self, turn: _Turn) -> None:
+    def _record_consent(self, turn: _Turn) -> bool:
+        """Records the change; False when a newer one (by the customer's own message) stands, and
+        then this late message changes nothing else either: no list, no confirmation, no event."""
         inbound, decision = turn.inbound, turn.decision
         assert decision.consent_change is not None
         recorded = self._contacts.record_consent(
@@ -168,6 +174,9 @@ class InboundAnswerer:
         if recorded:
             opted_out = decision.consent_change is ConsentChange.OPTED_OUT
             self._telemetry.count(metric_names.OPT_OUTS_RECORDED if opted_out else metric_names.OPT_INS_RECORDED)
+        if not recorded.current:
+            self._telemetry.info("a newer consent change stands; this message changes nothing")
+        return recorded.current
 
     def _consent_events(self, turn: _Turn) -> None:
         """An opt-out closes the number's open conversations; both changes go on the bus."""
