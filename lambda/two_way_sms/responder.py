@@ -5,26 +5,31 @@ default) End User Messaging itself replies to HELP, STOP, its default opt-out wo
 the compliance keywords registered on the number, and keeps the opt-out list; the
 handler then only records what happened. Everything AWS does not handle, the handler
 does: its reply, and the opt-out list. A US toll-free number's STOP is the carrier's.
+
+Opt-outs are read with the FCC's revocation rule (47 CFR 64.1200(a)(10), see
+``keywords.find_revocation``), never turned off by configuration. One more case: AWS opts
+out any message that *begins with* a word it handles ("End of the day works"), even when
+the rule would not read it as a revocation; the handler records that opt-out as it is.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from two_way_sms.keywords import (
     AWS_DEFAULT_OPT_OUT_WORDS,
     DEFAULT_OPT_IN_WORDS,
-    DEFAULT_OPT_OUT_PHRASES,
     EXTRA_OPT_OUT_WORDS,
     HELP_WORDS,
     MANDATORY_KEYWORDS,
-    find_phrase,
+    RevocationMatcher,
     first_keyword,
     normalise_keyword,
+    revocation_matcher,
 )
 
 TOLL_FREE = "TOLL_FREE"
@@ -72,7 +77,7 @@ class ResponderSettings:
     keywords: tuple[KeywordRule, ...] = ()
     extra_opt_out_words: tuple[str, ...] = ()
     extra_opt_in_words: tuple[str, ...] = ()
-    opt_out_phrases: tuple[str, ...] = DEFAULT_OPT_OUT_PHRASES
+    opt_out_phrases: tuple[str, ...] = ()  # extra wording found anywhere, on top of the FCC grammar
     default_reply: str | None = None
     self_managed_opt_outs: bool = False
     number_type: str = "SIMULATOR"
@@ -89,6 +94,11 @@ class ResponderSettings:
     def opt_out_words(self) -> tuple[str, ...]:
         configured = tuple(k.keyword for k in self.keywords if k.action is KeywordAction.OPT_OUT)
         return _unique(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + self.extra_opt_out_words + configured)
+
+    @cached_property
+    def revocations(self) -> RevocationMatcher:
+        """The revocation grammar with this configuration's extra opt-out words and phrases."""
+        return revocation_matcher(self.opt_out_words, self.opt_out_phrases)
 
     @cached_property
     def opt_in_words(self) -> tuple[str, ...]:
@@ -157,7 +167,7 @@ class ResponderSettings:
 @dataclass(frozen=True)
 class Decision:
     intent: Intent
-    matched: str | None = None  # the keyword or phrase that decided it
+    matched: str | None = None  # the keyword, or the canonical opt-out word or phrase ("STOP", "REMOVE ME")
     reply: str | None = None  # what the handler must send, None when nothing
     consent_change: ConsentChange | None = None
     update_opt_out_list: bool = False  # the handler must put on / take off the opt-out list
@@ -168,15 +178,16 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
 
     Precedence: opt-out, opt-in, HELP, configured keywords, then anything else. HELP is
     answered even to an opted-out number; the confirmation of an opt-out is sent once,
-    on the change, never again.
+    on the change, never again. An opt-out is what the revocation grammar reads, or what
+    AWS (or the carrier) acted on because the message begins with a word it handles.
     """
     word = first_keyword(body, settings.opt_out_words)
-    phrase = None if word else find_phrase(body, settings.opt_out_phrases)
-    if word or phrase:
-        by_aws = bool(word) and settings.handled_by_aws(word)
+    by_aws = bool(word) and settings.handled_by_aws(word)
+    revocation = settings.revocations.find(body)
+    if revocation or by_aws:
         return Decision(
             Intent.OPT_OUT,
-            matched=word or phrase,
+            matched=revocation or word,
             reply=None if by_aws or opted_out else settings.stop_reply,
             consent_change=ConsentChange.OPTED_OUT,
             update_opt_out_list=not by_aws,

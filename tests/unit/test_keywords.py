@@ -2,10 +2,12 @@
 
 import pytest
 
-from two_way_sms.keywords import find_phrase, first_keyword, keyword_problem, starts_with_keyword
+from two_way_sms.keywords import find_phrase, first_keyword, keyword_problem, normalise, starts_with_keyword
 
 
-@pytest.mark.parametrize("body", ["STOP", "Stop.", " stop ", "STOP please", "stop!!!", "...stop", "Stop\n", "sToP, thanks"])
+@pytest.mark.parametrize(
+    "body", ["STOP", "Stop.", " stop ", "STOP please", "stop!!!", "...stop", "Stop\n", "sToP, thanks"]
+)
 def test_a_message_beginning_with_the_keyword_matches_it(body):
     assert starts_with_keyword(body, "STOP")
 
@@ -17,6 +19,15 @@ def test_a_message_not_beginning_with_the_whole_keyword_does_not_match(body):
 
 def test_accents_are_folded_so_arret_matches_with_or_without_its_circumflex():
     assert starts_with_keyword("Arrêt", "ARRET") and starts_with_keyword("arret", "ARRET")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Ñandú", "NANDU"),  # accents of any Latin letter
+    ("\u00a0 ¡Stop!", "STOP!"),  # leading space of any kind and punctuation
+    ("\uff33\uff34\uff2f\uff30", "STOP"),  # full-width letters
+])
+def test_normalise_folds_accents_and_drops_leading_noise(body, expected):
+    assert normalise(body) == expected
 
 
 def test_hyphenated_keywords_match_as_one_word():

@@ -22,7 +22,9 @@ SELF_MANAGED = dataclasses.replace(AWS_MANAGED, self_managed_opt_outs=True)
 TOLL_FREE = dataclasses.replace(AWS_MANAGED, number_type="TOLL_FREE")
 
 
-@pytest.mark.parametrize("body", ["STOP", "Stop.", " stop ", "STOP please", "UNSUBSCRIBE", "arret", "STOPALL", "revoke"])
+@pytest.mark.parametrize(
+    "body", ["STOP", "Stop.", " stop ", "STOP please", "UNSUBSCRIBE", "arret", "STOPALL", "revoke"]
+)
 def test_opt_out_words_are_recorded_and_left_to_aws_when_it_manages_opt_outs(body):
     decision = decide(body, opted_out=False, settings=AWS_MANAGED)
     assert decision.intent is Intent.OPT_OUT and decision.consent_change is ConsentChange.OPTED_OUT
@@ -51,6 +53,46 @@ def test_a_toll_free_number_registers_no_extra_opt_out_words_so_the_handler_answ
     assert "STOPALL" not in registered and {"START", "UNSTOP"} <= registered
     assert decide("STOPALL", opted_out=False, settings=TOLL_FREE).reply == "stopped"
     assert decide("STOP", opted_out=False, settings=TOLL_FREE).reply is None  # the carrier's
+
+
+def test_a_message_aws_opts_out_because_it_begins_with_its_word_is_recorded_as_aws_did():
+    # AWS matches "begins with END" and has already opted the number out: the record follows it.
+    decision = decide("End of the day works", opted_out=False, settings=AWS_MANAGED)
+    assert decision.intent is Intent.OPT_OUT and decision.matched == "END"
+    assert decision.reply is None and not decision.update_opt_out_list
+
+
+def test_the_handler_reads_the_same_sentence_as_no_revocation_when_it_manages_opt_outs():
+    decision = decide("End of the day works", opted_out=False, settings=SELF_MANAGED)
+    assert decision.intent is Intent.OTHER and decision.consent_change is None
+
+
+@pytest.mark.parametrize("settings", [AWS_MANAGED, SELF_MANAGED], ids=["aws-managed", "self-managed"])
+def test_the_decision_names_the_canonical_word_not_the_form_typed(settings):
+    assert decide("opt-out", opted_out=False, settings=settings).matched == "OPT OUT"
+    assert decide("Kindly remove me", opted_out=False, settings=settings).matched == "REMOVE ME"
+
+
+def test_a_revocation_that_does_not_begin_with_a_keyword_is_the_handlers_even_on_toll_free():
+    decision = decide("please stop", opted_out=False, settings=TOLL_FREE)
+    assert decision.intent is Intent.OPT_OUT and decision.reply == "stopped" and decision.update_opt_out_list
+
+
+def test_a_configured_opt_out_word_takes_courtesy_words_when_the_handler_answers():
+    decision = decide("please cease", opted_out=False, settings=SELF_MANAGED)
+    assert decision.intent is Intent.OPT_OUT and decision.matched == "CEASE" and decision.reply == "stopped"
+
+
+def test_configured_opt_out_phrases_add_to_the_rule_and_cannot_turn_it_off():
+    no_phrases = dataclasses.replace(SELF_MANAGED, opt_out_phrases=())
+    with_phrase = dataclasses.replace(SELF_MANAGED, opt_out_phrases=("not interested",))
+    assert decide("please opt me out", opted_out=False, settings=no_phrases).intent is Intent.OPT_OUT
+    assert decide("Sorry, not interested", opted_out=False, settings=with_phrase).matched == "NOT INTERESTED"
+    assert decide("Sorry, not interested", opted_out=False, settings=no_phrases).intent is Intent.OTHER
+
+
+def test_the_settings_compile_their_revocation_grammar_once():
+    assert SELF_MANAGED.revocations is SELF_MANAGED.revocations
 
 
 def test_stopping_by_is_not_an_opt_out():
