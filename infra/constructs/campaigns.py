@@ -32,6 +32,11 @@ from two_way_sms.outbound.templates import Template, templates_to_json
 DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
 # Lambda's limits for asynchronous invocations.
 MAX_RETRY_ATTEMPTS = 2
+# The recurring budget check: once a quarter hour, a parked request goes back to the sender
+# to try the budget. Its retries end before the next check is due.
+BUDGET_CHECK_INTERVAL = Duration.minutes(15)
+MIN_BUDGET_CHECK_INTERVAL, MAX_BUDGET_CHECK_INTERVAL = Duration.minutes(1), Duration.days(1)
+BUDGET_CHECK_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.seconds(60), Duration.hours(6)
 NONCURRENT_AUDIENCES_KEPT_FOR = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
@@ -59,8 +64,19 @@ class Campaigns(Construct):
     ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"}`` (put the requests held for that
     minute back on the queue). Lambda retries a failed invocation ``retry_attempts`` times
     (default 2) within ``max_event_age`` (default 6 hours, the most Lambda allows) and then
-    sends it, with the error, to the dead-letter queue (its on-failure destination). The
-    function's own ARN comes from its invocation context, not its environment.
+    sends it, with the error, to the dead-letter queue (its on-failure destination). An
+    event that can never run (malformed, a run id too long for the idempotency key, a
+    template no longer deployed, an audience that cannot be read) is not retried: the
+    function parks it in that queue at once with its reason (``DEAD_LETTER_QUEUE_URL``)
+    and marks its run FAILED. The function's own ARN comes from its invocation context,
+    not its environment.
+
+    The monthly budget's holds: every ``budget_check_interval`` (15 minutes) a recurring
+    schedule (``BudgetCheck``) invokes the function with ``{"kind": "check-budget"}``, which
+    puts one request the sender parked for the budget back on the queue; when the sender
+    finds the budget allows it (raised, or a new month), it schedules
+    ``{"kind": "release-budget"}``, which puts all of them back. With nothing parked a
+    check costs one DynamoDB query.
 
     Defaults, as behaviour:
 
@@ -84,6 +100,8 @@ class Campaigns(Construct):
         at the promotional daily limit are skipped before they are queued. Default: none,
         the sender alone applies that limit. With the templates it must fit in
         ``MAX_SETTINGS_BYTES`` of the environment.
+    :param budget_check_interval: how often parked budget holds are tried again, 1 minute
+        to 1 day. Default: 15 minutes.
     :param existing_audience_bucket: read audiences from this bucket instead of a new one.
         Then ``audience_retention`` and ``access_logs_bucket`` must be omitted (the bucket's
         own settings apply). Import it with its key (``encryption_key=``) if it has one.
@@ -109,6 +127,7 @@ class Campaigns(Construct):
         retry_attempts: int = MAX_RETRY_ATTEMPTS,
         max_event_age: Duration = MAX_EVENT_AGE,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        budget_check_interval: Duration = BUDGET_CHECK_INTERVAL,
     ) -> None:
         super().__init__(scope, construct_id)
         self.node.set_context(_S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)  # before any child exists
@@ -121,7 +140,8 @@ class Campaigns(Construct):
                                  "an existing bucket keeps its own lifecycle and logging")
         audience_retention = audience_retention or Duration.days(90)
         _check_settings(retry_attempts=retry_attempts, max_event_age=max_event_age,
-                        audience_retention=audience_retention, reserved_concurrency=reserved_concurrency)
+                        audience_retention=audience_retention, reserved_concurrency=reserved_concurrency,
+                        budget_check_interval=budget_check_interval)
         self.templates: dict[str, Template] = dict(templates or {})
         templates_json = templates_to_json(self.templates)
         settings_json = sender_settings.to_json() if sender_settings is not None else ""
@@ -194,6 +214,7 @@ class Campaigns(Construct):
                 "SCHEDULE_GROUP": self.schedule_group.schedule_group_name,
                 "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
                 "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue.queue_arn,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # events that can never run, parked
                 "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
@@ -229,6 +250,26 @@ class Campaigns(Construct):
                 ),
             ],
         )
+        self.budget_check = scheduler.CfnSchedule(
+            self, "BudgetCheck",
+            description="Tries one request parked for the monthly SMS budget again (released once the budget allows)",
+            group_name=self.schedule_group.schedule_group_name,
+            schedule_expression=f"rate({_rate(budget_check_interval)})",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=self.scheduler_role.role_arn,
+                input='{"kind":"check-budget"}',
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=max(60, int(min(budget_check_interval.to_seconds(), 86400))),
+                    maximum_retry_attempts=BUDGET_CHECK_RETRY_ATTEMPTS,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.schedule_dead_letter_queue.queue_arn),
+            ),
+        )
+        # The group's name is known at synth (no reference): the schedule must still come after the group.
+        self.budget_check.add_dependency(self.schedule_group.node.default_child)
         handler.acknowledge_findings(
             key_scope="this construct's CMK and the keys of the outbound and contacts tables and queue",
             invoked_by="EventBridge Scheduler",
@@ -252,7 +293,8 @@ class Campaigns(Construct):
                         "EventInvokeConfig), not a source queue")
         policy = self.function.role.node.find_child("DefaultPolicy").node.default_child
         stack = Stack.of(self)
-        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_resource_name(stack.resolve(self._audience_objects()))}]",
+        audiences = nag_resource_name(stack.resolve(self._audience_objects()))
+        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{audiences}]",
                     "Audience CSVs have names chosen per campaign; read-only (s3:GetObject) on the audience bucket")
         if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
             return
@@ -316,8 +358,18 @@ _NO_REPLICATION = ("Audience CSVs are short-lived inputs (they expire after the 
                    "lists would widen their exposure for no recovery need")
 
 
+def _rate(interval: Duration) -> str:
+    """A Scheduler rate: ``15 minutes``, ``1 hour``, ``2 days`` (the largest whole unit)."""
+    minutes = int(interval.to_minutes())
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    raise AssertionError("every whole number of minutes has a unit")  # pragma: no cover
+
+
 def _check_settings(*, retry_attempts: int, max_event_age: Duration, audience_retention: Duration,
-                    reserved_concurrency: int) -> None:
+                    reserved_concurrency: int, budget_check_interval: Duration) -> None:
     """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
     if not Token.is_unresolved(retry_attempts) and not 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS:
         raise ValueError(f"retry_attempts {retry_attempts} must be 0-{MAX_RETRY_ATTEMPTS} (Lambda's asynchronous "
@@ -332,3 +384,9 @@ def _check_settings(*, retry_attempts: int, max_event_age: Duration, audience_re
                              "days, at least 1")
     if not Token.is_unresolved(reserved_concurrency) and reserved_concurrency < 1:
         raise ValueError(f"reserved_concurrency {reserved_concurrency} must be at least 1")
+    if budget_check_interval.is_unresolved():
+        raise ValueError("budget_check_interval must be a concrete duration: it becomes a schedule's rate")
+    seconds = budget_check_interval.to_seconds()
+    if seconds % 60 or not MIN_BUDGET_CHECK_INTERVAL.to_seconds() <= seconds <= MAX_BUDGET_CHECK_INTERVAL.to_seconds():
+        raise ValueError(f"budget_check_interval {budget_check_interval.to_human_string()} must be whole minutes "
+                         "from 1 minute to 1 day")

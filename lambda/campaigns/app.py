@@ -9,6 +9,21 @@ Events (contract section 3):
   pre-filter that keeps the queue and the report honest, not the gate.
 - ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"[, "continuation": n]}``: move the
   requests held for that minute back into the outbound queue; the sender plans them again.
+- ``{"kind": "release-budget"[, "continuation": n]}``: move every request the sender
+  parked for the month's budget back into the queue (the sender scheduled it on finding
+  the budget allows one of them again: raised, or a new month).
+- ``{"kind": "check-budget"}`` (a recurring schedule): put one parked request of each
+  budget reason back into the queue, so the sender finds out whether the budget allows
+  them again; when it does, the sender schedules the release of them all.
+
+Bad input never burns retries: an event that can never run (malformed, an unknown kind,
+a run id too long for the idempotency key), a template no longer deployed or an audience
+that cannot be read is parked at once in the function's dead-letter queue with its
+reason, the run (when one is named) is marked FAILED with the same reason, and the
+invocation succeeds. One bad audience row never fails its page: it is counted
+(``skipped_INVALID_ROW``) and kept with its row number and reason
+(``CampaignRuns.row_errors``). Any other failure is logged once with its reason and
+raised: Lambda retries the invocation, then sends it to the dead-letter queue.
 
 Exactly-once counting: a page of the audience is queued first and counted after, in one
 conditional write naming the page (``CampaignRuns.add_counts(chunk=...)``). A retried
@@ -21,9 +36,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -33,12 +48,23 @@ from botocore.exceptions import ClientError
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.audience import AudiencePage, AudienceReader
-from two_way_sms.adapters.campaign_runs import CampaignRuns, skipped
+from two_way_sms.adapters.batch_failures import failure_reason
+from two_way_sms.adapters.campaign_runs import CampaignRuns, RowError, skipped
 from two_way_sms.adapters.contacts import ContactsTable
-from two_way_sms.adapters.held_requests import HeldRequests, minute_text
-from two_way_sms.adapters.outbound_queue import OutboundQueue
+from two_way_sms.adapters.dead_letters import DeadLetterQueue
+from two_way_sms.adapters.held_requests import HeldRequests
+from two_way_sms.adapters.outbound_queue import EnqueueResult, OutboundQueue
 from two_way_sms.client import create_one_time_schedule, schedule_name
+from two_way_sms.outbound.budget import BUDGET_HOLD_REASONS
 from two_way_sms.outbound.campaign import AudienceRow, AudienceRowError, Campaign, InvalidCampaign, campaign_request
+from two_way_sms.outbound.campaign_events import (
+    CheckBudgetHolds,
+    InvalidCampaignEvent,
+    ReleaseBudgetHolds,
+    ReleaseMinute,
+    RunCampaign,
+    parse_campaigns_event,
+)
 from two_way_sms.outbound.limits import limit_refusal
 from two_way_sms.outbound.policy import (
     MISSING_VARIABLES,
@@ -49,14 +75,15 @@ from two_way_sms.outbound.policy import (
     SenderSettings,
     has_opt_out_instruction,
 )
-from two_way_sms.outbound.request import PROMOTIONAL, RUN_ID_PATTERN
+from two_way_sms.outbound.request import PROMOTIONAL, InvalidSendRequest, SendRequest
 from two_way_sms.outbound.templates import Template, TemplateError, render, templates_from_json
 from two_way_sms.quiet_hours import locate
 
 REQUIRED_SETTINGS = (
     "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "TEMPLATES", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN",
-    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
 )
+SOURCE = "campaigns-function"  # the dead-letter messages' "source"
 # Reasons only this function gives (the others are the policy's refusal reasons).
 INVALID_ROW = "INVALID_ROW"
 DUPLICATE_ROW = "DUPLICATE_ROW"
@@ -67,6 +94,9 @@ CONTINUE_BELOW_MS = 20_000
 CONTINUE_AFTER_SECONDS = 60  # a one-time schedule must lie ahead (60 s precision)
 # S3 errors that no retry cures: the run fails (its report says why).
 AUDIENCE_GONE = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"})
+# Requests released from a budget hold come back after this delay, so the release has
+# removed them from the table before the sender can park them there again.
+BUDGET_RELEASE_DELAY_SECONDS = 10
 
 
 def _settings_from_environment() -> dict[str, str]:
@@ -99,7 +129,9 @@ _dynamodb = boto3.resource("dynamodb")
 _outbound_table = _dynamodb.Table(_env["OUTBOUND_TABLE"])
 runs = CampaignRuns(_outbound_table)
 held = HeldRequests(_outbound_table)
-queue = OutboundQueue(boto3.client("sqs"), _env["OUTBOUND_QUEUE_URL"])
+_sqs = boto3.client("sqs")
+queue = OutboundQueue(_sqs, _env["OUTBOUND_QUEUE_URL"])
+dead_letters = DeadLetterQueue(_sqs, _env["DEAD_LETTER_QUEUE_URL"])
 _contacts_table = _dynamodb.Table(_env["CONTACTS_TABLE"])
 contacts = ContactsTable(_contacts_table)
 audience_reader = AudienceReader(s3_client=boto3.client("s3"), contacts_table=_contacts_table,
@@ -112,40 +144,72 @@ def clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class CampaignFailed(RuntimeError):
-    """The run cannot go on (an unknown template, an unreadable audience): fails the invocation loudly."""
+class RunFailed(Exception):
+    """The run cannot go on (an unknown template, an unreadable audience); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    kind = event.get("kind") if isinstance(event, Mapping) else None
-    if kind == "campaign":
-        return run_campaign(event, context)
-    if kind == "release":
-        return release_held(event, context)
-    logger.error("unknown event kind", kind=str(kind)[:40])
-    raise ValueError(f"event kind {str(kind)[:40]!r} must be 'campaign' or 'release'")
+    try:
+        try:
+            command = parse_campaigns_event(event)
+        except InvalidCampaignEvent as error:
+            return _park(event, error.reason, context, campaign_id=error.campaign_id, run_id=error.run_id)
+        if isinstance(command, RunCampaign):
+            return run_campaign(command, context, event)
+        if isinstance(command, ReleaseMinute):
+            return release_held(command, context)
+        if isinstance(command, ReleaseBudgetHolds):
+            return release_budget_holds(command, context)
+        assert isinstance(command, CheckBudgetHolds)
+        return check_budget_holds()
+    except Exception as error:
+        logger.exception("invocation failed; Lambda retries it, then sends it to the dead-letter queue",
+                         reason=failure_reason(error))
+        raise
+
+
+def _park(event: Any, reason: str, context: LambdaContext, *, campaign_id: str | None = None,
+          run_id: str | None = None) -> dict:
+    """Keeps an event that can never run in the dead-letter queue with its reason, and fails its run."""
+    if campaign_id is not None and run_id is not None:
+        runs.fail(campaign_id, run_id, reason, clock())
+    dead_letters.park_event(event, reason=reason, source=SOURCE,
+                            attributes={"requestId": getattr(context, "aws_request_id", "") or ""})
+    logger.error("event parked in the dead-letter queue: it can never run", reason=reason,
+                 campaign=campaign_id, run_id=run_id)
+    return {"status": "PARKED", "reason": reason}
 
 
 # -- campaigns ----------------------------------------------------------------------------------------
 @tracer.capture_method
-def run_campaign(event: Mapping[str, Any], context: LambdaContext) -> dict:
-    campaign = Campaign.from_json(event["campaign"])  # InvalidCampaign: a malformed event fails loudly
-    run_id = str(event["runId"])
-    if not RUN_ID_PATTERN.fullmatch(run_id):
-        raise ValueError(f"run id {run_id[:70]!r} must be 1-64 characters of [A-Za-z0-9_.:#@+=-]")
-    cursor = event.get("cursor")
-    continuation = int(event.get("continuation", 0))
+def run_campaign(command: RunCampaign, context: LambdaContext, event: Any = None) -> dict:
+    campaign, run_id, cursor, continuation = command.campaign, command.run_id, command.cursor, command.continuation
     logger.append_keys(campaign=campaign.campaign_id, run_id=run_id, continuation=continuation)
-    now = clock()
+    try:
+        return _fan_out(campaign, run_id, cursor, continuation, context)
+    except RunFailed as failure:
+        runs.fail(campaign.campaign_id, run_id, failure.reason, clock())
+        logger.error("campaign run failed", reason=failure.reason)
+        dead_letters.park_event(event, reason=failure.reason, source=SOURCE, attributes={
+            "requestId": getattr(context, "aws_request_id", "") or "", "campaignId": campaign.campaign_id,
+            "runId": run_id})
+        return {"status": "FAILED", "reason": failure.reason}
 
+
+def _fan_out(campaign: Campaign, run_id: str, cursor: str | None, continuation: int, context: LambdaContext) -> dict:
+    now = clock()
     template = templates.get(campaign.template_id)
     if template is None:
         # schedule() checked it; the templates deployed since then no longer have it.
         runs.start(campaign.campaign_id, run_id, now, template_id=campaign.template_id)
-        _fail(campaign, run_id, f"no template {campaign.template_id} is deployed")
+        raise RunFailed(f"no template {campaign.template_id} is deployed")
     lacks_opt_out = not has_opt_out_instruction(template.body)
     promotional = PROMOTIONAL in (campaign.message_type, template.message_type)
     runs.start(campaign.campaign_id, run_id, now, template_id=template.template_id,
@@ -157,9 +221,11 @@ def run_campaign(event: Mapping[str, Any], context: LambdaContext) -> dict:
     fan_out = FanOut(campaign, run_id, template, promotional)
     totals: Counter[str] = Counter()
     pages = audience_reader.pages(campaign.audience, cursor, earlier=fan_out.seen)
-    while (page := _next_page(pages, campaign, run_id)) is not None:
-        counts = fan_out.page(page, clock())
+    while (page := _next_page(pages)) is not None:
+        counts, row_errors = fan_out.page(page, clock())
         totals.update(counts)
+        if row_errors:  # before the counts: a retried page writes the same items again
+            runs.record_row_errors(campaign.campaign_id, run_id, page.chunk_id, row_errors)
         counted = runs.add_counts(campaign.campaign_id, run_id, counts, chunk=page.chunk_id)
         logger.info("page queued", chunk=page.chunk_id, queued=counts.get("queued", 0),
                     skipped=sum(v for k, v in counts.items() if k != "queued"), counted=counted)
@@ -174,24 +240,17 @@ def run_campaign(event: Mapping[str, Any], context: LambdaContext) -> dict:
     return {"status": "QUEUED_ALL", "counts": dict(totals)}
 
 
-def _next_page(pages: Iterator[AudiencePage], campaign: Campaign, run_id: str) -> AudiencePage | None:
-    """The next page; a missing or unreadable audience fails the run (a passing error is just raised)."""
+def _next_page(pages: Iterator[AudiencePage]) -> AudiencePage | None:
+    """The next page; a missing or unreadable audience raises RunFailed (a passing error is just raised)."""
     try:
         return next(pages, None)
     except InvalidCampaign as error:
-        _fail(campaign, run_id, str(error))
+        raise RunFailed(str(error)) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code not in AUDIENCE_GONE:
             raise  # throttling or a timeout: the retried invocation reads it again
-        _fail(campaign, run_id, f"the audience cannot be read ({code})")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _fail(campaign: Campaign, run_id: str, reason: str) -> NoReturn:
-    runs.fail(campaign.campaign_id, run_id, reason, clock())
-    logger.error("campaign run failed", reason=reason)
-    raise CampaignFailed(f"campaign {campaign.campaign_id} run {run_id}: {reason}")
+        raise RunFailed(f"the audience cannot be read ({code})") from None
 
 
 class FanOut:
@@ -201,13 +260,16 @@ class FanOut:
         self.campaign, self.run_id, self.template, self.promotional = campaign, run_id, template, promotional
         self.seen: set[str] = set()  # destinations of the rows read so far: a duplicate row is left out
 
-    def page(self, page: AudiencePage, now: datetime) -> Counter[str]:
+    def page(self, page: AudiencePage, now: datetime) -> tuple[Counter[str], list[RowError]]:
+        """Queues the page's requests; the counts by outcome, and the rows that could not be read."""
         counts: Counter[str] = Counter()
+        row_errors: list[RowError] = []
         candidates = []
         for entry in page.entries:
             if isinstance(entry, AudienceRowError):
                 counts[skipped(INVALID_ROW)] += 1
-                logger.info("audience row skipped", reason=entry.reason)  # (the reason masks the number)
+                row_errors.append(RowError(entry.row_number, entry.reason))
+                logger.info("audience row skipped", row=entry.row_number, reason=entry.reason)  # (number masked)
                 continue
             assert isinstance(entry, AudienceRow)
             if entry.destination in self.seen:
@@ -218,7 +280,13 @@ class FanOut:
         states = contacts.contact_states(row.destination for row in candidates)
         requests = []
         for row in candidates:
-            request = campaign_request(self.campaign, self.run_id, row, now=now)
+            try:
+                request = campaign_request(self.campaign, self.run_id, row, now=now)
+            except InvalidSendRequest as error:  # a variable the request cannot carry: this row only
+                counts[skipped(INVALID_ROW)] += 1
+                row_errors.append(RowError(row.row_number, f"row {row.row_number}: {error.reason}"))
+                logger.info("audience row skipped", row=row.row_number, reason=error.reason)
+                continue
             reason = self._reason_to_skip(request, states[row.destination], now)
             if reason is not None:
                 counts[skipped(reason)] += 1
@@ -231,9 +299,9 @@ class FanOut:
                 raise RuntimeError(f"{len(result.failed)} request(s) of page {page.chunk_id} not queued "
                                    f"(SQS: {', '.join(sorted({code for _, code in result.failed}))})")
         counts["queued"] += len(requests)
-        return counts
+        return counts, row_errors
 
-    def _reason_to_skip(self, request: Any, state: ContactState, now: datetime) -> str | None:
+    def _reason_to_skip(self, request: SendRequest, state: ContactState, now: datetime) -> str | None:
         try:
             render(self.template, request.variables)
         except TemplateError:
@@ -275,19 +343,71 @@ def _write_fan_out_metrics(totals: Counter[str]) -> None:
 
 # -- held requests ----------------------------------------------------------------------------------------
 @tracer.capture_method
-def release_held(event: Mapping[str, Any], context: LambdaContext) -> dict:
-    minute = minute_text(str(event["minute"]))  # ValueError names a malformed minute
-    continuation = int(event.get("continuation", 0))
+def release_held(command: ReleaseMinute, context: LambdaContext) -> dict:
+    minute, continuation = command.minute, command.continuation
     logger.append_keys(minute=minute, continuation=continuation)
+
+    def take() -> tuple[list[tuple[str, SendRequest]], bool]:
+        return held.peek(minute, RELEASE_PAGE_SIZE)
+
+    def remove(keys: list[str]) -> None:
+        held.remove(minute, keys)
+
+    return _release(take, remove, context, name=f"release-{minute.replace('-', '').replace(':', '')}",
+                    payload={"kind": "release", "minute": minute}, continuation=continuation)
+
+
+@tracer.capture_method
+def release_budget_holds(command: ReleaseBudgetHolds, context: LambdaContext) -> dict:
+    """Every request parked for the budget, back into the queue; the sender parks again what still waits."""
+    logger.append_keys(continuation=command.continuation)
+    reasons = list(BUDGET_HOLD_REASONS)
+
+    def take() -> tuple[list[tuple[str, SendRequest]], bool]:
+        while reasons:
+            entries, more = held.peek_parked(reasons[0], RELEASE_PAGE_SIZE)
+            if entries:
+                return entries, more or len(reasons) > 1
+            reasons.pop(0)
+        return [], False
+
+    def remove(keys: list[str]) -> None:
+        held.remove_parked(reasons[0], keys)
+
+    return _release(take, remove, context, name=f"release-budget-{clock():%Y%m%dT%H%M}",
+                    payload={"kind": "release-budget"},
+                    continuation=command.continuation, delay_seconds=BUDGET_RELEASE_DELAY_SECONDS)
+
+
+def check_budget_holds() -> dict:
+    """One parked request of each budget reason back into the queue: the sender tries it against the budget."""
+    requeued = 0
+    for reason in BUDGET_HOLD_REASONS:
+        entries, _ = held.peek_parked(reason, 1)
+        if not entries:
+            continue
+        result = _enqueue([request for _, request in entries], BUDGET_RELEASE_DELAY_SECONDS)
+        if result.failed:
+            raise RuntimeError(f"a request parked for {reason} was not queued (SQS: {result.failed[0][1]})")
+        held.remove_parked(reason, [key for key, _ in entries])
+        requeued += 1
+    if requeued:
+        logger.info("parked requests put back to try the budget", requeued=requeued)
+    return {"status": "CHECKED", "requeued": requeued}
+
+
+def _release(take: Any, remove: Any, context: LambdaContext, *, name: str, payload: dict[str, Any],
+             continuation: int, delay_seconds: int = 0) -> dict:
+    """Moves held requests back into the queue a page at a time, continuing in a new invocation when time runs low."""
     released = 0
     try:
         while True:
-            entries, more = held.peek(minute, RELEASE_PAGE_SIZE)
+            entries, more = take()
             if entries:
-                result = queue.enqueue([request for _, request in entries])
+                result = _enqueue([request for _, request in entries], delay_seconds)
                 lost = {key for key, _ in result.failed}
                 # Only what is safely back in the queue leaves the table.
-                held.remove(minute, [key for key, _ in entries if key not in lost])
+                remove([key for key, _ in entries if key not in lost])
                 released += result.queued
                 if lost:
                     raise RuntimeError(f"{len(lost)} held request(s) not queued; they stay held for the retry")
@@ -295,12 +415,11 @@ def release_held(event: Mapping[str, Any], context: LambdaContext) -> dict:
                 break
             if context.get_remaining_time_in_millis() < CONTINUE_BELOW_MS:
                 created = create_one_time_schedule(
-                    scheduler, name=schedule_name(f"release-{minute.replace('-', '').replace(':', '')}-"
-                                                  f"{continuation + 1}"),
+                    scheduler, name=schedule_name(f"{name}-{continuation + 1}"),
                     at=clock() + timedelta(seconds=CONTINUE_AFTER_SECONDS), group=_env["SCHEDULE_GROUP"],
                     target_arn=context.invoked_function_arn, role_arn=_env["SCHEDULER_ROLE_ARN"],
                     dead_letter_queue_arn=_env["SCHEDULE_DEAD_LETTER_QUEUE_ARN"],
-                    payload={"kind": "release", "minute": minute, "continuation": continuation + 1},
+                    payload={**payload, "continuation": continuation + 1},
                 )
                 logger.info("time is running low: the release continues in a new invocation", schedule_created=created)
                 return {"status": "CONTINUED", "released": released}
@@ -309,3 +428,6 @@ def release_held(event: Mapping[str, Any], context: LambdaContext) -> dict:
     logger.info("held requests released", released=released)
     return {"status": "RELEASED", "released": released}
 
+
+def _enqueue(requests: list[SendRequest], delay_seconds: int) -> EnqueueResult:
+    return queue.enqueue(requests, delay_seconds=delay_seconds)

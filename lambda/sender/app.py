@@ -7,6 +7,14 @@ send), then carry the plan out through the adapters:
 - HOLD: a hold of up to 15 minutes goes back to the queue as a delayed message; a longer
   one waits in the outbound table for its minute's release schedule. Either way the
   request is planned again when it comes back (quiet hours are checked again);
+- HOLD for the month's budget (``MONTHLY_BUDGET_USD``, ``BUDGET_HARD_STOP``; see
+  ``two_way_sms.outbound.budget``): the month's counted spend is read once per batch (and
+  cached briefly); a request it holds is parked in the outbound table with its reason until
+  the budget allows it again. The campaigns function's recurring check puts one back now
+  and then; when the sender finds the budget allows a request it had held (the budget was
+  raised, or the month turned), it schedules the release of all of them. A send the
+  account's own spend limit stopped waits the same way (ACCOUNT_SPEND_LIMIT), until one of
+  them is sent again;
 - a request that opens a conversation is texted its flow's start prompt (with a one-use
   code from KMS when the flow takes one); once it is sent, the conversation is stored
   with the prompt's message id, so the customer's reply finds it;
@@ -17,8 +25,11 @@ send), then carry the plan out through the adapters:
   time budget put the request back on the queue with a delay: deferred, never dropped and
   never a failed record (which would count towards the dead-letter queue).
 
-Only a request that cannot be read, or an AWS error other than a throttle, fails its
-record: SQS retries it and its redrive policy parks it in the dead-letter queue.
+A request that cannot be read (not JSON, an unsupported number, an unknown field) can
+never succeed: it is parked at once in the dead-letter queue (``DEAD_LETTER_QUEUE_URL``)
+with its reason as a message attribute, and its record succeeds. Only an AWS error other
+than a throttle fails a record: SQS retries it and its redrive policy parks it in the
+dead-letter queue. Every failed record is logged once with its SQS message id and the reason.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from typing import Any, Iterator
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -48,9 +59,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from two_way_sms import metric_names
+from two_way_sms.adapters.batch_failures import LoggedBatchProcessor, failure_reason, mask_numbers
 from two_way_sms.adapters.campaign_runs import CampaignRuns, refused
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
+from two_way_sms.adapters.dead_letters import DeadLetterQueue
 from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
 from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
@@ -58,8 +71,19 @@ from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
 from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcome, RequestOutcomes
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.adapters.spend import MonthSpend
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.conversations.engine import Conversation, ConversationError, open_conversation, sent_at
+from two_way_sms.outbound.budget import (
+    ACCOUNT_SPEND_LIMIT,
+    BUDGET_HARD_STOP,
+    BUDGET_HOLD_REASONS,
+    BUDGET_REACHED,
+    SPEND_LIMIT_ERROR,
+    BudgetState,
+    budget_from_environment,
+    month_of,
+)
 from two_way_sms.outbound.policy import (
     OPTED_OUT,
     PRICE_ABOVE_MAX,
@@ -97,14 +121,27 @@ MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 # A duplicate of a request can come from its producer, SQS or a held-request release;
 # two weeks covers them all (outcomes are kept 30 days as a second guard).
 IDEMPOTENCY_WINDOW_SECONDS = 14 * 24 * 3600
+SOURCE = "sender"  # the dead-letter messages' "source"
+# How long one read of the month's spend serves the batches after it.
+SPEND_CACHE_SECONDS = 30.0
+# One release of the budget holds per execution environment in this long at most (the
+# released requests each come back as one the budget had held).
+BUDGET_RELEASE_EVERY_SECONDS = 300.0
 
 
 def _settings_from_environment() -> dict[str, str]:
     missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"sender handler is missing environment variables {missing}: deploy it with the construct")
-    # Optional: a sender deployed without conversations refuses conversation requests (UNKNOWN_FLOW).
-    return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **conversation_settings(os.environ, "sender")}
+    try:
+        budget_from_environment(os.environ.get("MONTHLY_BUDGET_USD"), os.environ.get("BUDGET_HARD_STOP"))
+    except ValueError as error:
+        raise RuntimeError(f"sender handler settings are invalid: {error}") from None
+    # Optional: a sender deployed without conversations refuses conversation requests (UNKNOWN_FLOW);
+    # without DEAD_LETTER_QUEUE_URL a malformed request fails its record until the redrive policy parks it.
+    optional = {name: os.environ[name] for name in ("DEAD_LETTER_QUEUE_URL",) if os.environ.get(name)}
+    return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **optional,
+            **conversation_settings(os.environ, "sender")}
 
 
 class SystemClock:
@@ -138,14 +175,20 @@ held = HeldRequests(
     _outbound_table, boto3.client("scheduler"), _env["SCHEDULE_GROUP"], _env["RELEASE_TARGET_ARN"],
     _env["SCHEDULER_ROLE_ARN"], dead_letter_arn=_env["SCHEDULE_DEAD_LETTER_QUEUE_ARN"],
 )
-queue = OutboundQueue(boto3.client("sqs"), _env["OUTBOUND_QUEUE_URL"])
+_sqs = boto3.client("sqs")
+queue = OutboundQueue(_sqs, _env["OUTBOUND_QUEUE_URL"])
+dead_letters = DeadLetterQueue(_sqs, _env["DEAD_LETTER_QUEUE_URL"]) if "DEAD_LETTER_QUEUE_URL" in _env else None
+budget = budget_from_environment(os.environ.get("MONTHLY_BUDGET_USD"), os.environ.get("BUDGET_HARD_STOP"))
+spend = MonthSpend(ledger.month_to_date, ttl_seconds=SPEND_CACHE_SECONDS)
 # Few, quick retries: a throttle that survives them is deferred through the queue instead.
 gateway = SmsGateway(
     boto3.client("pinpoint-sms-voice-v2", config=Config(retries={"mode": "standard", "max_attempts": 3})),
     configuration_set=_env["CONFIGURATION_SET"],
 )
 flow_settings = FlowSettings(boto3.client("ssm"), _env.get("FLOWS_PARAMETER"))
-conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
+conversations = (
+    ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
+)
 codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 idempotency = IdempotencyConfig(
     event_key_jmespath="idempotency_key",
@@ -154,7 +197,7 @@ idempotency = IdempotencyConfig(
 )
 # The default session's client: Powertools would otherwise build a session of its own (slower cold start).
 persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"], boto3_client=boto3.client("dynamodb"))
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = LoggedBatchProcessor(EventType.SQS, failure_logger=logger)
 
 
 @dataclass(frozen=True)
@@ -184,7 +227,9 @@ class ReadAhead:
 counts: Counter[str] = Counter()  # this invocation's metrics, written once at its end
 planned: list[PlannedSend] = []  # this invocation's sends, booked together after planning
 ahead = ReadAhead()
+batch_budget: BudgetState | None = None  # the month's budget against its spend, read once per batch
 _throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
+_budget_release_at: float | None = None  # when this execution environment last scheduled a budget release
 
 
 @tracer.capture_method
@@ -192,11 +237,21 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     try:
         request = parse_send_request(record.body)
     except InvalidSendRequest as error:
-        logger.error("malformed send request", reason=error.reason, sqs_message_id=record.message_id)
         counts[metric_names.OUTBOUND_MALFORMED] += 1
-        raise  # retried, then parked by the queue's redrive policy
+        _park(record, error.reason)
+        return
     with _request_keys(request):
         _plan(record.message_id, request)
+
+
+def _park(record: SQSRecord, reason: str) -> None:
+    """A request that can never be sent: straight to the dead-letter queue with its reason (the record succeeds)."""
+    if dead_letters is None:
+        raise InvalidSendRequest(reason)  # failed (and logged) by the processor; the redrive policy parks it
+    parked_as = dead_letters.park(record.body, reason=reason, source=SOURCE, attributes={
+        "sqsMessageId": record.message_id, "receiveCount": str(record.attributes.approximate_receive_count or "")})
+    logger.error("malformed send request parked in the dead-letter queue", reason=reason,
+                 sqs_message_id=record.message_id, dead_letter_message_id=parked_as)
 
 
 def _plan(record_id: str, request: SendRequest) -> None:
@@ -212,13 +267,39 @@ def _plan(record_id: str, request: SendRequest) -> None:
         _refuse(request, MISSING_VARIABLES, now, detail=str(error))
         return
     plan = plan_send(request, contact=contact, now=_moment(now), settings=settings, templates=templates,
-                     prompt=prompt)
+                     prompt=prompt, budget=batch_budget)
+    if previous is not None and previous.status == HELD and previous.reason in (BUDGET_REACHED, BUDGET_HARD_STOP) \
+            and _budget_allows(request, plan):
+        _release_budget_holds(now)
     if plan.outcome is Outcome.REFUSE:
         _refuse(request, plan.reason or REJECTED, now, detail=plan.detail)
     elif plan.outcome is Outcome.HOLD:
         _hold(request, plan, now)
     else:
         planned.append(PlannedSend(record_id, request, plan, conversation))
+
+
+def _budget_allows(request: SendRequest, plan: SendPlan) -> bool:
+    """Whether this batch's budget lets ``request`` go (as its plan typed it)."""
+    if batch_budget is None:
+        return True
+    promotional = (plan.message_type or request.message_type) == PROMOTIONAL
+    return batch_budget.hold_reason(promotional=promotional, campaign=request.campaign is not None) is None
+
+
+def _release_budget_holds(now: float) -> None:
+    """A request the budget held may go now (the budget was raised, or the month turned): schedule the
+    release of every parked request, at most once per ``BUDGET_RELEASE_EVERY_SECONDS`` here."""
+    global _budget_release_at
+    if _budget_release_at is not None and 0 <= now - _budget_release_at < BUDGET_RELEASE_EVERY_SECONDS:
+        return
+    try:
+        name = held.schedule_budget_release(_moment(now))
+    except Exception as error:  # the recurring budget check tries again: never fail the record for it
+        logger.warning("could not schedule the release of the budget holds", reason=failure_reason(error))
+        return
+    _budget_release_at = now
+    logger.info("the budget allows held requests again: their release is scheduled", schedule=name)
 
 
 def _opened_conversation(request: SendRequest, now: float) -> tuple[Conversation | None, str | None]:
@@ -284,6 +365,9 @@ def _refuse(request: SendRequest, reason: str, at: float, *, detail: str | None 
 
 def _hold(request: SendRequest, plan: SendPlan, now: float) -> None:
     assert plan.hold_until is not None
+    if plan.reason in BUDGET_HOLD_REASONS:
+        _hold_for_budget(request, plan.reason, now)
+        return
     wait = plan.hold_until.timestamp() - now
     if wait <= MAX_DELAY_SECONDS:
         _enqueue(request, max(1, math.ceil(wait)))
@@ -292,6 +376,28 @@ def _hold(request: SendRequest, plan: SendPlan, now: float) -> None:
     outcomes.record(request.idempotency_key, HELD, reason=plan.reason, at=_moment(now))
     counts[metric_names.OUTBOUND_HELD] += 1
     logger.info("request held", reason=plan.reason, hold_until=plan.hold_until.isoformat(), wait_seconds=round(wait))
+
+
+def _hold_for_budget(request: SendRequest, reason: str, now: float) -> None:
+    """Parks the request until the budget allows it again (raised, or a new month)."""
+    held.park(request, reason, _moment(now))
+    outcomes.record(request.idempotency_key, HELD, reason=reason, at=_moment(now))
+    counts[metric_names.OUTBOUND_HELD] += 1
+    if reason == ACCOUNT_SPEND_LIMIT:
+        logger.warning("request held: the account's monthly SMS spend limit is reached (End User Messaging)",
+                       reason=reason)
+        return
+    assert batch_budget is not None  # a budget hold comes from a budget
+    logger.info("request held: this month's spend reached the budget", reason=reason, month=batch_budget.month,
+                spend_usd=str(batch_budget.spend_usd), budget_usd=str(batch_budget.budget.monthly_usd))
+
+
+def _read_budget(now: float) -> BudgetState | None:
+    """The month's budget against its counted spend: one ledger read per batch at most (cached briefly)."""
+    if budget is None:
+        return None
+    month = month_of(_moment(now))
+    return budget.state(month=month, spend_usd=spend.usd(month, now))
 
 
 # -- send --------------------------------------------------------------------------------------
@@ -309,8 +415,9 @@ def _send_planned(lambda_context: LambdaContext) -> list[str]:
             try:
                 clock.sleep(at - clock.now())  # waits for its own slot: no polling
                 _send(item.request, item.plan, item.conversation)
-            except Exception:
-                logger.exception("send failed; SQS retries the record")
+            except Exception as error:
+                logger.exception("send failed; SQS retries the record", sqs_message_id=item.record_id,
+                                 reason=failure_reason(error))
                 failed.append(item.record_id)
     return failed
 
@@ -359,8 +466,9 @@ def _defer_or_fail(item: PlannedSend, delay_seconds: int, why: str, failed: list
     with _request_keys(item.request):
         try:
             _defer(item.request, delay_seconds, why=why)
-        except Exception:
-            logger.exception("could not defer the request; SQS retries the record")
+        except Exception as error:
+            logger.exception("could not defer the request; SQS retries the record", sqs_message_id=item.record_id,
+                             reason=failure_reason(error))
             failed.append(item.record_id)
 
 
@@ -376,8 +484,16 @@ def _send(request: SendRequest, plan: SendPlan, conversation: Conversation | Non
     except IdempotencyAlreadyInProgressError:
         _defer(request, IN_PROGRESS_RETRY_SECONDS, why="another invocation is sending this request")
         return
+    except AccountSpendLimitReached:
+        _hold_for_budget(request, ACCOUNT_SPEND_LIMIT, clock.now())
+        return
     _reset_back_off()
     _record_result(request, plan, result, conversation)
+
+
+class AccountSpendLimitReached(Exception):
+    """End User Messaging refused the send: the account's monthly spend limit is reached. Raised, not
+    returned, so the idempotency record is dropped and the request can be sent once the limit allows."""
 
 
 @idempotent_function(data_keyword_argument="send", config=idempotency, persistence_store=persistence)
@@ -395,6 +511,8 @@ def deliver(send: dict[str, Any]) -> dict[str, Any]:
             time_to_live_seconds=settings.time_to_live_seconds,
         )
     except SendRejected as error:  # (PriceAboveMax is one: the price is above MaxPrice)
+        if (error.code, error.reason) == SPEND_LIMIT_ERROR:
+            raise AccountSpendLimitReached(error.reason) from error
         reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
         code = f"{error.code}:{error.reason}" if error.reason else error.code
         return {"status": REFUSED, "reason": reason, "code": code, "at": clock.now()}
@@ -419,6 +537,9 @@ def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any],
         return
     message_id = result["message_id"]
     message_type = plan.message_type or request.message_type
+    previous = ahead.outcomes.get(request.idempotency_key)
+    if previous is not None and previous.status == HELD and previous.reason == ACCOUNT_SPEND_LIMIT:
+        _release_budget_holds(at)  # the account's limit lets texts through again
     if conversation is not None:
         _store_conversation(conversation, message_id, at)
     ledger.record_sent(
@@ -491,8 +612,9 @@ def _enqueue(request: SendRequest, delay_seconds: int) -> None:
 
 @contextmanager
 def _request_keys(request: SendRequest) -> Iterator[None]:
-    """The request's key and masked destination on every log line about it."""
-    logger.append_keys(idempotency_key=request.idempotency_key, destination=mask(request.destination))
+    """The request's key and masked destination on every log line about it (a campaign request's key
+    ends with the number: masked too)."""
+    logger.append_keys(idempotency_key=mask_numbers(request.idempotency_key), destination=mask(request.destination))
     try:
         yield
     finally:
@@ -501,6 +623,17 @@ def _request_keys(request: SendRequest) -> Iterator[None]:
 
 def _moment(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+def _fail_batch(event: dict, error: Exception) -> dict:
+    """Reports every record of the batch as failed, one log line each with its message id and the reason."""
+    reason = failure_reason(error)
+    failures = []
+    for record in event.get("Records", []):
+        logger.error("record failed: the batch's reads failed; it goes back to its queue and is retried",
+                     sqs_message_id=record.get("messageId"), reason=reason)
+        failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}
 
 
 def _flush_counts() -> None:
@@ -513,11 +646,15 @@ def _flush_counts() -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    global ahead
+    global ahead, batch_budget
     idempotency.register_lambda_context(context)
     planned.clear()
     try:
-        ahead = _read_ahead(event)
+        try:
+            batch_budget = _read_budget(clock.now())
+            ahead = _read_ahead(event)
+        except Exception as error:  # the batch's reads failed: every record is retried, each logged
+            return _fail_batch(event, error)
         response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
         failures = response.setdefault("batchItemFailures", [])
@@ -526,4 +663,5 @@ def handler(event: dict, context: LambdaContext) -> dict:
     finally:
         planned.clear()
         ahead = ReadAhead()
+        batch_budget = None
         _flush_counts()

@@ -2,7 +2,8 @@
 
 It fans an audience out into the outbound queue, counts what it queued and skipped on the
 campaign run exactly once per page, continues itself in a new invocation when its time
-runs low, and moves held requests back into the queue when their minute comes.
+runs low, and moves held requests back into the queue when their minute comes. Bad input
+is parked in its dead-letter queue at once, with its reason, and its run marked FAILED.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ ACCOUNT = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/scheduler"
 SCHEDULE_DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:schedule-dead-letters"
+DEAD_LETTERS = "campaign-dead-letters"
+DEAD_LETTER_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{DEAD_LETTERS}"
 GROUP = "two-way-sms"
 BUCKET = "audiences"
 ORIGINATION = "+18885550100"
@@ -71,7 +74,8 @@ def campaigns_environment(outbound_queue_url: str, **overrides: str) -> dict[str
         "CONFIGURATION_SET": "outbound", "TEMPLATES": templates_to_json(TEMPLATES),
         "SENDER_SETTINGS": SETTINGS.to_json(), "SCHEDULE_GROUP": GROUP, "SCHEDULER_ROLE_ARN": ROLE_ARN,
         "RELEASE_TARGET_ARN": FUNCTION_ARN, "SCHEDULE_DEAD_LETTER_QUEUE_ARN": SCHEDULE_DLQ_ARN,
-        "POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
+        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL, "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO", **overrides,
     }
 
@@ -162,12 +166,27 @@ class CampaignWorld:
     def continuation_event(self, name: str) -> dict[str, Any]:
         return json.loads(self.schedules()[name]["Target"]["Input"])
 
+    def parked(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        """The dead-letter queue's messages (taken off it): each body and its message attributes."""
+        url = self.sqs.get_queue_url(QueueName=DEAD_LETTERS)["QueueUrl"]
+        found = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return found
+            found += [(json.loads(m["Body"]), {name: value["StringValue"] for name, value in
+                                               m.get("MessageAttributes", {}).items()}) for m in messages]
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+
 
 @contextmanager
 def campaign_world(monkeypatch: pytest.MonkeyPatch, **env_overrides: str) -> Iterator[CampaignWorld]:
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
+        sqs.create_queue(QueueName=DEAD_LETTERS)
         for name, value in campaigns_environment(queue_url, **env_overrides).items():
             monkeypatch.setenv(name, value)
         for name in [n for n in env_overrides if not env_overrides[n]]:
@@ -389,30 +408,118 @@ def test_a_contacts_query_audience_reaches_every_matching_contact_across_pages_a
     assert report.status == QUEUED_ALL and report.queued == 12 and dict(report.skipped) == {"OPTED_OUT": 1}
 
 
-# -- failing loudly ----------------------------------------------------------------------------------------
-def test_a_campaign_whose_template_is_not_deployed_fails_the_run(world):
-    with pytest.raises(world.app.CampaignFailed, match="no template gone"):
-        world.run(spring_campaign(_scene(world), template_id="gone"))
+# -- bad input: parked at once with its reason, the run marked FAILED --------------------------------------
+def test_a_campaign_whose_template_is_not_deployed_fails_the_run_and_is_parked_with_the_reason(world):
+    event = {"kind": "campaign", "campaign": spring_campaign(_scene(world), template_id="gone").to_dict(),
+             "runId": "r1"}
+    result = world.invoke(event)
+    assert result == {"status": "FAILED", "reason": "no template gone is deployed"}
     report = world.runs.read("spring-sale", "r1")
-    assert report.status == FAILED and "no template gone" in report.failure
+    assert report.status == FAILED and report.failure == "no template gone is deployed"
     assert world.queued() == []
+    [(body, attributes)] = world.parked()
+    assert body["event"] == event and body["reason"] == "no template gone is deployed"
+    assert attributes["reason"] == "no template gone is deployed" and attributes["source"] == "campaigns-function"
+    assert (attributes["campaignId"], attributes["runId"]) == ("spring-sale", "r1")
+    assert "campaign run failed" in world.logs.getvalue()
 
 
 def test_a_missing_audience_file_fails_the_run(world):
-    with pytest.raises(world.app.CampaignFailed, match="NoSuchKey"):
-        world.run(spring_campaign(AudienceCsv(BUCKET, "nope.csv")))
+    result = world.run(spring_campaign(AudienceCsv(BUCKET, "nope.csv")))
+    assert result["status"] == FAILED and "NoSuchKey" in result["reason"]
     assert world.runs.read("spring-sale", "r1").status == FAILED
+    assert [body["reason"] for body, _ in world.parked()] == ["the audience cannot be read (NoSuchKey)"]
 
 
-def test_an_audience_file_without_a_phone_number_column_fails_the_run(world):
-    with pytest.raises(world.app.CampaignFailed, match="phone_number"):
-        world.run(spring_campaign(world.put_csv("number,first_name\n+12065550101,Ana\n")))
-    assert world.runs.read("spring-sale", "r1").status == FAILED
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"number,first_name\n+12065550101,Ana\n", "no phone_number column"),
+    (b"phone_\xffnumber,first_name\n+12065550101,Ana\n", "header is not valid UTF-8"),
+])
+def test_an_audience_file_without_a_usable_header_fails_the_run(world, content, fragment):
+    world.s3.put_object(Bucket=BUCKET, Key="spring.csv", Body=content)
+    result = world.run(spring_campaign(AudienceCsv(BUCKET, "spring.csv")))
+    assert result["status"] == FAILED and fragment in result["reason"]
+    report = world.runs.read("spring-sale", "r1")
+    assert report.status == FAILED and fragment in report.failure
+    [(body, _)] = world.parked()
+    assert fragment in body["reason"]
 
 
-def test_an_event_of_an_unknown_kind_fails(world):
-    with pytest.raises(ValueError, match="'campaign' or 'release'"):
-        world.invoke({"kind": "party"})
+def test_a_run_id_too_long_for_the_idempotency_key_fails_the_run_without_a_retry(world):
+    campaign = spring_campaign(_scene(world), campaign_id="c" * 64)
+    result = world.run(campaign, run_id="r" * 50)
+    assert result["status"] == "PARKED" and "114 characters together" in result["reason"]
+    report = world.runs.read("c" * 64, "r" * 50)
+    assert report.status == FAILED and "idempotency key" in report.failure
+    assert world.queued() == [] and len(world.parked()) == 1
+
+
+@pytest.mark.parametrize(("event", "fragment"), [
+    ({"kind": "party"}, "event kind 'party' must be one of"),
+    ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON"),
+    ({"kind": "release", "minute": "soon"}, "release minute 'soon'"),
+])
+def test_an_event_that_can_never_run_is_parked_with_its_reason_and_the_invocation_succeeds(world, event, fragment):
+    result = world.invoke(event)
+    assert result["status"] == "PARKED" and fragment in result["reason"]
+    [(body, attributes)] = world.parked()
+    assert body["event"] == event and fragment in attributes["reason"] and body["requestId"] == "request-1"
+    line = [json.loads(text) for text in world.logs.getvalue().splitlines() if "parked" in text][-1]
+    assert line["level"] == "ERROR" and fragment in line["reason"]
+
+
+def test_a_campaign_event_with_a_bad_field_fails_the_run_it_names(world):
+    campaign = {**spring_campaign(AudienceCsv(BUCKET, "spring.csv")).to_dict(), "sendNow": True}
+    result = world.invoke({"kind": "campaign", "campaign": campaign, "runId": "r1"})
+    assert result["status"] == "PARKED"
+    report = world.runs.read("spring-sale", "r1")
+    assert report.status == FAILED and report.failure == "campaign has unknown fields: sendNow"
+
+
+def test_a_passing_failure_is_logged_once_with_its_reason_and_raised_for_lambdas_retry(world, monkeypatch):
+    audience = _scene(world)
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(world.app.runs, "add_counts", throttled)
+    with pytest.raises(RuntimeError, match="ProvisionedThroughput"):
+        world.run(spring_campaign(audience))
+    [line] = [json.loads(text) for text in world.logs.getvalue().splitlines() if "invocation failed" in text]
+    assert line["reason"] == "RuntimeError: ProvisionedThroughputExceededException"
+    assert world.parked() == [] and world.runs.read("spring-sale", "r1").status == "RUNNING"
+
+
+# -- bad rows never fail their page ------------------------------------------------------------------------------
+def test_bad_rows_are_counted_and_kept_with_their_row_number_and_reason_and_the_page_goes_on(world):
+    for number in ("+12065550101", "+12065550102", "+12065550103"):
+        world.add_contact(number)
+    big = "x" * 2000
+    content = (b"phone_number,first_name\n+12065550101,Ana\n+12065550102,Z\xfcrich\n+12065550103," + big.encode()
+               + b"\nnot a number,Cy\n+12065550103,Di\n")
+    world.s3.put_object(Bucket=BUCKET, Key="spring.csv", Body=content)
+    result = world.run(spring_campaign(AudienceCsv(BUCKET, "spring.csv")))
+    assert result["status"] == QUEUED_ALL
+    assert sorted(r.destination for r in world.queued()) == ["+12065550101", "+12065550103"]
+    report = world.runs.read("spring-sale", "r1")
+    assert report.status == QUEUED_ALL and report.queued == 2 and dict(report.skipped) == {"INVALID_ROW": 3}
+    errors = world.runs.row_errors("spring-sale", "r1")
+    assert [(e.row_number, e.reason) for e in errors] == [
+        (2, "row 2: column 'first_name' is not valid UTF-8"),
+        (3, "row 3: column 'first_name' has 2,000 characters; at most 1,600 are allowed"),
+        (4, "row 4: not a possible phone number: not a*****er"),
+    ]
+    assert world.parked() == []
+
+
+def test_row_errors_of_a_retried_page_are_kept_once_and_another_runs_are_apart(world):
+    audience = world.put_csv("phone_number\nnope\n+12065550101\n")
+    world.add_contact("+12065550101")
+    world.run(spring_campaign(audience))
+    world.run(spring_campaign(audience))  # the invocation retried
+    world.run(spring_campaign(audience), run_id="r1#2")  # a run whose id starts like this one's
+    assert [e.row_number for e in world.runs.row_errors("spring-sale", "r1")] == [1]
+    assert world.runs.read("spring-sale", "r1").skipped == {"INVALID_ROW": 1}
 
 
 def test_the_function_refuses_to_start_without_its_settings(monkeypatch):

@@ -17,6 +17,18 @@ from two_way_sms.outbound.campaign import (
     local_send_after,
     read_audience_csv,
 )
+from two_way_sms.adapters.audience import bounded_lines
+from two_way_sms.outbound.campaign import MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS, check_run_id
+from two_way_sms.outbound.campaign_events import (
+    CheckBudgetHolds,
+    InvalidCampaignEvent,
+    ReleaseBudgetHolds,
+    ReleaseMinute,
+    RunCampaign,
+    parse_campaigns_event,
+)
+from two_way_sms.outbound.contacts_import import ContactImport, ImportRowError, InvalidContactsFile, read_contacts_csv
+from two_way_sms.outbound.csv_rows import MAX_CELL_CHARACTERS
 from two_way_sms.outbound.request import CampaignRef, InvalidSendRequest, parse_send_request
 
 NEW_YORK = "+12125550100"
@@ -223,3 +235,101 @@ def test_each_recipient_is_scheduled_in_their_own_zone():
     east = campaign_request(SPRING, "r", AudienceRow(1, NEW_YORK), now=NOW).send_after
     west = campaign_request(SPRING, "r", AudienceRow(2, SEATTLE), now=NOW).send_after
     assert west - east == timedelta(hours=3)
+
+
+def test_a_campaign_and_run_id_too_long_together_are_refused_before_any_request_is_made():
+    check_run_id("c" * 64, "r" * 46)  # 64 + 46 + 2 colons + 16 for the number = 128
+    assert MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS == 110
+    with pytest.raises(InvalidCampaign, match="111 characters together; at most 110 fit"):
+        check_run_id("c" * 64, "r" * 47)
+    with pytest.raises(InvalidCampaign, match="run id 'a/b' must be"):
+        check_run_id("c", "a/b")
+
+
+# -- bad rows never fail the file ----------------------------------------------------------------------------------
+
+
+def raw_rows(data: bytes, limit: int = 1 << 20):
+    """Rows as the audience reader reads them from S3: bytes, decoded with surrogateescape."""
+    lines = (line.decode("utf-8", "surrogateescape") for line in bounded_lines([data], limit))
+    return list(read_audience_csv(lines))
+
+
+def test_a_row_that_is_not_utf8_is_an_error_of_its_own():
+    result = raw_rows(b"phone_number,first_name\n2125550100,Ana\n2065550100,Z\xfcrich\n2125550100,Bo\n")
+    assert [type(r) for r in result] == [AudienceRow, AudienceRowError, AudienceRow]
+    assert result[1].reason == "row 2: column 'first_name' is not valid UTF-8" and result[2].row_number == 3
+
+
+def test_a_header_that_is_not_utf8_refuses_the_file():
+    with pytest.raises(InvalidCampaign, match="header is not valid UTF-8"):
+        raw_rows(b"phone_n\xffumber,first_name\n2125550100,Ana\n")
+
+
+def test_an_oversized_cell_is_an_error_of_its_own_and_the_next_rows_are_read():
+    big = "x" * (MAX_CELL_CHARACTERS + 1)
+    huge = "y" * 200_000  # beyond the csv module's own field limit
+    result = rows(f"phone_number,note\n2125550100,{big}\n2125550100,{huge}\n2065550100,ok\n")
+    assert [type(r) for r in result] == [AudienceRowError, AudienceRowError, AudienceRow]
+    assert result[0].reason == "row 1: column 'note' has 1,601 characters; at most 1,600 are allowed"
+    assert result[1].reason.startswith("row 2 cannot be read as CSV (field larger than field limit")
+    assert result[2] == AudienceRow(3, SEATTLE, {"note": "ok"})
+
+
+def test_a_runaway_line_is_cut_as_it_streams_and_fails_only_its_row():
+    data = b"phone_number,note\n2125550100," + b"z" * 5000 + b"\n2065550100,ok\n"
+    result = raw_rows(data, limit=2000)
+    assert isinstance(result[0], AudienceRowError) and "1,600" in result[0].reason
+    assert result[1] == AudienceRow(2, SEATTLE, {"note": "ok"})
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 64])
+def test_lines_are_split_at_every_kind_of_line_end_whatever_the_chunks(chunk):
+    data = b"a,b\r\nc,d\re,f\ng,h"
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    assert list(bounded_lines(chunks, 100)) == [b"a,b\r\n", b"c,d\r", b"e,f\n", b"g,h"]
+    assert list(bounded_lines([b"0123456789abc\n", b"next"], 10)) == [b"0123456789\n", b"next"]
+    assert list(bounded_lines([b"0123456789abc", b"def\r\nx"], 10)) == [b"0123456789\r\n", b"x"]
+
+
+def test_contacts_import_reads_past_a_bad_row_too():
+    lines = "phone_number,segment\n2125550100,\udcfcvip\n2065550100,gold\n".splitlines(keepends=True)
+    result = list(read_contacts_csv(lines))
+    assert result == [ImportRowError(1, "row 1: column 'segment' is not valid UTF-8"),
+                      ContactImport(SEATTLE, attributes={"segment": "gold"})]
+    with pytest.raises(InvalidContactsFile, match="header is not valid UTF-8"):
+        list(read_contacts_csv(["phone_\udcffnumber\n"]))
+
+
+# -- the campaigns function's events ---------------------------------------------------------------------------------
+
+
+def test_every_kind_of_event_is_read_and_checked():
+    event = {"kind": "campaign", "campaign": SPRING.to_dict(), "runId": "r1", "cursor": "500", "continuation": 2}
+    assert parse_campaigns_event(event) == RunCampaign(SPRING, "r1", "500", 2)
+    assert parse_campaigns_event({"kind": "campaign", "campaign": SPRING.to_json(), "runId": "r1"}) == \
+        RunCampaign(SPRING, "r1")
+    assert parse_campaigns_event({"kind": "release", "minute": "2026-03-03T19:00"}) == ReleaseMinute("2026-03-03T19:00")
+    assert parse_campaigns_event({"kind": "release-budget", "continuation": 1}) == ReleaseBudgetHolds(1)
+    assert parse_campaigns_event({"kind": "check-budget"}) == CheckBudgetHolds()
+
+
+@pytest.mark.parametrize(("event", "fragment", "run"), [
+    ("[]", "event must be a JSON object, not str", None),
+    ({"kind": "party"}, "event kind 'party' must be one of campaign, release, release-budget, check-budget", None),
+    ({"kind": "release", "minute": "tomorrow"}, "release minute 'tomorrow' must be YYYY-MM-DDTHH:MM", None),
+    ({"kind": "release-budget", "continuation": -1}, "continuation -1 must be a whole number", None),
+    ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON", None),
+    ({"kind": "campaign", "campaign": {**SPRING.to_dict(), "sendNow": True}, "runId": "r1"},
+     "campaign has unknown fields: sendNow", ("spring-2026", "r1")),
+    ({"kind": "campaign", "campaign": SPRING.to_dict()}, "no runId", None),
+    ({"kind": "campaign", "campaign": {**SPRING.to_dict(), "campaignId": "c" * 64}, "runId": "r" * 50},
+     "114 characters together", ("c" * 64, "r" * 50)),
+    ({"kind": "campaign", "campaign": SPRING.to_dict(), "runId": "r1", "cursor": 7}, "cursor must be a string",
+     ("spring-2026", "r1")),
+])
+def test_an_event_that_can_never_run_is_refused_naming_why_and_its_run(event, fragment, run):
+    with pytest.raises(InvalidCampaignEvent) as raised:
+        parse_campaigns_event(event)
+    assert fragment in raised.value.reason
+    assert (None if raised.value.campaign_id is None else (raised.value.campaign_id, raised.value.run_id)) == run

@@ -4,7 +4,9 @@ Two kinds of audience (``two_way_sms.outbound.campaign``):
 
 - a CSV object in S3, streamed line by line (never loaded whole) through
   ``campaign.read_audience_csv``; the cursor is the number of the last data row read
-  (``"0"``: none yet), so the next page starts at the row after it;
+  (``"0"``: none yet), so the next page starts at the row after it. A line is cut at
+  ``MAX_LINE_BYTES`` (its row is then an error of its own) and bytes that are not UTF-8
+  are kept as lone surrogates (``surrogateescape``), so one bad row never fails the file;
 - the contacts whose PROFILE ``attributes`` match every requested value: a paginated
   ``Scan`` of the contacts table with a ``FilterExpression``; each contact's attributes
   become its template variables; the cursor is the scan's ``LastEvaluatedKey`` as JSON.
@@ -36,12 +38,19 @@ from two_way_sms.outbound.campaign import (
     InvalidCampaign,
     read_audience_csv,
 )
+from two_way_sms.outbound.csv_rows import count_row, usable_record
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 
 PROFILE = "PROFILE"
 DEFAULT_PAGE_SIZE = 500
 START = "0"  # the CSV cursor before the first row (the query's is None as well)
 _NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")  # how most audience files spell US/Canadian numbers
+CHUNK_BYTES = 64 * 1024  # read from S3 this much at a time
+# A line longer than this is cut (its row is then too long to be valid): one runaway line
+# (a missing quote, a binary file) cannot take the function's memory.
+MAX_LINE_BYTES = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -109,8 +118,10 @@ class AudienceReader:
             raise ValueError("reading a CSV audience needs an S3 client")
         body = self._s3.get_object(Bucket=audience.bucket, Key=audience.key)["Body"]
         # Line ends kept: a quoted cell may span lines, and the csv module needs them to tell.
-        for line in body.iter_lines(keepends=True):
-            yield line.decode("utf-8-sig")
+        for number, line in enumerate(bounded_lines(body.iter_chunks(CHUNK_BYTES), MAX_LINE_BYTES)):
+            if number == 0:
+                line = line.removeprefix(_BOM)
+            yield line.decode("utf-8", "surrogateescape")  # a bad byte fails its row, not the file
 
     # -- contacts query -----------------------------------------------------------------------
     def _query_pages(self, audience: AudienceQuery, start_key: dict[str, Any] | None) -> Iterator[AudiencePage]:
@@ -158,19 +169,28 @@ def read_csv_from(lines: Iterable[str], after_row: int,
         return
     header_lines: list[str] = []
     header_reader = csv.reader(_recording(lines, header_lines))
-    if next(header_reader, None) is None:
-        yield from read_audience_csv(header_lines)  # raises: no header
+    try:
+        first = next(header_reader, None)
+    except csv.Error:
+        first = None
+    if first is None:
+        yield from read_audience_csv(header_lines)  # raises: no header, or an unreadable one
         return
-    phone = _phone_column(next(csv.reader(header_lines)))
+    header = next(csv.reader(header_lines))
+    phone = _phone_column(header)
     skipped = 0
     skipper = csv.reader(lines)
     while skipped < after_row:
-        record = next(skipper, None)
+        try:
+            record = next(skipper, None)
+        except csv.Error:  # an unreadable row: numbered, like read_audience_csv numbers it
+            skipped += 1
+            continue
         if record is None:
             return  # the cursor is past the end (a file shorter than when the run began)
-        if any(cell.strip() for cell in record):
+        if count_row(record):
             skipped += 1
-            if earlier is not None and phone is not None and phone < len(record):
+            if earlier is not None and phone is not None and usable_record(record, len(header)):
                 destination = _destination(record[phone])
                 if destination:
                     earlier.add(destination)
@@ -181,6 +201,31 @@ def read_csv_from(lines: Iterable[str], after_row: int,
             number = entry.row_number + after_row
             reason = entry.reason.replace(f"row {entry.row_number}", f"row {number}", 1)
             yield AudienceRowError(number, reason)
+
+
+def bounded_lines(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The lines of a byte stream with their line ends (``\\n``, ``\\r\\n`` or ``\\r``), each cut to
+    ``limit`` bytes before its line end: a line's excess is dropped as it streams, never buffered."""
+    buffer = bytearray()
+    cut: bytes | None = None  # the first `limit` bytes of a line over the limit, whose rest is being dropped
+    for chunk in chunks:
+        buffer += chunk
+        while (end := _LINE_END.search(buffer)) is not None:
+            if end.group() == b"\r" and end.end() == len(buffer):
+                break  # a last "\r" may be the start of "\r\n": wait for the next chunk
+            ending = end.group()  # (read before the buffer changes under the match)
+            line = bytes(buffer[:end.start()]) if cut is None else cut
+            del buffer[:end.end()]
+            cut = None
+            yield line[:limit] + ending
+        if len(buffer) > limit:
+            if cut is None:
+                cut = bytes(buffer[:limit])
+            buffer = bytearray(b"\r" if buffer.endswith(b"\r") else b"")
+    if cut is not None or buffer:
+        ending = b"\r" if buffer.endswith(b"\r") else b""
+        line = cut if cut is not None else bytes(buffer).removesuffix(ending)
+        yield line[:limit] + ending
 
 
 def _phone_column(header: list[str]) -> int | None:

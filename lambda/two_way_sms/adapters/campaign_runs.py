@@ -7,6 +7,10 @@ events handler, once per message), ``status`` (``RUNNING`` while the audience is
 out, ``QUEUED_ALL`` after, ``FAILED`` when the run could not go on, with ``failure``),
 ``started_at`` and ``done_chunks``.
 
+The audience rows a run could not read (``skipped_INVALID_ROW``) are kept with their row
+number and reason beside it: ``sk = "ROWERRORS#<run id>#<chunk id>#<part>"``, one item per
+page (a part per ``ROW_ERRORS_PER_ITEM`` rows), so a retried page writes the same items.
+
 Every writer runs at least once, so every write is safe to repeat: counters are added
 with one ``UpdateItem ... ADD``; a writer that counts a whole chunk of work names it, and
 the chunk id goes into the ``done_chunks`` string set in the same conditional write, so a
@@ -18,7 +22,7 @@ events handler) rely on their own exactly-once point instead (an outcome written
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -34,6 +38,10 @@ REFUSED_PREFIX = "refused_"
 PLAIN_COUNTERS = ("queued", "sent", "delivered", "failed")
 _COUNTER_NAME = re.compile(r"(queued|sent|delivered|failed|(skipped|refused)_[A-Z][A-Z0-9_]{0,63})")
 _CHUNK_ID = re.compile(r"[\x21-\x7e]{1,256}")
+ROW_ERRORS_PREFIX = "ROWERRORS#"
+ROW_ERRORS_PER_ITEM = 500  # with reasons cut to MAX_ROW_ERROR_CHARACTERS: well under DynamoDB's 400 KB per item
+MAX_ROW_ERROR_CHARACTERS = 200
+_ROW_ERRORS_REST = re.compile(r"[^#]+#[0-9]+")  # "<chunk id>#<part>" after "ROWERRORS#<run id>#"
 
 
 def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
@@ -48,6 +56,14 @@ def skipped(reason: str) -> str:
 def refused(reason: str) -> str:
     """The counter of requests the sender refused for ``reason``."""
     return REFUSED_PREFIX + reason
+
+
+@dataclass(frozen=True)
+class RowError:
+    """An audience row the run could not read: its number in the file and why (the number masked)."""
+
+    row_number: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -180,6 +196,36 @@ class CampaignRuns:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":failed": FAILED, ":reason": reason[:500], ":at": at.isoformat()},
         )
+
+    def record_row_errors(self, campaign_id: str, run_id: str, chunk: str, errors: Sequence[RowError]) -> None:
+        """Keeps the bad rows of one page (``chunk``), each with its number and reason; a repeat rewrites them."""
+        if not isinstance(chunk, str) or not _CHUNK_ID.fullmatch(chunk) or "#" in chunk:
+            raise ValueError(f"chunk id {chunk!r} must be 1-256 printable characters without spaces or '#'")
+        ordered = sorted(errors, key=lambda error: error.row_number)
+        with self._table.batch_writer() as batch:
+            for part, start in enumerate(range(0, len(ordered), ROW_ERRORS_PER_ITEM)):
+                batch.put_item(Item={
+                    "pk": run_key(campaign_id, run_id)["pk"], "sk": f"{ROW_ERRORS_PREFIX}{run_id}#{chunk}#{part}",
+                    "rows": [{"row": error.row_number, "reason": error.reason[:MAX_ROW_ERROR_CHARACTERS]}
+                             for error in ordered[start:start + ROW_ERRORS_PER_ITEM]],
+                })
+
+    def row_errors(self, campaign_id: str, run_id: str) -> list[RowError]:
+        """Every bad audience row recorded for the run, by row number."""
+        prefix = f"{ROW_ERRORS_PREFIX}{run_id}#"
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)", "ConsistentRead": True,
+            "ExpressionAttributeValues": {":pk": run_key(campaign_id, run_id)["pk"], ":prefix": prefix},
+        }
+        found: list[RowError] = []
+        while True:
+            response = self._table.query(**arguments)
+            for item in response.get("Items", []):
+                if _ROW_ERRORS_REST.fullmatch(item["sk"].removeprefix(prefix)):  # not another run's ("<run>#x")
+                    found += [RowError(int(row["row"]), str(row["reason"])) for row in item.get("rows", [])]
+            if "LastEvaluatedKey" not in response:
+                return sorted(found, key=lambda error: error.row_number)
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def read(self, campaign_id: str, run_id: str) -> CampaignReport | None:
         """The run's counters by name; None when no such run was started."""

@@ -11,7 +11,6 @@ With ``local_time`` ("10:00") each recipient's request carries a ``send_after`` 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -27,13 +26,19 @@ from two_way_sms.outbound.request import (
     MESSAGE_TYPES,
     PROMOTIONAL,
     TEMPLATE_ID_PATTERN,
+    RUN_ID_PATTERN,
     CampaignRef,
     SendRequest,
 )
+from two_way_sms.outbound.csv_rows import CsvRowProblem, UnreadableHeader, cell_text, open_rows
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 from two_way_sms.quiet_hours import locate
 
 PHONE_NUMBER_COLUMN = "phone_number"
+# The longest E.164 number ("+" and 15 digits): the last part of every request's idempotency key.
+MAX_DESTINATION_CHARACTERS = 16
+# "<campaign id>:<run id>:<destination>" must fit the idempotency key's 128 characters.
+MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS = 128 - 2 - MAX_DESTINATION_CHARACTERS
 _LOCAL_TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -248,48 +253,41 @@ def read_audience_csv(lines: Iterable[str]) -> Iterator[AudienceRow | AudienceRo
 
     The header must have a "phone_number" column (any case, spaces around ignored); the
     other columns (header stripped) become template variables when the cell is not empty.
-    Rows whose cells are all empty are skipped. A file without a header or without a
-    phone_number column raises InvalidCampaign (nothing in it can be sent).
+    Rows whose cells are all empty are skipped. A bad row (not CSV, not UTF-8, a cell over
+    ``csv_rows.MAX_CELL_CHARACTERS``, too many cells, not a phone number) is an
+    AudienceRowError with its number and reason, and the rows after it are read on. A file
+    without a readable header or without a phone_number column raises InvalidCampaign
+    (nothing in it can be sent).
     """
-    reader = csv.DictReader(lines, restkey=_EXTRA_CELLS)
-    if reader.fieldnames is None:
+    try:
+        fieldnames, rows = open_rows(lines)
+    except UnreadableHeader as error:
+        raise InvalidCampaign(f"audience csv: {error}") from None
+    if fieldnames is None:
         raise InvalidCampaign("audience csv is empty: it needs a header with a phone_number column")
-    phone_column = _header(reader.fieldnames, required=PHONE_NUMBER_COLUMN, what="audience csv")
-    row_number = 0
-    for row in reader:  # (DictReader skips completely empty lines)
-        extra = [cell for cell in row.pop(_EXTRA_CELLS, ()) if cell.strip()]  # trailing empty cells are harmless
-        if not extra and not any(_cell(value) for value in row.values()):
-            continue  # a ",,," line from a spreadsheet
-        row_number += 1
-        if extra:
-            yield AudienceRowError(row_number, f"row {row_number} has more cells than the header has columns")
+    phone_column = _header(fieldnames, required=PHONE_NUMBER_COLUMN, what="audience csv")
+    for row in rows:
+        if isinstance(row, CsvRowProblem):
+            yield AudienceRowError(row.row_number, row.reason)
             continue
         try:
-            destination = to_e164(row[phone_column] or "")
+            destination = to_e164(row.cells[phone_column] or "")
         except InvalidPhoneNumber as error:  # its message masks the number
-            yield AudienceRowError(row_number, f"row {row_number}: {error}")
+            yield AudienceRowError(row.row_number, f"row {row.row_number}: {error}")
             continue
         variables = {
-            name.strip(): _cell(value)
-            for name, value in row.items()
-            if name != phone_column and name.strip() and _cell(value)  # (a trailing comma makes a nameless column)
+            name.strip(): cell_text(value)
+            for name, value in row.cells.items()
+            if name != phone_column and name.strip() and cell_text(value)  # (a trailing comma makes a nameless column)
         }
-        yield AudienceRow(row_number, destination, MappingProxyType(variables))
-
-
-_EXTRA_CELLS = "\0extra"  # DictReader's key for cells beyond the header (no real column is named so)
-
-
-def _cell(value: Any) -> str:
-    # DictReader fills missing cells with None.
-    return value.strip() if isinstance(value, str) else ""
+        yield AudienceRow(row.row_number, destination, MappingProxyType(variables))
 
 
 def _header(fieldnames: Sequence[str], *, required: str, what: str) -> str:
     """The header's name for ``required`` (matched case-insensitively, spaces around ignored)."""
     folded = [name.strip().lower() for name in fieldnames]
     if required not in folded:
-        shown = ", ".join(name.strip() for name in fieldnames[:10]) or "none"
+        shown = ", ".join(name.strip()[:40] for name in fieldnames[:10]) or "none"
         raise InvalidCampaign(f"{what} has no {required} column (columns: {shown})")
     duplicates = sorted({name for name in folded if name and folded.count(name) > 1})
     if duplicates:
@@ -299,6 +297,22 @@ def _header(fieldnames: Sequence[str], *, required: str, what: str) -> str:
 
 
 # -- the send requests --------------------------------------------------------------------------------------
+
+
+def check_run_id(campaign_id: str, run_id: str) -> None:
+    """Raises InvalidCampaign unless ``run_id`` is a valid run id whose requests' idempotency keys fit.
+
+    Every request of the run is keyed ``<campaign id>:<run id>:<destination>`` (at most 128
+    characters), so the campaign id and the run id share ``MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS``.
+    """
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise InvalidCampaign(f"run id {str(run_id)[:70]!r} must be 1-64 characters of [A-Za-z0-9_.:#@+=-]")
+    together = len(campaign_id) + len(run_id)
+    if together > MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS:
+        raise InvalidCampaign(
+            f"campaign id and run id have {together} characters together; at most "
+            f"{MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS} fit in a request's idempotency key "
+            "(<campaign id>:<run id>:<destination>, at most 128 characters)")
 
 
 def campaign_request(campaign: Campaign, run_id: str, row: AudienceRow, *, now: datetime) -> SendRequest:

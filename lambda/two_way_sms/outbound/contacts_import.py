@@ -8,22 +8,19 @@ A row with neither is imported without opt-in: its attributes only, and no promo
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from two_way_sms.outbound.csv_rows import CsvRowProblem, UnreadableHeader, cell_text, open_rows
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 
 PHONE_NUMBER_COLUMN = "phone_number"
 OPT_IN_SOURCE_COLUMN = "opt_in_source"
 OPT_IN_AT_COLUMN = "opt_in_at"
 MAX_OPT_IN_SOURCE_CHARACTERS = 64
-
-_EXTRA_CELLS = "\0extra"  # DictReader's key for cells beyond the header (no real column is named so)
-
 
 class InvalidContactsFile(ValueError):
     """A contacts CSV that cannot be read at all (no header, no phone_number column, duplicate columns)."""
@@ -63,27 +60,27 @@ def read_contacts_csv(lines: Iterable[str]) -> Iterator[ContactImport | ImportRo
 
     Columns (any case, spaces around ignored): phone_number (required), opt_in_source and
     opt_in_at (an opt-in needs both); every other non-empty cell becomes an attribute.
-    Rows whose cells are all empty are skipped. A file without a header or without a
-    phone_number column raises InvalidContactsFile.
+    Rows whose cells are all empty are skipped. A bad row (not CSV, not UTF-8, a cell over
+    ``csv_rows.MAX_CELL_CHARACTERS``, too many cells, a bad value) is an ImportRowError
+    with its number and reason, and the rows after it are read on. A file without a
+    readable header or without a phone_number column raises InvalidContactsFile.
     """
-    reader = csv.DictReader(lines, restkey=_EXTRA_CELLS)
-    if reader.fieldnames is None:
+    try:
+        fieldnames, rows = open_rows(lines)
+    except UnreadableHeader as error:
+        raise InvalidContactsFile(f"contacts csv: {error}") from None
+    if fieldnames is None:
         raise InvalidContactsFile("contacts csv is empty: it needs a header with a phone_number column")
-    columns = _columns(reader.fieldnames)
+    columns = _columns(fieldnames)
     special = {columns.get(name) for name in (PHONE_NUMBER_COLUMN, OPT_IN_SOURCE_COLUMN, OPT_IN_AT_COLUMN)}
-    row_number = 0
-    for row in reader:  # (DictReader skips completely empty lines)
-        extra = [cell for cell in row.pop(_EXTRA_CELLS, ()) if cell.strip()]  # trailing empty cells are harmless
-        if not extra and not any(_cell(value) for value in row.values()):
-            continue
-        row_number += 1
-        if extra:
-            yield ImportRowError(row_number, f"row {row_number} has more cells than the header has columns")
+    for row in rows:
+        if isinstance(row, CsvRowProblem):
+            yield ImportRowError(row.row_number, row.reason)
             continue
         try:
-            yield _contact(row, columns, special)
+            yield _contact(row.cells, columns, special)
         except ValueError as error:
-            yield ImportRowError(row_number, f"row {row_number}: {error}")
+            yield ImportRowError(row.row_number, f"row {row.row_number}: {error}")
 
 
 def _contact(row: Mapping[str, Any], columns: Mapping[str, str], special: set[str | None]) -> ContactImport:
@@ -105,9 +102,9 @@ def _contact(row: Mapping[str, Any], columns: Mapping[str, str], special: set[st
             )
         opt_in_at = _instant(at_text)  # type: ignore[arg-type]
     attributes = {
-        name.strip(): _cell(value)
+        name.strip(): cell_text(value)
         for name, value in row.items()
-        if name not in special and name.strip() and _cell(value)
+        if name not in special and name.strip() and cell_text(value)
     }
     return ContactImport(number, source, opt_in_at, attributes)
 
@@ -137,9 +134,6 @@ def _columns(fieldnames: Sequence[str]) -> dict[str, str]:
 
 def _value(row: Mapping[str, Any], columns: Mapping[str, str], name: str) -> str:
     """The stripped cell of column ``name`` ("" when the column or the cell is missing)."""
-    return _cell(row.get(columns[name])) if name in columns else ""
+    return cell_text(row.get(columns[name])) if name in columns else ""
 
 
-def _cell(value: Any) -> str:
-    # DictReader fills missing cells with None.
-    return value.strip() if isinstance(value, str) else ""

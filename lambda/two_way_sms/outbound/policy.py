@@ -12,9 +12,12 @@ Pure: the sender reads the contact's state, calls :func:`plan_send` with an inje
    TOO_MANY_PARTS (the footer and the replacement both change the count, so count last);
    a body left empty (empty variables, only invisible characters) is refused too;
 5. ``send_after`` in the future -> HOLD until then;
-6. PROMOTIONAL: zone unknown (or no common window within a week) -> REFUSE UNKNOWN_TIME_ZONE; inside the recipient's quiet
-   hours -> HOLD until they end; over a limit (``limits.py``) -> REFUSE;
-7. otherwise SEND.
+6. the month's budget (``budget.py``) reached: PROMOTIONAL and campaign texts (and, with a
+   hard stop, every other one) -> HOLD until the month turns (BUDGET_REACHED,
+   BUDGET_HARD_STOP); the sender parks them until the budget is raised or the month turns;
+7. PROMOTIONAL: zone unknown (or no common window within a week) -> REFUSE UNKNOWN_TIME_ZONE;
+   inside the recipient's quiet hours -> HOLD until they end; over a limit (``limits.py``) -> REFUSE;
+8. otherwise SEND.
 
 TRANSACTIONAL messages skip quiet hours and the limits. A template declared PROMOTIONAL is
 treated as PROMOTIONAL even when the request says TRANSACTIONAL: marketing copy does not
@@ -35,6 +38,13 @@ from types import MappingProxyType
 from typing import Any
 
 from two_way_sms.encoding import analyse, replace_lookalikes
+from two_way_sms.outbound.budget import (
+    ACCOUNT_SPEND_LIMIT,
+    BUDGET_HARD_STOP,
+    BUDGET_REACHED,
+    BudgetState,
+    next_month_start,
+)
 from two_way_sms.outbound.limits import OVER_CAMPAIGN_LIMIT, OVER_DAILY_LIMIT, OVER_STATE_LIMIT, limit_refusal
 from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
 from two_way_sms.outbound.templates import Template, TemplateError, render
@@ -68,7 +78,8 @@ REFUSAL_REASONS = (
 # Hold reasons (SendPlan.reason when the outcome is HOLD).
 SEND_AFTER = "SEND_AFTER"
 QUIET_HOURS = "QUIET_HOURS"
-HOLD_REASONS = (SEND_AFTER, QUIET_HOURS)
+# (ACCOUNT_SPEND_LIMIT: the sender's, when End User Messaging says the account's spend limit is reached.)
+HOLD_REASONS = (SEND_AFTER, QUIET_HOURS, BUDGET_REACHED, BUDGET_HARD_STOP, ACCOUNT_SPEND_LIMIT)
 
 OPT_OUT_INSTRUCTION = "Reply STOP to opt out"
 # STOP as a word of its own ("non-stop" and "stopping" are not instructions), or an
@@ -238,7 +249,7 @@ class SendPlan:
     parts: int = 0
     encoding: str | None = None
     hold_until: datetime | None = None  # when HOLD
-    reason: str | None = None  # REFUSE: one of REFUSAL_REASONS; HOLD: SEND_AFTER or QUIET_HOURS
+    reason: str | None = None  # REFUSE: one of REFUSAL_REASONS; HOLD: one of HOLD_REASONS
     message_type: str | None = None  # the type the plan applied (PROMOTIONAL when the template says so)
     detail: str | None = None  # why, in one line for logs (no numbers, no bodies)
 
@@ -251,8 +262,12 @@ def plan_send(
     settings: SenderSettings,
     templates: Mapping[str, Template],
     prompt: str | None = None,
+    budget: BudgetState | None = None,
 ) -> SendPlan:
-    """What to do with ``request`` at ``now`` (timezone-aware); see the module docstring for the order."""
+    """What to do with ``request`` at ``now`` (timezone-aware); see the module docstring for the order.
+
+    ``budget`` is the month's budget against its counted spend (None: no budget).
+    """
     if now.tzinfo is None:
         raise ValueError(f"now {now.isoformat()} must be timezone-aware")
     message_type = request.message_type
@@ -302,6 +317,11 @@ def plan_send(
 
     if request.send_after is not None and request.send_after > now:
         return hold(request.send_after, SEND_AFTER)
+
+    if budget is not None:
+        waits = budget.hold_reason(promotional=promotional, campaign=request.campaign is not None)
+        if waits is not None:
+            return hold(next_month_start(now), waits)
 
     if promotional:
         allowed = next_allowed(request.destination, now, settings.quiet_hours)

@@ -1,0 +1,66 @@
+"""A Powertools ``BatchProcessor`` that logs every failed record once: its id and the reason.
+
+The record then goes back to its queue (or stream) and, after its last retry, to the
+dead-letter queue: one log line per failed attempt, with ``sqs_message_id`` (or the
+Kinesis ``sequence_number``), is what explains each dead-letter entry from the logs.
+Reasons never show a phone number: digit runs that could be one are masked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+from two_way_sms.phone import mask
+
+MAX_REASON_CHARACTERS = 500
+# "+14255550182", "14255550182", "(425) 555-0182", "425-555-0182" (not dates or times).
+_NUMBER_LIKE = re.compile(r"\+?\d{7,15}|\(\d{3}\)\s*\d{3}[\s.-]?\d{4}|\b\d{3}[\s.-]\d{3}[\s.-]\d{4}\b")
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every run that could be a phone number masked (``+1425*****82``)."""
+    return _NUMBER_LIKE.sub(lambda match: mask(re.sub(r"[^\d+]", "", match.group())), text)
+
+
+def failure_reason(error: BaseException | None) -> str:
+    """``"<exception type>: <message>"`` in one line of at most 500 characters, number-like runs masked."""
+    if error is None:
+        return "unknown error"
+    return mask_numbers(f"{type(error).__name__}: {error}".replace("\n", " "))[:MAX_REASON_CHARACTERS]
+
+
+def record_identity(record: Any) -> dict[str, Any]:
+    """The log keys that name a record: ``sqs_message_id`` (and its receive count) or ``sequence_number``."""
+    if record is None:
+        return {}
+    kinesis = getattr(record, "kinesis", None)
+    if kinesis is not None:
+        return {"sequence_number": kinesis.sequence_number}
+    identity: dict[str, Any] = {"sqs_message_id": getattr(record, "message_id", None)}
+    attributes = getattr(record, "attributes", None)
+    count = getattr(attributes, "approximate_receive_count", None) if attributes is not None else None
+    if count is not None:
+        identity["receive_count"] = count
+    return identity
+
+
+class LoggedBatchProcessor(BatchProcessor):
+    """``BatchProcessor`` whose ``failure_handler`` logs one line per failed record: its id and the reason."""
+
+    def __init__(self, event_type: EventType, *, failure_logger: Any, raise_on_entire_batch_failure: bool = False,
+                 **kwargs: Any) -> None:
+        # Powertools' own ``logger`` would log a second line (a warning without the record's id).
+        super().__init__(event_type, raise_on_entire_batch_failure=raise_on_entire_batch_failure, **kwargs)
+        self._failure_logger = failure_logger
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        entry = super().failure_handler(record, exception)
+        error = exception[1] if exception else None
+        self._failure_logger.error("record failed; it goes back to its queue and is retried",
+                                   **record_identity(record), reason=failure_reason(error),
+                                   error_type=type(error).__name__ if error is not None else None,
+                                   exc_info=exception if exception and exception[0] is not None else None)
+        return entry

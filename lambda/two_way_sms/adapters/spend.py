@@ -1,0 +1,39 @@
+"""The month's counted SMS spend, read cheaply: one GetItem per ``ttl_seconds`` at most.
+
+The events handler adds each message's price to the ledger's ``SPEND#<yyyy-mm>`` item
+once, when the message reaches its final status (``adapters.ledger``). The sender reads
+that total once per batch, and a read younger than ``ttl_seconds`` serves the next
+batches of the same execution environment, so a busy sender reads it a few times a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+DEFAULT_TTL_SECONDS = 30.0
+
+
+class MonthSpend:
+    """``usd(month, now)``: the month's counted spend, from ``read`` (``MessageLedger.month_to_date``) or its cache."""
+
+    def __init__(self, read: Callable[[str], Decimal], *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+        if ttl_seconds < 0:
+            raise ValueError(f"ttl_seconds {ttl_seconds} must not be negative")
+        self._read = read
+        self._ttl = ttl_seconds
+        self._cached: tuple[str, float, Decimal] | None = None  # month, read at (epoch seconds), spend
+        self.reads = 0  # how many times the ledger was read (for tests and benchmarks)
+
+    def usd(self, month: str, now: float) -> Decimal:
+        cached = self._cached
+        if cached is not None and cached[0] == month and 0 <= now - cached[1] < self._ttl:
+            return cached[2]
+        spend = Decimal(self._read(month))
+        self.reads += 1
+        self._cached = (month, now, spend)
+        return spend
+
+    def forget(self) -> None:
+        """Drops the cached total: the next ``usd`` reads the ledger."""
+        self._cached = None
