@@ -2,9 +2,9 @@
 
 Same emulation as the integration tests: moto for DynamoDB, botocore's Stubber for
 End User Messaging (``pinpoint-sms-voice-v2``, which moto does not implement). A
-``before-call`` hook on each of the handler's three clients (contacts table,
-Powertools idempotency table, End User Messaging) counts every request it sends,
-failed conditional writes included (DynamoDB bills those too).
+``before-call`` hook on the handler's DynamoDB client (every table) and its End User
+Messaging client counts every request it sends, failed conditional writes included
+(DynamoDB bills those too).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
             sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
             app.gateway._client = sms_client
             counter = CallCounter()
-            for client in (app.contacts._table.meta.client, app.persistence.client, sms_client):
+            for client in (app._dynamodb.meta.client, sms_client):
                 counter.attach(client)
             with Stubber(sms_client) as stubber:
                 yield EmulatedHandler(app, stubber, counter)
@@ -140,7 +140,8 @@ def count_calls_per_path() -> list[PathCalls]:
             h.expect("send_text_message", sent)
             h.handle("HOURS", message_id="kw-1", customer="+14255550101")
 
-        def stop() -> None:  # AWS replied and listed the number: the handler only records it
+        def stop() -> None:  # AWS replied and listed the number: the handler records it and lists it again
+            h.expect("put_opted_out_number")
             h.handle("STOP", message_id="stop-1", customer="+14255550102")
 
         def unknown() -> None:
@@ -158,12 +159,12 @@ def count_calls_per_path() -> list[PathCalls]:
         ]
 
     with emulated_handler(self_managed_opt_outs=True) as h:
-        def stop_self_managed() -> None:  # the confirmation, then the opt-out list
+        def stop_self_managed() -> None:  # recorded, the confirmation, then the opt-out list
             h.expect("send_text_message", sent)
             h.expect("put_opted_out_number")
             h.handle("STOP", message_id="stop-2", customer="+14255550104")
 
-        def start_self_managed() -> None:  # off the opt-out list, then the confirmation
+        def start_self_managed() -> None:  # recorded, off the opt-out list, then the confirmation
             h.expect("delete_opted_out_number")
             h.expect("send_text_message", sent)
             h.handle("START", message_id="start-1", customer="+14255550105")
@@ -176,7 +177,7 @@ def count_calls_per_path() -> list[PathCalls]:
 
 
 def _sqs_event(body: str) -> dict[str, Any]:
-    """A one-record SQS event as Lambda delivers it (raw message delivery: the body is the payload)."""
+    """A one-record SQS event as Lambda delivers it (a raw body: the handler takes either form)."""
     sent_ms = "1759342840978"
     return {"Records": [{
         "messageId": str(uuid.uuid4()), "receiptHandle": "bench-receipt", "body": body,

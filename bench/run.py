@@ -11,7 +11,10 @@ Prints, never asserts:
    algorithm alone, sends per second in process and AWS calls per message, the AWS-side cost
    per 1,000 messages (bench/outbound.py; BENCH_OUTBOUND_FULL=1 for the issue's burst sizes);
 12. conversations: the in-process cost of one inbound reply inside a flow (bench/conversation_turns.py);
-13. conversations: the AWS calls per inbound reply inside a flow and per prompt opened.
+13. conversations: the AWS calls per inbound reply inside a flow and per prompt opened;
+14. the inbound handler under injected faults and duplicates: what reached customers, what was
+   lost or sent twice, what the dead-letter queue holds and whether the logs explain it
+   (bench/inbound_faults.py; BENCH_FAULTS_FULL=1 for 10,000 messages).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -32,6 +35,7 @@ from aws_calls import PathCalls, count_calls_per_path
 from delivery_events import print_events_figures
 from outbound import ListPrices, print_outbound_figures
 from conversation_turns import print_conversation_call_figures, print_conversation_figures
+from inbound_faults import print_fault_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -78,6 +82,8 @@ def main() -> None:
     ))
     print_conversation_figures()
     print_conversation_call_figures()
+    print()
+    print_fault_figures()
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from two_way_sms.outbound.templates import Template, TemplateError, parse_templa
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
+
+from infra.sms_countries import SMS_COUNTRY_CODES
 
 CONTEXT_KEY = "two-way-sms"
 CONFIG_FILE_CONTEXT_KEY = "configFile"
@@ -55,6 +58,16 @@ _OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _EVENT_BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")  # EventBridge's own pattern for a bus name
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# The default price ceiling of every text, per message part, in US dollars (SendTextMessage
+# MaxPrice). End User Messaging's published US price (aws.amazon.com/end-user-messaging/pricing,
+# "SMS", United States) is about $0.00581 a part plus the carriers' pass-through fees of up to
+# about $0.005 a part: about $0.011 at most. The API reference words MaxPrice "per each text
+# message", so the ceiling must also let a whole message of max_parts (6) US parts through
+# (6 x $0.011 = $0.066): $0.10 is both, with headroom for the carriers' yearly fee rises, and
+# still refuses the premium-rate destinations SMS pumping goes for ($0.20 and more a part).
+# Outside the US, set outbound.max_price_usd to your destinations' prices.
+DEFAULT_MAX_PRICE_USD = "0.10"
 MAX_CONCURRENCY = 1000  # an SQS event source mapping's ceiling
 # Checked by the settings only: the identity is the number or pool of the stack, known at deploy.
 _VALIDATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
@@ -110,8 +123,9 @@ class MonitoringConfig:
 
     alarm_topic_arn: str | None = None  # None: the stack creates an encrypted alarm topic
     alarm_emails: tuple[str, ...] = ()
-    monthly_budget_usd: float | None = 100.0  # None: no spend alarm
+    monthly_budget_usd: float | None = 100.0  # None: no spend alarm, and no budget that holds texts
     delivery_failure_rate_percent: float = 10.0
+    hard_stop: bool = False  # at the budget, transactional texts wait too (consent confirmations never do)
 
 
 @dataclass(frozen=True)
@@ -141,13 +155,15 @@ class OutboundConfig:
     the country is not known (an existing number or pool). Set it for a pool (the sum of
     its numbers') or a number whose throughput was raised.
     ``max_price_usd``: the most one message may cost (SendTextMessage MaxPrice), as text
-    like ``"0.05"``; None: no cap. ``promotional_daily_limit``: PROMOTIONAL messages per
+    like ``"0.05"``; default ``DEFAULT_MAX_PRICE_USD`` ("0.10", from the US price); None
+    (set on purpose): no cap. The inbound function's replies get it and
+    ``time_to_live_seconds`` too. ``promotional_daily_limit``: PROMOTIONAL messages per
     recipient in a rolling 24 hours; None: unlimited. ``max_concurrency``: concurrent
     sender batches (at least 2, the least an SQS event source takes).
     """
 
     mps: float
-    max_price_usd: str | None = None
+    max_price_usd: str | None = DEFAULT_MAX_PRICE_USD
     time_to_live_seconds: int = 259200
     replace_lookalikes: bool = True
     max_parts: int = 6
@@ -203,6 +219,40 @@ class ConversationsConfig:
 
 
 @dataclass(frozen=True)
+class ProtectConfig:
+    """The protect configuration on the reply configuration set: which countries texts may go to.
+
+    ``allowed_countries``: ISO 3166-1 alpha-2 codes ALLOWed; every other country End User
+    Messaging sends to is BLOCKed (default: the new number's country; ``US`` for an existing
+    number or pool). ``deletion_protection``: default the stack's ``deletion_protection``.
+    ``account_default``: also make it the account's default protect configuration (every
+    send of the account that names none, SNS and Cognito texts too). ``defaulted``: the
+    countries were not configured.
+    """
+
+    allowed_countries: tuple[str, ...] = ("US",)
+    deletion_protection: bool = False
+    account_default: bool = False
+    defaulted: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class InboundConfig:
+    """The inbound path. ``test_publisher_role_arn``: a role of this account that may publish test
+    messages to the inbound topic (nobody but End User Messaging may otherwise); None: none."""
+
+    test_publisher_role_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Deployable, but worth a look: shown as a synth warning (``id`` names it)."""
+
+    id: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ReplyReport:
     name: str
     report: EncodingReport
@@ -221,7 +271,10 @@ class TwoWaySmsConfig:
     monitoring: MonitoringConfig = MonitoringConfig()
     outbound: OutboundConfig = OutboundConfig(mps=DEFAULT_MPS["SIMULATOR"])
     conversations: ConversationsConfig = ConversationsConfig()
+    protect: ProtectConfig = ProtectConfig()
+    inbound: InboundConfig = InboundConfig()
     reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
+    warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
 
     @property
     def number_type(self) -> str:
@@ -248,7 +301,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
         "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
         "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring", "outbound",
-        "conversations",
+        "conversations", "protect", "inbound",
     }, "config")
     origination = _origination(raw.get("origination", {"new_number": {}}))
     message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
@@ -279,19 +332,44 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
     opt_out_list_name = raw.get("opt_out_list_name")
     if opt_out_list_name is not None and not _OPT_OUT_LIST_NAME.match(str(opt_out_list_name)):
         raise ConfigError(f"opt_out_list_name {opt_out_list_name!r} must be 1-64 letters, digits, '_' or '-'")
+    deletion_protection = _bool(raw.get("deletion_protection", False), "deletion_protection")
+    raw_outbound = raw.get("outbound", {})
+    outbound = _outbound(raw_outbound, origination)
+    protect = _protect(raw.get("protect", {}), origination, deletion_protection)
     return TwoWaySmsConfig(
         origination=origination,
         responder=responder,
         message_type=message_type,
         opt_out_list_name=opt_out_list_name,
-        deletion_protection=_bool(raw.get("deletion_protection", False), "deletion_protection"),
+        deletion_protection=deletion_protection,
         delivery_events=_delivery_events(raw.get("delivery_events", {})),
         archive=_archive(raw.get("archive", {})),
         monitoring=_monitoring(raw.get("monitoring", {})),
-        outbound=_outbound(raw.get("outbound", {}), origination),
+        outbound=outbound,
         conversations=_conversations(raw.get("conversations", {}), responder),
+        protect=protect,
+        inbound=_inbound(raw.get("inbound", {})),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
+        warnings=_warnings(origination, protect, raw_outbound),
     )
+
+
+def _warnings(origination: NewNumber | ExistingOrigination, protect: ProtectConfig,
+              raw_outbound: Any) -> tuple[ConfigWarning, ...]:
+    warnings = []
+    if isinstance(origination, ExistingOrigination) and protect.defaulted:
+        warnings.append(ConfigWarning(
+            "two-way-sms:protect-countries-defaulted",
+            f"protect.allowed_countries is not set: texts may go to {', '.join(protect.allowed_countries)} only, "
+            "since the country of an existing number or pool is not known at synth; set it to the countries your "
+            "customers are in"))
+    country = origination.iso_country_code if isinstance(origination, NewNumber) else "US"
+    if country != "US" and isinstance(raw_outbound, dict) and "max_price_usd" not in raw_outbound:
+        warnings.append(ConfigWarning(
+            "two-way-sms:max-price-defaulted",
+            f"outbound.max_price_usd is not set: every text may cost at most ${DEFAULT_MAX_PRICE_USD}, a ceiling "
+            f"derived from US prices; set it for the prices of {country}"))
+    return tuple(warnings)
 
 
 # -- origination ---------------------------------------------------------------------------
@@ -362,8 +440,8 @@ def _archive(raw: Any) -> ArchiveConfig:
 def _monitoring(raw: Any) -> MonitoringConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"monitoring {raw!r} must be an object")
-    _reject_unknown(raw, {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent"},
-                    "monitoring")
+    _reject_unknown(raw, {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent",
+                          "hard_stop"}, "monitoring")
     topic_arn = raw.get("alarm_topic_arn")
     if topic_arn is not None and (not isinstance(topic_arn, str) or not _SNS_TOPIC_ARN.match(topic_arn)):
         raise ConfigError(f"monitoring.alarm_topic_arn {topic_arn!r} is not an SNS topic ARN")
@@ -372,12 +450,16 @@ def _monitoring(raw: Any) -> MonitoringConfig:
         if not isinstance(email, str) or not _EMAIL.fullmatch(email):
             raise ConfigError(f"monitoring.alarm_emails entry {email!r} is not an e-mail address")
     budget = raw.get("monthly_budget_usd", 100.0)
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not math.isfinite(budget) or budget <= 0):
         raise ConfigError(f"monitoring.monthly_budget_usd {budget!r} must be a positive number of dollars or null")
+    hard_stop = _bool(raw.get("hard_stop", False), "monitoring.hard_stop")
+    if hard_stop and budget is None:
+        raise ConfigError("monitoring.hard_stop true needs a monthly_budget_usd to stop at (it is null)")
     rate = raw.get("delivery_failure_rate_percent", 10.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:
         raise ConfigError(f"monitoring.delivery_failure_rate_percent {rate!r} must be a number above 0, at most 100")
-    return MonitoringConfig(topic_arn, emails, None if budget is None else float(budget), float(rate))
+    return MonitoringConfig(topic_arn, emails, None if budget is None else float(budget), float(rate), hard_stop)
 
 
 # -- outbound -------------------------------------------------------------------------------
@@ -405,7 +487,7 @@ def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> Outboun
             origination_identity=_VALIDATION_IDENTITY,
             mps=default_mps(origination) if mps is None else mps,
             quiet_hours=quiet_hours.rules(),
-            max_price_usd=raw.get("max_price_usd"),
+            max_price_usd=raw.get("max_price_usd", DEFAULT_MAX_PRICE_USD),
             time_to_live_seconds=raw.get("time_to_live_seconds", 259200),
             replace_lookalikes=raw.get("replace_lookalikes", True),
             max_parts=raw.get("max_parts", 6),
@@ -465,6 +547,52 @@ def _templates(raw: Any) -> dict[str, Template]:
         except (TemplateError, ValueError) as error:
             raise ConfigError(f"{where}: {error}") from None
     return templates
+
+
+# -- protection -------------------------------------------------------------------------------
+def _protect(raw: Any, origination: NewNumber | ExistingOrigination, deletion_protection: bool) -> ProtectConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"protect {raw!r} must be an object with allowed_countries, deletion_protection and "
+                          "account_default")
+    _reject_unknown(raw, {"allowed_countries", "deletion_protection", "account_default"}, "protect")
+    own_country = origination.iso_country_code if isinstance(origination, NewNumber) else None
+    defaulted = raw.get("allowed_countries") is None
+    if defaulted:
+        countries: tuple[str, ...] = (own_country or "US",)
+    else:
+        value = raw["allowed_countries"]
+        if not isinstance(value, list):
+            raise ConfigError(f"protect.allowed_countries {value!r} must be a list of ISO 3166-1 alpha-2 country "
+                              "codes, such as [\"US\", \"CA\"]")
+        if not value:
+            raise ConfigError("protect.allowed_countries [] must name at least one country: an empty list would "
+                              "block every text")
+        for code in value:
+            if not isinstance(code, str) or code.strip().upper() not in SMS_COUNTRY_CODES:
+                raise ConfigError(f"protect.allowed_countries entry {code!r} is not an ISO 3166-1 alpha-2 country "
+                                  "code End User Messaging sends to (such as \"US\", \"CA\" or \"GB\")")
+        countries = tuple(code.strip().upper() for code in value)
+        _reject_duplicates(list(countries), "protect.allowed_countries")
+        if own_country is not None and own_country not in countries:
+            raise ConfigError(f"protect.allowed_countries {list(countries)!r} leaves out {own_country!r}, the "
+                              "country of the stack's own number: replies to its customers would be blocked")
+    return ProtectConfig(
+        allowed_countries=countries,
+        deletion_protection=_bool(raw.get("deletion_protection", deletion_protection), "protect.deletion_protection"),
+        account_default=_bool(raw.get("account_default", False), "protect.account_default"),
+        defaulted=defaulted,
+    )
+
+
+def _inbound(raw: Any) -> InboundConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"inbound {raw!r} must be an object")
+    _reject_unknown(raw, {"test_publisher_role_arn"}, "inbound")
+    role_arn = raw.get("test_publisher_role_arn")
+    if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
+        raise ConfigError(f"inbound.test_publisher_role_arn {role_arn!r} is not an IAM role ARN "
+                          "(arn:aws:iam::123456789012:role/name)")
+    return InboundConfig(test_publisher_role_arn=role_arn)
 
 
 # -- conversations ------------------------------------------------------------------------

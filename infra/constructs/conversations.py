@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -14,7 +14,9 @@ from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.tables import encrypted_table
+from infra.lazy import lazy_list
 from infra.nag import acknowledge
+from two_way_sms.adapters.business_events import SOURCE as BUSINESS_EVENT_SOURCE
 from two_way_sms.conversations.flows import Flow, flows_to_json
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
@@ -43,10 +45,16 @@ class Conversations(Construct):
       it for ``archive_retention`` (encrypted with the same key) to replay from; or
       ``existing_event_bus`` as it is (no archive: it is yours to configure). The bus is
       built even with no flow: opt-outs, opt-ins and every other inbound message are
-      published on it.
+      published on it. The new bus's resource policy DENIES ``events:PutEvents`` of events
+      with the package's source (``two-way-sms``) to every principal but the roles granted
+      ``grant_converse`` or ``grant_publish``: nobody else can forge a customer's reply or
+      consent on it. (An existing bus's policy is yours.)
     - ``codes_key``: when a flow takes a one-use code (``{code}``), an HMAC_256 KMS key
       (GenerateMac/VerifyMac) that derives each conversation's code; retained on delete.
-      None otherwise.
+      None otherwise. Its key policy DENIES ``kms:GenerateMac`` and ``kms:VerifyMac`` to
+      every principal but the roles granted ``grant_converse``, ``grant_open`` or
+      ``grant_codes`` (the inbound function and the sender: an administrator cannot mint or
+      check codes).
 
     :param flows: the flows switched on (``ConversationsConfig.flows``); may be empty.
     :param encryption_key: encrypts the table, the new bus and its archive. The bus's and
@@ -82,6 +90,8 @@ class Conversations(Construct):
                              "(None: no archive)")
         self.flows: dict[str, Flow] = dict(flows)
         self.encryption_key = encryption_key
+        self._publisher_arns: list[str] = []  # roles that may put events with the package's source
+        self._code_user_arns: list[str] = []  # roles that may use the codes key
 
         self.table: dynamodb.Table = encrypted_table(
             self, "Table", encryption_key=encryption_key, partition_key="customer_number",
@@ -122,6 +132,17 @@ class Conversations(Construct):
                 acknowledge(self.codes_key.node.default_child, finding,
                             "An HMAC KMS key cannot rotate automatically (KMS rotates symmetric encryption keys only); "
                             "it only derives short-lived one-use codes, and a new key can replace it at any time")
+            # The key's default statement lets any principal of the account that an IAM policy allows
+            # use it: only the roles granted here may derive or check a code.
+            self.codes_key.add_to_resource_policy(iam.PolicyStatement(
+                sid="DenyCodesButToTheirFunctions",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:GenerateMac", "kms:VerifyMac"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": lazy_list(
+                    lambda: self._code_user_arns or [_account_root()])}},
+            ))
 
     def _new_event_bus(self, props: events.EventBusProps | None, archive_retention: Duration | None) -> events.EventBus:
         key = (props.kms_key if props is not None else None) or self.encryption_key
@@ -135,12 +156,30 @@ class Conversations(Construct):
             log_config=props.log_config if props is not None else None,
             kms_key=key,
         )  # with a kms.Key, CDK adds the statement that lets EventBridge use it for this bus
-        if archive_retention is None:
-            return bus
-        # The bus's ARN from its name (a literal CDK generates), not GetAtt: the key's policy
-        # naming the bus that the key encrypts would be a circular dependency.
+        # The bus's ARN from its name (a literal CDK generates), not GetAtt: the bus's own policy,
+        # or the key's policy naming the bus that the key encrypts, would be a circular dependency.
         bus_arn = Stack.of(self).format_arn(service="events", resource="event-bus",
                                             resource_name=bus.node.default_child.name)
+        # Only the stack's functions publish the package's events (their roles, added by the grants).
+        # The bus's own Policy property, not an AWS::Events::EventBusPolicy: this construct owns the
+        # new bus's whole policy (and cdk-nag's check of EventBusPolicy reads a deprecated property).
+        bus.node.default_child.policy = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "OnlyTheStackPublishesItsEvents",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": bus_arn,
+                "Condition": {
+                    "StringEquals": {"events:source": BUSINESS_EVENT_SOURCE},
+                    "ArnNotEquals": {"aws:PrincipalArn": lazy_list(
+                        lambda: self._publisher_arns or [_account_root()])},
+                },
+            }],
+        }
+        if archive_retention is None:
+            return bus
         if isinstance(key, kms.Key):
             # As the archive documentation asks: the archive's data keys, bound to the bus.
             key.add_to_resource_policy(iam.PolicyStatement(
@@ -168,10 +207,25 @@ class Conversations(Construct):
 
     # -- grants -------------------------------------------------------------------------------
     def grant_converse(self, grantee: iam.IGrantable) -> iam.Grant:
-        """What the inbound function needs: read and write conversations, put events on the bus, read the flows."""
+        """What the inbound function needs: read and write conversations, put events on the bus, read the
+        flows and, when a flow takes a code, ``kms:GenerateMac`` with ``codes_key`` (to check an answer's code)."""
         grant = self.table.grant_read_write_data(grantee)
-        grant = grant.combine(self.event_bus.grant_put_events_to(grantee))
-        return grant.combine(self.flows_parameter.grant_read(grantee))
+        grant = grant.combine(self.grant_publish(grantee))
+        grant = grant.combine(self.flows_parameter.grant_read(grantee))
+        codes = self.grant_codes(grantee)
+        return grant.combine(codes) if codes is not None else grant
+
+    def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``events:PutEvents`` on the bus, with the package's source too (the new bus's policy names the role)."""
+        self._publisher_arns.append(_role_arn(grantee, "publish business events"))
+        return self.event_bus.grant_put_events_to(grantee)
+
+    def grant_codes(self, grantee: iam.IGrantable) -> iam.Grant | None:
+        """``kms:GenerateMac`` with ``codes_key`` (the key policy names the role). None without a codes key."""
+        if self.codes_key is None:
+            return None
+        self._code_user_arns.append(_role_arn(grantee, "derive one-use codes"))
+        return self.codes_key.grant(grantee, "kms:GenerateMac")
 
     def grant_open(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the sender needs to open conversations: put new ones (conditional PutItem only), read the
@@ -179,18 +233,21 @@ class Conversations(Construct):
         grant = self.table.grant(grantee, "dynamodb:PutItem")
         grant = grant.combine(self.encryption_key.grant(grantee, *_TABLE_KEY_ACTIONS))
         grant = grant.combine(self.flows_parameter.grant_read(grantee))
-        if self.codes_key is not None:
-            grant = grant.combine(self.codes_key.grant(grantee, "kms:GenerateMac"))
-        return grant
+        codes = self.grant_codes(grantee)
+        return grant.combine(codes) if codes is not None else grant
 
     # -- the handlers' settings ------------------------------------------------------------------
     def inbound_environment(self) -> dict[str, str]:
-        """The inbound function's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``EVENT_BUS_NAME``."""
-        return {
+        """The inbound function's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``EVENT_BUS_NAME``
+        and, with a codes key, ``CODES_KEY_ID``."""
+        environment = {
             "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
             "CONVERSATIONS_TABLE": self.table.table_name,
             "EVENT_BUS_NAME": self.event_bus.event_bus_name,
         }
+        if self.codes_key is not None:
+            environment["CODES_KEY_ID"] = self.codes_key.key_id
+        return environment
 
     def sender_environment(self) -> dict[str, str]:
         """The sender's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and, with a codes key, ``CODES_KEY_ID``."""
@@ -201,3 +258,16 @@ class Conversations(Construct):
         if self.codes_key is not None:
             environment["CODES_KEY_ID"] = self.codes_key.key_id
         return environment
+
+
+def _account_root() -> str:
+    """Who is left when no role was granted: the account's root user alone."""
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:root"
+
+
+def _role_arn(grantee: iam.IGrantable, what: str) -> str:
+    role_arn = getattr(grantee.grant_principal, "role_arn", None)
+    if role_arn is not None:
+        return role_arn
+    principal = grantee.grant_principal
+    raise ValueError(f"only a role may {what} (the resource policy names it by aws:PrincipalArn), not {principal}")

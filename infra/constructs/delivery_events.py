@@ -23,6 +23,7 @@ from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.queues import encrypted_queue
+from infra.constructs.tables import grant_table_actions
 from infra.nag import acknowledge
 from two_way_sms import metric_names
 
@@ -31,6 +32,8 @@ DELIVERY_STATUS_DETAIL_TYPE = "Text Message Delivery Status Updated"
 # Every event of one message lands on one shard, in order: the ledger sees them in sequence.
 PARTITION_KEY_PATH = "$.detail.messageId"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
+# The contacts-table actions the events function calls, and no others.
+EVENTS_CONTACTS_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 # EventBridge's limits for a target: at most 185 retries within at most 24 hours.
 RULE_MAX_RETRY_ATTEMPTS = 185
@@ -70,7 +73,8 @@ class DeliveryEvents(Construct):
 
     :param ledger: the message ledger the function writes.
     :param contacts_table: the contacts table (partition ``phone_number``, sort ``record``)
-        where the function records opt-outs that delivery events reveal.
+        where the function records opt-outs that delivery events reveal (``PutItem`` and
+        ``UpdateItem`` only).
     :param encryption_key: encrypts the stream, both queues, the log group and the
         function's environment. Default: a new key (yearly rotation, retained). An
         imported key's policy must already let ``events.amazonaws.com`` (GenerateDataKey,
@@ -236,7 +240,9 @@ class DeliveryEvents(Construct):
         self.event_source_mapping: lambda_.EventSourceMapping = next(
             c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
         ledger.grant_record(self.function)
-        contacts_table.grant_read_write_data(self.function)
+        # Recording an opt-out (two_way_sms.adapters.contacts.ContactsTable.record_consent): the
+        # proof's conditional PutItem and the profile's conditional UpdateItem; nothing else.
+        grant_table_actions(contacts_table, self.function, EVENTS_CONTACTS_ACTIONS, write=True)
         if outbound_table is not None:  # ADD to a campaign run's delivered/failed counters
             outbound_table.grant(self.function, "dynamodb:UpdateItem")
             if outbound_table.encryption_key is not None:

@@ -234,7 +234,9 @@ class EventArchive(Construct):
 
         self.sms_voice_role = iam.Role(
             self, "SmsVoiceRole",
-            assumed_by=iam.ServicePrincipal(SMS_VOICE_PRINCIPAL, conditions=sms_voice_conditions()),
+            # Configuration sets only (its own ARN would be a circular dependency: the set names this role).
+            assumed_by=iam.ServicePrincipal(SMS_VOICE_PRINCIPAL, conditions=sms_voice_conditions(
+                [f"arn:{Aws.PARTITION}:sms-voice:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/*"])),
             description="Lets AWS End User Messaging put SMS delivery events on the archive stream",
         )
         self._sms_voice_policy = iam.ManagedPolicy(

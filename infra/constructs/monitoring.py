@@ -457,6 +457,9 @@ class Monitoring(Construct):
                     self.metric(metric_names.REPLIES_THROTTLED, label="Replies throttled"),
                     self.metric(metric_names.REPLIES_REJECTED, label="Replies rejected"),
                     self.metric(metric_names.REPLIES_BLOCKED_BY_OPT_OUT, label="Replies blocked by an opt-out"),
+                    self.metric(metric_names.REPLIES_SUPPRESSED, label="Replies held back by the reply limits"),
+                    self.metric(metric_names.REPLIES_OUTCOME_UNKNOWN, label="Replies whose outcome was lost"),
+                    self.metric(metric_names.CONFIRMATIONS_GIVEN_UP, label="Opt-out confirmations given up"),
                 ], width=12),
             ],
         ]
@@ -551,14 +554,17 @@ class Monitoring(Construct):
             [
                 _graph("Malformed inputs", [
                     self.metric(metric_names.MALFORMED_INBOUND, label="Malformed inbound messages"),
+                    self.metric(metric_names.INBOUND_NOT_ANSWERABLE, label="Inbound from a number we cannot answer"),
+                    self.metric(metric_names.INBOUND_PARKED, label="Inbound parked in the dead-letter queue"),
                     self.metric(metric_names.MALFORMED_DELIVERY_EVENTS, label="Malformed delivery events"),
                 ], width=8),
                 _graph("Stale or duplicate delivery events",
                        [self.metric(metric_names.STALE_OR_DUPLICATE_EVENTS, label="Stale or duplicate events")],
                        width=8),
-                _graph("Ledger writes failed",
-                       [self.metric(metric_names.LEDGER_WRITES_FAILED, label="Reply sent, ledger record not written")],
-                       width=8),
+                _graph("Record writes failed", [
+                    self.metric(metric_names.LEDGER_WRITES_FAILED, label="Reply sent, ledger record not written"),
+                    self.metric(metric_names.REPLY_LOG_WRITES_FAILED, label="Reply's outcome not recorded"),
+                ], width=8),
             ],
         ]
 

@@ -26,16 +26,17 @@ from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
-from infra.constructs.tables import encrypted_table
+from infra.constructs.tables import encrypted_table, grant_table_actions
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.nag import acknowledge, nag_resource_name
 from two_way_sms import metric_names
+from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
 
 # Lambda allows 4 KB of environment variables in all (names and values). The sender has
-# about 1.5 KB of others (table names, queue URL, ARNs once resolved, the conversations'
-# parameter, table and key): the settings and the templates share the rest.
+# about 1.4 KB of others (table names, queue URLs, ARNs once resolved, the conversations'
+# parameter, table and key, the budget): the settings and the templates share the rest.
 MAX_SETTINGS_BYTES = 2600
 # An ARN is a token at synth: what it takes once resolved, at most, for the size check.
 RESOLVED_ARN_BYTES = 160
@@ -43,6 +44,9 @@ SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 QUEUE_RETENTION = Duration.days(4)
 DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
 
+# The contacts-table actions the sender calls (two_way_sms.adapters.contacts), and no others.
+SENDER_CONTACTS_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                           "dynamodb:UpdateItem")
 _RELEASE_ENVIRONMENT = ("SCHEDULE_GROUP", "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN")
 
 
@@ -103,7 +107,9 @@ class OutboundSender(Construct):
     the table and released by a one-off EventBridge Scheduler schedule that invokes the
     release target), books a slot on the number's throughput schedule and sends with
     ``SendTextMessage`` from the number (or pool) through ``configuration_set``, recording
-    each send in ``ledger``. Sends are idempotent (``idempotency_table``).
+    each send in ``ledger``. Sends are idempotent: Powertools idempotency records in a
+    table of the sender's own (``idempotency_table``: partition ``id``, TTL ``expiration``,
+    deleted with the stack), so no other function's role can read or forge them.
 
     Concurrency: the event source runs at most ``max_concurrency`` batches at once
     (default 2, the least an SQS event source takes), and the function reserves as many.
@@ -115,6 +121,11 @@ class OutboundSender(Construct):
     handler's horizon (up to 30 s) are not booked: the request goes back on the queue with
     a delay. The timeout must leave room for that: at least 10 s plus a second per request
     of a batch.
+
+    A request that can never be sent (not JSON, an unsupported number, an unknown field)
+    is not retried: the sender puts it in the dead-letter queue at once, as it was, with
+    its reason as a message attribute (``DEAD_LETTER_QUEUE_URL``). Every other failed
+    record is logged once with its SQS message id and reason.
 
     The release schedules (``SCHEDULE_GROUP`` and friends) are added with
     ``add_release_schedules``, usually from a ``Campaigns`` construct, which is built
@@ -128,8 +139,11 @@ class OutboundSender(Construct):
         ``settings.origination_identity``) and is granted ``sms-voice:SendTextMessage`` on
         it and on ``configuration_set`` only.
     :param configuration_set: every text is sent through it, which ties it to its delivery events.
-    :param contacts_table: consent, opt-outs and promotional counts (read and written).
-    :param idempotency_table: the inbound processor's idempotency records (shared; TTL ``expiration``).
+    :param contacts_table: consent, opt-outs and promotional counts: the sender may read items
+        (``GetItem``, ``Query``, ``BatchGetItem``) and write them (``PutItem``, ``UpdateItem``),
+        nothing else (no scans, no deletes).
+    :param idempotency_table: keep the idempotency records in this table (partition ``id``,
+        TTL ``expiration``) instead of a new one of the sender's own. Default: a new table.
     :param ledger: every send is recorded there (status ``SENT``).
     :param settings: throughput (MPS), quiet hours, cost and consent limits. Its
         ``origination_identity`` is replaced by the number's origination ARN. With the
@@ -145,6 +159,14 @@ class OutboundSender(Construct):
         (``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``CODES_KEY_ID`` when a flow takes a
         one-use code, and ``Conversations.grant_open``). Default: none, requests send
         templates and bodies only.
+    :param monthly_budget_usd: the month's SMS budget in US dollars, which stops sends and
+        does not only alarm: once the UTC month's counted spend (the ledger's
+        ``SPEND#<yyyy-mm>`` total) reaches it, PROMOTIONAL and campaign texts are held (outcome
+        ``HELD``, reason ``BUDGET_REACHED``) until the budget is raised or the month turns;
+        TRANSACTIONAL texts go on. ``MONTHLY_BUDGET_USD`` of the function. None: no budget.
+        Default: 100, as the monitoring's spend alarm.
+    :param budget_hard_stop: hold every text once the budget is reached, TRANSACTIONAL ones
+        too (reason ``BUDGET_HARD_STOP``). ``BUDGET_HARD_STOP`` of the function. Default: false.
     """
 
     def __init__(
@@ -155,7 +177,6 @@ class OutboundSender(Construct):
         number: TwoWayNumber,
         configuration_set: ReplyConfigurationSet,
         contacts_table: dynamodb.ITable,
-        idempotency_table: dynamodb.ITable,
         ledger: MessageLedger,
         settings: SenderSettings,
         templates: Mapping[str, Template] | None = None,
@@ -167,8 +188,13 @@ class OutboundSender(Construct):
         max_receive_count: int = 5,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         conversations: Conversations | None = None,
+        idempotency_table: dynamodb.ITable | None = None,
+        monthly_budget_usd: float | None = 100.0,
+        budget_hard_stop: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        budget_environment = _budget_environment(monthly_budget_usd, budget_hard_stop)
+        self.monthly_budget_usd, self.budget_hard_stop = monthly_budget_usd, budget_hard_stop
         _check_settings(batch_size=batch_size, max_concurrency=max_concurrency, max_receive_count=max_receive_count,
                         memory_size=memory_size, timeout=timeout)
         self.settings = dataclasses.replace(settings, origination_identity=number.origination_arn)
@@ -197,6 +223,12 @@ class OutboundSender(Construct):
             self, "Table", encryption_key=self.encryption_key, partition_key="pk", sort_key="sk",
             time_to_live_attribute="expires_at",
         )
+        self.idempotency_table: dynamodb.ITable = idempotency_table or encrypted_table(
+            self, "Idempotency", encryption_key=self.encryption_key, partition_key="id",
+            time_to_live_attribute="expiration", kept=False,
+            backup_reason="Holds short-lived idempotency records that expire by TTL; each send's outcome is kept "
+                          "in the outbound table and the message ledger",
+        )
 
         handler = handler_function(
             self,
@@ -211,12 +243,14 @@ class OutboundSender(Construct):
                 "OUTBOUND_QUEUE_URL": self.queue.queue_url,
                 "OUTBOUND_TABLE": self.table.table_name,
                 "CONTACTS_TABLE": contacts_table.table_name,
-                "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
                 "LEDGER_TABLE": ledger.table.table_name,
                 "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
                 "CONFIGURATION_SET": configuration_set.configuration_set_name,
                 "SENDER_SETTINGS": settings_json,
                 "TEMPLATES": templates_json,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # malformed requests, with their reason
+                **budget_environment,
                 "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **(conversations.sender_environment() if conversations is not None else {}),
@@ -230,18 +264,21 @@ class OutboundSender(Construct):
         self.event_source_mapping: lambda_.EventSourceMapping = next(
             c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
         self.queue.grant_send_messages(self.function)  # deferrals: back on the queue with a delay
+        self.dead_letter_queue.grant_send_messages(self.function)  # malformed requests, parked with their reason
         self.table.grant_read_write_data(self.function)
-        contacts_table.grant_read_write_data(self.function)
-        idempotency_table.grant_read_write_data(self.function)
+        # What two_way_sms.adapters.contacts does for the sender: contact_state (Query), contact_states
+        # (BatchGetItem), record_promotional_send (GetItem, PutItem), record_consent (PutItem, UpdateItem).
+        grant_table_actions(contacts_table, self.function, SENDER_CONTACTS_ACTIONS, write=True)
+        self.idempotency_table.grant_read_write_data(self.function)
         ledger.grant_record(self.function)
         if conversations is not None:
             conversations.grant_open(self.function)
-        number.grant_send(self.function, configuration_set.configuration_set_arn)
+        number.grant_send(self.function, *configuration_set.send_resource_arns)
         handler.acknowledge_findings(
             key_scope="this construct's CMK and the keys of the contacts, idempotency, ledger and conversations tables",
             invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
-            calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler" + (", Systems Manager, KMS" if conversations
-                                                                                else ""),
+            calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler"
+                  + (", Systems Manager, KMS" if conversations else ""),
         )
         self._acknowledge_findings()
         self._release_target: lambda_.IFunction | None = None
@@ -313,6 +350,20 @@ class _ReleaseSchedulesAdded:
             return [f"{self.sender.node.path} has no release schedules: call add_release_schedules (held requests "
                     "would never be released)"]
         return []
+
+
+def _budget_environment(monthly_budget_usd: float | None, hard_stop: bool) -> dict[str, str]:
+    """``MONTHLY_BUDGET_USD`` and ``BUDGET_HARD_STOP`` for the sender; fails early naming a bad value."""
+    if not isinstance(hard_stop, bool):
+        raise ValueError(f"budget_hard_stop {hard_stop!r} must be true or false")
+    if monthly_budget_usd is None:
+        if hard_stop:
+            raise ValueError("budget_hard_stop needs a monthly_budget_usd to stop at (it is None)")
+        return {}
+    text = budget_text(monthly_budget_usd)  # first: a non-finite number must not reach jsii (JSON has no Infinity)
+    if Token.is_unresolved(monthly_budget_usd):
+        raise ValueError("monthly_budget_usd must be a number known at synth: the sender gets it in its environment")
+    return {"MONTHLY_BUDGET_USD": text, "BUDGET_HARD_STOP": "true" if hard_stop else "false"}
 
 
 def _least_timeout_seconds(batch_size: int) -> int:

@@ -13,6 +13,8 @@ from aws_cdk import aws_smsvoice as smsvoice
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.constructs.protect_configuration import SmsProtectConfiguration
+
 # A configuration set takes at most this many event destinations (AWS End User Messaging quota).
 MAX_EVENT_DESTINATIONS = 5
 # The SMS delivery events a destination can match. TEXT_SENT is in the API's enum but not supported.
@@ -29,7 +31,9 @@ class ReplyConfigurationSet(Construct):
 
     Sending through a configuration set is what ties a reply to its delivery events. It has
     no event destination until ``add_event_destination`` adds one (then the property
-    ``EventDestinations`` appears in the template).
+    ``EventDestinations`` appears in the template), and no protect configuration until
+    ``protect_with`` associates one (``ProtectConfigurationId``): then every send through
+    it that names no protect configuration of its own is held to that one's country rules.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -38,6 +42,24 @@ class ReplyConfigurationSet(Construct):
         self.resource = smsvoice.CfnConfigurationSet(self, "Resource")
         self.configuration_set_name: str = self.resource.ref
         self.configuration_set_arn: str = self.resource.attr_arn
+        self.protect_configuration: SmsProtectConfiguration | None = None
+
+    def protect_with(self, protect_configuration: SmsProtectConfiguration) -> None:
+        """Associates ``protect_configuration`` (once): every send through this set follows its country rules."""
+        if self.protect_configuration is not None:
+            raise ValueError(f"the configuration set {self.node.path} is protected by "
+                             f"{self.protect_configuration.node.path} already: a configuration set takes one "
+                             "protect configuration")
+        self.protect_configuration = protect_configuration
+        self.resource.protect_configuration_id = protect_configuration.protect_configuration_id
+
+    @property
+    def send_resource_arns(self) -> list[str]:
+        """What ``SendTextMessage`` through this set names: the set and, when it has one, its protect configuration."""
+        arns = [self.configuration_set_arn]
+        if self.protect_configuration is not None:
+            arns.append(self.protect_configuration.protect_configuration_arn)
+        return arns
 
     @property
     def event_destination_names(self) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -47,3 +50,20 @@ def encrypted_table(
     for finding in ("HIPAA.Security-DynamoDBInBackupPlan", "NIST.800.53.R5-DynamoDBInBackupPlan"):
         acknowledge(table.node.default_child, finding, backup_reason)
     return table
+
+
+# The key actions CDK's own table grants use: DynamoDB calls KMS on the caller's behalf.
+TABLE_KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+TABLE_KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+
+def grant_table_actions(table: dynamodb.ITable, grantee: iam.IGrantable, actions: Sequence[str], *,
+                        write: bool) -> iam.Grant:
+    """Exactly ``actions`` on ``table`` (and its indexes), and the key actions DynamoDB needs of the
+    caller: read ones, or with ``write`` those of a writer. Least privilege where
+    ``grant_read_write_data`` would add scans, deletes and batch writes."""
+    grant = table.grant(grantee, *actions)
+    if table.encryption_key is not None:
+        grant = grant.combine(table.encryption_key.grant(
+            grantee, *(TABLE_KEY_WRITE_ACTIONS if write else TABLE_KEY_READ_ACTIONS)))
+    return grant

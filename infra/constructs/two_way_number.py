@@ -41,6 +41,12 @@ class TwoWayNumber(Construct):
     :param opt_out_list_name: an existing opt-out list to use. Default: a new list.
     :param deletion_protection: protect a new number from deletion. Default: off, so a
         test stack can be removed; turn it on for a production number.
+
+    ``inbound_source_arns`` are the ``aws:SourceArn`` values End User Messaging publishes
+    this identity's inbound texts with (the number, or the pool and its numbers), for the
+    topic policy; ``inbound_key_source_arns`` the same for the topic key's policy, where a
+    new number's own ARN would be a circular dependency (key -> number -> topic -> key), so
+    any phone number of the account and region stands in for it.
     """
 
     def __init__(
@@ -89,6 +95,12 @@ class TwoWayNumber(Construct):
             )
             self.phone_number_id: str | None = existing_phone_number_id
             self.phone_number: str | None = settings.get_att_string("PhoneNumber") if existing_phone_number_id else None
+            self.pool_id: str | None = existing_pool_id
+            identity_arn = sms_voice_arn(f"{origination_type}/{origination_id}")  # known at synth: no dependency
+            self._pool_arn: str | None = identity_arn if existing_pool_id else None
+            self.inbound_source_arns: list[str] = (
+                [identity_arn, ANY_PHONE_NUMBER] if existing_pool_id else [identity_arn])
+            self.inbound_key_source_arns: list[str] = list(self.inbound_source_arns)
         else:
             number = smsvoice.CfnPhoneNumber(
                 self,
@@ -118,13 +130,19 @@ class TwoWayNumber(Construct):
             self.send_resource_arns = [number.attr_arn]
             self.phone_number_id = number.attr_phone_number_id
             self.phone_number = number.attr_phone_number
+            self.pool_id = None
+            self._pool_arn = None
+            self.inbound_source_arns = [number.attr_arn]
+            self.inbound_key_source_arns = [ANY_PHONE_NUMBER]
 
-    def grant_send(self, grantee: iam.IGrantable, configuration_set_arn: str) -> iam.Grant:
-        """``SendTextMessage`` from this identity through the given configuration set only."""
+    def grant_send(self, grantee: iam.IGrantable, configuration_set_arn: str, *protect_configuration_arns: str,
+                   ) -> iam.Grant:
+        """``SendTextMessage`` from this identity through the given configuration set only (and the
+        configuration set's protect configuration, which a send through it names implicitly)."""
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["sms-voice:SendTextMessage"],
-            resource_arns=[*self.send_resource_arns, configuration_set_arn],
+            resource_arns=[*self.send_resource_arns, configuration_set_arn, *protect_configuration_arns],
         )
         # The statement went to the role's default policy (a role of this stack): acknowledge it there.
         principal = grantee.grant_principal
@@ -137,6 +155,26 @@ class TwoWayNumber(Construct):
                 "known at synth and changes without a deploy; only sms-voice:SendTextMessage, in this account and region",
             )
         return grant
+
+    def inbound_environment(self) -> dict[str, str]:
+        """Which numbers answer: ``OUR_NUMBERS`` (E.164, comma-separated) when the number is known at
+        deploy (a new number, an existing one); for a pool, whose numbers change without a deploy,
+        ``ORIGINATION_POOL_ID``, for the handler to list them (``grant_describe_numbers``)."""
+        if self.phone_number is not None:
+            return {"OUR_NUMBERS": self.phone_number}
+        assert self.pool_id is not None
+        return {"ORIGINATION_POOL_ID": self.pool_id}
+
+    def grant_describe_numbers(self, grantee: iam.IGrantable) -> iam.Grant | None:
+        """Read-only: the pool's numbers (``DescribePools``, ``ListPoolOriginationIdentities``) on the
+        pool only. None for a number, whose number is in ``inbound_environment`` already."""
+        if self._pool_arn is None:
+            return None
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sms-voice:DescribePools", "sms-voice:ListPoolOriginationIdentities"],
+            resource_arns=[self._pool_arn],
+        )
 
     def grant_manage_opt_outs(self, grantee: iam.IGrantable) -> iam.Grant:
         """Put numbers on, take them off and read this identity's opt-out list."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_events as eventbridge
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -16,11 +17,12 @@ from infra.constructs.conversations import Conversations
 from infra.constructs.delivery_events import DeliveryEvents
 from infra.constructs.encryption import new_key
 from infra.constructs.event_archive import EventArchive
-from infra.constructs.inbound_processor import InboundProcessor
+from infra.constructs.inbound_processor import RESTRICT_SQS_DECRYPTION_FLAG, InboundProcessor
 from infra.constructs.inbound_topic import EncryptedInboundTopic
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.outbound_sender import OutboundSender
+from infra.constructs.protect_configuration import SmsProtectConfiguration
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.lambda_code import ARCHITECTURE, RUNTIME
@@ -49,6 +51,15 @@ class TwoWaySms(Construct):
     opens conversations (with a one-use code from an HMAC key when a flow takes one), the
     inbound function moves them on.
 
+    Protection (``protect_configuration``): the reply configuration set, which every reply
+    and every send goes through, carries a protect configuration that allows only the
+    configured countries (SMS pumping guard; optionally the account default too). Only End
+    User Messaging, for this number or pool, may publish to the inbound topic (and the
+    configured test role); only the topic may feed the inbound queue; only the inbound
+    function may put the package's events on the business bus; only the sender and the
+    inbound function may derive one-use codes. Each function with idempotency records has a
+    table of its own.
+
     Every delivery event is also archived to S3 by the configuration set's Firehose
     destination (``event_archive``: EventBridge is best effort, the archive is not), and
     ``monitoring`` alarms on every dead-letter queue, the delivery failure rate, the
@@ -69,9 +80,16 @@ class TwoWaySms(Construct):
         existing_topic_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Before any child exists: the SQS subscription's decryption statement names the topic,
+        # whatever the app's flags (inbound_processor.py does the same without it, with a Deny).
+        self.node.set_context(RESTRICT_SQS_DECRYPTION_FLAG, True)
         self.config = config
+        test_publisher = iam.Role.from_role_arn(
+            self, "TestPublisher", config.inbound.test_publisher_role_arn, mutable=False,
+        ) if config.inbound.test_publisher_role_arn else None
         self.inbound_topic = EncryptedInboundTopic(
             self, "InboundTopic", existing_topic=existing_topic, existing_key=existing_topic_key,
+            test_publisher=test_publisher,
         )
         origination = config.origination
         if isinstance(origination, ExistingOrigination):
@@ -90,11 +108,24 @@ class TwoWaySms(Construct):
             deletion_protection=config.deletion_protection,
             **where,
         )
+        # Only End User Messaging acting for this number (or pool) publishes to the topic.
+        self.inbound_topic.restrict_sources(self.number.inbound_source_arns, self.number.inbound_key_source_arns)
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
         delivery = config.delivery_events
         self.events_key = new_key(
             self, "EventsKey", "Encrypts the message ledger, the delivery event stream, its queues, logs and archive, "
             "the conversations table and the business event bus")
+        protect = config.protect
+        self.protect_configuration = SmsProtectConfiguration(
+            self, "ProtectConfiguration",
+            allowed_countries=protect.allowed_countries,
+            deletion_protection=protect.deletion_protection,
+            account_default=protect.account_default,
+            log_encryption_key=self.events_key,
+        )
+        self.configuration_set.protect_with(self.protect_configuration)
+        for warning in config.warnings:
+            Annotations.of(self).add_warning_v2(warning.id, warning.message)
         self.ledger = MessageLedger(
             self, "Ledger",
             encryption_key=self.events_key,
@@ -124,6 +155,8 @@ class TwoWaySms(Construct):
             conversations=self.conversations,
             extensions=self.extensions,
             extensions_module=extensions.module if extensions is not None else None,
+            reply_max_price_usd=config.outbound.max_price_usd,
+            reply_time_to_live_seconds=config.outbound.time_to_live_seconds,
         )
         outbound = config.outbound
         # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
@@ -135,13 +168,14 @@ class TwoWaySms(Construct):
             number=self.number,
             configuration_set=self.configuration_set,
             contacts_table=self.inbound_processor.contacts_table,
-            idempotency_table=self.inbound_processor.idempotency_table,
             ledger=self.ledger,
             settings=outbound.sender_settings(self.number.origination_arn),
             templates=outbound.templates,
             encryption_key=self.outbound_key,
             max_concurrency=outbound.max_concurrency,
             conversations=self.conversations,
+            monthly_budget_usd=config.monitoring.monthly_budget_usd,
+            budget_hard_stop=config.monitoring.hard_stop,
         )
         promotional = sorted(t.template_id for t in outbound.templates.values() if t.message_type == "PROMOTIONAL")
         if origination.number_type == "SIMULATOR" and promotional:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -33,11 +35,14 @@ from two_way_sms.adapters.dead_letters import DeadLetterQueue
 from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
+from two_way_sms.adapters.our_numbers import OurNumbers
 from two_way_sms.adapters.reply_log import ReplyLogTable
 from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.adapters.spend import MonthSpend
 from two_way_sms.conversations.router import router
 from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
-from two_way_sms.phone import InvalidPhoneNumber, mask, to_e164
+from two_way_sms.outbound.budget import budget_from_environment, month_of
+from two_way_sms.phone import mask
 from two_way_sms.responder import ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 
@@ -50,14 +55,6 @@ def _settings_from_environment() -> dict[str, str]:
     if missing:
         raise RuntimeError(f"inbound handler is missing environment variables {missing}: deploy it with the construct")
     return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **conversation_settings(os.environ, "inbound")}
-
-
-def _our_numbers(value: str) -> frozenset[str]:
-    """The numbers this stack answers on (``OUR_NUMBERS``, comma-separated); empty: not checked."""
-    try:
-        return frozenset(to_e164(number) for number in value.split(",") if number.strip())
-    except InvalidPhoneNumber as error:
-        raise RuntimeError(f"OUR_NUMBERS holds a value that is not a phone number: {error}") from None
 
 
 _env = _settings_from_environment()
@@ -86,8 +83,9 @@ contacts = ContactsTable(contacts_table)
 ledger = MessageLedger(
     _dynamodb.Table(os.environ["LEDGER_TABLE"]), retention_days=int(os.environ.get("LEDGER_RETENTION_DAYS") or 400),
 ) if os.environ.get("LEDGER_TABLE") else None
+_sms = boto3.client("pinpoint-sms-voice-v2")
 gateway = SmsGateway(
-    boto3.client("pinpoint-sms-voice-v2"),
+    _sms,
     configuration_set=_env["CONFIGURATION_SET"],
     opt_out_list=_env["OPT_OUT_LIST"],
     message_type=_env["MESSAGE_TYPE"],
@@ -100,7 +98,7 @@ conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) 
 bus = BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"]) if os.environ.get("EVENT_BUS_NAME") else None
 dead_letters = DeadLetterQueue(boto3.client("sqs"), os.environ["DEAD_LETTER_QUEUE_URL"]) \
     if os.environ.get("DEAD_LETTER_QUEUE_URL") else None
-our_numbers = _our_numbers(os.environ.get("OUR_NUMBERS", ""))
+our_numbers = OurNumbers.from_environment(dict(os.environ), _sms)
 max_receive_count = int(os.environ.get("MAX_RECEIVE_COUNT") or DEFAULT_MAX_RECEIVE_COUNT)
 
 
@@ -116,13 +114,27 @@ def _import_extensions(module_name: str | None) -> None:
 
 
 _import_extensions(os.environ.get("EXTENSIONS_MODULE"))
+def _hard_stop(environment: dict[str, str]) -> Callable[[float], bool] | None:
+    """Whether the month's budget stops replies now (``BUDGET_HARD_STOP``), from the ledger's spend."""
+    budget = budget_from_environment(environment.get("MONTHLY_BUDGET_USD"), environment.get("BUDGET_HARD_STOP"))
+    if budget is None or not budget.hard_stop or ledger is None:
+        return None
+    spend = MonthSpend(ledger.month_to_date)
+
+    def reached(now: float) -> bool:
+        month = month_of(datetime.fromtimestamp(now, tz=timezone.utc))
+        return budget.state(month=month, spend_usd=spend.usd(month, now)).reached
+
+    return reached
+
+
 # Optional: flows whose answers carry a one-use code need the key that derives it again.
 codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 answerer = InboundAnswerer(
     responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
     contacts=contacts, gateway=gateway, telemetry=_Telemetry(), ledger=ledger, conversations=conversations, bus=bus,
     flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
-    code_for=codes.code_for if codes is not None else None,
+    code_for=codes.code_for if codes is not None else None, hard_stopped=_hard_stop(dict(os.environ)),
 )
 
 
@@ -146,7 +158,7 @@ def _answer(record: SQSRecord, receives: int, lambda_context: LambdaContext | No
     except MalformedInboundMessage as error:
         return _park(record, f"MALFORMED: {error.reason}")
     logger.append_keys(inbound_message_id=message.inbound_message_id, customer=mask(message.customer_number))
-    if our_numbers and message.our_number not in our_numbers:
+    if message.our_number not in our_numbers:
         return _park(record, f"NOT_OUR_NUMBER: the message was sent to {mask(message.our_number)}")
     if not message.answerable:
         logger.info("recorded, not answered: the sender is not a phone number we may text")

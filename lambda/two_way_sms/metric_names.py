@@ -52,6 +52,7 @@ OUTBOUND_PARTS_SENT = "OutboundPartsSent"
 OUTBOUND_HELD = "OutboundHeld"  # promotional in quiet hours, or a send-after time ahead
 OUTBOUND_DEFERRED = "OutboundDeferred"  # back on the queue with a delay: the number's throughput is booked
 OUTBOUND_THROTTLED = "OutboundThrottled"  # End User Messaging throttled us anyway: retried with back-off
+OUTBOUND_OUTCOME_UNKNOWN = "OutboundOutcomeUnknown"  # the send's answer was lost: not sent again
 OUTBOUND_MALFORMED = "OutboundMalformed"  # a request that cannot be read: parked with its reason
 OUTBOUND_REFUSED_BY_REASON = {  # one per two_way_sms.outbound.policy.REFUSAL_REASONS
     reason: "OutboundRefused" + "".join(part.title() for part in reason.split("_"))

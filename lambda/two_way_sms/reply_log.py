@@ -9,15 +9,18 @@ each of its replies instead of sending them again.
 ``SendTextMessage`` has no client token: when its answer is lost (a read timeout, a crash
 between the call and the completion) nobody knows whether the text went. The claim then
 stays ``SENDING`` past the deadline of the invocation that took it, and the next delivery
-decides by the kind of reply (``RESEND_WHEN_UNKNOWN``):
+decides by the kind of reply (``RESEND_WHEN_UNKNOWN``). A lost answer almost always means
+the service had the request (a read timeout comes after the request was written; a failed
+connection is known not to have sent and is simply retried), so the safe side is not to
+send again, for every kind:
 
-- an opt-out confirmation is never sent again: the FCC allows one (47 CFR 64.1200(a)(10));
-- a HELP answer is sent again: carriers require that HELP is answered, and a second copy
-  of the program's help text harms nobody;
+- an opt-out confirmation: the FCC allows one (47 CFR 64.1200(a)(10)); a second is a breach;
+- a HELP answer: it most likely arrived, and a customer without it texts HELP again (the
+  one kind worth flipping, if an operator prefers a rare duplicate to a rare silence);
 - every other reply (an opt-in confirmation, a keyword's or the default reply, a
-  conversation's step) is not sent again: a business text sent twice is the failure this
-  package promises never to make, and the customer can always text again.
-Either way the unknown outcome is recorded and counted.
+  conversation's step): a business text sent twice is the failure this package promises
+  never to make, and the customer can always text again.
+Either way the unknown outcome is recorded (``UNKNOWN``) and counted.
 
 The same log caps automatic replies per customer number (``ReplyLimits``), so two
 auto-responders cannot answer each other forever and a flood of texts cannot buy a flood
@@ -55,7 +58,7 @@ class ReplyKind(str, Enum):
 RESEND_WHEN_UNKNOWN = {
     ReplyKind.OPT_OUT_CONFIRMATION: False,
     ReplyKind.OPT_IN_CONFIRMATION: False,
-    ReplyKind.HELP: True,
+    ReplyKind.HELP: False,
     ReplyKind.REPLY: False,
 }
 

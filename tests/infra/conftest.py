@@ -47,6 +47,11 @@ def existing_bus_no_codes(synthesized) -> Synthesized:
     return synthesized("existing_bus_no_codes")
 
 
+@pytest.fixture(scope="session")
+def account_default_protection(synthesized) -> Synthesized:
+    return synthesized("account_default_protection")
+
+
 @pytest.fixture(scope="session", params=sorted(VARIANTS))
 def any_variant(request, synthesized) -> Synthesized:
     return synthesized(request.param)

@@ -41,6 +41,7 @@ EXISTING_PHONE_NUMBER_ID = "phone-0123456789abcdef0123456789abcdef"
 EXISTING_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
 EXISTING_EVENT_BUS_NAME = "clinic-events"
 EXTENSIONS_DIRECTORY = Path(__file__).parent / "fixtures" / "extensions"  # python/clinic_handlers
+TEST_PUBLISHER_ROLE_ARN = "arn:aws:iam::123456789012:role/two-way-sms-tester"
 
 VARIANTS: dict[str, dict[str, Any]] = {
     # (a) cdk.json as it is: a new SIMULATOR number.
@@ -62,6 +63,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "existing_bus_no_codes": {**DEFAULT_CONFIG, "conversations": {
         "ready_flows": ["appointment", "support"], "flows": {}, "event_bus_name": EXISTING_EVENT_BUS_NAME,
         "extensions": {"directory": str(EXTENSIONS_DIRECTORY), "module": "clinic_handlers"}}},
+    # (f) the protect configuration as the account default, more countries, kept on delete; a test
+    # publisher role; no price ceiling, set on purpose.
+    "account_default_protection": {
+        **DEFAULT_CONFIG,
+        "protect": {"allowed_countries": ["US", "CA", "MX"], "deletion_protection": True, "account_default": True},
+        "inbound": {"test_publisher_role_arn": TEST_PUBLISHER_ROLE_ARN},
+        "outbound": {**DEFAULT_CONFIG["outbound"], "max_price_usd": None},
+    },
 }
 
 

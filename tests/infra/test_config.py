@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import CONTEXT_KEY, ConfigError, parse_config
+from infra.config import CONTEXT_KEY, DEFAULT_MAX_PRICE_USD, ConfigError, parse_config
 
 # cdk.json read directly: no CDK import, so these tests need no synth.
 VALID: dict[str, Any] = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"][CONTEXT_KEY]
@@ -206,7 +206,8 @@ def test_outbound_defaults_without_the_section():
     raw = config()
     raw.pop("outbound", None)
     parsed = parse_config(raw).outbound
-    assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (1.0, None, True, {})
+    assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (
+        1.0, DEFAULT_MAX_PRICE_USD, True, {})
     assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (time(8), time(21), True)
 
 
@@ -324,3 +325,122 @@ def test_extensions_name_a_layer_directory_and_the_module_to_import():
 def test_bad_extensions_fail_naming_the_value(extensions, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         parse_config(with_extensions(extensions))
+
+
+# -- protect (issue 12) --------------------------------------------------------------------------------
+EXISTING_NUMBER = {"existing": {"origination_type": "phone-number",
+                                "origination_id": "phone-0123456789abcdef0123456789abcdef"}}
+
+
+def protect(**section: Any) -> dict[str, Any]:
+    return config(protect=section)
+
+
+def test_protection_allows_the_new_numbers_country_by_default():
+    parsed = parse_config(protect())
+    assert parsed.protect.allowed_countries == ("US",)
+    assert (parsed.protect.deletion_protection, parsed.protect.account_default) == (False, False)
+    assert parsed.protect.defaulted
+    raw = protect()
+    raw["origination"] = {"new_number": {"iso_country_code": "GB", "number_type": "LONG_CODE"}}
+    assert parse_config(raw).protect.allowed_countries == ("GB",)
+
+
+def test_the_cdk_json_leaves_the_countries_to_the_default():
+    assert parse_config(config()).protect.allowed_countries == ("US",)
+    assert parse_config(config()).warnings == ()
+
+
+def test_an_existing_identity_defaults_to_the_us_with_a_warning_naming_the_key():
+    parsed = parse_config(config(origination=EXISTING_NUMBER, protect={}))
+    assert parsed.protect.allowed_countries == ("US",)
+    (warning,) = parsed.warnings
+    assert warning.id == "two-way-sms:protect-countries-defaulted"
+    assert "protect.allowed_countries" in warning.message
+
+
+def test_configured_countries_are_kept_in_upper_case_with_no_warning():
+    parsed = parse_config(config(origination=EXISTING_NUMBER, protect={"allowed_countries": ["us", "ca", "MX"]}))
+    assert parsed.protect.allowed_countries == ("US", "CA", "MX")
+    assert parsed.warnings == ()
+
+
+def test_deletion_protection_of_the_protect_configuration_follows_the_stacks_unless_set():
+    assert parse_config(config(deletion_protection=True, protect={})).protect.deletion_protection is True
+    assert parse_config(config(deletion_protection=True, protect={"deletion_protection": False})
+                        ).protect.deletion_protection is False
+
+
+def test_account_default_is_opt_in():
+    assert parse_config(protect(account_default=True)).protect.account_default is True
+
+
+@pytest.mark.parametrize("section, fragment", [
+    ({"allowed_countries": []}, "protect.allowed_countries [] must name at least one country"),
+    ({"allowed_countries": ["US", "UK"]}, "protect.allowed_countries entry 'UK' is not an ISO 3166-1 alpha-2"),
+    ({"allowed_countries": ["US", "XK"]}, "protect.allowed_countries entry 'XK' is not an ISO 3166-1 alpha-2"),
+    ({"allowed_countries": ["US", 1]}, "protect.allowed_countries entry 1 is not"),
+    ({"allowed_countries": "US"}, "protect.allowed_countries 'US' must be a list"),
+    ({"allowed_countries": ["US", "us"]}, "protect.allowed_countries repeat ['US']"),
+    ({"allowed_countries": ["CA"]}, "protect.allowed_countries ['CA'] leaves out 'US', the country of the stack's"),
+    ({"account_default": "yes"}, "protect.account_default 'yes' must be true or false"),
+    ({"deletion_protection": 1}, "protect.deletion_protection 1 must be true or false"),
+    ({"countries": ["US"]}, "protect has unknown settings ['countries']"),
+])
+def test_bad_protection_fails_naming_the_value(section, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        parse_config(protect(**section))
+
+
+def test_protection_that_is_not_an_object_is_rejected():
+    with pytest.raises(ConfigError, match=re.escape("protect ['US'] must be an object")):
+        parse_config(config(protect=["US"]))
+
+
+# -- inbound (issue 12) ----------------------------------------------------------------------------------
+def test_no_test_publisher_by_default():
+    assert parse_config(config(inbound={})).inbound.test_publisher_role_arn is None
+    raw = config()
+    raw.pop("inbound", None)
+    assert parse_config(raw).inbound.test_publisher_role_arn is None
+
+
+def test_a_test_publisher_role_is_kept():
+    arn = "arn:aws:iam::123456789012:role/path/two-way-sms-tester"
+    assert parse_config(config(inbound={"test_publisher_role_arn": arn})).inbound.test_publisher_role_arn == arn
+
+
+@pytest.mark.parametrize("inbound, fragment", [
+    ({"test_publisher_role_arn": "arn:aws:iam::123456789012:user/alice"}, "'arn:aws:iam::123456789012:user/alice' is "
+                                                                          "not an IAM role ARN"),
+    ({"test_publisher_role_arn": "tester"}, "inbound.test_publisher_role_arn 'tester' is not an IAM role ARN"),
+    ({"publisher": "x"}, "inbound has unknown settings ['publisher']"),
+    ("tester", "inbound 'tester' must be an object"),
+])
+def test_bad_inbound_settings_fail_naming_the_value(inbound, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        parse_config(config(inbound=inbound))
+
+
+# -- the price ceiling (issue 12) ----------------------------------------------------------------------------
+def test_every_text_gets_a_price_ceiling_by_default():
+    raw = config()
+    raw["outbound"] = {key: value for key, value in raw["outbound"].items() if key != "max_price_usd"}
+    assert parse_config(raw).outbound.max_price_usd == DEFAULT_MAX_PRICE_USD == "0.10"
+    assert parse_config(config()).outbound.max_price_usd == "0.10"  # cdk.json says it too
+
+
+def test_no_price_ceiling_only_when_set_to_null_on_purpose():
+    raw = config()
+    raw["outbound"] = {**raw["outbound"], "max_price_usd": None}
+    assert parse_config(raw).outbound.max_price_usd is None
+
+
+def test_a_number_outside_the_us_with_the_us_derived_ceiling_gets_a_warning():
+    raw = config(origination={"new_number": {"iso_country_code": "GB", "number_type": "LONG_CODE"}})
+    raw["outbound"] = {key: value for key, value in raw["outbound"].items() if key != "max_price_usd"}
+    (warning,) = parse_config(raw).warnings
+    assert warning.id == "two-way-sms:max-price-defaulted"
+    assert "outbound.max_price_usd" in warning.message and "GB" in warning.message
+    raw["outbound"]["max_price_usd"] = "0.08"
+    assert parse_config(raw).warnings == ()

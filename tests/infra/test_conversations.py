@@ -24,6 +24,7 @@ from infra.constructs.conversations import ADVANCED_PARAMETER_BYTES, Conversatio
 from tests.infra.synth import EXISTING_EVENT_BUS_NAME, FEATURE_FLAGS, Synthesized
 from tests.infra.test_outbound import granting, props, role_statements
 from tests.infra.test_template import arn_of, as_list
+from two_way_sms.adapters.business_events import SOURCE as BUSINESS_EVENT_SOURCE
 from two_way_sms.conversations.flows import flows_from_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 
@@ -169,17 +170,34 @@ def test_no_codes_key_without_a_flow_that_takes_a_code(existing_bus_no_codes):
     synth = existing_bus_no_codes
     assert built(synth).codes_key is None
     assert not [k for k in synth.of_type("AWS::KMS::Key").values() if k["Properties"].get("KeySpec") == "HMAC_256"]
-    assert "CODES_KEY_ID" not in environment(synth, sender(synth).function)
-    assert statements_for(synth, sender(synth).function, "kms:GenerateMac") == []
+    for function in (sender(synth).function, inbound(synth).function):
+        assert "CODES_KEY_ID" not in environment(synth, function)
+        assert statements_for(synth, function, "kms:GenerateMac") == []
 
 
-def test_sender_may_generate_macs_with_the_codes_key_and_the_inbound_function_may_not(default):
+def test_the_sender_and_the_inbound_function_may_generate_macs_with_the_codes_key(default):
+    """The sender derives a code to send it, the inbound function derives it again to check an answer."""
     key_arn = arn_of(default.logical_id(built(default).codes_key))
     assert resources_granted(default, sender(default).function, "kms:GenerateMac") == [key_arn]
-    assert statements_for(default, inbound(default).function, "kms:GenerateMac") == []
-    inbound_resources = [r for s in role_statements(default, inbound(default).function.role)
-                         for r in as_list(s["Resource"])]
-    assert key_arn not in inbound_resources
+    assert resources_granted(default, inbound(default).function, "kms:GenerateMac") == [key_arn]
+    for function in (sender(default).function, inbound(default).function):
+        assert statements_for(default, function, "kms:VerifyMac") == []
+
+
+def test_the_codes_key_policy_denies_macs_to_every_principal_but_those_two_roles(default):
+    denied = [s for s in key_statements(default, built(default).codes_key) if s["Effect"] == "Deny"]
+    assert denied == [{
+        "Sid": "DenyCodesButToTheirFunctions",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:GenerateMac", "kms:VerifyMac"],
+        "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]}},
+    }]
+    exempt = denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert sorted(map(json.dumps, exempt)) == sorted(json.dumps(arn_of(default.logical_id(function.role)))
+                                                     for function in (sender(default).function,
+                                                                      inbound(default).function))
 
 
 # -- the functions' environment and grants ---------------------------------------------------------
@@ -189,7 +207,7 @@ def test_inbound_function_names_the_flows_parameter_table_and_bus(default):
     assert env["FLOWS_PARAMETER"] == {"Ref": default.logical_id(built(default).flows_parameter)}
     assert env["CONVERSATIONS_TABLE"] == {"Ref": default.logical_id(built(default).table)}
     assert env["EVENT_BUS_NAME"] == {"Ref": default.logical_id(built(default).event_bus)}
-    assert "CODES_KEY_ID" not in env
+    assert env["CODES_KEY_ID"] == {"Ref": default.logical_id(built(default).codes_key)}
 
 
 def test_sender_names_the_flows_parameter_table_and_codes_key(default):
@@ -205,6 +223,31 @@ def test_inbound_function_may_put_events_on_the_bus_and_the_sender_may_not(defau
     bus_arn = arn_of(default.logical_id(built(default).event_bus))
     assert resources_granted(default, inbound(default).function, "events:PutEvents") == [bus_arn]
     assert statements_for(default, sender(default).function, "events:PutEvents") == []
+
+
+def test_the_bus_policy_denies_the_packages_events_to_every_principal_but_the_inbound_role(default):
+    bus = default.resources[default.logical_id(built(default).event_bus)]["Properties"]
+    assert bus["Policy"]["Version"] == "2012-10-17"
+    (statement,) = bus["Policy"]["Statement"]
+    assert statement == {
+        "Sid": "OnlyTheStackPublishesItsEvents",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "events:PutEvents",
+        "Resource": statement["Resource"],
+        "Condition": {
+            "StringEquals": {"events:source": BUSINESS_EVENT_SOURCE},
+            "ArnNotEquals": {"aws:PrincipalArn": [arn_of(default.logical_id(inbound(default).function.role))]},
+        },
+    }
+    bus_name = bus["Name"]
+    assert statement["Resource"]["Fn::Join"][1][-1] == f":event-bus/{bus_name}"  # this bus, by name: no cycle
+    assert default.of_type("AWS::Events::EventBusPolicy") == {}
+
+
+def test_an_existing_bus_gets_no_policy_from_the_stack(existing_bus_no_codes):
+    assert existing_bus_no_codes.of_type("AWS::Events::EventBus") == {}
+    assert existing_bus_no_codes.of_type("AWS::Events::EventBusPolicy") == {}
 
 
 def test_inbound_function_reads_and_writes_conversations_and_the_sender_only_puts_them(default):

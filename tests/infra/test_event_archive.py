@@ -28,11 +28,14 @@ from tests.infra.synth import FAIL_SYNTH_ON_VALIDATION_ERRORS, FEATURE_FLAGS, Fi
 
 RULE_PACKS = ("AwsSolutions", "Serverless", "HIPAA.Security", "NIST.800.53.R5")
 STACK_NAME = "ArchiveTest"
+# Configuration sets of this account and region (the user guide's condition, with a wildcard for the
+# set's generated name: its ARN would be a circular dependency, since the set names the role).
 SMS_VOICE_CONDITIONS = {
     "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-    "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, ":sms-voice:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":*",
-    ]]}},
+    "ArnLike": {"aws:SourceArn": [{"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":sms-voice:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+        ":configuration-set/*",
+    ]]}]},
 }
 STREAM_ARN = "arn:aws:firehose:us-east-1:111122223333:deliverystream/other"
 ROLE_ARN = "arn:aws:iam::111122223333:role/other"
@@ -132,7 +135,7 @@ def test_the_configuration_set_is_created_after_the_sms_voice_role_may_write_to_
 
 
 # -- the role End User Messaging assumes -------------------------------------------------------
-def test_only_end_user_messaging_for_this_account_and_region_can_assume_the_sms_voice_role(built):
+def test_only_end_user_messaging_for_this_accounts_configuration_sets_can_assume_the_sms_voice_role(built):
     trust = built.props_of(built.archive.sms_voice_role)["AssumeRolePolicyDocument"]["Statement"]
     assert trust == [{
         "Action": "sts:AssumeRole",

@@ -20,7 +20,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
@@ -37,11 +39,12 @@ from two_way_sms.outbound.templates import parse_template, templates_from_json
 SENDER_ENVIRONMENT = {
     "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE",
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
-    "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
+    "MONTHLY_BUDGET_USD", "BUDGET_HARD_STOP",
 }
 CAMPAIGNS_ENVIRONMENT = {
     "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "TEMPLATES", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN",
-    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
 }
 OUTPUTS = ("OutboundQueueUrl", "OutboundDeadLetterQueueUrl", "OutboundTableName", "SenderFunctionName",
            "CampaignsFunctionArn", "ScheduleGroupName", "SchedulerRoleArn", "ScheduleDeadLetterQueueArn",
@@ -182,7 +185,7 @@ def test_sender_environment_has_every_variable_of_the_contract(default):
     assert env["OUTBOUND_QUEUE_URL"] == {"Ref": default.logical_id(sender(default).queue)}
     assert env["OUTBOUND_TABLE"] == {"Ref": default.logical_id(sender(default).table)}
     assert env["CONTACTS_TABLE"] == {"Ref": default.logical_id(built.inbound_processor.contacts_table)}
-    assert env["IDEMPOTENCY_TABLE"] == {"Ref": default.logical_id(built.inbound_processor.idempotency_table)}
+    assert env["IDEMPOTENCY_TABLE"] == {"Ref": default.logical_id(sender(default).idempotency_table)}
     assert env["LEDGER_TABLE"] == {"Ref": default.logical_id(built.ledger.table)}
     assert env["LEDGER_RETENTION_DAYS"] == "400"
     assert env["CONFIGURATION_SET"] == {"Ref": logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")}
@@ -247,6 +250,41 @@ def test_campaigns_function_knows_the_senders_daily_limit(default):
     assert settings_from(value)[0].promotional_daily_limit == default.config.outbound.promotional_daily_limit
 
 
+def test_both_functions_park_what_can_never_run_in_their_own_dead_letter_queue(default):
+    for built in (sender(default), campaigns(default)):
+        env = environment(default, built.function)
+        assert env["DEAD_LETTER_QUEUE_URL"] == {"Ref": default.logical_id(built.dead_letter_queue)}
+        dead_letters = arn_of(default.logical_id(built.dead_letter_queue))
+        (statement,) = [s for s in granting(role_statements(default, built.function.role), "sqs:SendMessage")
+                        if dead_letters in as_list(s["Resource"])]
+        assert "sqs:ReceiveMessage" not in as_list(statement["Action"])  # it parks; it never reads them
+
+
+def test_the_sender_stops_at_the_monthly_budget_and_reads_the_months_spend_from_the_ledger(default):
+    env = environment(default, sender(default).function)
+    assert (env["MONTHLY_BUDGET_USD"], env["BUDGET_HARD_STOP"]) == ("100", "false")
+    ledger = arn_of(default.logical_id(default.stack.two_way_sms.ledger.table))
+    reads = [s for s in granting(role_statements(default, sender(default).function.role), "dynamodb:GetItem")
+             if ledger in as_list(s["Resource"])]
+    assert reads  # the SPEND#<yyyy-mm> item
+
+
+def test_a_recurring_schedule_tries_the_budget_holds_every_quarter_hour(default):
+    built = campaigns(default)
+    (schedule,) = [r["Properties"] for r in default.of_type("AWS::Scheduler::Schedule").values()]
+    assert schedule["ScheduleExpression"] == "rate(15 minutes)"
+    assert schedule["GroupName"] == props(default, built.schedule_group)["Name"]
+    (resource,) = default.of_type("AWS::Scheduler::Schedule").values()
+    assert default.logical_id(built.schedule_group) in resource["DependsOn"]
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == arn_of(default.logical_id(built.function))
+    assert target["RoleArn"] == arn_of(default.logical_id(built.scheduler_role))
+    assert json.loads(target["Input"]) == {"kind": "check-budget"}
+    assert target["DeadLetterConfig"] == {"Arn": arn_of(default.logical_id(built.schedule_dead_letter_queue))}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 900, "MaximumRetryAttempts": 2}
+
+
 def test_campaigns_function_retries_twice_then_sends_the_event_to_its_dead_letter_queue(default):
     built = campaigns(default)
     (invoke_config,) = [r["Properties"] for r in default.of_type("AWS::Lambda::EventInvokeConfig").values()
@@ -264,6 +302,7 @@ def test_sender_may_send_only_from_the_number_through_the_configuration_set(defa
     assert same_items(statement["Resource"], [
         arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
         arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
+        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
     ])
 
 
@@ -364,7 +403,8 @@ def test_audiences_expire_after_90_days_and_log_access_next_to_the_archive(defau
     assert (rule["ExpirationInDays"], rule["NoncurrentVersionExpiration"], rule["Status"]) == (
         90, {"NoncurrentDays": 7}, "Enabled")
     assert properties["LoggingConfiguration"] == {
-        "DestinationBucketName": {"Ref": default.logical_id(default.stack.two_way_sms.event_archive.access_logs_bucket)},
+        "DestinationBucketName": {
+            "Ref": default.logical_id(default.stack.two_way_sms.event_archive.access_logs_bucket)},
         "LogFilePrefix": "audiences/",
     }
 
@@ -411,6 +451,10 @@ def test_settings_and_templates_too_big_for_the_environment_fail_naming_the_size
     ({"max_concurrency": 1}, "max_concurrency 1 must be 2-1,000"),
     ({"timeout": Duration.minutes(16)}, "timeout 16 minutes must be 1 second to 15 minutes"),
     ({"timeout": Duration.seconds(15)}, "timeout 15 seconds must be at least 20 seconds for batches of 10"),
+    ({"monthly_budget_usd": 0}, "monthly_budget_usd 0 must be a positive number of dollars"),
+    ({"monthly_budget_usd": float("inf")}, "monthly_budget_usd inf must be a positive number of dollars"),
+    ({"monthly_budget_usd": None, "budget_hard_stop": True}, "budget_hard_stop needs a monthly_budget_usd"),
+    ({"budget_hard_stop": "yes"}, "budget_hard_stop 'yes' must be true or false"),
 ])
 def test_invalid_sender_props_fail_early_naming_the_value(props, message):
     stack = _stack()
@@ -422,7 +466,8 @@ def test_invalid_sender_props_fail_early_naming_the_value(props, message):
 
 def _campaign_inputs(stack: cdk.Stack) -> dict[str, Any]:
     key = kms.Key(stack, "Key")
-    table = dynamodb.Table(stack, "Table", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
+    table = dynamodb.Table(stack, "Table",
+                           partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
     return {"outbound_queue": sqs.Queue(stack, "Queue"), "outbound_table": table, "contacts_table": table,
             "encryption_key": key}
 
@@ -431,11 +476,54 @@ def _campaign_inputs(stack: cdk.Stack) -> dict[str, Any]:
     ({"retry_attempts": 3}, "retry_attempts 3 must be 0-2"),
     ({"max_event_age": Duration.hours(7)}, "max_event_age 7 hours must be 1 minute to 6 hours"),
     ({"audience_retention": Duration.hours(36)}, "audience_retention 1 day 12 hours must be a whole number of days"),
+    ({"budget_check_interval": Duration.seconds(30)}, "budget_check_interval 30 seconds must be whole minutes"),
+    ({"budget_check_interval": Duration.days(2)}, "budget_check_interval 2 days must be whole minutes from 1 minute"),
 ])
 def test_invalid_campaigns_props_fail_early_naming_the_value(props, message):
     stack = _stack()
     with pytest.raises(ValueError, match=re.escape(message)):
         Campaigns(stack, "Campaigns", **_campaign_inputs(stack), **props)
+
+
+@pytest.mark.parametrize(("interval", "rate"), [
+    (Duration.minutes(1), "rate(1 minute)"), (Duration.hours(1), "rate(1 hour)"),
+    (Duration.minutes(90), "rate(90 minutes)"), (Duration.days(1), "rate(1 day)"),
+])
+def test_the_budget_check_runs_at_the_interval_given(interval, rate):
+    stack = _stack()
+    Campaigns(stack, "Campaigns", **_campaign_inputs(stack), budget_check_interval=interval)
+    (schedule,) = Template.from_stack(stack).find_resources("AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == rate
+
+
+def test_the_senders_budget_is_optional_and_may_stop_transactional_texts_too():
+    environments = {}
+    for name, budget in (("None", {"monthly_budget_usd": None}),
+                         ("Hard", {"monthly_budget_usd": 12.5, "budget_hard_stop": True})):
+        stack = _stack()
+        key = kms.Key(stack, "Key")
+        table = dynamodb.Table(stack, "Table",
+                               partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
+        from infra.constructs.message_ledger import MessageLedger  # noqa: PLC0415  (only this test builds one)
+
+        number = SimpleNamespace(origination_arn="arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1",
+                                 grant_send=lambda *args: None)
+        configuration_set = SimpleNamespace(configuration_set_name="replies", send_resource_arns=(),
+                                            configuration_set_arn="arn")
+        built = OutboundSender(stack, "Sender", number=number, configuration_set=configuration_set,
+                               contacts_table=table, ledger=MessageLedger(stack, "Ledger"), encryption_key=key,
+                               settings=SenderSettings(origination_identity="placeholder", mps=1.0), **budget)
+        built.add_release_schedules(
+            target=lambda_.Function.from_function_arn(
+                stack, "Target", "arn:aws:lambda:us-east-1:123456789012:function:campaigns"),
+            schedule_group=scheduler.ScheduleGroup.from_schedule_group_name(stack, "Group", "group"),
+            scheduler_role=iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/scheduler"),
+            dead_letter_queue=sqs.Queue.from_queue_arn(stack, "Dlq", "arn:aws:sqs:us-east-1:123456789012:dlq"))
+        function = Template.from_stack(stack).to_json()["Resources"][stack.resolve(
+            built.function.node.default_child.logical_id)]
+        environments[name] = function["Properties"]["Environment"]["Variables"]
+    assert "MONTHLY_BUDGET_USD" not in environments["None"] and "BUDGET_HARD_STOP" not in environments["None"]
+    assert (environments["Hard"]["MONTHLY_BUDGET_USD"], environments["Hard"]["BUDGET_HARD_STOP"]) == ("12.5", "true")
 
 
 def test_an_existing_audience_bucket_takes_no_new_bucket_settings():
@@ -584,7 +672,8 @@ def test_quiet_hours_without_state_rules_apply_the_one_window_everywhere():
 
 
 @pytest.mark.parametrize(("templates", "message"), [
-    ({"reminder": {"body": "Hi {0}", "message_type": "TRANSACTIONAL"}}, "outbound.templates.reminder: template reminder"),
+    ({"reminder": {"body": "Hi {0}", "message_type": "TRANSACTIONAL"}},
+     "outbound.templates.reminder: template reminder"),
     ({"reminder": {"body": "Hi {name.first}"}}, "outbound.templates.reminder: template reminder"),
     ({"reminder": {"body": "Hi", "message_type": "MARKETING"}},
      "outbound.templates.reminder.message_type 'MARKETING' must be one of TRANSACTIONAL, PROMOTIONAL"),

@@ -14,14 +14,9 @@ from tests.infra.synth import EXISTING_PHONE_NUMBER_ID, Synthesized
 from two_way_sms.responder import ResponderSettings
 
 SMS_VOICE = "sms-voice.amazonaws.com"
-SMS_VOICE_CONDITIONS = {
-    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-    "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, ":sms-voice:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":*",
-    ]]}},
-}
 OPT_OUT_ACTIONS = {"sms-voice:PutOptedOutNumber", "sms-voice:DeleteOptedOutNumber", "sms-voice:DescribeOptedOutNumbers"}
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+DELETE_ACCOUNT_DEFAULT = "sms-voice:DeleteAccountDefaultProtectConfiguration"
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -128,13 +123,18 @@ def test_topic_key_rotates(default):
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
-def test_topic_key_lets_end_user_messaging_generate_data_keys_and_decrypt_for_this_account_only(default):
+def test_topic_key_lets_end_user_messaging_generate_data_keys_and_decrypt_for_this_accounts_numbers_only(default):
+    """Any phone number of the account and region: the new number's own ARN would be a circular
+    dependency (key -> topic -> number -> key)."""
     key = default.resources[topic_key_id(default)]
     granted = [s for s in statements(key["Properties"]["KeyPolicy"]) if s.get("Principal") == {"Service": SMS_VOICE}]
     assert len(granted) == 1
     assert granted[0]["Effect"] == "Allow"
     assert sorted(as_list(granted[0]["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert granted[0]["Condition"] == SMS_VOICE_CONDITIONS
+    assert granted[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": [sms_voice_arn("phone-number/*")]},
+    }
 
 
 # -- the SNS topic -----------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_topic_is_encrypted_with_its_customer_managed_key(default):
     assert default.resources[key_id]["Type"] == "AWS::KMS::Key"
 
 
-def test_topic_policy_lets_end_user_messaging_publish_for_this_account_only(default):
+def test_topic_policy_lets_end_user_messaging_publish_for_this_account_and_number_only(default):
     topic_id = default.logical_id(default.stack.two_way_sms.inbound_topic.topic)
     policy = inbound_topic_policy(default)["Properties"]
     assert policy["Topics"] == [{"Ref": topic_id}]
@@ -160,7 +160,10 @@ def test_topic_policy_lets_end_user_messaging_publish_for_this_account_only(defa
     assert allowed[0]["Effect"] == "Allow"
     assert as_list(allowed[0]["Action"]) == ["sns:Publish"]
     assert allowed[0]["Resource"] == {"Ref": topic_id}
-    assert allowed[0]["Condition"] == SMS_VOICE_CONDITIONS
+    assert allowed[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": [arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber"))]},
+    }
 
 
 def test_topic_policy_denies_publishing_without_tls(default):
@@ -225,10 +228,11 @@ def test_toll_free_number_with_self_managed_opt_outs_registers_only_the_opt_in_w
 
 
 # -- the subscription and the queues ----------------------------------------------------------
-def test_subscription_delivers_raw_messages_to_the_inbound_queue(default):
+def test_subscription_delivers_sns_envelopes_to_the_inbound_queue(default):
+    """Not raw delivery: the envelope's MessageId and Timestamp stay the same on every SNS redelivery."""
     subscription = default.only("AWS::SNS::Subscription")[1]["Properties"]
     assert subscription["Protocol"] == "sqs"
-    assert subscription["RawMessageDelivery"] is True
+    assert subscription.get("RawMessageDelivery", False) is False
     assert subscription["Endpoint"] == arn_of(queue_id(default, "queue"))
     assert subscription["TopicArn"] == {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}
 
@@ -332,7 +336,7 @@ def test_inbound_function_responder_settings_read_back_as_the_configured_setting
 # -- the tables ----------------------------------------------------------------------------------
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(default):
     tables = default.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == 5  # contacts, idempotency, message ledger, outbound, conversations
+    assert len(tables) == 6  # contacts, inbound and sender idempotency, message ledger, outbound, conversations
     for logical_id, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical_id
@@ -356,14 +360,17 @@ def test_idempotency_table_expires_records_by_ttl_on_expiration(default):
 
 # -- IAM -----------------------------------------------------------------------------------------
 def test_no_identity_policy_allows_every_resource_but_for_xray(any_variant):
-    """Key policies are left out on purpose: there "*" means the key the policy is on."""
+    """Key policies are left out on purpose: there "*" means the key the policy is on. The one other
+    action is DeleteAccountDefaultProtectConfiguration, which names no resource (account default only)."""
     wildcards = [s for s in identity_policy_statements(any_variant) if "*" in as_list(s["Resource"])]
     assert wildcards, "the X-Ray statement of active tracing is expected"
+    account_default = any_variant.config.protect.account_default
     for statement in wildcards:
-        assert set(as_list(statement["Action"])) == XRAY_ACTIONS, statement
+        actions = set(as_list(statement["Action"]))
+        assert actions - XRAY_ACTIONS <= ({DELETE_ACCOUNT_DEFAULT} if account_default else set()), statement
 
 
-def test_send_text_message_is_granted_only_on_the_number_and_the_configuration_set(default):
+def test_send_text_message_is_granted_only_on_the_number_the_configuration_set_and_its_protection(default):
     granted = statements_granting(default, {"sms-voice:SendTextMessage"})
     assert len(granted) == 2  # the inbound function's replies, the outbound sender's texts
     for statement in granted:
@@ -371,6 +378,7 @@ def test_send_text_message_is_granted_only_on_the_number_and_the_configuration_s
         assert same_items(statement["Resource"], [
             arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
             arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
         ])
 
 
@@ -391,6 +399,7 @@ def test_pool_replies_are_granted_on_the_pool_and_its_phone_numbers(existing_poo
             {"Fn::GetAtt": [settings_id, "OriginationArn"]},
             sms_voice_arn("phone-number/*"),
             arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ConfigurationSet")),
+            arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ProtectConfiguration")),
         ])
 
 

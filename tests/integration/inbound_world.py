@@ -150,6 +150,7 @@ def inbound_world(monkeypatch: pytest.MonkeyPatch, *, faults: FaultInjector | No
         sms = SmsEmulator(clock=clock, mps=1000)
         monkeypatch.setattr(app.gateway, "_client", faults.wrap_sms(sms))
         monkeypatch.setattr(app.answerer, "_clock", clock.now)
+        monkeypatch.setattr(app.answerer, "_sleep", clock.sleep)
         faults.attach(app._dynamodb.meta.client)
         if app.bus is not None:
             faults.attach(app.bus._client)

@@ -120,6 +120,7 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         inbound = importlib.import_module("inbound.app")
         monkeypatch.setattr(inbound.gateway, "_client", sender.sms)
         monkeypatch.setattr(inbound.answerer, "_clock", sender.clock.now)  # one clock for both functions
+        monkeypatch.setattr(inbound.answerer, "_sleep", sender.clock.sleep)
         capture_logs("two-way-sms")
         yield World(sender, inbound, events, sqs, desk_url, count(1))
 

@@ -219,3 +219,25 @@ def test_another_bot_answering_our_replies_cannot_loop(monkeypatch):
 
         replies = world.replies_to(CUSTOMER)
         assert len(replies) <= 20  # the day's cap
+
+
+# -- a budget that stops -----------------------------------------------------------------------------
+def test_a_hard_stop_at_the_budget_holds_replies_but_not_help_or_the_stop_confirmation(monkeypatch):
+    monkeypatch.setenv("MONTHLY_BUDGET_USD", "100")
+    monkeypatch.setenv("BUDGET_HARD_STOP", "true")
+    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+        world.dynamodb.Table("ledger").put_item(Item={"message_id": "SPEND#2026-12", "spend_usd": 100})
+        for body in ("HOURS", "hello?", "HELP", "STOP"):
+            world.process(world.publish(CUSTOMER, body))
+            world.clock.advance(60)
+
+        assert world.replies_to(CUSTOMER) == [SETTINGS["help_reply"], STOP_REPLY]
+
+
+def test_without_a_hard_stop_replies_go_on_past_the_budget(monkeypatch):
+    monkeypatch.setenv("MONTHLY_BUDGET_USD", "100")
+    with inbound_world(monkeypatch) as world:
+        world.dynamodb.Table("ledger").put_item(Item={"message_id": "SPEND#2026-12", "spend_usd": 250})
+        world.process(world.publish(CUSTOMER, "HOURS"))
+
+        assert world.replies_to(CUSTOMER) == ["Open Mon-Fri 8-18."]

@@ -6,6 +6,7 @@ import pytest
 
 from two_way_sms.reply_log import (
     KEEP_SECONDS,
+    RESEND_WHEN_UNKNOWN,
     Entry,
     ReplyKind,
     ReplyLimits,
@@ -60,19 +61,22 @@ def test_a_claim_held_by_a_live_invocation_is_in_flight():
 
 
 # -- unknown outcomes, by kind --------------------------------------------------------------------
-@pytest.mark.parametrize("kind, expected", [
-    (ReplyKind.OPT_OUT_CONFIRMATION, Verdict.UNKNOWN),  # 47 CFR 64.1200(a)(10): one confirmation only
-    (ReplyKind.OPT_IN_CONFIRMATION, Verdict.UNKNOWN),
-    (ReplyKind.REPLY, Verdict.UNKNOWN),  # a business text twice is the worse failure
-    (ReplyKind.HELP, Verdict.SEND),  # carriers require HELP answered; a second copy harms nobody
-])
-def test_a_claim_whose_invocation_died_is_an_unknown_outcome_decided_by_kind(kind, expected):
+@pytest.mark.parametrize("kind", list(ReplyKind))
+def test_a_claim_whose_invocation_died_is_an_unknown_outcome_and_no_kind_is_sent_again(kind):
     stale = claimed(kind, "h", now=NOW - 200, until=NOW - 170)
 
     result = plan({KEY: stale}, KEY, kind=kind, digest="h", now=NOW, limits=LIMITS)
 
-    assert result.verdict is expected
-    assert result.resent_after_unknown is (expected is Verdict.SEND)
+    assert result.verdict is Verdict.UNKNOWN
+
+
+def test_a_kind_set_to_be_sent_again_after_an_unknown_outcome_is_claimed_again(monkeypatch):
+    monkeypatch.setitem(RESEND_WHEN_UNKNOWN, ReplyKind.HELP, True)
+    stale = claimed(ReplyKind.HELP, "h", now=NOW - 200, until=NOW - 170)
+
+    result = plan({KEY: stale}, KEY, kind=ReplyKind.HELP, digest="h", now=NOW, limits=LIMITS)
+
+    assert (result.verdict, result.resent_after_unknown) == (Verdict.SEND, True)
 
 
 # -- reply limits ---------------------------------------------------------------------------------

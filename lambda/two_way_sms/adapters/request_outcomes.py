@@ -1,7 +1,7 @@
 """What became of each send request, by idempotency key, in the outbound table.
 
-Item: ``pk = "REQUEST#<idempotency key>"``, ``sk = "OUTCOME"``, with ``status`` (HELD, SENT
-or REFUSED), ``reason``, ``message_id``, ``code`` (End User Messaging's error, when it
+Item: ``pk = "REQUEST#<idempotency key>"``, ``sk = "OUTCOME"``, with ``status`` (HELD, SENT,
+REFUSED, or UNKNOWN: the send's answer was lost, it may have gone and is not sent again), ``reason``, ``message_id``, ``code`` (End User Messaging's error, when it
 rejected the send), ``at`` (ISO 8601 UTC) and ``expires_at`` (TTL).
 An application that queued a request asks here whether it was sent, held or refused, and why.
 
@@ -24,7 +24,8 @@ from two_way_sms.adapters.batch_reads import batch_get
 HELD = "HELD"
 SENT = "SENT"
 REFUSED = "REFUSED"
-STATUSES = (HELD, SENT, REFUSED)
+UNKNOWN = "UNKNOWN"
+STATUSES = (HELD, SENT, REFUSED, UNKNOWN)
 SORT_KEY = "OUTCOME"
 DEFAULT_RETENTION_DAYS = 30
 

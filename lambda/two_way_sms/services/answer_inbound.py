@@ -39,6 +39,7 @@ from two_way_sms.conversations.inbound import Routed, handler_message, route, wi
 from two_way_sms.conversations.router import Router
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import InboundMessage
+from two_way_sms.outbound.budget import BUDGET_HARD_STOP
 from two_way_sms.reply_log import (
     RESEND_WHEN_UNKNOWN,
     Entry,
@@ -58,6 +59,9 @@ from two_way_sms.responder import ConsentChange, Decision, Intent, ResponderSett
 WRITE_ATTEMPTS = 3
 # 47 CFR 64.1200(a)(10): one confirmation, within five minutes of the opt-out.
 OPT_OUT_CONFIRMATION_SECONDS = 300
+# Completing a claim is worth a few more tries (after botocore's own): see _complete.
+COMPLETION_ATTEMPTS = 3
+COMPLETION_BACKOFF_SECONDS = 0.2
 
 
 class ReplyInFlight(RuntimeError):
@@ -97,7 +101,9 @@ class InboundAnswerer:
                  telemetry: Telemetry, ledger: Any = None, conversations: Any = None, bus: Any = None,
                  flows: Callable[[], Mapping[str, Flow]] = dict, router: Router | None = None,
                  limits: ReplyLimits = ReplyLimits(), message_type: str = "TRANSACTIONAL",
-                 code_for: CodeFor | None = None, clock: Callable[[], float] = time.time) -> None:
+                 code_for: CodeFor | None = None, hard_stopped: Callable[[float], bool] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._responder = responder
         self._reply_log = reply_log
         self._contacts = contacts
@@ -111,7 +117,9 @@ class InboundAnswerer:
         self._limits = limits
         self._message_type = message_type
         self._code_for = code_for
+        self._hard_stopped = hard_stopped  # the month's budget is reached and set to stop every text
         self._clock = clock
+        self._sleep = sleep
 
     def answer(self, inbound: InboundMessage, delivery: Delivery) -> Answer:
         view = self._reply_log.view(inbound.customer_number)
@@ -139,6 +147,8 @@ class InboundAnswerer:
     # -- consent ------------------------------------------------------------------------------
     def _opt_out(self, turn: _Turn) -> Answer:
         inbound = turn.inbound
+        if turn.delivery.last_attempt:
+            return self._opt_out_at_last(turn)
         key = entry_key(inbound.inbound_message_id, 0)
         # Owed is decided on first sight: once the opt-out is recorded, decide() would say none is.
         owed = turn.decision.reply is not None or key in turn.log.entries
@@ -146,15 +156,34 @@ class InboundAnswerer:
             turn.log = self._write_log(turn, key, Entry(Status.NOT_SENT, at=self._clock(),
                                                         kind=ReplyKind.OPT_OUT_CONFIRMATION,
                                                         text_hash=text_hash(self._responder.stop_reply)))
-        if not self._record_consent(turn):
+        if not self._retried(lambda: self._record_consent(turn)):
             return Answer(turn.decision.intent.value, "consent_superseded")
         reply_id = self._send(turn, 0, self._responder.stop_reply, ReplyKind.OPT_OUT_CONFIRMATION) if owed else None
-        self._gateway.put_opted_out(inbound.customer_number)
+        self._retried(lambda: self._gateway.put_opted_out(inbound.customer_number))
         self._consent_events(turn)
         return Answer(turn.decision.intent.value, "consent", reply_id)
 
+    def _opt_out_at_last(self, turn: _Turn) -> Answer:
+        """The record's last receive: what fails now goes to the dead-letter queue, so only what
+        the opt-out cannot do without is done (recorded, listed). A confirmation not sent yet is
+        given up (once listed it could not go), and the events are put if they can be."""
+        if not self._retried(lambda: self._record_consent(turn)):
+            return Answer(turn.decision.intent.value, "consent_superseded")
+        entry = turn.log.entries.get(entry_key(turn.inbound.inbound_message_id, 0))
+        if (turn.decision.reply is not None or entry is not None) and (entry is None or entry.status is not
+                                                                       Status.SENT):
+            self._telemetry.warning("confirmation given up: it could not go in time; the opt-out stands",
+                                    reply=entry_key(turn.inbound.inbound_message_id, 0))
+            self._telemetry.count(metric_names.CONFIRMATIONS_GIVEN_UP)
+        self._retried(lambda: self._gateway.put_opted_out(turn.inbound.customer_number))
+        try:
+            self._consent_events(turn)
+        except Exception as error:
+            self._telemetry.warning("opt-out events not put; the opt-out stands", error=type(error).__name__)
+        return Answer(turn.decision.intent.value, "consent")
+
     def _opt_in(self, turn: _Turn) -> Answer:
-        if not self._record_consent(turn):
+        if not self._retried(lambda: self._record_consent(turn)):
             return Answer(turn.decision.intent.value, "consent_superseded")
         if turn.decision.update_opt_out_list:
             self._gateway.delete_opted_out(turn.inbound.customer_number)
@@ -296,6 +325,8 @@ class InboundAnswerer:
             return None
         key = entry_key(turn.inbound.inbound_message_id, index)
         digest = text_hash(text)
+        if self._held_by_the_budget(turn, key, kind, digest):
+            return None
         claim = self._claim(turn, key, kind, digest)
         if claim is None:
             return None
@@ -338,6 +369,20 @@ class InboundAnswerer:
         self._record_in_ledger(turn, text, result.message_id, context)
         return result.message_id
 
+    def _held_by_the_budget(self, turn: _Turn, key: str, kind: ReplyKind, digest: str) -> bool:
+        """A hard stop at the month's budget holds every reply but consent confirmations and HELP
+        (which the law and the carriers require); what it holds back is recorded and counted."""
+        if self._hard_stopped is None or kind is not ReplyKind.REPLY or key in turn.log.entries:
+            return False
+        now = self._clock()
+        if not self._hard_stopped(now):
+            return False
+        self._telemetry.warning("reply held back: the month's budget is reached and set to stop", reply=key)
+        self._telemetry.count(metric_names.REPLIES_SUPPRESSED)
+        entry = Entry(Status.SUPPRESSED, at=now, kind=kind, text_hash=digest, reason=BUDGET_HARD_STOP)
+        turn.log = self._write_log(turn, key, entry)
+        return True
+
     def _claim(self, turn: _Turn, key: str, kind: ReplyKind, digest: str) -> Entry | None:
         """Claims reply ``key`` in the log; None when it must not be sent (now or ever)."""
         for _ in range(WRITE_ATTEMPTS):
@@ -375,7 +420,7 @@ class InboundAnswerer:
         except ReplyLogMoved:
             raise
         except Exception:
-            state = self._reply_log.read(turn.inbound.customer_number)
+            state = self._retried(lambda: self._reply_log.read(turn.inbound.customer_number))
             if state.entries.get(key) != claim:
                 raise
             self._telemetry.info("claim written though its answer was lost; sending", reply=key)
@@ -392,27 +437,44 @@ class InboundAnswerer:
                     return turn.log
         raise ReplyLogMoved(f"the reply log kept moving for {WRITE_ATTEMPTS} attempts")
 
+    def _retried(self, action: Callable[[], Any]) -> Any:
+        """A consent write or list call, tried a few times more (after botocore's own): what an
+        opt-out cannot do without should not wait minutes for SQS to deliver the record again."""
+        for attempt in range(1, COMPLETION_ATTEMPTS):
+            try:
+                return action()
+            except SendRejected:
+                raise  # refused for good: another try changes nothing
+            except Exception:
+                self._sleep(COMPLETION_BACKOFF_SECONDS * attempt)
+        return action()
+
     def _complete(self, turn: _Turn, key: str, claim: Entry, status: Status, *, message_id: str | None = None,
                   reason: str | None = None, must: bool = False) -> None:
-        """Records what became of a claimed reply. A failed write of a sent reply is only logged:
-        raising would retry the record, and the claim left behind already keeps it from going twice."""
+        """Records what became of a claimed reply, trying a few times: a claim left behind reads as
+        an unknown outcome later, so a reply that surely did not go would never be sent. A failed
+        write of a sent reply is only logged: the claim already keeps it from going twice."""
         outcome = finished(claim, status, message_id=message_id, reason=reason)
-        try:
-            self._reply_log.complete(turn.inbound.customer_number, key, claim, outcome)
-        except Exception as error:
-            if must:
-                raise
-            self._telemetry.warning("reply outcome not recorded; its claim keeps it from going twice",
-                                    reply=key, status=status.value, error=type(error).__name__)
-            self._telemetry.count(metric_names.REPLY_LOG_WRITES_FAILED)
+        for attempt in range(1, COMPLETION_ATTEMPTS + 1):
+            try:
+                self._reply_log.complete(turn.inbound.customer_number, key, claim, outcome)
+                return
+            except Exception as error:
+                if attempt < COMPLETION_ATTEMPTS:
+                    self._sleep(COMPLETION_BACKOFF_SECONDS * attempt)
+                    continue
+                if must:
+                    raise
+                self._telemetry.warning("reply outcome not recorded; its claim keeps it from going twice",
+                                        reply=key, status=status.value, error=type(error).__name__)
+                self._telemetry.count(metric_names.REPLY_LOG_WRITES_FAILED)
 
     def _gives_up(self, turn: _Turn, kind: ReplyKind) -> bool:
         """An opt-out confirmation that cannot go yet is given up once it is too late to send one,
-        or on the record's last receive, so the number still reaches the opt-out list."""
+        so the number reaches the opt-out list (the last receive gives it up too: _opt_out_at_last)."""
         if kind is not ReplyKind.OPT_OUT_CONFIRMATION:
             return False
-        late = self._clock() - turn.delivery.sent_at_ms / 1000 > OPT_OUT_CONFIRMATION_SECONDS
-        return late or turn.delivery.last_attempt
+        return self._clock() - turn.delivery.sent_at_ms / 1000 > OPT_OUT_CONFIRMATION_SECONDS
 
     def _learn_opt_out(self, turn: _Turn) -> None:
         """The number's opt-out list knows better than our table: learn it, don't retry."""
