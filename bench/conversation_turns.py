@@ -144,7 +144,7 @@ def print_conversation_call_figures() -> None:
         with redirect_stdout(io.StringIO()):
             world.text("AGENT")  # a support conversation for the STOP to close
         measure("inbound: STOP in support (closes it)", lambda: world.text("STOP"))
-    print("    Per inbound reply in a flow: the idempotency record (put, then update), the number's\n"
-          "    conversations (one Query), the turn's conditional PutItem, PutEvents, the reply and its\n"
-          "    ledger record, and the opt-out check (GetItem). The sender adds GenerateMac (codes only)\n"
-          "    and the conversation's PutItem to an ordinary send.\n")
+    print("    Per inbound reply in a flow: the number's consent and reply log (one Query), its conversations\n"
+          "    (one Query), the turn's conditional PutItem, PutEvents, the reply's claim and completion, the\n"
+          "    reply and its ledger record. The sender adds GenerateMac (codes only) and the conversation's\n"
+          "    PutItem to an ordinary send.\n")

@@ -13,7 +13,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = REPO_ROOT / "lambda"
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 REGION = "us-east-1"
 
 for _path in (REPO_ROOT, LAMBDA_DIR):
@@ -42,7 +42,7 @@ def handler_environment(**overrides: Any) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
         "RESPONDER_SETTINGS": responder_settings(**overrides).to_json(), "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
         "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
         "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench", "POWERTOOLS_TRACE_DISABLED": "true",
@@ -52,11 +52,6 @@ def handler_environment(**overrides: Any) -> dict[str, str]:
 
 
 def inbound_payload(body: str, message_id: str = "in-1", customer: str = "+14255550182") -> dict[str, Any]:
-    """The documented inbound payload (shared fixture when present) with this body, id and sender."""
-    path = FIXTURES / "inbound-sns-message.json"
-    payload = json.loads(path.read_text()) if path.exists() else {
-        "originationNumber": "+14255550182", "destinationNumber": "+12125550101", "messageKeyword": "JOIN",
-        "messageBody": "EXAMPLE", "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84",
-        "previousPublishedMessageId": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    }
+    """The documented inbound payload (tests/fixtures) with this body, id and sender."""
+    payload = json.loads((FIXTURES / "inbound-sns-message.json").read_text())
     return {**payload, "messageBody": body, "inboundMessageId": message_id, "originationNumber": customer}

@@ -435,7 +435,7 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
                 app.queue._sqs = queue
                 if not ledger_writes:
                     app.ledger.record_sent = _counted_not_sent(meter, "UpdateItem", "ledger")
-                for client in (app._dynamodb.meta.client, app.persistence.client, app.held._scheduler):
+                for client in (app._dynamodb.meta.client, app.held._scheduler):
                     meter.attach(client)
                 app.metrics.clear_metrics()
                 apps.append(app)
@@ -810,7 +810,7 @@ def print_throughput(result: ThroughputResult, bursts: list[BurstResult]) -> Non
     totals = "".join(f"{sum(calls.values()) / n:>13.3f}" for _, calls, n in columns)
     print(f"    {'total':<54}{totals}")
     print("    Per send: the outcome (GetItem), the contact (Query), the schedule (GetItem + conditional PutItem,\n"
-          "    once per batch), the idempotency record (PutItem before, UpdateItem after), SendTextMessage, the\n"
+          "    once per batch), the send's claim (PutItem before, UpdateItem after), SendTextMessage, the\n"
           "    ledger (UpdateItem) and the outcome (PutItem). sqs SendMessageBatch: requests the handler put back\n"
           "    (deferrals). Not counted here: the producer's SendMessageBatch and the event source's ReceiveMessage\n"
           "    and DeleteMessageBatch.\n")

@@ -30,6 +30,7 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, TemplateError, parse_template
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
+from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
 
 from infra.sms_countries import SMS_COUNTRY_CODES
@@ -239,9 +240,11 @@ class ProtectConfig:
 @dataclass(frozen=True)
 class InboundConfig:
     """The inbound path. ``test_publisher_role_arn``: a role of this account that may publish test
-    messages to the inbound topic (nobody but End User Messaging may otherwise); None: none."""
+    messages to the inbound topic (nobody but End User Messaging may otherwise); None: none.
+    ``reply_limits``: the automatic replies one customer number can get (``reply_log.ReplyLimits``)."""
 
     test_publisher_role_arn: str | None = None
+    reply_limits: ReplyLimits = ReplyLimits()
 
 
 @dataclass(frozen=True)
@@ -587,12 +590,40 @@ def _protect(raw: Any, origination: NewNumber | ExistingOrigination, deletion_pr
 def _inbound(raw: Any) -> InboundConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"inbound {raw!r} must be an object")
-    _reject_unknown(raw, {"test_publisher_role_arn"}, "inbound")
+    _reject_unknown(raw, {"test_publisher_role_arn", "reply_limits"}, "inbound")
     role_arn = raw.get("test_publisher_role_arn")
     if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
         raise ConfigError(f"inbound.test_publisher_role_arn {role_arn!r} is not an IAM role ARN "
                           "(arn:aws:iam::123456789012:role/name)")
-    return InboundConfig(test_publisher_role_arn=role_arn)
+    return InboundConfig(test_publisher_role_arn=role_arn, reply_limits=_reply_limits(raw.get("reply_limits", {})))
+
+
+def _reply_limits(raw: Any) -> ReplyLimits:
+    """``{per_window, window_minutes, per_day, same_text_minutes}``, each defaulted (5, 10, 20, 5)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"inbound.reply_limits {raw!r} must be an object")
+    _reject_unknown(raw, {"per_window", "window_minutes", "per_day", "same_text_minutes"}, "inbound.reply_limits")
+    default = ReplyLimits()
+    values = {
+        "per_window": raw.get("per_window", default.per_window),
+        "window_seconds": _minutes(raw.get("window_minutes", default.window_seconds // 60), "window_minutes"),
+        "per_day": raw.get("per_day", default.per_day),
+        "same_text_seconds": _minutes(raw.get("same_text_minutes", default.same_text_seconds // 60),
+                                      "same_text_minutes"),
+    }
+    for name in ("per_window", "per_day"):
+        if isinstance(values[name], bool) or not isinstance(values[name], int) or not 1 <= values[name] <= 1000:
+            raise ConfigError(f"inbound.reply_limits.{name} {values[name]!r} must be a whole number from 1 to 1,000")
+    try:
+        return ReplyLimits(**values)
+    except ValueError as error:
+        raise ConfigError(f"inbound.reply_limits: {error}") from None
+
+
+def _minutes(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1440:
+        raise ConfigError(f"inbound.reply_limits.{name} {value!r} must be a whole number of minutes from 0 to 1,440")
+    return value * 60
 
 
 # -- conversations ------------------------------------------------------------------------

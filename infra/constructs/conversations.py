@@ -17,7 +17,7 @@ from infra.constructs.tables import encrypted_table
 from infra.lazy import lazy_list
 from infra.nag import acknowledge
 from two_way_sms.adapters.business_events import SOURCE as BUSINESS_EVENT_SOURCE
-from two_way_sms.conversations.flows import Flow, flows_to_json
+from two_way_sms.conversations.flows import Flow, flows_digest, flows_to_json
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 # SSM parameter values: 4 KB in the standard tier, 8 KB in the advanced one (which costs a little a month).
@@ -101,6 +101,8 @@ class Conversations(Construct):
         )
 
         flows_json = flows_to_json(self.flows)
+        # The functions refuse a parameter that holds anything else (changed outside a deploy).
+        self.flows_digest = flows_digest(flows_json)
         size = len(flows_json.encode())
         if size > ADVANCED_PARAMETER_BYTES:
             raise ValueError(f"the flows take {size} bytes of JSON, more than the {ADVANCED_PARAMETER_BYTES} an SSM "
@@ -242,6 +244,7 @@ class Conversations(Construct):
         and, with a codes key, ``CODES_KEY_ID``."""
         environment = {
             "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
+            "FLOWS_DIGEST": self.flows_digest,
             "CONVERSATIONS_TABLE": self.table.table_name,
             "EVENT_BUS_NAME": self.event_bus.event_bus_name,
         }
@@ -253,6 +256,7 @@ class Conversations(Construct):
         """The sender's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and, with a codes key, ``CODES_KEY_ID``."""
         environment = {
             "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
+            "FLOWS_DIGEST": self.flows_digest,
             "CONVERSATIONS_TABLE": self.table.table_name,
         }
         if self.codes_key is not None:

@@ -26,6 +26,8 @@ from infra.constructs.tables import encrypted_table
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.nag import acknowledge
 from two_way_sms import metric_names
+from two_way_sms.outbound.budget import budget_text
+from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.outbound.policy import MAX_PRICE_PATTERN, MAX_TIME_TO_LIVE_SECONDS, MIN_TIME_TO_LIVE_SECONDS
 
 # Lambda allows 4 KB of environment variables in all; the settings must fit with the rest
@@ -52,7 +54,8 @@ class InboundProcessor(Construct):
     has its own dead-letter queue, so SNS never drops a message it could not deliver); a
     redrive dead-letter queue after ``max_receive_count`` failed tries; the inbound function
     on the queue with partial batch responses; DynamoDB tables for contacts and opt-outs
-    (deletion-protected, retained) and idempotency records (TTL). Every queue, table and
+    (deletion-protected, retained; they also hold each customer's reply log, which keeps every
+    reply to at most one send). Every queue, table and
     log group is encrypted with one customer-managed key. The queue and the subscription's
     dead-letter queue take messages from the topic only (a Deny of ``sqs:SendMessage`` with
     any other ``aws:SourceArn``), and SNS may use the key for this topic only.
@@ -79,6 +82,12 @@ class InboundProcessor(Construct):
         text like ``"0.10"``. Default: None, no ceiling (``REPLY_MAX_PRICE`` absent).
     :param reply_time_to_live_seconds: how long End User Messaging tries to deliver a reply,
         5-259,200. Default: 259,200 (72 hours, the service's default).
+    :param hard_stop_budget_usd: once the month's counted spend (the ``ledger``'s) reaches this many
+        US dollars, hold every reply but consent confirmations and HELP (``MONTHLY_BUDGET_USD`` and
+        ``BUDGET_HARD_STOP``). Needs ``ledger``. Default: None, replies go on whatever the spend.
+    :param reply_limits: the automatic replies one customer number can get (``REPLY_LIMITS``;
+        consent confirmations are exempt). Default: 5 in 10 minutes, 20 a day, the same text
+        not twice within 5 minutes.
     :param extensions: a layer with your own handlers (``two_way_sms.conversations.router``)
         under ``python/``; with ``extensions_module``, the module the function imports when it
         starts (``EXTENSIONS_MODULE``). Default: none.
@@ -107,6 +116,8 @@ class InboundProcessor(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         reply_max_price_usd: str | None = None,
         reply_time_to_live_seconds: int = MAX_TIME_TO_LIVE_SECONDS,
+        hard_stop_budget_usd: float | None = None,
+        reply_limits: ReplyLimits = ReplyLimits(),
     ) -> None:
         super().__init__(scope, construct_id)
         if reply_max_price_usd is not None and not Token.is_unresolved(reply_max_price_usd) and (
@@ -120,6 +131,8 @@ class InboundProcessor(Construct):
                              f"{MIN_TIME_TO_LIVE_SECONDS} to {MAX_TIME_TO_LIVE_SECONDS:,}")
         if not Token.is_unresolved(max_receive_count) and not 1 <= max_receive_count <= 1000:
             raise ValueError(f"max_receive_count {max_receive_count} must be 1-1,000")
+        if hard_stop_budget_usd is not None and ledger is None:
+            raise ValueError(f"hard_stop_budget_usd {hard_stop_budget_usd!r} needs a ledger: the spend is counted there")
         settings_json = number.responder.to_json()
         if len(settings_json.encode()) > MAX_SETTINGS_BYTES:
             raise ValueError(
@@ -158,16 +171,10 @@ class InboundProcessor(Construct):
         self.contacts_table: dynamodb.ITable = existing_contacts_table or encrypted_table(
             self, "Contacts", encryption_key=self.encryption_key, partition_key="phone_number", sort_key="record",
         )
-        self.idempotency_table = encrypted_table(
-            self, "Idempotency", encryption_key=self.encryption_key, partition_key="id",
-            time_to_live_attribute="expiration", kept=False,
-            backup_reason="Holds short-lived idempotency records that expire by TTL; nothing to restore",
-        )
 
         environment = {
             "RESPONDER_SETTINGS": settings_json,
             "CONTACTS_TABLE": self.contacts_table.table_name,
-            "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
             "CONFIGURATION_SET": configuration_set.configuration_set_name,
             "OPT_OUT_LIST": number.opt_out_list_name,
             "MESSAGE_TYPE": message_type,
@@ -176,7 +183,10 @@ class InboundProcessor(Construct):
             "MAX_RECEIVE_COUNT": str(max_receive_count),
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
             "REPLY_TIME_TO_LIVE": str(reply_time_to_live_seconds),
+            "REPLY_LIMITS": reply_limits.to_text(),
             **({"REPLY_MAX_PRICE": reply_max_price_usd} if reply_max_price_usd is not None else {}),
+            **({"MONTHLY_BUDGET_USD": budget_text(hard_stop_budget_usd), "BUDGET_HARD_STOP": "true"}
+               if hard_stop_budget_usd is not None else {}),
             **number.inbound_environment(),
             **({"LEDGER_TABLE": ledger.table.table_name, "LEDGER_RETENTION_DAYS": str(ledger.retention_days)}
                if ledger is not None else {}),
@@ -210,7 +220,6 @@ class InboundProcessor(Construct):
             max_concurrency=max(2, reserved_concurrency),
         ))
         self.contacts_table.grant_read_write_data(self.function)
-        self.idempotency_table.grant_read_write_data(self.function)
         self.dead_letter_queue.grant_send_messages(self.function)  # parks what can never be answered, with why
         if ledger is not None:
             ledger.grant_record(self.function)

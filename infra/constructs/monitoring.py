@@ -152,6 +152,9 @@ class Monitoring(Construct):
         sustained throttling.
     :param inbound_topic: the topic inbound texts arrive on.
     :param archive_delivery_stream: the Firehose stream archiving events to S3.
+    :param conversations: the functions run conversation flows: alarm when one refuses the
+        flows parameter because it no longer holds what the stack deployed
+        (``flows-not-as-deployed``). Default: False.
     :param alarm_topic: notify this topic instead of creating one. Its policy (and its
         key's, if encrypted) must let ``cloudwatch.amazonaws.com`` publish.
     """
@@ -167,6 +170,7 @@ class Monitoring(Construct):
         sender_function: lambda_.IFunction | None = None,
         inbound_topic: sns.ITopic | None = None,
         archive_delivery_stream: firehose.IDeliveryStream | None = None,
+        conversations: bool = False,
         alarm_topic: sns.ITopic | None = None,
         alarm_emails: Sequence[str] = (),
         monthly_budget_usd: float | None = 100.0,
@@ -245,6 +249,14 @@ class Monitoring(Construct):
                         description=(f"SMS spend this UTC month reached the budget of "
                                      f"{_shown(monthly_budget_usd, '{:g} USD')} "
                                      "(price and carrier fees of the messages that reached a final status)."))
+        if conversations:
+            self._alarm("flows-not-as-deployed", "FlowsNotAsDeployedAlarm",
+                        metric=self.metric(metric_names.FLOWS_NOT_AS_DEPLOYED, label="Flows refused"),
+                        threshold=1,
+                        description=("A function refused the conversation flows parameter: it no longer holds "
+                                     "what the stack deployed (changed by hand, or by someone with "
+                                     "ssm:PutParameter). Conversation messages fail and go to the dead-letter "
+                                     "queues until the parameter is restored by a deploy."))
         if archive_delivery_stream is not None:
             self._alarm("archive-freshness", "ArchiveFreshnessAlarm",
                         metric=self.metric_archive_freshness(),
@@ -491,6 +503,7 @@ class Monitoring(Construct):
                 ], width=12),
                 _graph("Business events", [
                     self.metric(metric_names.BUSINESS_EVENTS_PUT, label="Put on the event bus"),
+                    self.metric(metric_names.FLOWS_NOT_AS_DEPLOYED, label="Flows refused (not as deployed)"),
                 ], width=12),
             ],
         ]
@@ -510,9 +523,10 @@ class Monitoring(Construct):
                     self.metric(metric_names.OUTBOUND_HELD, label="Held"),
                     self.metric(metric_names.OUTBOUND_DEFERRED, label="Deferred (throughput booked)"),
                 ], width=8),
-                _graph("Throttled and malformed", [
+                _graph("Throttled, malformed, outcome lost", [
                     throttled,
                     self.metric(metric_names.OUTBOUND_MALFORMED, label="Malformed requests", color=_ORANGE),
+                    self.metric(metric_names.OUTBOUND_OUTCOME_UNKNOWN, label="Sends whose outcome was lost"),
                 ], width=8),
                 _graph("Refused, by reason", refused, width=8),
             ],

@@ -107,9 +107,8 @@ class OutboundSender(Construct):
     the table and released by a one-off EventBridge Scheduler schedule that invokes the
     release target), books a slot on the number's throughput schedule and sends with
     ``SendTextMessage`` from the number (or pool) through ``configuration_set``, recording
-    each send in ``ledger``. Sends are idempotent: Powertools idempotency records in a
-    table of the sender's own (``idempotency_table``: partition ``id``, TTL ``expiration``,
-    deleted with the stack), so no other function's role can read or forge them.
+    each send in ``ledger``. Each request is texted at most once: its send is claimed in the
+    outbound table before ``SendTextMessage`` and completed after it.
 
     Concurrency: the event source runs at most ``max_concurrency`` batches at once
     (default 2, the least an SQS event source takes), and the function reserves as many.
@@ -142,8 +141,6 @@ class OutboundSender(Construct):
     :param contacts_table: consent, opt-outs and promotional counts: the sender may read items
         (``GetItem``, ``Query``, ``BatchGetItem``) and write them (``PutItem``, ``UpdateItem``),
         nothing else (no scans, no deletes).
-    :param idempotency_table: keep the idempotency records in this table (partition ``id``,
-        TTL ``expiration``) instead of a new one of the sender's own. Default: a new table.
     :param ledger: every send is recorded there (status ``SENT``).
     :param settings: throughput (MPS), quiet hours, cost and consent limits. Its
         ``origination_identity`` is replaced by the number's origination ARN. With the
@@ -188,7 +185,6 @@ class OutboundSender(Construct):
         max_receive_count: int = 5,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         conversations: Conversations | None = None,
-        idempotency_table: dynamodb.ITable | None = None,
         monthly_budget_usd: float | None = 100.0,
         budget_hard_stop: bool = False,
     ) -> None:
@@ -223,12 +219,6 @@ class OutboundSender(Construct):
             self, "Table", encryption_key=self.encryption_key, partition_key="pk", sort_key="sk",
             time_to_live_attribute="expires_at",
         )
-        self.idempotency_table: dynamodb.ITable = idempotency_table or encrypted_table(
-            self, "Idempotency", encryption_key=self.encryption_key, partition_key="id",
-            time_to_live_attribute="expiration", kept=False,
-            backup_reason="Holds short-lived idempotency records that expire by TTL; each send's outcome is kept "
-                          "in the outbound table and the message ledger",
-        )
 
         handler = handler_function(
             self,
@@ -243,7 +233,6 @@ class OutboundSender(Construct):
                 "OUTBOUND_QUEUE_URL": self.queue.queue_url,
                 "OUTBOUND_TABLE": self.table.table_name,
                 "CONTACTS_TABLE": contacts_table.table_name,
-                "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
                 "LEDGER_TABLE": ledger.table.table_name,
                 "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
                 "CONFIGURATION_SET": configuration_set.configuration_set_name,
@@ -269,13 +258,12 @@ class OutboundSender(Construct):
         # What two_way_sms.adapters.contacts does for the sender: contact_state (Query), contact_states
         # (BatchGetItem), record_promotional_send (GetItem, PutItem), record_consent (PutItem, UpdateItem).
         grant_table_actions(contacts_table, self.function, SENDER_CONTACTS_ACTIONS, write=True)
-        self.idempotency_table.grant_read_write_data(self.function)
         ledger.grant_record(self.function)
         if conversations is not None:
             conversations.grant_open(self.function)
         number.grant_send(self.function, *configuration_set.send_resource_arns)
         handler.acknowledge_findings(
-            key_scope="this construct's CMK and the keys of the contacts, idempotency, ledger and conversations tables",
+            key_scope="this construct's CMK and the keys of the contacts, ledger and conversations tables",
             invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
             calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler"
                   + (", Systems Manager, KMS" if conversations else ""),

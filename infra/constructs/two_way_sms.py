@@ -57,8 +57,7 @@ class TwoWaySms(Construct):
     User Messaging, for this number or pool, may publish to the inbound topic (and the
     configured test role); only the topic may feed the inbound queue; only the inbound
     function may put the package's events on the business bus; only the sender and the
-    inbound function may derive one-use codes. Each function with idempotency records has a
-    table of its own.
+    inbound function may derive one-use codes.
 
     Every delivery event is also archived to S3 by the configuration set's Firehose
     destination (``event_archive``: EventBridge is best effort, the archive is not), and
@@ -157,10 +156,12 @@ class TwoWaySms(Construct):
             extensions_module=extensions.module if extensions is not None else None,
             reply_max_price_usd=config.outbound.max_price_usd,
             reply_time_to_live_seconds=config.outbound.time_to_live_seconds,
+            hard_stop_budget_usd=config.monitoring.monthly_budget_usd if config.monitoring.hard_stop else None,
+            reply_limits=config.inbound.reply_limits,
         )
         outbound = config.outbound
         # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
-        # actions, and with them no way to read the contacts, idempotency or ledger tables.
+        # actions, and with them no way to read the contacts or ledger tables.
         self.outbound_key = new_key(
             self, "OutboundKey", "Encrypts the outbound queue and table, campaign queues, audiences and their logs")
         self.outbound_sender = OutboundSender(
@@ -241,6 +242,7 @@ class TwoWaySms(Construct):
             sender_function=sender.function,
             inbound_topic=self.inbound_topic.topic,
             archive_delivery_stream=self.event_archive.delivery_stream,
+            conversations=self.conversations is not None,
             alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", monitoring.alarm_topic_arn)
             if monitoring.alarm_topic_arn else None,
             alarm_emails=monitoring.alarm_emails,

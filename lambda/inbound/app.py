@@ -43,6 +43,7 @@ from two_way_sms.conversations.router import router
 from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
 from two_way_sms.outbound.budget import budget_from_environment, month_of
 from two_way_sms.phone import mask
+from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 
@@ -93,7 +94,10 @@ gateway = SmsGateway(
     reply_time_to_live_seconds=int(os.environ["REPLY_TIME_TO_LIVE"]) if os.environ.get("REPLY_TIME_TO_LIVE") else None,
 )
 # Optional: a processor reused without conversations or a bus answers with the responder alone.
-flow_settings = FlowSettings(boto3.client("ssm"), _env.get("FLOWS_PARAMETER"))
+flow_settings = FlowSettings(
+    boto3.client("ssm"), _env.get("FLOWS_PARAMETER"), expected_digest=os.environ.get("FLOWS_DIGEST") or None,
+    on_mismatch=lambda: metrics.add_metric(name=metric_names.FLOWS_NOT_AS_DEPLOYED, unit=MetricUnit.Count, value=1),
+)
 conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
 bus = BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"]) if os.environ.get("EVENT_BUS_NAME") else None
 dead_letters = DeadLetterQueue(boto3.client("sqs"), os.environ["DEAD_LETTER_QUEUE_URL"]) \
@@ -134,6 +138,7 @@ answerer = InboundAnswerer(
     responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
     contacts=contacts, gateway=gateway, telemetry=_Telemetry(), ledger=ledger, conversations=conversations, bus=bus,
     flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
+    limits=ReplyLimits.from_text(os.environ["REPLY_LIMITS"]) if os.environ.get("REPLY_LIMITS") else ReplyLimits(),
     code_for=codes.code_for if codes is not None else None, hard_stopped=_hard_stop(dict(os.environ)),
 )
 

@@ -49,12 +49,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -69,8 +63,9 @@ from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
-from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcome, RequestOutcomes
-from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, UNKNOWN as UNKNOWN_OUTCOME, RequestOutcome, RequestOutcomes
+from two_way_sms.adapters.send_claims import DONE, SENDING, SendClaims
+from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected, SmsGateway
 from two_way_sms.adapters.spend import MonthSpend
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.conversations.engine import Conversation, ConversationError, open_conversation, sent_at
@@ -102,7 +97,7 @@ from two_way_sms.phone import mask
 from two_way_sms.responder import ConsentChange
 
 REQUIRED_SETTINGS = (
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE",
+    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE",
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
     "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
 )
@@ -120,7 +115,6 @@ IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very reques
 MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 # A duplicate of a request can come from its producer, SQS or a held-request release;
 # two weeks covers them all (outcomes are kept 30 days as a second guard).
-IDEMPOTENCY_WINDOW_SECONDS = 14 * 24 * 3600
 SOURCE = "sender"  # the dead-letter messages' "source"
 # How long one read of the month's spend serves the batches after it.
 SPEND_CACHE_SECONDS = 30.0
@@ -185,18 +179,15 @@ gateway = SmsGateway(
     boto3.client("pinpoint-sms-voice-v2", config=Config(retries={"mode": "standard", "max_attempts": 3})),
     configuration_set=_env["CONFIGURATION_SET"],
 )
-flow_settings = FlowSettings(boto3.client("ssm"), _env.get("FLOWS_PARAMETER"))
+flow_settings = FlowSettings(
+    boto3.client("ssm"), _env.get("FLOWS_PARAMETER"), expected_digest=os.environ.get("FLOWS_DIGEST") or None,
+    on_mismatch=lambda: counts.update([metric_names.FLOWS_NOT_AS_DEPLOYED]),
+)
 conversations = (
     ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
 )
 codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
-idempotency = IdempotencyConfig(
-    event_key_jmespath="idempotency_key",
-    expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
-    raise_on_no_idempotency_key=True,
-)
-# The default session's client: Powertools would otherwise build a session of its own (slower cold start).
-persistence = DynamoDBPersistenceLayer(table_name=_env["IDEMPOTENCY_TABLE"], boto3_client=boto3.client("dynamodb"))
+claims = SendClaims(_outbound_table)
 processor = LoggedBatchProcessor(EventType.SQS, failure_logger=logger)
 
 
@@ -228,6 +219,7 @@ counts: Counter[str] = Counter()  # this invocation's metrics, written once at i
 planned: list[PlannedSend] = []  # this invocation's sends, booked together after planning
 ahead = ReadAhead()
 batch_budget: BudgetState | None = None  # the month's budget against its spend, read once per batch
+invocation_deadline = 0.0  # on ``clock``: a claim on a send held past it is a send whose outcome was lost
 _throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
 _budget_release_at: float | None = None  # when this execution environment last scheduled a budget release
 
@@ -410,7 +402,17 @@ def _send_planned(lambda_context: LambdaContext) -> list[str]:
         for item in planned:
             _defer_or_fail(item, 0, "the invocation is running out of time", failed)
         return failed
-    for at, item in _book_slots(horizon, failed):
+    try:
+        booked = _book_slots(horizon, failed)
+    except Exception as error:  # the schedule could not be booked: every planned record is retried, each logged
+        reason = failure_reason(error)
+        for item in planned:
+            if item.record_id not in failed:
+                logger.error("record failed: its slot could not be booked; it goes back to its queue and is retried",
+                             sqs_message_id=item.record_id, reason=reason)
+                failed.append(item.record_id)
+        return failed
+    for at, item in booked:
         with _request_keys(item.request):
             try:
                 clock.sleep(at - clock.now())  # waits for its own slot: no polling
@@ -481,7 +483,7 @@ def _send(request: SendRequest, plan: SendPlan, conversation: Conversation | Non
     except RetryableSendError as error:
         _back_off(request, plan.parts, error)
         return
-    except IdempotencyAlreadyInProgressError:
+    except SendInFlight:
         _defer(request, IN_PROGRESS_RETRY_SECONDS, why="another invocation is sending this request")
         return
     except AccountSpendLimitReached:
@@ -493,16 +495,31 @@ def _send(request: SendRequest, plan: SendPlan, conversation: Conversation | Non
 
 class AccountSpendLimitReached(Exception):
     """End User Messaging refused the send: the account's monthly spend limit is reached. Raised, not
-    returned, so the idempotency record is dropped and the request can be sent once the limit allows."""
+    returned, so the claim is released and the request can be sent once the limit allows."""
 
 
-@idempotent_function(data_keyword_argument="send", config=idempotency, persistence_store=persistence)
+class SendInFlight(Exception):
+    """Another invocation holds the claim on this send right now (a duplicate request): defer it."""
+
+
 def deliver(send: dict[str, Any]) -> dict[str, Any]:
-    """One ``SendTextMessage`` per idempotency key; the result is remembered for duplicates.
+    """At most one ``SendTextMessage`` per idempotency key; its result is kept for duplicates.
 
-    Only the send is inside: the bookkeeping after it is safe to repeat, so it runs outside,
-    and a failure there is retried without sending the text again.
+    The send is claimed before the call (``adapters.send_claims``) and completed after it. A
+    duplicate finds the result and reuses it; a claim whose invocation died holds a send whose
+    outcome was lost, and it is not sent again (recorded ``UNKNOWN``). Only the send is inside:
+    the bookkeeping after it is safe to repeat, so a failure there is retried without texting.
     """
+    key = send["idempotency_key"]
+    now = clock.now()
+    existing = claims.claim(key, now=now, until=max(invocation_deadline, now))
+    if existing is not None:
+        if existing.status == DONE and existing.result is not None:
+            return existing.result
+        if existing.status == SENDING and now < existing.until:
+            raise SendInFlight(key)
+        logger.warning("send outcome unknown: its claim outlived its invocation; not sent again")
+        return _finish(key, now, {"status": UNKNOWN_OUTCOME, "at": now}, claimed=False)
     request = parse_send_request(send["request"])
     try:
         result = gateway.send(
@@ -510,21 +527,44 @@ def deliver(send: dict[str, Any]) -> dict[str, Any]:
             message_type=send["message_type"], context=_send_context(request), max_price=settings.max_price_usd,
             time_to_live_seconds=settings.time_to_live_seconds,
         )
+    except (RetryableSendError, AccountSpendLimitReached):
+        claims.finish(key, claimed_at=now, result=None)  # surely not sent: a retry may claim it again
+        raise
+    except SendOutcomeUnknown as error:
+        logger.warning("send outcome unknown: its answer was lost; not sent again", code=str(error))
+        return _finish(key, now, {"status": UNKNOWN_OUTCOME, "at": clock.now()})
     except SendRejected as error:  # (PriceAboveMax is one: the price is above MaxPrice)
         if (error.code, error.reason) == SPEND_LIMIT_ERROR:
+            claims.finish(key, claimed_at=now, result=None)
             raise AccountSpendLimitReached(error.reason) from error
         reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
         code = f"{error.code}:{error.reason}" if error.reason else error.code
-        return {"status": REFUSED, "reason": reason, "code": code, "at": clock.now()}
+        return _finish(key, now, {"status": REFUSED, "reason": reason, "code": code, "at": clock.now()})
     if result.blocked_by_opt_out:
-        return {"status": REFUSED, "reason": OPTED_OUT, "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
-                "at": clock.now()}
-    return {"status": SENT, "message_id": result.message_id, "at": clock.now()}
+        return _finish(key, now, {"status": REFUSED, "reason": OPTED_OUT, "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                                  "at": clock.now()})
+    return _finish(key, now, {"status": SENT, "message_id": result.message_id, "at": clock.now()})
+
+
+def _finish(key: str, claimed_at: float, result: dict[str, Any], *, claimed: bool = True) -> dict[str, Any]:
+    """Keeps the send's result with its claim. A failed write is logged, not raised: the claim left
+    behind already keeps the text from going twice, and the result is recorded as the outcome."""
+    if claimed:
+        try:
+            claims.finish(key, claimed_at=claimed_at, result=result)
+        except Exception as error:
+            logger.warning("send result not kept with its claim; the claim keeps it from going twice",
+                           reason=failure_reason(error))
+    return result
 
 
 def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any],
                    conversation: Conversation | None = None) -> None:
     at = float(result["at"])
+    if result["status"] == UNKNOWN_OUTCOME:
+        counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
+        outcomes.record(request.idempotency_key, UNKNOWN_OUTCOME, reason="ANSWER_LOST", at=_moment(at))
+        return
     if result["status"] != SENT:
         if result["reason"] == OPTED_OUT:
             # The number's opt-out list knows better than our table: learn it.
@@ -647,7 +687,8 @@ def _flush_counts() -> None:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     global ahead, batch_budget
-    idempotency.register_lambda_context(context)
+    global invocation_deadline
+    invocation_deadline = clock.now() + context.get_remaining_time_in_millis() / 1000
     planned.clear()
     try:
         try:

@@ -27,6 +27,7 @@ OPT_INS_RECORDED = "OptInsRecorded"
 CONVERSATION_TURNS = "ConversationTurns"  # an inbound message in (or opening) a conversation
 CONVERSATIONS_OPENED = "ConversationsOpened"  # by a customer's start word (the sender opens the others)
 BUSINESS_EVENTS_PUT = "BusinessEventsPut"  # events put on the business events bus
+FLOWS_NOT_AS_DEPLOYED = "FlowsNotAsDeployed"  # the flows parameter was changed outside a deploy: refused
 LEDGER_WRITES_FAILED = "LedgerWritesFailed"  # a reply went out but its SENT record did not (events add it)
 REPLIES_SUPPRESSED = "RepliesSuppressed"  # held back by the reply limits (per number, per window, same text)
 REPLIES_OUTCOME_UNKNOWN = "RepliesOutcomeUnknown"  # the send's answer was lost: it may or may not have gone

@@ -93,6 +93,17 @@ class ReplyLimits:
         if self.per_window > self.per_day:
             raise ValueError(f"reply limit per_window {self.per_window} must not exceed per_day {self.per_day}")
 
+    def to_text(self) -> str:
+        """``per_window/window_seconds/per_day/same_text_seconds``: the ``REPLY_LIMITS`` environment variable."""
+        return f"{self.per_window}/{self.window_seconds}/{self.per_day}/{self.same_text_seconds}"
+
+    @classmethod
+    def from_text(cls, text: str) -> ReplyLimits:
+        parts = text.split("/")
+        if len(parts) != 4 or not all(part.isdigit() for part in parts):
+            raise ValueError(f"REPLY_LIMITS {text!r} must be per_window/window_seconds/per_day/same_text_seconds")
+        return cls(*(int(part) for part in parts))
+
 
 @dataclass(frozen=True)
 class Entry:

@@ -52,12 +52,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # (c) a pool we already own.
     "existing_pool": {**DEFAULT_CONFIG, "origination": {"existing": {
         "origination_type": "pool", "origination_id": EXISTING_POOL_ID}}},
-    # (d) a new toll-free number whose opt-outs the handler manages.
+    # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop.
     "toll_free_self_managed": {
         **DEFAULT_CONFIG,
         "origination": {"new_number": {"iso_country_code": "US", "number_type": "TOLL_FREE", "capabilities": ["SMS"]}},
         "self_managed_opt_outs": True,
         "message_type": "TRANSACTIONAL",
+        "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True},
     },
     # (e) business events on a bus we already own, and no flow that takes a one-use code.
     "existing_bus_no_codes": {**DEFAULT_CONFIG, "conversations": {

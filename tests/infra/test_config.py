@@ -175,6 +175,31 @@ def test_monitoring_takes_a_topic_arn_emails_and_no_budget():
     assert parsed.monitoring.alarm_emails == ("ops@example.com",) and parsed.monitoring.monthly_budget_usd is None
 
 
+def test_reply_limits_default_to_five_in_ten_minutes_twenty_a_day_and_no_same_text_within_five():
+    limits = parse_config(config()).inbound.reply_limits
+    assert (limits.per_window, limits.window_seconds, limits.per_day, limits.same_text_seconds) == (5, 600, 20, 300)
+    tighter = parse_config(config(inbound={"reply_limits": {"per_window": 2, "per_day": 4}})).inbound.reply_limits
+    assert (tighter.per_window, tighter.per_day) == (2, 4)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"per_window": 0}, "inbound.reply_limits.per_window 0"),
+    ({"per_day": 3, "per_window": 5}, "per_window 5 must not exceed per_day 3"),
+    ({"window_minutes": 2000}, "inbound.reply_limits.window_minutes 2000"),
+    ({"same_text_minutes": 1.5}, "inbound.reply_limits.same_text_minutes 1.5"),
+    ({"per_hour": 3}, "inbound.reply_limits has unknown settings ['per_hour']"),
+])
+def test_bad_reply_limits_fail_naming_the_value(bad, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(config(inbound={"reply_limits": bad}))
+    assert message in str(error.value)
+
+
+def test_the_budget_is_an_alarm_and_a_hold_by_default_and_a_hard_stop_on_purpose():
+    assert parse_config(config()).monitoring.hard_stop is False
+    assert parse_config(config(monitoring={"monthly_budget_usd": 50, "hard_stop": True})).monitoring.hard_stop is True
+
+
 @pytest.mark.parametrize("section, bad, message", [
     ("archive", {"infrequent_access_after_days": 7}, "archive.infrequent_access_after_days 7"),
     ("archive", {"glacier_instant_retrieval_after_days": 30}, "archive.glacier_instant_retrieval_after_days 30"),
@@ -184,6 +209,9 @@ def test_monitoring_takes_a_topic_arn_emails_and_no_budget():
     ("monitoring", {"alarm_emails": ["not-an-address"]}, "monitoring.alarm_emails entry 'not-an-address'"),
     ("monitoring", {"monthly_budget_usd": 0}, "monitoring.monthly_budget_usd 0"),
     ("monitoring", {"delivery_failure_rate_percent": 150}, "monitoring.delivery_failure_rate_percent 150"),
+    ("monitoring", {"monthly_budget_usd": float("inf")}, "monitoring.monthly_budget_usd inf"),
+    ("monitoring", {"hard_stop": "yes"}, "monitoring.hard_stop"),
+    ("monitoring", {"monthly_budget_usd": None, "hard_stop": True}, "monitoring.hard_stop true needs a monthly_budget"),
 ])
 def test_bad_archive_and_monitoring_settings_fail_naming_the_value(section, bad, message):
     with pytest.raises(ConfigError) as error:

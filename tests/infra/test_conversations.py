@@ -25,11 +25,11 @@ from tests.infra.synth import EXISTING_EVENT_BUS_NAME, FEATURE_FLAGS, Synthesize
 from tests.infra.test_outbound import granting, props, role_statements
 from tests.infra.test_template import arn_of, as_list
 from two_way_sms.adapters.business_events import SOURCE as BUSINESS_EVENT_SOURCE
-from two_way_sms.conversations.flows import flows_from_json, parse_flows
+from two_way_sms.conversations.flows import flows_digest, flows_from_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 
-INBOUND_ENVIRONMENT = {"FLOWS_PARAMETER", "CONVERSATIONS_TABLE", "EVENT_BUS_NAME"}
-SENDER_ENVIRONMENT = {"FLOWS_PARAMETER", "CONVERSATIONS_TABLE"}
+INBOUND_ENVIRONMENT = {"FLOWS_PARAMETER", "FLOWS_DIGEST", "CONVERSATIONS_TABLE", "EVENT_BUS_NAME"}
+SENDER_ENVIRONMENT = {"FLOWS_PARAMETER", "FLOWS_DIGEST", "CONVERSATIONS_TABLE"}
 OUTPUTS = ("ConversationsTableName", "EventBusName", "EventBusArn")
 EVENTS = "events.amazonaws.com"
 
@@ -113,6 +113,19 @@ def test_parameter_is_in_the_standard_tier_when_the_flows_fit_in_4_kb(default):
 def test_parameter_holds_only_the_flows_switched_on(existing_bus_no_codes):
     value = props(existing_bus_no_codes, built(existing_bus_no_codes).flows_parameter)["Value"]
     assert sorted(json.loads(value)) == ["appointment", "support"]
+
+
+@pytest.mark.parametrize("function", [inbound, sender])
+def test_both_functions_get_the_digest_of_the_flows_the_stack_deployed(default, function):
+    value = props(default, built(default).flows_parameter)["Value"]
+
+    assert environment(default, function(default).function)["FLOWS_DIGEST"] == flows_digest(value)
+
+
+def test_a_refused_flows_parameter_raises_an_alarm(default):
+    alarm = default.resources[default.logical_id(default.stack.two_way_sms.monitoring.alarms["flows-not-as-deployed"])]
+
+    assert alarm["Properties"]["Metrics"][0]["MetricStat"]["Metric"]["MetricName"] == "FlowsNotAsDeployed"
 
 
 # -- the event bus and its archive --------------------------------------------------------------

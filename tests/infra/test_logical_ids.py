@@ -19,9 +19,8 @@ STATEFUL_LOGICAL_IDS = {
     "topic key": ("AWS::KMS::Key", "TwoWaySmsInboundTopicKeyAD023772"),
     "processor key": ("AWS::KMS::Key", "TwoWaySmsInboundProcessorKey52687865"),
     "contacts table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorContacts8B6FFE76"),
-    "idempotency table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorIdempotency9C9AB2DE"),
-    # The sender's own idempotency records (issue 12); before, it shared the inbound table above.
-    "sender idempotency table": ("AWS::DynamoDB::Table", "TwoWaySmsOutboundSenderIdempotencyF1D2C1AC"),
+    # The idempotency table (TwoWaySmsInboundProcessorIdempotency9C9AB2DE) is gone (issue 12): it held
+    # records that expire; the reply log in the contacts table and the send claims replace it.
     "inbound queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorQueueABFDBB3F"),
     "dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorDeadLetters0370E2DC"),
     "subscription dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorSubscriptionDeadLetters08E3DB67"),
@@ -83,8 +82,6 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "topic key": default.logical_id(built.inbound_topic.encryption_key),
         "processor key": default.logical_id(processor.encryption_key),
         "contacts table": default.logical_id(processor.contacts_table),
-        "idempotency table": default.logical_id(processor.idempotency_table),
-        "sender idempotency table": default.logical_id(built.outbound_sender.idempotency_table),
         "protect configuration": default.logical_id(built.protect_configuration.resource),
         "inbound queue": default.logical_id(processor.queue),
         "dead-letter queue": default.logical_id(processor.dead_letter_queue),

@@ -37,7 +37,7 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import parse_template, templates_from_json
 
 SENDER_ENVIRONMENT = {
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE",
+    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE",
     "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
     "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
     "MONTHLY_BUDGET_USD", "BUDGET_HARD_STOP",
@@ -185,7 +185,7 @@ def test_sender_environment_has_every_variable_of_the_contract(default):
     assert env["OUTBOUND_QUEUE_URL"] == {"Ref": default.logical_id(sender(default).queue)}
     assert env["OUTBOUND_TABLE"] == {"Ref": default.logical_id(sender(default).table)}
     assert env["CONTACTS_TABLE"] == {"Ref": default.logical_id(built.inbound_processor.contacts_table)}
-    assert env["IDEMPOTENCY_TABLE"] == {"Ref": default.logical_id(sender(default).idempotency_table)}
+    assert "IDEMPOTENCY_TABLE" not in env  # each send is claimed in the outbound table instead
     assert env["LEDGER_TABLE"] == {"Ref": default.logical_id(built.ledger.table)}
     assert env["LEDGER_RETENTION_DAYS"] == "400"
     assert env["CONFIGURATION_SET"] == {"Ref": logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")}
@@ -442,7 +442,7 @@ def test_settings_and_templates_too_big_for_the_environment_fail_naming_the_size
     templates = {f"t{i}": parse_template(f"t{i}", "x" * 400) for i in range(MAX_SETTINGS_BYTES // 400)}
     with pytest.raises(ValueError, match=rf"take \d+ bytes, more than the {MAX_SETTINGS_BYTES} that fit"):
         OutboundSender(stack, "Sender", number=SimpleNamespace(origination_arn="arn:aws:sms-voice:x"),
-                       configuration_set=None, contacts_table=None, idempotency_table=None, ledger=None,
+                       configuration_set=None, contacts_table=None, ledger=None,
                        settings=settings, templates=templates)
 
 
@@ -460,7 +460,7 @@ def test_invalid_sender_props_fail_early_naming_the_value(props, message):
     stack = _stack()
     with pytest.raises(ValueError, match=re.escape(message)):
         OutboundSender(stack, "Sender", number=SimpleNamespace(origination_arn="arn"), configuration_set=None,
-                       contacts_table=None, idempotency_table=None, ledger=None,
+                       contacts_table=None, ledger=None,
                        settings=SenderSettings(origination_identity="placeholder", mps=1.0), **props)
 
 

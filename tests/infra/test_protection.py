@@ -397,7 +397,7 @@ def test_the_archive_role_trusts_end_user_messaging_for_configuration_sets_only(
     assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": [sms_voice_arn("configuration-set/*")]}
 
 
-# -- 5. least privilege and idempotency tables of their own ----------------------------------------
+# -- 5. least privilege --------------------------------------------------------------------------------
 def test_the_events_function_may_only_record_opt_outs_in_the_contacts_table(default):
     assert contacts_actions(default, built(default).delivery_events.function) == {
         "dynamodb:PutItem", "dynamodb:UpdateItem"}
@@ -413,29 +413,24 @@ def test_the_events_function_and_the_sender_may_not_scan_or_delete_contacts(defa
     assert not contacts_actions(default, getattr(built(default), function).function) & CONTACTS_FORBIDDEN
 
 
-def test_the_inbound_function_and_the_sender_each_have_an_idempotency_table_of_their_own(default):
-    inbound, sender = built(default).inbound_processor, built(default).outbound_sender
-    assert inbound.idempotency_table is not sender.idempotency_table
-    assert inbound_function(default)["Environment"]["Variables"]["IDEMPOTENCY_TABLE"] == {
-        "Ref": default.logical_id(inbound.idempotency_table)}
-    assert environment(default, sender.function)["IDEMPOTENCY_TABLE"] == {
-        "Ref": default.logical_id(sender.idempotency_table)}
-    sender_table = json.dumps(arn_of(default.logical_id(sender.idempotency_table)), sort_keys=True)
-    inbound_table = json.dumps(arn_of(default.logical_id(inbound.idempotency_table)), sort_keys=True)
-    assert sender_table in resources_of(default, sender.function)
-    assert inbound_table not in resources_of(default, sender.function)
-    assert sender_table not in resources_of(default, inbound.function)
-
-
-def test_the_sender_idempotency_table_expires_records_and_goes_with_the_stack(default):
-    table = default.resources[default.logical_id(built(default).outbound_sender.idempotency_table)]
-    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    assert table["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["DeletionPolicy"] == "Delete"
-    assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == arn_of(
-        default.logical_id(built(default).outbound_key))
-
-
-@pytest.mark.parametrize("function", ["delivery_events", "campaigns"])
-def test_functions_without_idempotency_get_no_idempotency_table(default, function):
+@pytest.mark.parametrize("function", ["inbound_processor", "outbound_sender", "delivery_events", "campaigns"])
+def test_no_function_keeps_idempotency_records_that_expire(default, function):
+    """The inbound reply log and the sender's send claims (in tables they own already) keep a send
+    from going twice for as long as they are kept; an idempotency record's expiry would let it go again."""
     assert "IDEMPOTENCY_TABLE" not in environment(default, getattr(built(default), function).function)
+
+
+# -- a budget that stops (variant d: 250 USD, hard stop) -----------------------------------------------
+def test_a_hard_stop_budget_reaches_the_sender_and_the_inbound_function(toll_free_self_managed):
+    sender_env = environment(toll_free_self_managed, built(toll_free_self_managed).outbound_sender.function)
+    inbound_env = environment(toll_free_self_managed, built(toll_free_self_managed).inbound_processor.function)
+
+    assert (sender_env["MONTHLY_BUDGET_USD"], sender_env["BUDGET_HARD_STOP"]) == ("250", "true")
+    assert (inbound_env["MONTHLY_BUDGET_USD"], inbound_env["BUDGET_HARD_STOP"]) == ("250", "true")
+
+
+def test_without_a_hard_stop_the_inbound_function_is_not_told_the_budget(default):
+    inbound_env = environment(default, built(default).inbound_processor.function)
+
+    assert "MONTHLY_BUDGET_USD" not in inbound_env and "BUDGET_HARD_STOP" not in inbound_env
+    assert environment(default, built(default).outbound_sender.function)["BUDGET_HARD_STOP"] == "false"

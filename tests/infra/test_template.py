@@ -102,7 +102,7 @@ def queue_id(synth: Synthesized, attribute: str) -> str:
 
 
 def table_id(synth: Synthesized, attribute: str) -> str:
-    """The logical id of the InboundProcessor's ``contacts_table`` or ``idempotency_table``."""
+    """The logical id of the InboundProcessor's ``contacts_table``."""
     return synth.logical_id(getattr(processor(synth), attribute))
 
 
@@ -321,10 +321,10 @@ def test_inbound_function_logs_to_a_log_group_with_retention(default):
 def test_inbound_function_environment_names_its_tables_configuration_set_and_opt_out_list(default):
     env = inbound_function(default)["Environment"]["Variables"]
     assert env["CONTACTS_TABLE"] == {"Ref": table_id(default, "contacts_table")}
-    assert env["IDEMPOTENCY_TABLE"] == {"Ref": table_id(default, "idempotency_table")}
     assert env["CONFIGURATION_SET"] == {"Ref": logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")}
     assert env["OPT_OUT_LIST"] == {"Ref": logical_id_of_type(default, "AWS::SMSVOICE::OptOutList")}
     assert env["MESSAGE_TYPE"] == "TRANSACTIONAL"
+    assert env["REPLY_LIMITS"] == "5/600/20/300"  # per window, window (s), per day, same text (s)
 
 
 def test_inbound_function_responder_settings_read_back_as_the_configured_settings(default):
@@ -336,7 +336,7 @@ def test_inbound_function_responder_settings_read_back_as_the_configured_setting
 # -- the tables ----------------------------------------------------------------------------------
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(default):
     tables = default.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == 6  # contacts, inbound and sender idempotency, message ledger, outbound, conversations
+    assert len(tables) == 4  # contacts (with the reply logs), message ledger, outbound, conversations
     for logical_id, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical_id
@@ -351,11 +351,6 @@ def test_contacts_table_is_deletion_protected_and_retained(default):
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
-
-
-def test_idempotency_table_expires_records_by_ttl_on_expiration(default):
-    table = default.resources[table_id(default, "idempotency_table")]
-    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 
 # -- IAM -----------------------------------------------------------------------------------------

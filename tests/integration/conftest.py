@@ -57,13 +57,8 @@ def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def inbound_payload(**overrides: Any) -> dict[str, Any]:
-    """The documented payload (shared fixture), with fields replaced or removed (None)."""
-    path = FIXTURES / "inbound-sns-message.json"
-    payload = json.loads(path.read_text()) if path.exists() else {
-        "originationNumber": "+14255550182", "destinationNumber": "+12125550101", "messageKeyword": "JOIN",
-        "messageBody": "EXAMPLE", "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84",
-        "previousPublishedMessageId": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    }
+    """The documented payload (tests/fixtures), with fields replaced or removed (None)."""
+    payload = json.loads((FIXTURES / "inbound-sns-message.json").read_text())
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not None}
 
@@ -158,7 +153,7 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     env = {
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
         "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
         "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",

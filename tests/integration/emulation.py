@@ -27,17 +27,12 @@ class FakeLambdaContext:
 
 
 def create_tables(dynamodb: Any) -> Any:
-    """Creates ``contacts``, ``idempotency`` and ``ledger`` on a boto3 DynamoDB resource; returns contacts."""
+    """Creates ``contacts`` and ``ledger`` on a boto3 DynamoDB resource; returns contacts."""
     contacts = dynamodb.create_table(
         TableName="contacts", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
                               {"AttributeName": "record", "AttributeType": "S"}],
-    )
-    dynamodb.create_table(
-        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
     )
     create_ledger_table(dynamodb)
     return contacts
@@ -65,7 +60,7 @@ def create_ledger_table(dynamodb: Any, name: str = "ledger") -> Any:
 
 
 # -- delivery events ------------------------------------------------------------------------------
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # tests/fixtures (their sources: README there)
 MESSAGE_ID = "ed23196c-75ce-4727-93ee-7bf72b64998f"
 REQUESTED_AT_MS = 1759342840978
 
@@ -80,7 +75,7 @@ LIFECYCLE = (
 def delivery_event(event_type: str = "TEXT_SUCCESSFUL", *, after_ms: int = 399, is_final: bool | None = True,
                    status: str | None = None, description: str | None = None, message_id: str = MESSAGE_ID,
                    event_id: str | None = None, **detail: Any) -> dict[str, Any]:
-    """The shared EventBridge fixture for one event of one message (``after_ms`` after its request).
+    """The EventBridge fixture (tests/fixtures) for one event of one message (``after_ms`` after its request).
 
     ``is_final=None`` leaves ``isFinal`` out; a ``detail`` value of None removes that field.
     """
@@ -184,7 +179,7 @@ def sender_environment(queue_url: str, sender_settings: str, templates: str = "{
     return {
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "OUTBOUND_QUEUE_URL": queue_url, "OUTBOUND_TABLE": "outbound", "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
         "CONFIGURATION_SET": "outbound", "SENDER_SETTINGS": sender_settings, "TEMPLATES": templates,
         "SCHEDULE_GROUP": "two-way-sms", "RELEASE_TARGET_ARN": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns",
         "SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/scheduler",

@@ -70,7 +70,7 @@ def campaigns_environment(outbound_queue_url: str, **overrides: str) -> dict[str
     return {
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "OUTBOUND_QUEUE_URL": outbound_queue_url, "OUTBOUND_TABLE": "outbound", "CONTACTS_TABLE": "contacts",
-        "IDEMPOTENCY_TABLE": "idempotency", "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
+        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
         "CONFIGURATION_SET": "outbound", "TEMPLATES": templates_to_json(TEMPLATES),
         "SENDER_SETTINGS": SETTINGS.to_json(), "SCHEDULE_GROUP": GROUP, "SCHEDULER_ROLE_ARN": ROLE_ARN,
         "RELEASE_TARGET_ARN": FUNCTION_ARN, "SCHEDULE_DEAD_LETTER_QUEUE_ARN": SCHEDULE_DLQ_ARN,

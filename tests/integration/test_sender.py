@@ -400,7 +400,7 @@ def test_a_duplicate_is_not_sent_again_even_when_its_outcome_was_lost(harness):
     harness.submit(send_request("dup-1"))
     harness.drain()
 
-    assert len(harness.sms.sent) == 1  # the idempotency record remembers the send
+    assert len(harness.sms.sent) == 1  # the send's claim remembers it
     assert harness.outcome("dup-1").status == "SENT"  # and the bookkeeping is repeated
 
 

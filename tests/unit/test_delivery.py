@@ -11,7 +11,7 @@ import pytest
 
 from two_way_sms.delivery import SENT_STATUS_KEY, MalformedDeliveryEvent, parse_delivery_event
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "delivery-event-eventbridge.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "delivery-event-eventbridge.json"
 
 
 def fixture_event(**detail) -> dict:

@@ -27,6 +27,7 @@ Words that STOP or HELP a number are never answers: opt-out and HELP win in ever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -155,6 +156,14 @@ def parse_flow(name: str, spec: Any) -> Flow:
 
     return Flow(name=name, start=start, steps=steps, timeout_seconds=timeout, start_words=start_words,
                 on_start_word=on_start_word, description=str(spec.get("description", "")), raw=dict(spec))
+
+
+DIGEST_CHARACTERS = 16  # 64 bits of SHA-256: the functions' environment has little room to spare
+
+
+def flows_digest(flows_json: str) -> str:
+    """What ``FLOWS_DIGEST`` holds for these flows: the construct and the functions agree on it."""
+    return hashlib.sha256(flows_json.encode()).hexdigest()[:DIGEST_CHARACTERS]
 
 
 def flows_to_json(flows: Mapping[str, Flow]) -> str:

@@ -1,0 +1,105 @@
+"""The sender under the failures production has: one text per request, whatever failed.
+
+Faults are injected outside botocore's retry loop or after a call that succeeded (its answer
+lost); the harness then plays SQS: the record comes back after the visibility timeout, up to
+its receive limit. A send is claimed before ``SendTextMessage`` and completed after it, so
+no failure, crash or duplicate texts the customer twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.faults import FaultInjector
+from tests.integration.test_sender import SEATTLE, build_harness, send_request
+
+
+def harness_with_faults(monkeypatch, faults: FaultInjector):
+    built = build_harness(monkeypatch, conversations=False)
+    harness = built.__enter__()
+    harness.app.gateway._client = faults.wrap_sms(harness.sms)
+    faults.attach(harness.app._dynamodb.meta.client)
+    return built, harness
+
+
+def calls_of_one_send(monkeypatch) -> list[str]:
+    faults = FaultInjector()
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        harness.submit(send_request("one-1"))
+        harness.drain()
+        return list(faults.calls)
+    finally:
+        built.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def send_calls():
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        return calls_of_one_send(monkeypatch)
+    finally:
+        monkeypatch.undo()
+
+
+def test_one_send_claims_then_sends_then_completes(send_calls):
+    send = send_calls.index("sms.SendTextMessage")
+    assert send_calls[send - 1:send + 2] == ["dynamodb.PutItem", "sms.SendTextMessage", "dynamodb.UpdateItem"]
+
+
+@pytest.mark.parametrize("kind", ["throttle", "server", "connection", "lost"])
+@pytest.mark.parametrize("failing", range(9))
+def test_a_request_is_texted_once_whatever_call_fails(monkeypatch, send_calls, failing, kind):
+    if failing >= len(send_calls):
+        pytest.skip(f"one send makes {len(send_calls)} calls")
+    faults = FaultInjector()
+    faults.fail_call(failing, kind)
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        harness.submit(send_request("req-1"))
+        harness.drain()
+
+        texts = harness.sms.sent_to(SEATTLE)
+        assert len(texts) == 1  # exactly once: a lost answer was sent, a failed call is sent on the retry
+        assert harness.outcome("req-1").status in ("SENT", "UNKNOWN")
+    finally:
+        built.__exit__(None, None, None)
+
+
+def test_a_send_whose_answer_was_lost_is_recorded_unknown_and_not_sent_again(monkeypatch, send_calls):
+    faults = FaultInjector()
+    faults.fail_call(send_calls.index("sms.SendTextMessage"), "lost")
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        harness.submit(send_request("req-1"))
+        harness.drain()
+        harness.submit(send_request("req-1"))  # the application sends the request again
+        harness.drain()
+
+        assert len(harness.sms.sent_to(SEATTLE)) == 1
+        assert harness.outcome("req-1").status == "UNKNOWN"
+    finally:
+        built.__exit__(None, None, None)
+
+
+def test_a_crash_between_the_send_and_its_completion_is_not_sent_again_after_the_claim_expires(monkeypatch):
+    faults = FaultInjector()
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        original = harness.app.claims.finish
+
+        def crash(*args, **kwargs):  # the function died right after SendTextMessage returned
+            harness.app.claims.finish = original
+            raise SystemExit("the function was killed")
+
+        harness.app.claims.finish = crash
+        harness.submit(send_request("req-1"))
+        with pytest.raises(SystemExit):
+            harness.drain()
+        harness.clock.advance(600)
+        harness.submit(send_request("req-1"))  # SQS, or the application, delivers it again later
+        harness.drain()
+
+        assert len(harness.sms.sent_to(SEATTLE)) == 1
+    finally:
+        built.__exit__(None, None, None)
