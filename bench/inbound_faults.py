@@ -222,7 +222,8 @@ def print_fault_figures() -> None:
         if reference is None:
             reference = sent
         print(f"   {name:<24}{figures.messages:>6}{figures.deliveries:>7}{figures.dead_lettered:>5}"
-              f"{figures.dead_letters_explained:>6}{figures.duplicate_replies:>5}{figures.customers_with_a_duplicate:>5}"
+              f"{figures.dead_letters_explained:>6}{figures.duplicate_replies:>5}"
+              f"{figures.customers_with_a_duplicate:>5}"
               f"{figures.missing_replies:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_outcomes:>6}"
               f"{figures.confirmations_given_up:>7}"
               f"{figures.opt_outs_not_listed:>6}{figures.opt_outs_not_recorded:>5}{figures.duplicate_proofs:>7}"

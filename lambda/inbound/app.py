@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
-from datetime import datetime, timezone
-from typing import Any
-
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,10 +34,10 @@ from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.our_numbers import OurNumbers
 from two_way_sms.adapters.reply_log import ReplyLogTable
 from two_way_sms.adapters.sms import SmsGateway
-from two_way_sms.adapters.spend import MonthSpend
+from two_way_sms.adapters.spend import hard_stop_from_environment
+from two_way_sms.adapters.telemetry import PowertoolsTelemetry
 from two_way_sms.conversations.router import router
 from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
-from two_way_sms.outbound.budget import budget_from_environment, month_of
 from two_way_sms.phone import mask
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import ResponderSettings
@@ -62,19 +58,6 @@ _env = _settings_from_environment()
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-
-
-class _Telemetry:
-    """The service's reports as Powertools log lines and EMF metrics."""
-
-    def info(self, message: str, **fields: Any) -> None:
-        logger.info(message, **fields)
-
-    def warning(self, message: str, **fields: Any) -> None:
-        logger.warning(message, **fields)
-
-    def count(self, metric: str, value: int = 1) -> None:
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
 
 
 _dynamodb = boto3.resource("dynamodb")
@@ -98,8 +81,10 @@ flow_settings = FlowSettings(
     boto3.client("ssm"), _env.get("FLOWS_PARAMETER"), expected_digest=os.environ.get("FLOWS_DIGEST") or None,
     on_mismatch=lambda: metrics.add_metric(name=metric_names.FLOWS_NOT_AS_DEPLOYED, unit=MetricUnit.Count, value=1),
 )
-conversations = ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"])) if "CONVERSATIONS_TABLE" in _env else None
-bus = BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"]) if os.environ.get("EVENT_BUS_NAME") else None
+conversations = (ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"]))
+                 if "CONVERSATIONS_TABLE" in _env else None)
+bus = (BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"])
+       if os.environ.get("EVENT_BUS_NAME") else None)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), os.environ["DEAD_LETTER_QUEUE_URL"]) \
     if os.environ.get("DEAD_LETTER_QUEUE_URL") else None
 our_numbers = OurNumbers.from_environment(dict(os.environ), _sms)
@@ -118,28 +103,15 @@ def _import_extensions(module_name: str | None) -> None:
 
 
 _import_extensions(os.environ.get("EXTENSIONS_MODULE"))
-def _hard_stop(environment: dict[str, str]) -> Callable[[float], bool] | None:
-    """Whether the month's budget stops replies now (``BUDGET_HARD_STOP``), from the ledger's spend."""
-    budget = budget_from_environment(environment.get("MONTHLY_BUDGET_USD"), environment.get("BUDGET_HARD_STOP"))
-    if budget is None or not budget.hard_stop or ledger is None:
-        return None
-    spend = MonthSpend(ledger.month_to_date)
-
-    def reached(now: float) -> bool:
-        month = month_of(datetime.fromtimestamp(now, tz=timezone.utc))
-        return budget.state(month=month, spend_usd=spend.usd(month, now)).reached
-
-    return reached
-
 
 # Optional: flows whose answers carry a one-use code need the key that derives it again.
 codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 answerer = InboundAnswerer(
     responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
-    contacts=contacts, gateway=gateway, telemetry=_Telemetry(), ledger=ledger, conversations=conversations, bus=bus,
+    contacts=contacts, gateway=gateway, telemetry=PowertoolsTelemetry(logger, metrics), ledger=ledger, conversations=conversations, bus=bus,
     flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
     limits=ReplyLimits.from_text(os.environ["REPLY_LIMITS"]) if os.environ.get("REPLY_LIMITS") else ReplyLimits(),
-    code_for=codes.code_for if codes is not None else None, hard_stopped=_hard_stop(dict(os.environ)),
+    code_for=codes.code_for if codes is not None else None, hard_stopped=hard_stop_from_environment(os.environ, ledger.month_to_date if ledger else None),
 )
 
 

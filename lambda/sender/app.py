@@ -63,7 +63,8 @@ from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS, OutboundQueue
-from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, UNKNOWN as UNKNOWN_OUTCOME, RequestOutcome, RequestOutcomes
+from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, RequestOutcome, RequestOutcomes
+from two_way_sms.adapters.request_outcomes import UNKNOWN as UNKNOWN_OUTCOME
 from two_way_sms.adapters.send_claims import DONE, SENDING, SendClaims
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected, SmsGateway
 from two_way_sms.adapters.spend import MonthSpend

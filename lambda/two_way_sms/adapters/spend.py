@@ -8,8 +8,11 @@ batches of the same execution environment, so a busy sender reads it a few times
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from decimal import Decimal
+
+from two_way_sms.outbound.budget import budget_from_environment, month_of
 
 DEFAULT_TTL_SECONDS = 30.0
 
@@ -37,3 +40,19 @@ class MonthSpend:
     def forget(self) -> None:
         """Drops the cached total: the next ``usd`` reads the ledger."""
         self._cached = None
+
+
+def hard_stop_from_environment(environment: Mapping[str, str],
+                               read: Callable[[str], Decimal] | None) -> Callable[[float], bool] | None:
+    """Whether the month's budget stops every text now (``MONTHLY_BUDGET_USD`` with ``BUDGET_HARD_STOP``),
+    from the spend ``read`` counts (``MessageLedger.month_to_date``); None without a hard stop."""
+    budget = budget_from_environment(environment.get("MONTHLY_BUDGET_USD"), environment.get("BUDGET_HARD_STOP"))
+    if budget is None or not budget.hard_stop or read is None:
+        return None
+    spend = MonthSpend(read)
+
+    def reached(now: float) -> bool:
+        month = month_of(datetime.fromtimestamp(now, tz=timezone.utc))
+        return budget.state(month=month, spend_usd=spend.usd(month, now)).reached
+
+    return reached

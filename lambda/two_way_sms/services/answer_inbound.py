@@ -150,9 +150,8 @@ class InboundAnswerer:
         if turn.delivery.last_attempt:
             return self._opt_out_at_last(turn)
         key = entry_key(inbound.inbound_message_id, 0)
-        # Owed is decided on first sight: once the opt-out is recorded, decide() would say none is.
-        owed = turn.decision.reply is not None or key in turn.log.entries
-        if owed and key not in turn.log.entries:
+        owed = self._confirmation_owed(turn)
+        if owed and key not in turn.log.entries:  # noted first: once the opt-out is recorded, decide() says none is
             turn.log = self._write_log(turn, key, Entry(Status.NOT_SENT, at=self._clock(),
                                                         kind=ReplyKind.OPT_OUT_CONFIRMATION,
                                                         text_hash=text_hash(self._responder.stop_reply)))
@@ -170,8 +169,7 @@ class InboundAnswerer:
         if not self._retried(lambda: self._record_consent(turn)):
             return Answer(turn.decision.intent.value, "consent_superseded")
         entry = turn.log.entries.get(entry_key(turn.inbound.inbound_message_id, 0))
-        if (turn.decision.reply is not None or entry is not None) and (entry is None or entry.status is not
-                                                                       Status.SENT):
+        if self._confirmation_owed(turn) and (entry is None or entry.status is not Status.SENT):
             self._telemetry.warning("confirmation given up: it could not go in time; the opt-out stands",
                                     reply=entry_key(turn.inbound.inbound_message_id, 0))
             self._telemetry.count(metric_names.CONFIRMATIONS_GIVEN_UP)
@@ -181,6 +179,11 @@ class InboundAnswerer:
         except Exception as error:
             self._telemetry.warning("opt-out events not put; the opt-out stands", error=type(error).__name__)
         return Answer(turn.decision.intent.value, "consent")
+
+    @staticmethod
+    def _confirmation_owed(turn: _Turn) -> bool:
+        """This opt-out is owed its one confirmation: decided on first sight and noted in the reply log."""
+        return turn.decision.reply is not None or entry_key(turn.inbound.inbound_message_id, 0) in turn.log.entries
 
     def _opt_in(self, turn: _Turn) -> Answer:
         if not self._retried(lambda: self._record_consent(turn)):
