@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
                 setattr(args, name, dict(getattr(args, name)))
         aws = Aws(getattr(args, "region", None), getattr(args, "stack", None) or os.environ.get(STACK_VARIABLE),
                   session)
-        return args.handler(args, aws, out)
+        return int(args.handler(args, aws, out))
     except (InvalidInput, InvalidSendRequest, InvalidCampaign, TemplateError, ValueError) as error:
         print(f"error: {_one_line(error)}", file=err)
         return 2

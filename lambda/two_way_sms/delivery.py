@@ -132,7 +132,7 @@ def parse_delivery_event(data: bytes | str | dict[str, Any]) -> DeliveryEvent:
             raise MalformedDeliveryEvent("record is not JSON") from None
     if not isinstance(data, dict):
         raise MalformedDeliveryEvent(f"record is a JSON {type(data).__name__}, not an object")
-    detail = data
+    detail: Any = data
     if "detail" in data or "detail-type" in data:
         if data.get("source") != SOURCE or data.get("detail-type") != DETAIL_TYPE:
             raise MalformedDeliveryEvent(

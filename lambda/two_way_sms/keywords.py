@@ -341,7 +341,7 @@ _SPACED_DASH = re.compile(r"\s[-\u2010-\u2015\u2212]+(?=\s)")
 CLAUSE_BREAK = " | "
 
 
-class _TranslationMemo(dict):
+class _TranslationMemo(dict[int, "str | None"]):
     """A ``str.translate`` table filled in as characters are met: the Unicode database is read once per character."""
 
     def __init__(self, rule: Callable[[str], str | None], known: dict[int, str | None]) -> None:
@@ -381,7 +381,8 @@ class RevocationMatcher:
 
     def __init__(self, extra_words: Iterable[str] = (), extra_phrases: Iterable[str] = ()) -> None:
         self._command_canonical: dict[str, str] = {}
-        framed, plain = [], []
+        framed: list[str] = []
+        plain: list[str] = []
         for canonical, forms, takes_request in OPT_OUT_COMMANDS:
             (framed if takes_request else plain).append(self._command_group(canonical, forms))
         for word in extra_words:  # configured keywords: courtesy words before them, like CANCEL
@@ -414,7 +415,7 @@ class RevocationMatcher:
         for clause in folded.split(CLAUSE_BREAK):
             command = self._command.match(clause)  # from the clause's start to its end or a new sentence
             if command:
-                return self._command_canonical[command.lastgroup]
+                return self._command_canonical[str(command.lastgroup)]
         spaced = " " + folded
         if not self._any_needed.search(spaced):
             return None

@@ -84,7 +84,7 @@ class QuietHoursRules:
                 raise ValueError(f"state {state!r} has {len(windows)} daily windows, not 7 (Monday to Sunday)")
 
     def window(self, state: str | None, day: date) -> DailyWindow:
-        if state in self.states:
+        if state is not None and state in self.states:
             return self.states[state][day.weekday()]
         return self.default
 

@@ -182,7 +182,7 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
     AWS (or the carrier) acted on because the message begins with a word it handles.
     """
     word = first_keyword(body, settings.opt_out_words)
-    by_aws = bool(word) and settings.handled_by_aws(word)
+    by_aws = word is not None and settings.handled_by_aws(word)
     revocation = settings.revocations.find(body)
     if revocation or by_aws:
         return Decision(

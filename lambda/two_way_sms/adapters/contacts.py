@@ -181,8 +181,7 @@ class ContactsTable:
                         "version": int(version or 0) + 1,
                         "expires_at": int(max(recent.values(), default=sent_at)) + RETENTION_SECONDS,
                     },
-                    **({"ConditionExpression": "attribute_not_exists(phone_number)"} if version is None else {
-                        "ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}),
+                    **_expected_version(version),
                 )
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -208,10 +207,10 @@ class ContactsTable:
             values[":attributes"] = dict(contact.attributes)
         if source and opt_in_at is not None:
             at_ms = int(opt_in_at.timestamp() * 1000)
-            recorded = self.record_consent(
+            recorded = bool(self.record_consent(
                 number=number, change=ConsentChange.OPTED_IN, at_ms=at_ms, message_id=f"import:{source}",
                 keyword="", our_number="", source=IMPORT_SOURCE, opt_in_source=source,
-            )
+            ))
             # The proof exists whatever the current state: the first opt-in on record is kept.
             assignments += ["opt_in_at = if_not_exists(opt_in_at, :at)",
                             "opt_in_source = if_not_exists(opt_in_source, :src)"]
@@ -222,6 +221,13 @@ class ContactsTable:
                 ExpressionAttributeValues=values,
             )
         return recorded
+
+
+def _expected_version(version: Any) -> dict[str, Any]:
+    """The condition of an optimistic write: the item is new, or still at the version read."""
+    if version is None:
+        return {"ConditionExpression": "attribute_not_exists(phone_number)"}
+    return {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
 
 
 def _stored_text(value: Any) -> str | None:

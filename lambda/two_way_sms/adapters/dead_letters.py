@@ -33,7 +33,7 @@ class DeadLetterQueue:
             MessageAttributes={name: {"DataType": "String", "StringValue": value or "-"}
                                for name, value in values.items()},
         )
-        return response["MessageId"]
+        return str(response["MessageId"])
 
     def park_event(self, event: Any, *, reason: str, source: str, attributes: Mapping[str, str] | None = None) -> str:
         """Parks an invocation's event in an envelope ``{"reason", "source", ..., "event"}``: the event was

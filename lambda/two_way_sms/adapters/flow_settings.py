@@ -53,11 +53,11 @@ class FlowSettings:
         FlowsNotAsDeployed when the parameter's value is not the one deployed."""
         if self._provider is None:
             return {}
-        text = self._provider.get(self._name, max_age=self._max_age)  # type: ignore[arg-type]
+        text = str(self._provider.get(self._name, max_age=self._max_age))  # type: ignore[arg-type]
         if self._parsed is None or self._parsed[0] != text:
-            if self._expected_digest is not None and flows_digest(str(text)) != self._expected_digest:
+            if self._expected_digest is not None and flows_digest(text) != self._expected_digest:
                 self._on_mismatch()
                 raise FlowsNotAsDeployed(f"the flows parameter {self._name} does not hold the flows this stack "
                                          "deployed: refused (deploy to change flows)")
-            self._parsed = (text, flows_from_json(text))  # type: ignore[arg-type]
+            self._parsed = (text, flows_from_json(text))
         return self._parsed[1]

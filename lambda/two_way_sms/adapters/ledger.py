@@ -207,4 +207,6 @@ class MessageLedger:
         return Decimal(item.get("spend_usd", 0))
 
     def get(self, message_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"message_id": message_id}, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self._table.get_item(Key={"message_id": message_id}, ConsistentRead=True).get(
+            "Item")
+        return item

@@ -31,7 +31,9 @@ class OutboundQueue:
     def enqueue(self, requests: Iterable[SendRequest], *, delay_seconds: int = 0) -> EnqueueResult:
         if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
             raise ValueError(f"delay_seconds {delay_seconds} must be 0-{MAX_DELAY_SECONDS}")
-        queued, failed, batch = 0, [], []
+        queued = 0
+        failed: list[Any] = []
+        batch: list[Any] = []
         for request in requests:
             batch.append(request)
             if len(batch) == MAX_BATCH:

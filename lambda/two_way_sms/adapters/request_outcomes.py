@@ -78,7 +78,7 @@ class RequestOutcomes:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return False  # already SENT: that stays the answer
-        return response.get("Attributes", {}).get("status") != status
+        return bool(response.get("Attributes", {}).get("status") != status)
 
     def get(self, key: str) -> RequestOutcome | None:
         item = self._table.get_item(Key=outcome_key(key), ConsistentRead=True).get("Item")

@@ -137,12 +137,13 @@ class SmsGateway:
 
 
 def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "Unknown")
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
 def _reason(error: ClientError) -> str | None:
     # botocore puts a modeled error's members (Reason) at the top of the response.
-    return error.response.get("Reason") or error.response.get("Error", {}).get("Reason")
+    reason = error.response.get("Reason") or error.response.get("Error", {}).get("Reason")
+    return str(reason) if reason else None
 
 
 def _is_opted_out(error: ClientError) -> bool:

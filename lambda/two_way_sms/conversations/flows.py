@@ -274,7 +274,7 @@ def _template(text: Any, where: str) -> str | None:
         parse_template("flow", text)
     except TemplateError as error:
         raise FlowError(f"{where}: {str(error).removeprefix('template flow: ')}") from None
-    return text
+    return str(text)
 
 
 def _word(word: Any, where: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from two_way_sms.conversations.engine import (
     CLOSED,
@@ -96,7 +97,7 @@ def route(decision: Decision, *, body: str, customer_number: str, our_number: st
 
 
 def _unmatched_detail(conversation: Conversation, body: str, inbound_message_id: str, decision: Decision,
-                      now: float) -> dict:
+                      now: float) -> dict[str, Any]:
     return {"customerNumber": conversation.customer_number, "ourNumber": conversation.our_number,
             "inboundMessageId": inbound_message_id, "intent": decision.intent.value, "keyword": decision.matched,
             "text": body, "occurredAt": now, "conversationId": conversation.conversation_id,
@@ -105,7 +106,7 @@ def _unmatched_detail(conversation: Conversation, body: str, inbound_message_id:
 
 
 def _consent_detail(customer_number: str, our_number: str, inbound_message_id: str, decision: Decision,
-                    now: float) -> dict:
+                    now: float) -> dict[str, Any]:
     return {"customerNumber": customer_number, "ourNumber": our_number, "inboundMessageId": inbound_message_id,
             "keyword": decision.matched, "occurredAt": now}
 

@@ -122,4 +122,4 @@ def _continuation(event: Mapping[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONTINUATION:
         raise InvalidCampaignEvent(f"continuation {str(value)[:20]} must be a whole number from 0 to "
                                    f"{MAX_CONTINUATION:,}")
-    return value
+    return int(value)

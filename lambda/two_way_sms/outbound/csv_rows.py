@@ -56,7 +56,7 @@ def open_rows(lines: Iterable[str]) -> tuple[list[str] | None, Iterator[CsvRow |
     return (list(fieldnames) if fieldnames is not None else None), _rows(reader)
 
 
-def _rows(reader: csv.DictReader) -> Iterator[CsvRow | CsvRowProblem]:
+def _rows(reader: csv.DictReader[str]) -> Iterator[CsvRow | CsvRowProblem]:
     row_number = 0
     while True:
         try:

@@ -27,12 +27,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.conversations import ConversationMoved, Stored, TurnRecord
-from two_way_sms.adapters.reply_log import ReplyLogMoved, ReplyLogState
-from two_way_sms.adapters.sms import RetryableSendError, SendOutcomeUnknown, SendRejected
+from two_way_sms.adapters.contacts import ConsentRecorded
+from two_way_sms.adapters.reply_log import InboundView, ReplyLogMoved, ReplyLogState
+from two_way_sms.adapters.sms import RetryableSendError, SendOutcomeUnknown, SendRejected, SendResult
 from two_way_sms.conversations.engine import CLOSED, BusinessEvent, CodeFor, Conversation, closed_by_opt_out
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.conversations.inbound import Routed, handler_message, route, with_handler_result
@@ -55,6 +56,7 @@ from two_way_sms.reply_log import (
 )
 from two_way_sms.responder import ConsentChange, Decision, Intent, ResponderSettings, decide
 
+_T = TypeVar("_T")
 # Two answers from one number racing each other: the loser reads again and decides again.
 WRITE_ATTEMPTS = 3
 # 47 CFR 64.1200(a)(10): one confirmation, within five minutes of the opt-out.
@@ -66,6 +68,35 @@ COMPLETION_BACKOFF_SECONDS = 0.2
 
 class ReplyInFlight(RuntimeError):
     """Another invocation is sending this reply right now (a duplicate delivery): retry later."""
+
+
+class ReplyLog(Protocol):
+    """The customer's reply log and consent, read together (``adapters.reply_log.ReplyLogTable``)."""
+
+    def view(self, number: str) -> InboundView: ...
+
+    def read(self, number: str) -> ReplyLogState: ...
+
+    def write(self, number: str, key: str, entry: Entry, *, read: ReplyLogState, now: float) -> ReplyLogState: ...
+
+    def complete(self, number: str, key: str, claim: Entry, outcome: Entry) -> bool: ...
+
+
+class Consent(Protocol):
+    """Where consent changes and their proof are kept (``adapters.contacts.ContactsTable``)."""
+
+    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
+                       our_number: str, source: str = ...) -> ConsentRecorded: ...
+
+
+class Sms(Protocol):
+    """End User Messaging: replies and the opt-out list (``adapters.sms.SmsGateway``)."""
+
+    def send_text(self, *, to: str, from_number: str, body: str, context: dict[str, str]) -> SendResult: ...
+
+    def put_opted_out(self, number: str) -> None: ...
+
+    def delete_opted_out(self, number: str) -> None: ...
 
 
 class Telemetry(Protocol):
@@ -97,7 +128,7 @@ class Answer:
 class InboundAnswerer:
     """Answers inbound texts with the collaborators it is given (adapters in Lambda, fakes in tests)."""
 
-    def __init__(self, *, responder: ResponderSettings, reply_log: Any, contacts: Any, gateway: Any,
+    def __init__(self, *, responder: ResponderSettings, reply_log: ReplyLog, contacts: Consent, gateway: Sms,
                  telemetry: Telemetry, ledger: Any = None, conversations: Any = None, bus: Any = None,
                  flows: Callable[[], Mapping[str, Flow]] = dict, router: Router | None = None,
                  limits: ReplyLimits = ReplyLimits(), message_type: str = "TRANSACTIONAL",
@@ -266,7 +297,10 @@ class InboundAnswerer:
         if routed.handler is not None:
             function = self._router.named(routed.handler)
         elif routed.path == "keyword_handler":
-            function = self._router.for_keyword(inbound.body)
+            found = self._router.for_keyword(inbound.body)
+            if found is None:
+                return routed
+            function = found
         else:
             return routed
         message = handler_message(routed, body=inbound.body, customer_number=inbound.customer_number,
@@ -363,7 +397,7 @@ class InboundAnswerer:
                                     reason=error.reason, reply=key)
             self._telemetry.count(metric_names.REPLIES_REJECTED)
             return None
-        if result.blocked_by_opt_out:
+        if result.blocked_by_opt_out or result.message_id is None:
             self._complete(turn, key, claim, Status.FAILED, reason="OPTED_OUT")
             self._learn_opt_out(turn)
             return None
@@ -440,7 +474,7 @@ class InboundAnswerer:
                     return turn.log
         raise ReplyLogMoved(f"the reply log kept moving for {WRITE_ATTEMPTS} attempts")
 
-    def _retried(self, action: Callable[[], Any]) -> Any:
+    def _retried(self, action: Callable[[], _T]) -> _T:
         """A consent write or list call, tried a few times more (after botocore's own): what an
         opt-out cannot do without should not wait minutes for SQS to deliver the record again."""
         for attempt in range(1, COMPLETION_ATTEMPTS):
