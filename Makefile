@@ -14,6 +14,7 @@ CDK    := npx --no-install cdk
 help:
 	@echo "make synth   set up, then synthesize the CloudFormation into cdk.out/"
 	@echo "make test    set up, then run the whole test suite"
+	@echo "make lint    ruff and mypy (strict on the runtime package)"
 	@echo "make bench   print the benchmark figures"
 	@echo "make deploy  deploy to the account in your AWS credentials"
 
@@ -39,6 +40,11 @@ synth: install
 
 test: install
 	$(BIN)/python -m pytest tests
+
+# ruff (pyproject.toml: pycodestyle, pyflakes, import order) everywhere; mypy, strict on the runtime package.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy lambda/two_way_sms
 
 bench: install
 	$(BIN)/python bench/run.py

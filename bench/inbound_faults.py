@@ -28,13 +28,13 @@ import logging
 import os
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import environment  # noqa: F401  (the import path)
 import pytest
 
-import environment  # noqa: F401  (the import path)
 from tests.integration.faults import FaultInjector
 from tests.integration.inbound_world import MAX_RECEIVES, VISIBILITY_SECONDS, InboundWorld, inbound_world
 from two_way_sms import metric_names

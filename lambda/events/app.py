@@ -53,7 +53,8 @@ def _settings_from_environment() -> dict[str, str]:
         raise RuntimeError(f"events handler is missing environment variables {missing}: deploy it with the construct")
     settings = {name: os.environ[name] for name in REQUIRED_SETTINGS}
     if not settings["LEDGER_RETENTION_DAYS"].isdigit() or int(settings["LEDGER_RETENTION_DAYS"]) < 1:
-        raise RuntimeError(f"LEDGER_RETENTION_DAYS {settings['LEDGER_RETENTION_DAYS']!r} must be a whole number of days")
+        raise RuntimeError(
+            f"LEDGER_RETENTION_DAYS {settings['LEDGER_RETENTION_DAYS']!r} must be a whole number of days")
     return settings
 
 

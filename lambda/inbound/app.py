@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -108,10 +109,11 @@ _import_extensions(os.environ.get("EXTENSIONS_MODULE"))
 codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
 answerer = InboundAnswerer(
     responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
-    contacts=contacts, gateway=gateway, telemetry=PowertoolsTelemetry(logger, metrics), ledger=ledger, conversations=conversations, bus=bus,
-    flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
+    contacts=contacts, gateway=gateway, telemetry=PowertoolsTelemetry(logger, metrics), ledger=ledger,
+    conversations=conversations, bus=bus, flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
     limits=ReplyLimits.from_text(os.environ["REPLY_LIMITS"]) if os.environ.get("REPLY_LIMITS") else ReplyLimits(),
-    code_for=codes.code_for if codes is not None else None, hard_stopped=hard_stop_from_environment(os.environ, ledger.month_to_date if ledger else None),
+    code_for=codes.code_for if codes is not None else None,
+    hard_stopped=hard_stop_from_environment(os.environ, ledger.month_to_date if ledger else None),
 )
 
 

@@ -81,9 +81,9 @@ from two_way_sms.outbound.budget import (
     month_of,
 )
 from two_way_sms.outbound.policy import (
+    MISSING_VARIABLES,
     OPTED_OUT,
     PRICE_ABOVE_MAX,
-    MISSING_VARIABLES,
     REJECTED,
     ContactState,
     Outcome,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 import io
-import logging
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +29,6 @@ from tests.integration.emulation import (
     create_tables,
     events_environment,
 )
-
 
 SETTINGS = {
     "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",
@@ -82,7 +81,8 @@ class Harness:
         received = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"],
         )["Messages"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
+                                            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return {"Records": [
             {
                 "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],

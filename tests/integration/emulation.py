@@ -30,7 +30,8 @@ def create_tables(dynamodb: Any) -> Any:
     """Creates ``contacts`` and ``ledger`` on a boto3 DynamoDB resource; returns contacts."""
     contacts = dynamodb.create_table(
         TableName="contacts", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"}, {"AttributeName": "record", "KeyType": "RANGE"}],
+        KeySchema=[{"AttributeName": "phone_number", "KeyType": "HASH"},
+                   {"AttributeName": "record", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "phone_number", "AttributeType": "S"},
                               {"AttributeName": "record", "AttributeType": "S"}],
     )

@@ -127,7 +127,7 @@ class FakeSqs(JsonServiceFake):
         existing = self._queues.get(name)
         if existing is not None:
             if any(existing.attributes.get(k) != v for k, v in attributes.items()):
-                raise ServiceError("QueueNameExists", f"A queue already exists with the same name and a "
+                raise ServiceError("QueueNameExists", "A queue already exists with the same name and a "
                                    "different value for attribute(s)", query_code="QueueAlreadyExists")
             return {"QueueUrl": existing.url}
         url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{name}"

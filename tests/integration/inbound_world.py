@@ -100,7 +100,8 @@ class InboundWorld:
     def proofs(self, number: str) -> list[dict[str, Any]]:
         return self.dynamodb.Table("contacts").query(
             KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
-            ExpressionAttributeNames={"#r": "record"}, ExpressionAttributeValues={":n": number, ":p": "CONSENT#"}, ConsistentRead=True)["Items"]
+            ExpressionAttributeNames={"#r": "record"}, ExpressionAttributeValues={":n": number, ":p": "CONSENT#"},
+            ConsistentRead=True)["Items"]
 
     def on_opt_out_list(self, number: str) -> bool:
         return number in self.sms.opted_out

@@ -12,7 +12,7 @@ from two_way_sms.adapters.contacts import ConsentRecorded
 from two_way_sms.adapters.reply_log import InboundView, ReplyLogMoved, ReplyLogState
 from two_way_sms.adapters.sms import RetryableSendError, SendRejected, SendResult
 from two_way_sms.inbound import InboundMessage
-from two_way_sms.reply_log import Entry, Status
+from two_way_sms.reply_log import Entry
 from two_way_sms.responder import ConsentChange, ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from two_way_sms.adapters.audience import bounded_lines
 from two_way_sms.outbound.campaign import (
+    MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS,
     AudienceCsv,
     AudienceQuery,
     AudienceRow,
@@ -14,11 +16,10 @@ from two_way_sms.outbound.campaign import (
     Campaign,
     InvalidCampaign,
     campaign_request,
+    check_run_id,
     local_send_after,
     read_audience_csv,
 )
-from two_way_sms.adapters.audience import bounded_lines
-from two_way_sms.outbound.campaign import MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS, check_run_id
 from two_way_sms.outbound.campaign_events import (
     CheckBudgetHolds,
     InvalidCampaignEvent,

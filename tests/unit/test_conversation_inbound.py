@@ -9,8 +9,8 @@ import pytest
 from two_way_sms.conversations.engine import CLOSED, open_conversation
 from two_way_sms.conversations.flows import parse_flows
 from two_way_sms.conversations.inbound import handler_message, route, with_handler_result
-from two_way_sms.conversations.router import HandlerResult
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms.conversations.router import HandlerResult
 from two_way_sms.responder import ResponderSettings, decide
 
 FLOWS = parse_flows(READY_FLOWS)

@@ -370,7 +370,8 @@ def test_sender_settings_round_trip_through_json_with_custom_quiet_hours():
                               max_parts=3, promotional_daily_limit=None)
     assert SenderSettings.from_json(settings.to_json()) == settings
     assert SenderSettings.from_json(SETTINGS.to_json()) == SETTINGS
-    assert json.loads(settings.to_json())["quiet_hours"] == {"default": "09:00-20:30", "states": {"RI": "10:00-17:15:30"}}
+    assert json.loads(settings.to_json())["quiet_hours"] == {
+        "default": "09:00-20:30", "states": {"RI": "10:00-17:15:30"}}
 
 
 def test_the_default_settings_fit_comfortably_in_a_lambda_environment():

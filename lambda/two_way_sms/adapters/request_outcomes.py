@@ -1,8 +1,9 @@
 """What became of each send request, by idempotency key, in the outbound table.
 
 Item: ``pk = "REQUEST#<idempotency key>"``, ``sk = "OUTCOME"``, with ``status`` (HELD, SENT,
-REFUSED, or UNKNOWN: the send's answer was lost, it may have gone and is not sent again), ``reason``, ``message_id``, ``code`` (End User Messaging's error, when it
-rejected the send), ``at`` (ISO 8601 UTC) and ``expires_at`` (TTL).
+REFUSED, or UNKNOWN: the send's answer was lost, it may have gone and is not sent again),
+``reason``, ``message_id``, ``code`` (End User Messaging's error, when it rejected the send),
+``at`` (ISO 8601 UTC) and ``expires_at`` (TTL).
 An application that queued a request asks here whether it was sent, held or refused, and why.
 
 SENT is final: a later write for the same key (a redelivered duplicate) never replaces it.

@@ -132,7 +132,8 @@ def with_handler_result(routed: Routed, result: HandlerResult | None, *, flows: 
     base = {"customerNumber": message.customer_number, "ourNumber": message.our_number,
             "inboundMessageId": message.inbound_message_id, "conversationId": message.conversation_id,
             "flow": message.flow, "reference": message.reference, "occurredAt": now}
-    events = routed.events + tuple(BusinessEvent(detail_type, {**base, **detail}) for detail_type, detail in result.events)
+    events = routed.events + tuple(BusinessEvent(detail_type, {**base, **detail})
+                                   for detail_type, detail in result.events)
     conversation = routed.conversation
     if conversation is not None and conversation.status != CLOSED:
         if result.close:

@@ -21,16 +21,16 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from two_way_sms.outbound.csv_rows import CsvRowProblem, UnreadableHeader, cell_text, open_rows
 from two_way_sms.outbound.request import (
     CAMPAIGN_ID_PATTERN,
     MESSAGE_TYPES,
     PROMOTIONAL,
-    TEMPLATE_ID_PATTERN,
     RUN_ID_PATTERN,
+    TEMPLATE_ID_PATTERN,
     CampaignRef,
     SendRequest,
 )
-from two_way_sms.outbound.csv_rows import CsvRowProblem, UnreadableHeader, cell_text, open_rows
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 from two_way_sms.quiet_hours import locate
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from two_way_sms import metric_names
-from two_way_sms.adapters.conversations import ConversationMoved, Stored, TurnRecord
 from two_way_sms.adapters.contacts import ConsentRecorded
+from two_way_sms.adapters.conversations import ConversationMoved, Stored, TurnRecord
 from two_way_sms.adapters.reply_log import InboundView, ReplyLogMoved, ReplyLogState
 from two_way_sms.adapters.sms import RetryableSendError, SendOutcomeUnknown, SendRejected, SendResult
 from two_way_sms.conversations.engine import CLOSED, BusinessEvent, CodeFor, Conversation, closed_by_opt_out
