@@ -168,7 +168,7 @@ def _figures(world: InboundWorld, cast: list, outcome: dict[str, Any], reference
     figures.dead_lettered = len(outcome["dead"])
     lines = [json.loads(line) for line in _log_buffer().splitlines() if line.startswith("{")]  # the handler's
     explained = {line.get("sqs_message_id") for line in lines
-                 if line.get("message", "").startswith("record failed: it goes to the dead-letter queue")}
+                 if line.get("message", "").startswith("record failed on its last receive: it goes to the dead-letter queue")}
     figures.dead_letters_explained = sum(delivery.sqs_message_id in explained for delivery in outcome["dead"])
     sent = sent_by_message(world)
     twice = {key for key, n in sent.items() if n > 1}

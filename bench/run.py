@@ -14,7 +14,11 @@ Prints, never asserts:
 13. conversations: the AWS calls per inbound reply inside a flow and per prompt opened;
 14. the inbound handler under injected faults and duplicates: what reached customers, what was
    lost or sent twice, what the dead-letter queue holds and whether the logs explain it
-   (bench/inbound_faults.py; BENCH_FAULTS_FULL=1 for 10,000 messages).
+   (bench/inbound_faults.py; BENCH_FAULTS_FULL=1 for 10,000 messages);
+15. the sender under injected faults and duplicates: requests texted twice or never, outcomes,
+   what the dead-letter queue holds and whether the logs explain it (bench/sender_faults.py);
+16. the delivery events handler under injected faults and Kinesis redelivery: the ledger and the
+   month's spend against a clean run's, dead-lettered records (bench/events_faults.py).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -36,6 +40,8 @@ from delivery_events import print_events_figures
 from outbound import ListPrices, print_outbound_figures
 from conversation_turns import print_conversation_call_figures, print_conversation_figures
 from inbound_faults import print_fault_figures
+from sender_faults import print_sender_fault_figures
+from events_faults import print_events_fault_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -82,6 +88,10 @@ def main() -> None:
     print_conversation_call_figures()
     print()
     print_fault_figures()
+    print()
+    print_sender_fault_figures()
+    print()
+    print_events_fault_figures()
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The real sender handler in the integration tests' harness (``tests/integration/test_sender.py``:
 ``build_harness``): the SMS emulator on a simulated clock (a toll-free number's 3 MPS, so
-every batch is paced on the number's shared schedule and many are deferred through the
-queue), and an SQS emulation with the visibility timeout and receive counts of the
+every batch is booked on the number's shared schedule and each send waits for its slot; the
+emulator throttles any send beyond the MPS), and an SQS emulation with the visibility timeout and receive counts of the
 construct (180 s, the dead-letter queue after the fifth receive). The workload, seeded: send
 requests arriving over five minutes, mostly TRANSACTIONAL, about a third PROMOTIONAL to
 contacts who opted in, a few to contacts opted out in our table or on the number's opt-out
@@ -15,11 +15,13 @@ throttles, server and connection errors, answers lost after the call succeeded; 
 duplicates runs 10 % of the requests are submitted again, one to ten minutes later. A clean
 run of the same workload is the reference for which requests should be texted.
 
-DynamoDB is the in-memory fake of ``tests/integration/fake_dynamodb.py`` (validated against
-moto call by call; SQS, EventBridge Scheduler stay moto): the same requests and answers at
-a fraction of moto's ~20 ms per ledger update, so 1,000 requests take seconds instead of
-half a minute per run. ``BENCH_FAULTS_MOTO=1`` runs on moto instead (same figures, slower);
-``BENCH_FAULTS_FULL=1`` runs 10,000 requests.
+DynamoDB is the in-memory fake of ``tests/integration/fake_dynamodb.py`` (checked against
+moto call by call by ``test_fake_dynamodb``), answering the handler's client after the
+injector saw each call, and the harness's queue is checked by the SQS fake (moto rescans
+every message it ever held on each send); EventBridge Scheduler stays moto. The same requests
+and answers at a fraction of moto's cost (~20 ms per ledger update): ~5 s per run instead of
+~20 s. ``BENCH_FAULTS_MOTO=1`` runs on moto instead (the same figures: checked at 300
+requests); ``BENCH_FAULTS_FULL=1`` runs 10,000 requests.
 
 Printed per run: requests, SQS receives, texts, requests texted more than once (must be 0),
 requests never texted although the clean run texted them and not dead-lettered (should be 0;
@@ -42,13 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import pytest
-
 import environment  # noqa: F401  (the import path)
+import pytest
 from environment import REGION
 from inbound_faults import RUNS
-from tests.integration.fake_dynamodb import FakeDynamoDb
+
 from tests.integration.emulation import create_outbound_table, create_tables
+from tests.integration.fake_dynamodb import FakeDynamoDb
+from tests.integration.fake_sqs import FakeSqs
 from tests.integration.faults import FaultInjector
 from tests.integration.test_sender import MPS, build_harness, send_request
 
@@ -84,12 +87,13 @@ class Figures:
     missing: list = field(default_factory=list)
     missing_in_dead_letters: int = 0
     unknown_not_sent: int = 0  # recorded UNKNOWN although no text went
+    unknown_answered: int = 0  # recorded UNKNOWN although the send's answer (its message id) reached the handler
     outcomes: Counter = field(default_factory=Counter)
     dead_lettered: int = 0
     explained: int = 0  # the logs alone say it: a line saying dead-letter queue, or the processor's line at receive 5
     named: int = 0  # a failure line names it on its last receive (without saying it was the last)
     mps_exceeded: int = 0  # throttles the emulator drew because the number's MPS was exceeded
-    requeued: int = 0  # requests the handler put back on the queue (deferred or held)
+    not_in_ledger: int = 0  # texts whose message id has no ledger item
     calls: int = 0  # DynamoDB + SMS calls (the injector's count) + the handler's SQS SendMessageBatch
     faults: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -130,8 +134,34 @@ def sender_world(monkeypatch: pytest.MonkeyPatch, faults: FaultInjector, *, moto
             create_tables(tables)
             create_outbound_table(tables)
             client.meta.events.register_last("before-call", fake._answer)  # moto never sees these calls
-        harness.app.gateway._client = faults.wrap_sms(harness.sms)
+            # The queue the harness plays keeps every message sent to it in moto, which then scans them all
+            # on every send: the SQS fake checks and accepts the same batches at a constant cost.
+            queues = FakeSqs(harness.clock, region=REGION).attach(boto3.Session(region_name=REGION)).client("sqs")
+            if queues.create_queue(QueueName="outbound")["QueueUrl"] != harness.queue_url:
+                raise RuntimeError(f"the SQS fake's queue URL is not {harness.queue_url}")
+            harness.recording._sqs = queues
+        harness.app.gateway._client = Answered(faults.wrap_sms(harness.sms))
         yield harness
+
+
+class Answered:
+    """The SMS client the handler sees: remembers the message ids whose answer reached the handler."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.message_ids: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name != "send_text_message":
+            return attribute
+
+        def send_text_message(**params: Any) -> Any:
+            response = attribute(**params)
+            self.message_ids.add(response["MessageId"])
+            return response
+
+        return send_text_message
 
 
 def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[str, Any]:
@@ -147,7 +177,6 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
     faults.calls.clear()
     faults.injected.clear()
     faults.enabled = True
-    start = harness.clock.now()
     arrivals = sorted([(r.at, r.body) for r in requests] + [(r.again_at, r.body) for r in requests if r.again_at])
     for first in range(0, len(arrivals), 10):
         harness.recording.send_message_batch(QueueUrl=harness.queue_url, Entries=[
@@ -164,12 +193,12 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
         return recording_send(**kwargs)
 
     def observed(event: dict, context: Any) -> dict:
-        before = len(harness.logs.getvalue())
+        before = harness.logs.tell()  # (the buffer only grows: its position is its length)
         try:
             return handler(event, context)
         finally:
             receives = {r["messageId"]: int(r["attributes"]["ApproximateReceiveCount"]) for r in event["Records"]}
-            invocations.append((before, len(harness.logs.getvalue()), receives))
+            invocations.append((before, harness.logs.tell(), receives))
 
     harness.recording.send_message_batch = counted_send
     harness.app.handler = observed
@@ -179,8 +208,7 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
         harness.app.handler = handler
         harness.recording.send_message_batch = recording_send
         faults.enabled = False
-    return {"invocations": invocations, "submitted": len(arrivals), "sqs_calls": sqs_calls[0],
-            "seconds_simulated": harness.clock.now() - start}
+    return {"invocations": invocations, "calls": len(faults.calls) + sqs_calls[0]}
 
 
 def figures_of(harness: Any, requests: list[Request], outcome: dict[str, Any], faults: FaultInjector,
@@ -199,6 +227,10 @@ def figures_of(harness: Any, requests: list[Request], outcome: dict[str, Any], f
                                                   harness.max_receive_count)
     figures.unknown_not_sent = sum(o is not None and o.status == "UNKNOWN" and texts[key] == 0
                                    for key, o in outcomes.items())
+    answered = {text.context.get("sendKey") for text in harness.sms.sent
+                if text.message_id in harness.app.gateway._client.message_ids}
+    figures.unknown_answered = sum(o is not None and o.status == "UNKNOWN" and key in answered
+                                   for key, o in outcomes.items())
     for request in requests:
         if texts[request.key] or (reference is not None and request.key not in reference):
             continue
@@ -214,8 +246,8 @@ def figures_of(harness: Any, requests: list[Request], outcome: dict[str, Any], f
             figures.missing.append((request.key, o))
     figures.receives = sum(len(receives) for _, _, receives in outcome["invocations"])
     figures.mps_exceeded = harness.sms.throttles
-    figures.requeued = len(harness.recording.delays) - outcome["submitted"]
-    figures.calls = len(faults.calls) + outcome["sqs_calls"]
+    figures.calls = outcome["calls"]
+    figures.not_in_ledger = sum(harness.app.ledger.get(text.message_id) is None for text in harness.sms.sent)
     figures.faults = Counter(faults.injected)
     return figures
 
@@ -265,9 +297,9 @@ def print_sender_fault_figures(count: int | None = None) -> None:
     print(f"15. Sender under faults: {count:,} send requests arriving over {ARRIVAL_SECONDS // 60} minutes to a "
           f"{MPS:g} MPS number, seeded; faults outside botocore's retries on DynamoDB and SMS, SQS redelivery after "
           f"180 s, dead-letter queue after 5 receives ({'moto' if moto else 'in-memory DynamoDB fake'})")
-    print(f"   {'run':<24}{'reqs':>6}{'recv':>6}{'texts':>6}{'2x':>4}{'never':>6}{'inDLQ':>6}{'unkn0':>6}"
-          f"{'SENT':>6}{'UNKN':>5}{'REFU':>5}{'HELD':>5}{'none':>5}{'DLQ':>5}{'expl':>5}{'named':>6}{'MPS!':>5}"
-          f"{'calls/req':>10}{'s':>5}")
+    print(f"   {'run':<24}{'reqs':>6}{'recv':>6}{'texts':>6}{'2x':>4}{'never':>6}{'inDLQ':>6}{'unkn0':>6}{'unknA':>6}"
+          f"{'SENT':>6}{'UNKN':>5}{'REFU':>5}{'HELD':>5}{'none':>5}{'DLQ':>5}{'expl':>5}{'named':>6}{'!ledg':>6}"
+          f"{'MPS!':>5}{'calls/req':>10}{'s':>5}")
     reference: set[str] | None = None
     for name, (rates, duplicates) in RUNS.items():
         requests = workload(count, SEED, duplicates)
@@ -277,16 +309,15 @@ def print_sender_fault_figures(count: int | None = None) -> None:
         o = figures.outcomes
         print(f"   {name:<24}{figures.requests:>6}{figures.receives:>6}{figures.texts:>6}{figures.texted_twice:>4}"
               f"{figures.never_texted:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_not_sent:>6}"
+              f"{figures.unknown_answered:>6}"
               f"{o['SENT']:>6}{o['UNKNOWN']:>5}{o['REFUSED']:>5}{o['HELD']:>5}{o['none']:>5}"
-              f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.mps_exceeded:>5}"
-              f"{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}")
-    print("   recv: SQS receives; 2x: requests texted more than once; never: texted by the clean run, never here, "
-          "not dead-lettered, not UNKNOWN; inDLQ: never texted, dead-lettered;\n   unkn0: recorded UNKNOWN "
-          "although no text went; SENT..none: outcomes recorded (none: no outcome item); DLQ: records "
-          "dead-lettered;\n   expl: the logs alone say so (a line saying dead-letter queue, or the batch "
-          "processor's failure line at receive 5); named: a failure line names the record on its last receive;\n"
-          "   MPS!: sends the emulator throttled for exceeding the number's MPS; calls/req: DynamoDB, SMS and "
-          "SQS SendMessageBatch calls of the handler")
+              f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.not_in_ledger:>6}"
+              f"{figures.mps_exceeded:>5}{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}")
+    print("   recv: SQS receives; 2x: texted more than once; never: texted by the clean run, not here, neither "
+          "dead-lettered nor UNKNOWN (inDLQ: dead-lettered); unkn0/unknA: UNKNOWN though no text went/though its "
+          "message id came back; none: no outcome; "
+          "expl: the logs alone say it went to the DLQ; named: an error line names it on its last receive; "
+          "!ledg: texts without a ledger item; MPS!: throttles for exceeding the MPS; calls: DynamoDB, SMS, SQS")
 
 
 if __name__ == "__main__":

@@ -31,11 +31,12 @@ from decimal import Decimal
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from two_way_sms.adapters.batch_failures import LoggedBatchProcessor
 from two_way_sms import metric_names
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
@@ -71,7 +72,9 @@ campaign_runs = (
     CampaignRuns(_dynamodb.Table(os.environ["OUTBOUND_TABLE"])) if os.environ.get("OUTBOUND_TABLE") else None
 )
 sqs = boto3.client("sqs")
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+# One line per failed record (its sequence number and the reason): the on-failure destination's
+# entries are explained by these.
+processor = LoggedBatchProcessor(EventType.KinesisDataStreams, failure_logger=logger)
 
 
 class BatchTally:

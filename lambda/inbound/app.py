@@ -20,11 +20,12 @@ import os
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from two_way_sms import metric_names
+from two_way_sms.adapters.batch_failures import LoggedBatchProcessor
 from two_way_sms.adapters.business_events import BusinessEventBus
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationStore
@@ -120,17 +121,6 @@ answerer = InboundAnswerer(
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict:
     receives = int(record.attributes.approximate_receive_count or 1)
-    try:
-        return _answer(record, receives, lambda_context)
-    except Exception as error:
-        # One line per failed attempt: the dead-letter queue's messages are explained by these.
-        last = receives >= max_receive_count
-        logger.warning("record failed: it goes to the dead-letter queue" if last else "record failed: SQS retries it",
-                       sqs_message_id=record.message_id, receive_count=receives, reason=_reason(error))
-        raise
-
-
-def _answer(record: SQSRecord, receives: int, lambda_context: LambdaContext | None) -> dict:
     logger.remove_keys(["inbound_message_id", "customer"])  # the batch's previous record's
     try:
         message = parse_inbound(record.body)
@@ -164,17 +154,12 @@ def _park(record: SQSRecord, reason: str) -> dict:
     return {"path": "parked", "reason": reason}
 
 
-def _reason(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return f"{type(error).__name__}: {code or error}"[:300]
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     # A batch where every record failed is still a partial response: no Lambda error, each record
-    # retried. One processor per invocation: it holds the batch's state.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # retried, with one log line each (the dead-letter queue's messages are explained by these).
+    # One processor per invocation: it holds the batch's state.
+    processor = LoggedBatchProcessor(EventType.SQS, failure_logger=logger, max_receive_count=max_receive_count)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -113,6 +113,8 @@ SECONDS_PER_SEND = 1.0
 # A deferred request comes back this long before its projected slot: within the next horizon.
 DEFERRAL_LEAD_SECONDS = MAX_PACING_HORIZON_SECONDS / 2
 IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very request
+CLAIM_FINISH_ATTEMPTS = 3
+CLAIM_FINISH_BACKOFF_SECONDS = 0.2
 MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 # A duplicate of a request can come from its producer, SQS or a held-request release;
 # two weeks covers them all (outcomes are kept 30 days as a second guard).
@@ -529,14 +531,14 @@ def deliver(send: dict[str, Any]) -> dict[str, Any]:
             time_to_live_seconds=settings.time_to_live_seconds,
         )
     except (RetryableSendError, AccountSpendLimitReached):
-        claims.finish(key, claimed_at=now, result=None)  # surely not sent: a retry may claim it again
+        _finish_claim(key, now, None)  # surely not sent: a retry may claim it again
         raise
     except SendOutcomeUnknown as error:
         logger.warning("send outcome unknown: its answer was lost; not sent again", code=str(error))
         return _finish(key, now, {"status": UNKNOWN_OUTCOME, "at": clock.now()})
     except SendRejected as error:  # (PriceAboveMax is one: the price is above MaxPrice)
         if (error.code, error.reason) == SPEND_LIMIT_ERROR:
-            claims.finish(key, claimed_at=now, result=None)
+            _finish_claim(key, now, None)
             raise AccountSpendLimitReached(error.reason) from error
         reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
         code = f"{error.code}:{error.reason}" if error.reason else error.code
@@ -552,11 +554,23 @@ def _finish(key: str, claimed_at: float, result: dict[str, Any], *, claimed: boo
     behind already keeps the text from going twice, and the result is recorded as the outcome."""
     if claimed:
         try:
-            claims.finish(key, claimed_at=claimed_at, result=result)
+            _finish_claim(key, claimed_at, result)
         except Exception as error:
             logger.warning("send result not kept with its claim; the claim keeps it from going twice",
                            reason=failure_reason(error))
     return result
+
+
+def _finish_claim(key: str, claimed_at: float, result: dict[str, Any] | None) -> None:
+    """Completes the claim, trying a few times more (after botocore's own): a claim left behind reads
+    as a send whose outcome was lost, so a text that surely did not go would never be sent."""
+    for attempt in range(1, CLAIM_FINISH_ATTEMPTS):
+        try:
+            claims.finish(key, claimed_at=claimed_at, result=result)
+            return
+        except Exception:
+            clock.sleep(CLAIM_FINISH_BACKOFF_SECONDS * attempt)
+    claims.finish(key, claimed_at=claimed_at, result=result)
 
 
 def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any],

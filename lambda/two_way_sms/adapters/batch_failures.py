@@ -51,16 +51,25 @@ class LoggedBatchProcessor(BatchProcessor):
     """``BatchProcessor`` whose ``failure_handler`` logs one line per failed record: its id and the reason."""
 
     def __init__(self, event_type: EventType, *, failure_logger: Any, raise_on_entire_batch_failure: bool = False,
-                 **kwargs: Any) -> None:
+                 max_receive_count: int | None = None, **kwargs: Any) -> None:
         # Powertools' own ``logger`` would log a second line (a warning without the record's id).
         super().__init__(event_type, raise_on_entire_batch_failure=raise_on_entire_batch_failure, **kwargs)
         self._failure_logger = failure_logger
+        self._max_receive_count = max_receive_count  # the queue's: its last receive goes to the dead-letter queue
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
         entry = super().failure_handler(record, exception)
         error = exception[1] if exception else None
-        self._failure_logger.error("record failed; it goes back to its queue and is retried",
+        self._failure_logger.error(self._what_happens_next(record),
                                    **record_identity(record), reason=failure_reason(error),
                                    error_type=type(error).__name__ if error is not None else None,
                                    exc_info=exception if exception and exception[0] is not None else None)
         return entry
+
+    def _what_happens_next(self, record: Any) -> str:
+        if getattr(record, "kinesis", None) is not None:
+            return "record failed; the stream retries it, then sends it to the on-failure destination"
+        receives = getattr(getattr(record, "attributes", None), "approximate_receive_count", None)
+        if self._max_receive_count is not None and receives is not None and int(receives) >= self._max_receive_count:
+            return "record failed on its last receive: it goes to the dead-letter queue"
+        return "record failed; it goes back to its queue and is retried"

@@ -58,11 +58,20 @@ class SendClaims:
                 raise
             return _existing(error.response.get("Item")) or self.read(key)
         except Exception:
-            written = self.read(key)
+            written = self._read_again(key)
             if written is not None and written.status == SENDING and written.at == round(now, 3):
                 return None
             raise
         return None
+
+    def _read_again(self, key: str) -> Existing | None:
+        """The claim as stored, read up to three times (a read that fails too would strand our claim)."""
+        for _ in range(2):
+            try:
+                return self.read(key)
+            except Exception:
+                continue
+        return self.read(key)
 
     def read(self, key: str) -> Existing | None:
         item = self._table.get_item(Key={"pk": f"REQUEST#{key}", "sk": SORT_KEY}, ConsistentRead=True).get("Item")

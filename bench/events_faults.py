@@ -1,0 +1,376 @@
+"""Section 16: the delivery events handler under injected faults and Kinesis redelivery.
+
+The real events handler in the integration tests' harness (``tests/integration/conftest.py``:
+``events_harness_context``): delivery events go through a moto Kinesis stream, which gives
+each its sequence number and the Lambda record the event source mapping would hand over.
+The workload, seeded: a few hundred messages around a month's end (their spend counts in
+two months), each with several events (queued, sometimes pending, accepted by the carrier,
+then delivered, or a failure, a block for an opt-out, an expiry; now and then a late
+in-flight event after the final one), 1-3 parts each; events arrive out of order (delivery
+jitter, sometimes seconds), and some twice (EventBridge delivers at least once).
+
+Faults are injected on the handler's DynamoDB client (ledger and contacts) outside
+botocore's retry loop (``tests/integration/faults.py``), at the rates of section 14; in the
+duplicates runs EventBridge puts 10 % of the events on the stream again, minutes later.
+The event source mapping is played as the construct configures it (batches of 100,
+``ReportBatchItemFailures``, ``BisectBatchOnFunctionError``, 3 retries): a partial failure
+bisects the batch at the lowest failed sequence number and the remaining records are
+retried; after the third retry the remaining records go to the on-failure destination
+(the dead-letter queue gets the batch's coordinates) and the shard moves on. A clean run
+of the same events is the reference ledger.
+
+DynamoDB is the in-memory fake of ``tests/integration/fake_dynamodb.py`` with
+TransactWriteItems added here (all or nothing, ``CancellationReasons`` as the service sends
+them), answering the handler's client after the injector saw each call: ~5 s per run where
+moto takes ~20 ms per ledger update. ``BENCH_FAULTS_MOTO=1`` runs on moto instead (the same
+figures and the same ledger: checked at 300 events); ``BENCH_FAULTS_FULL=1`` runs 20,000 events.
+
+Printed per run: records handed to the function (with retries), ledger messages whose status
+(or any attribute) differs from the clean run's, the month's spend and parts against the
+clean run's, messages counted twice, the SpendUSD metric against the spend counted, records
+dead-lettered and how many the logs explain, DynamoDB requests per record, seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import io
+import json
+import os
+import random
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import environment  # noqa: F401  (the import path)
+import pytest
+from environment import REGION
+from inbound_faults import RUNS
+
+from tests.integration.conftest import events_harness_context
+from tests.integration.emulation import FakeLambdaContext, create_tables, delivery_event
+from tests.integration.fake_aws import ServiceError
+from tests.integration.fake_dynamodb import FakeDynamoDb
+from tests.integration.faults import FaultInjector
+from two_way_sms.adapters.ledger import SPEND_PREFIX
+
+SEED = 16
+BATCH_SIZE = 100  # the construct's defaults
+RETRY_ATTEMPTS = 3
+MONTH_END = datetime(2025, 11, 1, tzinfo=timezone.utc).timestamp()
+PRICE_PER_PART, CARRIER_FEE_PER_PART = Decimal("0.00581"), Decimal("0.00266")
+FATES = {  # final event -> (weight, messageStatus, description)
+    "TEXT_DELIVERED": (85, "DELIVERED", "Message has been delivered to the handset"),
+    "TEXT_UNREACHABLE": (5, "UNREACHABLE", "The recipient's device is switched off"),
+    "TEXT_CARRIER_UNREACHABLE": (3, "CARRIER_UNREACHABLE", "The carrier could not be reached"),
+    "TEXT_BLOCKED": (3, "BLOCKED", "Destination phone number opted out"),
+    "TEXT_TTL_EXPIRED": (4, "TTL_EXPIRED", "The message could not be delivered within its time to live"),
+}
+
+
+# -- DynamoDB: the fake, with transactions -------------------------------------------------------
+class TransactingDynamoDb(FakeDynamoDb):
+    """``FakeDynamoDb`` with ``TransactWriteItems`` (Update, Put, Delete): every
+    condition is evaluated, and either every write is applied or none is; a refused transaction is
+    ``TransactionCanceledException`` with one reason per item, ``None`` for the items that passed."""
+
+    def transact_write_items(self, request: dict[str, Any]) -> dict[str, Any]:
+        entries = request["TransactItems"]
+        if not 1 <= len(entries) <= 100:
+            raise ServiceError("ValidationException", "Member must have length between 1 and 100")
+        touched, keys = [], set()
+        for entry in entries:
+            (kind, spec), = entry.items()
+            if kind not in ("Update", "Put", "Delete"):
+                raise NotImplementedError(f"the fake's transactions have no {kind}")
+            table = self._table(spec["TableName"])
+            key = table.key_of(spec["Item"], exact=False) if kind == "Put" else table.key_of(spec["Key"])
+            if (table.name, key) in keys:
+                raise ServiceError("ValidationException",
+                                   "Transaction request cannot include multiple operations on one item")
+            keys.add((table.name, key))
+            touched.append((table, key, copy.deepcopy(table.get(key))))
+        reasons, refused = [], False
+        for entry in entries:
+            (kind, spec), = entry.items()
+            operation = {"Update": self.update_item, "Put": self.put_item, "Delete": self.delete_item}[kind]
+            try:
+                operation({name: value for name, value in spec.items()
+                           if name != "ReturnValuesOnConditionCheckFailure"})
+                reasons.append({"Code": "None"})
+            except ServiceError as error:
+                if error.code != "ConditionalCheckFailedException":
+                    self._restore(touched)
+                    raise
+                refused = True
+                reason = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+                old = touched[len(reasons)][2]
+                if spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
+                    reason["Item"] = old
+                reasons.append(reason)
+        if refused:
+            self._restore(touched)
+            codes = ", ".join(reason["Code"] for reason in reasons)
+            raise ServiceError("TransactionCanceledException", "Transaction cancelled, please refer cancellation "
+                               f"reasons for specific reasons [{codes}]", CancellationReasons=reasons)
+        return {}
+
+    @staticmethod
+    def _restore(touched: list) -> None:
+        for table, key, old in touched:
+            if old is None:
+                table.delete(key)
+            else:
+                table.put(key, old)
+
+
+# -- the events ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arrival:
+    at: float  # when EventBridge puts it on the stream (seconds after the first request)
+    event: dict[str, Any]
+
+
+def messages_events(count: int, seed: int) -> list[Arrival]:
+    """About ``count`` delivery events of a few hundred messages, in the order they reach the stream."""
+    rng = random.Random(seed)
+    fates, weights = list(FATES), [FATES[f][0] for f in FATES]
+    arrivals: list[Arrival] = []
+    index = 0
+    while len(arrivals) < count:
+        message_id = f"msg-{index:05d}"
+        requested = MONTH_END - 7200 + rng.uniform(0, 14400)  # two hours either side of midnight UTC
+        parts = rng.choice((1, 1, 1, 2, 3))
+        common = {"messageId": message_id, "messageRequestTimestamp": int(requested * 1000),
+                  "destinationPhoneNumber": f"+1425555{index % 10_000:04d}", "totalMessageParts": parts,
+                  "totalMessagePrice": float(PRICE_PER_PART * parts),
+                  "totalCarrierFee": float(CARRIER_FEE_PER_PART * parts)}
+        fate = rng.choices(fates, weights)[0]
+        _, fate_status, fate_text = FATES[fate]
+        steps = [("TEXT_QUEUED", 0.1, False, "QUEUED", "Message is queued for delivery")]
+        if rng.random() < 0.3:
+            steps.append(("TEXT_PENDING", 0.25, False, "PENDING", "Message is pending at the carrier"))
+        if fate in ("TEXT_DELIVERED", "TEXT_UNREACHABLE"):
+            steps.append(("TEXT_SUCCESSFUL", 0.4, False, "SUCCESSFUL", "Message has been accepted by phone carrier"))
+        steps.append((fate, rng.uniform(2, 30), True, fate_status, fate_text))
+        if rng.random() < 0.05:  # a late in-flight report after the final one
+            steps.append(("TEXT_PENDING", steps[-1][1] + rng.uniform(5, 60), False, "PENDING", "Late pending report"))
+        for event_type, after, final, status, text in steps:
+            event = delivery_event(event_type, after_ms=int(after * 1000), is_final=final, status=status,
+                                   description=text, message_id=message_id, **common)
+            event["detail"]["eventTimestamp"] = int((requested + after) * 1000)
+            event["time"] = datetime.fromtimestamp(requested + after, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            jitter = rng.expovariate(1 / 0.5) + (rng.uniform(2, 20) if rng.random() < 0.1 else 0)
+            arrivals.append(Arrival(requested - MONTH_END + 7200 + after + jitter, event))
+            if rng.random() < 0.05:  # delivered twice by EventBridge, seconds apart
+                arrivals.append(Arrival(arrivals[-1].at + rng.uniform(0.1, 5), event))
+        index += 1
+    return sorted(arrivals[:count], key=lambda arrival: arrival.at)
+
+
+def with_duplicates(arrivals: list[Arrival], share: float, seed: int) -> list[Arrival]:
+    """``share`` of the events put on the stream again, one to ten minutes later."""
+    rng = random.Random(seed + 1)
+    again = [Arrival(a.at + rng.uniform(60, 600), a.event) for a in arrivals if rng.random() < share]
+    return sorted(arrivals + again, key=lambda arrival: arrival.at)
+
+
+# -- the world -------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def events_world(monkeypatch: pytest.MonkeyPatch, faults: FaultInjector, *, moto: bool) -> Iterator[Any]:
+    """``events_harness_context`` with the injector on the handler's DynamoDB client; unless ``moto``,
+    that client's calls are answered by the DynamoDB fake (the same tables), after the injector saw them."""
+    with events_harness_context(monkeypatch) as harness:
+        client = harness.app._dynamodb.meta.client
+        faults.attach(client)
+        if not moto:
+            fake = TransactingDynamoDb(region=REGION)
+            create_tables(fake.attach(boto3.Session(region_name=REGION)).resource("dynamodb"))
+            client.meta.events.register_last("before-call", fake._answer)  # moto never sees these calls
+        yield harness
+
+
+def stream_records(harness: Any, arrivals: list[Arrival]) -> list[dict[str, Any]]:
+    """Puts the events on the (moto) stream in arrival order; the Lambda records of all of them."""
+    harness.stream.put(*[arrival.event for arrival in arrivals])
+    records: list[dict[str, Any]] = []
+    while len(records) < len(arrivals):
+        batch = harness.stream.lambda_event()["Records"]
+        if not batch:
+            raise RuntimeError(f"the stream returned {len(records)} of {len(arrivals)} records")
+        records.extend(batch)
+    return records
+
+
+@dataclass
+class Played:
+    invocations: int = 0
+    records_handled: int = 0
+    dead: list = field(default_factory=list)  # (records, failed sequence numbers, log slice) per given-up batch
+
+
+def play(harness: Any, records: list[dict[str, Any]]) -> Played:
+    """The event source mapping: batches, bisection at the lowest failed record, bounded retries."""
+    played = Played()
+    position = 0
+    while position < len(records):
+        end = min(position + BATCH_SIZE, len(records))
+        batch, retries = records[position:end], 0
+        while True:
+            before = harness._logs.tell()  # (the buffer only grows: its position is its length)
+            result = harness.app.handler({"Records": batch}, FakeLambdaContext(function_name="events"))
+            played.invocations += 1
+            played.records_handled += len(batch)
+            failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+            if not failed:
+                break
+            first = min(n for n, record in enumerate(batch) if record["kinesis"]["sequenceNumber"] in failed)
+            batch = batch[first:]  # bisected at the returned sequence number: only the rest is retried
+            retries += 1
+            if retries > RETRY_ATTEMPTS:  # the batch's coordinates go to the on-failure destination
+                played.dead.append((batch, failed, (before, harness._logs.tell())))
+                break
+        position = end
+    return played
+
+
+# -- the figures -----------------------------------------------------------------------------------
+@dataclass
+class Figures:
+    events: int = 0  # records put on the stream
+    records_handled: int = 0  # records handed to the function, retries included
+    status_differs: int = 0  # messages whose ledger status is not the clean run's (or that are missing)
+    item_differs: int = 0  # messages whose ledger item differs in any attribute
+    spend_difference: Decimal = Decimal(0)  # sum over the months, this run minus the clean run
+    parts_difference: int = 0
+    counted_twice: int = 0  # the months' message counts minus the messages marked counted
+    metric_difference: Decimal = Decimal(0)  # SpendUSD metrics emitted minus the spend counted in the ledger
+    dead_lettered: int = 0  # records in the batches given up
+    failed_last: int = 0  # of those, the records that failed on the last attempt
+    explained: int = 0  # of those, named by a log line of that attempt (message id or sequence number)
+    by_sequence: int = 0  # of those, named by their sequence number
+    calls: int = 0
+    faults: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def ledger_state(harness: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(message id -> item, month -> spend summary) from a consistent scan of the ledger."""
+    table, items, start = harness.app.ledger._table, [], None  # the handler's own table (moto or the fake)
+    while True:
+        page = table.scan(ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    messages = {item["message_id"]: item for item in items if not item["message_id"].startswith(SPEND_PREFIX)}
+    months = {item["message_id"].removeprefix(SPEND_PREFIX): item for item in items
+              if item["message_id"].startswith(SPEND_PREFIX)}
+    return messages, months
+
+
+def figures_of(harness: Any, played: Played, arrivals: list[Arrival], faults: FaultInjector, emf: str,
+               reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
+    figures = Figures(events=len(arrivals), records_handled=played.records_handled, calls=len(faults.calls),
+                      faults=Counter(faults.injected))
+    messages, months = ledger_state(harness)
+    counted = Decimal(sum(Decimal(m.get("spend_usd", 0)) for m in months.values()))
+    figures.counted_twice = int(sum(m.get("messages", 0) for m in months.values())) - sum(
+        "spend_month" in item for item in messages.values())
+    emitted = Decimal(0)
+    for line in emf.splitlines():
+        if line.startswith('{"_aws"'):
+            value = json.loads(line, parse_float=Decimal).get("SpendUSD", 0)
+            emitted += sum(value) if isinstance(value, list) else Decimal(value)
+    figures.metric_difference = emitted - counted
+    if reference is not None:
+        clean_messages, clean_months = reference
+        for message_id, clean in clean_messages.items():
+            item = messages.get(message_id)
+            figures.status_differs += item is None or item.get("status") != clean.get("status")
+            figures.item_differs += item != clean
+        figures.item_differs += len(set(messages) - set(clean_messages))
+        for month in set(months) | set(clean_months):
+            mine, clean = months.get(month, {}), clean_months.get(month, {})
+            figures.spend_difference += Decimal(mine.get("spend_usd", 0)) - Decimal(clean.get("spend_usd", 0))
+            figures.parts_difference += int(mine.get("parts", 0)) - int(clean.get("parts", 0))
+    logs = harness.logs()
+    for batch, failed, (before, after) in played.dead:
+        figures.dead_lettered += len(batch)
+        lines = [json.loads(line) for line in logs[before:after].splitlines() if line.startswith("{")]
+        for record in batch:
+            sequence = record["kinesis"]["sequenceNumber"]
+            if sequence not in failed:
+                continue
+            figures.failed_last += 1
+            message_id = json.loads(_data(record))["detail"]["messageId"]
+            named = [line for line in lines if line.get("level") in ("WARNING", "ERROR")
+                     and (line.get("sequence_number") == sequence or line.get("message_id") == message_id)]
+            figures.explained += bool(named)
+            figures.by_sequence += any(line.get("sequence_number") == sequence for line in named)
+    return figures, (messages, months)
+
+
+def _data(record: dict[str, Any]) -> bytes:
+    return base64.b64decode(record["kinesis"]["data"])
+
+
+def measure(arrivals: list[Arrival], *, rates: dict[str, float], seed: int, moto: bool,
+            reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
+    monkeypatch = pytest.MonkeyPatch()
+    faults = FaultInjector(seed=seed, rates=rates)
+    started = time.perf_counter()
+    emf = io.StringIO()
+    try:  # the handler prints its EMF metrics: the SpendUSD ones are compared with the ledger
+        with contextlib.redirect_stdout(emf), warnings.catch_warnings(), \
+                events_world(monkeypatch, faults, moto=moto) as harness:
+            warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
+            records = stream_records(harness, arrivals)
+            faults.calls.clear()
+            played = play(harness, records)
+            faults.enabled = False
+            figures, state = figures_of(harness, played, arrivals, faults, emf.getvalue(), reference)
+    finally:
+        monkeypatch.undo()
+    figures.seconds = time.perf_counter() - started
+    return figures, state
+
+
+def print_events_fault_figures(count: int | None = None) -> None:
+    moto = bool(os.environ.get("BENCH_FAULTS_MOTO"))
+    count = count or (20_000 if os.environ.get("BENCH_FAULTS_FULL") else 2_000)
+    base = messages_events(count, SEED)
+    messages = len({a.event["detail"]["messageId"] for a in base})
+    print(f"16. Delivery events handler under faults: {count:,} events of {messages:,} messages (out of order, some "
+          f"twice), seeded; faults outside botocore's retries on DynamoDB; Kinesis batches of {BATCH_SIZE}, "
+          f"bisected at the failed record, {RETRY_ATTEMPTS} retries, then the dead-letter queue "
+          f"({'moto' if moto else 'in-memory DynamoDB fake'})")
+    print(f"   {'run':<24}{'events':>7}{'recs':>7}{'status!':>8}{'item!':>6}{'spend$':>10}{'parts':>6}{'2x':>4}"
+          f"{'metric$':>10}{'DLQ':>6}{'fail':>5}{'expl':>5}{'seq#':>5}{'DDB/rec':>8}{'s':>5}")
+    reference: tuple[dict, dict] | None = None
+    for name, (rates, duplicates) in RUNS.items():
+        arrivals = with_duplicates(base, duplicates, SEED)
+        figures, state = measure(arrivals, rates=rates, seed=SEED, moto=moto, reference=reference)
+        if reference is None:
+            reference = state
+        print(f"   {name:<24}{figures.events:>7}{figures.records_handled:>7}{figures.status_differs:>8}"
+              f"{figures.item_differs:>6}{figures.spend_difference:>10.5f}{figures.parts_difference:>6}"
+              f"{figures.counted_twice:>4}{figures.metric_difference:>10.5f}{figures.dead_lettered:>6}"
+              f"{figures.failed_last:>5}{figures.explained:>5}{figures.by_sequence:>5}"
+              f"{figures.calls / figures.events:>8.2f}{figures.seconds:>5.0f}")
+    print("   recs: records handed to the function, retries included; status!/item!: messages whose ledger status/item "
+          "differs from the clean run's; spend$/parts: months' totals minus the clean run's; 2x: messages counted "
+          "twice; metric$: SpendUSD emitted minus spend counted; DLQ: records given up; fail: of those, failed on the "
+          "last attempt; expl/seq#: of those, named by a warning or error line (by message id or sequence number / "
+          "by sequence number)")
+
+if __name__ == "__main__":
+    print_events_fault_figures()
