@@ -8,6 +8,8 @@ Python) into ``.build/lambda-layer``; synth itself never touches the network.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -20,7 +22,8 @@ SHARED_PACKAGE = "two_way_sms"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 if RUNTIME.name != f"python{lambda_dependencies.LAMBDA_PYTHON_VERSION}":
-    raise RuntimeError(f"the layer's wheels are for Python {lambda_dependencies.LAMBDA_PYTHON_VERSION}, not {RUNTIME.name}")
+    raise RuntimeError(
+        f"the layer's wheels are for Python {lambda_dependencies.LAMBDA_PYTHON_VERSION}, not {RUNTIME.name}")
 
 
 def dependencies_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -43,6 +46,41 @@ def dependencies_layer(scope: Construct) -> lambda_.ILayerVersion:
         description="Powertools for AWS Lambda, phonenumbers (see lambda/requirements.txt)",
         removal_policy=RemovalPolicy.RETAIN,
     )
+
+
+def extensions_layer(scope: Construct, construct_id: str, *, directory: str, module: str) -> lambda_.LayerVersion:
+    """Your handlers (``<directory>/python/<module>``) as a layer, beside the dependencies layer.
+
+    Lambda unpacks a function's layers into ``/opt`` one after the other, the last one's file
+    winning, and that order is not ours to keep: CDK sorts the layers by construct path under
+    ``@aws-cdk/aws-lambda:recognizeLayerVersion`` and keeps them as added without it. So the
+    two layers may not ship the same package (which would mix two versions' files anyway): a
+    ``ValueError`` names what to leave out.
+    """
+    shared = sorted(_top_level_names(Path(directory) / "python")
+                    & _top_level_names(lambda_dependencies.LAYER_DIR / "python"))
+    if shared:
+        raise ValueError(
+            f"the extensions layer {directory!r} ships {shared}, which the dependencies layer "
+            "(lambda/requirements.txt) has too: leave them out of its python/ (which layer's files would win depends "
+            "on the app's feature flags)")
+    return lambda_.LayerVersion(
+        scope, construct_id, code=lambda_.Code.from_asset(directory), compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE], description=f"Your handlers: {module}",
+    )
+
+
+def _top_level_names(python_dir: Path) -> set[str]:
+    """The importable names at the top of a layer's ``python/`` (packages, modules), metadata left out."""
+    if not python_dir.is_dir():
+        return set()
+    names = set()
+    for entry in python_dir.iterdir():
+        if entry.name == "__pycache__" or entry.name.endswith((".dist-info", ".egg-info", ".data")):
+            continue
+        names.add(entry.name.split(".")[0] if entry.is_file() and entry.suffix in (".py", ".so", ".pyd")
+                  else entry.name)
+    return names
 
 
 def function_code(function_dir: str) -> lambda_.Code:

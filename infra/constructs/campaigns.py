@@ -23,6 +23,7 @@ from infra.constructs.buckets import access_logs_bucket as new_access_logs_bucke
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
+from infra.constructs.policies import role_policy
 from infra.constructs.queues import encrypted_queue
 from infra.nag import acknowledge, nag_resource_name
 from two_way_sms import metric_names
@@ -291,7 +292,7 @@ class Campaigns(Construct):
             acknowledge(queue.node.default_child, "AwsSolutions-SQS3",
                         f"This queue is {role} (set on each schedule at run time, or the function's "
                         "EventInvokeConfig), not a source queue")
-        policy = self.function.role.node.find_child("DefaultPolicy").node.default_child
+        policy = role_policy(self.function.role)
         stack = Stack.of(self)
         audiences = nag_resource_name(stack.resolve(self._audience_objects()))
         acknowledge(policy, f"AwsSolutions-IAM5[Resource::{audiences}]",

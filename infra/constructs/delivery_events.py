@@ -22,6 +22,7 @@ import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
+from infra.constructs.policies import role_policy
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.tables import grant_table_actions
 from infra.nag import acknowledge
@@ -258,7 +259,7 @@ class DeliveryEvents(Construct):
     def _acknowledge_findings(self) -> None:
         events_role = self.stream.node.try_find_child("EventsRole")  # the rule target's role (CDK names it)
         if isinstance(events_role, iam.Role):
-            events_policy = events_role.node.find_child("DefaultPolicy").node.default_child
+            events_policy = role_policy(events_role)
             if self.stream.encryption_key is not None:
                 for finding in ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
                                 "AwsSolutions-IAM5[Action::kms:ReEncrypt*]"):
@@ -269,9 +270,9 @@ class DeliveryEvents(Construct):
                             "one stream; no other principal uses it")
         if isinstance(self.stream, kinesis.Stream):
             acknowledge(self.stream.node.default_child, "AwsSolutions-KDS3",
-                        "Every store in this stack uses a customer-managed key by design (key policy control, CloudTrail "
-                        "audit, one key for the ledger and its stream); Kinesis calls KMS about every five minutes per "
-                        "producer or consumer credential, a few dollars a month")
+                        "Every store in this stack uses a customer-managed key by design (key policy control, "
+                        "CloudTrail audit, one key for the ledger and its stream); Kinesis calls KMS about every five "
+                        "minutes per producer or consumer credential, a few dollars a month")
         for queue in (self.dead_letter_queue, self.rule_dead_letter_queue):
             acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy",
                         "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")

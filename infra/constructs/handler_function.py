@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.encryption import allow_cloudwatch_logs
+from infra.constructs.policies import add_active_tracing, cfn_policy, role_policy
 from infra.lambda_code import ARCHITECTURE, RUNTIME, dependencies_layer, function_code
 from infra.nag import acknowledge
 
@@ -25,6 +26,8 @@ class HandlerFunction:
     function: lambda_.Function
     role: iam.Role
     log_group: logs.LogGroup
+    #: The X-Ray write statement, alone (``add_active_tracing``): the same policy under any feature flags.
+    tracing_policy: iam.Policy
 
     def acknowledge_findings(self, *, key_scope: str, invoked_by: str, calls: str) -> None:
         """The findings every handler function raises, with their reasons; call after the grants.
@@ -33,22 +36,18 @@ class HandlerFunction:
         :param invoked_by: what invokes the function synchronously, and where its failures go instead.
         :param calls: the AWS services the function calls (why no VPC).
         """
-        policy = self.role.node.find_child("DefaultPolicy").node.default_child
+        policy = role_policy(self.role)
         for finding in ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]"):
             acknowledge(policy, finding, f"Scoped to {key_scope}; SQS and DynamoDB encryption need the "
                         "GenerateDataKey*/ReEncrypt* family of a key")
         for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(policy, finding, "CDK grants write this role's own policy, used by no other principal; every "
                         "statement names this stack's resources")
-        # With @aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePolicy (cdk.json) active tracing adds
-        # its own policy; without the flag its statement lands in the default policy.
-        tracing = self.function.node.try_find_child("inlinePolicyAddedToExecutionRole-0")
-        tracing_policy = tracing.node.default_child if tracing is not None else policy
+        tracing_policy = cfn_policy(self.tracing_policy)
         acknowledge(tracing_policy, "AwsSolutions-IAM5[Resource::*]",
                     "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
-        if tracing is not None:
-            for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-                acknowledge(tracing_policy, finding, "The X-Ray write policy that active tracing adds to this role only")
+        for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
+            acknowledge(tracing_policy, finding, "The X-Ray write policy of this function's role only")
         function = self.function.node.default_child
         for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
             acknowledge(function, finding, f"Invoked synchronously by {invoked_by}, where a function DLQ never fires")
@@ -69,9 +68,10 @@ def handler_function(
     log_retention: logs.RetentionDays,
     environment: dict[str, str],
 ) -> HandlerFunction:
-    """``lambda/<function_dir>/app.py:handler`` on arm64 with the dependencies layer, X-Ray
-    tracing, its environment encrypted with ``encryption_key`` and its logs in a log group
-    of its own (encrypted, retained) that its role alone may write to."""
+    """``lambda/<function_dir>/app.py:handler`` on arm64 with the dependencies layer, active X-Ray
+    tracing (its permission in a policy of its own, whatever the app's feature flags), its
+    environment encrypted with ``encryption_key`` and its logs in a log group of its own
+    (encrypted, retained) that its role alone may write to."""
     allow_cloudwatch_logs(encryption_key)
     log_group = logs.LogGroup(
         scope, "Logs", retention=log_retention, encryption_key=encryption_key, removal_policy=RemovalPolicy.RETAIN,
@@ -91,9 +91,9 @@ def handler_function(
         memory_size=memory_size,
         timeout=timeout,
         reserved_concurrent_executions=reserved_concurrency,
-        tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment_encryption=encryption_key,
         environment=environment,
     )
-    return HandlerFunction(function, role, log_group)
+    tracing_policy = add_active_tracing(function, role)
+    return HandlerFunction(function, role, log_group, tracing_policy)

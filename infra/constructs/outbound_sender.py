@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import jsii
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -17,13 +18,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
-import jsii
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.conversations import Conversations
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
 from infra.constructs.message_ledger import MessageLedger
+from infra.constructs.policies import default_policy
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table, grant_table_actions
@@ -74,9 +75,8 @@ def grant_create_schedules(grantee: iam.IGrantable, schedule_group: scheduler.IS
         resource_arns=[scheduler_role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": SCHEDULER_PRINCIPAL}},
     ))
-    principal = grantee.grant_principal
-    policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
-    if isinstance(policy, iam.Policy):
+    policy = default_policy(grantee.grant_principal)
+    if policy is not None:
         acknowledge(
             policy.node.default_child,
             f"AwsSolutions-IAM5[Resource::{nag_resource_name(Stack.of(policy).resolve(schedules_arn(schedule_group)))}]",

@@ -14,6 +14,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.constructs.encryption import allow_cloudwatch_logs
+from infra.constructs.policies import default_policy
 from infra.nag import acknowledge
 from infra.sms_countries import SMS_COUNTRY_CODES, blocked_countries
 
@@ -155,8 +156,8 @@ class SmsProtectConfiguration(Construct):
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
                 acknowledge(cfn_policy, finding, "The policy AwsCustomResource attaches to this construct's own "
                             "role: the protect configuration's account-default calls and X-Ray")
-        default_policy = role.node.try_find_child("DefaultPolicy")
-        if isinstance(default_policy, iam.Policy):
+        role_policy = default_policy(role)
+        if role_policy is not None:
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-                acknowledge(default_policy.node.default_child, finding,
+                acknowledge(role_policy.node.default_child, finding,
                             "CDK grants write this role's own policy: its own log group only")

@@ -10,12 +10,20 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_smsvoice as smsvoice
+from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.policies import (
+    XRAY_WRITE_ACTIONS,
+    add_active_tracing,
+    added_policies,
+    cfn_policy,
+    default_policy,
+    role_policy,
+)
 from infra.lambda_code import ARCHITECTURE, RUNTIME, function_code
 from infra.nag import acknowledge
 from two_way_sms.responder import ResponderSettings
@@ -145,14 +153,14 @@ class TwoWayNumber(Construct):
             resource_arns=[*self.send_resource_arns, configuration_set_arn, *protect_configuration_arns],
         )
         # The statement went to the role's default policy (a role of this stack): acknowledge it there.
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
-        if ANY_PHONE_NUMBER in self.send_resource_arns and isinstance(policy, iam.Policy):
+        policy = default_policy(grantee.grant_principal)
+        if ANY_PHONE_NUMBER in self.send_resource_arns and policy is not None:
             acknowledge(
                 policy.node.default_child,
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:<AWS::AccountId>:phone-number/*]",
                 "A pool replies from the pool number the customer texted, and which numbers the pool holds is not "
-                "known at synth and changes without a deploy; only sms-voice:SendTextMessage, in this account and region",
+                "known at synth and changes without a deploy; only sms-voice:SendTextMessage, in this account and "
+                "region",
             )
         return grant
 
@@ -213,7 +221,8 @@ class TwoWayNumber(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "sms-voice:DescribePhoneNumbers" if origination_type == "phone-number" else "sms-voice:DescribePools",
+                    "sms-voice:DescribePhoneNumbers" if origination_type == "phone-number"
+                    else "sms-voice:DescribePools",
                     "sms-voice:UpdatePhoneNumber" if origination_type == "phone-number" else "sms-voice:UpdatePool",
                     "sms-voice:DescribeKeywords",
                     "sms-voice:PutKeyword",
@@ -242,8 +251,8 @@ class TwoWayNumber(Construct):
             # CloudFormation sends this stack's one custom resource one event at a time.
             reserved_concurrent_executions=1,
             log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
         )
+        tracing_policy = add_active_tracing(function, role)  # one policy under any feature flags
         self.settings_function = function
 
         provider_log_group = logs.LogGroup(
@@ -260,10 +269,8 @@ class TwoWayNumber(Construct):
         framework_function.memory_size = 128
         framework_function.reserved_concurrent_executions = 1
         framework_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
-        provider_role.add_to_policy(iam.PolicyStatement(
-            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"],
-        ))
-        self._acknowledge_settings_findings(function, role, framework_function, provider_role)
+        provider_role.add_to_policy(iam.PolicyStatement(actions=list(XRAY_WRITE_ACTIONS), resources=["*"]))
+        self._acknowledge_settings_findings(function, role, tracing_policy, provider, provider_role)
         return CustomResource(
             self,
             "Settings",
@@ -285,13 +292,16 @@ class TwoWayNumber(Construct):
         )
 
     def _acknowledge_settings_findings(
-        self, function: lambda_.Function, role: iam.Role, framework_function: lambda_.CfnFunction,
+        self, function: lambda_.Function, role: iam.Role, tracing: iam.Policy, provider: cr.Provider,
         provider_role: iam.Role,
     ) -> None:
         function_l1 = function.node.default_child
+        framework = provider.node.find_child("framework-onEvent")
+        framework_function = framework.node.default_child
         for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
             acknowledge(function_l1, finding, "Invoked synchronously by the provider framework function, where a "
-                        "function DLQ never fires; an error goes back to CloudFormation, which fails the stack operation")
+                        "function DLQ never fires; an error goes back to CloudFormation, which fails the stack "
+                        "operation")
         for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
             acknowledge(function_l1, finding, "Calls only AWS service endpoints (End User Messaging, SSM) over TLS "
                         "with IAM auth; a VPC would add NAT or interface endpoints and no control over the data")
@@ -305,27 +315,31 @@ class TwoWayNumber(Construct):
 
         stack = Stack.of(self)
         settings_arn = f"<{stack.get_logical_id(function_l1)}.Arn>"
-        provider_policy = provider_role.node.find_child("DefaultPolicy").node.default_child
+        provider_policy = role_policy(provider_role)
         acknowledge(provider_policy, f"AwsSolutions-IAM5[Resource::{settings_arn}:*]",
                     "lambda:InvokeFunction on the settings function's versions and aliases (CDK's grantInvoke); "
                     "no other function")
         acknowledge(provider_policy, "AwsSolutions-IAM5[Resource::*]",
                     "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
-        tracing_policy = function.node.find_child("inlinePolicyAddedToExecutionRole-0").node.default_child
+        tracing_policy = cfn_policy(tracing)
         acknowledge(tracing_policy, "AwsSolutions-IAM5[Resource::*]",
                     "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
-        get_function_policy = (
-            framework_function.node.scope.node.find_child("inlinePolicyAddedToExecutionRole-0").node.default_child
-        )
+        # The framework's lambda:GetFunction on the settings function (Function.addToRolePolicy): a policy
+        # of its own under @aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePolicy, else the provider
+        # role's, acknowledged above. Found by type: CDK names it after a private counter.
+        framework_policies = [
+            (cfn_policy(policy), "The lambda:GetFunction policy the provider framework adds to its own role, "
+             "on the settings function only")
+            for policy in added_policies(framework)
+        ]
         for policy, reason in (
-            (role.node.find_child("DefaultPolicy").node.default_child,
+            (role_policy(role),
              "CDK grants write this role's own policy, used by no other principal; every statement names this "
              "number (or pool), its snapshot parameter or its log group"),
-            (tracing_policy, "The X-Ray write policy that active tracing adds to the settings function's role only"),
-            (provider_policy, "CDK grants write this role's own policy, used by no other principal: invoke the "
-             "settings function, write its own log group, X-Ray"),
-            (get_function_policy, "The lambda:GetFunction policy the provider framework adds to its own role, on "
-             "the settings function only"),
+            (tracing_policy, "The X-Ray write policy of the settings function's role only"),
+            (provider_policy, "CDK grants write this role's own policy, used by no other principal: invoke (and, "
+             "under some feature flags, get) the settings function, write its own log group, X-Ray"),
+            *framework_policies,
         ):
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
                 acknowledge(policy, finding, reason)

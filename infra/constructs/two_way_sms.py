@@ -7,7 +7,6 @@ from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -25,7 +24,7 @@ from infra.constructs.outbound_sender import OutboundSender
 from infra.constructs.protect_configuration import SmsProtectConfiguration
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.two_way_number import TwoWayNumber
-from infra.lambda_code import ARCHITECTURE, RUNTIME
+from infra.lambda_code import extensions_layer
 
 
 class TwoWaySms(Construct):
@@ -140,9 +139,8 @@ class TwoWaySms(Construct):
             deletion_protection=config.deletion_protection,
         )
         extensions = conversations.extensions
-        self.extensions = lambda_.LayerVersion(
-            self, "Extensions", code=lambda_.Code.from_asset(extensions.directory), compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE], description=f"Your handlers: {extensions.module}",
+        self.extensions = extensions_layer(
+            self, "Extensions", directory=extensions.directory, module=extensions.module,
         ) if extensions is not None else None
         self.inbound_processor = InboundProcessor(
             self, "InboundProcessor",

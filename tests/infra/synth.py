@@ -7,6 +7,9 @@ unacknowledged findings land in ``validation-report.json`` in the assembly direc
 by default the synth then raises. Here the synth is told not to raise
 (``@aws-cdk/core:failSynthOnValidationErrors``), so that one synth gives both the template
 and the list of findings; ``test_nag.py`` checks that a real synth does fail on a finding.
+
+``HOST_CONTEXTS`` are the feature flags of apps that reuse the constructs (``test_host_flags.py``):
+what ``cdk init app`` writes to cdk.json, and no context at all.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 DEFAULT_CONFIG: dict[str, Any] = CDK_CONTEXT[CONTEXT_KEY]
 FEATURE_FLAGS: dict[str, Any] = {key: value for key, value in CDK_CONTEXT.items() if key != CONTEXT_KEY}
+# The context of a new app (`cdk init app --language python`, the CLI of package.json; see the file's "//").
+CDK_INIT_CONTEXT_FILE = REPO_ROOT / "tests" / "fixtures" / "cdk-init-context.json"
+CDK_INIT_CONTEXT: dict[str, Any] = json.loads(CDK_INIT_CONTEXT_FILE.read_text())["context"]
+HOST_CONTEXTS: dict[str, dict[str, Any]] = {"cdk-init": CDK_INIT_CONTEXT, "no-context": {}}
 FAIL_SYNTH_ON_VALIDATION_ERRORS = "@aws-cdk/core:failSynthOnValidationErrors"
 STACK_NAME = "TwoWaySms"
 
@@ -134,9 +141,20 @@ def read_findings(outdir: Path) -> tuple[Finding, ...]:
     )
 
 
-def synthesize(name: str, raw_config: dict[str, Any], outdir: Path) -> Synthesized:
+def read_conclusions(outdir: Path) -> dict[str, str]:
+    """Each validation plugin's conclusion (``success`` or ``failure``: a real synth fails on a failure)."""
+    report_file = outdir / "validation-report.json"
+    if not report_file.exists():
+        return {}
+    return {plugin["pluginName"]: plugin["conclusion"]
+            for plugin in json.loads(report_file.read_text()).get("pluginReports", [])}
+
+
+def synthesize(name: str, raw_config: dict[str, Any], outdir: Path,
+               feature_flags: dict[str, Any] = FEATURE_FLAGS) -> Synthesized:
+    """The variant's stack, synthesized with ``feature_flags`` (default: this repository's cdk.json)."""
     config = load_config(raw_config)
-    app = cdk.App(outdir=str(outdir), context={**FEATURE_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
+    app = cdk.App(outdir=str(outdir), context={**feature_flags, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
     stack = TwoWaySmsStack(app, STACK_NAME, config=config)
     register_rule_packs(app)
     app.synth()
