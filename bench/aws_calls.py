@@ -23,9 +23,8 @@ from typing import Any
 
 import boto3
 from botocore.stub import Stubber
-from moto import mock_aws
-
 from environment import REGION, handler_environment, inbound_payload
+from moto import mock_aws
 
 from tests.integration.emulation import FakeLambdaContext, create_tables
 

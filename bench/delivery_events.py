@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto import mock_aws
-
 from environment import REGION
+from moto import mock_aws
 
 from tests.integration.emulation import (
     EmulatedStream,

@@ -168,7 +168,8 @@ def _figures(world: InboundWorld, cast: list, outcome: dict[str, Any], reference
     figures.dead_lettered = len(outcome["dead"])
     lines = [json.loads(line) for line in _log_buffer().splitlines() if line.startswith("{")]  # the handler's
     explained = {line.get("sqs_message_id") for line in lines
-                 if line.get("message", "").startswith("record failed on its last receive: it goes to the dead-letter queue")}
+                 if line.get("message", "").startswith(
+                     "record failed on its last receive: it goes to the dead-letter queue")}
     figures.dead_letters_explained = sum(delivery.sqs_message_id in explained for delivery in outcome["dead"])
     sent = sent_by_message(world)
     twice = {key for key, n in sent.items() if n > 1}
@@ -230,7 +231,7 @@ def print_fault_figures() -> None:
               f"{figures.calls / figures.messages:>10.2f}{figures.seconds:>6.0f}")
     print("   dup: (message, reply) pairs texted twice; cust: customers who got one; miss: replies the clean run "
           "sent that never went (message not dead-lettered); inDLQ: missing because dead-lettered;\n"
-          "   unkn: sends whose answer was lost (not sent again: HELP is); gaveup: STOP confirmations that could "
+          "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); gaveup: STOP confirmations that could "
           "not go within 5 minutes (the opt-out stands);\n   !list / !rec: STOP customers not on the "
           "opt-out list / not recorded; 2proof: duplicate consent proofs")
 

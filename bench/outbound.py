@@ -64,9 +64,8 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.validate import validate_parameters
-from moto import mock_aws
-
 from environment import REGION
+from moto import mock_aws
 
 from tests.integration.emulation import FakeLambdaContext, create_outbound_table, create_tables, sender_environment
 from tests.integration.sms_emulator import START, SmsEmulator
@@ -624,7 +623,8 @@ def print_burst_figures(results: list[BurstResult], wall: float) -> None:
           "   on simulated time, SmsEmulator enforcing the MPS; batches of 10 taken by concurrent pollers, each with\n"
           "   its own execution environment, sharing the schedule in DynamoDB; TRANSACTIONAL GSM-7 bodies, mixed:\n"
           "   70% 1-part, 20% 2-part, 10% 3-part (or every one 1-part)")
-    print(f"   {'number type':<11} {'MPS':>4} {'texts':>6} {'batches':>7} {'messages':>8} {'parts':>6} {'simulated':>9} "
+    print(f"   {'number type':<11} {'MPS':>4} {'texts':>6} {'batches':>7} {'messages':>8} {'parts':>6} "
+          f"{'simulated':>9} "
           f"{'parts/s':>8} {'ratio':>7} {'throttles':>9} {'max parts':>9} {'deferred':>8} {'invocations':>11}")
     for r in results:
         print(f"   {r.number_type:<11} {r.mps:>4.0f} {r.mix:>6} {r.concurrency:>7} {r.messages:>8,} {r.parts:>6,} "
@@ -634,7 +634,8 @@ def print_burst_figures(results: list[BurstResult], wall: float) -> None:
     print("   ratio = achieved parts/s over the configured MPS (goal: 0.95 to 1.00, never above); achieved = parts\n"
           "   the emulator accepted / (the moment the last parts' share of a second is used, max(send + parts/MPS),\n"
           "   - first send). batches: taken at once (the\n"
-          f"   construct's default max_concurrency is {CONCURRENCY}). throttles: ThrottlingException from the emulator.\n"
+          f"   construct's default max_concurrency is {CONCURRENCY}). "
+          "throttles: ThrottlingException from the emulator.\n"
           "   max parts: the most parts in any trailing second (a text with more parts than the MPS goes whole, as\n"
           "   the service allows). deferred: requests put back on the queue, the schedule being booked beyond the\n"
           "   handler's horizon of up to 30 s (or the invocation's time running low).\n"
@@ -652,7 +653,8 @@ def print_burst_figures(results: list[BurstResult], wall: float) -> None:
         print(f"   {r.label:<12} {note};\n"
               f"   {'':<12} the handlers slept {r.slept:,.0f} simulated s in all{churn} ({r.wall:.0f} s wall)")
     full = ", ".join(f"{n:,}" for _, n, _, _ in FULL["bursts"])
-    print(f"   Burst sizes: {', '.join(f'{r.messages:,}' for r in results)} messages; BENCH_OUTBOUND_FULL=1 runs {full}\n"
+    print(f"   Burst sizes: {', '.join(f'{r.messages:,}' for r in results)} messages; "
+          f"BENCH_OUTBOUND_FULL=1 runs {full}\n"
           f"   (moto takes tens of ms a request). The bursts ran side by side, one process each, in {wall:.0f} s.\n"
           "   The ledger's UpdateItem is counted, not sent, in the bursts (moto is slow to evaluate it; it takes no\n"
           "   simulated time); section 10 sends it. With more batches at once than the horizon holds, the rest come\n"
@@ -888,8 +890,10 @@ def print_cost(prices: ListPrices, throughput: ThroughputResult, bursts: list[Bu
               f"{sqs_requests:>8.3f} {'$' + format(sqs, '.5f'):>8} {invocations:>11.3f} {wait_per_part:>8.3f}s "
               f"{'$' + format(lambda_cost, '.5f'):>8} {'$' + format(total, '.4f'):>10}")
     schedule = ", ".join(f"{r.label} {r.schedule_item_bytes:,} B" for r in bursts)
-    print(f"    The schedule item carries the bookings of the last second and ahead; its size at the end\n    ({schedule})\n"
-          "    sets the write units of each booking's PutItem. UpdateItem units: from the size of the items each table\n"
+    print("    The schedule item carries the bookings of the last second and ahead; its size at the end\n"
+          f"    ({schedule})\n"
+          "    sets the write units of each booking's PutItem. UpdateItem units: from the size of the items "
+          "each table\n"
           "    held at the end. Reads: 1 unit each (every item read is under 4 KB).")
     print(f"    SMS, for scale: ${prices.sms_per_part:.5f} per part ({prices.sms_source}) = "
           f"${prices.sms_per_part * per:.2f} per 1,000 one-part messages.")

@@ -34,14 +34,14 @@ import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
 from aws_calls import PathCalls, count_calls_per_path
-from delivery_events import print_events_figures
-from outbound import ListPrices, print_outbound_figures
 from conversation_turns import print_conversation_call_figures, print_conversation_figures
-from inbound_faults import print_fault_figures
-from sender_faults import print_sender_fault_figures
+from delivery_events import print_events_figures
+from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
 from events_faults import print_events_fault_figures
+from inbound_faults import print_fault_figures
+from outbound import ListPrices, print_outbound_figures
+from sender_faults import print_sender_fault_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
@@ -157,13 +157,15 @@ def print_import_times() -> None:
 
 # -- 3. AWS calls per message -----------------------------------------------------------------------
 def print_calls_per_path(paths: list[PathCalls]) -> None:
-    print("3. AWS API calls per inbound message (moto DynamoDB + Stubber End User Messaging, counted by a botocore hook)")
+    print("3. AWS API calls per inbound message "
+          "(moto DynamoDB + Stubber End User Messaging, counted by a botocore hook)")
     print(f"   {'path':<38} {'DynamoDB':>13} {'End User Msg':>13} {'total':>6}")
     for path in paths:
         dynamodb = f"{path.dynamodb} ({path.dynamodb_reads}R {path.dynamodb_writes}W)"
         print(f"   {path.name:<38} {dynamodb:>13} {path.messaging:>13} {path.total:>6}")
     print("   (DynamoDB: the number's consent and reply log in one Query, the reply's claim before the send and its\n"
-          "    completion after (UpdateItem each), the ledger; a duplicate stops at the Query, which finds it answered;\n"
+          "    completion after (UpdateItem each), the ledger; "
+          "a duplicate stops at the Query, which finds it answered;\n"
           "    before issue 12: 5, 5, 8, 8, 5 and 1 calls, a Powertools idempotency record instead of the reply log)\n")
 
 
@@ -212,13 +214,16 @@ def print_cost_estimate(paths: list[PathCalls]) -> None:
     print(f"   prices used: DynamoDB on-demand ${DYNAMODB_PER_WRITE_UNIT * 1e6:.3f} per million write request units, "
           f"${DYNAMODB_PER_READ_UNIT * 1e6:.3f} per million read\n"
           "                units (items here are under 1 KB: 1 unit per write, failed conditional writes included,\n"
-          f"                1 per strongly consistent read); Lambda arm64 ${LAMBDA_PER_GB_SECOND:.10f} per GB-second at "
+          "                1 per strongly consistent read); "
+          f"Lambda arm64 ${LAMBDA_PER_GB_SECOND:.10f} per GB-second at "
           f"{LAMBDA_MEMORY_GB * 1024:.0f} MB and an\n"
-          f"                assumed {LAMBDA_ASSUMED_SECONDS * 1000:.0f} ms average, plus ${LAMBDA_PER_REQUEST * 1e6:.2f} "
+          f"                assumed {LAMBDA_ASSUMED_SECONDS * 1000:.0f} ms average, "
+          f"plus ${LAMBDA_PER_REQUEST * 1e6:.2f} "
           "per million requests (one message per invocation);\n"
           f"                SQS ${SQS_PER_REQUEST * 1e6:.2f} per million requests (receive + delete per message); "
           f"SNS ${SNS_PER_PUBLISH * 1e6:.2f} per million\n"
-          "                publishes (SNS to SQS delivery is free); KMS $0.03 per 10,000 requests, data keys cached: ~$0")
+          "                publishes (SNS to SQS delivery is free); "
+          "KMS $0.03 per 10,000 requests, data keys cached: ~$0")
     services = ("DynamoDB", "Lambda", "SQS", "SNS")
     header = "".join(f"{name:>10}" for name in services)
     print(f"   {'path':<38}{header}{'AWS total':>11}{'with SMS reply':>16}")

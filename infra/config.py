@@ -21,6 +21,7 @@ from typing import Any
 import phonenumbers
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.sms_countries import SMS_COUNTRY_CODES
 from two_way_sms.conversations.flows import Flow, FlowError, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.encoding import EncodingReport, analyse
@@ -32,8 +33,6 @@ from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
-
-from infra.sms_countries import SMS_COUNTRY_CODES
 
 CONTEXT_KEY = "two-way-sms"
 CONFIG_FILE_CONTEXT_KEY = "configFile"
@@ -389,7 +388,8 @@ def _origination(raw: Any) -> NewNumber | ExistingOrigination:
             raise ConfigError(f"origination.new_number.iso_country_code {country!r} is not an ISO 3166-1 alpha-2 code")
         number_type = _choice(body.get("number_type", "SIMULATOR"), NUMBER_TYPES, "origination.new_number.number_type")
         if number_type in ("SIMULATOR", "TOLL_FREE", "TEN_DLC") and country != "US":
-            raise ConfigError(f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}")
+            raise ConfigError(
+                f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}")
         capabilities = tuple(body.get("capabilities", ("SMS",)))
         for capability in capabilities:
             _choice(capability, CAPABILITIES, "origination.new_number.capabilities")
@@ -715,7 +715,8 @@ def _reply(raw: dict[str, Any], key: str, *, where: str = "config") -> str:
 def _check_help_reply(text: str) -> None:
     has_phone = any(True for _ in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE))
     if not (has_phone or _EMAIL.search(text) or _URL.search(text)):
-        raise ConfigError(f"help_reply {text!r} must carry contact information: a phone number, a URL or an e-mail address")
+        raise ConfigError(
+            f"help_reply {text!r} must carry contact information: a phone number, a URL or an e-mail address")
 
 
 def _check_stop_reply(text: str) -> None:

@@ -253,7 +253,8 @@ class Conversations(Construct):
         return environment
 
     def sender_environment(self) -> dict[str, str]:
-        """The sender's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and, with a codes key, ``CODES_KEY_ID``."""
+        """The sender's variables: ``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE`` and, with a codes key,
+        ``CODES_KEY_ID``."""
         environment = {
             "FLOWS_PARAMETER": self.flows_parameter.parameter_name,
             "FLOWS_DIGEST": self.flows_digest,

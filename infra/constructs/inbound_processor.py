@@ -15,20 +15,20 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.conversations import Conversations
-from infra.constructs.message_ledger import MessageLedger
-from infra.constructs.reply_configuration_set import ReplyConfigurationSet
-from infra.constructs.two_way_number import TwoWayNumber
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
+from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.queues import encrypted_queue
+from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table
-import infra.domain  # noqa: F401  (puts lambda/ on the path)
+from infra.constructs.two_way_number import TwoWayNumber
 from infra.nag import acknowledge
 from two_way_sms import metric_names
 from two_way_sms.outbound.budget import budget_text
-from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.outbound.policy import MAX_PRICE_PATTERN, MAX_TIME_TO_LIVE_SECONDS, MIN_TIME_TO_LIVE_SECONDS
+from two_way_sms.reply_log import ReplyLimits
 
 # Lambda allows 4 KB of environment variables in all; the settings must fit with the rest
 # (about 1,450 bytes once resolved: the names of the tables, configuration set, opt-out list,
@@ -132,7 +132,8 @@ class InboundProcessor(Construct):
         if not Token.is_unresolved(max_receive_count) and not 1 <= max_receive_count <= 1000:
             raise ValueError(f"max_receive_count {max_receive_count} must be 1-1,000")
         if hard_stop_budget_usd is not None and ledger is None:
-            raise ValueError(f"hard_stop_budget_usd {hard_stop_budget_usd!r} needs a ledger: the spend is counted there")
+            raise ValueError(
+                f"hard_stop_budget_usd {hard_stop_budget_usd!r} needs a ledger: the spend is counted there")
         settings_json = number.responder.to_json()
         if len(settings_json.encode()) > MAX_SETTINGS_BYTES:
             raise ValueError(

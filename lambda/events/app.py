@@ -36,8 +36,8 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from two_way_sms.adapters.batch_failures import LoggedBatchProcessor
 from two_way_sms import metric_names
+from two_way_sms.adapters.batch_failures import LoggedBatchProcessor
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.ledger import Applied, MessageLedger

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +14,8 @@ import pytest
 from infra.config import CONTEXT_KEY, DEFAULT_MAX_PRICE_USD, ConfigError, parse_config
 
 # cdk.json read directly: no CDK import, so these tests need no synth.
-VALID: dict[str, Any] = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"][CONTEXT_KEY]
+VALID: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"][CONTEXT_KEY]
 
 
 def config(**changes: Any) -> dict[str, Any]:
@@ -236,7 +237,8 @@ def test_outbound_defaults_without_the_section():
     parsed = parse_config(raw).outbound
     assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (
         1.0, DEFAULT_MAX_PRICE_USD, True, {})
-    assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (time(8), time(21), True)
+    assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (
+        time(8), time(21), True)
 
 
 # -- conversations -------------------------------------------------------------------------------------
@@ -247,7 +249,8 @@ def conversations(**section: Any) -> dict[str, Any]:
 def a_flow(**changes: Any) -> dict[str, Any]:
     """A small valid custom flow."""
     return {"start": "ask", "timeout_seconds": 3600, "steps": {"ask": {
-        "prompt": "Rate your visit 1-5.", "answers": [{"match": "1|2|3|4|5", "emit": "reply.received", "close": True}]}},
+        "prompt": "Rate your visit 1-5.",
+        "answers": [{"match": "1|2|3|4|5", "emit": "reply.received", "close": True}]}},
         **changes}
 
 

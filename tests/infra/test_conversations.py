@@ -335,7 +335,8 @@ def test_flows_over_4_kb_take_the_advanced_tier_and_over_8_kb_fail_naming_the_si
     Template.from_stack(stack).has_resource_properties("AWS::SSM::Parameter", {"Tier": "Advanced"})
 
     stack, key = _stack()
-    with pytest.raises(ValueError, match=rf"the flows take \d+ bytes of JSON, more than the {ADVANCED_PARAMETER_BYTES}"):
+    with pytest.raises(ValueError, match=rf"the flows take \d+ bytes of JSON, "
+                                         rf"more than the {ADVANCED_PARAMETER_BYTES}"):
         Conversations(stack, "Conversations", flows=flows(8), encryption_key=key)
 
 

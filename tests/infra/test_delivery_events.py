@@ -138,7 +138,8 @@ def test_rule_dead_letter_queue_lets_only_this_rule_send(default):
     assert len(allowed) == 1
     assert as_list(allowed[0]["Action"]) == ["sqs:SendMessage"]
     assert allowed[0]["Resource"] == arn_of(queue_id)
-    assert allowed[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": arn_of(resource_id(default, delivery_events.rule))}}
+    assert allowed[0]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": arn_of(resource_id(default, delivery_events.rule))}}
 
 
 def test_events_key_lets_eventbridge_encrypt_dead_letters_for_this_accounts_rules_only(default):
@@ -187,7 +188,7 @@ def test_mapping_reads_the_stream_from_its_oldest_record_in_batches(default):
 def test_mapping_bisects_retries_a_bounded_number_of_times_and_ages_records_out(default):
     mapping = events_mapping(default)
     assert mapping["BisectBatchOnFunctionError"] is True
-    assert mapping["MaximumRetryAttempts"] == 3
+    assert mapping["MaximumRetryAttempts"] == 10
     assert mapping["MaximumRecordAgeInSeconds"] == 12 * 3600
 
 
@@ -253,8 +254,10 @@ def test_events_function_can_update_the_ledger_and_contacts_and_send_to_its_dead
     granted = role_statements(default.resources, events_function(default))
     assert grants(granted, "dynamodb:UpdateItem", arn_of(resource_id(default, two_way_sms.ledger.table)))
     assert grants(granted, "dynamodb:GetItem", arn_of(resource_id(default, two_way_sms.ledger.table)))
-    assert grants(granted, "dynamodb:PutItem", arn_of(resource_id(default, two_way_sms.inbound_processor.contacts_table)))
-    assert grants(granted, "sqs:SendMessage", arn_of(resource_id(default, two_way_sms.delivery_events.dead_letter_queue)))
+    assert grants(granted, "dynamodb:PutItem",
+                  arn_of(resource_id(default, two_way_sms.inbound_processor.contacts_table)))
+    assert grants(granted, "sqs:SendMessage",
+                  arn_of(resource_id(default, two_way_sms.delivery_events.dead_letter_queue)))
     assert grants(granted, "kinesis:GetRecords", arn_of(resource_id(default, two_way_sms.delivery_events.stream)))
 
 
@@ -304,7 +307,8 @@ def test_ledger_lists_messages_by_destination_in_request_order(default):
 def test_ledger_is_on_demand_encrypted_with_the_events_key_and_recoverable(default):
     table = properties(default, built(default).ledger.table)
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["SSESpecification"] == {"KMSMasterKeyId": events_key_arn(default), "SSEEnabled": True, "SSEType": "KMS"}
+    assert table["SSESpecification"] == {
+        "KMSMasterKeyId": events_key_arn(default), "SSEEnabled": True, "SSEType": "KMS"}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
@@ -326,7 +330,8 @@ def test_stack_outputs_name_the_delivery_event_resources(default):
     assert outputs["LedgerTableName"]["Value"] == {"Ref": resource_id(default, built(default).ledger.table)}
     assert outputs["DeliveryEventStreamName"]["Value"] == {"Ref": resource_id(default, delivery_events.stream)}
     assert outputs["EventsFunctionName"]["Value"] == {"Ref": resource_id(default, delivery_events.function)}
-    assert outputs["EventsDeadLetterQueueUrl"]["Value"] == {"Ref": resource_id(default, delivery_events.dead_letter_queue)}
+    assert outputs["EventsDeadLetterQueueUrl"]["Value"] == {
+        "Ref": resource_id(default, delivery_events.dead_letter_queue)}
     assert outputs["DeliveryEventRuleDeadLetterQueueUrl"]["Value"] == {
         "Ref": resource_id(default, delivery_events.rule_dead_letter_queue)}
 
@@ -369,7 +374,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Standalone:
         stack, "OnDemand", ledger=ledger, contacts_table=contacts,
         stream_mode=kinesis.StreamMode.ON_DEMAND, stream_retention=Duration.hours(48),
         origination_numbers=["+12065550100", "+12065550101"], batch_size=500,
-        max_batching_window=Duration.seconds(5), retry_attempts=10, max_record_age=Duration.hours(6),
+        max_batching_window=Duration.seconds(5), retry_attempts=20, max_record_age=Duration.hours(6),
         parallelization_factor=2, memory_size=512, timeout=Duration.seconds(120))
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     on_demand.grant_read_stream(reader)
@@ -416,7 +421,7 @@ def test_given_mapping_settings_reach_the_template(standalone):
     assert {key: mapping[key] for key in (
         "BatchSize", "MaximumBatchingWindowInSeconds", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
         "ParallelizationFactor",
-    )} == {"BatchSize": 500, "MaximumBatchingWindowInSeconds": 5, "MaximumRetryAttempts": 10,
+    )} == {"BatchSize": 500, "MaximumBatchingWindowInSeconds": 5, "MaximumRetryAttempts": 20,
            "MaximumRecordAgeInSeconds": 6 * 3600, "ParallelizationFactor": 2}
 
 
@@ -469,7 +474,8 @@ def fresh_scope():
 @pytest.mark.parametrize("settings, message", [
     ({"batch_size": 0}, r"batch_size 0 must be 1-10,000"),
     ({"batch_size": 10_001}, r"batch_size 10001 must be 1-10,000"),
-    ({"max_batching_window": Duration.seconds(301)}, r"max_batching_window 5 minutes 1 second must be 0 seconds to 5 minutes"),
+    ({"max_batching_window": Duration.seconds(301)},
+     r"max_batching_window 5 minutes 1 second must be 0 seconds to 5 minutes"),
     ({"retry_attempts": -1}, r"retry_attempts -1 must be 0-10,000 \(a bounded number"),
     ({"retry_attempts": 10_001}, r"retry_attempts 10001 must be 0-10,000"),
     ({"max_record_age": Duration.seconds(59)}, r"max_record_age 59 seconds must be 1 minute to 7 days"),
@@ -503,8 +509,10 @@ def test_invalid_delivery_events_settings_are_rejected(fresh_scope, settings, me
 def test_an_existing_stream_with_new_stream_settings_is_rejected(fresh_scope, settings):
     stack, ledger, contacts = fresh_scope
     stream = kinesis.Stream.from_stream_arn(stack, "Imported", IMPORTED_STREAM_ARN)
-    with pytest.raises(ValueError, match=rf"pass existing_stream or the new stream's settings \['{next(iter(settings))}'\]"):
-        DeliveryEvents(stack, "DeliveryEvents", ledger=ledger, contacts_table=contacts, existing_stream=stream, **settings)
+    with pytest.raises(ValueError, match=rf"pass existing_stream or the new stream's settings "
+                                         rf"\['{next(iter(settings))}'\]"):
+        DeliveryEvents(stack, "DeliveryEvents", ledger=ledger, contacts_table=contacts, existing_stream=stream,
+                       **settings)
 
 
 @pytest.mark.parametrize("retention, message", [

@@ -97,7 +97,8 @@ def processor(synth: Synthesized):
 
 
 def queue_id(synth: Synthesized, attribute: str) -> str:
-    """The logical id of the InboundProcessor's ``queue``, ``dead_letter_queue`` or ``subscription_dead_letter_queue``."""
+    """The logical id of the InboundProcessor's ``queue``, ``dead_letter_queue`` or
+    ``subscription_dead_letter_queue``."""
     return synth.logical_id(getattr(processor(synth), attribute))
 
 
@@ -185,7 +186,8 @@ def test_number_is_a_us_simulator_number(default):
 
 def test_number_sends_inbound_texts_to_the_topic(default):
     number = default.only("AWS::SMSVOICE::PhoneNumber")[1]["Properties"]
-    assert number["TwoWay"] == {"Enabled": True, "ChannelArn": {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}}
+    assert number["TwoWay"] == {
+        "Enabled": True, "ChannelArn": {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}}
 
 
 def test_number_answers_help_and_stop_with_the_configured_replies(default):
@@ -404,7 +406,8 @@ def test_existing_number_is_configured_by_the_custom_resource_not_created(existi
     settings = existing_number.only("Custom::TwoWaySmsOrigination")[1]["Properties"]
     assert settings["OriginationType"] == "phone-number"
     assert settings["OriginationId"] == EXISTING_PHONE_NUMBER_ID
-    assert settings["TwoWayChannelArn"] == {"Ref": existing_number.logical_id(existing_number.stack.two_way_sms.inbound_topic.topic)}
+    assert settings["TwoWayChannelArn"] == {
+        "Ref": existing_number.logical_id(existing_number.stack.two_way_sms.inbound_topic.topic)}
 
 
 def test_existing_number_gets_help_stop_and_the_compliance_keywords(existing_number):
