@@ -231,8 +231,9 @@ def print_fault_figures() -> None:
               f"{figures.calls / figures.messages:>10.2f}{figures.seconds:>6.0f}")
     print("   dup: (message, reply) pairs texted twice; cust: customers who got one; miss: replies the clean run "
           "sent that never went (message not dead-lettered); inDLQ: missing because dead-lettered;\n"
-          "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); gaveup: STOP confirmations that could "
-          "not go within 5 minutes (the opt-out stands);\n   !list / !rec: STOP customers not on the "
+          "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); "
+          "gaveup: STOP confirmations that could not go within 5 minutes (the opt-out stands);\n"
+          "   !list / !rec: STOP customers not on the "
           "opt-out list / not recorded; 2proof: duplicate consent proofs")
 
 
