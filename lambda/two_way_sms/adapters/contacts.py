@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from two_way_sms.adapters.batch_reads import batch_get
 from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
-from two_way_sms.outbound.policy import ContactState
+from two_way_sms.outbound.contact_state import ContactState
 from two_way_sms.responder import ConsentChange
 
 if TYPE_CHECKING:  # pragma: no cover

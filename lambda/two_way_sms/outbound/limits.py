@@ -9,8 +9,8 @@ When several limits are exceeded the most specific reason wins, in this order:
 OVER_STATE_LIMIT (the law), then OVER_DAILY_LIMIT (the sender's per-recipient policy),
 then OVER_CAMPAIGN_LIMIT (one campaign run's cap).
 
-The reason strings live here and are re-exported by ``policy`` (which uses this module),
-so neither module imports the other in a circle.
+The reason strings live here and are re-exported by ``policy`` (which uses this module);
+both read the contact's state from ``contact_state``, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from two_way_sms.outbound.contact_state import ContactState
+
 if TYPE_CHECKING:  # pragma: no cover
-    from two_way_sms.outbound.policy import ContactState
     from two_way_sms.outbound.request import SendRequest
 
 OVER_DAILY_LIMIT = "OVER_DAILY_LIMIT"

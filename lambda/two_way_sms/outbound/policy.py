@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import Enum
-from types import MappingProxyType
 from typing import Any
 
 from two_way_sms.encoding import analyse, replace_lookalikes
@@ -45,6 +44,7 @@ from two_way_sms.outbound.budget import (
     BudgetState,
     next_month_start,
 )
+from two_way_sms.outbound.contact_state import ContactState  # noqa: F401  (part of the policy's interface)
 from two_way_sms.outbound.limits import OVER_CAMPAIGN_LIMIT, OVER_DAILY_LIMIT, OVER_STATE_LIMIT, limit_refusal
 from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
 from two_way_sms.outbound.templates import Template, TemplateError, render
@@ -222,18 +222,6 @@ def _time_text(moment: time) -> str:
 
 
 # -- the contact and the plan ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContactState:
-    """What the contacts table knows about the destination."""
-
-    opted_out: bool = False
-    opted_in: bool = False  # a recorded opt-in (import with proof, or START keyword)
-    recent_promotional: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
-    # idempotency key -> epoch seconds sent, last 7 days
-    campaign_sends: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    # "<campaign_id>/<run_id>" -> messages sent in that run
 
 
 class Outcome(str, Enum):
