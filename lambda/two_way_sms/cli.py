@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from two_way_sms.encoding import analyse
+from two_way_sms.instants import parse_instant
 from two_way_sms.outbound.campaign import AudienceCsv, AudienceQuery, Campaign, InvalidCampaign
 from two_way_sms.outbound.request import MESSAGE_TYPES, InvalidSendRequest
 from two_way_sms.outbound.templates import Template, TemplateError, render, templates_from_json
@@ -311,12 +312,9 @@ def _instant(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{option} {text[:40]!r} is not an ISO 8601 date and time") from None
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{option} {text!r} must carry a UTC offset (for example Z or +00:00)")
-    return moment
+        return parse_instant(text, option)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
 
 
 def _one_line(error: object) -> str:

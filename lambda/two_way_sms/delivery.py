@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from two_way_sms.instants import iso_timestamp
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 
 SOURCE = "aws.sms-voice"
@@ -178,11 +179,6 @@ def parse_delivery_event(data: bytes | str | dict[str, Any]) -> DeliveryEvent:
         price_usd=_amount(detail, "totalMessagePrice"),
         carrier_fee_usd=_amount(detail, "totalCarrierFee"),
     )
-
-
-def iso_timestamp(epoch_ms: int) -> str:
-    """Milliseconds since the epoch as ISO 8601 UTC with milliseconds (sorts as text)."""
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _text(detail: dict[str, Any], key: str) -> str | None:

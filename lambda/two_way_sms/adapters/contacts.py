@@ -24,15 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from two_way_sms.adapters.batch_reads import batch_get
-from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
+from two_way_sms.instants import iso_timestamp as _iso
 from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
 from two_way_sms.responder import ConsentChange
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -235,10 +236,6 @@ def _stored_text(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("S")
     return value if isinstance(value, str) else None
-
-
-def _iso(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _numbers(values: Mapping[str, float]) -> dict[str, Decimal]:

@@ -25,7 +25,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from two_way_sms.delivery import SENT_STATUS, SENT_STATUS_KEY, DeliveryEvent, iso_timestamp
+from two_way_sms.delivery import SENT_STATUS, SENT_STATUS_KEY, DeliveryEvent
+from two_way_sms.instants import iso_timestamp
 
 SPEND_PREFIX = "SPEND#"
 # Owned by the winning event: written when it has them, removed when it has not, so the

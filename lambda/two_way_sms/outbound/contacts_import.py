@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from two_way_sms.instants import parse_instant
 from two_way_sms.outbound.csv_rows import CsvRowProblem, UnreadableHeader, cell_text, open_rows
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 
@@ -110,14 +111,7 @@ def _contact(row: Mapping[str, Any], columns: Mapping[str, str], special: set[st
 
 
 def _instant(text: str) -> datetime:
-    shown = text if len(text) <= 40 else text[:40] + "..."
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"opt_in_at {shown!r} is not an ISO 8601 date and time") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"opt_in_at {shown!r} must carry a UTC offset (for example +00:00 or Z)")
-    return parsed.astimezone(timezone.utc)
+    return parse_instant(text, "opt_in_at").astimezone(timezone.utc)
 
 
 def _columns(fieldnames: Sequence[str]) -> dict[str, str]:

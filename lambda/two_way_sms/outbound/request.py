@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from two_way_sms.instants import parse_instant
 from two_way_sms.phone import InvalidPhoneNumber, mask, to_e164
 
 MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
@@ -322,12 +323,9 @@ def _parse_instant(raw: Any) -> datetime:
     if not isinstance(raw, str):
         raise InvalidSendRequest(f"sendAfter {raw!r} must be an ISO 8601 string with an offset")
     try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidSendRequest(f"sendAfter {_shorten(raw)!r} is not an ISO 8601 date and time") from None
-    if parsed.tzinfo is None:
-        raise InvalidSendRequest(f"sendAfter {raw!r} must carry a UTC offset (for example +00:00 or Z)")
-    return parsed
+        return parse_instant(raw, "sendAfter")
+    except ValueError as error:
+        raise InvalidSendRequest(str(error)) from None
 
 
 def _parse_campaign(raw: Any) -> CampaignRef:
