@@ -26,7 +26,6 @@ from infra.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_s
 from infra.constructs.policies import role_policy
 from infra.constructs.queues import encrypted_queue
 from infra.nag import acknowledge, nag_resource_name
-from two_way_sms import metric_names
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
 
@@ -216,8 +215,6 @@ class Campaigns(Construct):
                 "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
                 "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue.queue_arn,
                 "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # events that can never run, parked
-                "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
-                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
             },
         )

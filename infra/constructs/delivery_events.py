@@ -26,7 +26,6 @@ from infra.constructs.policies import role_policy
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.tables import grant_table_actions
 from infra.nag import acknowledge
-from two_way_sms import metric_names
 
 EVENT_SOURCE = "aws.sms-voice"
 DELIVERY_STATUS_DETAIL_TYPE = "Text Message Delivery Status Updated"
@@ -222,8 +221,6 @@ class DeliveryEvents(Construct):
                 "CONTACTS_TABLE": contacts_table.table_name,
                 "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
                 "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
-                "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
-                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **({"OUTBOUND_TABLE": outbound_table.table_name} if outbound_table is not None else {}),
             },
         )

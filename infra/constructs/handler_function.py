@@ -19,6 +19,12 @@ from infra.constructs.encryption import allow_cloudwatch_logs
 from infra.constructs.policies import add_active_tracing, cfn_policy, role_policy
 from infra.lambda_code import ARCHITECTURE, RUNTIME, dependencies_layer, function_code
 from infra.nag import acknowledge
+from two_way_sms import metric_names
+
+# Every function's metrics and logs carry the one service and namespace the dashboard and alarms read.
+POWERTOOLS_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE, "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+}
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,9 @@ def handler_function(
 ) -> HandlerFunction:
     """``lambda/<function_dir>/app.py:handler`` on arm64 with the dependencies layer, active X-Ray
     tracing (its permission in a policy of its own, whatever the app's feature flags), its
-    environment encrypted with ``encryption_key`` and its logs in a log group of its own
-    (encrypted, retained) that its role alone may write to."""
+    environment (``environment`` and Powertools' service and namespace) encrypted with
+    ``encryption_key`` and its logs in a log group of its own (encrypted, retained) that its
+    role alone may write to."""
     allow_cloudwatch_logs(encryption_key)
     log_group = logs.LogGroup(
         scope, "Logs", retention=log_retention, encryption_key=encryption_key, removal_policy=RemovalPolicy.RETAIN,
@@ -93,7 +100,7 @@ def handler_function(
         reserved_concurrent_executions=reserved_concurrency,
         log_group=log_group,
         environment_encryption=encryption_key,
-        environment=environment,
+        environment={**POWERTOOLS_ENVIRONMENT, **environment},
     )
     tracing_policy = add_active_tracing(function, role)
     return HandlerFunction(function, role, log_group, tracing_policy)

@@ -18,14 +18,13 @@ from constructs import Construct
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
 from infra.constructs.conversations import Conversations
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
-from infra.constructs.handler_function import handler_function
+from infra.constructs.handler_function import POWERTOOLS_ENVIRONMENT, handler_function
 from infra.constructs.message_ledger import MessageLedger
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.nag import acknowledge
-from two_way_sms import metric_names
 from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import MAX_PRICE_PATTERN, MAX_TIME_TO_LIVE_SECONDS, MIN_TIME_TO_LIVE_SECONDS
 from two_way_sms.reply_log import ReplyLimits
@@ -179,8 +178,6 @@ class InboundProcessor(Construct):
             "CONFIGURATION_SET": configuration_set.configuration_set_name,
             "OPT_OUT_LIST": number.opt_out_list_name,
             "MESSAGE_TYPE": message_type,
-            "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
-            "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
             "MAX_RECEIVE_COUNT": str(max_receive_count),
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
             "REPLY_TIME_TO_LIVE": str(reply_time_to_live_seconds),
@@ -194,7 +191,7 @@ class InboundProcessor(Construct):
             **(conversations.inbound_environment() if conversations is not None else {}),
             **({"EXTENSIONS_MODULE": extensions_module} if extensions_module else {}),
         }
-        size = environment_size(environment)
+        size = environment_size({**POWERTOOLS_ENVIRONMENT, **environment})
         if size > LAMBDA_ENVIRONMENT_BYTES:
             raise ValueError(
                 f"the function's environment would take about {size} bytes once deployed, more than Lambda's "

@@ -30,7 +30,6 @@ from infra.constructs.reply_configuration_set import ReplyConfigurationSet
 from infra.constructs.tables import encrypted_table, grant_table_actions
 from infra.constructs.two_way_number import TwoWayNumber
 from infra.nag import acknowledge, nag_resource_name
-from two_way_sms import metric_names
 from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
@@ -240,8 +239,6 @@ class OutboundSender(Construct):
                 "TEMPLATES": templates_json,
                 "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # malformed requests, with their reason
                 **budget_environment,
-                "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
-                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                 **(conversations.sender_environment() if conversations is not None else {}),
             },
         )
