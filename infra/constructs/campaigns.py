@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import infra.domain  # noqa: F401  (puts lambda/ on the path)
-from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR
+from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, encrypted_bucket
 from infra.constructs.buckets import access_logs_bucket as new_access_logs_bucket
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.handler_function import handler_function
@@ -176,25 +176,15 @@ class Campaigns(Construct):
         else:
             self.access_logs_bucket = access_logs_bucket or new_access_logs_bucket(
                 self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
-            self.audience_bucket = s3.Bucket(
-                self, "Audiences",
-                encryption=s3.BucketEncryption.KMS,
-                encryption_key=self.encryption_key,
-                bucket_key_enabled=True,
-                versioned=True,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                server_access_logs_bucket=self.access_logs_bucket,
-                server_access_logs_prefix=ACCESS_LOGS_PREFIX,
-                removal_policy=RemovalPolicy.RETAIN,
-                lifecycle_rules=[s3.LifecycleRule(
+            self.audience_bucket = encrypted_bucket(
+                self, "Audiences", encryption_key=self.encryption_key, access_logs=self.access_logs_bucket,
+                access_logs_prefix=ACCESS_LOGS_PREFIX,
+                lifecycle_rule=s3.LifecycleRule(
                     id="ExpireAudiences",
                     expiration=audience_retention,
                     noncurrent_version_expiration=NONCURRENT_AUDIENCES_KEPT_FOR,
                     abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
-                )],
+                ),
             )
 
         handler = handler_function(
@@ -267,7 +257,7 @@ class Campaigns(Construct):
             ),
         )
         # The group's name is known at synth (no reference): the schedule must still come after the group.
-        self.budget_check.add_dependency(self.schedule_group.node.default_child)
+        self.budget_check.add_resource_dependency(self.schedule_group.node.default_child)
         handler.acknowledge_findings(
             key_scope="this construct's CMK and the keys of the outbound and contacts tables and queue",
             invoked_by="EventBridge Scheduler",

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, access_logs_bucket
+from infra.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, access_logs_bucket, encrypted_bucket
 from infra.constructs.encryption import allow_cloudwatch_logs, new_key
 from infra.constructs.inbound_topic import SMS_VOICE_PRINCIPAL, sms_voice_conditions
 from infra.constructs.reply_configuration_set import ReplyConfigurationSet
@@ -133,20 +133,10 @@ class EventArchive(Construct):
             self.bucket: s3.IBucket = existing_bucket
         else:
             self.access_logs_bucket = access_logs_bucket(self, "AccessLogs", retention=access_log_retention)
-            self.bucket = s3.Bucket(
-                self, "Bucket",
-                encryption=s3.BucketEncryption.KMS,
-                encryption_key=self.encryption_key,
-                bucket_key_enabled=True,
-                versioned=True,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                server_access_logs_bucket=self.access_logs_bucket,
-                server_access_logs_prefix="archive/",
-                removal_policy=RemovalPolicy.RETAIN,
-                lifecycle_rules=[s3.LifecycleRule(
+            self.bucket = encrypted_bucket(
+                self, "Bucket", encryption_key=self.encryption_key, access_logs=self.access_logs_bucket,
+                access_logs_prefix="archive/",
+                lifecycle_rule=s3.LifecycleRule(
                     id="TierAndExpire",
                     transitions=[
                         s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
@@ -157,7 +147,7 @@ class EventArchive(Construct):
                     expiration=expire_after,
                     noncurrent_version_expiration=NONCURRENT_VERSIONS_KEPT_FOR,
                     abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
-                )],
+                ),
             )
 
         self.log_group = logs.LogGroup(
