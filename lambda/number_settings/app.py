@@ -24,6 +24,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from two_way_sms.keywords import MANDATORY_KEYWORDS
+from two_way_sms.responder import KeywordAction
+
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
@@ -31,9 +34,8 @@ logger.setLevel(logging.INFO)
 sms = boto3.client("pinpoint-sms-voice-v2")
 ssm = boto3.client("ssm")
 
-KEYWORD_ACTIONS = ("AUTOMATIC_RESPONSE", "OPT_OUT", "OPT_IN")
-# Every number has them: they can be overwritten but DeleteKeyword rejects them.
-MANDATORY_KEYWORDS = frozenset({"HELP", "STOP"})
+KEYWORD_ACTIONS = tuple(action.value for action in KeywordAction)
+# Every number has them (two_way_sms.keywords): they can be overwritten but DeleteKeyword rejects them.
 
 
 class InvalidProperties(ValueError):
