@@ -28,8 +28,8 @@ _HEADLINES = {
     "AWS::Kinesis::Stream": "Kinesis stream of delivery events (KMS-encrypted)",
     "AWS::Lambda::Function": "Lambda functions (arm64)",
     "AWS::Scheduler::ScheduleGroup": "EventBridge Scheduler group (campaign runs, held texts' release)",
-    "AWS::DynamoDB::Table": ("DynamoDB tables (contacts, opt-outs & reply logs, message ledger, "
-                             "outbound & send claims, conversations)"),
+    "AWS::DynamoDB::Table": ("DynamoDB tables (contacts with opt-outs & reply logs, message ledger, "
+                             "outbound with send claims, conversations)"),
     "AWS::SSM::Parameter": "SSM parameter holding the conversation flows",
     "AWS::KinesisFirehose::DeliveryStream": "Firehose stream archiving every delivery event",
     "AWS::S3::Bucket": "S3 buckets (event archive, campaign audiences, access logs)",
