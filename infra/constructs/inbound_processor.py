@@ -28,6 +28,7 @@ from infra.nag import acknowledge
 from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import MAX_PRICE_PATTERN, MAX_TIME_TO_LIVE_SECONDS, MIN_TIME_TO_LIVE_SECONDS
 from two_way_sms.reply_log import ReplyLimits
+from two_way_sms.settings import InboundSettings
 
 # Lambda allows 4 KB of environment variables in all; the settings must fit with the rest
 # (about 1,450 bytes once resolved: the names of the tables, configuration set, opt-out list,
@@ -191,6 +192,7 @@ class InboundProcessor(Construct):
             **(conversations.inbound_environment() if conversations is not None else {}),
             **({"EXTENSIONS_MODULE": extensions_module} if extensions_module else {}),
         }
+        InboundSettings.from_environment(environment)  # what the handler reads at start-up: the same contract
         size = environment_size({**POWERTOOLS_ENVIRONMENT, **environment})
         if size > LAMBDA_ENVIRONMENT_BYTES:
             raise ValueError(

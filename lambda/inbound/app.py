@@ -30,7 +30,7 @@ from two_way_sms.adapters.business_events import BusinessEventBus
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationStore
 from two_way_sms.adapters.dead_letters import DeadLetterQueue
-from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
+from two_way_sms.adapters.flow_settings import FlowSettings
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.our_numbers import OurNumbers
@@ -41,56 +41,43 @@ from two_way_sms.adapters.telemetry import PowertoolsTelemetry
 from two_way_sms.conversations.router import router
 from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
 from two_way_sms.phone import mask
-from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
+from two_way_sms.settings import InboundSettings
 
-REQUIRED_SETTINGS = ("RESPONDER_SETTINGS", "CONTACTS_TABLE", "CONFIGURATION_SET", "OPT_OUT_LIST", "MESSAGE_TYPE")
-DEFAULT_MAX_RECEIVE_COUNT = 5
-
-
-def _settings_from_environment() -> dict[str, str]:
-    missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
-    if missing:
-        raise RuntimeError(f"inbound handler is missing environment variables {missing}: deploy it with the construct")
-    return {**{name: os.environ[name] for name in REQUIRED_SETTINGS}, **conversation_settings(os.environ, "inbound")}
-
-
-_env = _settings_from_environment()
+settings = InboundSettings.from_environment(os.environ)  # the construct's contract, checked at start-up
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
 
 _dynamodb = boto3.resource("dynamodb")
-contacts_table = _dynamodb.Table(_env["CONTACTS_TABLE"])
+contacts_table = _dynamodb.Table(settings.contacts_table)
 contacts = ContactsTable(contacts_table)
 # Optional: a processor reused without a message ledger does not record its replies.
-ledger = MessageLedger(
-    _dynamodb.Table(os.environ["LEDGER_TABLE"]), retention_days=int(os.environ.get("LEDGER_RETENTION_DAYS") or 400),
-) if os.environ.get("LEDGER_TABLE") else None
+ledger = (MessageLedger(_dynamodb.Table(settings.ledger_table), retention_days=settings.ledger_retention_days)
+          if settings.ledger_table else None)
 _sms = boto3.client("pinpoint-sms-voice-v2")
 gateway = SmsGateway(
     _sms,
-    configuration_set=_env["CONFIGURATION_SET"],
-    opt_out_list=_env["OPT_OUT_LIST"],
-    message_type=_env["MESSAGE_TYPE"],
-    reply_max_price=os.environ.get("REPLY_MAX_PRICE") or None,
-    reply_time_to_live_seconds=int(os.environ["REPLY_TIME_TO_LIVE"]) if os.environ.get("REPLY_TIME_TO_LIVE") else None,
+    configuration_set=settings.configuration_set,
+    opt_out_list=settings.opt_out_list,
+    message_type=settings.message_type,
+    reply_max_price=settings.reply_max_price,
+    reply_time_to_live_seconds=settings.reply_time_to_live,
 )
 # Optional: a processor reused without conversations or a bus answers with the responder alone.
 flow_settings = FlowSettings(
-    boto3.client("ssm"), _env.get("FLOWS_PARAMETER"), expected_digest=os.environ.get("FLOWS_DIGEST") or None,
+    boto3.client("ssm"), settings.flows_parameter, expected_digest=settings.flows_digest,
     on_mismatch=lambda: metrics.add_metric(name=metric_names.FLOWS_NOT_AS_DEPLOYED, unit=MetricUnit.Count, value=1),
 )
-conversations = (ConversationStore(_dynamodb.Table(_env["CONVERSATIONS_TABLE"]))
-                 if "CONVERSATIONS_TABLE" in _env else None)
-bus = (BusinessEventBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"])
-       if os.environ.get("EVENT_BUS_NAME") else None)
-dead_letters = DeadLetterQueue(boto3.client("sqs"), os.environ["DEAD_LETTER_QUEUE_URL"]) \
-    if os.environ.get("DEAD_LETTER_QUEUE_URL") else None
-our_numbers = OurNumbers.from_environment(dict(os.environ), _sms)
-max_receive_count = int(os.environ.get("MAX_RECEIVE_COUNT") or DEFAULT_MAX_RECEIVE_COUNT)
+conversations = (ConversationStore(_dynamodb.Table(settings.conversations_table))
+                 if settings.conversations_table else None)
+bus = BusinessEventBus(boto3.client("events"), settings.event_bus_name) if settings.event_bus_name else None
+dead_letters = (DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
+                if settings.dead_letter_queue_url else None)
+our_numbers = OurNumbers.from_environment(settings.to_environment(), _sms)
+max_receive_count = settings.max_receive_count
 
 
 def _import_extensions(module_name: str | None) -> None:
@@ -104,17 +91,17 @@ def _import_extensions(module_name: str | None) -> None:
                            "the function (see the README, \"Your own handlers\")") from None
 
 
-_import_extensions(os.environ.get("EXTENSIONS_MODULE"))
+_import_extensions(settings.extensions_module)
 
 # Optional: flows whose answers carry a one-use code need the key that derives it again.
-codes = OneUseCodes(boto3.client("kms"), os.environ["CODES_KEY_ID"]) if os.environ.get("CODES_KEY_ID") else None
+codes = OneUseCodes(boto3.client("kms"), settings.codes_key_id) if settings.codes_key_id else None
 answerer = InboundAnswerer(
-    responder=ResponderSettings.from_json(_env["RESPONDER_SETTINGS"]), reply_log=ReplyLogTable(contacts_table),
+    responder=ResponderSettings.from_json(settings.responder_settings), reply_log=ReplyLogTable(contacts_table),
     contacts=contacts, gateway=gateway, telemetry=PowertoolsTelemetry(logger, metrics), ledger=ledger,
-    conversations=conversations, bus=bus, flows=flow_settings.flows, router=router, message_type=_env["MESSAGE_TYPE"],
-    limits=ReplyLimits.from_text(os.environ["REPLY_LIMITS"]) if os.environ.get("REPLY_LIMITS") else ReplyLimits(),
+    conversations=conversations, bus=bus, flows=flow_settings.flows, router=router, message_type=settings.message_type,
+    limits=settings.reply_limits,
     code_for=codes.code_for if codes is not None else None,
-    hard_stopped=hard_stop_from_environment(os.environ, ledger.month_to_date if ledger else None),
+    hard_stopped=hard_stop_from_environment(settings.to_environment(), ledger.month_to_date if ledger else None),
 )
 
 

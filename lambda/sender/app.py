@@ -58,7 +58,7 @@ from two_way_sms.adapters.campaign_runs import CampaignRuns, refused
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
 from two_way_sms.adapters.dead_letters import DeadLetterQueue
-from two_way_sms.adapters.flow_settings import FlowSettings, conversation_settings
+from two_way_sms.adapters.flow_settings import FlowSettings
 from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
@@ -96,6 +96,7 @@ from two_way_sms.outbound.templates import templates_from_json
 from two_way_sms.pacing import Wanted
 from two_way_sms.phone import mask
 from two_way_sms.responder import ConsentChange
+from two_way_sms.settings import conversation_settings
 
 REQUIRED_SETTINGS = (
     "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE",

@@ -38,6 +38,7 @@ from tests.infra.test_template import (
     sms_voice_arn,
     statements,
 )
+from two_way_sms.settings import OPTIONAL, REQUIRED, InboundSettings
 
 CONTACTS_FORBIDDEN = {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 
@@ -434,3 +435,16 @@ def test_without_a_hard_stop_the_inbound_function_is_not_told_the_budget(default
 
     assert "MONTHLY_BUDGET_USD" not in inbound_env and "BUDGET_HARD_STOP" not in inbound_env
     assert environment(default, built(default).outbound_sender.function)["BUDGET_HARD_STOP"] == "false"
+
+
+# -- the inbound function's settings contract ---------------------------------------------------------
+def test_every_variant_gives_the_inbound_function_an_environment_its_handler_accepts(any_variant):
+    """What CloudFormation fills in (a Ref, a GetAtt) stands in as a placeholder name."""
+    env = environment(any_variant, built(any_variant).inbound_processor.function)
+    resolved = {name: value if isinstance(value, str) else "resolved-at-deploy" for name, value in env.items()}
+
+    settings = InboundSettings.from_environment(resolved)
+
+    allowed = set(REQUIRED) | set(OPTIONAL) | {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+    assert set(env) <= allowed  # nothing the handler does not read
+    assert settings.dead_letter_queue_url and settings.max_receive_count == 5

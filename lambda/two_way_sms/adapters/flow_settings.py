@@ -13,7 +13,7 @@ then parked in the dead-letter queue, nothing lost) and is counted for the alarm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -21,17 +21,6 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from two_way_sms.conversations.flows import Flow, flows_digest, flows_from_json
 
 MAX_AGE_SECONDS = 300
-# Conversations need both: the flows to run and the table to keep them in.
-CONVERSATION_SETTINGS = ("FLOWS_PARAMETER", "CONVERSATIONS_TABLE")
-
-
-def conversation_settings(environment: Mapping[str, str], function: str) -> dict[str, str]:
-    """The conversation settings a function was deployed with: both, or none (no conversations)."""
-    present = {name: environment[name] for name in CONVERSATION_SETTINGS if environment.get(name)}
-    if present and len(present) < len(CONVERSATION_SETTINGS):
-        raise RuntimeError(f"{function} handler needs all of {list(CONVERSATION_SETTINGS)} for conversations, "
-                           f"or none: it has only {list(present)}")
-    return present
 
 
 class FlowsNotAsDeployed(RuntimeError):
