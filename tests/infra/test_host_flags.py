@@ -153,10 +153,9 @@ def test_an_extensions_layer_may_not_ship_a_package_of_the_dependencies_layer(tm
 
 
 def test_the_cdk_init_context_is_what_the_pinned_cli_writes():
-    """The fixture against the CLI of package.json, when node_modules has it (``make install``)."""
+    """The fixture against the CLI of package.json (``make test`` installs it with ``npm ci``)."""
     cli = REPO_ROOT / "node_modules" / "aws-cdk"
-    if not cli.is_dir():
-        pytest.skip("the AWS CDK CLI is not installed (npm ci)")
+    assert cli.is_dir(), "the AWS CDK CLI is not installed: run the tests with `make test` (it runs npm ci)"
     version = json.loads((cli / "package.json").read_text())["version"]
     templates = cli / "lib" / "init-templates"
     template_cdk_json = json.loads((templates / "app" / "python" / "cdk.template.json").read_text())
