@@ -578,8 +578,10 @@ def _record_result(request: SendRequest, plan: SendPlan, result: dict[str, Any],
                    conversation: Conversation | None = None) -> None:
     at = float(result["at"])
     if result["status"] == UNKNOWN_OUTCOME:
-        counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
-        outcomes.record(request.idempotency_key, UNKNOWN_OUTCOME, reason="ANSWER_LOST", at=_moment(at))
+        if outcomes.record(request.idempotency_key, UNKNOWN_OUTCOME, reason="ANSWER_LOST", at=_moment(at)):
+            counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
+            if request.campaign is not None:  # the run's counts still add up: sent, unknown, refused
+                campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"unknown": 1})
         return
     if result["status"] != SENT:
         if result["reason"] == OPTED_OUT:

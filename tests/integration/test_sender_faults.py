@@ -98,3 +98,18 @@ def test_a_crash_between_the_send_and_its_completion_is_not_sent_again_after_the
         assert len(harness.sms.sent_to(SEATTLE)) == 1
     finally:
         built.__exit__(None, None, None)
+
+
+def test_a_campaign_text_whose_answer_was_lost_is_counted_unknown_so_the_run_adds_up(monkeypatch):
+    faults = FaultInjector()
+    faults.fail_call(SEND_CALLS.index("sms.SendTextMessage"), "lost")
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        harness.submit(send_request("spring:r1:0", campaign={"campaignId": "spring", "runId": "r1"}))
+        harness.drain()
+
+        report = harness.app.campaign_runs.read("spring", "r1")
+        assert (report.sent, report.unknown) == (0, 1)
+        assert report.to_dict()["unknown"] == 1
+    finally:
+        built.__exit__(None, None, None)

@@ -35,8 +35,8 @@ QUEUED_ALL = "QUEUED_ALL"
 FAILED = "FAILED"  # the run stopped: its template is gone or its audience cannot be read
 SKIPPED_PREFIX = "skipped_"
 REFUSED_PREFIX = "refused_"
-PLAIN_COUNTERS = ("queued", "sent", "delivered", "failed")
-_COUNTER_NAME = re.compile(r"(queued|sent|delivered|failed|(skipped|refused)_[A-Z][A-Z0-9_]{0,63})")
+PLAIN_COUNTERS = ("queued", "sent", "unknown", "delivered", "failed")
+_COUNTER_NAME = re.compile(r"(queued|sent|unknown|delivered|failed|(skipped|refused)_[A-Z][A-Z0-9_]{0,63})")
 _CHUNK_ID = re.compile(r"[\x21-\x7e]{1,256}")
 ROW_ERRORS_PREFIX = "ROWERRORS#"
 ROW_ERRORS_PER_ITEM = 500  # with reasons cut to MAX_ROW_ERROR_CHARACTERS: well under DynamoDB's 400 KB per item
@@ -79,6 +79,7 @@ class CampaignReport:
     skipped: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # reason -> recipients
     sent: int = 0
     refused: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # reason -> requests
+    unknown: int = 0  # sends whose answer was lost: they may have gone, and are not sent again
     delivered: int = 0
     failed: int = 0
     template_id: str | None = None
@@ -101,14 +102,14 @@ class CampaignReport:
     @property
     def awaiting_send(self) -> int:
         """Queued requests the sender has neither sent nor refused yet (held or in the queue)."""
-        return max(self.queued - self.sent - self.refused_total, 0)
+        return max(self.queued - self.sent - self.unknown - self.refused_total, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "campaignId": self.campaign_id, "runId": self.run_id, "status": self.status,
             "startedAt": self.started_at, "queuedAllAt": self.queued_all_at,
             "queued": self.queued, "skipped": dict(self.skipped), "sent": self.sent,
-            "refused": dict(self.refused), "delivered": self.delivered, "failed": self.failed,
+            "refused": dict(self.refused), "unknown": self.unknown, "delivered": self.delivered, "failed": self.failed,
             "awaitingSend": self.awaiting_send, "templateId": self.template_id,
             "templateLacksOptOutInstruction": self.template_lacks_opt_out_instruction,
             "failure": self.failure,
@@ -246,7 +247,8 @@ def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> 
         started_at=item.get("started_at"), queued_all_at=item.get("queued_all_at"),
         queued=int(item.get("queued", 0)), skipped=MappingProxyType(dict(sorted(skipped_counts.items()))),
         sent=int(item.get("sent", 0)), refused=MappingProxyType(dict(sorted(refused_counts.items()))),
-        delivered=int(item.get("delivered", 0)), failed=int(item.get("failed", 0)),
+        unknown=int(item.get("unknown", 0)), delivered=int(item.get("delivered", 0)),
+        failed=int(item.get("failed", 0)),
         template_id=item.get("template_id"),
         template_lacks_opt_out_instruction=None if lacks is None else bool(lacks),
         failure=item.get("failure"),
