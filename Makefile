@@ -20,10 +20,14 @@ help:
 
 install: $(VENV)/.installed node_modules/.installed deps
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt
+# The pinned requirements, then this repository itself in editable mode (no dependencies of
+# its own: the pins are already there), so `two_way_sms_cdk`, `two_way_sms` and the
+# `two-way-sms` command import from the checkout exactly as they would once installed.
+$(VENV)/.installed: requirements.txt requirements-dev.txt infra/two_way_sms_cdk/function_requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
@@ -32,11 +36,11 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 # The functions' third-party packages, as arm64 wheels for the Lambda runtime.
 deps: $(VENV)/.installed
-	$(BIN)/python -m infra.lambda_dependencies
+	$(BIN)/two-way-sms-layer
 
 synth: install
 	$(CDK) synth --quiet
-	@$(BIN)/python -m infra.summary cdk.out
+	@$(BIN)/python -m two_way_sms_cdk.summary cdk.out
 
 test: install
 	$(BIN)/python -m pytest tests

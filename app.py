@@ -8,9 +8,9 @@ import sys
 
 import aws_cdk as cdk
 
-from infra.config import CONFIG_FILE_CONTEXT_KEY, CONTEXT_KEY, ConfigError, load_config
-from infra.nag import register_rule_packs
-from infra.stacks.two_way_sms_stack import TwoWaySmsStack
+from two_way_sms_cdk.config import CONFIG_FILE_CONTEXT_KEY, CONTEXT_KEY, ConfigError, load_config
+from two_way_sms_cdk.nag import register_rule_packs
+from two_way_sms_cdk.stacks.two_way_sms_stack import TwoWaySmsStack
 
 app = cdk.App()
 try:

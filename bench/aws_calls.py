@@ -111,14 +111,14 @@ class EmulatedHandler:
 
 @contextmanager
 def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
-    """Imports ``inbound.app`` fresh inside mock_aws, with its clients counted."""
+    """Imports ``two_way_sms.handlers.inbound`` fresh inside mock_aws, with its clients counted."""
     saved_environment = dict(os.environ)
     os.environ.update(handler_environment(**settings_overrides))
     try:
         with mock_aws():
             create_tables(boto3.client("dynamodb", region_name=REGION))
-            sys.modules.pop("inbound.app", None)
-            app = importlib.import_module("inbound.app")
+            sys.modules.pop("two_way_sms.handlers.inbound", None)
+            app = importlib.import_module("two_way_sms.handlers.inbound")
             sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
             app.gateway._client = sms_client
             counter = CallCounter()

@@ -93,7 +93,7 @@ class EmulatedEvents:
 
 @contextmanager
 def emulated_events() -> Iterator[EmulatedEvents]:
-    """``events.app`` imported fresh against an empty emulated world, its clients clocked."""
+    """``two_way_sms.handlers.events`` imported fresh against an empty emulated world, its clients clocked."""
     saved = dict(os.environ)
     try:
         with mock_aws():
@@ -102,8 +102,8 @@ def emulated_events() -> Iterator[EmulatedEvents]:
             os.environ.update(events_environment(queue_url, **QUIET))
             create_tables(boto3.resource("dynamodb", region_name=REGION))
             stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
-            sys.modules.pop("events.app", None)
-            app = importlib.import_module("events.app")
+            sys.modules.pop("two_way_sms.handlers.events", None)
+            app = importlib.import_module("two_way_sms.handlers.events")
             app.metrics.clear_metrics()  # Powertools shares one metric set across imports
             clock = RequestClock()
             for client in (app.ledger._client, app.sqs):

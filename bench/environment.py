@@ -31,7 +31,7 @@ SETTINGS: dict[str, Any] = {
 
 def responder_settings(**overrides: Any):
     """The validated ResponderSettings for SETTINGS with ``overrides``."""
-    from infra.config import parse_config
+    from two_way_sms_cdk.config import parse_config
 
     return parse_config({**SETTINGS, **overrides}).responder
 

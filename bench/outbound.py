@@ -1,6 +1,6 @@
 """Benchmark figures for the outbound sender (printed by run.py, sections 8-11).
 
-8. pacing through the real sender handler (``sender.app.handler``) on a simulated clock: a
+8. pacing through the real sender handler (``two_way_sms.handlers.sender.handler``) on a simulated clock: a
    burst of mixed 1-, 2- and 3-part texts per number type; achieved parts per second over
    the configured MPS, the emulator's throttles, the most parts in any trailing second,
    the deferrals;
@@ -23,7 +23,7 @@ differ from the tests' harness:
 - Concurrency. The event source mapping runs several batches at once (the
   ``OutboundSender`` construct's default ``max_concurrency`` is 2), in separate execution
   environments that share one throughput schedule in DynamoDB. Each poller here is a
-  thread with its own fresh import of ``sender.app`` (its own module state, as an execution
+  thread with its own fresh import of ``two_way_sms.handlers.sender`` (its own module state, as an execution
   environment has), and the threads take turns on a ``CooperativeClock``: exactly one runs
   at a time, and a ``sleep`` hands over to whichever thread wakes first, so simulated time
   moves only when every thread waits. Handler code takes no simulated time (AWS latency
@@ -369,7 +369,7 @@ class Tally:
 
 @dataclass
 class EmulatedSender:
-    apps: list[Any]  # one fresh import of sender.app per execution environment
+    apps: list[Any]  # one fresh import of two_way_sms.handlers.sender per execution environment
     clock: Any
     queue: MemoryQueue
     sms: TimedSms
@@ -406,7 +406,7 @@ class EmulatedSender:
 @contextmanager
 def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
                     ledger_writes: bool = True) -> Iterator[EmulatedSender]:
-    """``environments`` fresh imports of ``sender.app`` against one empty emulated world.
+    """``environments`` fresh imports of ``two_way_sms.handlers.sender`` against one empty emulated world.
 
     ``ledger_writes=False`` counts the ledger's UpdateItem without sending it (as the sender's
     burst test does): moto evaluates its long update expression slowly, and on a simulated
@@ -427,8 +427,8 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
             meter = AwsMeter()
             apps = []
             for _ in range(environments):
-                sys.modules.pop("sender.app", None)
-                app = importlib.import_module("sender.app")
+                sys.modules.pop("two_way_sms.handlers.sender", None)
+                app = importlib.import_module("two_way_sms.handlers.sender")
                 app.clock = clock
                 app.gateway = SmsGateway(sms, configuration_set="outbound")
                 app.queue._sqs = queue
@@ -440,7 +440,7 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
                 apps.append(app)
             yield EmulatedSender(apps, clock, queue, sms, meter, dynamodb)
     finally:
-        sys.modules.pop("sender.app", None)
+        sys.modules.pop("two_way_sms.handlers.sender", None)
         os.environ.clear()
         os.environ.update(saved)
 

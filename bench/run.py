@@ -140,7 +140,7 @@ def print_import_times() -> None:
         **os.environ, **handler_environment(),
         "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO_ROOT)]),
     }
-    modules = ("boto3", "inbound.app")
+    modules = ("boto3", "two_way_sms.handlers.inbound")
     for module in modules:  # a warm-up each: byte-code compiled, files in the page cache
         import_milliseconds(module, environment)
     runs: dict[str, list[float]] = {module: [] for module in modules}
@@ -151,7 +151,7 @@ def print_import_times() -> None:
 
     print(f"2. Import time in a fresh interpreter (median of {IMPORT_RUNS} runs; part of every cold start)")
     print(f"   {'import boto3':<40} {boto3_ms:>7.0f} ms")
-    print(f"   {'import inbound.app (the handler)':<40} {handler_ms:>7.0f} ms   {handler_ms / boto3_ms:.1f}x boto3")
+    print(f"   {'import two_way_sms.handlers.inbound':<40} {handler_ms:>7.0f} ms   {handler_ms / boto3_ms:.1f}x boto3")
     print("   (the handler's figure includes boto3, Powertools and creating its three boto3 clients; no network)\n")
 
 

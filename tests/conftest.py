@@ -1,15 +1,5 @@
-"""Puts the function code (``lambda/``) and the repository root on the import path.
+"""The suite imports the packages as installed: ``make`` installs the repository in editable mode.
 
-``lambda`` is a Python keyword, so nothing imports ``lambda.x``: tests import the domain
-package and the handlers the way the Lambda runtime sees them, from ``lambda/``.
+``lambda`` is a Python keyword, so nothing imports ``lambda.x``: the runtime package is
+``two_way_sms`` (from ``lambda/``), the constructs ``two_way_sms_cdk`` (from ``infra/``).
 """
-
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-LAMBDA_DIR = REPO_ROOT / "lambda"
-
-for path in (REPO_ROOT, LAMBDA_DIR):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from infra import lambda_dependencies
 from tests.infra.synth import VARIANTS, Synthesized, synthesize
+from two_way_sms_cdk import lambda_dependencies
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory):
     """``synthesized(variant)``: the variant's synth, done at most once per session."""
-    lambda_dependencies.build()  # a no-op once `make deps` has run
+    lambda_dependencies.build(lambda_dependencies.layer_dir())  # a no-op once `make deps` has run
     cache: dict[str, Synthesized] = {}
 
     def get(name: str) -> Synthesized:

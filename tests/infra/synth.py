@@ -29,9 +29,9 @@ if (_VENV_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(s
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from infra.config import CONTEXT_KEY, TwoWaySmsConfig, load_config  # noqa: E402
-from infra.nag import register_rule_packs  # noqa: E402
-from infra.stacks.two_way_sms_stack import TwoWaySmsStack  # noqa: E402
+from two_way_sms_cdk.config import CONTEXT_KEY, TwoWaySmsConfig, load_config  # noqa: E402
+from two_way_sms_cdk.nag import register_rule_packs  # noqa: E402
+from two_way_sms_cdk.stacks.two_way_sms_stack import TwoWaySmsStack  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import CONTEXT_KEY, DEFAULT_MAX_PRICE_USD, ConfigError, parse_config
+from two_way_sms_cdk.config import CONTEXT_KEY, DEFAULT_MAX_PRICE_USD, ConfigError, parse_config
 
 # cdk.json read directly: no CDK import, so these tests need no synth.
 VALID: dict[str, Any] = json.loads(

@@ -20,13 +20,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from infra.constructs.conversations import ADVANCED_PARAMETER_BYTES, Conversations
 from tests.infra.synth import EXISTING_EVENT_BUS_NAME, FEATURE_FLAGS, Synthesized
 from tests.infra.test_outbound import granting, props, role_statements
 from tests.infra.test_template import arn_of, as_list
 from two_way_sms.adapters.business_events import SOURCE as BUSINESS_EVENT_SOURCE
 from two_way_sms.conversations.flows import flows_digest, flows_from_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms_cdk.constructs.conversations import ADVANCED_PARAMETER_BYTES, Conversations
 
 INBOUND_ENVIRONMENT = {"FLOWS_PARAMETER", "FLOWS_DIGEST", "CONVERSATIONS_TABLE", "EVENT_BUS_NAME"}
 SENDER_ENVIRONMENT = {"FLOWS_PARAMETER", "FLOWS_DIGEST", "CONVERSATIONS_TABLE"}

@@ -21,13 +21,13 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from infra import lambda_dependencies
-from infra.constructs.delivery_events import DeliveryEvents
-from infra.constructs.message_ledger import MessageLedger
-from infra.nag import acknowledge, register_rule_packs
 from tests.infra.synth import FAIL_SYNTH_ON_VALIDATION_ERRORS, FEATURE_FLAGS, Finding, Synthesized, read_findings
 from tests.infra.test_template import arn_of, as_list, statements
 from two_way_sms import metric_names
+from two_way_sms_cdk import lambda_dependencies
+from two_way_sms_cdk.constructs.delivery_events import DeliveryEvents
+from two_way_sms_cdk.constructs.message_ledger import MessageLedger
+from two_way_sms_cdk.nag import acknowledge, register_rule_packs
 
 EVENTS = "events.amazonaws.com"
 IMPORTED_STREAM_ARN = "arn:aws:kinesis:us-east-1:111122223333:stream/sms-delivery-events"
@@ -75,7 +75,7 @@ def grants(statement_list: list[dict[str, Any]], action: str, resource: Any) -> 
 
 
 def events_function(synth: Synthesized) -> dict[str, Any]:
-    return function_by_handler(synth.resources, "events.app.handler")
+    return function_by_handler(synth.resources, "two_way_sms.handlers.events.handler")
 
 
 def events_mapping(synth: Synthesized) -> dict[str, Any]:
@@ -279,7 +279,7 @@ def test_every_delivery_events_queue_is_encrypted_with_the_events_key_and_keeps_
 
 # -- the inbound function and the ledger ----------------------------------------------------------
 def test_inbound_function_records_its_replies_in_the_ledger(default):
-    inbound = function_by_handler(default.resources, "inbound.app.handler")
+    inbound = function_by_handler(default.resources, "two_way_sms.handlers.inbound.handler")
     ledger_id = resource_id(default, built(default).ledger.table)
     env = inbound["Environment"]["Variables"]
     assert env["LEDGER_TABLE"] == {"Ref": ledger_id}
@@ -359,7 +359,7 @@ class Standalone:
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Standalone:
-    lambda_dependencies.build()  # a no-op once `make deps` has run
+    lambda_dependencies.build(lambda_dependencies.layer_dir())  # a no-op once `make deps` has run
     outdir = tmp_path_factory.mktemp("cdk-delivery-events")
     app = cdk.App(outdir=str(outdir), context={**FEATURE_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
     stack = cdk.Stack(app, "DeliveryEventsPropPaths")

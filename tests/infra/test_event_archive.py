@@ -21,10 +21,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint
 
-from infra.constructs.event_archive import ERRORS_PREFIX, EVENTS_PREFIX, EventArchive
-from infra.constructs.reply_configuration_set import ReplyConfigurationSet
-from infra.nag import register_rule_packs
 from tests.infra.synth import FAIL_SYNTH_ON_VALIDATION_ERRORS, FEATURE_FLAGS, Finding, read_findings
+from two_way_sms_cdk.constructs.event_archive import ERRORS_PREFIX, EVENTS_PREFIX, EventArchive
+from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
+from two_way_sms_cdk.nag import register_rule_packs
 
 RULE_PACKS = ("AwsSolutions", "Serverless", "HIPAA.Security", "NIST.800.53.R5")
 STACK_NAME = "ArchiveTest"

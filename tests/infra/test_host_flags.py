@@ -19,11 +19,6 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
-from infra import lambda_dependencies
-from infra.config import load_config
-from infra.constructs.policies import added_policies
-from infra.lambda_code import extensions_layer
-from infra.stacks.two_way_sms_stack import TwoWaySmsStack
 from tests.infra.synth import (
     CDK_INIT_CONTEXT,
     CDK_INIT_CONTEXT_FILE,
@@ -39,6 +34,11 @@ from tests.infra.synth import (
 )
 from tests.infra.test_logical_ids import STATEFUL_LOGICAL_IDS
 from tests.infra.test_nag import RULE_PACKS
+from two_way_sms_cdk import lambda_dependencies
+from two_way_sms_cdk.config import load_config
+from two_way_sms_cdk.constructs.policies import added_policies
+from two_way_sms_cdk.lambda_code import extensions_layer
+from two_way_sms_cdk.stacks.two_way_sms_stack import TwoWaySmsStack
 
 CASES = [pytest.param(variant, host, id=f"{variant}-{host}") for variant in sorted(VARIANTS) for host in HOST_CONTEXTS]
 STATEFUL_TYPES = sorted({resource_type for resource_type, _ in STATEFUL_LOGICAL_IDS.values()})
@@ -49,7 +49,7 @@ CREATE_NEW_POLICIES_FLAG = "@aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePo
 def hosted(tmp_path_factory: pytest.TempPathFactory):
     """``hosted(variant, host)``: the variant synthesized in the host app, at most once per session
     (a synth that raised raises again, without a second try)."""
-    lambda_dependencies.build()  # a no-op once `make deps` has run
+    lambda_dependencies.build(lambda_dependencies.layer_dir())  # a no-op once `make deps` has run
     cache: dict[tuple[str, str], Synthesized | Exception] = {}
 
     def get(variant: str, host: str) -> Synthesized:
@@ -140,7 +140,7 @@ def test_a_host_may_add_to_the_functions_role_policies_under_the_flag_that_makes
 def test_an_extensions_layer_may_not_ship_a_package_of_the_dependencies_layer(tmp_path):
     """Which layer's file wins depends on @aws-cdk/aws-lambda:recognizeLayerVersion (and on construct
     paths): the two layers must not overlap, so the order never matters."""
-    lambda_dependencies.build()
+    lambda_dependencies.build(lambda_dependencies.layer_dir())
     (tmp_path / "python" / "clinic_handlers").mkdir(parents=True)
     (tmp_path / "python" / "phonenumbers").mkdir()
     (tmp_path / "python" / "phonenumbers-9.0.0.dist-info").mkdir()

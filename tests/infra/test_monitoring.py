@@ -24,11 +24,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint
 
-from infra.constructs.monitoring import Monitoring, known_metric_names
-from infra.nag import register_rule_packs
 from tests.infra.synth import FAIL_SYNTH_ON_VALIDATION_ERRORS, FEATURE_FLAGS, Finding, read_findings
 from tests.infra.test_cfn_lint import ACCEPTED_WARNINGS, REGIONS
 from two_way_sms import metric_names
+from two_way_sms_cdk.constructs.monitoring import Monitoring, known_metric_names
+from two_way_sms_cdk.nag import register_rule_packs
 
 STACK = "MonitoringTest"
 MONITORING_PATH = f"{STACK}/Monitoring/"

@@ -6,8 +6,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sqs as sqs
 
-from infra.nag import acknowledge, register_rule_packs
 from tests.infra.synth import FEATURE_FLAGS, read_findings
+from two_way_sms_cdk.nag import acknowledge, register_rule_packs
 
 RULE_PACKS = ("AwsSolutions", "Serverless", "HIPAA.Security", "NIST.800.53.R5")
 
@@ -24,7 +24,7 @@ def test_default_variant_has_no_validation_finding_at_all(default):
 
 def test_an_unacknowledged_finding_fails_the_synth_and_an_acknowledged_one_does_not(tmp_path):
     """The wiring app.py relies on: the rule packs run on synth, the synth fails on a finding,
-    and ``infra.nag.acknowledge`` (rule id without the plugin prefix) silences one finding."""
+    and ``two_way_sms_cdk.nag.acknowledge`` (rule id without the plugin prefix) silences one finding."""
     app = cdk.App(outdir=str(tmp_path), context=FEATURE_FLAGS)
     stack = cdk.Stack(app, "NagWiring")
     acknowledged = sqs.Queue(stack, "Acknowledged")

@@ -26,15 +26,15 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
-from infra.config import ConfigError, parse_config
-from infra.constructs.campaigns import Campaigns
-from infra.constructs.outbound_sender import MAX_SETTINGS_BYTES, OutboundSender
-from infra.nag import register_rule_packs
 from tests.infra.synth import FAIL_SYNTH_ON_VALIDATION_ERRORS, FEATURE_FLAGS, Synthesized, read_findings
 from tests.infra.test_config import config
 from tests.infra.test_template import arn_of, as_list, logical_id_of_type, same_items
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import parse_template, templates_from_json
+from two_way_sms_cdk.config import ConfigError, parse_config
+from two_way_sms_cdk.constructs.campaigns import Campaigns
+from two_way_sms_cdk.constructs.outbound_sender import MAX_SETTINGS_BYTES, OutboundSender
+from two_way_sms_cdk.nag import register_rule_packs
 
 SENDER_ENVIRONMENT = {
     "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE",
@@ -504,7 +504,9 @@ def test_the_senders_budget_is_optional_and_may_stop_transactional_texts_too():
         key = kms.Key(stack, "Key")
         table = dynamodb.Table(stack, "Table",
                                partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
-        from infra.constructs.message_ledger import MessageLedger  # noqa: PLC0415  (only this test builds one)
+        from two_way_sms_cdk.constructs.message_ledger import (
+            MessageLedger,  # noqa: PLC0415  (only this test builds one)
+        )
 
         number = SimpleNamespace(origination_arn="arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1",
                                  grant_send=lambda *args: None)

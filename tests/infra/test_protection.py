@@ -16,16 +16,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from infra.constructs.inbound_processor import (
-    LAMBDA_ENVIRONMENT_BYTES,
-    RESOLVED_NAME_BYTES,
-    RESTRICT_SQS_DECRYPTION_FLAG,
-    InboundProcessor,
-)
-from infra.constructs.protect_configuration import SmsProtectConfiguration
-from infra.constructs.reply_configuration_set import ReplyConfigurationSet
-from infra.constructs.two_way_number import TwoWayNumber
-from infra.sms_countries import NOT_ISO_3166_REGIONS, SMS_COUNTRY_CODES
 from tests.infra.synth import EXISTING_POOL_ID, FEATURE_FLAGS, TEST_PUBLISHER_ROLE_ARN, Synthesized
 from tests.infra.test_outbound import environment, granting, role_statements, settings_from
 from tests.infra.test_template import (
@@ -39,6 +29,16 @@ from tests.infra.test_template import (
     statements,
 )
 from two_way_sms.settings import OPTIONAL, REQUIRED, InboundSettings
+from two_way_sms_cdk.constructs.inbound_processor import (
+    LAMBDA_ENVIRONMENT_BYTES,
+    RESOLVED_NAME_BYTES,
+    RESTRICT_SQS_DECRYPTION_FLAG,
+    InboundProcessor,
+)
+from two_way_sms_cdk.constructs.protect_configuration import SmsProtectConfiguration
+from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
+from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
+from two_way_sms_cdk.sms_countries import NOT_ISO_3166_REGIONS, SMS_COUNTRY_CODES
 
 CONTACTS_FORBIDDEN = {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 
@@ -365,8 +365,8 @@ def _standalone_processor(flags: dict[str, Any]) -> Template:
 
 
 def _responder():
-    from infra.config import parse_config
     from tests.infra.test_config import config
+    from two_way_sms_cdk.config import parse_config
     return parse_config(config()).responder
 
 

@@ -78,7 +78,7 @@ def topic_key_id(synth: Synthesized) -> str:
 
 def inbound_function(synth: Synthesized) -> dict[str, Any]:
     functions = [f for f in synth.of_type("AWS::Lambda::Function").values()
-                 if f["Properties"]["Handler"] == "inbound.app.handler"]
+                 if f["Properties"]["Handler"] == "two_way_sms.handlers.inbound.handler"]
     assert len(functions) == 1
     return functions[0]["Properties"]
 

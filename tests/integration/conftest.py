@@ -13,7 +13,6 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -146,8 +145,7 @@ def capture_logs(service: str) -> io.StringIO:
 
 def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
     """Context manager body for a fixture: yields a Harness inside mock_aws."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from infra.config import parse_config  # the same validation the synth runs
+    from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
 
     config = parse_config({**SETTINGS, **settings_overrides})
     env = {
@@ -168,8 +166,8 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
         dead_letter_queue_url = sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"]
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url)
-        sys.modules.pop("inbound.app", None)
-        app = importlib.import_module("inbound.app")
+        sys.modules.pop("two_way_sms.handlers.inbound", None)
+        app = importlib.import_module("two_way_sms.handlers.inbound")
         log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
         app.gateway._client = sms_client
@@ -236,8 +234,8 @@ def events_harness_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsHa
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_tables(dynamodb)
         stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
-        sys.modules.pop("events.app", None)
-        app = importlib.import_module("events.app")
+        sys.modules.pop("two_way_sms.handlers.events", None)
+        app = importlib.import_module("two_way_sms.handlers.events")
         yield EventsHarness(app, stream, sqs, queue_url, dynamodb, capture_logs("two-way-sms"))
 
 

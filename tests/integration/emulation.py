@@ -40,7 +40,7 @@ def create_tables(dynamodb: Any) -> Any:
 
 
 def create_ledger_table(dynamodb: Any, name: str = "ledger") -> Any:
-    """The message ledger as ``infra.constructs.message_ledger`` defines it (key, TTL, index)."""
+    """The message ledger as ``two_way_sms_cdk.constructs.message_ledger`` defines it (key, TTL, index)."""
     table = dynamodb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "message_id", "KeyType": "HASH"}],
@@ -192,7 +192,7 @@ def sender_environment(queue_url: str, sender_settings: str, templates: str = "{
 
 # -- conversations ------------------------------------------------------------------------------
 def create_conversations_table(dynamodb: Any, name: str = "conversations") -> Any:
-    """The conversations table as ``infra.constructs.conversations`` defines it (keys, TTL)."""
+    """The conversations table as ``two_way_sms_cdk.constructs.conversations`` defines it (keys, TTL)."""
     table = dynamodb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "customer_number", "KeyType": "HASH"},

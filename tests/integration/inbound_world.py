@@ -117,7 +117,7 @@ class InboundWorld:
 def inbound_world(monkeypatch: pytest.MonkeyPatch, *, faults: FaultInjector | None = None,
                   conversations: bool = True, **settings_overrides: Any) -> Iterator[InboundWorld]:
     """A fresh emulated world and a freshly imported inbound handler wired to it."""
-    from infra.config import parse_config  # the same validation the synth runs
+    from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
 
     faults = faults or FaultInjector()
     monkeypatch.setattr(router_module, "router", router_module.Router())
@@ -144,8 +144,8 @@ def inbound_world(monkeypatch: pytest.MonkeyPatch, *, faults: FaultInjector | No
                                                             bus_name="business").items():
                 monkeypatch.setenv(name, value)
             monkeypatch.setenv("EVENT_BUS_NAME", "business")
-        sys.modules.pop("inbound.app", None)
-        app = importlib.import_module("inbound.app")
+        sys.modules.pop("two_way_sms.handlers.inbound", None)
+        app = importlib.import_module("two_way_sms.handlers.inbound")
         capture_logs("two-way-sms")
         clock = SimulatedClock(START)
         sms = SmsEmulator(clock=clock, mps=1000)

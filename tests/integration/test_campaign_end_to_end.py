@@ -49,10 +49,10 @@ from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
 from tests.integration.test_campaigns import BUCKET, GROUP, TimedContext, campaigns_environment
 from two_way_sms.adapters.audience import AudienceReader
 from two_way_sms.adapters.sms import SmsGateway
-from two_way_sms.client import ContactsImporter
 from two_way_sms.outbound.campaign import AudienceCsv, Campaign
 from two_way_sms.outbound.policy import OPT_OUT_INSTRUCTION, SenderSettings
 from two_way_sms.responder import ConsentChange
+from two_way_sms_client.client import ContactsImporter
 
 RECIPIENTS = int(os.environ.get("TWO_WAY_SMS_CAMPAIGN_SCALE", "10000"))
 OUR_NUMBER = "+18445550100"  # toll-free
@@ -151,10 +151,10 @@ def test_a_whole_campaign_sends_each_eligible_recipient_exactly_one_text_and_nev
         s3.create_bucket(Bucket=BUCKET)
         scheduler = boto3.client("scheduler")
         scheduler.create_schedule_group(Name=GROUP)
-        for module in ("campaigns.app", "sender.app"):
+        for module in ("two_way_sms.handlers.campaigns", "two_way_sms.handlers.sender"):
             sys.modules.pop(module, None)
-        campaigns = importlib.import_module("campaigns.app")
-        sender = importlib.import_module("sender.app")
+        campaigns = importlib.import_module("two_way_sms.handlers.campaigns")
+        sender = importlib.import_module("two_way_sms.handlers.sender")
 
         sms = SmsEmulator(clock=clock, mps=MPS)
         mapping = EventSourceMapping(sender, sqs, outbound_sqs, queue_url, clock)

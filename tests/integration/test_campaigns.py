@@ -198,8 +198,8 @@ def campaign_world(monkeypatch: pytest.MonkeyPatch, **env_overrides: str) -> Ite
         s3.create_bucket(Bucket=BUCKET)
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
-        sys.modules.pop("campaigns.app", None)
-        app = importlib.import_module("campaigns.app")
+        sys.modules.pop("two_way_sms.handlers.campaigns", None)
+        app = importlib.import_module("two_way_sms.handlers.campaigns")
         world = CampaignWorld(app, sqs, queue_url, s3, scheduler, dynamodb, capture_logs("two-way-sms"))
         monkeypatch.setattr(app, "clock", lambda: world.now[0])
         yield world

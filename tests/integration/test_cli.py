@@ -1,4 +1,4 @@
-"""The operator CLI (``python -m two_way_sms.cli``) against emulated AWS (moto; CloudFormation stubbed)."""
+"""The operator CLI (``python -m two_way_sms_client.cli``) against emulated AWS (moto; CloudFormation stubbed)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,12 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.integration.emulation import REGION, create_outbound_table, create_tables
-from two_way_sms import cli
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.outbound.campaign import Campaign
 from two_way_sms.outbound.request import parse_send_request
+from two_way_sms_client import cli
 
 ACCOUNT = "123456789012"
-LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 TEMPLATES = {
     "spring": {"body": "Hi {first_name}, {discount} off at Example Shop.", "messageType": "PROMOTIONAL"},
     "closure": {"body": "Example Clinic is closed on {day} – call us to rebook.", "messageType": "TRANSACTIONAL"},
@@ -266,11 +265,11 @@ def test_contacts_import_of_a_file_without_a_phone_number_column_exits_2(world):
 
 # -- the module as a program ----------------------------------------------------------------------------------
 def _program(*argv: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(LAMBDA_DIR), "AWS_DEFAULT_REGION": REGION}
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
     env.pop(cli.QUEUE_URL_VARIABLE, None)
     env.pop(cli.STACK_VARIABLE, None)
-    return subprocess.run([sys.executable, "-m", "two_way_sms.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=60)
+    command = Path(sys.executable).with_name("two-way-sms")  # the console script the install made
+    return subprocess.run([str(command), *argv], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_python_dash_m_runs_the_cli_and_invalid_input_never_shows_a_traceback():

@@ -103,7 +103,7 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("EXTENSIONS_MODULE", "tests.integration.extensions_example")
     sys.modules.pop("tests.integration.extensions_example", None)
     with build_harness(monkeypatch) as sender:
-        from infra.config import parse_config  # the same validation the synth runs
+        from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
 
         events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
         events.create_event_bus(Name="business")
@@ -116,8 +116,8 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                             "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
                             "MESSAGE_TYPE": "TRANSACTIONAL"}.items():
             monkeypatch.setenv(name, value)
-        sys.modules.pop("inbound.app", None)
-        inbound = importlib.import_module("inbound.app")
+        sys.modules.pop("two_way_sms.handlers.inbound", None)
+        inbound = importlib.import_module("two_way_sms.handlers.inbound")
         monkeypatch.setattr(inbound.gateway, "_client", sender.sms)
         monkeypatch.setattr(inbound.answerer, "_clock", sender.clock.now)  # one clock for both functions
         monkeypatch.setattr(inbound.answerer, "_sleep", sender.clock.sleep)

@@ -51,7 +51,7 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        app = importlib.import_module("number_settings.app")
+        app = importlib.import_module("two_way_sms_cdk.custom_resources.number_settings.app")
         sms = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
         monkeypatch.setattr(app, "sms", sms)
         monkeypatch.setattr(app, "ssm", boto3.client("ssm", region_name=REGION))

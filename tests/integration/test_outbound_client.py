@@ -12,7 +12,11 @@ import pytest
 
 from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.campaign_runs import CampaignRuns
-from two_way_sms.client import (
+from two_way_sms.outbound.campaign import AudienceCsv, AudienceQuery, Campaign
+from two_way_sms.outbound.contacts_import import InvalidContactsFile
+from two_way_sms.outbound.request import SendRequest, parse_send_request
+from two_way_sms.outbound.templates import parse_template
+from two_way_sms_client.client import (
     CampaignClient,
     ContactsImporter,
     InvalidCampaign,
@@ -21,10 +25,6 @@ from two_way_sms.client import (
     OutboundQueueError,
     schedule_name,
 )
-from two_way_sms.outbound.campaign import AudienceCsv, AudienceQuery, Campaign
-from two_way_sms.outbound.contacts_import import InvalidContactsFile
-from two_way_sms.outbound.request import SendRequest, parse_send_request
-from two_way_sms.outbound.templates import parse_template
 
 ACCOUNT = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns"

@@ -205,8 +205,8 @@ def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEA
                 monkeypatch.setenv(name, value)
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name="two-way-sms")
-        sys.modules.pop("sender.app", None)
-        app = importlib.import_module("sender.app")
+        sys.modules.pop("two_way_sms.handlers.sender", None)
+        app = importlib.import_module("two_way_sms.handlers.sender")
         clock = SimulatedClock(start)
         sms = SmsEmulator(clock=clock, mps=MPS)
         recording = RecordingSqs(sqs, clock)
@@ -634,9 +634,9 @@ def test_the_handler_refuses_to_start_without_its_settings(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("OUTBOUND_TABLE")
     monkeypatch.delenv("SCHEDULE_DEAD_LETTER_QUEUE_ARN")
-    sys.modules.pop("sender.app", None)
+    sys.modules.pop("two_way_sms.handlers.sender", None)
 
     with pytest.raises(RuntimeError, match=r"missing environment variables \['OUTBOUND_TABLE', "
                                            r"'SCHEDULE_DEAD_LETTER_QUEUE_ARN'\]"):
-        importlib.import_module("sender.app")
-    sys.modules.pop("sender.app", None)
+        importlib.import_module("two_way_sms.handlers.sender")
+    sys.modules.pop("two_way_sms.handlers.sender", None)

@@ -68,8 +68,8 @@ def budget_world(monkeypatch: pytest.MonkeyPatch, *, budget: str = "10", hard_st
         sender.sqs.create_queue(QueueName="campaign-dead-letters")
         for name, value in campaigns_environment(sender.queue_url).items():
             monkeypatch.setenv(name, value)
-        sys.modules.pop("campaigns.app", None)
-        campaigns = importlib.import_module("campaigns.app")
+        sys.modules.pop("two_way_sms.handlers.campaigns", None)
+        campaigns = importlib.import_module("two_way_sms.handlers.campaigns")
         monkeypatch.setattr(campaigns, "clock", lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc))
         monkeypatch.setattr(campaigns.queue, "_sqs", sender.recording)  # into the harness's queue
         yield BudgetWorld(sender, campaigns)

@@ -1,0 +1,781 @@
+"""One typed, validated configuration for the two-way SMS stack.
+
+Filled from the ``two-way-sms`` key of ``cdk.json`` context, or from a JSON file named
+by the ``configFile`` context value. Every check fails the synth with a message that
+names the bad value; replies are also reported with their encoding and parts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import phonenumbers
+
+from two_way_sms.conversations.flows import Flow, FlowError, parse_flows
+from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms.encoding import EncodingReport, analyse
+from two_way_sms.inbound import MAX_BODY_CHARACTERS
+from two_way_sms.keywords import MANDATORY_KEYWORDS, keyword_problem, normalise_keyword
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.outbound.templates import Template, TemplateError, parse_template
+from two_way_sms.pacing import DEFAULT_MPS
+from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
+from two_way_sms.reply_log import ReplyLimits
+from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
+from two_way_sms_cdk.sms_countries import SMS_COUNTRY_CODES
+
+CONTEXT_KEY = "two-way-sms"
+CONFIG_FILE_CONTEXT_KEY = "configFile"
+
+NUMBER_TYPES = ("LONG_CODE", "TOLL_FREE", "TEN_DLC", "SIMULATOR")
+CAPABILITIES = ("SMS", "VOICE", "MMS")
+MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
+ORIGINATION_TYPES = ("phone-number", "pool")
+STREAM_MODES = ("PROVISIONED", "ON_DEMAND")
+MAX_SHARD_COUNT = 500  # Kinesis's default shard quota in the largest regions; more takes a quota increase
+MAX_LEDGER_RETENTION_DAYS = 3650
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_URL = re.compile(r"(https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|gov|edu|io|co|us|info|health)\b)", re.I)
+_STOP_CONFIRMATION = re.compile(
+    r"\b(unsubscribed|opted[ -]out|no (more|further|longer)|will not (receive|get|be sent)|won'?t (receive|get|be sent)"
+    r"|not (receive|get) (any )?(more|further)|stop(ped)? (receiving|sending)|removed)\b",
+    re.I,
+)
+_ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_EVENT_BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")  # EventBridge's own pattern for a bus name
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# The default price ceiling of every text, per message part, in US dollars (SendTextMessage
+# MaxPrice). End User Messaging's published US price (aws.amazon.com/end-user-messaging/pricing,
+# "SMS", United States) is about $0.00581 a part plus the carriers' pass-through fees of up to
+# about $0.005 a part: about $0.011 at most. The API reference words MaxPrice "per each text
+# message", so the ceiling must also let a whole message of max_parts (6) US parts through
+# (6 x $0.011 = $0.066): $0.10 is both, with headroom for the carriers' yearly fee rises, and
+# still refuses the premium-rate destinations SMS pumping goes for ($0.20 and more a part).
+# Outside the US, set outbound.max_price_usd to your destinations' prices.
+DEFAULT_MAX_PRICE_USD = "0.10"
+MAX_CONCURRENCY = 1000  # an SQS event source mapping's ceiling
+# Checked by the settings only: the identity is the number or pool of the stack, known at deploy.
+_VALIDATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be deployed; the message names the bad value."""
+
+
+@dataclass(frozen=True)
+class NewNumber:
+    """A number End User Messaging provisions for this stack."""
+
+    iso_country_code: str = "US"
+    number_type: str = "SIMULATOR"
+    capabilities: tuple[str, ...] = ("SMS",)
+
+
+@dataclass(frozen=True)
+class ExistingOrigination:
+    """A number or pool you already own, configured in place and restored on delete."""
+
+    origination_type: str  # "phone-number" or "pool"
+    origination_id: str
+    number_type: str = "LONG_CODE"  # how opt-outs behave: TOLL_FREE leaves STOP to the carrier
+
+
+@dataclass(frozen=True)
+class DeliveryEventsConfig:
+    """The delivery event stream and the message ledger.
+
+    ``shard_count`` is for a PROVISIONED stream only (None for ON_DEMAND). One provisioned
+    shard takes 1,000 records a second, far above what an SMS number sends.
+    """
+
+    stream_mode: str = "PROVISIONED"
+    shard_count: int | None = 1
+    ledger_retention_days: int = 400
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """The S3 archive of every delivery event: when objects move to cheaper storage, and expire."""
+
+    infrequent_access_after_days: int = 30
+    glacier_instant_retrieval_after_days: int = 90
+    expire_after_days: int | None = None  # None: kept for ever
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Who hears about alarms, and the thresholds that raise them."""
+
+    alarm_topic_arn: str | None = None  # None: the stack creates an encrypted alarm topic
+    alarm_emails: tuple[str, ...] = ()
+    monthly_budget_usd: float | None = 100.0  # None: no spend alarm, and no budget that holds texts
+    delivery_failure_rate_percent: float = 10.0
+    hard_stop: bool = False  # at the budget, transactional texts wait too (consent confirmations never do)
+
+
+@dataclass(frozen=True)
+class QuietHoursConfig:
+    """When PROMOTIONAL texts may reach a recipient, in the recipient's local time.
+
+    ``start``-``end`` applies everywhere (the TCPA's 8:00-21:00 by default); with
+    ``state_rules`` the stricter US states' windows (``US_STATE_WINDOWS``) apply on top.
+    """
+
+    start: time = time(8)
+    end: time = time(21)
+    state_rules: bool = True
+
+    def rules(self) -> QuietHoursRules:
+        return QuietHoursRules(default=DailyWindow(self.start, self.end),
+                               states=dict(US_STATE_WINDOWS) if self.state_rules else {})
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    """The outbound sender: pacing, cost guards, consent limits, quiet hours and templates.
+
+    ``mps`` is the origination identity's throughput in message parts per second; None
+    takes the number type's default (``two_way_sms.pacing.DEFAULT_MPS``): SIMULATOR 1,
+    TEN_DLC 1, TOLL_FREE 3, LONG_CODE 10 outside the US and Canada and 1 in them or when
+    the country is not known (an existing number or pool). Set it for a pool (the sum of
+    its numbers') or a number whose throughput was raised.
+    ``max_price_usd``: the most one message may cost (SendTextMessage MaxPrice), as text
+    like ``"0.05"``; default ``DEFAULT_MAX_PRICE_USD`` ("0.10", from the US price); None
+    (set on purpose): no cap. The inbound function's replies get it and
+    ``time_to_live_seconds`` too. ``promotional_daily_limit``: PROMOTIONAL messages per
+    recipient in a rolling 24 hours; None: unlimited. ``max_concurrency``: concurrent
+    sender batches (at least 2, the least an SQS event source takes).
+    """
+
+    mps: float
+    max_price_usd: str | None = DEFAULT_MAX_PRICE_USD
+    time_to_live_seconds: int = 259200
+    replace_lookalikes: bool = True
+    max_parts: int = 6
+    promotional_daily_limit: int | None = 2
+    quiet_hours: QuietHoursConfig = QuietHoursConfig()
+    max_concurrency: int = 2
+    templates: Mapping[str, Template] = field(default_factory=lambda: MappingProxyType({}))
+
+    def sender_settings(self, origination_identity: str) -> SenderSettings:
+        """The sender's settings for the stack's number or pool (its ARN, a token at synth)."""
+        return SenderSettings(
+            origination_identity=origination_identity,
+            mps=self.mps,
+            quiet_hours=self.quiet_hours.rules(),
+            max_price_usd=self.max_price_usd,
+            time_to_live_seconds=self.time_to_live_seconds,
+            replace_lookalikes=self.replace_lookalikes,
+            max_parts=self.max_parts,
+            promotional_daily_limit=self.promotional_daily_limit,
+        )
+
+
+@dataclass(frozen=True)
+class ExtensionsConfig:
+    """Your own handlers (``two_way_sms.conversations.router``), bundled as a Lambda layer:
+    ``directory`` holds ``python/<module>`` (a package or a ``.py`` file) and the inbound
+    function imports ``module`` when it starts."""
+
+    directory: str
+    module: str
+
+
+@dataclass(frozen=True)
+class ConversationsConfig:
+    """Conversation flows and where their business events go.
+
+    ``flows``: every flow switched on, parsed (``two_way_sms.conversations.flows``): the
+    ready flows named in ``ready_flows``, then the custom ``flows`` (a custom flow named like
+    a ready one replaces it: that is how a ready flow is edited). ``specs``: the same flows
+    as configured (plain JSON data). ``event_bus_name``: publish business events on this
+    existing bus of the stack's account and region ("default" is the account's default
+    bus); None: the stack creates an encrypted bus.
+    """
+
+    flows: Mapping[str, Flow] = field(default_factory=lambda: MappingProxyType({}))
+    specs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    event_bus_name: str | None = None
+    extensions: ExtensionsConfig | None = None
+
+    @property
+    def needs_a_code(self) -> bool:
+        return any(flow.needs_a_code for flow in self.flows.values())
+
+
+@dataclass(frozen=True)
+class ProtectConfig:
+    """The protect configuration on the reply configuration set: which countries texts may go to.
+
+    ``allowed_countries``: ISO 3166-1 alpha-2 codes ALLOWed; every other country End User
+    Messaging sends to is BLOCKed (default: the new number's country; ``US`` for an existing
+    number or pool). ``deletion_protection``: default the stack's ``deletion_protection``.
+    ``account_default``: also make it the account's default protect configuration (every
+    send of the account that names none, SNS and Cognito texts too). ``defaulted``: the
+    countries were not configured.
+    """
+
+    allowed_countries: tuple[str, ...] = ("US",)
+    deletion_protection: bool = False
+    account_default: bool = False
+    defaulted: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class InboundConfig:
+    """The inbound path. ``test_publisher_role_arn``: a role of this account that may publish test
+    messages to the inbound topic (nobody but End User Messaging may otherwise); None: none.
+    ``reply_limits``: the automatic replies one customer number can get (``reply_log.ReplyLimits``)."""
+
+    test_publisher_role_arn: str | None = None
+    reply_limits: ReplyLimits = ReplyLimits()
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Deployable, but worth a look: shown as a synth warning (``id`` names it)."""
+
+    id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReplyReport:
+    name: str
+    report: EncodingReport
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class TwoWaySmsConfig:
+    origination: NewNumber | ExistingOrigination
+    responder: ResponderSettings
+    message_type: str = "TRANSACTIONAL"
+    opt_out_list_name: str | None = None  # None: the stack creates its own opt-out list
+    deletion_protection: bool = False
+    delivery_events: DeliveryEventsConfig = DeliveryEventsConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    outbound: OutboundConfig = OutboundConfig(mps=DEFAULT_MPS["SIMULATOR"])
+    conversations: ConversationsConfig = ConversationsConfig()
+    protect: ProtectConfig = ProtectConfig()
+    inbound: InboundConfig = InboundConfig()
+    reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
+    warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
+
+    @property
+    def number_type(self) -> str:
+        return self.origination.number_type
+
+
+def load_config(context: dict[str, Any] | None, config_file: str | None = None) -> TwoWaySmsConfig:
+    """Reads the config from a file (when named) or the context value, and validates it."""
+    if config_file:
+        path = Path(config_file)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"config file {config_file!r} cannot be read as JSON: {error}") from None
+    else:
+        raw = context
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the {CONTEXT_KEY!r} context value must be an object, got {type(raw).__name__}")
+    return parse_config(raw)
+
+
+def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
+    _reject_unknown(raw, {
+        "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
+        "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
+        "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring", "outbound",
+        "conversations", "protect", "inbound",
+    }, "config")
+    origination = _origination(raw.get("origination", {"new_number": {}}))
+    message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
+    if origination.number_type == "SIMULATOR" and message_type != "TRANSACTIONAL":
+        raise ConfigError(f"message_type {message_type!r}: a SIMULATOR number sends TRANSACTIONAL messages only")
+
+    keywords = tuple(_keyword(entry, i) for i, entry in enumerate(_list(raw, "keywords")))
+    _reject_duplicates([k.keyword for k in keywords], "keywords")
+    responder = ResponderSettings(
+        help_reply=_reply(raw, "help_reply"),
+        stop_reply=_reply(raw, "stop_reply"),
+        opt_in_reply=_reply(raw, "opt_in_reply"),
+        keywords=keywords,
+        extra_opt_out_words=tuple(_word(w, "extra_opt_out_words") for w in _list(raw, "extra_opt_out_words")),
+        extra_opt_in_words=tuple(_word(w, "extra_opt_in_words") for w in _list(raw, "extra_opt_in_words")),
+        **({"opt_out_phrases": tuple(_text(p, "opt_out_phrases") for p in _list(raw, "opt_out_phrases"))}
+           if "opt_out_phrases" in raw else {}),
+        default_reply=_reply(raw, "default_reply") if raw.get("default_reply") is not None else None,
+        self_managed_opt_outs=_bool(raw.get("self_managed_opt_outs", False), "self_managed_opt_outs"),
+        number_type=origination.number_type,
+    )
+    clash = set(responder.opt_out_words) & set(responder.opt_in_words)
+    if clash:
+        raise ConfigError(f"words {sorted(clash)} are both opt-out and opt-in words")
+
+    _check_help_reply(responder.help_reply)
+    _check_stop_reply(responder.stop_reply)
+    opt_out_list_name = raw.get("opt_out_list_name")
+    if opt_out_list_name is not None and not _OPT_OUT_LIST_NAME.match(str(opt_out_list_name)):
+        raise ConfigError(f"opt_out_list_name {opt_out_list_name!r} must be 1-64 letters, digits, '_' or '-'")
+    deletion_protection = _bool(raw.get("deletion_protection", False), "deletion_protection")
+    raw_outbound = raw.get("outbound", {})
+    outbound = _outbound(raw_outbound, origination)
+    protect = _protect(raw.get("protect", {}), origination, deletion_protection)
+    return TwoWaySmsConfig(
+        origination=origination,
+        responder=responder,
+        message_type=message_type,
+        opt_out_list_name=opt_out_list_name,
+        deletion_protection=deletion_protection,
+        delivery_events=_delivery_events(raw.get("delivery_events", {})),
+        archive=_archive(raw.get("archive", {})),
+        monitoring=_monitoring(raw.get("monitoring", {})),
+        outbound=outbound,
+        conversations=_conversations(raw.get("conversations", {}), responder),
+        protect=protect,
+        inbound=_inbound(raw.get("inbound", {})),
+        reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
+        warnings=_warnings(origination, protect, raw_outbound),
+    )
+
+
+def _warnings(origination: NewNumber | ExistingOrigination, protect: ProtectConfig,
+              raw_outbound: Any) -> tuple[ConfigWarning, ...]:
+    warnings = []
+    if isinstance(origination, ExistingOrigination) and protect.defaulted:
+        warnings.append(ConfigWarning(
+            "two-way-sms:protect-countries-defaulted",
+            f"protect.allowed_countries is not set: texts may go to {', '.join(protect.allowed_countries)} only, "
+            "since the country of an existing number or pool is not known at synth; set it to the countries your "
+            "customers are in"))
+    country = origination.iso_country_code if isinstance(origination, NewNumber) else "US"
+    if country != "US" and isinstance(raw_outbound, dict) and "max_price_usd" not in raw_outbound:
+        warnings.append(ConfigWarning(
+            "two-way-sms:max-price-defaulted",
+            f"outbound.max_price_usd is not set: every text may cost at most ${DEFAULT_MAX_PRICE_USD}, a ceiling "
+            f"derived from US prices; set it for the prices of {country}"))
+    return tuple(warnings)
+
+
+# -- origination ---------------------------------------------------------------------------
+def _origination(raw: Any) -> NewNumber | ExistingOrigination:
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("new_number", "existing"):
+        raise ConfigError(f"origination {raw!r} must be {{'new_number': {{...}}}} or {{'existing': {{...}}}}")
+    kind, body = next(iter(raw.items()))
+    if not isinstance(body, dict):
+        raise ConfigError(f"origination.{kind} {body!r} must be an object")
+    if kind == "new_number":
+        _reject_unknown(body, {"iso_country_code", "number_type", "capabilities"}, "origination.new_number")
+        country = str(body.get("iso_country_code", "US")).upper()
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"origination.new_number.iso_country_code {country!r} is not an ISO 3166-1 alpha-2 code")
+        number_type = _choice(body.get("number_type", "SIMULATOR"), NUMBER_TYPES, "origination.new_number.number_type")
+        if number_type in ("SIMULATOR", "TOLL_FREE", "TEN_DLC") and country != "US":
+            raise ConfigError(
+                f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}")
+        capabilities = tuple(body.get("capabilities", ("SMS",)))
+        for capability in capabilities:
+            _choice(capability, CAPABILITIES, "origination.new_number.capabilities")
+        if "SMS" not in capabilities:
+            raise ConfigError(f"origination.new_number.capabilities {list(capabilities)!r} must include 'SMS'")
+        return NewNumber(country, number_type, capabilities)
+    _reject_unknown(body, {"origination_type", "origination_id", "number_type"}, "origination.existing")
+    origination_type = _choice(body.get("origination_type"), ORIGINATION_TYPES, "origination.existing.origination_type")
+    origination_id = body.get("origination_id")
+    if not isinstance(origination_id, str) or not _ORIGINATION_ID.match(origination_id):
+        raise ConfigError(f"origination.existing.origination_id {origination_id!r} is not a phone number or pool id")
+    number_type = _choice(body.get("number_type", "LONG_CODE"), NUMBER_TYPES, "origination.existing.number_type")
+    return ExistingOrigination(origination_type, origination_id, number_type)
+
+
+# -- delivery events --------------------------------------------------------------------------
+def _delivery_events(raw: Any) -> DeliveryEventsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"delivery_events {raw!r} must be an object")
+    _reject_unknown(raw, {"stream_mode", "shard_count", "ledger_retention_days"}, "delivery_events")
+    stream_mode = _choice(raw.get("stream_mode", "PROVISIONED"), STREAM_MODES, "delivery_events.stream_mode")
+    shard_count = raw.get("shard_count")
+    if stream_mode == "ON_DEMAND":
+        if shard_count is not None:
+            raise ConfigError(f"delivery_events.shard_count {shard_count!r} is only for a PROVISIONED stream, "
+                              "not ON_DEMAND (an on-demand stream sizes itself)")
+    else:
+        shard_count = _int(1 if shard_count is None else shard_count, 1, MAX_SHARD_COUNT,
+                           "delivery_events.shard_count")
+    retention_days = _int(raw.get("ledger_retention_days", 400), 1, MAX_LEDGER_RETENTION_DAYS,
+                          "delivery_events.ledger_retention_days")
+    return DeliveryEventsConfig(stream_mode, shard_count, retention_days)
+
+
+# -- archive and monitoring -----------------------------------------------------------------
+def _archive(raw: Any) -> ArchiveConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"archive {raw!r} must be an object")
+    _reject_unknown(raw, {"infrequent_access_after_days", "glacier_instant_retrieval_after_days",
+                          "expire_after_days"}, "archive")
+    # S3 moves objects to Standard-IA after 30 days at the earliest.
+    infrequent = _int(raw.get("infrequent_access_after_days", 30), 30, 36500, "archive.infrequent_access_after_days")
+    glacier = _int(raw.get("glacier_instant_retrieval_after_days", 90), infrequent + 1, 36500,
+                   "archive.glacier_instant_retrieval_after_days")
+    expire = raw.get("expire_after_days")
+    if expire is not None:
+        expire = _int(expire, glacier + 1, 36500, "archive.expire_after_days")
+    return ArchiveConfig(infrequent, glacier, expire)
+
+
+def _monitoring(raw: Any) -> MonitoringConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"monitoring {raw!r} must be an object")
+    _reject_unknown(raw, {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent",
+                          "hard_stop"}, "monitoring")
+    topic_arn = raw.get("alarm_topic_arn")
+    if topic_arn is not None and (not isinstance(topic_arn, str) or not _SNS_TOPIC_ARN.match(topic_arn)):
+        raise ConfigError(f"monitoring.alarm_topic_arn {topic_arn!r} is not an SNS topic ARN")
+    emails = tuple(_list(raw, "alarm_emails"))
+    for email in emails:
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+            raise ConfigError(f"monitoring.alarm_emails entry {email!r} is not an e-mail address")
+    budget = raw.get("monthly_budget_usd", 100.0)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not math.isfinite(budget) or budget <= 0):
+        raise ConfigError(f"monitoring.monthly_budget_usd {budget!r} must be a positive number of dollars or null")
+    hard_stop = _bool(raw.get("hard_stop", False), "monitoring.hard_stop")
+    if hard_stop and budget is None:
+        raise ConfigError("monitoring.hard_stop true needs a monthly_budget_usd to stop at (it is null)")
+    rate = raw.get("delivery_failure_rate_percent", 10.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:
+        raise ConfigError(f"monitoring.delivery_failure_rate_percent {rate!r} must be a number above 0, at most 100")
+    return MonitoringConfig(topic_arn, emails, None if budget is None else float(budget), float(rate), hard_stop)
+
+
+# -- outbound -------------------------------------------------------------------------------
+_OUTBOUND_KEYS = {"mps", "max_price_usd", "time_to_live_seconds", "replace_lookalikes", "max_parts",
+                  "promotional_daily_limit", "quiet_hours", "max_concurrency", "templates"}
+
+
+def default_mps(origination: NewNumber | ExistingOrigination) -> float:
+    """The identity's default throughput (parts per second) by number type; see ``OutboundConfig``."""
+    if origination.number_type == "LONG_CODE":
+        country = origination.iso_country_code if isinstance(origination, NewNumber) else None
+        # A long code in the US or Canada, or of an unknown country, gets the safe 1 MPS.
+        return DEFAULT_MPS["LONG_CODE"] if country not in (None, "US", "CA") else DEFAULT_MPS["LONG_CODE_CA"]
+    return DEFAULT_MPS[origination.number_type]
+
+
+def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> OutboundConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound {raw!r} must be an object")
+    _reject_unknown(raw, _OUTBOUND_KEYS, "outbound")
+    quiet_hours = _quiet_hours(raw.get("quiet_hours", {}))
+    mps = raw.get("mps")
+    try:  # the sender's own checks (two_way_sms.outbound.policy), on everything it will be given
+        settings = SenderSettings(
+            origination_identity=_VALIDATION_IDENTITY,
+            mps=default_mps(origination) if mps is None else mps,
+            quiet_hours=quiet_hours.rules(),
+            max_price_usd=raw.get("max_price_usd", DEFAULT_MAX_PRICE_USD),
+            time_to_live_seconds=raw.get("time_to_live_seconds", 259200),
+            replace_lookalikes=raw.get("replace_lookalikes", True),
+            max_parts=raw.get("max_parts", 6),
+            promotional_daily_limit=raw.get("promotional_daily_limit", 2),
+        )
+    except ValueError as error:
+        raise ConfigError(f"outbound.{error}") from None
+    return OutboundConfig(
+        mps=float(settings.mps),
+        max_price_usd=settings.max_price_usd,
+        time_to_live_seconds=settings.time_to_live_seconds,
+        replace_lookalikes=settings.replace_lookalikes,
+        max_parts=settings.max_parts,
+        promotional_daily_limit=settings.promotional_daily_limit,
+        quiet_hours=quiet_hours,
+        max_concurrency=_int(raw.get("max_concurrency", 2), 2, MAX_CONCURRENCY, "outbound.max_concurrency"),
+        templates=MappingProxyType(_templates(raw.get("templates", {}))),
+    )
+
+
+def _quiet_hours(raw: Any) -> QuietHoursConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound.quiet_hours {raw!r} must be an object")
+    _reject_unknown(raw, {"start", "end", "state_rules"}, "outbound.quiet_hours")
+    start = _clock_time(raw.get("start", "08:00"), "outbound.quiet_hours.start")
+    end = _clock_time(raw.get("end", "21:00"), "outbound.quiet_hours.end")
+    if not start < end:
+        raise ConfigError(f"outbound.quiet_hours.end {raw.get('end')!r} must be later than start "
+                          f"{raw.get('start', '08:00')!r} (a window within one day)")
+    return QuietHoursConfig(start, end, _bool(raw.get("state_rules", True), "outbound.quiet_hours.state_rules"))
+
+
+def _clock_time(value: Any, where: str) -> time:
+    if not isinstance(value, str) or not _CLOCK_TIME.match(value):
+        raise ConfigError(f"{where} {value!r} must be a 24-hour time like \"08:00\"")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _templates(raw: Any) -> dict[str, Template]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"outbound.templates {raw!r} must be an object of template id -> {{body, message_type}}")
+    templates = {}
+    for template_id, entry in raw.items():
+        where = f"outbound.templates.{template_id}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} {entry!r} must be an object with body and message_type")
+        _reject_unknown(entry, {"body", "message_type"}, where)
+        body = entry.get("body")
+        if not isinstance(body, str) or not body.strip():
+            raise ConfigError(f"{where}.body {body!r} must be non-empty text")
+        if len(body) > MAX_BODY_CHARACTERS:
+            raise ConfigError(f"{where}.body has {len(body)} characters, more than {MAX_BODY_CHARACTERS}")
+        message_type = _choice(entry.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, f"{where}.message_type")
+        try:
+            templates[template_id] = parse_template(template_id, body, message_type)
+        except (TemplateError, ValueError) as error:
+            raise ConfigError(f"{where}: {error}") from None
+    return templates
+
+
+# -- protection -------------------------------------------------------------------------------
+def _protect(raw: Any, origination: NewNumber | ExistingOrigination, deletion_protection: bool) -> ProtectConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"protect {raw!r} must be an object with allowed_countries, deletion_protection and "
+                          "account_default")
+    _reject_unknown(raw, {"allowed_countries", "deletion_protection", "account_default"}, "protect")
+    own_country = origination.iso_country_code if isinstance(origination, NewNumber) else None
+    defaulted = raw.get("allowed_countries") is None
+    if defaulted:
+        countries: tuple[str, ...] = (own_country or "US",)
+    else:
+        value = raw["allowed_countries"]
+        if not isinstance(value, list):
+            raise ConfigError(f"protect.allowed_countries {value!r} must be a list of ISO 3166-1 alpha-2 country "
+                              "codes, such as [\"US\", \"CA\"]")
+        if not value:
+            raise ConfigError("protect.allowed_countries [] must name at least one country: an empty list would "
+                              "block every text")
+        for code in value:
+            if not isinstance(code, str) or code.strip().upper() not in SMS_COUNTRY_CODES:
+                raise ConfigError(f"protect.allowed_countries entry {code!r} is not an ISO 3166-1 alpha-2 country "
+                                  "code End User Messaging sends to (such as \"US\", \"CA\" or \"GB\")")
+        countries = tuple(code.strip().upper() for code in value)
+        _reject_duplicates(list(countries), "protect.allowed_countries")
+        if own_country is not None and own_country not in countries:
+            raise ConfigError(f"protect.allowed_countries {list(countries)!r} leaves out {own_country!r}, the "
+                              "country of the stack's own number: replies to its customers would be blocked")
+    return ProtectConfig(
+        allowed_countries=countries,
+        deletion_protection=_bool(raw.get("deletion_protection", deletion_protection), "protect.deletion_protection"),
+        account_default=_bool(raw.get("account_default", False), "protect.account_default"),
+        defaulted=defaulted,
+    )
+
+
+def _inbound(raw: Any) -> InboundConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"inbound {raw!r} must be an object")
+    _reject_unknown(raw, {"test_publisher_role_arn", "reply_limits"}, "inbound")
+    role_arn = raw.get("test_publisher_role_arn")
+    if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
+        raise ConfigError(f"inbound.test_publisher_role_arn {role_arn!r} is not an IAM role ARN "
+                          "(arn:aws:iam::123456789012:role/name)")
+    return InboundConfig(test_publisher_role_arn=role_arn, reply_limits=_reply_limits(raw.get("reply_limits", {})))
+
+
+def _reply_limits(raw: Any) -> ReplyLimits:
+    """``{per_window, window_minutes, per_day, same_text_minutes}``, each defaulted (5, 10, 20, 5)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"inbound.reply_limits {raw!r} must be an object")
+    _reject_unknown(raw, {"per_window", "window_minutes", "per_day", "same_text_minutes"}, "inbound.reply_limits")
+    default = ReplyLimits()
+    values = {
+        "per_window": raw.get("per_window", default.per_window),
+        "window_seconds": _minutes(raw.get("window_minutes", default.window_seconds // 60), "window_minutes"),
+        "per_day": raw.get("per_day", default.per_day),
+        "same_text_seconds": _minutes(raw.get("same_text_minutes", default.same_text_seconds // 60),
+                                      "same_text_minutes"),
+    }
+    for name in ("per_window", "per_day"):
+        if isinstance(values[name], bool) or not isinstance(values[name], int) or not 1 <= values[name] <= 1000:
+            raise ConfigError(f"inbound.reply_limits.{name} {values[name]!r} must be a whole number from 1 to 1,000")
+    try:
+        return ReplyLimits(**values)
+    except ValueError as error:
+        raise ConfigError(f"inbound.reply_limits: {error}") from None
+
+
+def _minutes(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1440:
+        raise ConfigError(f"inbound.reply_limits.{name} {value!r} must be a whole number of minutes from 0 to 1,440")
+    return value * 60
+
+
+# -- conversations ------------------------------------------------------------------------
+def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"conversations {raw!r} must be an object")
+    _reject_unknown(raw, {"ready_flows", "flows", "event_bus_name", "extensions"}, "conversations")
+    ready = raw.get("ready_flows", [])
+    if not isinstance(ready, list):
+        raise ConfigError(f"conversations.ready_flows {ready!r} must be a list of ready flow names")
+    for name in ready:
+        if not isinstance(name, str) or name not in READY_FLOWS:
+            raise ConfigError(f"conversations.ready_flows entry {name!r} is not a ready flow: the ready flows are "
+                              f"{', '.join(sorted(READY_FLOWS))}")
+    _reject_duplicates(ready, "conversations.ready_flows")
+    custom = raw.get("flows", {})
+    if not isinstance(custom, dict):
+        raise ConfigError(f"conversations.flows {custom!r} must be an object of flow name -> flow")
+    # A custom flow named like a ready one replaces it (that is how a ready flow is edited).
+    specs = {**{name: copy.deepcopy(READY_FLOWS[name]) for name in ready}, **copy.deepcopy(custom)}
+    try:
+        flows = parse_flows(specs)
+    except FlowError as error:
+        raise ConfigError(f"conversations: {error}") from None
+    # A start word the number answers by itself (a keyword) or that changes consent never reaches a flow.
+    taken = {k.keyword: "a keyword" for k in responder.keywords}
+    taken.update({word: "an opt-out word" for word in responder.opt_out_words})
+    taken.update({word: "an opt-in word" for word in responder.opt_in_words})
+    for flow in flows.values():
+        for word in flow.start_words:
+            if word in taken:
+                raise ConfigError(f"conversations: flow {flow.name}: start word {word} is also {taken[word]}; "
+                                  "choose another start word")
+    bus_name = raw.get("event_bus_name")
+    if bus_name is not None and (not isinstance(bus_name, str) or not _EVENT_BUS_NAME.fullmatch(bus_name)):
+        raise ConfigError(f"conversations.event_bus_name {bus_name!r} must be the name (not the ARN) of an event bus: "
+                          "1-256 letters, digits, '.', '-', '_' or '/'")
+    extensions = _extensions(raw["extensions"]) if raw.get("extensions") is not None else None
+    return ConversationsConfig(flows=MappingProxyType(flows), specs=MappingProxyType(specs), event_bus_name=bus_name,
+                               extensions=extensions)
+
+
+def _extensions(raw: Any) -> ExtensionsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"conversations.extensions {raw!r} must be an object with directory and module")
+    _reject_unknown(raw, {"directory", "module"}, "conversations.extensions")
+    directory, module = raw.get("directory"), raw.get("module")
+    if not isinstance(module, str) or not _MODULE_NAME.fullmatch(module):
+        raise ConfigError(f"conversations.extensions.module {module!r} must be a Python module name (clinic_handlers)")
+    if not isinstance(directory, str) or not directory:
+        raise ConfigError(f"conversations.extensions.directory {directory!r} must be a directory path")
+    base = Path(directory) / "python" / module.replace(".", "/")
+    if not (base / "__init__.py").is_file() and not base.with_suffix(".py").is_file():
+        raise ConfigError(f"conversations.extensions: {directory!r} has no python/{module.replace('.', '/')} package "
+                          "or .py file: lay the directory out as a Lambda layer (python/<module>)")
+    return ExtensionsConfig(directory=str(Path(directory).resolve()), module=module)
+
+
+# -- keywords and replies -----------------------------------------------------------------
+def _keyword(raw: Any, index: int) -> KeywordRule:
+    where = f"keywords[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} {raw!r} must be an object with keyword, reply and action")
+    _reject_unknown(raw, {"keyword", "reply", "action"}, where)
+    word = _word(raw.get("keyword"), f"{where}.keyword")
+    if word in MANDATORY_KEYWORDS:
+        raise ConfigError(f"{where}.keyword {word!r} is a mandatory keyword: set help_reply or stop_reply instead")
+    action = _choice(raw.get("action", "AUTOMATIC_RESPONSE"), tuple(a.value for a in KeywordAction), f"{where}.action")
+    return KeywordRule(word, _reply(raw, "reply", where=where), KeywordAction(action))
+
+
+def _word(raw: Any, where: str) -> str:
+    problem = keyword_problem(raw) if isinstance(raw, str) else f"keyword {raw!r} must be text"
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return normalise_keyword(raw)
+
+
+def _reply(raw: dict[str, Any], key: str, *, where: str = "config") -> str:
+    text = raw.get(key)
+    name = key if where == "config" else f"{where}.{key}"
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{name} {text!r} must be non-empty text")
+    if len(text) > MAX_BODY_CHARACTERS:
+        raise ConfigError(f"{name} has {len(text)} characters, more than {MAX_BODY_CHARACTERS}")
+    return text
+
+
+def _check_help_reply(text: str) -> None:
+    has_phone = any(True for _ in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE))
+    if not (has_phone or _EMAIL.search(text) or _URL.search(text)):
+        raise ConfigError(
+            f"help_reply {text!r} must carry contact information: a phone number, a URL or an e-mail address")
+
+
+def _check_stop_reply(text: str) -> None:
+    if not _STOP_CONFIRMATION.search(text):
+        raise ConfigError(
+            f"stop_reply {text!r} must confirm that messages will stop (e.g. 'You are unsubscribed and will "
+            "receive no more messages')"
+        )
+
+
+def _report(name: str, text: str) -> ReplyReport:
+    report = analyse(text)
+    warning = None
+    if report.ucs2_only_because_of_lookalikes:
+        shown = " ".join(repr(c) for c in report.lookalikes)
+        warning = f"{name} is UCS-2 only because of {shown}: use the plain GSM-7 character to cut the cost per part"
+    elif report.is_multipart:
+        warning = f"{name} is sent as {report.parts} parts (billed per part)"
+    return ReplyReport(name, report, warning)
+
+
+# -- small checks ---------------------------------------------------------------------------
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where} {value!r} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} {value!r} must be true or false")
+    return value
+
+
+def _int(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where} {value!r} must be a whole number from {low} to {high}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} {value!r} must be non-empty text")
+    return value
+
+
+def _list(raw: dict[str, Any], key: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} {value!r} must be a list")
+    return value
+
+
+def _reject_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{where} has unknown settings {unknown}: allowed are {sorted(allowed)}")
+
+
+def _reject_duplicates(words: list[str], where: str) -> None:
+    seen = [w for i, w in enumerate(words) if w in words[:i]]
+    if seen:
+        raise ConfigError(f"{where} repeat {sorted(set(seen))}")

@@ -1,1 +1,0 @@
-"""The sender function: the outbound queue's requests, paced and consented, out as texts."""
