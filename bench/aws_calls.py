@@ -26,7 +26,7 @@ from botocore.stub import Stubber
 from environment import REGION, handler_environment, inbound_payload
 from moto import mock_aws
 
-from tests.integration.emulation import FakeLambdaContext, create_tables
+from two_way_sms_local.emulation import FakeLambdaContext, create_tables
 
 OUR_NUMBER = "+12125550101"
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})

@@ -28,7 +28,7 @@ import boto3
 from environment import REGION
 from moto import mock_aws
 
-from tests.integration.emulation import (
+from two_way_sms_local.emulation import (
     EmulatedStream,
     FakeLambdaContext,
     create_tables,

@@ -13,12 +13,13 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = REPO_ROOT / "lambda"
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
 REGION = "us-east-1"
 
 for _path in (REPO_ROOT, LAMBDA_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+from two_way_sms_local.emulation import SAMPLES as FIXTURES  # noqa: E402  (the sample payloads)
 
 SETTINGS: dict[str, Any] = {
     "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",

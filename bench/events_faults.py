@@ -56,11 +56,11 @@ from environment import REGION
 from inbound_faults import RUNS
 
 from tests.integration.conftest import events_harness_context
-from tests.integration.emulation import FakeLambdaContext, create_tables, delivery_event
 from tests.integration.fake_aws import ServiceError
 from tests.integration.fake_dynamodb import FakeDynamoDb
-from tests.integration.faults import FaultInjector
 from two_way_sms.adapters.ledger import SPEND_PREFIX
+from two_way_sms_local.emulation import FakeLambdaContext, create_tables, delivery_event
+from two_way_sms_local.faults import FaultInjector
 
 SEED = 16
 BATCH_SIZE = 100  # the construct's defaults

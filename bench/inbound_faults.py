@@ -35,9 +35,9 @@ from typing import Any
 import environment  # noqa: F401  (the import path)
 import pytest
 
-from tests.integration.faults import FaultInjector
 from tests.integration.inbound_world import MAX_RECEIVES, VISIBILITY_SECONDS, InboundWorld, inbound_world
 from two_way_sms import metric_names
+from two_way_sms_local.faults import FaultInjector
 
 SCRIPTS = {  # name -> (weight, [(seconds after the first text, body)])
     "question": (40, [(0, "Hi, is the clinic open on Saturday?")]),

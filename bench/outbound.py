@@ -67,13 +67,13 @@ from botocore.validate import validate_parameters
 from environment import REGION
 from moto import mock_aws
 
-from tests.integration.emulation import FakeLambdaContext, create_outbound_table, create_tables, sender_environment
-from tests.integration.sms_emulator import START, SmsEmulator
 from two_way_sms import metric_names, pacing
 from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.encoding import analyse
 from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms_local.emulation import FakeLambdaContext, create_outbound_table, create_tables, sender_environment
+from two_way_sms_local.sms_emulator import START, SmsEmulator
 
 OUR_NUMBER = "+18445550100"
 CONCURRENCY = 2  # the OutboundSender construct's default max_concurrency

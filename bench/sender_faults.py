@@ -49,11 +49,11 @@ import pytest
 from environment import REGION
 from inbound_faults import RUNS
 
-from tests.integration.emulation import create_outbound_table, create_tables
 from tests.integration.fake_dynamodb import FakeDynamoDb
 from tests.integration.fake_sqs import FakeSqs
-from tests.integration.faults import FaultInjector
 from tests.integration.test_sender import MPS, build_harness, send_request
+from two_way_sms_local.emulation import create_outbound_table, create_tables
+from two_way_sms_local.faults import FaultInjector
 
 SEED = 15
 ARRIVAL_SECONDS = 300  # the requests arrive over five minutes (SQS DelaySeconds, at most 900)

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,8 +21,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.integration.emulation import (
-    FIXTURES,
+from two_way_sms_local.emulation import (
     REGION,
     EmulatedStream,
     FakeLambdaContext,
@@ -36,6 +36,8 @@ SETTINGS = {
     "default_reply": "Example Clinic: thanks! Reply HELP for help.",
     "keywords": [{"keyword": "HOURS", "reply": "Open Mon-Fri 8-18.", "action": "AUTOMATIC_RESPONSE"}],
 }
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 REPLY_MAX_PRICE = "0.05"

@@ -1,7 +1,7 @@
 """The inbound handler on emulated AWS, delivered to the way SQS delivers: again and again.
 
 moto (DynamoDB, SQS, SSM, EventBridge) and the SMS emulator, one simulated clock, and a
-fault injector on every client (``tests.integration.faults``). ``process`` plays the SQS
+fault injector on every client (``two_way_sms_local.faults``). ``process`` plays the SQS
 event source mapping for one message: each failed receive makes it visible again after
 the visibility timeout, and after ``MAX_RECEIVES`` it goes to the dead-letter queue. Also
 used by ``bench/inbound_faults.py``.
@@ -24,12 +24,12 @@ import pytest
 from moto import mock_aws
 
 from tests.integration.conftest import FAKE_CREDENTIALS, SETTINGS, capture_logs
-from tests.integration.emulation import REGION, FakeLambdaContext, create_conversation_settings, create_tables
-from tests.integration.faults import FaultInjector
-from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
 from two_way_sms.conversations import router as router_module
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms_local.emulation import REGION, FakeLambdaContext, create_conversation_settings, create_tables
+from two_way_sms_local.faults import FaultInjector
+from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
 OUR_NUMBER = "+12125550101"
 VISIBILITY_SECONDS = 180  # six times the function's 30 s timeout, as the construct sets it

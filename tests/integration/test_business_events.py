@@ -7,9 +7,9 @@ import json
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION
 from two_way_sms.adapters.business_events import BusinessEventBus, EventsNotDelivered
 from two_way_sms.conversations.engine import BusinessEvent
+from two_way_sms_local.emulation import REGION
 
 NOW = 1_772_654_400.0
 

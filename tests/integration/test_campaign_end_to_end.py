@@ -19,7 +19,7 @@ down or up). What makes that feasible in the default suite (~90 s here) is where
   clock moves on to the next delayed message. Each step costs the same however long the
   queue is.
 - S3 and EventBridge Scheduler, a few calls per page, stay in moto.
-- End User Messaging is ``tests.integration.sms_emulator``: it throttles like the service
+- End User Messaging is ``two_way_sms_local.sms_emulator``: it throttles like the service
   when the number's MPS is exceeded.
 
 The campaign runs one page per invocation (its continuation scheduled as in production),
@@ -42,10 +42,8 @@ import pytest
 from moto import mock_aws
 
 from tests.integration.conftest import capture_logs
-from tests.integration.emulation import REGION, FakeLambdaContext, create_outbound_table, create_tables
 from tests.integration.fake_dynamodb import FakeDynamoDb
 from tests.integration.fake_sqs import FakeSqs
-from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
 from tests.integration.test_campaigns import BUCKET, GROUP, TimedContext, campaigns_environment
 from two_way_sms.adapters.audience import AudienceReader
 from two_way_sms.adapters.sms import SmsGateway
@@ -53,6 +51,8 @@ from two_way_sms.outbound.campaign import AudienceCsv, Campaign
 from two_way_sms.outbound.policy import OPT_OUT_INSTRUCTION, SenderSettings
 from two_way_sms.responder import ConsentChange
 from two_way_sms_client.client import ContactsImporter
+from two_way_sms_local.emulation import REGION, FakeLambdaContext, create_outbound_table, create_tables
+from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
 RECIPIENTS = int(os.environ.get("TWO_WAY_SMS_CAMPAIGN_SCALE", "10000"))
 OUR_NUMBER = "+18445550100"  # toll-free

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION, create_outbound_table
 from two_way_sms.adapters.campaign_runs import QUEUED_ALL, RUNNING, CampaignRuns, refused, skipped
+from two_way_sms_local.emulation import REGION, create_outbound_table
 
 STARTED = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 

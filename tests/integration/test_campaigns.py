@@ -23,7 +23,6 @@ import pytest
 from moto import mock_aws
 
 from tests.integration.conftest import capture_logs
-from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.audience import AudienceReader, read_csv_from
 from two_way_sms.adapters.campaign_runs import FAILED, QUEUED_ALL, CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
@@ -41,6 +40,7 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import SendRequest, parse_send_request
 from two_way_sms.outbound.templates import parse_template, templates_to_json
 from two_way_sms.responder import ConsentChange
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 ACCOUNT = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns"

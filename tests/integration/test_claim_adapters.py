@@ -6,10 +6,10 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.reply_log import ReplyLogMoved, ReplyLogState, ReplyLogTable
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, SendClaims
 from two_way_sms.reply_log import KEEP_SECONDS, ReplyKind, Status, claimed, finished
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 NUMBER = "+14255550182"
 NOW = 1_800_000_000.0

@@ -15,11 +15,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.outbound.campaign import Campaign
 from two_way_sms.outbound.request import parse_send_request
 from two_way_sms_client import cli
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 ACCOUNT = "123456789012"
 TEMPLATES = {

@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION, create_tables
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.outbound.contacts_import import ContactImport
 from two_way_sms.outbound.policy import ContactState
 from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.responder import ConsentChange
+from two_way_sms_local.emulation import REGION, create_tables
 
 NUMBER = "+12065550123"
 OUR_NUMBER = "+18445550100"

@@ -7,11 +7,11 @@ from dataclasses import replace
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION
 from two_way_sms.adapters.conversations import KEEP_AFTER_EXPIRY_SECONDS, ConversationMoved, ConversationStore
 from two_way_sms.conversations.engine import advance, correlate, open_conversation
 from two_way_sms.conversations.flows import parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms_local.emulation import REGION
 
 FLOWS = parse_flows(READY_FLOWS)
 CUSTOMER, OURS = "+14255550182", "+18445550100"

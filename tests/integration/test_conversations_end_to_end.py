@@ -22,13 +22,13 @@ import boto3
 import pytest
 
 from tests.integration.conftest import SETTINGS, capture_logs, inbound_payload
-from tests.integration.emulation import REGION, FakeLambdaContext
 from tests.integration.test_sender import OUR_NUMBER, SEATTLE, build_harness
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
 from two_way_sms.conversations import router as router_module
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.settings import conversation_settings
+from two_way_sms_local.emulation import REGION, FakeLambdaContext
 
 VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
 SLOTS = ["Tue 3 Mar 10:00", "Wed 4 Mar 14:30", "Fri 6 Mar 09:00"]

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.conftest import events_harness_context
-from tests.integration.emulation import MESSAGE_ID, FakeLambdaContext, delivery_event, lifecycle_events
+from two_way_sms_local.emulation import MESSAGE_ID, FakeLambdaContext, delivery_event, lifecycle_events
 
 OTHER_MESSAGE_ID = "0b6b2f5e-8f0e-4d55-9a43-5b1a5b0c2f11"
 
@@ -256,8 +256,8 @@ def campaign_world(monkeypatch):
 
     import boto3
 
-    from tests.integration.emulation import REGION, create_outbound_table
     from two_way_sms.adapters.campaign_runs import CampaignRuns
+    from two_way_sms_local.emulation import REGION, create_outbound_table
 
     monkeypatch.setenv("OUTBOUND_TABLE", "outbound")
     with events_harness_context(monkeypatch) as harness:

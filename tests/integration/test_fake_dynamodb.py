@@ -19,7 +19,6 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
-from tests.integration.emulation import REGION, create_outbound_table, create_tables, delivery_event
 from tests.integration.fake_dynamodb import FakeDynamoDb
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
@@ -29,6 +28,7 @@ from two_way_sms.delivery import parse_delivery_event
 from two_way_sms.outbound.contacts_import import ContactImport
 from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.responder import ConsentChange
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables, delivery_event
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -15,9 +15,9 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
-from tests.integration.emulation import REGION
 from tests.integration.fake_sqs import FakeSqs
-from tests.integration.sms_emulator import SimulatedClock
+from two_way_sms_local.emulation import REGION
+from two_way_sms_local.sms_emulator import SimulatedClock
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION
 from two_way_sms.adapters.flow_settings import FlowSettings, FlowsNotAsDeployed
 from two_way_sms.conversations.flows import flows_digest, flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms_local.emulation import REGION
 
 NAME = "/two-way-sms/flows"
 

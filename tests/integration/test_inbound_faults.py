@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import SETTINGS
-from tests.integration.faults import FaultInjector
 from tests.integration.inbound_world import VISIBILITY_SECONDS, inbound_world
+from two_way_sms_local.faults import FaultInjector
 
 CUSTOMER = "+14255550182"
 STOP_REPLY = SETTINGS["stop_reply"]

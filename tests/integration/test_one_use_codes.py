@@ -5,11 +5,11 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.conversations.engine import advance, open_conversation
 from two_way_sms.conversations.flows import parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms_local.emulation import REGION
 
 
 def hmac_key(kms) -> str:

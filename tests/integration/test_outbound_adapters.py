@@ -12,8 +12,6 @@ import boto3
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from tests.integration.emulation import REGION, create_outbound_table
-from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
 from two_way_sms.adapters.batch_reads import BatchReadThrottled, batch_get
 from two_way_sms.adapters.held_requests import HeldRequests, release_minute, schedule_name
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
@@ -21,6 +19,8 @@ from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendReje
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.outbound.request import SendRequest
 from two_way_sms.pacing import Booking, Wanted
+from two_way_sms_local.emulation import REGION, create_outbound_table
+from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
 NOW = 1_772_654_400.0  # 2026-03-04T20:00:00Z
 KEY = "+18445550100"

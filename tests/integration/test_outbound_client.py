@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.integration.emulation import REGION, create_outbound_table, create_tables
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.outbound.campaign import AudienceCsv, AudienceQuery, Campaign
 from two_way_sms.outbound.contacts_import import InvalidContactsFile
@@ -25,6 +24,7 @@ from two_way_sms_client.client import (
     OutboundQueueError,
     schedule_name,
 )
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 ACCOUNT = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns"

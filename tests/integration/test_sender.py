@@ -18,7 +18,12 @@ import pytest
 from moto import mock_aws
 
 from tests.integration.conftest import capture_logs
-from tests.integration.emulation import (
+from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.conversations.flows import flows_to_json, parse_flows
+from two_way_sms.conversations.ready_flows import READY_FLOWS
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.responder import ConsentChange
+from two_way_sms_local.emulation import (
     REGION,
     FakeLambdaContext,
     create_conversation_settings,
@@ -26,12 +31,7 @@ from tests.integration.emulation import (
     create_tables,
     sender_environment,
 )
-from tests.integration.sms_emulator import SimulatedClock, SmsEmulator
-from two_way_sms.adapters.sms import SmsGateway
-from two_way_sms.conversations.flows import flows_to_json, parse_flows
-from two_way_sms.conversations.ready_flows import READY_FLOWS
-from two_way_sms.outbound.policy import SenderSettings
-from two_way_sms.responder import ConsentChange
+from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
 SEATTLE = "+12065550123"  # America/Los_Angeles; PST (UTC-8) on the dates below
 OKLAHOMA_CITY = "+14055550123"

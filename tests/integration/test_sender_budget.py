@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.emulation import FakeLambdaContext
 from tests.integration.test_campaigns import campaigns_environment
 from tests.integration.test_sender import NOON_IN_SEATTLE, SEATTLE, SenderHarness, build_harness, send_request
 from two_way_sms.outbound.budget import SpendBudget
+from two_way_sms_local.emulation import FakeLambdaContext
 
 CAMPAIGNS_CONTEXT = FakeLambdaContext(function_name="campaigns",
                                       invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:campaigns")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.faults import FaultInjector
 from tests.integration.test_sender import SEATTLE, build_harness, send_request
+from two_way_sms_local.faults import FaultInjector
 
 
 def harness_with_faults(monkeypatch, faults: FaultInjector):

@@ -61,7 +61,7 @@ def create_ledger_table(dynamodb: Any, name: str = "ledger") -> Any:
 
 
 # -- delivery events ------------------------------------------------------------------------------
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # tests/fixtures (their sources: README there)
+SAMPLES = Path(__file__).resolve().parent / "samples"  # sample payloads (their sources: README there)
 MESSAGE_ID = "ed23196c-75ce-4727-93ee-7bf72b64998f"
 REQUESTED_AT_MS = 1759342840978
 
@@ -80,7 +80,7 @@ def delivery_event(event_type: str = "TEXT_SUCCESSFUL", *, after_ms: int = 399, 
 
     ``is_final=None`` leaves ``isFinal`` out; a ``detail`` value of None removes that field.
     """
-    event = json.loads((FIXTURES / "delivery-event-eventbridge.json").read_text())
+    event = json.loads((SAMPLES / "delivery-event-eventbridge.json").read_text())
     body = event["detail"]
     body.update({
         "eventType": event_type, "messageId": message_id, "eventTimestamp": REQUESTED_AT_MS + after_ms,
