@@ -9,13 +9,14 @@ BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 CDK    := npx --no-install cdk
 
-.PHONY: help install deps synth test lint bench deploy destroy diff clean
+.PHONY: help install deps synth test lint bench example deploy destroy diff clean
 
 help:
 	@echo "make synth   set up, then synthesize the CloudFormation into cdk.out/"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make lint    ruff and mypy (strict on the runtime package)"
 	@echo "make bench   print the benchmark figures"
+	@echo "make example build the library's wheel, install it in a fresh venv, synthesize examples/clinic"
 	@echo "make deploy  deploy to the account in your AWS credentials"
 
 install: $(VENV)/.installed node_modules/.installed deps
@@ -53,6 +54,21 @@ lint: $(VENV)/.installed
 bench: install
 	$(BIN)/python bench/run.py
 
+# The README's reuse path, as a user takes it: the library as a wheel in a fresh virtual environment,
+# its functions' dependencies from its one command, and the example app synthesized under the four
+# cdk-nag packs with `cdk init`'s feature flags (examples/clinic/cdk.json).
+EXAMPLE := build/example
+example: install
+	rm -rf $(EXAMPLE) && mkdir -p $(EXAMPLE)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(EXAMPLE)/dist .
+	$(BIN)/python -m venv --clear $(EXAMPLE)/venv
+	$(EXAMPLE)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(EXAMPLE)/venv/bin/python -m pip install --quiet $(EXAMPLE)/dist/two_way_sms-*.whl -r examples/clinic/requirements.txt
+	cd examples/clinic && $(CURDIR)/$(EXAMPLE)/venv/bin/two-way-sms-layer
+	cd examples/clinic && $(CDK) synth --quiet --app "$(CURDIR)/$(EXAMPLE)/venv/bin/python app.py" \
+		--output $(CURDIR)/$(EXAMPLE)/cdk.out
+	@echo "examples/clinic synthesized from the installed wheel: $(EXAMPLE)/cdk.out"
+
 deploy: install
 	$(CDK) deploy
 
@@ -63,4 +79,4 @@ destroy: install
 	$(CDK) destroy
 
 clean:
-	rm -rf cdk.out .build .pytest_cache
+	rm -rf cdk.out .build .pytest_cache build examples/clinic/.build

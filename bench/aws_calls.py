@@ -10,15 +10,15 @@ Messaging client counts every request it sends, failed conditional writes includ
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
+import logging
 import os
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -26,6 +26,10 @@ from botocore.stub import Stubber
 from environment import REGION, handler_environment, inbound_payload
 from moto import mock_aws
 
+from two_way_sms import metric_names
+from two_way_sms.handlers.inbound import make_handler
+from two_way_sms.settings import InboundSettings
+from two_way_sms_local.clients import emulated_clients
 from two_way_sms_local.emulation import FakeLambdaContext, create_tables
 
 OUR_NUMBER = "+12125550101"
@@ -111,22 +115,27 @@ class EmulatedHandler:
 
 @contextmanager
 def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
-    """Imports ``two_way_sms.handlers.inbound`` fresh inside mock_aws, with its clients counted."""
+    """``two_way_sms.handlers.inbound`` wired inside mock_aws, with its clients counted."""
     saved_environment = dict(os.environ)
-    os.environ.update(handler_environment(**settings_overrides))
+    environment = handler_environment(**settings_overrides)
+    os.environ.update(environment)  # Powertools' switches: no EMF lines on the benchmark's output
+    service_logger = logging.getLogger(metric_names.SERVICE)
+    saved_level = service_logger.level
+    service_logger.setLevel(logging.CRITICAL)  # nor log lines
     try:
         with mock_aws():
-            create_tables(boto3.client("dynamodb", region_name=REGION))
-            sys.modules.pop("two_way_sms.handlers.inbound", None)
-            app = importlib.import_module("two_way_sms.handlers.inbound")
+            dynamodb = boto3.resource("dynamodb", region_name=REGION)
+            create_tables(dynamodb.meta.client)
             sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
-            app.gateway._client = sms_client
             counter = CallCounter()
-            for client in (app._dynamodb.meta.client, sms_client):
+            for client in (dynamodb.meta.client, sms_client):
                 counter.attach(client)
+            app = SimpleNamespace(handler=make_handler(InboundSettings.from_environment(environment),
+                                                       emulated_clients(sms=sms_client, dynamodb=dynamodb)))
             with Stubber(sms_client) as stubber:
                 yield EmulatedHandler(app, stubber, counter)
     finally:
+        service_logger.setLevel(saved_level)
         os.environ.clear()
         os.environ.update(saved_environment)
 

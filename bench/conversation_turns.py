@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 import botocore.client
-import pytest
+import environment  # noqa: F401  (Powertools' settings, before any handler is imported)
 
 from two_way_sms.conversations.engine import advance, open_conversation
 from two_way_sms.conversations.flows import parse_flows
@@ -100,12 +100,12 @@ def _calls(counted: Counter, sms_sends: int) -> str:
 
 
 def print_conversation_call_figures() -> None:
-    from tests.integration.test_conversations_end_to_end import CHARGE, SLOTS, VISIT, build_world
+    from two_way_sms_local.conversation_world import CHARGE, SLOTS, VISIT, conversation_world
 
     print("13. AWS calls per conversation message, the real handlers on emulated AWS (moto + the SMS emulator)\n"
           "    (warm functions: the flows parameter is cached; time per message includes moto's own work)")
     print(f"    {'message':<42} {'calls':>5}  {'ms':>5}  requests")
-    with pytest.MonkeyPatch.context() as monkeypatch, build_world(monkeypatch) as world:
+    with conversation_world() as world:
         with redirect_stdout(io.StringIO()):  # the first messages read the flows parameter, create clients
             world.text("warm-up: hello")
             world.remind("warm-up", "appointment", VISIT)

@@ -12,11 +12,9 @@ handler's own share is printed beside it.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,22 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-from environment import REGION
-from moto import mock_aws
+import environment  # noqa: F401  (the import path, and Powertools' environment before the handler)
 
-from two_way_sms_local.emulation import (
-    EmulatedStream,
-    FakeLambdaContext,
-    create_tables,
-    delivery_event,
-    events_environment,
-    lifecycle_events,
-)
+from two_way_sms.handlers import events as events_function
+from two_way_sms_local.emulation import FakeLambdaContext, delivery_event, lifecycle_events
+from two_way_sms_local.events_world import EventsWorld, events_world
 
 BATCH_SIZE = 1000
 THROUGHPUT_RUNS = 3
-QUIET = {"POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"}
+QUIET = {"POWERTOOLS_METRICS_DISABLED": "true"}  # (read when the metrics are flushed; the log level is set below)
 
 
 @dataclass
@@ -69,8 +60,8 @@ class RequestClock:
 
 
 class EmulatedEvents:
-    def __init__(self, app: Any, stream: EmulatedStream, clock: RequestClock) -> None:
-        self.app, self.stream, self.clock = app, stream, clock
+    def __init__(self, world: EventsWorld, clock: RequestClock) -> None:
+        self.world, self.clock = world, clock
 
     def run(self, records: list[dict[str, Any] | bytes], per_batch: int | None = None) -> tuple[Counter, float, float]:
         """Feeds the records (in batches of ``per_batch``); returns requests, wall seconds, emulated seconds."""
@@ -78,13 +69,13 @@ class EmulatedEvents:
         self.clock.take()
         wall = 0.0
         for start in range(0, len(records), per_batch):
-            self.stream.put(*records[start:start + per_batch])
-            event = self.stream.lambda_event()
+            self.world.stream.put(*records[start:start + per_batch])
+            event = self.world.stream.lambda_event()
             began = time.perf_counter()
-            result = self.app.handler(event, FakeLambdaContext(function_name="events"))
+            result = self.world.handler(event, FakeLambdaContext(function_name="events"))
             wall += time.perf_counter() - began
             # With metrics disabled Powertools keeps the values, then prints them at 100 per metric.
-            self.app.metrics.clear_metrics()
+            events_function.metrics.clear_metrics()
             if result["batchItemFailures"]:
                 raise RuntimeError(f"the handler failed records: {result}")
         calls, emulated = self.clock.take()
@@ -93,22 +84,17 @@ class EmulatedEvents:
 
 @contextmanager
 def emulated_events() -> Iterator[EmulatedEvents]:
-    """``two_way_sms.handlers.events`` imported fresh against an empty emulated world, its clients clocked."""
+    """The events function wired to an empty emulated world (``two_way_sms_local.events_world``), quiet,
+    the requests of its DynamoDB and SQS clients clocked."""
     saved = dict(os.environ)
     try:
-        with mock_aws():
-            sqs = boto3.client("sqs", region_name=REGION)
-            queue_url = sqs.create_queue(QueueName="events-dead-letters")["QueueUrl"]
-            os.environ.update(events_environment(queue_url, **QUIET))
-            create_tables(boto3.resource("dynamodb", region_name=REGION))
-            stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
-            sys.modules.pop("two_way_sms.handlers.events", None)
-            app = importlib.import_module("two_way_sms.handlers.events")
-            app.metrics.clear_metrics()  # Powertools shares one metric set across imports
+        os.environ.update(QUIET)
+        with events_world(log_level="CRITICAL") as world:
+            events_function.metrics.clear_metrics()  # Powertools shares one metric set across handlers
             clock = RequestClock()
-            for client in (app.ledger._client, app.sqs):
+            for client in (world.clients.dynamodb.meta.client, world.clients.sqs):
                 clock.attach(client)
-            yield EmulatedEvents(app, stream, clock)
+            yield EmulatedEvents(world, clock)
     finally:
         os.environ.clear()
         os.environ.update(saved)

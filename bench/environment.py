@@ -7,6 +7,7 @@ validated by the same ``parse_config`` the synth runs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,12 @@ REGION = "us-east-1"
 for _path in (REPO_ROOT, LAMBDA_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+# Powertools reads these when a handler module creates its Logger, Metrics and Tracer (at import, as on
+# Lambda): set before any benchmark imports a handler.
+for _name, _value in {"POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench",
+                      "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": REGION}.items():
+    os.environ.setdefault(_name, _value)
 
 from two_way_sms_local.emulation import SAMPLES as FIXTURES  # noqa: E402  (the sample payloads)
 

@@ -1,16 +1,16 @@
 """Section 16: the delivery events handler under injected faults and Kinesis redelivery.
 
-The real events handler in the integration tests' harness (``tests/integration/conftest.py``:
-``events_harness_context``): delivery events go through a moto Kinesis stream, which gives
-each its sequence number and the Lambda record the event source mapping would hand over.
-The workload, seeded: a few hundred messages around a month's end (their spend counts in
-two months), each with several events (queued, sometimes pending, accepted by the carrier,
-then delivered, or a failure, a block for an opt-out, an expiry; now and then a late
-in-flight event after the final one), 1-3 parts each; events arrive out of order (delivery
-jitter, sometimes seconds), and some twice (EventBridge delivers at least once).
+The real events function on the emulated world of its tests (``two_way_sms_local.events_world``):
+delivery events go through a moto Kinesis stream, which gives each its sequence number and the
+Lambda record the event source mapping would hand over, and the function writes to moto's
+DynamoDB. The workload, seeded: a few hundred messages around a month's end (their spend counts
+in two months), each with several events (queued, sometimes pending, accepted by the carrier,
+then delivered, or a failure, a block for an opt-out, an expiry; now and then a late in-flight
+event after the final one), 1-3 parts each; events arrive out of order (delivery jitter,
+sometimes seconds), and some twice (EventBridge delivers at least once).
 
-Faults are injected on the handler's DynamoDB client (ledger and contacts) outside
-botocore's retry loop (``tests/integration/faults.py``), at the rates of section 14; in the
+Faults are injected on the function's own DynamoDB client (ledger and contacts) outside
+botocore's retry loop (``two_way_sms_local.faults``), at the rates of section 14; in the
 duplicates runs EventBridge puts 10 % of the events on the stream again, minutes later.
 The event source mapping is played as the construct configures it (batches of 100,
 ``ReportBatchItemFailures``, ``BisectBatchOnFunctionError``, 3 retries): a partial failure
@@ -19,11 +19,8 @@ retried; after the third retry the remaining records go to the on-failure destin
 (the dead-letter queue gets the batch's coordinates) and the shard moves on. A clean run
 of the same events is the reference ledger.
 
-DynamoDB is the in-memory fake of ``tests/integration/fake_dynamodb.py`` with
-TransactWriteItems added here (all or nothing, ``CancellationReasons`` as the service sends
-them), answering the handler's client after the injector saw each call: ~5 s per run where
-moto takes ~20 ms per ledger update. ``BENCH_FAULTS_MOTO=1`` runs on moto instead (the same
-figures and the same ledger: checked at 300 events); ``BENCH_FAULTS_FULL=1`` runs 20,000 events.
+moto takes ~20 ms per ledger update, so a run of the default 600 events takes well under half a
+minute; ``BENCH_FAULTS_EVENTS=<n>`` runs n events (``BENCH_FAULTS_FULL=1``: 20,000).
 
 Printed per run: records handed to the function (with retries), ledger messages whose status
 (or any attribute) differs from the clean run's, the month's spend and parts against the
@@ -35,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import io
 import json
 import os
@@ -43,26 +39,21 @@ import random
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-import boto3
-import environment  # noqa: F401  (the import path)
-import pytest
-from environment import REGION
+import environment  # noqa: F401  (the import path, and Powertools' environment before the handler)
 from inbound_faults import RUNS
 
-from tests.integration.conftest import events_harness_context
-from tests.integration.fake_aws import ServiceError
-from tests.integration.fake_dynamodb import FakeDynamoDb
 from two_way_sms.adapters.ledger import SPEND_PREFIX
-from two_way_sms_local.emulation import FakeLambdaContext, create_tables, delivery_event
+from two_way_sms_local.emulation import delivery_event
+from two_way_sms_local.events_world import EventsWorld, events_world
 from two_way_sms_local.faults import FaultInjector
 
 SEED = 16
+DEFAULT_EVENTS = 600
 BATCH_SIZE = 100  # the construct's defaults
 RETRY_ATTEMPTS = 3
 MONTH_END = datetime(2025, 11, 1, tzinfo=timezone.utc).timestamp()
@@ -74,62 +65,6 @@ FATES = {  # final event -> (weight, messageStatus, description)
     "TEXT_BLOCKED": (3, "BLOCKED", "Destination phone number opted out"),
     "TEXT_TTL_EXPIRED": (4, "TTL_EXPIRED", "The message could not be delivered within its time to live"),
 }
-
-
-# -- DynamoDB: the fake, with transactions -------------------------------------------------------
-class TransactingDynamoDb(FakeDynamoDb):
-    """``FakeDynamoDb`` with ``TransactWriteItems`` (Update, Put, Delete): every
-    condition is evaluated, and either every write is applied or none is; a refused transaction is
-    ``TransactionCanceledException`` with one reason per item, ``None`` for the items that passed."""
-
-    def transact_write_items(self, request: dict[str, Any]) -> dict[str, Any]:
-        entries = request["TransactItems"]
-        if not 1 <= len(entries) <= 100:
-            raise ServiceError("ValidationException", "Member must have length between 1 and 100")
-        touched, keys = [], set()
-        for entry in entries:
-            (kind, spec), = entry.items()
-            if kind not in ("Update", "Put", "Delete"):
-                raise NotImplementedError(f"the fake's transactions have no {kind}")
-            table = self._table(spec["TableName"])
-            key = table.key_of(spec["Item"], exact=False) if kind == "Put" else table.key_of(spec["Key"])
-            if (table.name, key) in keys:
-                raise ServiceError("ValidationException",
-                                   "Transaction request cannot include multiple operations on one item")
-            keys.add((table.name, key))
-            touched.append((table, key, copy.deepcopy(table.get(key))))
-        reasons, refused = [], False
-        for entry in entries:
-            (kind, spec), = entry.items()
-            operation = {"Update": self.update_item, "Put": self.put_item, "Delete": self.delete_item}[kind]
-            try:
-                operation({name: value for name, value in spec.items()
-                           if name != "ReturnValuesOnConditionCheckFailure"})
-                reasons.append({"Code": "None"})
-            except ServiceError as error:
-                if error.code != "ConditionalCheckFailedException":
-                    self._restore(touched)
-                    raise
-                refused = True
-                reason = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-                old = touched[len(reasons)][2]
-                if spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
-                    reason["Item"] = old
-                reasons.append(reason)
-        if refused:
-            self._restore(touched)
-            codes = ", ".join(reason["Code"] for reason in reasons)
-            raise ServiceError("TransactionCanceledException", "Transaction cancelled, please refer cancellation "
-                               f"reasons for specific reasons [{codes}]", CancellationReasons=reasons)
-        return {}
-
-    @staticmethod
-    def _restore(touched: list) -> None:
-        for table, key, old in touched:
-            if old is None:
-                table.delete(key)
-            else:
-                table.put(key, old)
 
 
 # -- the events ------------------------------------------------------------------------------------
@@ -184,21 +119,7 @@ def with_duplicates(arrivals: list[Arrival], share: float, seed: int) -> list[Ar
 
 
 # -- the world -------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def events_world(monkeypatch: pytest.MonkeyPatch, faults: FaultInjector, *, moto: bool) -> Iterator[Any]:
-    """``events_harness_context`` with the injector on the handler's DynamoDB client; unless ``moto``,
-    that client's calls are answered by the DynamoDB fake (the same tables), after the injector saw them."""
-    with events_harness_context(monkeypatch) as harness:
-        client = harness.app._dynamodb.meta.client
-        faults.attach(client)
-        if not moto:
-            fake = TransactingDynamoDb(region=REGION)
-            create_tables(fake.attach(boto3.Session(region_name=REGION)).resource("dynamodb"))
-            client.meta.events.register_last("before-call", fake._answer)  # moto never sees these calls
-        yield harness
-
-
-def stream_records(harness: Any, arrivals: list[Arrival]) -> list[dict[str, Any]]:
+def stream_records(harness: EventsWorld, arrivals: list[Arrival]) -> list[dict[str, Any]]:
     """Puts the events on the (moto) stream in arrival order; the Lambda records of all of them."""
     harness.stream.put(*[arrival.event for arrival in arrivals])
     records: list[dict[str, Any]] = []
@@ -217,7 +138,7 @@ class Played:
     dead: list = field(default_factory=list)  # (records, failed sequence numbers, log slice) per given-up batch
 
 
-def play(harness: Any, records: list[dict[str, Any]]) -> Played:
+def play(harness: EventsWorld, records: list[dict[str, Any]]) -> Played:
     """The event source mapping: batches, bisection at the lowest failed record, bounded retries."""
     played = Played()
     position = 0
@@ -225,8 +146,8 @@ def play(harness: Any, records: list[dict[str, Any]]) -> Played:
         end = min(position + BATCH_SIZE, len(records))
         batch, retries = records[position:end], 0
         while True:
-            before = harness._logs.tell()  # (the buffer only grows: its position is its length)
-            result = harness.app.handler({"Records": batch}, FakeLambdaContext(function_name="events"))
+            before = len(harness.logs())  # (the log only grows)
+            result = harness.invoke_with({"Records": batch})
             played.invocations += 1
             played.records_handled += len(batch)
             failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
@@ -236,7 +157,7 @@ def play(harness: Any, records: list[dict[str, Any]]) -> Played:
             batch = batch[first:]  # bisected at the returned sequence number: only the rest is retried
             retries += 1
             if retries > RETRY_ATTEMPTS:  # the batch's coordinates go to the on-failure destination
-                played.dead.append((batch, failed, (before, harness._logs.tell())))
+                played.dead.append((batch, failed, (before, len(harness.logs()))))
                 break
         position = end
     return played
@@ -262,22 +183,16 @@ class Figures:
     seconds: float = 0.0
 
 
-def ledger_state(harness: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+def ledger_state(harness: EventsWorld) -> tuple[dict[str, dict], dict[str, dict]]:
     """(message id -> item, month -> spend summary) from a consistent scan of the ledger."""
-    table, items, start = harness.app.ledger._table, [], None  # the handler's own table (moto or the fake)
-    while True:
-        page = table.scan(ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
-        items += page["Items"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
+    items = list(harness.ledger_items().values())
     messages = {item["message_id"]: item for item in items if not item["message_id"].startswith(SPEND_PREFIX)}
     months = {item["message_id"].removeprefix(SPEND_PREFIX): item for item in items
               if item["message_id"].startswith(SPEND_PREFIX)}
     return messages, months
 
 
-def figures_of(harness: Any, played: Played, arrivals: list[Arrival], faults: FaultInjector, emf: str,
+def figures_of(harness: EventsWorld, played: Played, arrivals: list[Arrival], faults: FaultInjector, emf: str,
                reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
     figures = Figures(events=len(arrivals), records_handled=played.records_handled, calls=len(faults.calls),
                       faults=Counter(faults.injected))
@@ -323,42 +238,39 @@ def _data(record: dict[str, Any]) -> bytes:
     return base64.b64decode(record["kinesis"]["data"])
 
 
-def measure(arrivals: list[Arrival], *, rates: dict[str, float], seed: int, moto: bool,
+def measure(arrivals: list[Arrival], *, rates: dict[str, float], seed: int,
             reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
-    monkeypatch = pytest.MonkeyPatch()
     faults = FaultInjector(seed=seed, rates=rates)
     started = time.perf_counter()
     emf = io.StringIO()
-    try:  # the handler prints its EMF metrics: the SpendUSD ones are compared with the ledger
-        with contextlib.redirect_stdout(emf), warnings.catch_warnings(), \
-                events_world(monkeypatch, faults, moto=moto) as harness:
-            warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
-            records = stream_records(harness, arrivals)
-            faults.calls.clear()
-            played = play(harness, records)
-            faults.enabled = False
-            figures, state = figures_of(harness, played, arrivals, faults, emf.getvalue(), reference)
-    finally:
-        monkeypatch.undo()
+    # The handler prints its EMF metrics: the SpendUSD ones are compared with the ledger.
+    with contextlib.redirect_stdout(emf), warnings.catch_warnings(), \
+            events_world(faults=faults, log_level="INFO") as harness:
+        warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
+        records = stream_records(harness, arrivals)
+        faults.calls.clear()
+        played = play(harness, records)
+        faults.enabled = False
+        figures, state = figures_of(harness, played, arrivals, faults, emf.getvalue(), reference)
     figures.seconds = time.perf_counter() - started
     return figures, state
 
 
 def print_events_fault_figures(count: int | None = None) -> None:
-    moto = bool(os.environ.get("BENCH_FAULTS_MOTO"))
-    count = count or (20_000 if os.environ.get("BENCH_FAULTS_FULL") else 2_000)
+    count = count or int(os.environ.get("BENCH_FAULTS_EVENTS") or (20_000 if os.environ.get("BENCH_FAULTS_FULL")
+                                                                     else DEFAULT_EVENTS))
     base = messages_events(count, SEED)
     messages = len({a.event["detail"]["messageId"] for a in base})
     print(f"16. Delivery events handler under faults: {count:,} events of {messages:,} messages (out of order, some "
           f"twice), seeded; faults outside botocore's retries on DynamoDB; Kinesis batches of {BATCH_SIZE}, "
           f"bisected at the failed record, {RETRY_ATTEMPTS} retries, then the dead-letter queue "
-          f"({'moto' if moto else 'in-memory DynamoDB fake'})")
+          "(moto)")
     print(f"   {'run':<24}{'events':>7}{'recs':>7}{'status!':>8}{'item!':>6}{'spend$':>10}{'parts':>6}{'2x':>4}"
           f"{'metric$':>10}{'DLQ':>6}{'fail':>5}{'expl':>5}{'seq#':>5}{'DDB/rec':>8}{'s':>5}")
     reference: tuple[dict, dict] | None = None
     for name, (rates, duplicates) in RUNS.items():
         arrivals = with_duplicates(base, duplicates, SEED)
-        figures, state = measure(arrivals, rates=rates, seed=SEED, moto=moto, reference=reference)
+        figures, state = measure(arrivals, rates=rates, seed=SEED, reference=reference)
         if reference is None:
             reference = state
         print(f"   {name:<24}{figures.events:>7}{figures.records_handled:>7}{figures.status_differs:>8}"

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import environment  # noqa: F401  (the import path)
-import pytest
 
-from tests.integration.inbound_world import MAX_RECEIVES, VISIBILITY_SECONDS, InboundWorld, inbound_world
 from two_way_sms import metric_names
 from two_way_sms_local.faults import FaultInjector
+from two_way_sms_local.inbound_world import MAX_RECEIVES, VISIBILITY_SECONDS, InboundWorld, inbound_world
 
 SCRIPTS = {  # name -> (weight, [(seconds after the first text, body)])
     "question": (40, [(0, "Hi, is the clinic open on Saturday?")]),
@@ -146,18 +145,14 @@ def sent_by_message(world: InboundWorld) -> Counter:
 
 def measure(name: str, cast: list, *, rates: dict[str, float], duplicates: float, seed: int,
             reference: Counter | None) -> tuple[Figures, Counter]:
-    monkeypatch = pytest.MonkeyPatch()
     faults = FaultInjector(seed=seed, rates=rates)
     started = time.perf_counter()
-    try:  # the handler prints its EMF metrics: not part of the figures
-        with contextlib.redirect_stdout(io.StringIO()), \
-                inbound_world(monkeypatch, faults=faults, self_managed_opt_outs=True) as world:
-            outcome = run(world, cast, duplicates=duplicates, seed=seed)
-            figures = _figures(world, cast, outcome, reference)
-            figures.calls, figures.faults = len(faults.calls), faults.injected
-            sent = sent_by_message(world)
-    finally:
-        monkeypatch.undo()
+    # The handler prints its EMF metrics: not part of the figures.
+    with contextlib.redirect_stdout(io.StringIO()), inbound_world(faults=faults, self_managed_opt_outs=True) as world:
+        outcome = run(world, cast, duplicates=duplicates, seed=seed)
+        figures = _figures(world, cast, outcome, reference)
+        figures.calls, figures.faults = len(faults.calls), faults.injected
+        sent = sent_by_message(world)
     figures.seconds = time.perf_counter() - started
     return figures, sent
 

@@ -1,6 +1,6 @@
 """Benchmark figures for the outbound sender (printed by run.py, sections 8-11).
 
-8. pacing through the real sender handler (``two_way_sms.handlers.sender.handler``) on a simulated clock: a
+8. pacing through the real sender handler (``two_way_sms.handlers.sender.make_handler``) on a simulated clock: a
    burst of mixed 1-, 2- and 3-part texts per number type; achieved parts per second over
    the configured MPS, the emulator's throttles, the most parts in any trailing second,
    the deferrals;
@@ -10,10 +10,9 @@
    inside the emulated calls apart, and the AWS requests per message;
 11. an estimate of the AWS-side (non-SMS) cost per 1,000 one-part messages.
 
-The emulated world is the sender's integration tests' (tests/integration/test_sender.py):
+The emulated world is the sender's integration tests' (``two_way_sms_local.sender_world``):
 moto for DynamoDB and ``SmsEmulator`` as the ``pinpoint-sms-voice-v2`` client, enforcing the
-MPS on the simulated clock that replaces the handler's module-level ``clock``. Two things
-differ from the tests' harness:
+MPS on the simulated clock the handler is given. Two things differ from that harness:
 
 - The queue. moto's SQS keeps ``DelaySeconds`` on the wall clock, so a request the sender
   puts back with a delay (a deferral) would not come back on simulated time. The outbound
@@ -23,8 +22,8 @@ differ from the tests' harness:
 - Concurrency. The event source mapping runs several batches at once (the
   ``OutboundSender`` construct's default ``max_concurrency`` is 2), in separate execution
   environments that share one throughput schedule in DynamoDB. Each poller here is a
-  thread with its own fresh import of ``two_way_sms.handlers.sender`` (its own module state, as an execution
-  environment has), and the threads take turns on a ``CooperativeClock``: exactly one runs
+  thread with its own handler from ``make_handler`` and its own clients (its own state, as an
+  execution environment has), and the threads take turns on a ``CooperativeClock``: exactly one runs
   at a time, and a ``sleep`` hands over to whichever thread wakes first, so simulated time
   moves only when every thread waits. Handler code takes no simulated time (AWS latency
   is not modelled). A poller receives up to 10 visible messages and invokes the handler;
@@ -44,17 +43,16 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import importlib
 import itertools
 import json
+import logging
 import math
 import os
-import sys
 import threading
 import time
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,15 +61,19 @@ from typing import Any
 
 import boto3
 import botocore.session
+from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
 from environment import REGION
 from moto import mock_aws
 
 from two_way_sms import metric_names, pacing
-from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.encoding import analyse
+from two_way_sms.handlers import sender as sender_function
+from two_way_sms.handlers.wiring import LambdaHandler
 from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.settings.sender import SenderFunctionSettings
+from two_way_sms_local.clients import emulated_clients
 from two_way_sms_local.emulation import FakeLambdaContext, create_outbound_table, create_tables, sender_environment
 from two_way_sms_local.sms_emulator import START, SmsEmulator
 
@@ -101,7 +103,7 @@ IDLE_POLL_SECONDS = 1.0  # an idle poller looks again after at most this long
 PART_MIX = (1, 1, 1, 1, 1, 1, 1, 2, 2, 3)
 BODY_LENGTHS = {1: 150, 2: 290, 3: 440}  # GSM-7 characters: 160 per single part, 153 per part above
 TOLERANCE = 1e-6  # as the emulator's: float noise at epoch magnitudes
-QUIET = {"POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"}
+QUIET = {"POWERTOOLS_METRICS_DISABLED": "true"}  # and the handler's logger at CRITICAL: see quiet_handler
 
 _SQS_MODEL = botocore.session.get_session().get_service_model("sqs")
 _FILLER = ("Your order has shipped and will arrive on Thursday between 9 and 12. Track it in the app or "
@@ -360,16 +362,16 @@ class Tally:
     timeouts: int = 0  # invocations that ran past the function timeout on the simulated clock
     handler_seconds: float = 0.0  # wall time inside handler()
 
-    def take_metrics(self, app: Any) -> None:
-        # With metrics disabled Powertools keeps the values (shared by every import): read, then clear.
-        for name, metric in app.metrics.metric_set.items():
+    def take_metrics(self) -> None:
+        # With metrics disabled Powertools keeps the values (shared by every handler): read, then clear.
+        for name, metric in sender_function.metrics.metric_set.items():
             self.metrics[name] += sum(metric["Value"])
-        app.metrics.clear_metrics()
+        sender_function.metrics.clear_metrics()
 
 
 @dataclass
 class EmulatedSender:
-    apps: list[Any]  # one fresh import of two_way_sms.handlers.sender per execution environment
+    apps: list[LambdaHandler]  # one handler (make_handler, its own clients) per execution environment
     clock: Any
     queue: MemoryQueue
     sms: TimedSms
@@ -387,13 +389,13 @@ class EmulatedSender:
     def calls(self) -> Counter:
         return self.meter.calls + self.sms.calls + self.queue.calls
 
-    def invoke(self, app: Any, messages: list[QueuedMessage], context: Any) -> None:
+    def invoke(self, app: LambdaHandler, messages: list[QueuedMessage], context: Any) -> None:
         started_at = self.clock.now()
         began = time.perf_counter()
-        result = app.handler(_sqs_event(messages, self.clock.now()), context)
+        result = app(_sqs_event(messages, self.clock.now()), context)
         self.tally.handler_seconds += time.perf_counter() - began
         self.tally.invocations += 1
-        self.tally.take_metrics(app)
+        self.tally.take_metrics()
         if self.clock.now() - started_at > FUNCTION_TIMEOUT_SECONDS:
             self.tally.timeouts += 1
         failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
@@ -406,7 +408,7 @@ class EmulatedSender:
 @contextmanager
 def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
                     ledger_writes: bool = True) -> Iterator[EmulatedSender]:
-    """``environments`` fresh imports of ``two_way_sms.handlers.sender`` against one empty emulated world.
+    """``environments`` handlers of the sender (each with its own clients) against one empty emulated world.
 
     ``ledger_writes=False`` counts the ledger's UpdateItem without sending it (as the sender's
     burst test does): moto evaluates its long update expression slowly, and on a simulated
@@ -415,10 +417,11 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
     saved = dict(os.environ)
     settings = SenderSettings(origination_identity=OUR_NUMBER, mps=mps, time_to_live_seconds=3600)
     try:
-        with mock_aws(), warnings.catch_warnings():
+        with mock_aws(), warnings.catch_warnings(), quiet_handler():
             warnings.simplefilter("ignore")  # Powertools warns of every invocation without metrics
-            os.environ.update(sender_environment("https://sqs.us-east-1.amazonaws.com/123456789012/outbound",
-                                                 settings.to_json(), "{}", **QUIET))
+            os.environ.update(QUIET)
+            function_settings = SenderFunctionSettings.from_environment(sender_environment(
+                "https://sqs.us-east-1.amazonaws.com/123456789012/outbound", settings.to_json(), "{}"))
             dynamodb = boto3.resource("dynamodb", region_name=REGION)
             create_tables(dynamodb)
             create_outbound_table(dynamodb)
@@ -427,29 +430,40 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
             meter = AwsMeter()
             apps = []
             for _ in range(environments):
-                sys.modules.pop("two_way_sms.handlers.sender", None)
-                app = importlib.import_module("two_way_sms.handlers.sender")
-                app.clock = clock
-                app.gateway = SmsGateway(sms, configuration_set="outbound")
-                app.queue._sqs = queue
-                if not ledger_writes:
-                    app.ledger.record_sent = _counted_not_sent(meter, "UpdateItem", "ledger")
-                for client in (app._dynamodb.meta.client, app.held._scheduler):
+                clients = emulated_clients(sms=sms, sqs=queue)
+                for client in (clients.dynamodb.meta.client, clients.scheduler):
                     meter.attach(client)
-                app.metrics.clear_metrics()
-                apps.append(app)
+                if not ledger_writes:
+                    _count_not_send(clients.dynamodb.meta.client, "UpdateItem", "ledger")
+                apps.append(sender_function.make_handler(function_settings, clients, clock=clock))
+            sender_function.metrics.clear_metrics()
             yield EmulatedSender(apps, clock, queue, sms, meter, dynamodb)
     finally:
-        sys.modules.pop("two_way_sms.handlers.sender", None)
         os.environ.clear()
         os.environ.update(saved)
 
 
-def _counted_not_sent(meter: AwsMeter, operation: str, table: str) -> Callable[..., None]:
-    def skipped(**_: Any) -> None:
-        meter.calls[("dynamodb", operation, table)] += 1
+@contextmanager
+def quiet_handler() -> Iterator[None]:
+    """The handler's log lines off (the figures are printed, not its logs; formatting them would be timed)."""
+    named = logging.getLogger(sender_function.logger.name)
+    level = named.level
+    named.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        named.setLevel(level)
 
-    return skipped
+
+def _count_not_send(client: Any, operation: str, table: str) -> None:
+    """``operation`` on ``table`` answered at once with an empty success: the meter (registered
+    first) still counts it, moto never sees it."""
+    def answer(model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if json.loads(params["body"] or b"{}").get("TableName") != table:
+            return None
+        return AWSResponse(params.get("url", ""), 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    client.meta.events.register(f"before-call.dynamodb.{operation}", answer)
 
 
 def _sqs_event(messages: list[QueuedMessage], now: float) -> dict[str, Any]:
@@ -486,7 +500,7 @@ class Pollers:
         if self.errors:
             raise self.errors[0]
 
-    def _poll(self, app: Any, turn: threading.Event) -> None:
+    def _poll(self, app: LambdaHandler, turn: threading.Event) -> None:
         turn.wait()
         clock, queue = self.sender.clock, self.sender.queue
         try:

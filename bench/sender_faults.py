@@ -1,27 +1,26 @@
 """Section 15: the outbound sender under injected faults, duplicates and SQS redelivery.
 
-The real sender handler in the integration tests' harness (``tests/integration/test_sender.py``:
-``build_harness``): the SMS emulator on a simulated clock (a toll-free number's 3 MPS, so
-every batch is booked on the number's shared schedule and each send waits for its slot; the
-emulator throttles any send beyond the MPS), and an SQS emulation with the visibility timeout and receive counts of the
-construct (180 s, the dead-letter queue after the fifth receive). The workload, seeded: send
-requests arriving over five minutes, mostly TRANSACTIONAL, about a third PROMOTIONAL to
-contacts who opted in, a few to contacts opted out in our table or on the number's opt-out
-list; a quarter are two-part texts.
+The real sender handler on the emulated world its integration tests use
+(``two_way_sms_local.sender_world``): the SMS emulator on a simulated clock (a toll-free
+number's 3 MPS, so every batch is booked on the number's shared schedule and each send waits
+for its slot; the emulator throttles any send beyond the MPS), and an SQS emulation with the
+visibility timeout and receive counts of the construct (180 s, the dead-letter queue after
+the fifth receive). The workload, seeded: send requests arriving over five minutes, mostly
+TRANSACTIONAL, about a third PROMOTIONAL to contacts who opted in, a few to contacts opted
+out in our table or on the number's opt-out list; a quarter are two-part texts.
 
-Faults are injected outside botocore's retry loop (``tests/integration/faults.py``) on the
+Faults are injected outside botocore's retry loop (``two_way_sms_local.faults``) on the
 handler's DynamoDB client (every table) and on its SMS client, at the rates of section 14:
 throttles, server and connection errors, answers lost after the call succeeded; in the
 duplicates runs 10 % of the requests are submitted again, one to ten minutes later. A clean
 run of the same workload is the reference for which requests should be texted.
 
-DynamoDB is the in-memory fake of ``tests/integration/fake_dynamodb.py`` (checked against
-moto call by call by ``test_fake_dynamodb``), answering the handler's client after the
-injector saw each call, and the harness's queue is checked by the SQS fake (moto rescans
-every message it ever held on each send); EventBridge Scheduler stays moto. The same requests
-and answers at a fraction of moto's cost (~20 ms per ledger update): ~5 s per run instead of
-~20 s. ``BENCH_FAULTS_MOTO=1`` runs on moto instead (the same figures: checked at 300
-requests); ``BENCH_FAULTS_FULL=1`` runs 10,000 requests.
+DynamoDB and EventBridge Scheduler are moto (~25 s a run of 1,000 requests: moto evaluates
+the ledger's update expression slowly), so the faulty runs go side by side, one process each,
+after the clean one. The queue the harness plays checks each SendMessageBatch against the SQS
+service model instead of sending it to moto (which rescans every message it ever held on each
+send); ``BENCH_FAULTS_SQS_MOTO=1`` sends them to moto too. ``BENCH_FAULTS_FULL=1`` runs 10,000
+requests.
 
 Printed per run: requests, SQS receives, texts, requests texted more than once (must be 0),
 requests never texted although the clean run texted them and not dead-lettered (should be 0;
@@ -32,6 +31,7 @@ status, dead-lettered records and how many the logs explain, AWS calls per reque
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -40,20 +40,15 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import environment  # noqa: F401  (the import path)
-import pytest
-from environment import REGION
 from inbound_faults import RUNS
 
-from tests.integration.fake_dynamodb import FakeDynamoDb
-from tests.integration.fake_sqs import FakeSqs
-from tests.integration.test_sender import MPS, build_harness, send_request
-from two_way_sms_local.emulation import create_outbound_table, create_tables
 from two_way_sms_local.faults import FaultInjector
+from two_way_sms_local.sender_world import MPS, send_request, sender_world
 
 SEED = 15
 ARRIVAL_SECONDS = 300  # the requests arrive over five minutes (SQS DelaySeconds, at most 900)
@@ -121,27 +116,18 @@ def workload(count: int, seed: int, duplicates: float) -> list[Request]:
 
 
 @contextlib.contextmanager
-def sender_world(monkeypatch: pytest.MonkeyPatch, faults: FaultInjector, *, moto: bool) -> Iterator[Any]:
-    """``build_harness`` (conversations off) with the injector on the handler's DynamoDB client and
-    around the SMS emulator; unless ``moto``, that client's calls are answered by the DynamoDB fake
-    (the same tables), after the injector saw them."""
-    with build_harness(monkeypatch, conversations=False) as harness:
-        client = harness.app._dynamodb.meta.client
-        faults.attach(client)
-        if not moto:
-            fake = FakeDynamoDb(region=REGION)
-            tables = fake.attach(boto3.Session(region_name=REGION)).resource("dynamodb")
-            create_tables(tables)
-            create_outbound_table(tables)
-            client.meta.events.register_last("before-call", fake._answer)  # moto never sees these calls
-            # The queue the harness plays keeps every message sent to it in moto, which then scans them all
-            # on every send: the SQS fake checks and accepts the same batches at a constant cost.
-            queues = FakeSqs(harness.clock, region=REGION).attach(boto3.Session(region_name=REGION)).client("sqs")
-            if queues.create_queue(QueueName="outbound")["QueueUrl"] != harness.queue_url:
-                raise RuntimeError(f"the SQS fake's queue URL is not {harness.queue_url}")
-            harness.recording._sqs = queues
-        harness.app.gateway._client = Answered(faults.wrap_sms(harness.sms))
-        yield harness
+def faulty_sender(faults: FaultInjector, *, sqs_through_moto: bool) -> Iterator[tuple[Any, Answered]]:
+    """``sender_world`` (conversations off) with the injector on the handler's DynamoDB client and around
+    the SMS emulator; the second value remembers which sends' answers reached the handler."""
+    answered: list[Answered] = []
+
+    def wrap(emulator: Any) -> Answered:
+        answered.append(Answered(faults.wrap_sms(emulator)))
+        return answered[0]
+
+    with sender_world(conversations=False, wrap_sms=wrap, sqs_through_moto=sqs_through_moto) as harness:
+        faults.attach(harness.clients.dynamodb.meta.client)
+        yield harness, answered[0]
 
 
 class Answered:
@@ -184,7 +170,7 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
             for n, (at, body) in enumerate(arrivals[first:first + 10])])
 
     invocations: list[tuple[int, int, dict[str, int]]] = []  # (log offset before, after, {record id: receive})
-    handler = harness.app.handler
+    app = harness.app
     sqs_calls = [0]
     recording_send = harness.recording.send_message_batch
 
@@ -195,24 +181,24 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
     def observed(event: dict, context: Any) -> dict:
         before = harness.logs.tell()  # (the buffer only grows: its position is its length)
         try:
-            return handler(event, context)
+            return app.handler(event, context)
         finally:
             receives = {r["messageId"]: int(r["attributes"]["ApproximateReceiveCount"]) for r in event["Records"]}
             invocations.append((before, harness.logs.tell(), receives))
 
     harness.recording.send_message_batch = counted_send
-    harness.app.handler = observed
+    harness.app = dataclasses.replace(app, handler=observed)
     try:
         harness.drain(max_invocations=200 * len(arrivals))
     finally:
-        harness.app.handler = handler
+        harness.app = app
         harness.recording.send_message_batch = recording_send
         faults.enabled = False
     return {"invocations": invocations, "calls": len(faults.calls) + sqs_calls[0]}
 
 
-def figures_of(harness: Any, requests: list[Request], outcome: dict[str, Any], faults: FaultInjector,
-               reference: set[str] | None) -> Figures:
+def figures_of(harness: Any, answered: Answered, requests: list[Request], outcome: dict[str, Any],
+               faults: FaultInjector, reference: set[str] | None) -> Figures:
     figures = Figures(requests=len(requests))
     texts = Counter(text.context.get("sendKey") for text in harness.sms.sent)
     figures.texts = sum(texts.values())
@@ -228,7 +214,7 @@ def figures_of(harness: Any, requests: list[Request], outcome: dict[str, Any], f
     figures.unknown_not_sent = sum(o is not None and o.status == "UNKNOWN" and texts[key] == 0
                                    for key, o in outcomes.items())
     answered = {text.context.get("sendKey") for text in harness.sms.sent
-                if text.message_id in harness.app.gateway._client.message_ids}
+                if text.message_id in answered.message_ids}
     figures.unknown_answered = sum(o is not None and o.status == "UNKNOWN" and key in answered
                                    for key, o in outcomes.items())
     for request in requests:
@@ -272,52 +258,64 @@ def _explained(logs: str, invocations: list, dead: list, max_receives: int) -> t
     return explained, named
 
 
-def measure(requests: list[Request], *, rates: dict[str, float], seed: int, moto: bool,
+def measure(requests: list[Request], *, rates: dict[str, float], seed: int, sqs_through_moto: bool,
             reference: set[str] | None) -> tuple[Figures, set[str]]:
-    monkeypatch = pytest.MonkeyPatch()
     faults = FaultInjector(seed=seed, rates=rates)
     random.seed(seed)  # the handler's back-off jitter: the same run every time
     started = time.perf_counter()
-    try:  # the handler prints its EMF metrics: not part of the figures
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
-                sender_world(monkeypatch, faults, moto=moto) as harness:
-            warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
-            outcome = run(harness, requests, faults)
-            figures = figures_of(harness, requests, outcome, faults, reference)
-            texted = {text.context.get("sendKey") for text in harness.sms.sent}
-    finally:
-        monkeypatch.undo()
+    # The handler prints its EMF metrics: not part of the figures.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+            faulty_sender(faults, sqs_through_moto=sqs_through_moto) as (harness, answered):
+        warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
+        outcome = run(harness, requests, faults)
+        figures = figures_of(harness, answered, requests, outcome, faults, reference)
+        texted = {text.context.get("sendKey") for text in harness.sms.sent}
     figures.seconds = time.perf_counter() - started
     return figures, texted
 
 
+def _measure_run(count: int, rates: dict[str, float], duplicates: float, sqs_through_moto: bool,
+                 reference: set[str]) -> Figures:
+    figures, _ = measure(workload(count, SEED, duplicates), rates=rates, seed=SEED, sqs_through_moto=sqs_through_moto,
+                         reference=reference)
+    return figures
+
+
+def _print_row(name: str, figures: Figures) -> None:
+    o = figures.outcomes
+    print(f"   {name:<24}{figures.requests:>6}{figures.receives:>6}{figures.texts:>6}{figures.texted_twice:>4}"
+          f"{figures.never_texted:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_not_sent:>6}"
+          f"{figures.unknown_answered:>6}"
+          f"{o['SENT']:>6}{o['UNKNOWN']:>5}{o['REFUSED']:>5}{o['HELD']:>5}{o['none']:>5}"
+          f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.not_in_ledger:>6}"
+          f"{figures.mps_exceeded:>5}{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}")
+
+
 def print_sender_fault_figures(count: int | None = None) -> None:
-    moto = bool(os.environ.get("BENCH_FAULTS_MOTO"))
+    sqs_through_moto = bool(os.environ.get("BENCH_FAULTS_SQS_MOTO"))
     count = count or (10_000 if os.environ.get("BENCH_FAULTS_FULL") else 1_000)
     print(f"15. Sender under faults: {count:,} send requests arriving over {ARRIVAL_SECONDS // 60} minutes to a "
           f"{MPS:g} MPS number, seeded; faults outside botocore's retries on DynamoDB and SMS, SQS redelivery after "
-          f"180 s, dead-letter queue after 5 receives ({'moto' if moto else 'in-memory DynamoDB fake'})")
+          f"180 s, dead-letter queue after 5 receives (moto DynamoDB)")
     print(f"   {'run':<24}{'reqs':>6}{'recv':>6}{'texts':>6}{'2x':>4}{'never':>6}{'inDLQ':>6}{'unkn0':>6}{'unknA':>6}"
           f"{'SENT':>6}{'UNKN':>5}{'REFU':>5}{'HELD':>5}{'none':>5}{'DLQ':>5}{'expl':>5}{'named':>6}{'!ledg':>6}"
           f"{'MPS!':>5}{'calls/req':>10}{'s':>5}")
-    reference: set[str] | None = None
-    for name, (rates, duplicates) in RUNS.items():
-        requests = workload(count, SEED, duplicates)
-        figures, texted = measure(requests, rates=rates, seed=SEED, moto=moto, reference=reference)
-        if reference is None:
-            reference = texted
-        o = figures.outcomes
-        print(f"   {name:<24}{figures.requests:>6}{figures.receives:>6}{figures.texts:>6}{figures.texted_twice:>4}"
-              f"{figures.never_texted:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_not_sent:>6}"
-              f"{figures.unknown_answered:>6}"
-              f"{o['SENT']:>6}{o['UNKNOWN']:>5}{o['REFUSED']:>5}{o['HELD']:>5}{o['none']:>5}"
-              f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.not_in_ledger:>6}"
-              f"{figures.mps_exceeded:>5}{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}")
+    (clean_name, (clean_rates, clean_duplicates)), *faulty = RUNS.items()
+    clean, reference = measure(workload(count, SEED, clean_duplicates), rates=clean_rates, seed=SEED,
+                               sqs_through_moto=sqs_through_moto, reference=None)
+    _print_row(clean_name, clean)
+    # The faulty runs are independent worlds (moto's, one per process): side by side, against the clean run.
+    with ProcessPoolExecutor(max_workers=min(len(faulty), os.cpu_count() or 1)) as pool:
+        results = pool.map(_measure_run, *zip(*[(count, rates, duplicates, sqs_through_moto, reference)
+                                                for _, (rates, duplicates) in faulty]))
+        for (name, _), figures in zip(faulty, results):
+            _print_row(name, figures)
     print("   recv: SQS receives; 2x: texted more than once; never: texted by the clean run, not here, neither "
           "dead-lettered nor UNKNOWN (inDLQ: dead-lettered); unkn0/unknA: UNKNOWN though no text went/though its "
           "message id came back; none: no outcome; "
           "expl: the logs alone say it went to the DLQ; named: an error line names it on its last receive; "
-          "!ledg: texts without a ledger item; MPS!: throttles for exceeding the MPS; calls: DynamoDB, SMS, SQS")
+          "!ledg: texts without a ledger item; MPS!: throttles for exceeding the MPS; calls: DynamoDB, SMS, SQS; "
+          "s: wall seconds (the faulty runs side by side)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ built from the shared fixture and a Kinesis stream that turns them into a Lambda
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +221,15 @@ def create_conversation_settings(dynamodb: Any, flows_json: str, *, with_codes: 
         boto3.client("events", region_name=REGION).create_event_bus(Name=bus_name)
         environment["EVENT_BUS_NAME"] = bus_name
     return environment
+
+
+def capture_logs(service: str) -> io.StringIO:
+    """The handlers' JSON log lines into a buffer that can be read back: Powertools keeps one
+    handler on the service's logger, whose stream this replaces."""
+    named_logger = logging.getLogger(service)
+    buffer = io.StringIO()
+    capture = logging.StreamHandler(buffer)
+    if named_logger.handlers:
+        capture.setFormatter(named_logger.handlers[0].formatter)
+    named_logger.handlers = [capture]
+    return buffer

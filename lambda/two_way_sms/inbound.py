@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from two_way_sms.instants import parse_instant
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
 
 MAX_BODY_CHARACTERS = 1600
@@ -79,7 +79,7 @@ def _timestamp_ms(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return int(parse_instant(value, "Timestamp").timestamp() * 1000)
     except ValueError:
         return None
 

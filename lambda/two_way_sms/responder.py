@@ -115,6 +115,15 @@ class ResponderSettings:
         return texts
 
     # -- what End User Messaging handles itself --------------------------------------------
+    def mandatory_keywords(self) -> tuple[KeywordRule, KeywordRule]:
+        """HELP and STOP (``MANDATORY_KEYWORDS``), which every number answers itself with these replies."""
+        help_word, stop_word = MANDATORY_KEYWORDS
+        return KeywordRule(help_word, self.help_reply), KeywordRule(stop_word, self.stop_reply, KeywordAction.OPT_OUT)
+
+    def origination_keywords(self) -> tuple[KeywordRule, ...]:
+        """Every keyword a number is given: the mandatory two, then ``number_keywords()``."""
+        return (*self.mandatory_keywords(), *self.number_keywords())
+
     def number_keywords(self) -> tuple[KeywordRule, ...]:
         """Optional keywords to register on the number, so that AWS answers them itself.
 

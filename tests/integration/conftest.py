@@ -6,13 +6,13 @@ request we make against the real service model instead.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
-import sys
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from two_way_sms_local.emulation import (
-    REGION,
-    EmulatedStream,
-    FakeLambdaContext,
-    create_tables,
-    events_environment,
-)
+from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.handlers.inbound import make_handler
+from two_way_sms.settings import InboundSettings
+from two_way_sms_local.clients import emulated_clients
+from two_way_sms_local.emulation import REGION, FakeLambdaContext, create_tables
+from two_way_sms_local.events_world import EventsWorld, events_world
 
 SETTINGS = {
     "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",
@@ -61,6 +60,14 @@ def inbound_payload(**overrides: Any) -> dict[str, Any]:
     payload = json.loads((FIXTURES / "inbound-sns-message.json").read_text())
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class InboundApp:
+    """The inbound function as a test holds it: its entry point, and the ledger it writes to."""
+
+    handler: Any
+    ledger: MessageLedger
 
 
 class Harness:
@@ -168,11 +175,12 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         queue_url = sqs.create_queue(QueueName="inbound")["QueueUrl"]
         dead_letter_queue_url = sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"]
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url)
-        sys.modules.pop("two_way_sms.handlers.inbound", None)
-        app = importlib.import_module("two_way_sms.handlers.inbound")
-        log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
-        app.gateway._client = sms_client
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        handler = make_handler(InboundSettings.from_environment(os.environ),
+                               emulated_clients(sms=sms_client, dynamodb=dynamodb, sqs=sqs))
+        app = InboundApp(handler, MessageLedger(dynamodb.Table("ledger"), retention_days=400))
+        log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         with Stubber(sms_client) as stubber:
             harness = Harness(app, sqs, queue_url, contacts, stubber, log_buffer)
             harness.dead_letter_queue_url = dead_letter_queue_url
@@ -190,58 +198,18 @@ def self_managed_harness(monkeypatch):
     yield from make_harness(monkeypatch, self_managed_opt_outs=True)
 
 
-class EventsHarness:
-    """The events handler wired to emulated AWS: a Kinesis stream, the ledger, contacts, the DLQ."""
-
-    def __init__(self, app: Any, stream: EmulatedStream, sqs: Any, dead_letter_queue_url: str, dynamodb: Any,
-                 logs: io.StringIO) -> None:
-        self.app, self.stream, self.sqs, self.dead_letter_queue_url = app, stream, sqs, dead_letter_queue_url
-        self.ledger_table = dynamodb.Table("ledger")
-        self.contacts = dynamodb.Table("contacts")
-        self._logs = logs
-
-    def logs(self) -> str:
-        """Everything the handler logged so far (Powertools JSON lines)."""
-        return self._logs.getvalue()
-
-    def handle(self, *records: dict[str, Any] | bytes) -> dict[str, Any]:
-        """Puts the records on the stream and invokes the handler with them as one batch."""
-        self.stream.put(*records)
-        return self.invoke()
-
-    def invoke(self) -> dict[str, Any]:
-        """Invokes the handler with the records not handed out yet."""
-        return self.app.handler(self.stream.lambda_event(), FakeLambdaContext(function_name="events"))
-
-    def ledger_item(self, message_id: str) -> dict[str, Any] | None:
-        return self.ledger_table.get_item(Key={"message_id": message_id}, ConsistentRead=True).get("Item")
-
-    def ledger_items(self) -> dict[str, dict[str, Any]]:
-        return {item["message_id"]: item for item in self.ledger_table.scan(ConsistentRead=True)["Items"]}
-
-    def parked(self) -> list[dict[str, Any]]:
-        """Bodies of the messages in the dead-letter queue."""
-        messages = self.sqs.receive_message(QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+# -- the events function: the emulated world lives in two_way_sms_local (the benchmarks use it too) -----
+EventsHarness = EventsWorld
 
 
 @contextmanager
-def events_harness_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsHarness]:
-    """A fresh emulated world (empty tables, empty stream) and a freshly imported handler."""
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName="events-dead-letters")["QueueUrl"]
-        for name, value in events_environment(queue_url).items():
-            monkeypatch.setenv(name, value)
-        dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        create_tables(dynamodb)
-        stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
-        sys.modules.pop("two_way_sms.handlers.events", None)
-        app = importlib.import_module("two_way_sms.handlers.events")
-        yield EventsHarness(app, stream, sqs, queue_url, dynamodb, capture_logs("two-way-sms"))
+def events_harness_context(*, outbound_table: bool = False) -> Iterator[EventsHarness]:
+    """A fresh emulated world (empty tables, an empty stream) and the events function wired to it."""
+    with events_world(outbound_table=outbound_table) as harness:
+        yield harness
 
 
 @pytest.fixture
-def events_harness(monkeypatch):
-    with events_harness_context(monkeypatch) as harness:
+def events_harness():
+    with events_harness_context() as harness:
         yield harness

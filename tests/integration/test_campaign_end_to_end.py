@@ -1,37 +1,28 @@
-"""A whole campaign end to end: contacts imported, the audience fanned out by the campaigns function,
-every request sent by the sender through the SMS emulator on a simulated clock.
+"""A whole campaign end to end: the audience fanned out by the campaigns use case, every request sent by
+the sender's through the SMS emulator, on a simulated clock.
 
 The full size of the requirement: 10,000 recipients complete with no throttling error and
 each eligible recipient gets the text exactly once (``TWO_WAY_SMS_CAMPAIGN_SCALE`` scales it
-down or up). What makes that feasible in the default suite (~90 s here) is where the calls go:
+down or up). That case drives the two services themselves (``CampaignRunner`` and
+``RequestSender``) on in-memory fakes of their ports (``tests/unit/fakes_campaigns.py``,
+``tests/unit/fakes_outbound.py``): the outbound queue keeps its delays and visibility
+timeouts on the simulated clock and is drained ten messages at a time, as Lambda's event
+source mapping does; End User Messaging is the SMS emulator behind the real ``SmsGateway``,
+throttling like the service when the number's MPS is exceeded. On moto, ~100,000 calls would
+take over ten minutes.
 
-- DynamoDB and SQS are the in-memory fakes ``tests.integration.fake_dynamodb`` and
-  ``tests.integration.fake_sqs``, attached to the boto3 default session, so the functions'
-  own clients use them: boto3 still validates and serializes every request and parses every
-  answer, but a call costs ~0.6 ms, most of it boto3's own work, where moto takes 3 ms and
-  more (~20 ms for the ledger's 13-assignment update, and a Query sorts the whole table):
-  with ~100,000 calls for 10,000 recipients, moto alone would take over ten minutes.
-  ``test_fake_dynamodb`` and ``test_fake_sqs`` check the fakes against moto, call by call.
-- The outbound queue keeps its delays on the simulated clock (SQS ``DelaySeconds`` would
-  be real seconds), and ``EventSourceMapping`` drains it as Lambda's event source mapping
-  does: a ReceiveMessage of up to ten visible messages per invocation, failed records left
-  to come back after the visibility timeout, the rest deleted; when nothing is visible, the
-  clock moves on to the next delayed message. Each step costs the same however long the
-  queue is.
-- S3 and EventBridge Scheduler, a few calls per page, stay in moto.
-- End User Messaging is ``two_way_sms_local.sms_emulator``: it throttles like the service
-  when the number's MPS is exceeded.
+A smaller campaign runs through both functions as deployed (``make_handler`` of each) on
+moto: contacts imported from a CSV, the audience in S3, continuations through EventBridge
+Scheduler, the sender's world from ``two_way_sms_local.sender_world``.
 
-The campaign runs one page per invocation (its continuation scheduled as in production),
-and the queue is drained between pages, as the sender would drain it meanwhile.
+Either way the campaign runs one page per invocation (its continuation scheduled as in
+production), and the queue is drained between pages, as the sender would drain it meanwhile.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -39,80 +30,60 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.integration.conftest import capture_logs
-from tests.integration.fake_dynamodb import FakeDynamoDb
-from tests.integration.fake_sqs import FakeSqs
-from tests.integration.test_campaigns import BUCKET, GROUP, TimedContext, campaigns_environment
-from two_way_sms.adapters.audience import AudienceReader
+from tests.integration.test_campaigns import BUCKET, DEAD_LETTERS, GROUP, TimedContext, campaigns_environment
+from tests.unit.fakes_campaigns import (
+    Invocation,
+    MemoryAudiences,
+    MemoryDeadLetters,
+    MemoryHeld,
+    MemoryRuns,
+    MemorySchedules,
+    RecordingTelemetry,
+    SimulatedQueue,
+)
+from tests.unit.fakes_outbound import (
+    MemoryClaims,
+    MemoryContacts,
+    MemoryLedger,
+    MemoryOutcomes,
+    MemorySchedule,
+)
+from tests.unit.fakes_outbound import MemoryHeld as MemorySenderHeld
 from two_way_sms.adapters.sms import SmsGateway
+from two_way_sms.handlers import campaigns as campaigns_function
 from two_way_sms.outbound.campaign import AudienceCsv, Campaign
+from two_way_sms.outbound.contact_state import ContactState
 from two_way_sms.outbound.policy import OPT_OUT_INSTRUCTION, SenderSettings
-from two_way_sms.responder import ConsentChange
+from two_way_sms.outbound.templates import templates_from_json
+from two_way_sms.services.budget_holds import BudgetHolds
+from two_way_sms.services.run_campaign_page import CampaignRunner
+from two_way_sms.services.send_requests import RequestSender
+from two_way_sms.services.sending import OnceOnlySender
+from two_way_sms.settings.campaigns import CampaignsSettings
 from two_way_sms_client.client import ContactsImporter
-from two_way_sms_local.emulation import REGION, FakeLambdaContext, create_outbound_table, create_tables
+from two_way_sms_local.clients import emulated_clients
+from two_way_sms_local.sender_world import sender_world
 from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
 RECIPIENTS = int(os.environ.get("TWO_WAY_SMS_CAMPAIGN_SCALE", "10000"))
+RECIPIENTS_ON_MOTO = 40
 OUR_NUMBER = "+18445550100"  # toll-free
 MPS = 3.0  # toll-free default: 10,000 one-part texts take 55 simulated minutes
 # Wednesday 2026-03-04 18:00 UTC: 13:00 in New York, 10:00 in Los Angeles: nobody's quiet hours, for an hour.
 START = datetime(2026, 3, 4, 18, 0, tzinfo=timezone.utc).timestamp()
-# Recipients per campaigns invocation: the function's own page size, and at least four invocations.
-PAGE = min(500, max(25, RECIPIENTS // 4))
 # The outbound queue as the sender construct makes it: six times the 60 s timeout, and a
 # dead-letter queue after five receives.
 VISIBILITY_TIMEOUT = 360
 MAX_RECEIVE_COUNT = 5
+SENDER_SECONDS = 30.0  # what each sender invocation has left (FakeLambdaContext's)
 # Mainland area codes, stricter states included (CT, FL, NJ, OK, RI, TX): all inside their window at START.
 AREA_CODES = ("206", "212", "305", "312", "405", "415", "512", "617", "702", "860", "401", "973")
 TEMPLATES = {"spring": {"body": "Hi {first_name}, 20% off everything at Example Shop this week!",
                         "messageType": "PROMOTIONAL"}}
-
-
-class EventSourceMapping:
-    """The sender's SQS event source mapping, on the simulated clock.
-
-    ``drain`` receives up to ten visible messages, invokes the sender with them, deletes
-    the records it did not report as failed (the failed ones come back after the
-    visibility timeout, and go to the dead-letter queue after ``MAX_RECEIVE_COUNT``
-    receives), and, when nothing is visible, moves the clock on to the next delayed message.
-    """
-
-    def __init__(self, sender: Any, sqs: Any, queue: FakeSqs, queue_url: str, clock: SimulatedClock) -> None:
-        self.sender, self.sqs, self.queue, self.queue_url, self.clock = sender, sqs, queue, queue_url, clock
-        self.arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.invocations = 0
-        self.failed_records = 0
-
-    def drain(self) -> None:
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                                MessageSystemAttributeNames=["All"]).get("Messages", [])
-            if messages:
-                self._invoke(messages)
-                continue
-            next_visible_at = self.queue.next_visible_at(self.queue_url)
-            if next_visible_at is None:
-                return  # the queue is empty
-            self.clock.set(max(next_visible_at, self.clock.now()))
-
-    def _invoke(self, messages: list[dict]) -> None:
-        records = [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs", "eventSourceARN": self.arn, "awsRegion": REGION,
-        } for m in messages]
-        result = self.sender.handler({"Records": records}, FakeLambdaContext(function_name="sender"))
-        self.invocations += 1
-        failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
-        self.failed_records += len(failed)
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)])
-            assert not response.get("Failed"), response["Failed"]
+AUDIENCE = AudienceCsv(BUCKET, "spring.csv")
+CAMPAIGN = Campaign("spring-sale", "spring", "PROMOTIONAL", AUDIENCE)
 
 
 def audience(count: int) -> list[str]:
@@ -120,108 +91,185 @@ def audience(count: int) -> list[str]:
     return [f"+1{AREA_CODES[n % len(AREA_CODES)]}555{n // len(AREA_CODES):04d}" for n in range(count)]
 
 
-@pytest.mark.skipif(RECIPIENTS < 100, reason="the scenario needs at least 100 recipients (TWO_WAY_SMS_CAMPAIGN_SCALE)")
-def test_a_whole_campaign_sends_each_eligible_recipient_exactly_one_text_and_never_draws_a_throttle(monkeypatch):
-    started = time.monotonic()
-    numbers = audience(RECIPIENTS)
-    opted_out = set(numbers[7::50])  # 2 %: opted in once, then texted STOP
-    without_opt_in = set(numbers[11::40])  # 2.5 %: imported with attributes only
-    eligible = [n for n in numbers if n not in opted_out and n not in without_opt_in]
-    settings = SenderSettings(origination_identity=OUR_NUMBER, mps=MPS)
+def audience_csv(numbers: list[str]) -> str:
+    """Every number once, then one duplicate row and one invalid row inside."""
+    rows = ["phone_number,first_name"] + [f"{n},Friend{i}" for i, n in enumerate(numbers)]
+    rows.insert(len(numbers) // 2, f"{numbers[3]},Duplicate")
+    rows.insert(len(numbers) // 3, "12345,Invalid")
+    return "\n".join(rows) + "\n"
 
-    clock = SimulatedClock(START)
-    with mock_aws():  # S3 and EventBridge Scheduler; DynamoDB and SQS are the fakes, on every default-session client
-        outbound_sqs = FakeSqs(clock, region=REGION)
-        session = outbound_sqs.attach(FakeDynamoDb(region=REGION).attach(boto3.Session(region_name=REGION)))
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
-        sqs = boto3.client("sqs")
-        dead_letters_url = sqs.create_queue(QueueName="outbound-dead-letters")["QueueUrl"]
-        dead_letters_arn = sqs.get_queue_attributes(
-            QueueUrl=dead_letters_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        redrive = {"deadLetterTargetArn": dead_letters_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-        queue_url = sqs.create_queue(QueueName="outbound", Attributes={
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT), "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
-        env = campaigns_environment(queue_url, SENDER_SETTINGS=settings.to_json(), TEMPLATES=json.dumps(TEMPLATES))
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        dynamodb = boto3.resource("dynamodb")
-        contacts_table = create_tables(dynamodb)
-        create_outbound_table(dynamodb)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        scheduler = boto3.client("scheduler")
-        scheduler.create_schedule_group(Name=GROUP)
-        for module in ("two_way_sms.handlers.campaigns", "two_way_sms.handlers.sender"):
-            sys.modules.pop(module, None)
-        campaigns = importlib.import_module("two_way_sms.handlers.campaigns")
-        sender = importlib.import_module("two_way_sms.handlers.sender")
 
-        sms = SmsEmulator(clock=clock, mps=MPS)
-        mapping = EventSourceMapping(sender, sqs, outbound_sqs, queue_url, clock)
-        monkeypatch.setattr(sender, "clock", clock)
-        monkeypatch.setattr(sender, "gateway", SmsGateway(sms, configuration_set="outbound"))
-        monkeypatch.setattr(campaigns, "clock", lambda: datetime.fromtimestamp(clock.now(), timezone.utc))
-        monkeypatch.setattr(campaigns, "audience_reader", AudienceReader(
-            s3_client=s3, contacts_table=dynamodb.Table("contacts"), page_size=PAGE))
-        capture_logs("two-way-sms")  # (the functions' log lines go to a buffer, not the terminal)
+def page_size(recipients: int) -> int:
+    """Recipients per campaigns invocation: the function's own page size, and at least four invocations."""
+    return min(500, max(10, recipients // 4))
 
-        # -- the contacts: imported from a CSV with proof of opt-in; some without; some opt out later
-        rows = ["phone_number,opt_in_source,opt_in_at,first_name"] + [
-            f"{n},,,Guest{i}" if n in without_opt_in else f"{n},web-form,2026-01-10T12:00:00Z,Guest{i}"
-            for i, n in enumerate(numbers)]
-        summary = ContactsImporter(contacts_table).import_csv(line + "\n" for line in rows)
-        assert (summary.imported, summary.without_opt_in, summary.rejected) == (RECIPIENTS, len(without_opt_in), ())
-        for number in opted_out:
-            sender.contacts.record_consent(number=number, change=ConsentChange.OPTED_OUT, at_ms=int(START * 1000) - 1,
-                                           message_id=f"stop-{number}", keyword="STOP", our_number=OUR_NUMBER)
-        imported_at = time.monotonic()
 
-        # -- the audience: every number once, one duplicate row, one invalid row
-        csv_rows = ["phone_number,first_name"] + [f"{n},Friend{i}" for i, n in enumerate(numbers)]
-        csv_rows.insert(RECIPIENTS // 2, f"{numbers[3]},Duplicate")
-        csv_rows.insert(RECIPIENTS // 3, "12345,Invalid")
-        s3.put_object(Bucket=BUCKET, Key="spring.csv", Body=("\n".join(csv_rows) + "\n").encode())
-        campaign = Campaign("spring-sale", "spring", "PROMOTIONAL", AudienceCsv(BUCKET, "spring.csv"))
+class Scene:
+    """Who is in the audience: 2 % opted in once and texted STOP later, 2.5 % imported without opt-in."""
 
-        # -- fan out one page per invocation, draining the queue through the sender in between
-        event: dict | None = {"kind": "campaign", "campaign": campaign.to_dict(), "runId": "r1"}
-        invocations = 0
-        while event is not None:
-            result = campaigns.handler(event, TimedContext(remaining_ms=1_000))  # low on time after every page
-            invocations += 1
-            if invocations == 2:  # EventBridge Scheduler delivers at least once: the first page comes again
-                campaigns.handler({"kind": "campaign", "campaign": campaign.to_dict(), "runId": "r1"},
-                                  TimedContext(remaining_ms=[1_000]))
-            mapping.drain()
-            event = None
-            if result["status"] == "CONTINUED":
-                name = f"campaign-spring-sale-r1-{invocations}"
-                event = json.loads(scheduler.get_schedule(Name=name, GroupName=GROUP)["Target"]["Input"])
-                scheduler.delete_schedule(Name=name, GroupName=GROUP)  # ActionAfterCompletion=DELETE
-        fanned_out_at = time.monotonic()
+    def __init__(self, count: int) -> None:
+        self.numbers = audience(count)
+        self.opted_out = set(self.numbers[7::50])
+        self.without_opt_in = set(self.numbers[11::40])
+        self.eligible = [n for n in self.numbers if n not in self.opted_out and n not in self.without_opt_in]
 
-        report = campaigns.runs.read("spring-sale", "r1")
 
-    # -- throughput: the number's MPS was never exceeded
-    assert sms.throttles == 0 and mapping.failed_records == 0
-    assert outbound_sqs.message_count(dead_letters_url) == 0
+def run_campaign(invoke: Any, drain: Any, continuation: Any) -> int:
+    """Fans the campaign out one page per invocation, draining the queue in between; the invocations made.
+    EventBridge Scheduler delivers at least once: the first page comes again after the second."""
+    first = {"kind": "campaign", "campaign": CAMPAIGN.to_dict(), "runId": "r1"}
+    event: dict[str, Any] | None = first
+    invocations = 0
+    while event is not None:
+        result = invoke(event, [1_000])  # low on time after every page
+        invocations += 1
+        if invocations == 2:
+            invoke(first, [1_000])
+        drain()
+        event = continuation(f"campaign-spring-sale-r1-{invocations}") if result["status"] == "CONTINUED" else None
+    return invocations
+
+
+def assert_each_eligible_recipient_got_one_text(scene: Scene, sms: SmsEmulator, report: Any) -> None:
     # -- exactly once: every eligible recipient got one text, nobody else got any
     received = Counter(text.destination for text in sms.sent)
-    assert set(received) == set(eligible)
+    assert set(received) == set(scene.eligible)
     assert max(received.values()) == 1
-    assert not set(received) & (opted_out | without_opt_in)
+    assert not set(received) & (scene.opted_out | scene.without_opt_in)
     assert all(text.body.endswith(OPT_OUT_INSTRUCTION) and text.message_type == "PROMOTIONAL" for text in sms.sent)
     assert {text.context["campaign"] for text in sms.sent} == {"spring-sale/r1"}
     # -- the run's counts add up: every row is queued or skipped, every queued request was sent
     assert report.status == "QUEUED_ALL"
-    assert dict(report.skipped) == {"OPTED_OUT": len(opted_out), "NO_OPT_IN": len(without_opt_in),
+    assert dict(report.skipped) == {"OPTED_OUT": len(scene.opted_out), "NO_OPT_IN": len(scene.without_opt_in),
                                     "DUPLICATE_ROW": 1, "INVALID_ROW": 1}
-    assert report.queued == len(eligible) == report.sent and dict(report.refused) == {}
-    assert report.recipients == RECIPIENTS + 2 and report.awaiting_send == 0
-    # -- the simulated hour: paced at the number's MPS
+    assert report.queued == len(scene.eligible) == report.sent and dict(report.refused) == {}
+    assert report.recipients == len(scene.numbers) + 2 and report.awaiting_send == 0
+    # -- paced at the number's MPS, never throttled
+    assert sms.throttles == 0
     sent_times = [text.at for text in sms.sent]
-    assert max(sent_times) - min(sent_times) >= (len(eligible) - 1) / MPS - 1
-    print(f"\n{RECIPIENTS} recipients: import {imported_at - started:.1f}s, fan-out and send "
-          f"{fanned_out_at - imported_at:.1f}s, {invocations} campaigns invocations, "
-          f"{mapping.invocations} sender invocations, {len(sms.sent)} texts")
+    assert max(sent_times) - min(sent_times) >= (len(scene.eligible) - 1) / MPS - 1
 
+
+# -- the full size, through the services ------------------------------------------------------------------
+class EventSourceMapping:
+    """The sender's SQS event source mapping on the simulated clock, invoking the sender's use case as its
+    handler does: ten visible messages at a time, failed records left to come back, the rest deleted; when
+    nothing is visible, the clock moves on to the next delayed message."""
+
+    def __init__(self, sender: RequestSender, queue: SimulatedQueue, clock: SimulatedClock) -> None:
+        self.sender, self.queue, self.clock = sender, queue, clock
+        self.invocations = 0
+        self.failed_records = 0
+
+    def drain(self) -> None:
+        while True:
+            messages = self.queue.receive()
+            if messages:
+                self._invoke(messages)
+                continue
+            next_visible_at = self.queue.next_visible_at()
+            if next_visible_at is None:
+                return  # the queue is empty
+            self.clock.set(max(next_visible_at, self.clock.now()))
+
+    def _invoke(self, messages: list[Any]) -> None:
+        records = self.queue.records(messages)
+        self.invocations += 1
+        try:
+            batch = self.sender.start(records, remaining_seconds=SENDER_SECONDS)
+        except Exception as error:
+            failed = set(self.sender.reads_failed(records, error))
+        else:
+            failed = set()
+            for record in records:
+                try:
+                    self.sender.plan(batch, record)
+                except Exception:
+                    failed.add(record.record_id)
+            failed |= set(self.sender.send_planned(batch, remaining_seconds=SENDER_SECONDS))
+            self.sender.finish(batch)
+        self.failed_records += len(failed)
+        self.queue.settle(messages, failed)
+
+
+@pytest.mark.skipif(RECIPIENTS < 100, reason="the scenario needs at least 100 recipients (TWO_WAY_SMS_CAMPAIGN_SCALE)")
+def test_a_whole_campaign_sends_each_eligible_recipient_exactly_one_text_and_never_draws_a_throttle():
+    started = time.monotonic()
+    scene = Scene(RECIPIENTS)
+    settings = SenderSettings(origination_identity=OUR_NUMBER, mps=MPS)
+    templates = templates_from_json(json.dumps(TEMPLATES))
+    clock = SimulatedClock(START)
+    contacts = MemoryContacts()  # the sender's and the campaigns use case's
+    contacts.states.update({number: ContactState(opted_in=number not in scene.without_opt_in,
+                                                 opted_out=number in scene.opted_out) for number in scene.numbers})
+    queue = SimulatedQueue(clock, visibility_timeout=VISIBILITY_TIMEOUT, max_receive_count=MAX_RECEIVE_COUNT)
+    runs, schedules, telemetry = MemoryRuns(), MemorySchedules(), RecordingTelemetry()
+    audiences = MemoryAudiences(page_size=page_size(RECIPIENTS))
+    audiences.put_csv(AUDIENCE, audience_csv(scene.numbers))
+    runner = CampaignRunner(
+        templates=templates, audience=audiences, contacts=contacts, runs=runs, held=MemoryHeld(), queue=queue,
+        dead_letters=MemoryDeadLetters(), schedule=schedules, telemetry=telemetry,
+        clock=lambda: datetime.fromtimestamp(clock.now(), timezone.utc),
+        daily_limit=settings.promotional_daily_limit)
+    sms = SmsEmulator(clock=clock, mps=MPS)
+    held = MemorySenderHeld()
+    sender = RequestSender(
+        settings=settings, templates=templates, contacts=contacts, outcomes=MemoryOutcomes(),
+        sender=OnceOnlySender(claims=MemoryClaims(), gateway=SmsGateway(sms, configuration_set="outbound"),
+                              settings=settings, clock=clock, log=telemetry),
+        schedule=MemorySchedule(), held=held, budget=BudgetHolds(held=held, log=telemetry), queue=queue,
+        campaign_runs=runs, ledger=MemoryLedger(), log=telemetry, counts=telemetry, clock=clock,
+        dead_letters=MemoryDeadLetters(),
+    )
+    mapping = EventSourceMapping(sender, queue, clock)
+
+    def continuation(name: str) -> dict[str, Any]:
+        return schedules.created.pop(name)[2]  # the schedule deletes itself after it ran
+
+    invocations = run_campaign(lambda event, remaining: runner.handle(event, Invocation(remaining)), mapping.drain,
+                               continuation)
+
+    assert mapping.failed_records == 0 and queue.dead_letters == []
+    assert_each_eligible_recipient_got_one_text(scene, sms, runs.read("spring-sale", "r1"))
+    print(f"\n{RECIPIENTS} recipients: fan-out and send {time.monotonic() - started:.1f}s, {invocations} campaigns "
+          f"invocations, {mapping.invocations} sender invocations, {len(sms.sent)} texts")
+
+
+# -- both functions as deployed, on moto --------------------------------------------------------------------
+def test_a_campaign_through_both_functions_on_moto_sends_each_eligible_recipient_one_text():
+    scene = Scene(RECIPIENTS_ON_MOTO)
+    with sender_world(start=START, conversations=False, environment={"TEMPLATES": json.dumps(TEMPLATES)}) as sender:
+        contacts_table = sender.dynamodb.Table("contacts")
+        rows = ["phone_number,opt_in_source,opt_in_at,first_name"] + [
+            f"{n},,,Guest{i}" if n in scene.without_opt_in else f"{n},web-form,2026-01-10T12:00:00Z,Guest{i}"
+            for i, n in enumerate(scene.numbers)]
+        summary = ContactsImporter(contacts_table).import_csv(line + "\n" for line in rows)
+        assert (summary.imported, summary.without_opt_in) == (len(scene.numbers), len(scene.without_opt_in))
+        for number in scene.opted_out:
+            sender.opt_out(number)
+
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=AUDIENCE.key, Body=audience_csv(scene.numbers).encode())
+        sender.sqs.create_queue(QueueName=DEAD_LETTERS)
+        settings = CampaignsSettings.from_environment(campaigns_environment(
+            sender.queue_url, SENDER_SETTINGS=sender.environment["SENDER_SETTINGS"],
+            TEMPLATES=json.dumps(TEMPLATES)))
+        # The campaigns function's requests go into the sender's queue (on the simulated clock).
+        clients = emulated_clients(sqs=sender.recording, s3=s3, scheduler=sender.scheduler)
+        campaigns = campaigns_function.make_handler(
+            settings, clients, clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc),
+            audience_page_size=page_size(RECIPIENTS_ON_MOTO))
+        capture_logs("two-way-sms")
+
+        def continuation(name: str) -> dict[str, Any]:
+            event = json.loads(sender.scheduler.get_schedule(Name=name, GroupName=GROUP)["Target"]["Input"])
+            sender.scheduler.delete_schedule(Name=name, GroupName=GROUP)  # ActionAfterCompletion=DELETE
+            return event
+
+        run_campaign(lambda event, remaining: campaigns(event, TimedContext(remaining_ms=remaining)), sender.drain,
+                     continuation)
+
+        assert sender.batch_failures == 0 and sender.dead_letters == []
+        assert_each_eligible_recipient_got_one_text(scene, sender.sms, sender.app.campaign_runs.read("spring-sale",
+                                                                                                    "r1"))

@@ -8,11 +8,9 @@ is parked in its dead-letter queue at once, with its reason, and its run marked 
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,6 +25,7 @@ from two_way_sms.adapters.audience import AudienceReader, read_csv_from
 from two_way_sms.adapters.campaign_runs import FAILED, QUEUED_ALL, CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.held_requests import HeldRequests
+from two_way_sms.handlers import campaigns as campaigns_function
 from two_way_sms.outbound.campaign import (
     AudienceCsv,
     AudienceQuery,
@@ -40,6 +39,10 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import SendRequest, parse_send_request
 from two_way_sms.outbound.templates import parse_template, templates_to_json
 from two_way_sms.responder import ConsentChange
+from two_way_sms.services.run_campaign_page import PAGE_SIZE
+from two_way_sms.settings import campaigns as campaigns_contract
+from two_way_sms.settings.campaigns import CampaignsSettings
+from two_way_sms_local.clients import emulated_clients
 from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 ACCOUNT = "123456789012"
@@ -100,16 +103,29 @@ class TimedContext:
 
 @dataclass
 class CampaignWorld:
-    """The campaigns function wired to emulated AWS, with helpers to set the scene and read the outcome."""
+    """The campaigns function wired to emulated AWS, with helpers to set the scene and read the outcome.
 
-    app: Any
+    The function has DynamoDB and SQS clients of its own (``function_dynamodb``, ``function_sqs``), so a
+    fault injected on them never reaches the scene's own calls.
+    """
+
+    settings: CampaignsSettings
     sqs: Any
     queue_url: str
     s3: Any
     scheduler: Any
     dynamodb: Any
+    function_dynamodb: Any
     logs: io.StringIO
     now: list[datetime] = field(default_factory=lambda: [NOON_EASTERN])
+    handler: Any = None
+
+    def wire(self, *, audience_page_size: int = PAGE_SIZE, sqs: Any = None) -> None:
+        """(Re)builds the function: ``audience_page_size`` recipients a page, ``sqs`` instead of moto's client."""
+        clients = emulated_clients(dynamodb=self.function_dynamodb, sqs=sqs or self.sqs, s3=self.s3,
+                                   scheduler=self.scheduler)
+        self.handler = campaigns_function.make_handler(self.settings, clients, clock=lambda: self.now[0],
+                                                       audience_page_size=audience_page_size)
 
     @property
     def contacts(self) -> ContactsTable:
@@ -144,7 +160,7 @@ class CampaignWorld:
         return self.invoke({"kind": "campaign", "campaign": campaign.to_dict(), "runId": run_id, **extra}, context)
 
     def invoke(self, event: dict[str, Any], context: TimedContext | None = None) -> dict[str, Any]:
-        return self.app.handler(event, context or TimedContext())
+        return self.handler(event, context or TimedContext())
 
     # -- the outcome ------------------------------------------------------------------------
     def queued(self) -> list[SendRequest]:
@@ -182,15 +198,16 @@ class CampaignWorld:
 
 
 @contextmanager
-def campaign_world(monkeypatch: pytest.MonkeyPatch, **env_overrides: str) -> Iterator[CampaignWorld]:
+def campaign_world(**env_overrides: str) -> Iterator[CampaignWorld]:
+    """Emulated AWS and the campaigns function wired to it; ``env_overrides`` change its environment
+    (an empty value leaves the variable out)."""
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
         sqs.create_queue(QueueName=DEAD_LETTERS)
-        for name, value in campaigns_environment(queue_url, **env_overrides).items():
-            monkeypatch.setenv(name, value)
-        for name in [n for n in env_overrides if not env_overrides[n]]:
-            monkeypatch.delenv(name)
+        environment = {name: value for name, value in campaigns_environment(queue_url, **env_overrides).items()
+                       if value}
+        settings = CampaignsSettings.from_environment(environment)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_tables(dynamodb)
         create_outbound_table(dynamodb)
@@ -198,17 +215,46 @@ def campaign_world(monkeypatch: pytest.MonkeyPatch, **env_overrides: str) -> Ite
         s3.create_bucket(Bucket=BUCKET)
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
-        sys.modules.pop("two_way_sms.handlers.campaigns", None)
-        app = importlib.import_module("two_way_sms.handlers.campaigns")
-        world = CampaignWorld(app, sqs, queue_url, s3, scheduler, dynamodb, capture_logs("two-way-sms"))
-        monkeypatch.setattr(app, "clock", lambda: world.now[0])
+        world = CampaignWorld(settings, sqs, queue_url, s3, scheduler, dynamodb,
+                              boto3.resource("dynamodb", region_name=REGION), capture_logs("two-way-sms"))
+        world.wire()
         yield world
 
 
 @pytest.fixture
-def world(monkeypatch):
-    with campaign_world(monkeypatch) as scene:
+def world():
+    with campaign_world() as scene:
         yield scene
+
+
+def fail_calls(client: Any, operation: str, error: Callable[[], Exception], *,
+               when: Callable[[dict[str, Any]], bool] = lambda params: True) -> None:
+    """The client's ``operation`` calls whose parameters ``when`` accepts raise ``error()``, as a failure
+    that outlasted botocore's retries would."""
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            raise error()
+
+    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}."
+                                f"{operation}", fail)
+
+
+class SqsLosing:
+    """The SQS client, except that ``SendMessageBatch`` never takes the request with idempotency key ``key``:
+    it answers with that entry failed (``InternalError``), as SQS reports a partial failure."""
+
+    def __init__(self, sqs: Any, key: str) -> None:
+        self._sqs, self._key = sqs, key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        lost = [e for e in Entries if json.loads(e["MessageBody"])["idempotencyKey"] == self._key]
+        kept = [e for e in Entries if e not in lost]
+        response = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=kept) if kept else {"Successful": []}
+        return {**response, "Failed": response.get("Failed", []) + [
+            {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in lost]}
 
 
 def spring_campaign(audience: Any, **changes: Any) -> Campaign:
@@ -338,9 +384,8 @@ def _numbers(count: int, area: str = "206") -> list[str]:
     return [f"+1{area}555{n:04d}" for n in range(count)]
 
 
-def test_when_time_runs_low_the_run_schedules_its_continuation_from_the_next_row(world, monkeypatch):
-    monkeypatch.setattr(world.app, "audience_reader", AudienceReader(
-        s3_client=world.s3, contacts_table=world.dynamodb.Table("contacts"), page_size=4))
+def test_when_time_runs_low_the_run_schedules_its_continuation_from_the_next_row(world):
+    world.wire(audience_page_size=4)
     numbers = _numbers(10)
     for number in numbers:
         world.add_contact(number)
@@ -370,9 +415,8 @@ def test_when_time_runs_low_the_run_schedules_its_continuation_from_the_next_row
     assert report.status == QUEUED_ALL and report.queued == 10
 
 
-def test_a_continuation_that_runs_twice_counts_its_pages_once(world, monkeypatch):
-    monkeypatch.setattr(world.app, "audience_reader", AudienceReader(
-        s3_client=world.s3, contacts_table=world.dynamodb.Table("contacts"), page_size=3))
+def test_a_continuation_that_runs_twice_counts_its_pages_once(world):
+    world.wire(audience_page_size=3)
     numbers = _numbers(7)
     for number in numbers:
         world.add_contact(number)
@@ -386,9 +430,8 @@ def test_a_continuation_that_runs_twice_counts_its_pages_once(world, monkeypatch
     assert report.queued == 7 and report.status == QUEUED_ALL
 
 
-def test_a_contacts_query_audience_reaches_every_matching_contact_across_pages_and_invocations(world, monkeypatch):
-    monkeypatch.setattr(world.app, "audience_reader", AudienceReader(
-        s3_client=world.s3, contacts_table=world.dynamodb.Table("contacts"), page_size=5))
+def test_a_contacts_query_audience_reaches_every_matching_contact_across_pages_and_invocations(world):
+    world.wire(audience_page_size=5)
     vips = _numbers(12, "312")
     for n, number in enumerate(vips):
         world.add_contact(number, attributes={"tier": "vip", "first_name": f"Vip{n}"})
@@ -476,13 +519,12 @@ def test_a_campaign_event_with_a_bad_field_fails_the_run_it_names(world):
     assert report.status == FAILED and report.failure == "campaign has unknown fields: sendNow"
 
 
-def test_a_passing_failure_is_logged_once_with_its_reason_and_raised_for_lambdas_retry(world, monkeypatch):
+def test_a_passing_failure_is_logged_once_with_its_reason_and_raised_for_lambdas_retry(world):
     audience = _scene(world)
-
-    def throttled(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("ProvisionedThroughputExceededException")
-
-    monkeypatch.setattr(world.app.runs, "add_counts", throttled)
+    # The run's counters cannot be written (CampaignRuns.add_counts: an UpdateItem that ADDs).
+    fail_calls(world.function_dynamodb.meta.client, "UpdateItem",
+               lambda: RuntimeError("ProvisionedThroughputExceededException"),
+               when=lambda params: str(params.get("UpdateExpression", "")).startswith("ADD"))
     with pytest.raises(RuntimeError, match="ProvisionedThroughput"):
         world.run(spring_campaign(audience))
     [line] = [json.loads(text) for text in world.logs.getvalue().splitlines() if "invocation failed" in text]
@@ -522,10 +564,36 @@ def test_row_errors_of_a_retried_page_are_kept_once_and_another_runs_are_apart(w
     assert world.runs.read("spring-sale", "r1").skipped == {"INVALID_ROW": 1}
 
 
-def test_the_function_refuses_to_start_without_its_settings(monkeypatch):
+def test_the_function_refuses_to_start_without_its_settings():
     with pytest.raises(RuntimeError, match="SCHEDULE_DEAD_LETTER_QUEUE_ARN"):
-        with campaign_world(monkeypatch, SCHEDULE_DEAD_LETTER_QUEUE_ARN=""):
+        with campaign_world(SCHEDULE_DEAD_LETTER_QUEUE_ARN=""):
             pass
+
+
+def test_the_lambda_entry_point_reads_its_settings_when_first_invoked_and_refuses_without_them(monkeypatch):
+    for name, value in campaigns_environment("https://sqs.example/outbound").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TEMPLATES")
+    with pytest.raises(RuntimeError, match="TEMPLATES"):
+        campaigns_function.handler({"kind": "check-budget"}, TimedContext())
+
+
+@pytest.mark.parametrize(("name", "value", "fragment"), [
+    ("TEMPLATES", "{not json", "templates are not JSON"),
+    ("SENDER_SETTINGS", '{"mps": 3}', "origination_identity"),
+])
+def test_settings_that_do_not_parse_are_refused_naming_what_is_wrong(name, value, fragment):
+    environment = campaigns_environment("https://sqs.example/outbound", **{name: value})
+    with pytest.raises(RuntimeError, match=f"campaigns function settings are invalid: .*{fragment}"):
+        CampaignsSettings.from_environment(environment)
+
+
+def test_the_settings_are_the_environment_they_were_read_from():
+    contract = {name: value for name, value in campaigns_environment("https://sqs.example/outbound").items()
+                if name in campaigns_contract.REQUIRED + campaigns_contract.OPTIONAL}
+    settings = CampaignsSettings.from_environment(contract)
+    assert settings.to_environment() == contract and settings.promotional_daily_limit == 2
+    assert CampaignsSettings.from_environment({**contract, "SENDER_SETTINGS": ""}).promotional_daily_limit is None
 
 
 def test_logs_and_metrics_never_show_a_full_phone_number(world, capsys):
@@ -581,15 +649,9 @@ def test_a_release_that_runs_low_on_time_continues_in_a_new_invocation(world):
     assert len({r.idempotency_key for r in world.queued()}) == 250
 
 
-def test_held_requests_sqs_did_not_take_stay_held_for_the_retry(world, monkeypatch, capsys):
+def test_held_requests_sqs_did_not_take_stay_held_for_the_retry(world, capsys):
     _hold_many(world, "2026-03-03T19:00", 12)
-    real_enqueue = world.app.queue.enqueue
-
-    def lose_one(requests, delay_seconds=0):
-        result = real_enqueue(requests[1:], delay_seconds=delay_seconds)
-        return type(result)(result.queued, ((requests[0].idempotency_key, "InternalError"),))
-
-    monkeypatch.setattr(world.app.queue, "enqueue", lose_one)
+    world.wire(sqs=SqsLosing(world.sqs, "held-0"))  # held-0 comes first: the page's first request
     with pytest.raises(RuntimeError, match="1 held request"):
         world.invoke({"kind": "release", "minute": "2026-03-03T19:00"})
     assert [key for key, _ in world.held().peek("2026-03-03T19:00")[0]] == ["held-0"]
@@ -647,9 +709,8 @@ def test_a_csv_in_s3_is_read_in_pages_with_a_bom_and_crlf_line_ends(world):
     assert [e.row_number for p in reader.pages(audience, "6") for e in p.entries] == [7]
 
 
-def test_a_duplicate_row_is_left_out_even_when_its_first_row_was_read_by_an_earlier_invocation(world, monkeypatch):
-    monkeypatch.setattr(world.app, "audience_reader", AudienceReader(
-        s3_client=world.s3, contacts_table=world.dynamodb.Table("contacts"), page_size=2))
+def test_a_duplicate_row_is_left_out_even_when_its_first_row_was_read_by_an_earlier_invocation(world):
+    world.wire(audience_page_size=2)
     numbers = _numbers(4)
     for number in numbers:
         world.add_contact(number)

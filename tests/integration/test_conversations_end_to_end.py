@@ -9,125 +9,24 @@ prompt's message id, as End User Messaging's do.
 from __future__ import annotations
 
 import copy
-import importlib
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from itertools import count
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.integration.conftest import SETTINGS, capture_logs, inbound_payload
-from tests.integration.test_sender import OUR_NUMBER, SEATTLE, build_harness
+from tests.integration.conftest import SETTINGS
+from tests.integration.test_sender import OUR_NUMBER, SEATTLE
 from two_way_sms.adapters.conversations import ConversationMoved, ConversationStore
-from two_way_sms.conversations import router as router_module
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.settings import conversation_settings
-from two_way_sms_local.emulation import REGION, FakeLambdaContext
-
-VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
-SLOTS = ["Tue 3 Mar 10:00", "Wed 4 Mar 14:30", "Fri 6 Mar 09:00"]
-CHARGE = {"merchant": "Example Bank", "amount": "$412.00", "card_last4": "0042"}
-
-
-@dataclass
-class World:
-    sender: Any
-    inbound: Any
-    events: Any
-    sqs: Any
-    desk_url: str
-    _ids: Any
-
-    @property
-    def sms(self):
-        return self.sender.sms
-
-    @property
-    def clock(self):
-        return self.sender.clock
-
-    def remind(self, key: str, flow: str, variables: dict[str, str], **conversation: Any):
-        self.sender.submit({"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": key,
-                            "variables": variables, "conversation": {"flow": flow, **conversation}})
-        self.sender.drain()
-        return self.sms.sent_to(SEATTLE)[-1]
-
-    def text(self, body: str, *, quoting: str | None = None, inbound_id: str | None = None,
-             after: float = 60) -> dict[str, Any]:
-        """The customer texts ``body`` (quoting a message id, as a reply to it does)."""
-        self.clock.advance(after)
-        payload = inbound_payload(originationNumber=SEATTLE, destinationNumber=OUR_NUMBER, messageBody=body,
-                                  inboundMessageId=inbound_id or f"in-{next(self._ids)}",
-                                  previousPublishedMessageId=quoting)
-        return self.deliver(json.dumps(payload))
-
-    def deliver(self, body: str) -> dict[str, Any]:
-        record = {"messageId": f"sqs-{next(self._ids)}", "receiptHandle": "r", "body": body,
-                  "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(self.clock.now() * 1000)),
-                                 "SenderId": "AIDAEXAMPLE",
-                                 "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000))},
-                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                  "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION}
-        self.last_record = body
-        return self.inbound.handler({"Records": [record]}, FakeLambdaContext())
-
-    def replies(self) -> list[str]:
-        return [text.body for text in self.sms.sent_to(SEATTLE)]
-
-    def desk(self) -> list[dict[str, Any]]:
-        """Every business event the agent desk's queue received so far, in order."""
-        received = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.desk_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return received
-            for message in messages:
-                received.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.desk_url, ReceiptHandle=message["ReceiptHandle"])
-
-    def conversation(self, conversation_id: str):
-        stored = ConversationStore(self.sender.dynamodb.Table("conversations")).get(SEATTLE, conversation_id)
-        return stored.conversation if stored else None
-
-
-@contextmanager
-def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """Both functions on one emulated AWS (also used by bench/conversation_turns.py)."""
-    monkeypatch.setattr(router_module, "router", router_module.Router())  # registrations stay in this world
-    monkeypatch.setenv("EXTENSIONS_MODULE", "tests.integration.extensions_example")
-    sys.modules.pop("tests.integration.extensions_example", None)
-    with build_harness(monkeypatch) as sender:
-        from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
-
-        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
-        events.create_event_bus(Name="business")
-        desk_url = sqs.create_queue(QueueName="desk")["QueueUrl"]
-        desk_arn = sqs.get_queue_attributes(QueueUrl=desk_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="desk", EventBusName="business", EventPattern=json.dumps({"source": ["two-way-sms"]}))
-        events.put_targets(Rule="desk", EventBusName="business", Targets=[{"Id": "desk", "Arn": desk_arn}])
-        config = parse_config(SETTINGS)
-        for name, value in {"EVENT_BUS_NAME": "business", "RESPONDER_SETTINGS": config.responder.to_json(),
-                            "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
-                            "MESSAGE_TYPE": "TRANSACTIONAL"}.items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("two_way_sms.handlers.inbound", None)
-        inbound = importlib.import_module("two_way_sms.handlers.inbound")
-        monkeypatch.setattr(inbound.gateway, "_client", sender.sms)
-        monkeypatch.setattr(inbound.answerer, "_clock", sender.clock.now)  # one clock for both functions
-        monkeypatch.setattr(inbound.answerer, "_sleep", sender.clock.sleep)
-        capture_logs("two-way-sms")
-        yield World(sender, inbound, events, sqs, desk_url, count(1))
+from two_way_sms_local.conversation_world import CHARGE, SLOTS, VISIT, conversation_world
+from two_way_sms_local.emulation import REGION
 
 
 @pytest.fixture
-def world(monkeypatch):
-    with build_world(monkeypatch) as built:
+def world():
+    with conversation_world() as built:
         yield built
 
 
@@ -339,16 +238,15 @@ def test_a_bot_plugged_into_the_support_flow_answers_and_closes_the_conversation
 
 def test_stop_closes_a_conversation_that_another_answer_moved_meanwhile(world, monkeypatch):
     reminder = world.remind("appt-86-reminder", "appointment", VISIT, reference="appt-86", slots=SLOTS)
-    store = world.inbound.conversations
-    original, raced = store.save, []
+    original, raced = ConversationStore.save, []
 
-    def racing_save(conversation, **kwargs):
+    def racing_save(store, conversation, **kwargs):
         if not raced:  # another answer's write lands between the read and this one
             raced.append(conversation.conversation_id)
             raise ConversationMoved(conversation.conversation_id)
-        return original(conversation, **kwargs)
+        return original(store, conversation, **kwargs)
 
-    monkeypatch.setattr(store, "save", racing_save)
+    monkeypatch.setattr(ConversationStore, "save", racing_save)  # the inbound function's store is its own
     world.text("STOP", quoting=reminder.message_id)
 
     assert raced == ["appt-86-reminder"] and world.conversation("appt-86-reminder").status == "CLOSED"

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.conftest import events_harness_context
-from two_way_sms_local.emulation import MESSAGE_ID, FakeLambdaContext, delivery_event, lifecycle_events
+from two_way_sms.adapters.campaign_runs import CampaignRuns
+from two_way_sms.handlers import events as events_function
+from two_way_sms.responder import ConsentChange
+from two_way_sms.settings import events as events_contract
+from two_way_sms.settings.events import EventsSettings
+from two_way_sms_local.emulation import (
+    MESSAGE_ID,
+    REGION,
+    FakeLambdaContext,
+    delivery_event,
+    events_environment,
+    lifecycle_events,
+)
 
 OTHER_MESSAGE_ID = "0b6b2f5e-8f0e-4d55-9a43-5b1a5b0c2f11"
 
@@ -21,16 +36,36 @@ def emf(capsys) -> list[dict]:
     return [{k: v[0] if isinstance(v, list) else v for k, v in line.items()} for line in lines]
 
 
-def ledger_after(monkeypatch, batches: list[list]) -> dict:
+def fail_calls(client: Any, operation: str, code: str, *, when: Callable[[dict], bool] = lambda params: True,
+               times: int | None = None) -> None:
+    """The function's ``operation`` calls whose parameters ``when`` accepts fail with ``code``, as a
+    failure that outlasted botocore's retries would (``times``: only so many; None: every one)."""
+    left = [times]
+
+    def fail(params: dict, **_: Any) -> None:
+        if left[0] != 0 and when(params):
+            if left[0] is not None:
+                left[0] -= 1
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}."
+                                f"{operation}", fail)
+
+
+def mentions(text: str) -> Callable[[dict], bool]:
+    return lambda params: text in json.dumps(params, default=str)
+
+
+def ledger_after(batches: list[list]) -> dict:
     """The whole ledger after feeding ``batches`` (one handler invocation each) to a fresh world."""
-    with events_harness_context(monkeypatch) as harness:
+    with events_harness_context() as harness:
         for batch in batches:
             assert harness.handle(*batch) == {"batchItemFailures": []}
         return harness.ledger_items()
 
 
 # -- the same events in any order end in the same state -----------------------------------------
-def test_in_order_reversed_duplicated_and_interleaved_sequences_end_in_the_same_ledger_state(monkeypatch):
+def test_in_order_reversed_duplicated_and_interleaved_sequences_end_in_the_same_ledger_state():
     events = lifecycle_events()
     others = lifecycle_events(OTHER_MESSAGE_ID)
     shuffled = events * 3
@@ -44,7 +79,7 @@ def test_in_order_reversed_duplicated_and_interleaved_sequences_end_in_the_same_
         "duplicates in later batches": [events, events[:2], [events[2], events[0]]],
         "interleaved with another message": [[others[0], events[2], others[2], events[0], others[1], events[1]]],
     }
-    results = {name: ledger_after(monkeypatch, batches) for name, batches in sequences.items()}
+    results = {name: ledger_after(batches) for name, batches in sequences.items()}
     expected = results["in order, one batch"][MESSAGE_ID]
     for name, ledger in results.items():
         assert ledger[MESSAGE_ID] == expected, name
@@ -108,11 +143,11 @@ def test_numbers_without_plus_and_missing_optional_fields_are_accepted(events_ha
 
 
 # -- replies the inbound handler sent --------------------------------------------------------------
-def test_a_reply_recorded_as_sent_ends_the_same_whether_its_events_come_before_or_after(monkeypatch):
+def test_a_reply_recorded_as_sent_ends_the_same_whether_its_events_come_before_or_after():
     def run(sent_first: bool) -> dict:
-        with events_harness_context(monkeypatch) as harness:
+        with events_harness_context() as harness:
             def record_sent():
-                harness.app.ledger.record_sent(
+                harness.ledger.record_sent(
                     message_id=MESSAGE_ID, destination="+14255550182", origination="+12125550101",
                     context={"inboundMessageId": "in-1", "intent": "HELP"}, sent_at_ms=1759342840990,
                     message_type="TRANSACTIONAL", estimated_parts=1, sent_by="inbound")
@@ -143,17 +178,13 @@ def test_spend_is_counted_once_per_message_in_its_month_however_often_final_even
     assert "SpendUSD" not in second and second["StaleOrDuplicateEvents"] == 6.0
 
 
-def test_a_retry_after_the_status_was_written_still_counts_the_spend(events_harness, monkeypatch):
+def test_a_retry_after_the_status_was_written_still_counts_the_spend(events_harness):
     delivered = lifecycle_events()[2]
-    real_count = events_harness.app.ledger._count_spend
-
-    def crash(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "TransactWriteItems")
-
-    monkeypatch.setattr(events_harness.app.ledger, "_count_spend", crash)
+    # The status is written, then the spend's transaction fails once.
+    fail_calls(events_harness.clients.dynamodb.meta.client, "TransactWriteItems", "InternalServerError", times=1)
     response = events_harness.handle(delivered)
     assert len(response["batchItemFailures"]) == 1
-    monkeypatch.setattr(events_harness.app.ledger, "_count_spend", real_count)
+    assert events_harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
     events_harness.stream.put(delivered)  # the mapping retries the record
     assert events_harness.invoke() == {"batchItemFailures": []}
     assert events_harness.ledger_item("SPEND#2025-10")["messages"] == 1
@@ -182,8 +213,8 @@ def test_a_block_for_another_reason_leaves_the_contact_alone(events_harness):
 
 
 def test_an_opt_out_reported_by_a_carrier_does_not_undo_a_later_opt_in(events_harness):
-    events_harness.app.contacts.record_consent(
-        number="+14255550182", change=events_harness.app.ConsentChange.OPTED_IN, at_ms=1759342900000,
+    events_harness.contacts_adapter.record_consent(
+        number="+14255550182", change=ConsentChange.OPTED_IN, at_ms=1759342900000,
         message_id="in-9", keyword="START", our_number="+12125550101")
     events_harness.handle(delivery_event("TEXT_BLOCKED", status="OPTED_OUT", is_final=True))
     profile = events_harness.contacts.get_item(Key={"phone_number": "+14255550182", "record": "PROFILE"})["Item"]
@@ -208,19 +239,12 @@ def test_a_malformed_record_fails_alone_and_is_parked_with_its_reason(events_har
     assert all(body["eventSourceARN"] == events_harness.stream.arn and body["data"] for body in parked)
 
 
-def test_a_record_that_fails_for_a_passing_reason_is_reported_by_its_sequence_number(events_harness, monkeypatch):
-    real_apply = events_harness.app.ledger.apply
-
-    def throttled_for_one(event):
-        if event.message_id == OTHER_MESSAGE_ID:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                              "UpdateItem")
-        return real_apply(event)
-
-    monkeypatch.setattr(events_harness.app.ledger, "apply", throttled_for_one)
+def test_a_record_that_fails_for_a_passing_reason_is_reported_by_its_sequence_number(events_harness):
+    fail_calls(events_harness.clients.dynamodb.meta.client, "UpdateItem", "ProvisionedThroughputExceededException",
+               when=mentions(OTHER_MESSAGE_ID))
     events_harness.stream.put(lifecycle_events()[2], lifecycle_events(OTHER_MESSAGE_ID)[2])
     event = events_harness.stream.lambda_event()
-    response = events_harness.app.handler(event, FakeLambdaContext(function_name="events"))
+    response = events_harness.invoke_with(event)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]}
     assert events_harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
     assert events_harness.parked() == []
@@ -250,18 +274,12 @@ def test_a_batch_of_1000_records_is_processed(events_harness, capsys):
 
 # -- campaign runs ---------------------------------------------------------------------------------------
 @pytest.fixture
-def campaign_world(monkeypatch):
+def campaign_world():
     """The events harness with ``OUTBOUND_TABLE`` set, and the runs of a started run ``spring-sale/r1``."""
     from datetime import datetime, timezone
 
-    import boto3
-
-    from two_way_sms.adapters.campaign_runs import CampaignRuns
-    from two_way_sms_local.emulation import REGION, create_outbound_table
-
-    monkeypatch.setenv("OUTBOUND_TABLE", "outbound")
-    with events_harness_context(monkeypatch) as harness:
-        runs = CampaignRuns(create_outbound_table(boto3.resource("dynamodb", region_name=REGION)))
+    with events_harness_context(outbound_table=True) as harness:
+        runs = CampaignRuns(boto3.resource("dynamodb", region_name=REGION).Table("outbound"))
         runs.start("spring-sale", "r1", datetime(2025, 10, 1, 18, 0, tzinfo=timezone.utc))
         yield harness, runs
 
@@ -289,14 +307,32 @@ def test_a_campaign_message_that_fails_adds_failed_and_other_messages_add_nothin
     assert (report.delivered, report.failed) == (0, 1)
 
 
-def test_a_failed_campaign_counter_write_does_not_fail_the_record(campaign_world, monkeypatch):
+def test_a_failed_campaign_counter_write_does_not_fail_the_record(campaign_world):
     harness, runs = campaign_world
-
-    def throttled(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                          "UpdateItem")
-
-    monkeypatch.setattr(harness.app.campaign_runs, "add_counts", throttled)
+    fail_calls(harness.clients.dynamodb.meta.client, "UpdateItem", "ProvisionedThroughputExceededException",
+               when=lambda params: params.get("TableName") == "outbound")
     assert harness.handle(_with_campaign(lifecycle_events()[2])) == {"batchItemFailures": []}
     assert harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
     assert "campaign run counter not updated" in harness.logs()
+
+
+# -- settings -------------------------------------------------------------------------------------------
+def test_the_lambda_entry_point_reads_its_settings_when_first_invoked_and_refuses_without_them(monkeypatch):
+    for name in (*events_contract.REQUIRED, *events_contract.OPTIONAL):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CONTACTS_TABLE", "contacts")
+    with pytest.raises(RuntimeError, match=r"missing environment variables \['LEDGER_TABLE', "):
+        events_function.handler({"Records": []}, FakeLambdaContext(function_name="events"))
+
+
+@pytest.mark.parametrize("days", ["0", "1.5", "a year"])
+def test_a_ledger_retention_that_is_not_a_whole_number_of_days_is_refused(days):
+    with pytest.raises(RuntimeError, match=f"LEDGER_RETENTION_DAYS '{days}' must be a whole number of days"):
+        EventsSettings.from_environment(events_environment("https://sqs.example/dead-letters",
+                                                           LEDGER_RETENTION_DAYS=days))
+
+
+def test_the_settings_are_the_environment_they_were_read_from():
+    environment = {"LEDGER_TABLE": "ledger", "CONTACTS_TABLE": "contacts", "DEAD_LETTER_QUEUE_URL": "https://q",
+                   "LEDGER_RETENTION_DAYS": "30", "OUTBOUND_TABLE": "outbound"}
+    assert EventsSettings.from_environment(environment).to_environment() == environment

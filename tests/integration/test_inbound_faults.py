@@ -12,15 +12,15 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import SETTINGS
-from tests.integration.inbound_world import VISIBILITY_SECONDS, inbound_world
 from two_way_sms_local.faults import FaultInjector
+from two_way_sms_local.inbound_world import VISIBILITY_SECONDS, inbound_world
 
 CUSTOMER = "+14255550182"
 STOP_REPLY = SETTINGS["stop_reply"]
 
 
-def calls_of_a_clean_run(monkeypatch: pytest.MonkeyPatch, body: str, **settings) -> list[str]:
-    with inbound_world(monkeypatch, **settings) as world:
+def calls_of_a_clean_run(body: str, **settings) -> list[str]:
+    with inbound_world(**settings) as world:
         assert world.process(world.publish(CUSTOMER, body, inbound_id="in-1")).receives == 1
         return list(world.faults.calls)
 
@@ -41,16 +41,16 @@ OPT_OUT_CALLS = [
 ]
 
 
-def test_the_opt_out_sequence_is_the_one_these_tests_break(monkeypatch):
-    assert calls_of_a_clean_run(monkeypatch, "STOP", self_managed_opt_outs=True) == OPT_OUT_CALLS
+def test_the_opt_out_sequence_is_the_one_these_tests_break():
+    assert calls_of_a_clean_run("STOP", self_managed_opt_outs=True) == OPT_OUT_CALLS
 
 
 @pytest.mark.parametrize("kind", ["server", "lost"])
 @pytest.mark.parametrize("failing", range(len(OPT_OUT_CALLS)), ids=lambda i: f"{i}-{OPT_OUT_CALLS[i]}")
-def test_an_opt_out_survives_a_failure_at_any_call(monkeypatch, failing, kind):
+def test_an_opt_out_survives_a_failure_at_any_call(failing, kind):
     faults = FaultInjector()
     faults.fail_call(failing, kind)
-    with inbound_world(monkeypatch, faults=faults, self_managed_opt_outs=True) as world:
+    with inbound_world(faults=faults, self_managed_opt_outs=True) as world:
         processed = world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-1"))
 
         assert not processed.dead_lettered
@@ -60,9 +60,9 @@ def test_an_opt_out_survives_a_failure_at_any_call(monkeypatch, failing, kind):
         assert world.replies_to(CUSTOMER) == [STOP_REPLY]  # exactly one, whatever failed
 
 
-def test_an_opt_out_whose_confirmation_is_throttled_past_five_minutes_is_listed_without_it(monkeypatch):
+def test_an_opt_out_whose_confirmation_is_throttled_past_five_minutes_is_listed_without_it():
     faults = FaultInjector()
-    with inbound_world(monkeypatch, faults=faults, self_managed_opt_outs=True) as world:
+    with inbound_world(faults=faults, self_managed_opt_outs=True) as world:
         world.sms.fail_next("ThrottlingException", times=10)
         processed = world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-1"))
 
@@ -72,8 +72,8 @@ def test_an_opt_out_whose_confirmation_is_throttled_past_five_minutes_is_listed_
 
 
 @pytest.mark.parametrize("code", ["ServiceQuotaExceededException", "ValidationException", "AccessDeniedException"])
-def test_an_opt_out_whose_confirmation_is_refused_for_good_is_still_recorded_and_listed(monkeypatch, code):
-    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+def test_an_opt_out_whose_confirmation_is_refused_for_good_is_still_recorded_and_listed(code):
+    with inbound_world(self_managed_opt_outs=True) as world:
         world.sms.fail_next(code)
         processed = world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-1"))
 
@@ -81,8 +81,8 @@ def test_an_opt_out_whose_confirmation_is_refused_for_good_is_still_recorded_and
         assert world.profile(CUSTOMER)["opted_out"] is True and world.on_opt_out_list(CUSTOMER)
 
 
-def test_aws_managed_opt_outs_still_put_the_number_on_the_list(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+def test_aws_managed_opt_outs_still_put_the_number_on_the_list():
+    with inbound_world() as world:
         world.process(world.publish(CUSTOMER, "\u00a0Stop texting me", inbound_id="in-1"))
 
         assert world.on_opt_out_list(CUSTOMER)
@@ -94,24 +94,24 @@ KEYWORD_CALLS = ["dynamodb.Query", "dynamodb.Query", "events.PutEvents", "dynamo
                  "dynamodb.UpdateItem", "dynamodb.UpdateItem"]
 
 
-def test_a_keyword_reply_takes_these_calls(monkeypatch):
-    assert calls_of_a_clean_run(monkeypatch, "HOURS") == KEYWORD_CALLS
+def test_a_keyword_reply_takes_these_calls():
+    assert calls_of_a_clean_run("HOURS") == KEYWORD_CALLS
 
 
 @pytest.mark.parametrize("kind", ["throttle", "server", "connection", "lost"])
 @pytest.mark.parametrize("failing", range(len(KEYWORD_CALLS)), ids=lambda i: f"{i}-{KEYWORD_CALLS[i]}")
-def test_a_keyword_reply_goes_at_most_once_whatever_fails(monkeypatch, failing, kind):
+def test_a_keyword_reply_goes_at_most_once_whatever_fails(failing, kind):
     faults = FaultInjector()
     faults.fail_call(failing, kind)
-    with inbound_world(monkeypatch, faults=faults) as world:
+    with inbound_world(faults=faults) as world:
         processed = world.process(world.publish(CUSTOMER, "HOURS", inbound_id="in-1"))
 
         assert not processed.dead_lettered
         assert world.replies_to(CUSTOMER) == ["Open Mon-Fri 8-18."]  # exactly one, whatever failed
 
 
-def test_a_message_delivered_twice_minutes_apart_is_answered_once(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+def test_a_message_delivered_twice_minutes_apart_is_answered_once():
+    with inbound_world() as world:
         body = world.publish(CUSTOMER, "HOURS", inbound_id="in-1")
         world.process(body)
         world.clock.advance(7 * 60)
@@ -120,8 +120,8 @@ def test_a_message_delivered_twice_minutes_apart_is_answered_once(monkeypatch):
         assert world.replies_to(CUSTOMER) == ["Open Mon-Fri 8-18."]
 
 
-def test_a_send_whose_answer_was_lost_is_not_sent_again_by_a_duplicate(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+def test_a_send_whose_answer_was_lost_is_not_sent_again_by_a_duplicate():
+    with inbound_world() as world:
         body = world.publish(CUSTOMER, "HOURS", inbound_id="in-1")
         world.faults.fail_call(KEYWORD_CALLS.index("sms.SendTextMessage"), "lost")
         assert world.receive(body) is True  # the first copy: it went, but its answer was lost
@@ -132,7 +132,7 @@ def test_a_send_whose_answer_was_lost_is_not_sent_again_by_a_duplicate(monkeypat
 
 
 def test_a_duplicate_arriving_while_the_first_copy_is_sending_is_retried_and_then_sends_nothing(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+    with inbound_world() as world:
         body = world.publish(CUSTOMER, "HOURS", inbound_id="in-1")
         send = world.sms.send_text_message
         duplicate_results = []
@@ -152,8 +152,8 @@ def test_a_duplicate_arriving_while_the_first_copy_is_sending_is_retried_and_the
 
 
 # -- consent is ordered by the customer's message ------------------------------------------------------
-def test_a_late_redelivered_stop_does_not_undo_a_newer_start(monkeypatch):
-    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+def test_a_late_redelivered_stop_does_not_undo_a_newer_start():
+    with inbound_world(self_managed_opt_outs=True) as world:
         stop = world.publish(CUSTOMER, "STOP", inbound_id="in-stop")
         world.process(stop)
         world.clock.advance(600)
@@ -167,8 +167,8 @@ def test_a_late_redelivered_stop_does_not_undo_a_newer_start(monkeypatch):
         assert world.replies_to(CUSTOMER).count(STOP_REPLY) == 1
 
 
-def test_a_stop_published_again_after_a_newer_start_neither_lists_nor_confirms(monkeypatch):
-    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+def test_a_stop_published_again_after_a_newer_start_neither_lists_nor_confirms():
+    with inbound_world(self_managed_opt_outs=True) as world:
         world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-stop"))
         world.clock.advance(600)
         world.process(world.publish(CUSTOMER, "START", inbound_id="in-start"))
@@ -180,8 +180,8 @@ def test_a_stop_published_again_after_a_newer_start_neither_lists_nor_confirms(m
         assert world.replies_to(CUSTOMER) == [STOP_REPLY, SETTINGS["opt_in_reply"]]
 
 
-def test_one_stop_published_twice_is_one_proof_at_the_first_time(monkeypatch):
-    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+def test_one_stop_published_twice_is_one_proof_at_the_first_time():
+    with inbound_world(self_managed_opt_outs=True) as world:
         first = world.publish(CUSTOMER, "STOP", inbound_id="in-stop")
         world.process(first)
         world.clock.advance(VISIBILITY_SECONDS)
@@ -193,8 +193,8 @@ def test_one_stop_published_twice_is_one_proof_at_the_first_time(monkeypatch):
 
 # -- what an opted-out number gets ---------------------------------------------------------------------
 @pytest.mark.parametrize("body", ["AGENT", "HOURS", "hello?", "1"])
-def test_an_opted_out_number_gets_no_start_word_keyword_or_conversation_reply(monkeypatch, body):
-    with inbound_world(monkeypatch) as world:
+def test_an_opted_out_number_gets_no_start_word_keyword_or_conversation_reply(body):
+    with inbound_world() as world:
         world.process(world.publish(CUSTOMER, "STOP", inbound_id="in-stop"))
         world.process(world.publish(CUSTOMER, body))
 
@@ -202,8 +202,8 @@ def test_an_opted_out_number_gets_no_start_word_keyword_or_conversation_reply(mo
 
 
 # -- the reply limits ----------------------------------------------------------------------------------
-def test_a_flood_of_texts_buys_at_most_five_replies_in_ten_minutes(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+def test_a_flood_of_texts_buys_at_most_five_replies_in_ten_minutes():
+    with inbound_world() as world:
         for i in range(12):
             world.process(world.publish(CUSTOMER, f"question {i}"))
             world.clock.advance(20)
@@ -211,8 +211,8 @@ def test_a_flood_of_texts_buys_at_most_five_replies_in_ten_minutes(monkeypatch):
         assert len(world.replies_to(CUSTOMER)) == 1  # the default reply, then the same text is suppressed
 
 
-def test_another_bot_answering_our_replies_cannot_loop(monkeypatch):
-    with inbound_world(monkeypatch) as world:
+def test_another_bot_answering_our_replies_cannot_loop():
+    with inbound_world() as world:
         for i in range(30):  # the other side answers every reply within seconds, for hours
             world.process(world.publish(CUSTOMER, f"Auto-reply {i}: we got your message"))
             world.clock.advance(400)
@@ -222,10 +222,9 @@ def test_another_bot_answering_our_replies_cannot_loop(monkeypatch):
 
 
 # -- a budget that stops -----------------------------------------------------------------------------
-def test_a_hard_stop_at_the_budget_holds_replies_but_not_help_or_the_stop_confirmation(monkeypatch):
-    monkeypatch.setenv("MONTHLY_BUDGET_USD", "100")
-    monkeypatch.setenv("BUDGET_HARD_STOP", "true")
-    with inbound_world(monkeypatch, self_managed_opt_outs=True) as world:
+def test_a_hard_stop_at_the_budget_holds_replies_but_not_help_or_the_stop_confirmation():
+    with inbound_world(self_managed_opt_outs=True,
+                       environment={"MONTHLY_BUDGET_USD": "100", "BUDGET_HARD_STOP": "true"}) as world:
         world.dynamodb.Table("ledger").put_item(Item={"message_id": "SPEND#2026-12", "spend_usd": 100})
         for body in ("HOURS", "hello?", "HELP", "STOP"):
             world.process(world.publish(CUSTOMER, body))
@@ -234,9 +233,8 @@ def test_a_hard_stop_at_the_budget_holds_replies_but_not_help_or_the_stop_confir
         assert world.replies_to(CUSTOMER) == [SETTINGS["help_reply"], STOP_REPLY]
 
 
-def test_without_a_hard_stop_replies_go_on_past_the_budget(monkeypatch):
-    monkeypatch.setenv("MONTHLY_BUDGET_USD", "100")
-    with inbound_world(monkeypatch) as world:
+def test_without_a_hard_stop_replies_go_on_past_the_budget():
+    with inbound_world(environment={"MONTHLY_BUDGET_USD": "100"}) as world:
         world.dynamodb.Table("ledger").put_item(Item={"message_id": "SPEND#2026-12", "spend_usd": 250})
         world.process(world.publish(CUSTOMER, "HOURS"))
 

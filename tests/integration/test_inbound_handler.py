@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.integration.conftest import SETTINGS, FakeLambdaContext, inbound_payload
+from two_way_sms.adapters.ledger import MessageLedger
 
 CUSTOMER = "+14255550182"
 OUR_NUMBER = "+12125550101"
@@ -65,10 +66,10 @@ def test_a_sent_reply_is_in_the_ledger_as_sent_with_its_context_until_events_arr
 def test_a_reply_whose_ledger_write_fails_is_not_sent_twice(harness, monkeypatch):
     from botocore.exceptions import ClientError
 
-    def unavailable(**kwargs):
+    def unavailable(self, **kwargs):
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "UpdateItem")
 
-    monkeypatch.setattr(harness.app.ledger, "record_sent", unavailable)
+    monkeypatch.setattr(MessageLedger, "record_sent", unavailable)  # the handler's ledger is its own instance
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
 
     assert failures(harness.handle(text("hours?"))) == []  # no retry, so no second text

@@ -3,218 +3,48 @@ emulator (End User Messaging) and a simulated clock, so hours of pacing and hold
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.integration.conftest import capture_logs
-from two_way_sms.adapters.sms import SmsGateway
-from two_way_sms.conversations.flows import flows_to_json, parse_flows
-from two_way_sms.conversations.ready_flows import READY_FLOWS
-from two_way_sms.outbound.policy import SenderSettings
-from two_way_sms.responder import ConsentChange
-from two_way_sms_local.emulation import (
-    REGION,
-    FakeLambdaContext,
-    create_conversation_settings,
-    create_outbound_table,
-    create_tables,
-    sender_environment,
+from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.handlers import sender as sender_function
+from two_way_sms_local.emulation import FakeLambdaContext, sender_environment
+from two_way_sms_local.sender_world import (
+    EIGHT_AM_IN_SEATTLE,
+    ELEVEN_PM_IN_SEATTLE,
+    MPS,
+    NOON_IN_SEATTLE,
+    OKLAHOMA_CITY,
+    OUR_NUMBER,
+    SEATTLE,
+    TEMPLATES,
+    SenderHarness,
+    send_request,
+    sender_world,
 )
-from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
-SEATTLE = "+12065550123"  # America/Los_Angeles; PST (UTC-8) on the dates below
-OKLAHOMA_CITY = "+14055550123"
-OUR_NUMBER = "+18445550100"  # toll-free: 3 MPS
-MPS = 3.0
-NOON_IN_SEATTLE = datetime(2026, 3, 4, 20, 0, tzinfo=timezone.utc).timestamp()  # Wednesday 12:00 PST
-ELEVEN_PM_IN_SEATTLE = datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc).timestamp()  # Wednesday 23:00 PST
-EIGHT_AM_IN_SEATTLE = datetime(2026, 3, 5, 16, 0, tzinfo=timezone.utc).timestamp()  # Thursday 08:00 PST
-TEMPLATES = {
-    "appointment": {"body": "Hi {first_name}, your appointment is {when}.", "messageType": "TRANSACTIONAL"},
-    "sale": {"body": "Spring sale: 20% off this week.", "messageType": "PROMOTIONAL"},
-}
-
-
-def send_request(key: str, destination: str = SEATTLE, message_type: str = "TRANSACTIONAL", **fields: Any) -> dict:
-    if "templateId" not in fields:
-        fields.setdefault("body", "Your code is 123456.")
-    return {"destination": destination, "messageType": message_type, "idempotencyKey": key, **fields}
-
-
-# -- the queue on the simulated clock ---------------------------------------------------------
-@dataclass
-class QueuedMessage:
-    message_id: str
-    receipt: str
-    body: str
-    visible_at: float
-    sent_at: float
-    receive_count: int = 0
-
-
-class RecordingSqs:
-    """The handler's SQS client: moto checks and accepts each SendMessageBatch, and the harness
-    takes the messages from here. DelaySeconds becomes a visibility time on the simulated clock
-    (moto would wait real seconds)."""
-
-    def __init__(self, sqs: Any, clock: SimulatedClock) -> None:
-        self._sqs, self._clock = sqs, clock
-        self.arrived: list[QueuedMessage] = []  # accepted, not yet taken into the harness's pool
-        self.delays: list[int] = []
-
-    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict]) -> dict:
-        by_id = {entry["Id"]: entry for entry in Entries}
-        response = self._sqs.send_message_batch(
-            QueueUrl=QueueUrl, Entries=[{**entry, "DelaySeconds": 0} for entry in Entries])
-        for success in response.get("Successful", []):
-            entry = by_id[success["Id"]]
-            delay = entry.get("DelaySeconds", 0)
-            self.delays.append(delay)
-            now = self._clock.now()
-            self.arrived.append(QueuedMessage(success["MessageId"], f"receipt-{success['MessageId']}",
-                                              entry["MessageBody"], now + delay, now))
-        return response
-
-
-@dataclass
-class SenderHarness:
-    app: Any
-    sqs: Any
-    queue_url: str
-    clock: SimulatedClock
-    sms: SmsEmulator
-    recording: RecordingSqs
-    dynamodb: Any
-    scheduler: Any
-    logs: Any
-    visibility_timeout: float = 180.0
-    max_receive_count: int = 5
-    pool: list[QueuedMessage] = field(default_factory=list)
-    dead_letters: list[QueuedMessage] = field(default_factory=list)
-    batch_failures: int = 0
-    invocations: int = 0
-
-    # -- producing ---------------------------------------------------------------------------
-    def submit(self, *requests: dict | str) -> None:
-        for start in range(0, len(requests), 10):
-            entries = [{"Id": str(i), "MessageBody": r if isinstance(r, str) else json.dumps(r)}
-                       for i, r in enumerate(requests[start:start + 10])]
-            self.recording.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-
-    # -- the event source mapping -----------------------------------------------------------
-    def _pull(self) -> None:
-        self.pool.extend(self.recording.arrived)
-        self.recording.arrived.clear()
-
-    def pending(self) -> list[QueuedMessage]:
-        self._pull()
-        return sorted(self.pool, key=lambda m: m.visible_at)
-
-    def invoke_once(self, batch_size: int = 10, context: Any = None) -> dict | None:
-        """One invocation with the messages visible now (None when none is)."""
-        due = [m for m in self.pending() if m.visible_at <= self.clock.now() + 1e-9][:batch_size]
-        if not due:
-            return None
-        result = self.app.handler(self._event(due), context or FakeLambdaContext(function_name="sender"))
-        self.invocations += 1
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        self.batch_failures += len(failed)
-        for message in due:
-            if message.message_id in failed:
-                message.visible_at = self.clock.now() + self.visibility_timeout
-                if message.receive_count >= self.max_receive_count:
-                    self.pool.remove(message)
-                    self.dead_letters.append(message)
-            else:
-                self.pool.remove(message)
-        return result
-
-    def drain(self, *, until: float | None = None, batch_size: int = 10, max_invocations: int = 1000) -> None:
-        """Invokes the handler until the queue is empty (or only holds messages due after ``until``),
-        moving the clock to the next visible message whenever none is visible."""
-        for _ in range(max_invocations):
-            if self.invoke_once(batch_size) is not None:
-                continue
-            waiting = self.pending()
-            if not waiting or (until is not None and waiting[0].visible_at > until):
-                return
-            self.clock.set(max(self.clock.now(), waiting[0].visible_at))
-        raise AssertionError(f"the queue did not drain in {max_invocations} invocations")
-
-    def _event(self, messages: list[QueuedMessage]) -> dict:
-        records = []
-        for m in messages:
-            m.receive_count += 1
-            records.append({
-                "messageId": m.message_id, "receiptHandle": m.receipt, "body": m.body,
-                "attributes": {
-                    "ApproximateReceiveCount": str(m.receive_count), "SentTimestamp": str(int(m.sent_at * 1000)),
-                    "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
-                },
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound", "awsRegion": REGION,
-            })
-        return {"Records": records}
-
-    # -- reading the world ---------------------------------------------------------------------
-    def outcome(self, key: str):
-        return self.app.outcomes.get(key)
-
-    def opt_in(self, number: str, at: float | None = None) -> None:
-        self.app.contacts.record_consent(
-            number=number, change=ConsentChange.OPTED_IN, at_ms=int((at or self.clock.now() - 86400) * 1000),
-            message_id=f"start-{number}", keyword="START", our_number=OUR_NUMBER)
-
-    def opt_out(self, number: str) -> None:
-        self.app.contacts.record_consent(
-            number=number, change=ConsentChange.OPTED_OUT, at_ms=int(self.clock.now() * 1000),
-            message_id=f"stop-{number}", keyword="STOP", our_number=OUR_NUMBER)
-
-    def outbound_items(self, prefix: str) -> list[dict]:
-        items = self.dynamodb.Table("outbound").scan(ConsistentRead=True)["Items"]
-        return [item for item in items if item["pk"].startswith(prefix)]
+__all__ = ["EIGHT_AM_IN_SEATTLE", "ELEVEN_PM_IN_SEATTLE", "MPS", "NOON_IN_SEATTLE", "OKLAHOMA_CITY", "OUR_NUMBER",
+           "SEATTLE", "TEMPLATES", "SenderHarness", "build_harness", "emitted_metrics", "send_request"]
 
 
 @contextmanager
 def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE, conversations: bool = True,
-                  **settings_overrides: Any) -> Iterator[SenderHarness]:
-    settings = SenderSettings(**{"origination_identity": OUR_NUMBER, "mps": MPS, "max_price_usd": "0.05",
-                                 "time_to_live_seconds": 3600, **settings_overrides})
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
-        for name, value in sender_environment(queue_url, settings.to_json(), json.dumps(TEMPLATES)).items():
+                  **options: Any) -> Iterator[SenderHarness]:
+    """``sender_world`` (see two_way_sms_local.sender_world), with the function's environment in
+    ``os.environ`` too: a function wired beside it from the environment finds the same tables."""
+    with sender_world(start=start, conversations=conversations, **options) as harness:
+        for name, value in harness.environment.items():
             monkeypatch.setenv(name, value)
-        dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        create_tables(dynamodb)
-        create_outbound_table(dynamodb)
-        if conversations:
-            flows = flows_to_json(parse_flows(READY_FLOWS))
-            for name, value in create_conversation_settings(dynamodb, flows).items():
-                monkeypatch.setenv(name, value)
-        scheduler = boto3.client("scheduler", region_name=REGION)
-        scheduler.create_schedule_group(Name="two-way-sms")
-        sys.modules.pop("two_way_sms.handlers.sender", None)
-        app = importlib.import_module("two_way_sms.handlers.sender")
-        clock = SimulatedClock(start)
-        sms = SmsEmulator(clock=clock, mps=MPS)
-        recording = RecordingSqs(sqs, clock)
-        monkeypatch.setattr(app, "clock", clock)
-        monkeypatch.setattr(app, "gateway", SmsGateway(sms, configuration_set="outbound"))
-        monkeypatch.setattr(app.queue, "_sqs", recording)
-        logs = capture_logs("two-way-sms")
-        yield SenderHarness(app, sqs, queue_url, clock, sms, recording, dynamodb, scheduler, logs)
+        yield harness
 
 
 @pytest.fixture
@@ -407,7 +237,7 @@ def test_a_duplicate_is_not_sent_again_even_when_its_outcome_was_lost(harness):
 # -- pacing -----------------------------------------------------------------------------------
 def test_a_burst_of_150_requests_draws_no_throttle_and_respects_the_numbers_mps(harness, monkeypatch):
     # moto evaluates the ledger's long update expression slowly; the ledger write has its own test.
-    monkeypatch.setattr(harness.app.ledger, "record_sent", lambda **kwargs: None)
+    monkeypatch.setattr(MessageLedger, "record_sent", lambda self, **kwargs: None)
     long_body = "Your order has shipped. " * 8  # 192 characters: 2 GSM-7 parts
     requests = [send_request(f"burst-{i}", destination=f"+1206555{i:04d}",
                              body=long_body if i % 3 == 0 else "Your code is 123456.") for i in range(150)]
@@ -472,9 +302,7 @@ def test_a_throttle_from_the_service_defers_the_request_which_is_sent_later(harn
 
 def test_a_batch_is_booked_on_the_numbers_schedule_in_one_write(harness, monkeypatch):
     writes = []
-    original = harness.app.schedule._table.put_item
-    monkeypatch.setattr(harness.app.schedule._table, "put_item",
-                        lambda **kwargs: writes.append(kwargs["Item"]["pk"]) or original(**kwargs))
+    harness.on_call("PutItem", lambda params: writes.append(params["Item"]["pk"]["S"]))
     harness.submit(*[send_request(f"one-write-{i}", destination=f"+1206555{i:04d}") for i in range(10)])
 
     harness.invoke_once()
@@ -487,9 +315,9 @@ def test_a_batch_reads_its_outcomes_and_contacts_in_one_batch_read_each(harness,
     def one_at_a_time(*args: Any) -> None:
         raise AssertionError("a record read on its own")
 
-    monkeypatch.setattr(harness.app.outcomes, "get", one_at_a_time)
-    monkeypatch.setattr(harness.app.contacts, "contact_state", one_at_a_time)
     harness.opt_in(SEATTLE)
+    monkeypatch.setattr(RequestOutcomes, "get", one_at_a_time)  # the function's adapters are its own
+    monkeypatch.setattr(ContactsTable, "contact_state", one_at_a_time)
     harness.submit(send_request("ahead-1"), send_request("ahead-2", message_type="PROMOTIONAL", body="20% off"),
                    "not json")
 
@@ -500,17 +328,17 @@ def test_a_batch_reads_its_outcomes_and_contacts_in_one_batch_read_each(harness,
 
 
 def test_a_failure_after_one_send_fails_only_that_record_and_its_retry_does_not_text_again(harness, monkeypatch):
-    record_sent = harness.app.ledger.record_sent
+    record_sent = MessageLedger.record_sent
     failures = iter([RuntimeError("DynamoDB is having a moment")])
 
-    def flaky(**kwargs: Any) -> None:
+    def flaky(ledger: MessageLedger, **kwargs: Any) -> None:
         if kwargs["context"]["sendKey"] == "flaky-1":
             error = next(failures, None)
             if error is not None:
                 raise error
-        record_sent(**kwargs)
+        record_sent(ledger, **kwargs)
 
-    monkeypatch.setattr(harness.app.ledger, "record_sent", flaky)
+    monkeypatch.setattr(MessageLedger, "record_sent", flaky)  # the function's ledger is its own
     harness.submit(*[send_request(f"flaky-{i}", destination=f"+1206555{i:04d}") for i in range(3)])
 
     result = harness.invoke_once()
@@ -634,9 +462,7 @@ def test_the_handler_refuses_to_start_without_its_settings(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("OUTBOUND_TABLE")
     monkeypatch.delenv("SCHEDULE_DEAD_LETTER_QUEUE_ARN")
-    sys.modules.pop("two_way_sms.handlers.sender", None)
 
     with pytest.raises(RuntimeError, match=r"missing environment variables \['OUTBOUND_TABLE', "
                                            r"'SCHEDULE_DEAD_LETTER_QUEUE_ARN'\]"):
-        importlib.import_module("two_way_sms.handlers.sender")
-    sys.modules.pop("two_way_sms.handlers.sender", None)
+        sender_function.handler({"Records": []}, FakeLambdaContext(function_name="sender"))  # wired at its first call

@@ -9,9 +9,7 @@ budget allows it again (raised, or a new month) the sender schedules the release
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +21,9 @@ import pytest
 
 from tests.integration.test_campaigns import campaigns_environment
 from tests.integration.test_sender import NOON_IN_SEATTLE, SEATTLE, SenderHarness, build_harness, send_request
-from two_way_sms.outbound.budget import SpendBudget
+from two_way_sms.handlers import campaigns as campaigns_function
+from two_way_sms.settings.campaigns import CampaignsSettings
+from two_way_sms_local.clients import emulated_clients
 from two_way_sms_local.emulation import FakeLambdaContext
 
 CAMPAIGNS_CONTEXT = FakeLambdaContext(function_name="campaigns",
@@ -59,19 +59,21 @@ class BudgetWorld:
         return [text.context["sendKey"] for text in self.sender.sms.sent]
 
 
+@dataclass(frozen=True)
+class CampaignsApp:
+    handler: Any
+
+
 @contextmanager
 def budget_world(monkeypatch: pytest.MonkeyPatch, *, budget: str = "10", hard_stop: str = "false",
                  start: float = NOON_IN_SEATTLE) -> Iterator[BudgetWorld]:
-    monkeypatch.setenv("MONTHLY_BUDGET_USD", budget)
-    monkeypatch.setenv("BUDGET_HARD_STOP", hard_stop)
-    with build_harness(monkeypatch, start=start) as sender:
+    budget_environment = {"MONTHLY_BUDGET_USD": budget, "BUDGET_HARD_STOP": hard_stop}
+    with build_harness(monkeypatch, start=start, environment=budget_environment) as sender:
         sender.sqs.create_queue(QueueName="campaign-dead-letters")
-        for name, value in campaigns_environment(sender.queue_url).items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("two_way_sms.handlers.campaigns", None)
-        campaigns = importlib.import_module("two_way_sms.handlers.campaigns")
-        monkeypatch.setattr(campaigns, "clock", lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc))
-        monkeypatch.setattr(campaigns.queue, "_sqs", sender.recording)  # into the harness's queue
+        settings = CampaignsSettings.from_environment(campaigns_environment(sender.queue_url))
+        campaigns = CampaignsApp(campaigns_function.make_handler(
+            settings, emulated_clients(sqs=sender.recording),  # into the harness's queue, on its clock
+            clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc)))
         yield BudgetWorld(sender, campaigns)
 
 
@@ -120,8 +122,8 @@ def test_held_texts_are_sent_once_the_operator_raises_the_budget(world, monkeypa
     assert h.sms.sent == [] and world.parked() == ["promo-1", "promo-2", "promo-3"]
     assert world.release_schedules() == {}
 
-    # The operator raises the budget (a deploy gives the sender its new MONTHLY_BUDGET_USD).
-    monkeypatch.setattr(h.app, "budget", SpendBudget(Decimal("50")))
+    # The operator raises the budget: a deploy gives the sender its new MONTHLY_BUDGET_USD.
+    h.redeploy(MONTHLY_BUDGET_USD="50")
     h.clock.advance(900)
     assert world.invoke_campaigns({"kind": "check-budget"}) == {"status": "CHECKED", "requeued": 1}
     h.drain()
@@ -174,19 +176,33 @@ def test_a_hard_stop_holds_transactional_texts_too_and_the_check_tries_each_reas
         assert h.sms.sent == [] and world.parked("BUDGET_HARD_STOP") == ["otp-1"]
 
 
+def spend_reads(harness: SenderHarness) -> list[str]:
+    """The months whose spend the function reads from the ledger, one entry per read, from now on."""
+    reads: list[str] = []
+
+    def read(params: dict[str, Any]) -> None:
+        key = params["Key"].get("message_id", {}).get("S", "")
+        if params["TableName"] == "ledger" and key.startswith("SPEND#"):
+            reads.append(key.removeprefix("SPEND#"))
+
+    harness.on_call("GetItem", read)
+    return reads
+
+
 def test_the_months_spend_is_read_once_per_batch_and_cached_across_batches(world, monkeypatch):
     h = world.sender
     world.spend("2026-03", "1.00")
+    reads = spend_reads(h)
     h.submit(*[send_request(f"otp-{n}", destination=f"+1206555{n:04d}") for n in range(10)])
     h.invoke_once()
-    assert h.app.spend.reads == 1 and len(h.sms.sent) == 10  # one read for ten texts
+    assert reads == ["2026-03"] and len(h.sms.sent) == 10  # one read for ten texts
     h.submit(send_request("otp-10"))
     h.invoke_once()
-    assert h.app.spend.reads == 1  # the next batch, seconds later: from the cache
+    assert len(reads) == 1  # the next batch, seconds later: from the cache
     h.clock.advance(60)
     h.submit(send_request("otp-11"))
     h.invoke_once()
-    assert h.app.spend.reads == 2
+    assert len(reads) == 2
 
 
 def test_below_the_budget_nothing_waits(world):
@@ -227,10 +243,11 @@ def test_a_send_the_accounts_spend_limit_stopped_waits_and_goes_once_the_limit_l
 def test_when_the_months_spend_cannot_be_read_every_record_fails_and_is_logged_with_why(world, monkeypatch):
     h = world.sender
 
-    def ledger_down(month: str) -> Decimal:
-        raise RuntimeError("ProvisionedThroughputExceededException")
+    def ledger_down(params: dict[str, Any]) -> None:
+        if params["TableName"] == "ledger" and params["Key"]["message_id"]["S"].startswith("SPEND#"):
+            raise RuntimeError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(h.app.spend, "_read", ledger_down)
+    h.on_call("GetItem", ledger_down)  # the function's reads of the month's spend fail
     h.submit(send_request("otp-1"), send_request("otp-2", destination=PORTLAND))
 
     result = h.invoke_once()

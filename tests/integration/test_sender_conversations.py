@@ -79,16 +79,16 @@ def test_the_same_request_twice_texts_once_and_keeps_one_conversation(harness):
 
 
 def test_a_failed_store_fails_the_record_and_its_retry_stores_it_without_texting_again(harness, monkeypatch):
-    original = harness.app.conversations.create
+    original = ConversationStore.create
     calls = []
 
-    def fail_once(conversation):
+    def fail_once(store, conversation):
         calls.append(conversation.conversation_id)
         if len(calls) == 1:
             raise RuntimeError("DynamoDB is unavailable")
-        return original(conversation)
+        return original(store, conversation)
 
-    monkeypatch.setattr(harness.app.conversations, "create", fail_once)
+    monkeypatch.setattr(ConversationStore, "create", fail_once)  # the function's store is its own
     harness.submit(conversation_request("appt-79-reminder", "appointment", VISIT))
     harness.drain()
 
@@ -121,8 +121,6 @@ def test_an_opted_out_customer_gets_no_prompt_and_no_conversation(harness):
 
 
 def test_a_sender_without_conversations_refuses_conversation_requests(monkeypatch):
-    for name in ("FLOWS_PARAMETER", "CONVERSATIONS_TABLE", "CODES_KEY_ID"):
-        monkeypatch.delenv(name, raising=False)
     with build_harness(monkeypatch, conversations=False) as harness:
         harness.submit(conversation_request("appt-81-reminder", "appointment", VISIT))
         harness.drain()

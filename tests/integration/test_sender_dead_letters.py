@@ -10,16 +10,13 @@ from typing import Any
 import pytest
 
 from tests.integration.test_sender import SEATTLE, SenderHarness, build_harness, emitted_metrics, send_request
-from two_way_sms.adapters.dead_letters import DeadLetterQueue
+from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.request_outcomes import RequestOutcomes
 
 
 @pytest.fixture
 def harness(monkeypatch) -> Iterator[SenderHarness]:
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/placeholder")
-    with build_harness(monkeypatch) as built:
-        url = built.sqs.create_queue(QueueName="outbound-dead-letters")["QueueUrl"]
-        monkeypatch.setattr(built.app, "dead_letters", DeadLetterQueue(built.sqs, url))
-        built.dead_letter_queue_url = url  # type: ignore[attr-defined]
+    with build_harness(monkeypatch, dead_letter_queue=True) as built:
         yield built
 
 
@@ -64,7 +61,8 @@ def test_every_failed_attempt_is_logged_once_with_its_message_id_and_reason(harn
     def table_down(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the outbound table is unavailable")
 
-    monkeypatch.setattr(harness.app.outcomes, "record", table_down)  # every plan ends by recording its outcome
+    # Every plan ends by recording its outcome (the function's adapter: the harness's reads go on).
+    monkeypatch.setattr(RequestOutcomes, "record", table_down)
     harness.opt_out(SEATTLE)  # a refusal, recorded in the outbound table
     harness.submit(send_request("r-1"))
 
@@ -79,10 +77,10 @@ def test_every_failed_attempt_is_logged_once_with_its_message_id_and_reason(harn
 
 
 def test_a_failed_send_is_logged_with_its_message_id_and_reason(harness, monkeypatch):
-    def ledger_down(**kwargs: Any) -> None:
+    def ledger_down(ledger: MessageLedger, **kwargs: Any) -> None:
         raise RuntimeError("ledger throttled")
 
-    monkeypatch.setattr(harness.app.ledger, "record_sent", ledger_down)
+    monkeypatch.setattr(MessageLedger, "record_sent", ledger_down)  # the function's ledger is its own
     harness.submit(send_request("s-1"))
 
     result = harness.invoke_once()
@@ -93,7 +91,6 @@ def test_a_failed_send_is_logged_with_its_message_id_and_reason(harness, monkeyp
 
 
 def test_without_a_dead_letter_queue_a_malformed_request_fails_and_is_logged(monkeypatch):
-    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
     with build_harness(monkeypatch) as harness:
         harness.submit("not json")
         result = harness.invoke_once()

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_sender import SEATTLE, build_harness, send_request
+from two_way_sms.adapters.send_claims import SendClaims
 from two_way_sms_local.faults import FaultInjector
+from two_way_sms_local.sender_world import SEATTLE, send_request, sender_world
 
 
 def harness_with_faults(monkeypatch, faults: FaultInjector):
-    built = build_harness(monkeypatch, conversations=False)
+    """The sender with ``faults`` on its DynamoDB client (every table) and around its SMS client."""
+    built = sender_world(conversations=False, wrap_sms=faults.wrap_sms)
     harness = built.__enter__()
-    harness.app.gateway._client = faults.wrap_sms(harness.sms)
-    faults.attach(harness.app._dynamodb.meta.client)
+    faults.attach(harness.clients.dynamodb.meta.client)
     return built, harness
 
 
@@ -81,13 +82,13 @@ def test_a_crash_between_the_send_and_its_completion_is_not_sent_again_after_the
     faults = FaultInjector()
     built, harness = harness_with_faults(monkeypatch, faults)
     try:
-        original = harness.app.claims.finish
+        original = SendClaims.finish
 
         def crash(*args, **kwargs):  # the function died right after SendTextMessage returned
-            harness.app.claims.finish = original
+            monkeypatch.setattr(SendClaims, "finish", original)
             raise SystemExit("the function was killed")
 
-        harness.app.claims.finish = crash
+        monkeypatch.setattr(SendClaims, "finish", crash)  # the function's claims are its own
         harness.submit(send_request("req-1"))
         with pytest.raises(SystemExit):
             harness.drain()

@@ -19,10 +19,11 @@ from constructs import Construct
 
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
+from two_way_sms.settings.campaigns import CampaignsSettings
 from two_way_sms_cdk.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, encrypted_bucket
 from two_way_sms_cdk.constructs.buckets import access_logs_bucket as new_access_logs_bucket
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
-from two_way_sms_cdk.constructs.handler_function import handler_function
+from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
 from two_way_sms_cdk.constructs.policies import role_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
@@ -186,26 +187,21 @@ class Campaigns(Construct):
                 ),
             )
 
+        environment = {
+            "OUTBOUND_QUEUE_URL": outbound_queue.queue_url,
+            "OUTBOUND_TABLE": outbound_table.table_name,
+            "CONTACTS_TABLE": contacts_table.table_name,
+            "TEMPLATES": templates_json,
+            "SCHEDULE_GROUP": self.schedule_group.schedule_group_name,
+            "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
+            "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue.queue_arn,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # events that can never run, parked
+            **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
+        }
         handler = handler_function(
-            self,
-            function_dir="campaigns",
-            description="Fans SMS campaigns out into the outbound queue and releases held requests",
-            encryption_key=self.encryption_key,
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrency=reserved_concurrency,
-            log_retention=log_retention,
-            environment={
-                "OUTBOUND_QUEUE_URL": outbound_queue.queue_url,
-                "OUTBOUND_TABLE": outbound_table.table_name,
-                "CONTACTS_TABLE": contacts_table.table_name,
-                "TEMPLATES": templates_json,
-                "SCHEDULE_GROUP": self.schedule_group.schedule_group_name,
-                "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
-                "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue.queue_arn,
-                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # events that can never run, parked
-                **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
-            },
+            self, "campaigns", "Fans SMS campaigns out into the outbound queue and releases held requests",
+            encryption_key=self.encryption_key, environment=environment, contract=CampaignsSettings,
+            sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         self.function, self.log_group = handler.function, handler.log_group
         self.function.configure_async_invoke(

@@ -18,8 +18,9 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from two_way_sms.settings.events import EventsSettings
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
-from two_way_sms_cdk.constructs.handler_function import handler_function
+from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.message_ledger import MessageLedger
 from two_way_sms_cdk.constructs.policies import role_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
@@ -206,22 +207,17 @@ class DeliveryEvents(Construct):
 
         self.dead_letter_queue = encrypted_queue(
             self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+        environment = {
+            "LEDGER_TABLE": ledger.table.table_name,
+            "CONTACTS_TABLE": contacts_table.table_name,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+            "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
+            **({"OUTBOUND_TABLE": outbound_table.table_name} if outbound_table is not None else {}),
+        }
         handler = handler_function(
-            self,
-            function_dir="events",
-            description="Applies SMS delivery events to the message ledger and records opt-outs they show",
-            encryption_key=self.encryption_key,
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrency=reserved_concurrency,
-            log_retention=log_retention,
-            environment={
-                "LEDGER_TABLE": ledger.table.table_name,
-                "CONTACTS_TABLE": contacts_table.table_name,
-                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
-                "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
-                **({"OUTBOUND_TABLE": outbound_table.table_name} if outbound_table is not None else {}),
-            },
+            self, "events", "Applies SMS delivery events to the message ledger and records opt-outs they show",
+            encryption_key=self.encryption_key, environment=environment, contract=EventsSettings,
+            sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         self.function, self.log_group = handler.function, handler.log_group
         self.event_source = event_sources.KinesisEventSource(

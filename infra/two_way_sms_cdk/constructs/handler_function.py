@@ -6,7 +6,9 @@ are created in the caller's scope, so each function keeps its logical ids.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -62,26 +64,44 @@ class HandlerFunction:
                         "would add NAT or interface endpoints and no control over the data")
 
 
+@dataclass(frozen=True)
+class FunctionSizing:
+    """What a construct's props decide about its function: memory, timeout, concurrency, log retention."""
+
+    memory_size: int
+    timeout: Duration
+    reserved_concurrency: int | None
+    log_retention: logs.RetentionDays
+
+
+class SettingsContract(Protocol):
+    """A function's settings (``two_way_sms.settings``): what its handler accepts as its environment."""
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> Any: ...
+
+
 def handler_function(
     scope: Construct,
-    *,
     function_dir: str,
     description: str,
+    *,
     encryption_key: kms.IKey,
-    memory_size: int,
-    timeout: Duration,
-    reserved_concurrency: int | None,
-    log_retention: logs.RetentionDays,
+    sizing: FunctionSizing,
     environment: dict[str, str],
+    contract: type[SettingsContract] | None,
 ) -> HandlerFunction:
     """``two_way_sms.handlers.<function_dir>.handler`` on arm64 with the dependencies layer, active X-Ray
     tracing (its permission in a policy of its own, whatever the app's feature flags), its
     environment (``environment`` and Powertools' service and namespace) encrypted with
     ``encryption_key`` and its logs in a log group of its own (encrypted, retained) that its
     role alone may write to."""
+    if contract is not None:  # what the handler reads when it starts: the same contract, checked now
+        contract.from_environment(environment)
     allow_cloudwatch_logs(encryption_key)
     log_group = logs.LogGroup(
-        scope, "Logs", retention=log_retention, encryption_key=encryption_key, removal_policy=RemovalPolicy.RETAIN,
+        scope, "Logs", retention=sizing.log_retention, encryption_key=encryption_key,
+        removal_policy=RemovalPolicy.RETAIN,
     )
     # An own role, not AWSLambdaBasicExecutionRole: it may write to its own log group only.
     role = iam.Role(scope, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -96,9 +116,9 @@ def handler_function(
         code=code,
         handler=handler,
         layers=[dependencies_layer(scope)],
-        memory_size=memory_size,
-        timeout=timeout,
-        reserved_concurrent_executions=reserved_concurrency,
+        memory_size=sizing.memory_size,
+        timeout=sizing.timeout,
+        reserved_concurrent_executions=sizing.reserved_concurrency,
         log_group=log_group,
         environment_encryption=encryption_key,
         environment={**POWERTOOLS_ENVIRONMENT, **environment},

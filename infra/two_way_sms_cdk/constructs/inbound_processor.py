@@ -21,7 +21,7 @@ from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.settings import InboundSettings
 from two_way_sms_cdk.constructs.conversations import Conversations
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
-from two_way_sms_cdk.constructs.handler_function import POWERTOOLS_ENVIRONMENT, handler_function
+from two_way_sms_cdk.constructs.handler_function import POWERTOOLS_ENVIRONMENT, FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.message_ledger import MessageLedger
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
@@ -191,22 +191,15 @@ class InboundProcessor(Construct):
             **(conversations.inbound_environment() if conversations is not None else {}),
             **({"EXTENSIONS_MODULE": extensions_module} if extensions_module else {}),
         }
-        InboundSettings.from_environment(environment)  # what the handler reads at start-up: the same contract
         size = environment_size({**POWERTOOLS_ENVIRONMENT, **environment})
         if size > LAMBDA_ENVIRONMENT_BYTES:
             raise ValueError(
                 f"the function's environment would take about {size} bytes once deployed, more than Lambda's "
                 f"{LAMBDA_ENVIRONMENT_BYTES}: shorten the replies and keywords ({len(settings_json.encode())} bytes)")
         handler = handler_function(
-            self,
-            function_dir="inbound",
-            description="Answers inbound SMS: keywords, HELP, opt-outs, opt-ins and conversations",
-            encryption_key=self.encryption_key,
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrency=reserved_concurrency,
-            log_retention=log_retention,
-            environment=environment,
+            self, "inbound", "Answers inbound SMS: keywords, HELP, opt-outs, opt-ins and conversations",
+            encryption_key=self.encryption_key, environment=environment, contract=InboundSettings,
+            sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         if extensions is not None:
             handler.function.add_layers(extensions)

@@ -19,6 +19,12 @@ from constructs import Construct
 
 from two_way_sms import metric_names
 from two_way_sms_cdk.constructs.encryption import new_key
+from two_way_sms_cdk.constructs.monitoring_dashboard import (
+    DEAD_LETTER_PERIOD,
+    GRAPH_PERIOD,
+    SPEND_PERIOD,
+    DashboardLayout,
+)
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.nag import acknowledge
 
@@ -26,24 +32,17 @@ CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 SNS_PRINCIPAL = "sns.amazonaws.com"
 
 # Fixed alarm settings, documented on ``Monitoring``.
-DEAD_LETTER_PERIOD = Duration.minutes(5)
 ITERATOR_AGE_PERIOD = Duration.minutes(5)
 ARCHIVE_FRESHNESS_PERIOD = Duration.minutes(5)
-SPEND_PERIOD = Duration.hours(1)
 FUNCTION_ERROR_PERIOD = Duration.minutes(5)
 FUNCTION_ERROR_PERIODS = 3  # a function failing in 3 consecutive 5-minute periods, not a single blip
 THROTTLING_PERIOD = Duration.minutes(5)
 THROTTLING_PERIODS = 3  # throttled in 3 consecutive 5-minute periods: the pacing is set too fast
 NOTIFICATIONS_LABEL = "alarm notifications"  # the dead-letter queue of the email subscriptions
 
-# The dashboard's graphs of counts use this period; spend is summed per day.
-GRAPH_PERIOD = Duration.minutes(5)
-SPEND_GRAPH_PERIOD = Duration.days(1)
-SPEND_GRAPH_START = "-P31D"  # a month of daily spend, whatever the dashboard's time range
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_RED, _ORANGE = "#d62728", "#ff7f0e"
 
 
 def known_metric_names() -> frozenset[str]:
@@ -270,7 +269,7 @@ class Monitoring(Construct):
             # Each graph keeps its own period: spend stays per day whatever the time range.
             period_override=cloudwatch.PeriodOverride.INHERIT,
         )
-        for row in self._dashboard_rows():
+        for row in DashboardLayout(self).rows():
             self.dashboard.add_widgets(*row)
 
     # -- metrics ------------------------------------------------------------------------------
@@ -433,246 +432,6 @@ class Monitoring(Construct):
                 description=(f"The {label} function failed in {FUNCTION_ERROR_PERIODS} consecutive "
                              f"{minutes}-minute periods: it keeps failing, see its logs."),
             )
-
-    # -- dashboard ----------------------------------------------------------------------------
-    def _dashboard_rows(self) -> list[list[cloudwatch.IWidget]]:
-        rows: list[list[cloudwatch.IWidget]] = [
-            [_header("Two-way SMS", "Inbound texts, replies, opt-outs, delivery, spend and the plumbing behind "
-                     "them. Alarms notify the alarm topic when they fire and when they recover.")],
-            [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24,
-                                          sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP)],
-        ]
-        rows += self._inbound_rows() + self._opt_out_rows() + self._conversation_rows() + self._outbound_rows()
-        rows += self._campaign_rows()
-        rows += self._delivery_rows() + self._spend_rows()
-        rows += self._dead_letter_rows() + self._stream_rows() + self._function_rows() + self._archive_rows()
-        return rows
-
-    def _inbound_rows(self) -> list[list[cloudwatch.IWidget]]:
-        published = []
-        if self.inbound_topic is not None:
-            published = [
-                self.inbound_topic.metric_number_of_messages_published(
-                    statistic="Sum", period=GRAPH_PERIOD, label="Published to the inbound topic"),
-                self.inbound_topic.metric_number_of_notifications_failed(
-                    statistic="Sum", period=GRAPH_PERIOD, label="Topic deliveries failed"),
-            ]
-        by_intent = [self.metric(name, label=f"Inbound: {intent.replace('_', ' ').lower()}")
-                     for intent, name in metric_names.INBOUND_BY_INTENT.items()]
-        return [
-            [_header("Inbound", "Texts customers sent to the number, by what the responder made of them.")],
-            [
-                _graph("Inbound volume", published + by_intent, width=12),
-                _graph("Replies", [
-                    self.metric(metric_names.REPLIES_SENT, label="Replies sent"),
-                    self.metric(metric_names.REPLIES_THROTTLED, label="Replies throttled"),
-                    self.metric(metric_names.REPLIES_REJECTED, label="Replies rejected"),
-                    self.metric(metric_names.REPLIES_BLOCKED_BY_OPT_OUT, label="Replies blocked by an opt-out"),
-                    self.metric(metric_names.REPLIES_SUPPRESSED, label="Replies held back by the reply limits"),
-                    self.metric(metric_names.REPLIES_OUTCOME_UNKNOWN, label="Replies whose outcome was lost"),
-                    self.metric(metric_names.CONFIRMATIONS_GIVEN_UP, label="Opt-out confirmations given up"),
-                ], width=12),
-            ],
-        ]
-
-    def _opt_out_rows(self) -> list[list[cloudwatch.IWidget]]:
-        metrics = [
-            self.metric(metric_names.OPT_OUTS_RECORDED, label="Opt-outs recorded (STOP and the like)"),
-            self.metric(metric_names.OPT_INS_RECORDED, label="Opt-ins recorded (START, UNSTOP)"),
-            self.metric(metric_names.OPT_OUTS_FROM_DELIVERY_EVENTS, label="Opt-outs seen in delivery events"),
-        ]
-        return [
-            [_header("Opt-outs and opt-ins", "Every opt-out is honoured at once, whichever way it arrives.")],
-            [
-                _graph("Opt-outs and opt-ins", metrics, width=16),
-                cloudwatch.SingleValueWidget(title="Totals over the time range", metrics=metrics, width=8, height=6,
-                                             set_period_to_time_range=True),
-            ],
-        ]
-
-    def _conversation_rows(self) -> list[list[cloudwatch.IWidget]]:
-        return [
-            [_header("Conversations", "Inbound messages that moved a conversation on (or opened one with a start "
-                     "word), and the business events put on the event bus: every inbound message, opt-out and "
-                     "opt-in, and the flows' outcomes.")],
-            [
-                _graph("Conversation turns", [
-                    self.metric(metric_names.CONVERSATION_TURNS, label="Turns (inbound messages in a conversation)"),
-                    self.metric(metric_names.CONVERSATIONS_OPENED, label="Opened by a customer's start word"),
-                ], width=12),
-                _graph("Business events", [
-                    self.metric(metric_names.BUSINESS_EVENTS_PUT, label="Put on the event bus"),
-                    self.metric(metric_names.FLOWS_NOT_AS_DEPLOYED, label="Flows refused (not as deployed)"),
-                ], width=12),
-            ],
-        ]
-
-    def _outbound_rows(self) -> list[list[cloudwatch.IWidget]]:
-        refused = [self.metric(name, label=reason.replace("_", " ").lower())
-                   for reason, name in metric_names.OUTBOUND_REFUSED_BY_REASON.items()]
-        throttled = self.metric(metric_names.OUTBOUND_THROTTLED, label="Throttled by End User Messaging",
-                                color=_RED)
-        return [
-            [_header("Outbound", "Texts your applications and campaigns queued: sent, held for quiet hours or a "
-                     "send-after time, deferred to keep to the number's throughput, or refused, by reason.")],
-            [
-                _graph("Outbound sends", [
-                    self.metric(metric_names.OUTBOUND_SENT, label="Sent"),
-                    self.metric(metric_names.OUTBOUND_PARTS_SENT, label="Parts sent"),
-                    self.metric(metric_names.OUTBOUND_HELD, label="Held"),
-                    self.metric(metric_names.OUTBOUND_DEFERRED, label="Deferred (throughput booked)"),
-                ], width=8),
-                _graph("Throttled, malformed, outcome lost", [
-                    throttled,
-                    self.metric(metric_names.OUTBOUND_MALFORMED, label="Malformed requests", color=_ORANGE),
-                    self.metric(metric_names.OUTBOUND_OUTCOME_UNKNOWN, label="Sends whose outcome was lost"),
-                ], width=8),
-                _graph("Refused, by reason", refused, width=8),
-            ],
-        ]
-
-    def _campaign_rows(self) -> list[list[cloudwatch.IWidget]]:
-        return [
-            [_header("Campaigns", "Recipients campaign runs queued or skipped (no consent, bad row, ...), and held "
-                     "requests released back onto the outbound queue.")],
-            [
-                _graph("Campaign recipients", [
-                    self.metric(metric_names.CAMPAIGN_RECIPIENTS_QUEUED, label="Queued"),
-                    self.metric(metric_names.CAMPAIGN_RECIPIENTS_SKIPPED, label="Skipped", color=_ORANGE),
-                ], width=12),
-                _graph("Held requests released", [
-                    self.metric(metric_names.HELD_REQUESTS_RELEASED, label="Released"),
-                ], width=12),
-            ],
-        ]
-
-    def _delivery_rows(self) -> list[list[cloudwatch.IWidget]]:
-        by_type = [self.metric(metric_names.event_type_metric(t), label=t) for t in metric_names.TEXT_EVENT_TYPES]
-        final = [
-            self.metric(metric_names.MESSAGES_DELIVERED, label="Delivered", color="#2ca02c"),
-            self.metric(metric_names.MESSAGES_FAILED, label="Failed", color=_RED),
-        ]
-        return [
-            [_header("Delivery outcomes", "Delivery events from End User Messaging: every event by type, and each "
-                     "message once at its final status.")],
-            [
-                _graph("Delivery events by type", [self.metric(metric_names.DELIVERY_EVENTS, label="All events")]
-                       + by_type, width=12),
-                _graph("Messages at a final status", final, width=6),
-                _graph(f"Failure rate (%, per {self.failure_rate_period.to_human_string()})",
-                       [self.metric_delivery_failure_rate()], width=6,
-                       annotations=[_line(self.delivery_failure_rate_percent, "Alarm threshold")],
-                       left_y_axis=cloudwatch.YAxisProps(min=0, max=100)),
-            ],
-            [
-                _graph("Malformed inputs", [
-                    self.metric(metric_names.MALFORMED_INBOUND, label="Malformed inbound messages"),
-                    self.metric(metric_names.INBOUND_NOT_ANSWERABLE, label="Inbound from a number we cannot answer"),
-                    self.metric(metric_names.INBOUND_PARKED, label="Inbound parked in the dead-letter queue"),
-                    self.metric(metric_names.MALFORMED_DELIVERY_EVENTS, label="Malformed delivery events"),
-                ], width=8),
-                _graph("Stale or duplicate delivery events",
-                       [self.metric(metric_names.STALE_OR_DUPLICATE_EVENTS, label="Stale or duplicate events")],
-                       width=8),
-                _graph("Record writes failed", [
-                    self.metric(metric_names.LEDGER_WRITES_FAILED, label="Reply sent, ledger record not written"),
-                    self.metric(metric_names.REPLY_LOG_WRITES_FAILED, label="Reply's outcome not recorded"),
-                ], width=8),
-            ],
-        ]
-
-    def _spend_rows(self) -> list[list[cloudwatch.IWidget]]:
-        month_to_date = self.metric(metric_names.MONTH_TO_DATE_SPEND_USD, statistic="Maximum", period=SPEND_PERIOD,
-                                    label="Spend this month (USD)")
-        budget = [] if self.monthly_budget_usd is None else [_line(self.monthly_budget_usd, "Monthly budget")]
-        return [
-            [_header("Spend", "Price and carrier fees of the messages that reached a final status, in USD.")],
-            [
-                _graph("Spend per day (USD)", [self.metric(metric_names.SPEND_USD, period=SPEND_GRAPH_PERIOD,
-                                                           label="Spend (USD)")],
-                       width=8, start=SPEND_GRAPH_START, view=cloudwatch.GraphWidgetView.BAR),
-                _graph("Spend this month (USD)", [month_to_date], width=8, start=SPEND_GRAPH_START,
-                       annotations=budget),
-                _graph("Message parts billed per day", [self.metric(
-                    metric_names.MESSAGE_PARTS_BILLED, period=SPEND_GRAPH_PERIOD, label="Parts billed")],
-                       width=8, start=SPEND_GRAPH_START, view=cloudwatch.GraphWidgetView.BAR),
-            ],
-        ]
-
-    def _dead_letter_rows(self) -> list[list[cloudwatch.IWidget]]:
-        if not self.dead_letter_queues:
-            return []
-        depths = [queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=DEAD_LETTER_PERIOD, label=label)
-            for label, queue in self.dead_letter_queues.items()]
-        return [
-            [_header("Dead-letter queues", "Messages that failed every retry; any at all raises an alarm.")],
-            [_graph("Messages in dead-letter queues", depths, width=24, annotations=[_line(1, "Alarm threshold")])],
-        ]
-
-    def _stream_rows(self) -> list[list[cloudwatch.IWidget]]:
-        if self.events_function is None:
-            return []
-        threshold = self.iterator_age_threshold.to_milliseconds()
-        return [
-            [_header("Delivery-event stream", "How far the events function lags behind the Kinesis stream.")],
-            [_graph("Iterator age (ms)", [self.metric_iterator_age()], width=24,
-                    annotations=[_line(threshold, "Alarm threshold")])],
-        ]
-
-    def _function_rows(self) -> list[list[cloudwatch.IWidget]]:
-        if not self.functions:
-            return []
-        rows: list[list[cloudwatch.IWidget]] = [
-            [_header("Functions", "Invocations, errors, throttles and duration of each function.")]]
-        for label, function in self.functions.items():
-            rows.append([
-                _graph(f"{label}: invocations, errors, throttles", [
-                    function.metric_invocations(statistic="Sum", period=GRAPH_PERIOD, label="Invocations"),
-                    function.metric_errors(statistic="Sum", period=GRAPH_PERIOD, label="Errors", color=_RED),
-                    function.metric_throttles(statistic="Sum", period=GRAPH_PERIOD, label="Throttles",
-                                              color=_ORANGE),
-                ], width=12),
-                _graph(f"{label}: duration (ms)", [
-                    function.metric_duration(statistic="p50", period=GRAPH_PERIOD, label="p50"),
-                    function.metric_duration(statistic="p99", period=GRAPH_PERIOD, label="p99"),
-                    function.metric_duration(statistic="Maximum", period=GRAPH_PERIOD, label="Maximum"),
-                ], width=12),
-            ])
-        return rows
-
-    def _archive_rows(self) -> list[list[cloudwatch.IWidget]]:
-        stream = self.archive_delivery_stream
-        if stream is None:
-            return []
-        threshold = self.archive_freshness_threshold.to_seconds()
-        return [
-            [_header("Event archive", "Every delivery event, delivered by Firehose to S3.")],
-            [
-                _graph("Records", [
-                    stream.metric_incoming_records(statistic="Sum", period=GRAPH_PERIOD, label="Records in"),
-                    stream.metric("DeliveryToS3.Records", statistic="Sum", period=GRAPH_PERIOD,
-                                  label="Records delivered to S3"),
-                ], width=12),
-                _graph("Freshness (s)", [self.metric_archive_freshness()], width=12,
-                       annotations=[_line(threshold, "Alarm threshold")]),
-            ],
-        ]
-
-
-def _header(title: str, text: str) -> cloudwatch.TextWidget:
-    return cloudwatch.TextWidget(markdown=f"## {title}\n{text}", width=24, height=2)
-
-
-def _line(value: float, label: str) -> cloudwatch.HorizontalAnnotation:
-    return cloudwatch.HorizontalAnnotation(value=value, label=label, color=_RED)
-
-
-def _graph(title: str, metrics: Sequence[cloudwatch.IMetric], *, width: int,
-           annotations: Sequence[cloudwatch.HorizontalAnnotation] = (), **kwargs) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(title=title, left=list(metrics), left_annotations=list(annotations) or None,
-                                  width=width, height=6, **kwargs)
-
 
 def _validate(
     *,

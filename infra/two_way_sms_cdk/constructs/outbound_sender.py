@@ -22,9 +22,10 @@ from constructs import Construct, IValidation
 from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
+from two_way_sms.settings.sender import SenderFunctionSettings
 from two_way_sms_cdk.constructs.conversations import Conversations
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
-from two_way_sms_cdk.constructs.handler_function import handler_function
+from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.message_ledger import MessageLedger
 from two_way_sms_cdk.constructs.policies import default_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
@@ -218,28 +219,25 @@ class OutboundSender(Construct):
             time_to_live_attribute="expires_at",
         )
 
+        # Checked against the handler's contract once complete: add_release_schedules adds the rest.
+        self._environment = {
+            "OUTBOUND_QUEUE_URL": self.queue.queue_url,
+            "OUTBOUND_TABLE": self.table.table_name,
+            "CONTACTS_TABLE": contacts_table.table_name,
+            "LEDGER_TABLE": ledger.table.table_name,
+            "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
+            "CONFIGURATION_SET": configuration_set.configuration_set_name,
+            "SENDER_SETTINGS": settings_json,
+            "TEMPLATES": templates_json,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # malformed requests, with their reason
+            **budget_environment,
+            **(conversations.sender_environment() if conversations is not None else {}),
+        }
         handler = handler_function(
-            self,
-            function_dir="sender",
-            description="Sends queued SMS: consent, quiet hours, pacing to the number's throughput, cost checks",
-            encryption_key=self.encryption_key,
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrency=max_concurrency,
-            log_retention=log_retention,
-            environment={
-                "OUTBOUND_QUEUE_URL": self.queue.queue_url,
-                "OUTBOUND_TABLE": self.table.table_name,
-                "CONTACTS_TABLE": contacts_table.table_name,
-                "LEDGER_TABLE": ledger.table.table_name,
-                "LEDGER_RETENTION_DAYS": str(ledger.retention_days),
-                "CONFIGURATION_SET": configuration_set.configuration_set_name,
-                "SENDER_SETTINGS": settings_json,
-                "TEMPLATES": templates_json,
-                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # malformed requests, with their reason
-                **budget_environment,
-                **(conversations.sender_environment() if conversations is not None else {}),
-            },
+            self, "sender", "Sends queued SMS: consent, quiet hours, pacing to the number's throughput, cost checks",
+            encryption_key=self.encryption_key, environment=self._environment,
+            contract=None,  # checked once the release schedules complete it (add_release_schedules)
+            sizing=FunctionSizing(memory_size, timeout, max_concurrency, log_retention),
         )
         self._handler = handler
         self.function, self.log_group = handler.function, handler.log_group
@@ -286,10 +284,13 @@ class OutboundSender(Construct):
         if self._release_target is not None:
             raise ValueError(f"the release schedules of {self.node.path} are set already (to "
                              f"{self._release_target.node.path})")
+        release = dict(zip(_RELEASE_ENVIRONMENT, (
+            schedule_group.schedule_group_name, target.function_arn, scheduler_role.role_arn,
+            dead_letter_queue.queue_arn)))
+        # What the handler reads when it is wired: the same contract, on the complete environment.
+        SenderFunctionSettings.from_environment({**self._environment, **release})
         self._release_target = target
-        for name, value in zip(_RELEASE_ENVIRONMENT, (
-                schedule_group.schedule_group_name, target.function_arn, scheduler_role.role_arn,
-                dead_letter_queue.queue_arn)):
+        for name, value in release.items():
             self.function.add_environment(name, value)
         grant_create_schedules(self.function, schedule_group, scheduler_role)
 
@@ -351,7 +352,7 @@ def _budget_environment(monthly_budget_usd: float | None, hard_stop: bool) -> di
 
 
 def _least_timeout_seconds(batch_size: int) -> int:
-    # As the handler budgets it (sender/app.py: SEND_MARGIN_SECONDS, SECONDS_PER_SEND): with
+    # As the handler budgets it (services/send_requests.py: SEND_MARGIN_SECONDS, SECONDS_PER_SEND): with
     # less, every batch would be deferred for lack of time, over and over.
     return 5 + batch_size + 5
 

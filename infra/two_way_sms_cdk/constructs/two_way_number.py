@@ -109,6 +109,7 @@ class TwoWayNumber(Construct):
                 [identity_arn, ANY_PHONE_NUMBER] if existing_pool_id else [identity_arn])
             self.inbound_key_source_arns: list[str] = list(self.inbound_source_arns)
         else:
+            help_rule, stop_rule = responder.mandatory_keywords()
             number = smsvoice.CfnPhoneNumber(
                 self,
                 "PhoneNumber",
@@ -116,8 +117,8 @@ class TwoWayNumber(Construct):
                 number_type=number_type,
                 number_capabilities=list(capabilities),
                 mandatory_keywords=smsvoice.CfnPhoneNumber.MandatoryKeywordsProperty(
-                    help=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=responder.help_reply),
-                    stop=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=responder.stop_reply),
+                    help=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=help_rule.reply),
+                    stop=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=stop_rule.reply),
                 ),
                 optional_keywords=[
                     smsvoice.CfnPhoneNumber.OptionalKeywordProperty(
@@ -282,11 +283,8 @@ class TwoWayNumber(Construct):
                 "TwoWayChannelArn": topic.topic_arn,
                 "SelfManagedOptOutsEnabled": str(self.responder.self_managed_opt_outs).lower(),
                 "OptOutListName": self.opt_out_list_name,
-                "Keywords": [
-                    {"Keyword": "HELP", "Message": self.responder.help_reply, "Action": "AUTOMATIC_RESPONSE"},
-                    {"Keyword": "STOP", "Message": self.responder.stop_reply, "Action": "OPT_OUT"},
-                    *({"Keyword": k.keyword, "Message": k.reply, "Action": k.action.value} for k in keywords),
-                ],
+                "Keywords": [{"Keyword": k.keyword, "Message": k.reply, "Action": k.action.value}
+                             for k in (*self.responder.mandatory_keywords(), *keywords)],
                 "SnapshotParameterName": parameter_name,
             },
         )

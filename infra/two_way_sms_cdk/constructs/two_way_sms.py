@@ -63,7 +63,7 @@ class TwoWaySms(Construct):
     ``monitoring`` alarms on every dead-letter queue, the delivery failure rate, the
     stream's iterator age and the month's spend, with one dashboard for the whole system.
 
-    :param config: the validated configuration (``infra.config.load_config``).
+    :param config: the validated configuration (``TwoWaySmsConfig.from_config`` or ``load_config``).
     :param existing_topic: publish inbound messages to this topic instead of a new one.
     :param existing_topic_key: encrypt the new topic with this key instead of a new one.
     """

@@ -1,4 +1,4 @@
-"""A service's reports as Powertools log lines and EMF metrics (``services.answer_inbound.Telemetry``)."""
+"""A service's reports as Powertools log lines and EMF metrics (the services' ``Telemetry`` ports)."""
 
 from __future__ import annotations
 
@@ -21,3 +21,14 @@ class PowertoolsTelemetry:
 
     def count(self, metric: str, value: int = 1) -> None:
         self._metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
+
+    def error(self, message: str, **fields: Any) -> None:
+        self._logger.error(message, **fields)
+
+    def append_keys(self, **fields: Any) -> None:
+        """Keys every later log line of the invocation carries (a campaign run's ids)."""
+        self._logger.append_keys(**fields)
+
+    def amount(self, metric: str, value: float) -> None:
+        """A metric that is an amount, not a count (USD)."""
+        self._metrics.add_metric(name=metric, unit=MetricUnit.NoUnit, value=value)

@@ -3,31 +3,38 @@
 moto (DynamoDB, SQS, SSM, EventBridge) and the SMS emulator, one simulated clock, and a
 fault injector on every client (``two_way_sms_local.faults``). ``process`` plays the SQS
 event source mapping for one message: each failed receive makes it visible again after
-the visibility timeout, and after ``MAX_RECEIVES`` it goes to the dead-letter queue. Also
-used by ``bench/inbound_faults.py``.
+the visibility timeout, and after ``MAX_RECEIVES`` it goes to the dead-letter queue. Used by the
+fault tests and ``bench/inbound_faults.py``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import count
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
-import pytest
 from moto import mock_aws
 
-from tests.integration.conftest import FAKE_CREDENTIALS, SETTINGS, capture_logs
-from two_way_sms.conversations import router as router_module
+from two_way_sms import metric_names
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
-from two_way_sms_local.emulation import REGION, FakeLambdaContext, create_conversation_settings, create_tables
+from two_way_sms.conversations.router import Router
+from two_way_sms.handlers.inbound import make_handler
+from two_way_sms.settings import InboundSettings
+from two_way_sms_local.clients import emulated_clients
+from two_way_sms_local.emulation import (
+    REGION,
+    FakeLambdaContext,
+    capture_logs,
+    create_conversation_settings,
+    create_tables,
+)
 from two_way_sms_local.faults import FaultInjector
 from two_way_sms_local.sms_emulator import SimulatedClock, SmsEmulator
 
@@ -35,6 +42,14 @@ OUR_NUMBER = "+12125550101"
 VISIBILITY_SECONDS = 180  # six times the function's 30 s timeout, as the construct sets it
 MAX_RECEIVES = 5
 START = 1_796_378_400.0  # 2026-12-04T10:00:00Z
+# A clinic's replies, as the integration tests configure them.
+SETTINGS: dict[str, Any] = {
+    "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",
+    "stop_reply": "Example Clinic: you are unsubscribed and will receive no more messages.",
+    "opt_in_reply": "Example Clinic: you are subscribed again. Reply STOP to cancel.",
+    "default_reply": "Example Clinic: thanks! Reply HELP for help.",
+    "keywords": [{"keyword": "HOURS", "reply": "Open Mon-Fri 8-18.", "action": "AUTOMATIC_RESPONSE"}],
+}
 
 
 @dataclass
@@ -114,45 +129,38 @@ class InboundWorld:
 
 
 @contextmanager
-def inbound_world(monkeypatch: pytest.MonkeyPatch, *, faults: FaultInjector | None = None,
-                  conversations: bool = True, **settings_overrides: Any) -> Iterator[InboundWorld]:
-    """A fresh emulated world and a freshly imported inbound handler wired to it."""
+def inbound_world(*, faults: FaultInjector | None = None, conversations: bool = True,
+                  environment: dict[str, str] | None = None, **settings_overrides: Any) -> Iterator[InboundWorld]:
+    """A fresh emulated world and the inbound handler wired to it, with the settings the construct
+    would give it for ``SETTINGS`` and ``settings_overrides`` (a config's keys), plus ``environment``."""
     from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
 
     faults = faults or FaultInjector()
-    monkeypatch.setattr(router_module, "router", router_module.Router())
     config = parse_config({**SETTINGS, **settings_overrides})
-    environment = {
-        **FAKE_CREDENTIALS, "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts",
-        "LEDGER_TABLE": "ledger", "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
-        "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
-        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
-        "REPLY_MAX_PRICE": "0.05", "REPLY_TIME_TO_LIVE": "3600", "OUR_NUMBERS": OUR_NUMBER,
-        "MAX_RECEIVE_COUNT": str(MAX_RECEIVES),
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_tables(dynamodb)
         sqs = boto3.client("sqs", region_name=REGION)
-        dead_letter_queue_url = sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"]
-        monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url)
+        settings = {
+            "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts", "LEDGER_TABLE": "ledger",
+            "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs", "MESSAGE_TYPE": "TRANSACTIONAL",
+            "REPLY_MAX_PRICE": "0.05", "REPLY_TIME_TO_LIVE": "3600", "OUR_NUMBERS": OUR_NUMBER,
+            "MAX_RECEIVE_COUNT": str(MAX_RECEIVES),
+            "DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"],
+        }
         if conversations:
             flows = flows_to_json(parse_flows(READY_FLOWS))
-            for name, value in create_conversation_settings(dynamodb, flows, with_codes=False,
-                                                            bus_name="business").items():
-                monkeypatch.setenv(name, value)
-            monkeypatch.setenv("EVENT_BUS_NAME", "business")
-        sys.modules.pop("two_way_sms.handlers.inbound", None)
-        app = importlib.import_module("two_way_sms.handlers.inbound")
-        capture_logs("two-way-sms")
+            settings.update(create_conversation_settings(dynamodb, flows, with_codes=False, bus_name="business"))
+            settings["EVENT_BUS_NAME"] = "business"
+        settings.update(environment or {})
+        capture_logs(metric_names.SERVICE)
         clock = SimulatedClock(START)
         sms = SmsEmulator(clock=clock, mps=1000)
-        monkeypatch.setattr(app.gateway, "_client", faults.wrap_sms(sms))
-        monkeypatch.setattr(app.answerer, "_clock", clock.now)
-        monkeypatch.setattr(app.answerer, "_sleep", clock.sleep)
-        faults.attach(app._dynamodb.meta.client)
-        if app.bus is not None:
-            faults.attach(app.bus._client)
-        yield InboundWorld(app, sms, clock, faults, dynamodb, sqs, dead_letter_queue_url)
+        events = boto3.client("events", region_name=REGION)
+        faults.attach(dynamodb.meta.client)
+        faults.attach(events)
+        handler = make_handler(InboundSettings.from_environment(settings),
+                               emulated_clients(sms=faults.wrap_sms(sms), dynamodb=dynamodb, sqs=sqs, events=events),
+                               clock=clock.now, sleep=clock.sleep, router=Router())  # no registrations from elsewhere
+        app = SimpleNamespace(handler=handler)
+        yield InboundWorld(app, sms, clock, faults, dynamodb, sqs, settings["DEAD_LETTER_QUEUE_URL"])
