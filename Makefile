@@ -46,9 +46,10 @@ synth: install
 test: install
 	$(BIN)/python -m pytest tests
 
-# ruff (pyproject.toml: pycodestyle, pyflakes, import order) everywhere; mypy, strict on the runtime package.
+# ruff (pyproject.toml: pycodestyle, pyflakes, import order; formatting) everywhere; mypy, strict on the runtime package.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambda/two_way_sms
 
 bench: install

@@ -18,8 +18,12 @@ try:
 except ConfigError as error:
     sys.exit(f"invalid two-way SMS configuration: {error}")
 
-stack = TwoWaySmsStack(app, app.node.try_get_context("stackName") or "TwoWaySms", config=config,
-                       description="Two-way SMS on AWS End User Messaging: inbound replies, keywords, opt-outs")
+stack = TwoWaySmsStack(
+    app,
+    app.node.try_get_context("stackName") or "TwoWaySms",
+    config=config,
+    description="Two-way SMS on AWS End User Messaging: inbound replies, keywords, opt-outs",
+)
 for reply in config.reply_reports:
     print(f"reply {reply.name}: {reply.report.describe()}", file=sys.stderr)
     if reply.warning:

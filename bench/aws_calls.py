@@ -130,8 +130,11 @@ def emulated_handler(**settings_overrides: Any) -> Iterator[EmulatedHandler]:
             counter = CallCounter()
             for client in (dynamodb.meta.client, sms_client):
                 counter.attach(client)
-            app = SimpleNamespace(handler=make_handler(InboundSettings.from_environment(environment),
-                                                       emulated_clients(sms=sms_client, dynamodb=dynamodb)))
+            app = SimpleNamespace(
+                handler=make_handler(
+                    InboundSettings.from_environment(environment), emulated_clients(sms=sms_client, dynamodb=dynamodb)
+                )
+            )
             with Stubber(sms_client) as stubber:
                 yield EmulatedHandler(app, stubber, counter)
     finally:
@@ -144,6 +147,7 @@ def count_calls_per_path() -> list[PathCalls]:
     """One inbound message down each path, each from its own customer (no state shared)."""
     sent = {"MessageId": "reply-1"}
     with emulated_handler() as h:  # AWS-managed opt-outs, the default
+
         def keyword() -> None:
             h.expect("send_text_message", sent)
             h.handle("HOURS", message_id="kw-1", customer="+14255550101")
@@ -167,6 +171,7 @@ def count_calls_per_path() -> list[PathCalls]:
         ]
 
     with emulated_handler(self_managed_opt_outs=True) as h:
+
         def stop_self_managed() -> None:  # recorded, the confirmation, then the opt-out list
             h.expect("send_text_message", sent)
             h.expect("put_opted_out_number")
@@ -187,10 +192,23 @@ def count_calls_per_path() -> list[PathCalls]:
 def _sqs_event(body: str) -> dict[str, Any]:
     """A one-record SQS event as Lambda delivers it (a raw body: the handler takes either form)."""
     sent_ms = "1759342840978"
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": "bench-receipt", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_ms, "SenderId": "AIDAEXAMPLE",
-                       "ApproximateFirstReceiveTimestamp": sent_ms},
-        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
-        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION,
-    }]}
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "bench-receipt",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": sent_ms,
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": sent_ms,
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound",
+                "awsRegion": REGION,
+            }
+        ]
+    }

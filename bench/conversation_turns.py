@@ -31,8 +31,12 @@ from two_way_sms.responder import ResponderSettings, decide
 REPEATS = 7
 CUSTOMER, OURS = "+14255550182", "+18445550100"
 NOW = 1_772_654_400.0
-SETTINGS = ResponderSettings(help_reply="Help: call us.", stop_reply="Stopped.", opt_in_reply="Welcome back.",
-                             default_reply="Thanks for your message.")
+SETTINGS = ResponderSettings(
+    help_reply="Help: call us.",
+    stop_reply="Stopped.",
+    opt_in_reply="Welcome back.",
+    default_reply="Thanks for your message.",
+)
 
 
 def _median_microseconds(function) -> float:
@@ -44,13 +48,25 @@ def _median_microseconds(function) -> float:
 def print_conversation_figures() -> None:
     flows = parse_flows(READY_FLOWS)
     appointment, _ = open_conversation(
-        flows["appointment"], conversation_id="c-1", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-        variables={"first_name": "Ana", "when": "Mon 11:00"}, slots=("Tue 10:00", "Wed 14:30", "Fri 09:00"))
+        flows["appointment"],
+        conversation_id="c-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        variables={"first_name": "Ana", "when": "Mon 11:00"},
+        slots=("Tue 10:00", "Wed 14:30", "Fri 09:00"),
+    )
     appointment = replace(appointment, prompt_message_ids=("prompt-1",))
     rebook = advance(appointment, flows["appointment"], "2", now=NOW + 1, inbound_message_id="in-0").conversation
     verification, _ = open_conversation(
-        flows["transaction"], conversation_id="t-1", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-        variables={"merchant": "Example", "amount": "$120.00", "card_last4": "4242"}, code="482913")
+        flows["transaction"],
+        conversation_id="t-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        variables={"merchant": "Example", "amount": "$120.00", "card_last4": "4242"},
+        code="482913",
+    )
     others = [replace(appointment, conversation_id=f"old-{n}", opened_at=NOW - 100 - n) for n in range(4)]
     cases = (
         ("appointment: 2 (cancel; slots offered)", "2", [appointment, *others]),
@@ -60,18 +76,34 @@ def print_conversation_figures() -> None:
         ("support: AGENT (opens one)", "AGENT my card", []),
         ("STOP in a flow (closes 5)", "STOP", [appointment, *others]),
     )
-    print("12. One inbound reply inside a flow, in process: responder.decide + conversations.inbound.route\n"
-          f"    (median of {REPEATS} timeit repeats; the number has the listed conversations; no AWS)")
+    print(
+        "12. One inbound reply inside a flow, in process: responder.decide + conversations.inbound.route\n"
+        f"    (median of {REPEATS} timeit repeats; the number has the listed conversations; no AWS)"
+    )
     print(f"    {'message':<40} {'path':<14} {'replies':>7} {'events':>6} {'per reply':>10}")
     for label, body, conversations in cases:
+
         def once(body=body, conversations=conversations):
             decision = decide(body, opted_out=False, settings=SETTINGS)
-            return route(decision, body=body, customer_number=CUSTOMER, our_number=OURS, inbound_message_id="in-1",
-                         previous_message_id="prompt-1", now=NOW + 60, conversations=conversations, flows=flows,
-                         new_conversation_id="new-1", has_keyword_handler=False)
+            return route(
+                decision,
+                body=body,
+                customer_number=CUSTOMER,
+                our_number=OURS,
+                inbound_message_id="in-1",
+                previous_message_id="prompt-1",
+                now=NOW + 60,
+                conversations=conversations,
+                flows=flows,
+                new_conversation_id="new-1",
+                has_keyword_handler=False,
+            )
+
         routed = once()
-        print(f"    {label:<40} {routed.path:<14} {len(routed.replies):>7} {len(routed.events):>6} "
-              f"{_median_microseconds(once):>7.1f} us")
+        print(
+            f"    {label:<40} {routed.path:<14} {len(routed.replies):>7} {len(routed.events):>6} "
+            f"{_median_microseconds(once):>7.1f} us"
+        )
     print()
 
 
@@ -102,8 +134,10 @@ def _calls(counted: Counter, sms_sends: int) -> str:
 def print_conversation_call_figures() -> None:
     from two_way_sms_local.conversation_world import CHARGE, SLOTS, VISIT, conversation_world
 
-    print("13. AWS calls per conversation message, the real handlers on emulated AWS (moto + the SMS emulator)\n"
-          "    (warm functions: the flows parameter is cached; time per message includes moto's own work)")
+    print(
+        "13. AWS calls per conversation message, the real handlers on emulated AWS (moto + the SMS emulator)\n"
+        "    (warm functions: the flows parameter is cached; time per message includes moto's own work)"
+    )
     print(f"    {'message':<42} {'calls':>5}  {'ms':>5}  requests")
     with conversation_world() as world:
         with redirect_stdout(io.StringIO()):  # the first messages read the flows parameter, create clients
@@ -144,7 +178,9 @@ def print_conversation_call_figures() -> None:
         with redirect_stdout(io.StringIO()):
             world.text("AGENT")  # a support conversation for the STOP to close
         measure("inbound: STOP in support (closes it)", lambda: world.text("STOP"))
-    print("    Per inbound reply in a flow: the number's consent and reply log (one Query), its conversations\n"
-          "    (one Query), the turn's conditional PutItem, PutEvents, the reply's claim and completion, the\n"
-          "    reply and its ledger record. The sender adds GenerateMac (codes only) and the conversation's\n"
-          "    PutItem to an ordinary send.\n")
+    print(
+        "    Per inbound reply in a flow: the number's consent and reply log (one Query), its conversations\n"
+        "    (one Query), the turn's conditional PutItem, PutEvents, the reply's claim and completion, the\n"
+        "    reply and its ledger record. The sender adds GenerateMac (codes only) and the conversation's\n"
+        "    PutItem to an ordinary send.\n"
+    )

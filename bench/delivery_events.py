@@ -69,7 +69,7 @@ class EmulatedEvents:
         self.clock.take()
         wall = 0.0
         for start in range(0, len(records), per_batch):
-            self.world.stream.put(*records[start:start + per_batch])
+            self.world.stream.put(*records[start : start + per_batch])
             event = self.world.stream.lambda_event()
             began = time.perf_counter()
             result = self.world.handler(event, FakeLambdaContext(function_name="events"))
@@ -120,9 +120,11 @@ def print_throughput() -> None:
     wall = statistics.median(run[1] for run in runs)
     emulated_seconds = statistics.median(run[2] for run in runs)
     own = wall - emulated_seconds
-    print(f"5. One batch of {BATCH_SIZE:,} delivery events through the events handler against the emulator "
-          f"(median of {THROUGHPUT_RUNS} runs;\n   {len(records) // 3} messages x queued/successful/delivered, "
-          "each run from empty tables)")
+    print(
+        f"5. One batch of {BATCH_SIZE:,} delivery events through the events handler against the emulator "
+        f"(median of {THROUGHPUT_RUNS} runs;\n   {len(records) // 3} messages x queued/successful/delivered, "
+        "each run from empty tables)"
+    )
     print(f"   {'wall time of the invocation':<46} {wall:>8.2f} s   {BATCH_SIZE / wall:>9,.0f} records/s")
     print(f"   {'  inside boto3 + moto (the emulated calls)':<46} {emulated_seconds:>8.2f} s")
     print(f"   {'  the handler itself (parse, decide, tally)':<46} {own:>8.2f} s   {BATCH_SIZE / own:>9,.0f} records/s")
@@ -132,20 +134,31 @@ def print_throughput() -> None:
 # -- 6. DynamoDB requests per record ----------------------------------------------------------------
 def print_requests_per_record() -> None:
     messages = 100
-    blocked = [delivery_event("TEXT_BLOCKED", is_final=True, status="BLOCKED",
-                              description="Destination phone number opted out", message_id=f"b-{n:05d}")
-               for n in range(messages)]
+    blocked = [
+        delivery_event(
+            "TEXT_BLOCKED",
+            is_final=True,
+            status="BLOCKED",
+            description="Destination phone number opted out",
+            message_id=f"b-{n:05d}",
+        )
+        for n in range(messages)
+    ]
     in_order = lifecycles(messages)
     scenarios = {
         "in order (queued, successful, delivered)": (in_order, None),
-        "reversed (delivered first)": ([e for n in range(messages) for e in lifecycle_events(f"m-{n:05d}")[::-1]],
-                                       None),
+        "reversed (delivered first)": (
+            [e for n in range(messages) for e in lifecycle_events(f"m-{n:05d}")[::-1]],
+            None,
+        ),
         "every event delivered twice": ([e for e in in_order for _ in range(2)], None),
         "in order, one record per invocation": (in_order, 1),
         "final only, blocked as opted out": (blocked, None),
     }
-    print("6. DynamoDB requests per delivery event record (counted by a botocore hook; failed conditional writes "
-          "included)")
+    print(
+        "6. DynamoDB requests per delivery event record (counted by a botocore hook; failed conditional writes "
+        "included)"
+    )
     print(f"   {'traffic':<42} {'records':>8} {'requests':>9} {'per record':>11}   by operation")
     for name, (records, per_batch) in scenarios.items():
         with emulated_events() as emulated:
@@ -154,10 +167,12 @@ def print_requests_per_record() -> None:
         total = sum(dynamodb.values())
         detail = ", ".join(f"{op} {n}" for op, n in sorted(dynamodb.items()))
         print(f"   {name:<42} {len(records):>8} {total:>9} {total / len(records):>11.2f}   {detail}")
-    print("   Per message: 1 conditional UpdateItem per event that advances the status; a stale event adds its\n"
-          "   history line with a 2nd UpdateItem, an exact duplicate writes nothing more; the first final status\n"
-          "   counts the spend once (TransactWriteItems of 2 items, then a GetItem of the month's total).\n"
-          "   An opt-out shown by a block adds the contact's proof (PutItem) and state (UpdateItem).\n")
+    print(
+        "   Per message: 1 conditional UpdateItem per event that advances the status; a stale event adds its\n"
+        "   history line with a 2nd UpdateItem, an exact duplicate writes nothing more; the first final status\n"
+        "   counts the spend once (TransactWriteItems of 2 items, then a GetItem of the month's total).\n"
+        "   An opt-out shown by a block adds the contact's proof (PutItem) and state (UpdateItem).\n"
+    )
 
 
 # -- 7. parse cost -------------------------------------------------------------------------------------

@@ -22,8 +22,12 @@ for _path in (REPO_ROOT, LAMBDA_DIR):
 
 # Powertools reads these when a handler module creates its Logger, Metrics and Tracer (at import, as on
 # Lambda): set before any benchmark imports a handler.
-for _name, _value in {"POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench",
-                      "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": REGION}.items():
+for _name, _value in {
+    "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+    "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "AWS_DEFAULT_REGION": REGION,
+}.items():
     os.environ.setdefault(_name, _value)
 
 from two_way_sms_local.emulation import SAMPLES as FIXTURES  # noqa: E402  (the sample payloads)
@@ -47,15 +51,23 @@ def responder_settings(**overrides: Any):
 def handler_environment(**overrides: Any) -> dict[str, str]:
     """The environment variables the inbound handler reads at import (fake credentials, no tracing)."""
     return {
-        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "RESPONDER_SETTINGS": responder_settings(**overrides).to_json(), "CONTACTS_TABLE": "contacts",
-        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
-        "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
-        "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
-        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench", "POWERTOOLS_TRACE_DISABLED": "true",
+        "RESPONDER_SETTINGS": responder_settings(**overrides).to_json(),
+        "CONTACTS_TABLE": "contacts",
+        "LEDGER_TABLE": "ledger",
+        "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "replies",
+        "OPT_OUT_LIST": "opt-outs",
+        "MESSAGE_TYPE": "TRANSACTIONAL",
+        "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsBench",
+        "POWERTOOLS_TRACE_DISABLED": "true",
         # The benchmark prints a table: keep the handler's JSON logs and EMF metrics off stdout.
-        "POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 
 

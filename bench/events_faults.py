@@ -84,10 +84,14 @@ def messages_events(count: int, seed: int) -> list[Arrival]:
         message_id = f"msg-{index:05d}"
         requested = MONTH_END - 7200 + rng.uniform(0, 14400)  # two hours either side of midnight UTC
         parts = rng.choice((1, 1, 1, 2, 3))
-        common = {"messageId": message_id, "messageRequestTimestamp": int(requested * 1000),
-                  "destinationPhoneNumber": f"+1425555{index % 10_000:04d}", "totalMessageParts": parts,
-                  "totalMessagePrice": float(PRICE_PER_PART * parts),
-                  "totalCarrierFee": float(CARRIER_FEE_PER_PART * parts)}
+        common = {
+            "messageId": message_id,
+            "messageRequestTimestamp": int(requested * 1000),
+            "destinationPhoneNumber": f"+1425555{index % 10_000:04d}",
+            "totalMessageParts": parts,
+            "totalMessagePrice": float(PRICE_PER_PART * parts),
+            "totalCarrierFee": float(CARRIER_FEE_PER_PART * parts),
+        }
         fate = rng.choices(fates, weights)[0]
         _, fate_status, fate_text = FATES[fate]
         steps = [("TEXT_QUEUED", 0.1, False, "QUEUED", "Message is queued for delivery")]
@@ -99,8 +103,15 @@ def messages_events(count: int, seed: int) -> list[Arrival]:
         if rng.random() < 0.05:  # a late in-flight report after the final one
             steps.append(("TEXT_PENDING", steps[-1][1] + rng.uniform(5, 60), False, "PENDING", "Late pending report"))
         for event_type, after, final, status, text in steps:
-            event = delivery_event(event_type, after_ms=int(after * 1000), is_final=final, status=status,
-                                   description=text, message_id=message_id, **common)
+            event = delivery_event(
+                event_type,
+                after_ms=int(after * 1000),
+                is_final=final,
+                status=status,
+                description=text,
+                message_id=message_id,
+                **common,
+            )
             event["detail"]["eventTimestamp"] = int((requested + after) * 1000)
             event["time"] = datetime.fromtimestamp(requested + after, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             jitter = rng.expovariate(1 / 0.5) + (rng.uniform(2, 20) if rng.random() < 0.1 else 0)
@@ -187,19 +198,33 @@ def ledger_state(harness: EventsWorld) -> tuple[dict[str, dict], dict[str, dict]
     """(message id -> item, month -> spend summary) from a consistent scan of the ledger."""
     items = list(harness.ledger_items().values())
     messages = {item["message_id"]: item for item in items if not item["message_id"].startswith(SPEND_PREFIX)}
-    months = {item["message_id"].removeprefix(SPEND_PREFIX): item for item in items
-              if item["message_id"].startswith(SPEND_PREFIX)}
+    months = {
+        item["message_id"].removeprefix(SPEND_PREFIX): item
+        for item in items
+        if item["message_id"].startswith(SPEND_PREFIX)
+    }
     return messages, months
 
 
-def figures_of(harness: EventsWorld, played: Played, arrivals: list[Arrival], faults: FaultInjector, emf: str,
-               reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
-    figures = Figures(events=len(arrivals), records_handled=played.records_handled, calls=len(faults.calls),
-                      faults=Counter(faults.injected))
+def figures_of(
+    harness: EventsWorld,
+    played: Played,
+    arrivals: list[Arrival],
+    faults: FaultInjector,
+    emf: str,
+    reference: tuple[dict, dict] | None,
+) -> tuple[Figures, tuple[dict, dict]]:
+    figures = Figures(
+        events=len(arrivals),
+        records_handled=played.records_handled,
+        calls=len(faults.calls),
+        faults=Counter(faults.injected),
+    )
     messages, months = ledger_state(harness)
     counted = Decimal(sum(Decimal(m.get("spend_usd", 0)) for m in months.values()))
     figures.counted_twice = int(sum(m.get("messages", 0) for m in months.values())) - sum(
-        "spend_month" in item for item in messages.values())
+        "spend_month" in item for item in messages.values()
+    )
     emitted = Decimal(0)
     for line in emf.splitlines():
         if line.startswith('{"_aws"'):
@@ -227,8 +252,12 @@ def figures_of(harness: EventsWorld, played: Played, arrivals: list[Arrival], fa
                 continue
             figures.failed_last += 1
             message_id = json.loads(_data(record))["detail"]["messageId"]
-            named = [line for line in lines if line.get("level") in ("WARNING", "ERROR")
-                     and (line.get("sequence_number") == sequence or line.get("message_id") == message_id)]
+            named = [
+                line
+                for line in lines
+                if line.get("level") in ("WARNING", "ERROR")
+                and (line.get("sequence_number") == sequence or line.get("message_id") == message_id)
+            ]
             figures.explained += bool(named)
             figures.by_sequence += any(line.get("sequence_number") == sequence for line in named)
     return figures, (messages, months)
@@ -238,14 +267,18 @@ def _data(record: dict[str, Any]) -> bytes:
     return base64.b64decode(record["kinesis"]["data"])
 
 
-def measure(arrivals: list[Arrival], *, rates: dict[str, float], seed: int,
-            reference: tuple[dict, dict] | None) -> tuple[Figures, tuple[dict, dict]]:
+def measure(
+    arrivals: list[Arrival], *, rates: dict[str, float], seed: int, reference: tuple[dict, dict] | None
+) -> tuple[Figures, tuple[dict, dict]]:
     faults = FaultInjector(seed=seed, rates=rates)
     started = time.perf_counter()
     emf = io.StringIO()
     # The handler prints its EMF metrics: the SpendUSD ones are compared with the ledger.
-    with contextlib.redirect_stdout(emf), warnings.catch_warnings(), \
-            events_world(faults=faults, log_level="INFO") as harness:
+    with (
+        contextlib.redirect_stdout(emf),
+        warnings.catch_warnings(),
+        events_world(faults=faults, log_level="INFO") as harness,
+    ):
         warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
         records = stream_records(harness, arrivals)
         faults.calls.clear()
@@ -257,32 +290,42 @@ def measure(arrivals: list[Arrival], *, rates: dict[str, float], seed: int,
 
 
 def print_events_fault_figures(count: int | None = None) -> None:
-    count = count or int(os.environ.get("BENCH_FAULTS_EVENTS") or (20_000 if os.environ.get("BENCH_FAULTS_FULL")
-                                                                     else DEFAULT_EVENTS))
+    count = count or int(
+        os.environ.get("BENCH_FAULTS_EVENTS") or (20_000 if os.environ.get("BENCH_FAULTS_FULL") else DEFAULT_EVENTS)
+    )
     base = messages_events(count, SEED)
     messages = len({a.event["detail"]["messageId"] for a in base})
-    print(f"16. Delivery events handler under faults: {count:,} events of {messages:,} messages (out of order, some "
-          f"twice), seeded; faults outside botocore's retries on DynamoDB; Kinesis batches of {BATCH_SIZE}, "
-          f"bisected at the failed record, {RETRY_ATTEMPTS} retries, then the dead-letter queue "
-          "(moto)")
-    print(f"   {'run':<24}{'events':>7}{'recs':>7}{'status!':>8}{'item!':>6}{'spend$':>10}{'parts':>6}{'2x':>4}"
-          f"{'metric$':>10}{'DLQ':>6}{'fail':>5}{'expl':>5}{'seq#':>5}{'DDB/rec':>8}{'s':>5}")
+    print(
+        f"16. Delivery events handler under faults: {count:,} events of {messages:,} messages (out of order, some "
+        f"twice), seeded; faults outside botocore's retries on DynamoDB; Kinesis batches of {BATCH_SIZE}, "
+        f"bisected at the failed record, {RETRY_ATTEMPTS} retries, then the dead-letter queue "
+        "(moto)"
+    )
+    print(
+        f"   {'run':<24}{'events':>7}{'recs':>7}{'status!':>8}{'item!':>6}{'spend$':>10}{'parts':>6}{'2x':>4}"
+        f"{'metric$':>10}{'DLQ':>6}{'fail':>5}{'expl':>5}{'seq#':>5}{'DDB/rec':>8}{'s':>5}"
+    )
     reference: tuple[dict, dict] | None = None
     for name, (rates, duplicates) in RUNS.items():
         arrivals = with_duplicates(base, duplicates, SEED)
         figures, state = measure(arrivals, rates=rates, seed=SEED, reference=reference)
         if reference is None:
             reference = state
-        print(f"   {name:<24}{figures.events:>7}{figures.records_handled:>7}{figures.status_differs:>8}"
-              f"{figures.item_differs:>6}{figures.spend_difference:>10.5f}{figures.parts_difference:>6}"
-              f"{figures.counted_twice:>4}{figures.metric_difference:>10.5f}{figures.dead_lettered:>6}"
-              f"{figures.failed_last:>5}{figures.explained:>5}{figures.by_sequence:>5}"
-              f"{figures.calls / figures.events:>8.2f}{figures.seconds:>5.0f}")
-    print("   recs: records handed to the function, retries included; status!/item!: messages whose ledger status/item "
-          "differs from the clean run's; spend$/parts: months' totals minus the clean run's; 2x: messages counted "
-          "twice; metric$: SpendUSD emitted minus spend counted; DLQ: records given up; fail: of those, failed on the "
-          "last attempt; expl/seq#: of those, named by a warning or error line (by message id or sequence number / "
-          "by sequence number)")
+        print(
+            f"   {name:<24}{figures.events:>7}{figures.records_handled:>7}{figures.status_differs:>8}"
+            f"{figures.item_differs:>6}{figures.spend_difference:>10.5f}{figures.parts_difference:>6}"
+            f"{figures.counted_twice:>4}{figures.metric_difference:>10.5f}{figures.dead_lettered:>6}"
+            f"{figures.failed_last:>5}{figures.explained:>5}{figures.by_sequence:>5}"
+            f"{figures.calls / figures.events:>8.2f}{figures.seconds:>5.0f}"
+        )
+    print(
+        "   recs: records handed to the function, retries included; status!/item!: messages whose ledger status/item "
+        "differs from the clean run's; spend$/parts: months' totals minus the clean run's; 2x: messages counted "
+        "twice; metric$: SpendUSD emitted minus spend counted; DLQ: records given up; fail: of those, failed on the "
+        "last attempt; expl/seq#: of those, named by a warning or error line (by message id or sequence number / "
+        "by sequence number)"
+    )
+
 
 if __name__ == "__main__":
     print_events_fault_figures()

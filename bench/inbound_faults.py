@@ -102,8 +102,9 @@ def customers(count: int, seed: int) -> list[tuple[str, str, list[tuple[float, s
     return out
 
 
-def run(world: InboundWorld, cast: list[tuple[str, str, list[tuple[float, str]]]], *, duplicates: float,
-        seed: int) -> dict[str, Any]:
+def run(
+    world: InboundWorld, cast: list[tuple[str, str, list[tuple[float, str]]]], *, duplicates: float, seed: int
+) -> dict[str, Any]:
     """Plays every delivery in time order; returns what happened to each message."""
     rng = random.Random(seed + 1)
     queue: list[_Delivery] = []
@@ -115,8 +116,9 @@ def run(world: InboundWorld, cast: list[tuple[str, str, list[tuple[float, str]]]
             published = _published(world, number, body, inbound_id, start + at)
             heapq.heappush(queue, _Delivery(start + at, order := order + 1, published, f"sqs-{order}"))
             if rng.random() < duplicates:  # SNS or SQS delivers it again, minutes later
-                heapq.heappush(queue, _Delivery(start + at + rng.uniform(60, 600), order := order + 1, published,
-                                                f"sqs-{order}"))
+                heapq.heappush(
+                    queue, _Delivery(start + at + rng.uniform(60, 600), order := order + 1, published, f"sqs-{order}")
+                )
     dead, deliveries = [], 0
     while queue:
         delivery = heapq.heappop(queue)
@@ -127,8 +129,16 @@ def run(world: InboundWorld, cast: list[tuple[str, str, list[tuple[float, str]]]
         if delivery.receives >= MAX_RECEIVES:
             dead.append(delivery)
             continue
-        heapq.heappush(queue, _Delivery(world.clock.now() + VISIBILITY_SECONDS, delivery.order, delivery.body,
-                                        delivery.sqs_message_id, delivery.receives + 1))
+        heapq.heappush(
+            queue,
+            _Delivery(
+                world.clock.now() + VISIBILITY_SECONDS,
+                delivery.order,
+                delivery.body,
+                delivery.sqs_message_id,
+                delivery.receives + 1,
+            ),
+        )
     return {"dead": dead, "deliveries": deliveries}
 
 
@@ -143,8 +153,9 @@ def sent_by_message(world: InboundWorld) -> Counter:
     return Counter((text.context.get("inboundMessageId"), text.body) for text in world.sms.sent)
 
 
-def measure(name: str, cast: list, *, rates: dict[str, float], duplicates: float, seed: int,
-            reference: Counter | None) -> tuple[Figures, Counter]:
+def measure(
+    name: str, cast: list, *, rates: dict[str, float], duplicates: float, seed: int, reference: Counter | None
+) -> tuple[Figures, Counter]:
     faults = FaultInjector(seed=seed, rates=rates)
     started = time.perf_counter()
     # The handler prints its EMF metrics: not part of the figures.
@@ -162,17 +173,20 @@ def _figures(world: InboundWorld, cast: list, outcome: dict[str, Any], reference
     dead_ids = {_inbound_id(delivery.body) for delivery in outcome["dead"]}
     figures.dead_lettered = len(outcome["dead"])
     lines = [json.loads(line) for line in _log_buffer().splitlines() if line.startswith("{")]  # the handler's
-    explained = {line.get("sqs_message_id") for line in lines
-                 if line.get("message", "").startswith(
-                     "record failed on its last receive: it goes to the dead-letter queue")}
+    explained = {
+        line.get("sqs_message_id")
+        for line in lines
+        if line.get("message", "").startswith("record failed on its last receive: it goes to the dead-letter queue")
+    }
     figures.dead_letters_explained = sum(delivery.sqs_message_id in explained for delivery in outcome["dead"])
     sent = sent_by_message(world)
     twice = {key for key, n in sent.items() if n > 1}
     figures.duplicate_replies = len(twice)
     numbers = {text.context.get("inboundMessageId"): text.destination for text in world.sms.sent}
     figures.customers_with_a_duplicate = len({numbers[inbound] for inbound, _ in twice})
-    given_up = {line.get("inbound_message_id") for line in lines
-                if line.get("message", "").startswith("confirmation given up")}
+    given_up = {
+        line.get("inbound_message_id") for line in lines if line.get("message", "").startswith("confirmation given up")
+    }
     figures.confirmations_given_up = len(given_up)
     if reference is not None:
         for key in reference:
@@ -206,30 +220,38 @@ def print_fault_figures() -> None:
     count = 10_000 if os.environ.get("BENCH_FAULTS_FULL") else 1_000
     seed = 12
     cast = customers(count, seed)
-    print(f"14. Inbound handler under faults: {count:,} messages, {len(cast):,} customers, seeded; faults outside "
-          f"botocore's retries, redelivery after {VISIBILITY_SECONDS} s, dead-letter queue after {MAX_RECEIVES} "
-          "receives")
-    header = (f"   {'run':<24}{'msgs':>6}{'deliv':>7}{'DLQ':>5}{'expl':>6}{'dup':>5}{'cust':>5}{'miss':>6}"
-              f"{'inDLQ':>6}{'unkn':>6}{'gaveup':>7}{'!list':>6}{'!rec':>5}{'2proof':>7}{'calls/msg':>10}{'s':>6}")
+    print(
+        f"14. Inbound handler under faults: {count:,} messages, {len(cast):,} customers, seeded; faults outside "
+        f"botocore's retries, redelivery after {VISIBILITY_SECONDS} s, dead-letter queue after {MAX_RECEIVES} "
+        "receives"
+    )
+    header = (
+        f"   {'run':<24}{'msgs':>6}{'deliv':>7}{'DLQ':>5}{'expl':>6}{'dup':>5}{'cust':>5}{'miss':>6}"
+        f"{'inDLQ':>6}{'unkn':>6}{'gaveup':>7}{'!list':>6}{'!rec':>5}{'2proof':>7}{'calls/msg':>10}{'s':>6}"
+    )
     print(header)
     reference: Counter | None = None
     for name, (rates, duplicates) in RUNS.items():
         figures, sent = measure(name, cast, rates=rates, duplicates=duplicates, seed=seed, reference=reference)
         if reference is None:
             reference = sent
-        print(f"   {name:<24}{figures.messages:>6}{figures.deliveries:>7}{figures.dead_lettered:>5}"
-              f"{figures.dead_letters_explained:>6}{figures.duplicate_replies:>5}"
-              f"{figures.customers_with_a_duplicate:>5}"
-              f"{figures.missing_replies:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_outcomes:>6}"
-              f"{figures.confirmations_given_up:>7}"
-              f"{figures.opt_outs_not_listed:>6}{figures.opt_outs_not_recorded:>5}{figures.duplicate_proofs:>7}"
-              f"{figures.calls / figures.messages:>10.2f}{figures.seconds:>6.0f}")
-    print("   dup: (message, reply) pairs texted twice; cust: customers who got one; miss: replies the clean run "
-          "sent that never went (message not dead-lettered); inDLQ: missing because dead-lettered;\n"
-          "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); "
-          "gaveup: STOP confirmations that could not go within 5 minutes (the opt-out stands);\n"
-          "   !list / !rec: STOP customers not on the "
-          "opt-out list / not recorded; 2proof: duplicate consent proofs")
+        print(
+            f"   {name:<24}{figures.messages:>6}{figures.deliveries:>7}{figures.dead_lettered:>5}"
+            f"{figures.dead_letters_explained:>6}{figures.duplicate_replies:>5}"
+            f"{figures.customers_with_a_duplicate:>5}"
+            f"{figures.missing_replies:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_outcomes:>6}"
+            f"{figures.confirmations_given_up:>7}"
+            f"{figures.opt_outs_not_listed:>6}{figures.opt_outs_not_recorded:>5}{figures.duplicate_proofs:>7}"
+            f"{figures.calls / figures.messages:>10.2f}{figures.seconds:>6.0f}"
+        )
+    print(
+        "   dup: (message, reply) pairs texted twice; cust: customers who got one; miss: replies the clean run "
+        "sent that never went (message not dead-lettered); inDLQ: missing because dead-lettered;\n"
+        "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); "
+        "gaveup: STOP confirmations that could not go within 5 minutes (the opt-out stands);\n"
+        "   !list / !rec: STOP customers not on the "
+        "opt-out list / not recorded; 2proof: duplicate consent proofs"
+    )
 
 
 if __name__ == "__main__":

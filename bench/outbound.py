@@ -84,12 +84,26 @@ CROWDED = 10  # more batches at once than the default: what the sender does with
 # The issue's sizes (FULL) take many minutes against moto; the default run is smaller (the
 # ratios settle within a few hundred messages). BENCH_OUTBOUND_FULL=1 runs FULL.
 # A burst's texts: "mixed" (PART_MIX) or "1-part" (every text one part).
-FULL = {"bursts": (("TEN_DLC", 10_000, CONCURRENCY, "mixed"), ("TOLL_FREE", 2_000, CONCURRENCY, "mixed"),
-                   ("TOLL_FREE", 10_000, CONCURRENCY, "1-part"), ("SHORT_CODE", 2_000, CONCURRENCY, "mixed"),
-                   ("TOLL_FREE", 200, CROWDED, "mixed")), "throughput": 2_000}
-QUICK = {"bursts": (("TEN_DLC", 1_000, CONCURRENCY, "mixed"), ("TOLL_FREE", 500, CONCURRENCY, "mixed"),
-                    ("TOLL_FREE", 500, CONCURRENCY, "1-part"), ("SHORT_CODE", 500, CONCURRENCY, "mixed"),
-                    ("TOLL_FREE", 100, CROWDED, "mixed")), "throughput": 400}
+FULL = {
+    "bursts": (
+        ("TEN_DLC", 10_000, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 2_000, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 10_000, CONCURRENCY, "1-part"),
+        ("SHORT_CODE", 2_000, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 200, CROWDED, "mixed"),
+    ),
+    "throughput": 2_000,
+}
+QUICK = {
+    "bursts": (
+        ("TEN_DLC", 1_000, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 500, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 500, CONCURRENCY, "1-part"),
+        ("SHORT_CODE", 500, CONCURRENCY, "mixed"),
+        ("TOLL_FREE", 100, CROWDED, "mixed"),
+    ),
+    "throughput": 400,
+}
 RATIO_GOAL = 0.95  # achieved over configured MPS: between this and 1.00, never above (the issue)
 PURE_PACING_MESSAGES = 100_000
 SCHEDULE_MESSAGES = 20_000  # the sender's schedule in memory: packing makes it tens of us a text
@@ -106,13 +120,14 @@ TOLERANCE = 1e-6  # as the emulator's: float noise at epoch magnitudes
 QUIET = {"POWERTOOLS_METRICS_DISABLED": "true"}  # and the handler's logger at CRITICAL: see quiet_handler
 
 _SQS_MODEL = botocore.session.get_session().get_service_model("sqs")
-_FILLER = ("Your order has shipped and will arrive on Thursday between 9 and 12. Track it in the app or "
-           "reply HELP for help. ") * 6
+_FILLER = (
+    "Your order has shipped and will arrive on Thursday between 9 and 12. Track it in the app or reply HELP for help. "
+) * 6
 
 
 # -- the burst's messages ------------------------------------------------------------------------
 def message_body(n: int, parts: int) -> str:
-    body = f"#{n:06d} {_FILLER}"[:BODY_LENGTHS[parts]]
+    body = f"#{n:06d} {_FILLER}"[: BODY_LENGTHS[parts]]
     if analyse(body).parts != parts:  # the mix is the point of the figure: fail loudly if it drifts
         raise ValueError(f"body of {len(body)} characters is {analyse(body).parts} parts, not {parts}")
     return body
@@ -120,11 +135,17 @@ def message_body(n: int, parts: int) -> str:
 
 def send_requests(messages: int, prefix: str, mix: tuple[int, ...] = PART_MIX) -> list[str]:
     """``messages`` TRANSACTIONAL requests (no consent or quiet-hours wait), each to its own number."""
-    return [json.dumps({
-        "destination": f"+1206{5_550_000 + n:07d}",
-        "messageType": "TRANSACTIONAL", "idempotencyKey": f"{prefix}-{n:06d}",
-        "body": message_body(n, mix[n % len(mix)]),
-    }) for n in range(messages)]
+    return [
+        json.dumps(
+            {
+                "destination": f"+1206{5_550_000 + n:07d}",
+                "messageType": "TRANSACTIONAL",
+                "idempotencyKey": f"{prefix}-{n:06d}",
+                "body": message_body(n, mix[n % len(mix)]),
+            }
+        )
+        for n in range(messages)
+    ]
 
 
 # -- clocks --------------------------------------------------------------------------------------
@@ -235,8 +256,13 @@ class MemoryQueue:
             delay = entry.get("DelaySeconds", 0)
             message = self.put(entry["MessageBody"], delay)
             self.delays[delay] += 1
-            successful.append({"Id": entry["Id"], "MessageId": message.message_id,
-                               "MD5OfMessageBody": hashlib.md5(entry["MessageBody"].encode()).hexdigest()})
+            successful.append(
+                {
+                    "Id": entry["Id"],
+                    "MessageId": message.message_id,
+                    "MD5OfMessageBody": hashlib.md5(entry["MessageBody"].encode()).hexdigest(),
+                }
+            )
         self.seconds += time.perf_counter() - started
         return {"Successful": successful, "Failed": []}
 
@@ -321,7 +347,7 @@ def item_bytes(item: dict[str, Any]) -> int:
 
 
 def _value_bytes(value: dict[str, Any]) -> int:
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     if kind == "S":
         return len(content.encode())
     if kind == "N":
@@ -406,8 +432,9 @@ class EmulatedSender:
 
 
 @contextmanager
-def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
-                    ledger_writes: bool = True) -> Iterator[EmulatedSender]:
+def emulated_sender(
+    mps: float, clock: Any, environments: int = 1, *, ledger_writes: bool = True
+) -> Iterator[EmulatedSender]:
     """``environments`` handlers of the sender (each with its own clients) against one empty emulated world.
 
     ``ledger_writes=False`` counts the ledger's UpdateItem without sending it (as the sender's
@@ -420,8 +447,11 @@ def emulated_sender(mps: float, clock: Any, environments: int = 1, *,
         with mock_aws(), warnings.catch_warnings(), quiet_handler():
             warnings.simplefilter("ignore")  # Powertools warns of every invocation without metrics
             os.environ.update(QUIET)
-            function_settings = SenderFunctionSettings.from_environment(sender_environment(
-                "https://sqs.us-east-1.amazonaws.com/123456789012/outbound", settings.to_json(), "{}"))
+            function_settings = SenderFunctionSettings.from_environment(
+                sender_environment(
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/outbound", settings.to_json(), "{}"
+                )
+            )
             dynamodb = boto3.resource("dynamodb", region_name=REGION)
             create_tables(dynamodb)
             create_outbound_table(dynamodb)
@@ -458,6 +488,7 @@ def quiet_handler() -> Iterator[None]:
 def _count_not_send(client: Any, operation: str, table: str) -> None:
     """``operation`` on ``table`` answered at once with an empty success: the meter (registered
     first) still counts it, moto never sees it."""
+
     def answer(model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if json.loads(params["body"] or b"{}").get("TableName") != table:
             return None
@@ -467,13 +498,27 @@ def _count_not_send(client: Any, operation: str, table: str) -> None:
 
 
 def _sqs_event(messages: list[QueuedMessage], now: float) -> dict[str, Any]:
-    return {"Records": [{
-        "messageId": m.message_id, "receiptHandle": f"receipt-{m.message_id}", "body": m.body,
-        "attributes": {"ApproximateReceiveCount": str(m.receive_count), "SentTimestamp": str(int(m.sent_at * 1000)),
-                       "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": str(int(now * 1000))},
-        "messageAttributes": {}, "md5OfBody": hashlib.md5(m.body.encode()).hexdigest(), "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound", "awsRegion": REGION,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m.message_id,
+                "receiptHandle": f"receipt-{m.message_id}",
+                "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(m.receive_count),
+                    "SentTimestamp": str(int(m.sent_at * 1000)),
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": str(int(now * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(m.body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound",
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
 
 
 # -- driving the queue on simulated time ----------------------------------------------------------------
@@ -489,8 +534,10 @@ class Pollers:
     def drain(self) -> None:
         clock: CooperativeClock = self.sender.clock
         turns = [clock.enlist(clock.now()) for _ in self.sender.apps]
-        threads = [threading.Thread(target=self._poll, args=(app, turn), daemon=True)
-                   for app, turn in zip(self.sender.apps, turns)]
+        threads = [
+            threading.Thread(target=self._poll, args=(app, turn), daemon=True)
+            for app, turn in zip(self.sender.apps, turns)
+        ]
         for thread in threads:
             thread.start()
         clock.hand_over()
@@ -557,8 +604,11 @@ class BurstResult:
 
     @property
     def label(self) -> str:
-        return (f"{self.mps:.0f} MPS" + (" 1-part" if self.mix == "1-part" else "")
-                + (f" x{self.concurrency}" if self.concurrency != CONCURRENCY else ""))
+        return (
+            f"{self.mps:.0f} MPS"
+            + (" 1-part" if self.mix == "1-part" else "")
+            + (f" x{self.concurrency}" if self.concurrency != CONCURRENCY else "")
+        )
 
     @property
     def ratio(self) -> float:
@@ -577,18 +627,35 @@ def run_burst(number_type: str, messages: int, concurrency: int = CONCURRENCY, m
         sent = sender.emulator.sent
         span = (max(t.at + t.parts / mps for t in sent) - sent[0].at) if sent else math.nan
         window, over = trailing_windows([(t.at, t.parts) for t in sent], mps)
-        schedule = sender.dynamodb.Table("outbound").get_item(
-            Key={"pk": f"THROUGHPUT#{OUR_NUMBER}", "sk": "SCHEDULE"}).get("Item")
+        schedule = (
+            sender.dynamodb.Table("outbound")
+            .get_item(Key={"pk": f"THROUGHPUT#{OUR_NUMBER}", "sk": "SCHEDULE"})
+            .get("Item")
+        )
         schedule_bytes = item_bytes(_attribute_values(schedule)) if schedule else 0
         return BurstResult(
-            number_type=number_type, mps=mps, concurrency=concurrency, mix=mix, messages=messages, sent=len(sent),
-            parts=sum(t.parts for t in sent), span=span, max_window_parts=window, over_rule=over,
+            number_type=number_type,
+            mps=mps,
+            concurrency=concurrency,
+            mix=mix,
+            messages=messages,
+            sent=len(sent),
+            parts=sum(t.parts for t in sent),
+            span=span,
+            max_window_parts=window,
+            over_rule=over,
             throttles=sender.emulator.throttles,
             deferred=int(sender.tally.metrics[metric_names.OUTBOUND_DEFERRED]),
-            delays=Counter(sender.queue.delays), invocations=sender.tally.invocations,
-            failed_records=sender.tally.failed_records, timeouts=sender.tally.timeouts, slept=clock.slept,
-            wall=wall, calls=sender.calls(), schedule_item_bytes=schedule_bytes,
-            update_units=_update_units(sender), put_units=sender.meter.put_units,
+            delays=Counter(sender.queue.delays),
+            invocations=sender.tally.invocations,
+            failed_records=sender.tally.failed_records,
+            timeouts=sender.tally.timeouts,
+            slept=clock.slept,
+            wall=wall,
+            calls=sender.calls(),
+            schedule_item_bytes=schedule_bytes,
+            update_units=_update_units(sender),
+            put_units=sender.meter.put_units,
         )
 
 
@@ -633,46 +700,65 @@ def _update_units(sender: EmulatedSender) -> dict[str, float]:
 
 
 def print_burst_figures(results: list[BurstResult], wall: float) -> None:
-    print("8. Pacing a burst through the sender handler on a simulated clock: moto DynamoDB, an in-memory SQS queue\n"
-          "   on simulated time, SmsEmulator enforcing the MPS; batches of 10 taken by concurrent pollers, each with\n"
-          "   its own execution environment, sharing the schedule in DynamoDB; TRANSACTIONAL GSM-7 bodies, mixed:\n"
-          "   70% 1-part, 20% 2-part, 10% 3-part (or every one 1-part)")
-    print(f"   {'number type':<11} {'MPS':>4} {'texts':>6} {'batches':>7} {'messages':>8} {'parts':>6} "
-          f"{'simulated':>9} "
-          f"{'parts/s':>8} {'ratio':>7} {'throttles':>9} {'max parts':>9} {'deferred':>8} {'invocations':>11}")
+    print(
+        "8. Pacing a burst through the sender handler on a simulated clock: moto DynamoDB, an in-memory SQS queue\n"
+        "   on simulated time, SmsEmulator enforcing the MPS; batches of 10 taken by concurrent pollers, each with\n"
+        "   its own execution environment, sharing the schedule in DynamoDB; TRANSACTIONAL GSM-7 bodies, mixed:\n"
+        "   70% 1-part, 20% 2-part, 10% 3-part (or every one 1-part)"
+    )
+    print(
+        f"   {'number type':<11} {'MPS':>4} {'texts':>6} {'batches':>7} {'messages':>8} {'parts':>6} "
+        f"{'simulated':>9} "
+        f"{'parts/s':>8} {'ratio':>7} {'throttles':>9} {'max parts':>9} {'deferred':>8} {'invocations':>11}"
+    )
     for r in results:
-        print(f"   {r.number_type:<11} {r.mps:>4.0f} {r.mix:>6} {r.concurrency:>7} {r.messages:>8,} {r.parts:>6,} "
-              f"{r.span:>8,.0f}s "
-              f"{r.achieved:>8.3f} {r.ratio:>7.4f} {r.throttles:>9} {r.max_window_parts:>9} {r.deferred:>8,} "
-              f"{r.invocations:>11,}")
-    print("   ratio = achieved parts/s over the configured MPS (goal: 0.95 to 1.00, never above); achieved = parts\n"
-          "   the emulator accepted / (the moment the last parts' share of a second is used, max(send + parts/MPS),\n"
-          "   - first send). batches: taken at once (the\n"
-          f"   construct's default max_concurrency is {CONCURRENCY}). "
-          "throttles: ThrottlingException from the emulator.\n"
-          "   max parts: the most parts in any trailing second (a text with more parts than the MPS goes whole, as\n"
-          "   the service allows). deferred: requests put back on the queue, the schedule being booked beyond the\n"
-          "   handler's horizon of up to 30 s (or the invocation's time running low).\n"
-          "   At 3 MPS a 3-part text needs a second to itself, so the 1-part texts paced evenly around it leave part\n"
-          "   of the seconds it touches unused: mixed texts reach about 0.93 there (1-part texts reach 1.00).")
+        print(
+            f"   {r.number_type:<11} {r.mps:>4.0f} {r.mix:>6} {r.concurrency:>7} {r.messages:>8,} {r.parts:>6,} "
+            f"{r.span:>8,.0f}s "
+            f"{r.achieved:>8.3f} {r.ratio:>7.4f} {r.throttles:>9} {r.max_window_parts:>9} {r.deferred:>8,} "
+            f"{r.invocations:>11,}"
+        )
+    print(
+        "   ratio = achieved parts/s over the configured MPS (goal: 0.95 to 1.00, never above); achieved = parts\n"
+        "   the emulator accepted / (the moment the last parts' share of a second is used, max(send + parts/MPS),\n"
+        "   - first send). batches: taken at once (the\n"
+        f"   construct's default max_concurrency is {CONCURRENCY}). "
+        "throttles: ThrottlingException from the emulator.\n"
+        "   max parts: the most parts in any trailing second (a text with more parts than the MPS goes whole, as\n"
+        "   the service allows). deferred: requests put back on the queue, the schedule being booked beyond the\n"
+        "   handler's horizon of up to 30 s (or the invocation's time running low).\n"
+        "   At 3 MPS a 3-part text needs a second to itself, so the 1-part texts paced evenly around it leave part\n"
+        "   of the seconds it touches unused: mixed texts reach about 0.93 there (1-part texts reach 1.00)."
+    )
     for r in results:
-        verdict = ("RATIO ABOVE 1.00" if r.ratio > 1.0 + 1e-9 else
-                   f"ratio below the {RATIO_GOAL:.2f} goal" if r.ratio < RATIO_GOAL else "ratio within the goal")
-        note = (f"{verdict}; sent {r.sent:,} of {r.messages:,}, {r.over_rule} over the rule, {r.failed_records} "
-                f"failed records, {r.timeouts} past the {FUNCTION_TIMEOUT_SECONDS:.0f} s timeout")
+        verdict = (
+            "RATIO ABOVE 1.00"
+            if r.ratio > 1.0 + 1e-9
+            else f"ratio below the {RATIO_GOAL:.2f} goal"
+            if r.ratio < RATIO_GOAL
+            else "ratio within the goal"
+        )
+        note = (
+            f"{verdict}; sent {r.sent:,} of {r.messages:,}, {r.over_rule} over the rule, {r.failed_records} "
+            f"failed records, {r.timeouts} past the {FUNCTION_TIMEOUT_SECONDS:.0f} s timeout"
+        )
         churn = ""
         if r.deferred:
             delays = ", ".join(f"{delay} s x{n:,}" for delay, n in sorted(r.delays.items())[:4])
             churn = f"; {r.deferred / r.sent:.1f} deferrals per text sent, back after {delays}"
-        print(f"   {r.label:<12} {note};\n"
-              f"   {'':<12} the handlers slept {r.slept:,.0f} simulated s in all{churn} ({r.wall:.0f} s wall)")
+        print(
+            f"   {r.label:<12} {note};\n"
+            f"   {'':<12} the handlers slept {r.slept:,.0f} simulated s in all{churn} ({r.wall:.0f} s wall)"
+        )
     full = ", ".join(f"{n:,}" for _, n, _, _ in FULL["bursts"])
-    print(f"   Burst sizes: {', '.join(f'{r.messages:,}' for r in results)} messages; "
-          f"BENCH_OUTBOUND_FULL=1 runs {full}\n"
-          f"   (moto takes tens of ms a request). The bursts ran side by side, one process each, in {wall:.0f} s.\n"
-          "   The ledger's UpdateItem is counted, not sent, in the bursts (moto is slow to evaluate it; it takes no\n"
-          "   simulated time); section 10 sends it. With more batches at once than the horizon holds, the rest come\n"
-          "   back about when their projected slot is within the next horizon.\n")
+    print(
+        f"   Burst sizes: {', '.join(f'{r.messages:,}' for r in results)} messages; "
+        f"BENCH_OUTBOUND_FULL=1 runs {full}\n"
+        f"   (moto takes tens of ms a request). The bursts ran side by side, one process each, in {wall:.0f} s.\n"
+        "   The ledger's UpdateItem is counted, not sent, in the bursts (moto is slow to evaluate it; it takes no\n"
+        "   simulated time); section 10 sends it. With more batches at once than the horizon holds, the rest come\n"
+        "   back about when their projected slot is within the next horizon.\n"
+    )
 
 
 # -- 9. the pacing algorithm alone ------------------------------------------------------------------
@@ -711,8 +797,9 @@ def sender_schedule(messages: int, mps: float) -> list[tuple[float, int]]:
     for first in range(0, messages, BATCH_SIZE):
         turn = min(range(CONCURRENCY), key=lambda i: free_at[i])
         parts = [PART_MIX[n % len(PART_MIX)] for n in range(first, min(first + BATCH_SIZE, messages))]
-        bookings = schedule.book_all(OUR_NUMBER, [pacing.Wanted(p) for p in parts], mps, now=free_at[turn],
-                                     horizon=math.inf)  # an infinite horizon always books
+        bookings = schedule.book_all(
+            OUR_NUMBER, [pacing.Wanted(p) for p in parts], mps, now=free_at[turn], horizon=math.inf
+        )  # an infinite horizon always books
         sends += [(booking.at, p) for booking, p in zip(bookings, parts)]
         free_at[turn] = max(booking.at for booking in bookings)
     return sorted(sends)
@@ -739,8 +826,10 @@ def rule_only(messages: int, mps: float) -> list[tuple[float, int]]:
 
 def print_pure_pacing() -> None:
     print("9. The pacing algorithm alone (same part mix; one sender sending each text at its slot; no AWS)")
-    print(f"   {'algorithm':<44} {'messages':>8} {'MPS':>4} {'parts/s':>9} {'ratio':>8} {'max parts':>9} "
-          f"{'over the rule':>13} {'per text':>9}")
+    print(
+        f"   {'algorithm':<44} {'messages':>8} {'MPS':>4} {'parts/s':>9} {'ratio':>8} {'max parts':>9} "
+        f"{'over the rule':>13} {'per text':>9}"
+    )
     algorithms = (
         ("reference: plain GCRA (parts/MPS apart)", gcra_alone, PURE_PACING_MESSAGES),
         ("the sender's schedule (pacing.book)", sender_schedule, SCHEDULE_MESSAGES),
@@ -756,17 +845,21 @@ def print_pure_pacing() -> None:
             parts = sum(p for _, p in sends)
             span = max(at + p / mps for at, p in sends) - sends[0][0]
             most, over = trailing_windows(sends, mps)
-            print(f"   {name:<44} {shown:>8} {mps:>4.0f} {parts / span:>9.3f} {parts / span / mps:>8.5f} {most:>9} "
-                  f"{over:>13,} {per_text:>6.1f} us")
+            print(
+                f"   {name:<44} {shown:>8} {mps:>4.0f} {parts / span:>9.3f} {parts / span / mps:>8.5f} {most:>9} "
+                f"{over:>13,} {per_text:>6.1f} us"
+            )
             name = shown = ""  # once per algorithm
-    print("   over the rule: sends the emulator would throttle (the trailing second's parts plus their own above\n"
-          "   max(MPS, parts)). Plain GCRA runs at exactly the MPS but lets a second hold the MPS plus the text in\n"
-          "   progress. The sender's schedule (adapters/throughput.py on a table in memory: batches of 10 packed\n"
-          "   by two invocations) keeps the rule in every second; at 3 MPS the seconds around each 3-part text are\n"
-          "   what separates its ratio from 1.0 (compare section 8). The FIFO reference ignores the MPS as an\n"
-          "   average (at 1 MPS it lets 2- and 3-part texts through whole, above 1.0) and sends in bursts; at 3 and\n"
-          "   100 MPS it bounds what a first-come-first-served sender that obeys the rule can reach.\n"
-          "   (per text: wall time)\n")
+    print(
+        "   over the rule: sends the emulator would throttle (the trailing second's parts plus their own above\n"
+        "   max(MPS, parts)). Plain GCRA runs at exactly the MPS but lets a second hold the MPS plus the text in\n"
+        "   progress. The sender's schedule (adapters/throughput.py on a table in memory: batches of 10 packed\n"
+        "   by two invocations) keeps the rule in every second; at 3 MPS the seconds around each 3-part text are\n"
+        "   what separates its ratio from 1.0 (compare section 8). The FIFO reference ignores the MPS as an\n"
+        "   average (at 1 MPS it lets 2- and 3-part texts through whole, above 1.0) and sends in bursts; at 3 and\n"
+        "   100 MPS it bounds what a first-come-first-served sender that obeys the rule can reach.\n"
+        "   (per text: wall time)\n"
+    )
 
 
 # -- 10. in-process throughput ----------------------------------------------------------------------------
@@ -795,28 +888,42 @@ def run_throughput(messages: int) -> ThroughputResult:
         sender.meter.seconds = sender.sms.seconds = sender.queue.seconds = 0.0
         while batch := sender.queue.receive(BATCH_SIZE):
             sender.invoke(app, batch, FakeLambdaContext(function_name="sender"))
-        return ThroughputResult(messages, len(sender.emulator.sent), sender.tally.handler_seconds,
-                                sender.emulated_seconds(), sender.tally.invocations, sender.calls(),
-                                sender.meter.put_units, _update_units(sender))
+        return ThroughputResult(
+            messages,
+            len(sender.emulator.sent),
+            sender.tally.handler_seconds,
+            sender.emulated_seconds(),
+            sender.tally.invocations,
+            sender.calls(),
+            sender.meter.put_units,
+            _update_units(sender),
+        )
 
 
 def print_throughput(result: ThroughputResult, bursts: list[BurstResult]) -> None:
-    print(f"10. Sends per second the sender handler sustains in process: {result.messages:,} messages in "
-          f"{result.invocations} batches of {BATCH_SIZE},\n    one environment, pacing out of the way "
-          f"(MPS {UNPACED_MPS:.0e}, a clock whose sleep returns at once)")
+    print(
+        f"10. Sends per second the sender handler sustains in process: {result.messages:,} messages in "
+        f"{result.invocations} batches of {BATCH_SIZE},\n    one environment, pacing out of the way "
+        f"(MPS {UNPACED_MPS:.0e}, a clock whose sleep returns at once)"
+    )
     rate = result.sent / result.wall
     print(f"    {'wall time inside the handler':<48} {result.wall:>7.2f} s   {rate:>8,.0f} sends/s")
     print(f"    {'  inside boto3 + moto, SMS emulator, queue':<48} {result.emulated:>7.2f} s")
-    print(f"    {'  the handler itself (parse, plan, book, record)':<48} {result.own:>7.2f} s   "
-          f"{result.sent / result.own:>8,.0f} sends/s   {result.own / result.sent * 1000:.2f} ms per send")
-    print("    (the emulated share is timed from botocore's before-call to after-call; against AWS each\n"
-          "    DynamoDB request takes single-digit milliseconds, which the handler waits for one after another)\n")
+    print(
+        f"    {'  the handler itself (parse, plan, book, record)':<48} {result.own:>7.2f} s   "
+        f"{result.sent / result.own:>8,.0f} sends/s   {result.own / result.sent * 1000:.2f} ms per send"
+    )
+    print(
+        "    (the emulated share is timed from botocore's before-call to after-call; against AWS each\n"
+        "    DynamoDB request takes single-digit milliseconds, which the handler waits for one after another)\n"
+    )
 
     columns = [("unpaced", result.calls, result.messages)] + [(b.label, b.calls, b.messages) for b in bursts]
-    operations = sorted({key for _, calls, _ in columns for key in calls},
-                        key=lambda k: (k[0], k[2] or "", k[1]))
-    print("    AWS requests per message by service / operation (botocore hook on the handler's clients; the SMS\n"
-          "    emulator and the in-memory queue count their own); unpaced = the run above, then the bursts of 8")
+    operations = sorted({key for _, calls, _ in columns for key in calls}, key=lambda k: (k[0], k[2] or "", k[1]))
+    print(
+        "    AWS requests per message by service / operation (botocore hook on the handler's clients; the SMS\n"
+        "    emulator and the in-memory queue count their own); unpaced = the run above, then the bursts of 8"
+    )
     header = "".join(f"{name:>13}" for name, _, _ in columns)
     print(f"    {'service':<22} {'operation':<18} {'table':<12}{header}")
     for key in operations:
@@ -825,11 +932,13 @@ def print_throughput(result: ThroughputResult, bursts: list[BurstResult]) -> Non
         print(f"    {service:<22} {operation:<18} {table or '':<12}{cells}")
     totals = "".join(f"{sum(calls.values()) / n:>13.3f}" for _, calls, n in columns)
     print(f"    {'total':<54}{totals}")
-    print("    Per send: the outcome (GetItem), the contact (Query), the schedule (GetItem + conditional PutItem,\n"
-          "    once per batch), the send's claim (PutItem before, UpdateItem after), SendTextMessage, the\n"
-          "    ledger (UpdateItem) and the outcome (PutItem). sqs SendMessageBatch: requests the handler put back\n"
-          "    (deferrals). Not counted here: the producer's SendMessageBatch and the event source's ReceiveMessage\n"
-          "    and DeleteMessageBatch.\n")
+    print(
+        "    Per send: the outcome (GetItem), the contact (Query), the schedule (GetItem + conditional PutItem,\n"
+        "    once per batch), the send's claim (PutItem before, UpdateItem after), SendTextMessage, the\n"
+        "    ledger (UpdateItem) and the outcome (PutItem). sqs SendMessageBatch: requests the handler put back\n"
+        "    (deferrals). Not counted here: the producer's SendMessageBatch and the event source's ReceiveMessage\n"
+        "    and DeleteMessageBatch.\n"
+    )
 
 
 # -- 11. cost ------------------------------------------------------------------------------------------
@@ -871,18 +980,24 @@ def _dynamodb_units(calls: Counter, put_units: Counter, update_units: dict[str, 
 def print_cost(prices: ListPrices, throughput: ThroughputResult, bursts: list[BurstResult]) -> None:
     per = 1000
     own_seconds = throughput.own / throughput.sent
-    print("11. ESTIMATED AWS-side cost per 1,000 one-part messages sent (not SMS): computed from the requests counted\n"
-          "    in the bursts of 8 and list prices (US East), not measured and not a quote")
-    print(f"    prices: DynamoDB on-demand ${prices.dynamodb_per_write_unit * 1e6:.3f} per million write units, "
-          f"${prices.dynamodb_per_read_unit * 1e6:.3f} per million read\n"
-          f"    units; SQS ${prices.sqs_per_request * 1e6:.2f} per million requests; Lambda arm64 "
-          f"${prices.lambda_per_gb_second:.10f} per GB-second at {prices.lambda_memory_gb * 1024:.0f} MB,\n"
-          f"    ${prices.lambda_per_request * 1e6:.2f} per million requests. Lambda duration = the handler's own "
-          f"{own_seconds * 1000:.2f} ms per send (section 10;\n"
-          "    a deferral counted as a send) + the waiting for slots the burst's handlers did (billed: the handler\n"
-          "    sleeps in its invocation), per part. Per message: requests / messages of the burst.")
-    print(f"    {'number type':<11} {'burst':>12} {'DDB R/W units':>14} {'DynamoDB':>9} {'SQS req':>8} {'SQS':>8} "
-          f"{'invocations':>11} {'wait/part':>9} {'Lambda':>8} {'AWS total':>10}")
+    print(
+        "11. ESTIMATED AWS-side cost per 1,000 one-part messages sent (not SMS): computed from the requests counted\n"
+        "    in the bursts of 8 and list prices (US East), not measured and not a quote"
+    )
+    print(
+        f"    prices: DynamoDB on-demand ${prices.dynamodb_per_write_unit * 1e6:.3f} per million write units, "
+        f"${prices.dynamodb_per_read_unit * 1e6:.3f} per million read\n"
+        f"    units; SQS ${prices.sqs_per_request * 1e6:.2f} per million requests; Lambda arm64 "
+        f"${prices.lambda_per_gb_second:.10f} per GB-second at {prices.lambda_memory_gb * 1024:.0f} MB,\n"
+        f"    ${prices.lambda_per_request * 1e6:.2f} per million requests. Lambda duration = the handler's own "
+        f"{own_seconds * 1000:.2f} ms per send (section 10;\n"
+        "    a deferral counted as a send) + the waiting for slots the burst's handlers did (billed: the handler\n"
+        "    sleeps in its invocation), per part. Per message: requests / messages of the burst."
+    )
+    print(
+        f"    {'number type':<11} {'burst':>12} {'DDB R/W units':>14} {'DynamoDB':>9} {'SQS req':>8} {'SQS':>8} "
+        f"{'invocations':>11} {'wait/part':>9} {'Lambda':>8} {'AWS total':>10}"
+    )
     for r in bursts:
         # The ledger write is counted in the bursts, not sent: its size comes from section 10's run.
         update_units = {**r.update_units, **{t: u for t, u in throughput.update_units.items() if t == "ledger"}}
@@ -897,23 +1012,32 @@ def print_cost(prices: ListPrices, throughput: ThroughputResult, bursts: list[Bu
         invocations = r.invocations / r.messages
         wait_per_part = r.slept / r.parts
         duration = own_seconds * (1 + r.deferred / r.messages) + wait_per_part  # one one-part message
-        lambda_cost = (duration * prices.lambda_memory_gb * prices.lambda_per_gb_second
-                       + invocations * prices.lambda_per_request) * per
+        lambda_cost = (
+            duration * prices.lambda_memory_gb * prices.lambda_per_gb_second + invocations * prices.lambda_per_request
+        ) * per
         total = dynamodb + sqs + lambda_cost
-        print(f"    {r.number_type:<11} {r.label:>12} {reads:>6.2f}/{writes:<7.2f} {'$' + format(dynamodb, '.5f'):>9} "
-              f"{sqs_requests:>8.3f} {'$' + format(sqs, '.5f'):>8} {invocations:>11.3f} {wait_per_part:>8.3f}s "
-              f"{'$' + format(lambda_cost, '.5f'):>8} {'$' + format(total, '.4f'):>10}")
+        print(
+            f"    {r.number_type:<11} {r.label:>12} {reads:>6.2f}/{writes:<7.2f} {'$' + format(dynamodb, '.5f'):>9} "
+            f"{sqs_requests:>8.3f} {'$' + format(sqs, '.5f'):>8} {invocations:>11.3f} {wait_per_part:>8.3f}s "
+            f"{'$' + format(lambda_cost, '.5f'):>8} {'$' + format(total, '.4f'):>10}"
+        )
     schedule = ", ".join(f"{r.label} {r.schedule_item_bytes:,} B" for r in bursts)
-    print("    The schedule item carries the bookings of the last second and ahead; its size at the end\n"
-          f"    ({schedule})\n"
-          "    sets the write units of each booking's PutItem. UpdateItem units: from the size of the items "
-          "each table\n"
-          "    held at the end. Reads: 1 unit each (every item read is under 4 KB).")
-    print(f"    SMS, for scale: ${prices.sms_per_part:.5f} per part ({prices.sms_source}) = "
-          f"${prices.sms_per_part * per:.2f} per 1,000 one-part messages.")
-    print("    SQS requests: the producer's SendMessageBatch (10 per request), one ReceiveMessage and one\n"
-          "    DeleteMessageBatch per invocation, the handler's re-enqueues. Not included: idle polling, CloudWatch\n"
-          "    Logs and metrics, the AWS request latency inside the Lambda duration, free tiers.\n")
+    print(
+        "    The schedule item carries the bookings of the last second and ahead; its size at the end\n"
+        f"    ({schedule})\n"
+        "    sets the write units of each booking's PutItem. UpdateItem units: from the size of the items "
+        "each table\n"
+        "    held at the end. Reads: 1 unit each (every item read is under 4 KB)."
+    )
+    print(
+        f"    SMS, for scale: ${prices.sms_per_part:.5f} per part ({prices.sms_source}) = "
+        f"${prices.sms_per_part * per:.2f} per 1,000 one-part messages."
+    )
+    print(
+        "    SQS requests: the producer's SendMessageBatch (10 per request), one ReceiveMessage and one\n"
+        "    DeleteMessageBatch per invocation, the handler's re-enqueues. Not included: idle polling, CloudWatch\n"
+        "    Logs and metrics, the AWS request latency inside the Lambda duration, free tiers.\n"
+    )
 
 
 # -- entry point -----------------------------------------------------------------------------------

@@ -78,12 +78,18 @@ def main() -> None:
     print()
     print_events_figures()
     price = sms_price()
-    print_outbound_figures(ListPrices(
-        dynamodb_per_write_unit=DYNAMODB_PER_WRITE_UNIT, dynamodb_per_read_unit=DYNAMODB_PER_READ_UNIT,
-        lambda_per_gb_second=LAMBDA_PER_GB_SECOND, lambda_per_request=LAMBDA_PER_REQUEST,
-        lambda_memory_gb=LAMBDA_MEMORY_GB, sqs_per_request=SQS_PER_REQUEST,
-        sms_per_part=price.per_part, sms_source=price.source,
-    ))
+    print_outbound_figures(
+        ListPrices(
+            dynamodb_per_write_unit=DYNAMODB_PER_WRITE_UNIT,
+            dynamodb_per_read_unit=DYNAMODB_PER_READ_UNIT,
+            lambda_per_gb_second=LAMBDA_PER_GB_SECOND,
+            lambda_per_request=LAMBDA_PER_REQUEST,
+            lambda_memory_gb=LAMBDA_MEMORY_GB,
+            sqs_per_request=SQS_PER_REQUEST,
+            sms_per_part=price.per_part,
+            sms_source=price.source,
+        )
+    )
     print_conversation_figures()
     print_conversation_call_figures()
     print()
@@ -105,8 +111,10 @@ def microseconds_per_call(function: Callable[[], object]) -> float:
 
 def print_decision_cost() -> None:
     settings = responder_settings()
-    print("1. Deciding the reply to one inbound message, in process "
-          f"(parse_inbound + decide; median of {TIMING_REPEATS} timeit repeats)")
+    print(
+        "1. Deciding the reply to one inbound message, in process "
+        f"(parse_inbound + decide; median of {TIMING_REPEATS} timeit repeats)"
+    )
     print(f"   {'body':<24} {'intent':<8} {'parse+decide':>13} {'json.loads':>11} {'ratio':>7}")
     for body in DECISION_BODIES:
         payload = json.dumps(inbound_payload(body))
@@ -142,14 +150,19 @@ def import_milliseconds(module: str, environment: dict[str, str]) -> float:
     """The time to import ``module`` in a fresh interpreter, in milliseconds."""
     done = subprocess.run(
         [sys.executable, "-c", WIRING_PROBE if module == INBOUND_HANDLER else IMPORT_PROBE.format(module=module)],
-        env=environment, cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        env=environment,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(done.stdout.strip().splitlines()[-1])
 
 
 def print_import_times() -> None:
     environment = {
-        **os.environ, **handler_environment(),
+        **os.environ,
+        **handler_environment(),
         "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO_ROOT)]),
     }
     modules = ("boto3", INBOUND_HANDLER)
@@ -164,22 +177,27 @@ def print_import_times() -> None:
     print(f"2. Import time in a fresh interpreter (median of {IMPORT_RUNS} runs; part of every cold start)")
     print(f"   {'import boto3':<40} {boto3_ms:>7.0f} ms")
     print(f"   {'inbound handler: import + wiring':<40} {handler_ms:>7.0f} ms   {handler_ms / boto3_ms:.1f}x boto3")
-    print("   (the handler's figure includes boto3, Powertools, creating its four boto3 clients and make_handler;"
-          " no network)\n")
+    print(
+        "   (the handler's figure includes boto3, Powertools, creating its four boto3 clients and make_handler;"
+        " no network)\n"
+    )
 
 
 # -- 3. AWS calls per message -----------------------------------------------------------------------
 def print_calls_per_path(paths: list[PathCalls]) -> None:
-    print("3. AWS API calls per inbound message "
-          "(moto DynamoDB + Stubber End User Messaging, counted by a botocore hook)")
+    print(
+        "3. AWS API calls per inbound message (moto DynamoDB + Stubber End User Messaging, counted by a botocore hook)"
+    )
     print(f"   {'path':<38} {'DynamoDB':>13} {'End User Msg':>13} {'total':>6}")
     for path in paths:
         dynamodb = f"{path.dynamodb} ({path.dynamodb_reads}R {path.dynamodb_writes}W)"
         print(f"   {path.name:<38} {dynamodb:>13} {path.messaging:>13} {path.total:>6}")
-    print("   (DynamoDB: the number's consent and reply log in one Query, the reply's claim before the send and its\n"
-          "    completion after (UpdateItem each), the ledger; "
-          "a duplicate stops at the Query, which finds it answered;\n"
-          "    before issue 12: 5, 5, 8, 8, 5 and 1 calls, a Powertools idempotency record instead of the reply log)\n")
+    print(
+        "   (DynamoDB: the number's consent and reply log in one Query, the reply's claim before the send and its\n"
+        "    completion after (UpdateItem each), the ledger; "
+        "a duplicate stops at the Query, which finds it answered;\n"
+        "    before issue 12: 5, 5, 8, 8, 5 and 1 calls, a Powertools idempotency record instead of the reply log)\n"
+    )
 
 
 # -- 4. cost estimate ---------------------------------------------------------------------------------
@@ -199,8 +217,11 @@ def sms_price() -> SmsPrice:
     path = FIXTURES / "delivery-event-eventbridge.json"
     detail = json.loads(path.read_text())["detail"]
     parts = detail.get("totalMessageParts") or 1
-    return SmsPrice(detail["totalMessagePrice"] / parts, detail["totalCarrierFee"] / parts,
-                    f"{path.name}, {detail.get('isoCountryCode', 'US')}")
+    return SmsPrice(
+        detail["totalMessagePrice"] / parts,
+        detail["totalCarrierFee"] / parts,
+        f"{path.name}, {detail.get('isoCountryCode', 'US')}",
+    )
 
 
 def aws_cost_per_message(path: PathCalls) -> dict[str, float]:
@@ -222,21 +243,25 @@ def print_cost_estimate(paths: list[PathCalls]) -> None:
     encodings = "/".join(sorted({report.encoding for report in replies}))
     per_thousand = 1000
 
-    print("4. ESTIMATED AWS cost per 1,000 inbound messages: computed from the counts above and the list prices\n"
-          "   below (US East), not measured and not a quote")
-    print(f"   prices used: DynamoDB on-demand ${DYNAMODB_PER_WRITE_UNIT * 1e6:.3f} per million write request units, "
-          f"${DYNAMODB_PER_READ_UNIT * 1e6:.3f} per million read\n"
-          "                units (items here are under 1 KB: 1 unit per write, failed conditional writes included,\n"
-          "                1 per strongly consistent read); "
-          f"Lambda arm64 ${LAMBDA_PER_GB_SECOND:.10f} per GB-second at "
-          f"{LAMBDA_MEMORY_GB * 1024:.0f} MB and an\n"
-          f"                assumed {LAMBDA_ASSUMED_SECONDS * 1000:.0f} ms average, "
-          f"plus ${LAMBDA_PER_REQUEST * 1e6:.2f} "
-          "per million requests (one message per invocation);\n"
-          f"                SQS ${SQS_PER_REQUEST * 1e6:.2f} per million requests (receive + delete per message); "
-          f"SNS ${SNS_PER_PUBLISH * 1e6:.2f} per million\n"
-          "                publishes (SNS to SQS delivery is free); "
-          "KMS $0.03 per 10,000 requests, data keys cached: ~$0")
+    print(
+        "4. ESTIMATED AWS cost per 1,000 inbound messages: computed from the counts above and the list prices\n"
+        "   below (US East), not measured and not a quote"
+    )
+    print(
+        f"   prices used: DynamoDB on-demand ${DYNAMODB_PER_WRITE_UNIT * 1e6:.3f} per million write request units, "
+        f"${DYNAMODB_PER_READ_UNIT * 1e6:.3f} per million read\n"
+        "                units (items here are under 1 KB: 1 unit per write, failed conditional writes included,\n"
+        "                1 per strongly consistent read); "
+        f"Lambda arm64 ${LAMBDA_PER_GB_SECOND:.10f} per GB-second at "
+        f"{LAMBDA_MEMORY_GB * 1024:.0f} MB and an\n"
+        f"                assumed {LAMBDA_ASSUMED_SECONDS * 1000:.0f} ms average, "
+        f"plus ${LAMBDA_PER_REQUEST * 1e6:.2f} "
+        "per million requests (one message per invocation);\n"
+        f"                SQS ${SQS_PER_REQUEST * 1e6:.2f} per million requests (receive + delete per message); "
+        f"SNS ${SNS_PER_PUBLISH * 1e6:.2f} per million\n"
+        "                publishes (SNS to SQS delivery is free); "
+        "KMS $0.03 per 10,000 requests, data keys cached: ~$0"
+    )
     services = ("DynamoDB", "Lambda", "SQS", "SNS")
     header = "".join(f"{name:>10}" for name in services)
     print(f"   {'path':<38}{header}{'AWS total':>11}{'with SMS reply':>16}")
@@ -247,15 +272,17 @@ def print_cost_estimate(paths: list[PathCalls]) -> None:
         cells = "".join(f"{'$' + format(costs[name], '.5f'):>10}" for name in services)
         print(f"   {path.name:<38}{cells}{'$' + format(aws_total, '.4f'):>11}{'$' + format(with_sms, '.2f'):>16}")
     plural = "" if reply_parts == 1 else "s"
-    print(f"   The SMS reply is the dominant cost, counted apart: ${price.base_per_part:.5f} base price "
-          f"+ ${price.carrier_fee_per_part:.5f} carrier fee\n"
-          f"   = ${price.per_part:.5f} per part ({price.source}), i.e. ${price.per_part * per_thousand:.2f} "
-          "per 1,000 one-part replies.\n"
-          f"   The last column adds the handler's own replies at {reply_parts} part{plural} each "
-          f"(the longest configured reply, {encodings}).\n"
-          "   The replies AWS sends itself (AWS-managed STOP/HELP) are billed the same way, not in that column.\n"
-          "   Not included: the inbound SMS and the number's monthly lease, idle SQS polling, CloudWatch Logs,\n"
-          "   free tiers. Batches of up to 10 records per invocation would lower the Lambda and SQS share.")
+    print(
+        f"   The SMS reply is the dominant cost, counted apart: ${price.base_per_part:.5f} base price "
+        f"+ ${price.carrier_fee_per_part:.5f} carrier fee\n"
+        f"   = ${price.per_part:.5f} per part ({price.source}), i.e. ${price.per_part * per_thousand:.2f} "
+        "per 1,000 one-part replies.\n"
+        f"   The last column adds the handler's own replies at {reply_parts} part{plural} each "
+        f"(the longest configured reply, {encodings}).\n"
+        "   The replies AWS sends itself (AWS-managed STOP/HELP) are billed the same way, not in that column.\n"
+        "   Not included: the inbound SMS and the number's monthly lease, idle SQS polling, CloudWatch Logs,\n"
+        "   free tiers. Batches of up to 10 records per invocation would lower the Lambda and SQS share."
+    )
 
 
 if __name__ == "__main__":

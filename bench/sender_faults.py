@@ -103,16 +103,32 @@ def workload(count: int, seed: int, duplicates: float) -> list[Request]:
         kind = rng.choices(kinds, weights)[0]
         number = f"+1206{2_000_000 + index:07d}"  # Seattle: noon, nobody's quiet hours
         body = LONG_BODY if rng.random() < 0.25 else f"Your code is {rng.randint(100000, 999999)}."
-        message_type = "PROMOTIONAL" if kind == "promotional" or (kind == "opted_out_in_table" and index % 2) \
-            else "TRANSACTIONAL"
+        message_type = (
+            "PROMOTIONAL" if kind == "promotional" or (kind == "opted_out_in_table" and index % 2) else "TRANSACTIONAL"
+        )
         if message_type == "PROMOTIONAL":
             body = "Spring sale: 20% off everything this week." if body != LONG_BODY else body
-        out.append(Request(f"req-{index:05d}", number, kind, send_request(
-            f"req-{index:05d}", destination=number, message_type=message_type, body=body),
-            rng.uniform(0, ARRIVAL_SECONDS)))
+        out.append(
+            Request(
+                f"req-{index:05d}",
+                number,
+                kind,
+                send_request(f"req-{index:05d}", destination=number, message_type=message_type, body=body),
+                rng.uniform(0, ARRIVAL_SECONDS),
+            )
+        )
     dup_rng = random.Random(seed + 1)
-    return [Request(r.key, r.number, r.kind, r.body, r.at,
-                    r.at + dup_rng.uniform(60, 600) if dup_rng.random() < duplicates else None) for r in out]
+    return [
+        Request(
+            r.key,
+            r.number,
+            r.kind,
+            r.body,
+            r.at,
+            r.at + dup_rng.uniform(60, 600) if dup_rng.random() < duplicates else None,
+        )
+        for r in out
+    ]
 
 
 @contextlib.contextmanager
@@ -165,9 +181,13 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
     faults.enabled = True
     arrivals = sorted([(r.at, r.body) for r in requests] + [(r.again_at, r.body) for r in requests if r.again_at])
     for first in range(0, len(arrivals), 10):
-        harness.recording.send_message_batch(QueueUrl=harness.queue_url, Entries=[
-            {"Id": str(n), "MessageBody": json.dumps(body), "DelaySeconds": min(900, int(at))}
-            for n, (at, body) in enumerate(arrivals[first:first + 10])])
+        harness.recording.send_message_batch(
+            QueueUrl=harness.queue_url,
+            Entries=[
+                {"Id": str(n), "MessageBody": json.dumps(body), "DelaySeconds": min(900, int(at))}
+                for n, (at, body) in enumerate(arrivals[first : first + 10])
+            ],
+        )
 
     invocations: list[tuple[int, int, dict[str, int]]] = []  # (log offset before, after, {record id: receive})
     app = harness.app
@@ -197,8 +217,14 @@ def run(harness: Any, requests: list[Request], faults: FaultInjector) -> dict[st
     return {"invocations": invocations, "calls": len(faults.calls) + sqs_calls[0]}
 
 
-def figures_of(harness: Any, answered: Answered, requests: list[Request], outcome: dict[str, Any],
-               faults: FaultInjector, reference: set[str] | None) -> Figures:
+def figures_of(
+    harness: Any,
+    answered: Answered,
+    requests: list[Request],
+    outcome: dict[str, Any],
+    faults: FaultInjector,
+    reference: set[str] | None,
+) -> Figures:
     figures = Figures(requests=len(requests))
     texts = Counter(text.context.get("sendKey") for text in harness.sms.sent)
     figures.texts = sum(texts.values())
@@ -209,14 +235,16 @@ def figures_of(harness: Any, answered: Answered, requests: list[Request], outcom
     dead = harness.dead_letters
     dead_keys = {json.loads(m.body)["idempotencyKey"] for m in dead}
     figures.dead_lettered = len(dead)
-    figures.explained, figures.named = _explained(harness.logs.getvalue(), outcome["invocations"], dead,
-                                                  harness.max_receive_count)
-    figures.unknown_not_sent = sum(o is not None and o.status == "UNKNOWN" and texts[key] == 0
-                                   for key, o in outcomes.items())
-    answered = {text.context.get("sendKey") for text in harness.sms.sent
-                if text.message_id in answered.message_ids}
-    figures.unknown_answered = sum(o is not None and o.status == "UNKNOWN" and key in answered
-                                   for key, o in outcomes.items())
+    figures.explained, figures.named = _explained(
+        harness.logs.getvalue(), outcome["invocations"], dead, harness.max_receive_count
+    )
+    figures.unknown_not_sent = sum(
+        o is not None and o.status == "UNKNOWN" and texts[key] == 0 for key, o in outcomes.items()
+    )
+    answered = {text.context.get("sendKey") for text in harness.sms.sent if text.message_id in answered.message_ids}
+    figures.unknown_answered = sum(
+        o is not None and o.status == "UNKNOWN" and key in answered for key, o in outcomes.items()
+    )
     for request in requests:
         if texts[request.key] or (reference is not None and request.key not in reference):
             continue
@@ -252,20 +280,29 @@ def _explained(logs: str, invocations: list, dead: list, max_receives: int) -> t
         mine = [line for line in lines if line.get("sqs_message_id") == message.message_id]
         failures = [line for line in mine if line.get("level") == "ERROR"]
         named += bool(failures)
-        explained += any("dead-letter queue" in line.get("message", "")
-                         or (line.get("message", "").startswith("record failed; it goes back to its queue")
-                             and str(line.get("receive_count")) == str(max_receives)) for line in mine)
+        explained += any(
+            "dead-letter queue" in line.get("message", "")
+            or (
+                line.get("message", "").startswith("record failed; it goes back to its queue")
+                and str(line.get("receive_count")) == str(max_receives)
+            )
+            for line in mine
+        )
     return explained, named
 
 
-def measure(requests: list[Request], *, rates: dict[str, float], seed: int, sqs_through_moto: bool,
-            reference: set[str] | None) -> tuple[Figures, set[str]]:
+def measure(
+    requests: list[Request], *, rates: dict[str, float], seed: int, sqs_through_moto: bool, reference: set[str] | None
+) -> tuple[Figures, set[str]]:
     faults = FaultInjector(seed=seed, rates=rates)
     random.seed(seed)  # the handler's back-off jitter: the same run every time
     started = time.perf_counter()
     # The handler prints its EMF metrics: not part of the figures.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
-            faulty_sender(faults, sqs_through_moto=sqs_through_moto) as (harness, answered):
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        warnings.catch_warnings(),
+        faulty_sender(faults, sqs_through_moto=sqs_through_moto) as (harness, answered),
+    ):
         warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
         outcome = run(harness, requests, faults)
         figures = figures_of(harness, answered, requests, outcome, faults, reference)
@@ -274,48 +311,69 @@ def measure(requests: list[Request], *, rates: dict[str, float], seed: int, sqs_
     return figures, texted
 
 
-def _measure_run(count: int, rates: dict[str, float], duplicates: float, sqs_through_moto: bool,
-                 reference: set[str]) -> Figures:
-    figures, _ = measure(workload(count, SEED, duplicates), rates=rates, seed=SEED, sqs_through_moto=sqs_through_moto,
-                         reference=reference)
+def _measure_run(
+    count: int, rates: dict[str, float], duplicates: float, sqs_through_moto: bool, reference: set[str]
+) -> Figures:
+    figures, _ = measure(
+        workload(count, SEED, duplicates),
+        rates=rates,
+        seed=SEED,
+        sqs_through_moto=sqs_through_moto,
+        reference=reference,
+    )
     return figures
 
 
 def _print_row(name: str, figures: Figures) -> None:
     o = figures.outcomes
-    print(f"   {name:<24}{figures.requests:>6}{figures.receives:>6}{figures.texts:>6}{figures.texted_twice:>4}"
-          f"{figures.never_texted:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_not_sent:>6}"
-          f"{figures.unknown_answered:>6}"
-          f"{o['SENT']:>6}{o['UNKNOWN']:>5}{o['REFUSED']:>5}{o['HELD']:>5}{o['none']:>5}"
-          f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.not_in_ledger:>6}"
-          f"{figures.mps_exceeded:>5}{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}")
+    print(
+        f"   {name:<24}{figures.requests:>6}{figures.receives:>6}{figures.texts:>6}{figures.texted_twice:>4}"
+        f"{figures.never_texted:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_not_sent:>6}"
+        f"{figures.unknown_answered:>6}"
+        f"{o['SENT']:>6}{o['UNKNOWN']:>5}{o['REFUSED']:>5}{o['HELD']:>5}{o['none']:>5}"
+        f"{figures.dead_lettered:>5}{figures.explained:>5}{figures.named:>6}{figures.not_in_ledger:>6}"
+        f"{figures.mps_exceeded:>5}{figures.calls / figures.requests:>10.2f}{figures.seconds:>5.0f}"
+    )
 
 
 def print_sender_fault_figures(count: int | None = None) -> None:
     sqs_through_moto = bool(os.environ.get("BENCH_FAULTS_SQS_MOTO"))
     count = count or (10_000 if os.environ.get("BENCH_FAULTS_FULL") else 1_000)
-    print(f"15. Sender under faults: {count:,} send requests arriving over {ARRIVAL_SECONDS // 60} minutes to a "
-          f"{MPS:g} MPS number, seeded; faults outside botocore's retries on DynamoDB and SMS, SQS redelivery after "
-          f"180 s, dead-letter queue after 5 receives (moto DynamoDB)")
-    print(f"   {'run':<24}{'reqs':>6}{'recv':>6}{'texts':>6}{'2x':>4}{'never':>6}{'inDLQ':>6}{'unkn0':>6}{'unknA':>6}"
-          f"{'SENT':>6}{'UNKN':>5}{'REFU':>5}{'HELD':>5}{'none':>5}{'DLQ':>5}{'expl':>5}{'named':>6}{'!ledg':>6}"
-          f"{'MPS!':>5}{'calls/req':>10}{'s':>5}")
+    print(
+        f"15. Sender under faults: {count:,} send requests arriving over {ARRIVAL_SECONDS // 60} minutes to a "
+        f"{MPS:g} MPS number, seeded; faults outside botocore's retries on DynamoDB and SMS, SQS redelivery after "
+        f"180 s, dead-letter queue after 5 receives (moto DynamoDB)"
+    )
+    print(
+        f"   {'run':<24}{'reqs':>6}{'recv':>6}{'texts':>6}{'2x':>4}{'never':>6}{'inDLQ':>6}{'unkn0':>6}{'unknA':>6}"
+        f"{'SENT':>6}{'UNKN':>5}{'REFU':>5}{'HELD':>5}{'none':>5}{'DLQ':>5}{'expl':>5}{'named':>6}{'!ledg':>6}"
+        f"{'MPS!':>5}{'calls/req':>10}{'s':>5}"
+    )
     (clean_name, (clean_rates, clean_duplicates)), *faulty = RUNS.items()
-    clean, reference = measure(workload(count, SEED, clean_duplicates), rates=clean_rates, seed=SEED,
-                               sqs_through_moto=sqs_through_moto, reference=None)
+    clean, reference = measure(
+        workload(count, SEED, clean_duplicates),
+        rates=clean_rates,
+        seed=SEED,
+        sqs_through_moto=sqs_through_moto,
+        reference=None,
+    )
     _print_row(clean_name, clean)
     # The faulty runs are independent worlds (moto's, one per process): side by side, against the clean run.
     with ProcessPoolExecutor(max_workers=min(len(faulty), os.cpu_count() or 1)) as pool:
-        results = pool.map(_measure_run, *zip(*[(count, rates, duplicates, sqs_through_moto, reference)
-                                                for _, (rates, duplicates) in faulty]))
+        results = pool.map(
+            _measure_run,
+            *zip(*[(count, rates, duplicates, sqs_through_moto, reference) for _, (rates, duplicates) in faulty]),
+        )
         for (name, _), figures in zip(faulty, results):
             _print_row(name, figures)
-    print("   recv: SQS receives; 2x: texted more than once; never: texted by the clean run, not here, neither "
-          "dead-lettered nor UNKNOWN (inDLQ: dead-lettered); unkn0/unknA: UNKNOWN though no text went/though its "
-          "message id came back; none: no outcome; "
-          "expl: the logs alone say it went to the DLQ; named: an error line names it on its last receive; "
-          "!ledg: texts without a ledger item; MPS!: throttles for exceeding the MPS; calls: DynamoDB, SMS, SQS; "
-          "s: wall seconds (the faulty runs side by side)")
+    print(
+        "   recv: SQS receives; 2x: texted more than once; never: texted by the clean run, not here, neither "
+        "dead-lettered nor UNKNOWN (inDLQ: dead-lettered); unkn0/unknA: UNKNOWN though no text went/though its "
+        "message id came back; none: no outcome; "
+        "expl: the logs alone say it went to the DLQ; named: an error line names it on its last receive; "
+        "!ledg: texts without a ledger item; MPS!: throttles for exceeding the MPS; calls: DynamoDB, SMS, SQS; "
+        "s: wall seconds (the faulty runs side by side)"
+    )
 
 
 if __name__ == "__main__":

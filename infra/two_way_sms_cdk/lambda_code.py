@@ -32,7 +32,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 if RUNTIME.name != f"python{lambda_dependencies.LAMBDA_PYTHON_VERSION}":
     raise RuntimeError(
-        f"the layer's wheels are for Python {lambda_dependencies.LAMBDA_PYTHON_VERSION}, not {RUNTIME.name}")
+        f"the layer's wheels are for Python {lambda_dependencies.LAMBDA_PYTHON_VERSION}, not {RUNTIME.name}"
+    )
 
 _NOT_CODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -69,16 +70,22 @@ def extensions_layer(scope: Construct, construct_id: str, *, directory: str, mod
     two layers may not ship the same package (which would mix two versions' files anyway): a
     ``ValueError`` names what to leave out.
     """
-    shared = sorted(_top_level_names(Path(directory) / "python")
-                    & _top_level_names(lambda_dependencies.layer_dir() / "python"))
+    shared = sorted(
+        _top_level_names(Path(directory) / "python") & _top_level_names(lambda_dependencies.layer_dir() / "python")
+    )
     if shared:
         raise ValueError(
             f"the extensions layer {directory!r} ships {shared}, which the dependencies layer "
             "(function_requirements.txt) has too: leave them out of its python/ (which layer's files would win depends "
-            "on the app's feature flags)")
+            "on the app's feature flags)"
+        )
     return lambda_.LayerVersion(
-        scope, construct_id, code=lambda_.Code.from_asset(directory), compatible_runtimes=[RUNTIME],
-        compatible_architectures=[ARCHITECTURE], description=f"Your handlers: {module}",
+        scope,
+        construct_id,
+        code=lambda_.Code.from_asset(directory),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description=f"Your handlers: {module}",
     )
 
 
@@ -90,8 +97,9 @@ def _top_level_names(python_dir: Path) -> set[str]:
     for entry in python_dir.iterdir():
         if entry.name == "__pycache__" or entry.name.endswith((".dist-info", ".egg-info", ".data")):
             continue
-        names.add(entry.name.split(".")[0] if entry.is_file() and entry.suffix in (".py", ".so", ".pyd")
-                  else entry.name)
+        names.add(
+            entry.name.split(".")[0] if entry.is_file() and entry.suffix in (".py", ".so", ".pyd") else entry.name
+        )
     return names
 
 

@@ -42,8 +42,21 @@ def build(layer_dir: Path) -> Path:
     shutil.rmtree(layer_dir, ignore_errors=True)
     target = layer_dir / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:",
-         *_PLATFORM, "--target", str(target), "--requirement", str(REQUIREMENTS)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--only-binary=:all:",
+            *_PLATFORM,
+            "--target",
+            str(target),
+            "--requirement",
+            str(REQUIREMENTS),
+        ],
         check=True,
     )
     for relative in _PRUNED:

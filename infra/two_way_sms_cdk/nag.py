@@ -16,7 +16,10 @@ from constructs import IConstruct
 
 def register_rule_packs(app: App) -> None:
     Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app), ServerlessChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app),
+        AwsSolutionsChecks(app),
+        ServerlessChecks(app),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
     )
 
 

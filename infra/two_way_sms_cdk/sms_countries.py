@@ -25,7 +25,8 @@ import phonenumbers
 NOT_ISO_3166_REGIONS = frozenset({"AC", "TA", "XK"})
 
 SMS_COUNTRY_CODES: frozenset[str] = frozenset(
-    region for region in phonenumbers.SUPPORTED_REGIONS
+    region
+    for region in phonenumbers.SUPPORTED_REGIONS
     if len(region) == 2 and region.isalpha() and region.isupper() and region not in NOT_ISO_3166_REGIONS
 )
 

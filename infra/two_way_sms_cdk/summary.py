@@ -22,14 +22,17 @@ _HEADLINES = {
     "AWS::SNS::Subscription": "subscriptions (the inbound queue, in SNS envelopes, or e-mail; each with its own DLQ)",
     "AWS::SQS::Queue": "SQS queues (inbound, outbound and their dead-letter queues, KMS-encrypted)",
     "AWS::Events::Rule": "EventBridge rules (delivery events to the stream)",
-    "AWS::Events::EventBus": ("EventBridge bus of business events (replies, opt-outs, conversation outcomes; "
-                              "KMS-encrypted)"),
+    "AWS::Events::EventBus": (
+        "EventBridge bus of business events (replies, opt-outs, conversation outcomes; KMS-encrypted)"
+    ),
     "AWS::Events::Archive": "EventBridge archive of the business event bus (30 days, to replay; KMS-encrypted)",
     "AWS::Kinesis::Stream": "Kinesis stream of delivery events (KMS-encrypted)",
     "AWS::Lambda::Function": "Lambda functions (arm64)",
     "AWS::Scheduler::ScheduleGroup": "EventBridge Scheduler group (campaign runs, held texts' release)",
-    "AWS::DynamoDB::Table": ("DynamoDB tables (contacts with opt-outs & reply logs, message ledger, "
-                             "outbound with send claims, conversations)"),
+    "AWS::DynamoDB::Table": (
+        "DynamoDB tables (contacts with opt-outs & reply logs, message ledger, "
+        "outbound with send claims, conversations)"
+    ),
     "AWS::SSM::Parameter": "SSM parameter holding the conversation flows",
     "AWS::KinesisFirehose::DeliveryStream": "Firehose stream archiving every delivery event",
     "AWS::S3::Bucket": "S3 buckets (event archive, campaign audiences, access logs)",

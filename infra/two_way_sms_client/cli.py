@@ -67,17 +67,27 @@ def _send(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
         body = render(template, args.variables)  # TemplateError names the missing variables
     client = OutboundClient(queue_url, sqs_client=aws.client("sqs"))
     key = client.send(
-        args.to, body=args.body, template_id=args.template, variables=args.variables or None,
-        message_type=args.type, send_after=args.after, idempotency_key=args.key, context=args.context or None,
+        args.to,
+        body=args.body,
+        template_id=args.template,
+        variables=args.variables or None,
+        message_type=args.type,
+        send_after=args.after,
+        idempotency_key=args.key,
+        context=args.context or None,
     )
     print(f"queued for {mask(args.to)}", file=out)
     print(f"idempotency key: {key}", file=out)
     if body is not None:
-        print(f"body: {analyse(body).describe()}" + (" before the footer and look-alike replacement"
-                                                     if args.type == "PROMOTIONAL" else ""), file=out)
+        print(
+            f"body: {analyse(body).describe()}"
+            + (" before the footer and look-alike replacement" if args.type == "PROMOTIONAL" else ""),
+            file=out,
+        )
     else:
-        print(f"body: template {args.template}, rendered by the sender (pass --templates FILE to see its size)",
-              file=out)
+        print(
+            f"body: template {args.template}, rendered by the sender (pass --templates FILE to see its size)", file=out
+        )
     return 0
 
 
@@ -90,7 +100,8 @@ def _campaign_schedule(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
         scheduler_role_arn=args.scheduler_role_arn or aws.output("SchedulerRoleArn"),
         schedule_group=args.schedule_group or aws.output("ScheduleGroupName"),
         dead_letter_queue_arn=args.dead_letter_queue_arn or aws.output("ScheduleDeadLetterQueueArn"),
-        templates=_templates(args.templates), scheduler_client=aws.client("scheduler"),
+        templates=_templates(args.templates),
+        scheduler_client=aws.client("scheduler"),
         s3_client=aws.client("s3") if isinstance(campaign.audience, AudienceCsv) else None,
     )
     run_id = client.schedule(campaign, at=_instant(args.at, "--at"), run_id=args.run_id)
@@ -123,8 +134,13 @@ def _campaign_from(args: argparse.Namespace, aws: Aws) -> Campaign:
         aws.client("s3").upload_file(str(path), bucket, key)
         audience = AudienceCsv(bucket, key)
     return Campaign(
-        campaign_id=args.id, template_id=args.template, message_type=args.type or "PROMOTIONAL", audience=audience,
-        variables=args.variables, local_time=args.local_time, max_per_recipient=args.max_per_recipient,
+        campaign_id=args.id,
+        template_id=args.template,
+        message_type=args.type or "PROMOTIONAL",
+        audience=audience,
+        variables=args.variables,
+        local_time=args.local_time,
+        max_per_recipient=args.max_per_recipient,
         mps=args.mps,
     )
 
@@ -146,8 +162,11 @@ def _contacts_import(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
     text = _read_text(args.file)
     table = aws.resource("dynamodb").Table(args.table or aws.output("ContactsTableName"))
     summary = ContactsImporter(table).import_csv(text.splitlines(keepends=True))
-    print(f"imported {summary.imported} contact(s); {summary.without_opt_in} without opt-in (no promotional texts); "
-          f"{summary.new_opt_ins} new opt-in(s) recorded; {len(summary.rejected)} row(s) rejected", file=out)
+    print(
+        f"imported {summary.imported} contact(s); {summary.without_opt_in} without opt-in (no promotional texts); "
+        f"{summary.new_opt_ins} new opt-in(s) recorded; {len(summary.rejected)} row(s) rejected",
+        file=out,
+    )
     for row, reason in summary.rejected:
         print(f"  rejected {reason}" if reason.startswith("row ") else f"  rejected row {row}: {reason}", file=out)
     return 0
@@ -158,23 +177,40 @@ def build_parser() -> argparse.ArgumentParser:
     # --region and --stack go before or after the command; given after it, they win.
     where = _Parser(add_help=False)
     where.add_argument("--region", default=argparse.SUPPRESS, help="AWS region (default: your AWS configuration's)")
-    where.add_argument("--stack", default=argparse.SUPPRESS,
-                       help=f"the deployed stack whose outputs say where things are (default ${STACK_VARIABLE})")
-    parser = _Parser(prog="two-way-sms", description="Operate the two-way SMS stack's outbound messaging.",
-                     parents=[where])
+    where.add_argument(
+        "--stack",
+        default=argparse.SUPPRESS,
+        help=f"the deployed stack whose outputs say where things are (default ${STACK_VARIABLE})",
+    )
+    parser = _Parser(
+        prog="two-way-sms", description="Operate the two-way SMS stack's outbound messaging.", parents=[where]
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     send = commands.add_parser("send", help="queue one text", parents=[where])
     send.add_argument("--to", required=True, help="the destination, E.164 (+14255550182)")
     send.add_argument("--body", help="the text")
     send.add_argument("--template", help="a template id (instead of --body)")
-    send.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
-                      help="a template variable (repeat)")
+    send.add_argument(
+        "--var",
+        dest="variables",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template variable (repeat)",
+    )
     send.add_argument("--type", choices=MESSAGE_TYPES, default="TRANSACTIONAL")
     send.add_argument("--after", help="send no earlier than this (ISO 8601 with an offset)")
     send.add_argument("--key", help="the idempotency key (default: a new UUID)")
-    send.add_argument("--context", action="append", type=_pair, default=[], metavar="NAME=VALUE",
-                      help="echoed in the delivery events (repeat; at most 3)")
+    send.add_argument(
+        "--context",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="echoed in the delivery events (repeat; at most 3)",
+    )
     send.add_argument("--queue-url", help=f"the outbound queue (default ${QUEUE_URL_VARIABLE} or the stack's)")
     send.add_argument("--templates", help="the templates JSON, to show the rendered text's size")
     send.set_defaults(handler=_send)
@@ -188,10 +224,23 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--type", choices=MESSAGE_TYPES, help="default PROMOTIONAL")
     schedule.add_argument("--csv", help="the audience: s3://bucket/key, or a local CSV uploaded to the audience bucket")
     schedule.add_argument("--bucket", help="where a local --csv goes (default: the stack's audience bucket)")
-    schedule.add_argument("--where", action="append", type=_pair, default=[], metavar="NAME=VALUE",
-                          help="the audience: contacts with this attribute (repeat: all must match)")
-    schedule.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
-                          help="a template variable for every recipient (CSV columns override)")
+    schedule.add_argument(
+        "--where",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="the audience: contacts with this attribute (repeat: all must match)",
+    )
+    schedule.add_argument(
+        "--var",
+        dest="variables",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template variable for every recipient (CSV columns override)",
+    )
     schedule.add_argument("--local-time", help="HH:MM: send at this time in each recipient's zone")
     schedule.add_argument("--max-per-recipient", type=int, default=1)
     schedule.add_argument("--mps", type=float, help="cap the campaign's parts per second")
@@ -203,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--schedule-group")
     schedule.add_argument("--dead-letter-queue-arn")
     schedule.set_defaults(handler=_campaign_schedule)
-    report = campaign_commands.add_parser("report", help="what a run queued, skipped, sent, refused, delivered",
-                                          parents=[where])
+    report = campaign_commands.add_parser(
+        "report", help="what a run queued, skipped, sent, refused, delivered", parents=[where]
+    )
     report.add_argument("--id", required=True, help="the campaign id")
     report.add_argument("--run", required=True, help="the run id")
     report.add_argument("--table", help="the outbound table (default: the stack's)")
@@ -212,16 +262,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     contacts = commands.add_parser("contacts", help="manage contacts")
     contacts_commands = contacts.add_subparsers(dest="contacts_command", required=True, parser_class=_Parser)
-    importer = contacts_commands.add_parser("import", help="import a contacts CSV (opt-in proof, attributes)",
-                                            parents=[where])
+    importer = contacts_commands.add_parser(
+        "import", help="import a contacts CSV (opt-in proof, attributes)", parents=[where]
+    )
     importer.add_argument("file", help="phone_number, opt_in_source, opt_in_at and attribute columns")
     importer.add_argument("--table", help="the contacts table (default: the stack's)")
     importer.set_defaults(handler=_contacts_import)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None,
-         session: Callable[..., Any] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    session: Callable[..., Any] | None = None,
+) -> int:
     """Runs one command; returns the exit code (``session``: a boto3.Session factory, for tests)."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -229,8 +285,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         for name in ("variables", "context", "where"):  # NAME=VALUE options, repeated
             if hasattr(args, name):
                 setattr(args, name, dict(getattr(args, name)))
-        aws = Aws(getattr(args, "region", None), getattr(args, "stack", None) or os.environ.get(STACK_VARIABLE),
-                  session)
+        aws = Aws(
+            getattr(args, "region", None), getattr(args, "stack", None) or os.environ.get(STACK_VARIABLE), session
+        )
         return int(args.handler(args, aws, out))
     except (InvalidInput, InvalidSendRequest, InvalidCampaign, TemplateError, ValueError) as error:
         print(f"error: {_one_line(error)}", file=err)
@@ -240,8 +297,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
         if isinstance(error, ClientError):
             details = error.response.get("Error", {})
-            print(f"error: AWS refused: {details.get('Code', 'Unknown')}: {_one_line(details.get('Message', ''))}",
-                  file=err)
+            print(
+                f"error: AWS refused: {details.get('Code', 'Unknown')}: {_one_line(details.get('Message', ''))}",
+                file=err,
+            )
             return 1
         if isinstance(error, (BotoCoreError, OSError)) or type(error).__name__ == "OutboundQueueError":
             print(f"error: {_one_line(error)}", file=err)
@@ -266,8 +325,7 @@ class Aws:
                 import boto3
 
                 self._session_factory = boto3.Session
-            self._session = self._session_factory(region_name=self._region) if self._region else \
-                self._session_factory()
+            self._session = self._session_factory(region_name=self._region) if self._region else self._session_factory()
         return self._session
 
     def client(self, name: str) -> Any:

@@ -43,8 +43,16 @@ from two_way_sms.outbound.request import (
 from two_way_sms.outbound.templates import Template
 
 __all__ = [
-    "CampaignClient", "ContactsImporter", "EnqueueResult", "ImportSummary", "InvalidCampaign", "InvalidSendRequest",
-    "OutboundClient", "OutboundQueueError", "create_one_time_schedule", "schedule_name",
+    "CampaignClient",
+    "ContactsImporter",
+    "EnqueueResult",
+    "ImportSummary",
+    "InvalidCampaign",
+    "InvalidSendRequest",
+    "OutboundClient",
+    "OutboundQueueError",
+    "create_one_time_schedule",
+    "schedule_name",
 ]
 
 # A one-time schedule must lie ahead of the moment the service receives it: "now" means a minute from now.
@@ -88,8 +96,14 @@ class OutboundClient:
         SQS did not take it.
         """
         request = build_send_request(
-            destination, body=body, template_id=template_id, variables=variables, message_type=message_type,
-            send_after=send_after, idempotency_key=idempotency_key, context=context,
+            destination,
+            body=body,
+            template_id=template_id,
+            variables=variables,
+            message_type=message_type,
+            send_after=send_after,
+            idempotency_key=idempotency_key,
+            context=context,
         )
         result = self._queue.enqueue([request])
         if result.failed:
@@ -152,8 +166,11 @@ class CampaignClient:
         s3_client: Any = None,
         clock: Any = None,
     ) -> None:
-        for name, value in (("function_arn", function_arn), ("scheduler_role_arn", scheduler_role_arn),
-                            ("dead_letter_queue_arn", dead_letter_queue_arn)):
+        for name, value in (
+            ("function_arn", function_arn),
+            ("scheduler_role_arn", scheduler_role_arn),
+            ("dead_letter_queue_arn", dead_letter_queue_arn),
+        ):
             if not isinstance(value, str) or not value.startswith("arn:"):
                 raise ValueError(f"{name} {value!r} must be an ARN")
         if not isinstance(schedule_group, str) or not schedule_group:
@@ -190,8 +207,12 @@ class CampaignClient:
             raise InvalidCampaign(f"at {at.isoformat()} is in the past")
         self.check(campaign)
         create_one_time_schedule(
-            self._scheduler_client(), name=schedule_name(f"campaign-{campaign.campaign_id}-{run_id}"),
-            at=max(at, soonest), group=self._group, target_arn=self._function_arn, role_arn=self._role_arn,
+            self._scheduler_client(),
+            name=schedule_name(f"campaign-{campaign.campaign_id}-{run_id}"),
+            at=max(at, soonest),
+            group=self._group,
+            target_arn=self._function_arn,
+            role_arn=self._role_arn,
             dead_letter_queue_arn=self._dead_letter_arn,
             payload={"kind": "campaign", "campaign": campaign.to_dict(), "runId": run_id},
         )
@@ -204,11 +225,14 @@ class CampaignClient:
         template = self._templates.get(campaign.template_id)
         if template is None:
             known = ", ".join(sorted(self._templates)[:10]) or "none"
-            raise InvalidCampaign(f"campaign {campaign.campaign_id}: no template {campaign.template_id} "
-                                  f"(templates: {known})")
+            raise InvalidCampaign(
+                f"campaign {campaign.campaign_id}: no template {campaign.template_id} (templates: {known})"
+            )
         if template.message_type == "PROMOTIONAL" and campaign.message_type != "PROMOTIONAL":
-            raise InvalidCampaign(f"campaign {campaign.campaign_id}: template {template.template_id} is PROMOTIONAL; "
-                                  "the campaign must be too")
+            raise InvalidCampaign(
+                f"campaign {campaign.campaign_id}: template {template.template_id} is PROMOTIONAL; "
+                "the campaign must be too"
+            )
         uncovered = template.placeholders - set(campaign.variables)
         if not uncovered or not isinstance(campaign.audience, AudienceCsv):
             return  # a contacts query fills variables from each contact's attributes: known per recipient only
@@ -219,7 +243,8 @@ class CampaignClient:
         if missing:
             raise InvalidCampaign(
                 f"campaign {campaign.campaign_id}: template {template.template_id} needs {', '.join(missing)}: "
-                "set them in the campaign's variables or as columns of the audience csv")
+                "set them in the campaign's variables or as columns of the audience csv"
+            )
 
     def report(self, table: Any, campaign_id: str, run_id: str) -> CampaignReport | None:
         """The run's counters (``table``: the outbound table, a boto3 Table or its name); None before it starts."""
@@ -263,8 +288,12 @@ class ImportSummary:
     rejected: tuple[tuple[int, str], ...] = field(default=())  # (row number, reason with the number masked)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"imported": self.imported, "withoutOptIn": self.without_opt_in, "newOptIns": self.new_opt_ins,
-                "rejected": [{"row": row, "reason": reason} for row, reason in self.rejected]}
+        return {
+            "imported": self.imported,
+            "withoutOptIn": self.without_opt_in,
+            "newOptIns": self.new_opt_ins,
+            "rejected": [{"row": row, "reason": reason} for row, reason in self.rejected],
+        }
 
 
 class ContactsImporter:

@@ -17,8 +17,16 @@ def emulated_clients(*, sms: Any = None, **overrides: Any) -> AwsClients:
     made: dict[str, Any] = {
         "dynamodb": boto3.resource("dynamodb", region_name=REGION),
         "sms": sms if sms is not None else boto3.client("pinpoint-sms-voice-v2", region_name=REGION),
-        **{name: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
-           for name, service in (("sqs", "sqs"), ("events", "events"), ("ssm", "ssm"), ("kms", "kms"),
-                                 ("scheduler", "scheduler"), ("s3", "s3"))},
+        **{
+            name: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            for name, service in (
+                ("sqs", "sqs"),
+                ("events", "events"),
+                ("ssm", "ssm"),
+                ("kms", "kms"),
+                ("scheduler", "scheduler"),
+                ("s3", "s3"),
+            )
+        },
     }
     return AwsClients(**{**made, **overrides})

@@ -59,27 +59,49 @@ class World:
         return self.sender.clock
 
     def remind(self, key: str, flow: str, variables: dict[str, str], **conversation: Any):
-        self.sender.submit({"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": key,
-                            "variables": variables, "conversation": {"flow": flow, **conversation}})
+        self.sender.submit(
+            {
+                "destination": SEATTLE,
+                "messageType": "TRANSACTIONAL",
+                "idempotencyKey": key,
+                "variables": variables,
+                "conversation": {"flow": flow, **conversation},
+            }
+        )
         self.sender.drain()
         return self.sms.sent_to(SEATTLE)[-1]
 
-    def text(self, body: str, *, quoting: str | None = None, inbound_id: str | None = None,
-             after: float = 60) -> dict[str, Any]:
+    def text(
+        self, body: str, *, quoting: str | None = None, inbound_id: str | None = None, after: float = 60
+    ) -> dict[str, Any]:
         """The customer texts ``body`` (quoting a message id, as a reply to it does)."""
         self.clock.advance(after)
-        payload = inbound_payload(originationNumber=SEATTLE, destinationNumber=OUR_NUMBER, messageBody=body,
-                                  inboundMessageId=inbound_id or f"in-{next(self._ids)}",
-                                  previousPublishedMessageId=quoting)
+        payload = inbound_payload(
+            originationNumber=SEATTLE,
+            destinationNumber=OUR_NUMBER,
+            messageBody=body,
+            inboundMessageId=inbound_id or f"in-{next(self._ids)}",
+            previousPublishedMessageId=quoting,
+        )
         return self.deliver(json.dumps(payload))
 
     def deliver(self, body: str) -> dict[str, Any]:
-        record = {"messageId": f"sqs-{next(self._ids)}", "receiptHandle": "r", "body": body,
-                  "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(self.clock.now() * 1000)),
-                                 "SenderId": "AIDAEXAMPLE",
-                                 "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000))},
-                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                  "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION}
+        record = {
+            "messageId": f"sqs-{next(self._ids)}",
+            "receiptHandle": "r",
+            "body": body,
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": str(int(self.clock.now() * 1000)),
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
+            },
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound",
+            "awsRegion": REGION,
+        }
         self.last_record = body
         return self.inbound.handler({"Records": [record]}, FakeLambdaContext())
 
@@ -115,18 +137,28 @@ def conversation_world() -> Iterator[World]:
             events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
             events.create_event_bus(Name="business")
             desk_url = sqs.create_queue(QueueName="desk")["QueueUrl"]
-            desk_arn = sqs.get_queue_attributes(QueueUrl=desk_url,
-                                                AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            events.put_rule(Name="desk", EventBusName="business",
-                            EventPattern=json.dumps({"source": ["two-way-sms"]}))
+            desk_arn = sqs.get_queue_attributes(QueueUrl=desk_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_rule(Name="desk", EventBusName="business", EventPattern=json.dumps({"source": ["two-way-sms"]}))
             events.put_targets(Rule="desk", EventBusName="business", Targets=[{"Id": "desk", "Arn": desk_arn}])
-            environment = {**sender.environment, "EVENT_BUS_NAME": "business", "EXTENSIONS_MODULE": EXTENSIONS_MODULE,
-                           "RESPONDER_SETTINGS": parse_config(SETTINGS).responder.to_json(),
-                           "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs", "MESSAGE_TYPE": "TRANSACTIONAL"}
-            inbound = SimpleNamespace(handler=make_handler(  # one clock and one SMS service for both functions
-                _inbound_settings(environment),
-                emulated_clients(sms=sender.sms, dynamodb=sender.dynamodb, sqs=sqs, events=events),
-                clock=sender.clock.now, sleep=sender.clock.sleep))
+            environment = {
+                **sender.environment,
+                "EVENT_BUS_NAME": "business",
+                "EXTENSIONS_MODULE": EXTENSIONS_MODULE,
+                "RESPONDER_SETTINGS": parse_config(SETTINGS).responder.to_json(),
+                "CONFIGURATION_SET": "replies",
+                "OPT_OUT_LIST": "opt-outs",
+                "MESSAGE_TYPE": "TRANSACTIONAL",
+            }
+            inbound = SimpleNamespace(
+                handler=make_handler(  # one clock and one SMS service for both functions
+                    _inbound_settings(environment),
+                    emulated_clients(sms=sender.sms, dynamodb=sender.dynamodb, sqs=sqs, events=events),
+                    clock=sender.clock.now,
+                    sleep=sender.clock.sleep,
+                )
+            )
             capture_logs("two-way-sms")
             yield World(sender, inbound, events, sqs, desk_url, count(1))
     finally:
@@ -139,4 +171,3 @@ def _inbound_settings(environment: dict[str, str]) -> InboundSettings:
     from two_way_sms.settings.inbound import OPTIONAL, REQUIRED
 
     return InboundSettings.from_environment({k: v for k, v in environment.items() if k in (*REQUIRED, *OPTIONAL)})
-

@@ -37,15 +37,26 @@ from two_way_sms_local.faults import FaultInjector
 
 # What the construct gives every function, for the process that runs it here (unless already set):
 # Powertools reads them when the handler module creates its Logger and Metrics.
-POWERTOOLS_DEFAULTS = {"POWERTOOLS_SERVICE_NAME": "two-way-sms", "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsLocal",
-                       "POWERTOOLS_TRACE_DISABLED": "true"}
+POWERTOOLS_DEFAULTS = {
+    "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+    "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsLocal",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
 
 
 class EventsWorld:
     """The events function wired to emulated AWS, with helpers to feed it records and read what it did."""
 
-    def __init__(self, handler: Any, stream: EmulatedStream, sqs: Any, dead_letter_queue_url: str, dynamodb: Any,
-                 clients: AwsClients, logs: io.StringIO) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        stream: EmulatedStream,
+        sqs: Any,
+        dead_letter_queue_url: str,
+        dynamodb: Any,
+        clients: AwsClients,
+        logs: io.StringIO,
+    ) -> None:
         self.handler, self.stream, self.sqs = handler, stream, sqs
         self.dead_letter_queue_url = dead_letter_queue_url
         self.clients = clients  # the function's own clients (faults go on these)
@@ -72,8 +83,9 @@ class EventsWorld:
         return dict(self.handler(event, FakeLambdaContext(function_name="events")))
 
     def ledger_item(self, message_id: str) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self.ledger_table.get_item(Key={"message_id": message_id},
-                                                                  ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self.ledger_table.get_item(
+            Key={"message_id": message_id}, ConsistentRead=True
+        ).get("Item")
         return item
 
     def ledger_items(self) -> dict[str, dict[str, Any]]:
@@ -93,8 +105,9 @@ class EventsWorld:
 
 
 @contextmanager
-def events_world(*, outbound_table: bool = False, faults: FaultInjector | None = None,
-                 log_level: str | None = None) -> Iterator[EventsWorld]:
+def events_world(
+    *, outbound_table: bool = False, faults: FaultInjector | None = None, log_level: str | None = None
+) -> Iterator[EventsWorld]:
     """A fresh emulated world (empty tables, an empty stream) and the events function wired to it.
 
     ``outbound_table``: the function counts campaign outcomes in it. ``faults``: attached to the
@@ -115,7 +128,8 @@ def events_world(*, outbound_table: bool = False, faults: FaultInjector | None =
             faults.attach(function_dynamodb.meta.client)
         clients = emulated_clients(dynamodb=function_dynamodb, sqs=sqs)
         settings = EventsSettings.from_environment(
-            events_environment(queue_url, **({"OUTBOUND_TABLE": "outbound"} if outbound_table else {})))
+            events_environment(queue_url, **({"OUTBOUND_TABLE": "outbound"} if outbound_table else {}))
+        )
         handler = events.make_handler(settings, clients)
         with _captured_logs(events.logger, log_level) as logs:
             yield EventsWorld(handler, stream, sqs, queue_url, dynamodb, clients, logs)

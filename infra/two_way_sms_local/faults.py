@@ -31,8 +31,13 @@ _SERVER_CODES = {"dynamodb": "InternalServerError", "sms": "InternalServerExcept
 
 
 class FaultInjector:
-    def __init__(self, *, seed: int | None = None, rates: Mapping[str, float] | None = None,
-                 only: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        rates: Mapping[str, float] | None = None,
+        only: Callable[[str], bool] | None = None,
+    ) -> None:
         self.calls: list[str] = []  # "dynamodb.PutItem", "sms.SendTextMessage", in order
         self.injected: Counter[str] = Counter()  # kind -> how many
         self.injected_by_call: Counter[str] = Counter()  # "kind call" -> how many
@@ -119,7 +124,15 @@ class _FaultySms:
 def _error(kind: str, service: str, operation: str) -> Exception:
     if kind == "connection":
         return EndpointConnectionError(endpoint_url=f"https://{service}.example")
-    code = (_THROTTLE_CODES.get(service, "ThrottlingException") if kind == "throttle"
-            else _SERVER_CODES.get(service, "InternalServerException"))
-    return ClientError({"Error": {"Code": code, "Message": f"injected {kind}"},
-                        "ResponseMetadata": {"HTTPStatusCode": 500 if kind == "server" else 400}}, operation)
+    code = (
+        _THROTTLE_CODES.get(service, "ThrottlingException")
+        if kind == "throttle"
+        else _SERVER_CODES.get(service, "InternalServerException")
+    )
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"injected {kind}"},
+            "ResponseMetadata": {"HTTPStatusCode": 500 if kind == "server" else 400},
+        },
+        operation,
+    )

@@ -71,25 +71,45 @@ class InboundWorld:
     dead_lettered: list[str] = field(default_factory=list)  # SQS message ids the redrive parked
     _ids: Any = field(default_factory=lambda: count(1))
 
-    def publish(self, customer: str, body: str, *, inbound_id: str | None = None,
-                quoting: str | None = None) -> str:
+    def publish(self, customer: str, body: str, *, inbound_id: str | None = None, quoting: str | None = None) -> str:
         """What End User Messaging publishes and SNS wraps: the SQS body of one inbound text."""
-        message = {"originationNumber": customer, "destinationNumber": OUR_NUMBER, "messageBody": body,
-                   "inboundMessageId": inbound_id or f"in-{next(self._ids)}", "messageKeyword": "KEYWORD_1"}
+        message = {
+            "originationNumber": customer,
+            "destinationNumber": OUR_NUMBER,
+            "messageBody": body,
+            "inboundMessageId": inbound_id or f"in-{next(self._ids)}",
+            "messageKeyword": "KEYWORD_1",
+        }
         if quoting:
             message["previousPublishedMessageId"] = quoting
         published = datetime.fromtimestamp(self.clock.now(), tz=timezone.utc).isoformat(timespec="milliseconds")
-        return json.dumps({"Type": "Notification", "MessageId": f"sns-{next(self._ids)}",
-                           "Timestamp": published.replace("+00:00", "Z"), "Message": json.dumps(message)})
+        return json.dumps(
+            {
+                "Type": "Notification",
+                "MessageId": f"sns-{next(self._ids)}",
+                "Timestamp": published.replace("+00:00", "Z"),
+                "Message": json.dumps(message),
+            }
+        )
 
     def receive(self, body: str, *, receive_count: int = 1, sqs_message_id: str | None = None) -> bool:
         """One receive of the message by the function; True when its record succeeded."""
-        record = {"messageId": sqs_message_id or f"sqs-{next(self._ids)}", "receiptHandle": "r", "body": body,
-                  "attributes": {"ApproximateReceiveCount": str(receive_count),
-                                 "SentTimestamp": str(int(self.clock.now() * 1000)), "SenderId": "AIDAEXAMPLE",
-                                 "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000))},
-                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                  "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound", "awsRegion": REGION}
+        record = {
+            "messageId": sqs_message_id or f"sqs-{next(self._ids)}",
+            "receiptHandle": "r",
+            "body": body,
+            "attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": str(int(self.clock.now() * 1000)),
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
+            },
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:inbound",
+            "awsRegion": REGION,
+        }
         result = self.app.handler({"Records": [record]}, FakeLambdaContext())
         return not result["batchItemFailures"]
 
@@ -108,29 +128,42 @@ class InboundWorld:
         return [text.body for text in self.sms.sent_to(number)]
 
     def profile(self, number: str) -> dict[str, Any]:
-        item = self.dynamodb.Table("contacts").get_item(Key={"phone_number": number, "record": "PROFILE"},
-                                                         ConsistentRead=True).get("Item")
+        item = (
+            self.dynamodb.Table("contacts")
+            .get_item(Key={"phone_number": number, "record": "PROFILE"}, ConsistentRead=True)
+            .get("Item")
+        )
         return item or {}
 
     def proofs(self, number: str) -> list[dict[str, Any]]:
         return self.dynamodb.Table("contacts").query(
             KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
-            ExpressionAttributeNames={"#r": "record"}, ExpressionAttributeValues={":n": number, ":p": "CONSENT#"},
-            ConsistentRead=True)["Items"]
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":n": number, ":p": "CONSENT#"},
+            ConsistentRead=True,
+        )["Items"]
 
     def on_opt_out_list(self, number: str) -> bool:
         return number in self.sms.opted_out
 
     def parked(self) -> list[dict[str, Any]]:
-        messages = self.sqs.receive_message(QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10,
-                                            MessageAttributeNames=["All"]).get("Messages", [])
-        return [{"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
-                for m in messages]
+        messages = self.sqs.receive_message(
+            QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return [
+            {"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
+            for m in messages
+        ]
 
 
 @contextmanager
-def inbound_world(*, faults: FaultInjector | None = None, conversations: bool = True,
-                  environment: dict[str, str] | None = None, **settings_overrides: Any) -> Iterator[InboundWorld]:
+def inbound_world(
+    *,
+    faults: FaultInjector | None = None,
+    conversations: bool = True,
+    environment: dict[str, str] | None = None,
+    **settings_overrides: Any,
+) -> Iterator[InboundWorld]:
     """A fresh emulated world and the inbound handler wired to it, with the settings the construct
     would give it for ``SETTINGS`` and ``settings_overrides`` (a config's keys), plus ``environment``."""
     from two_way_sms_cdk.config import parse_config  # the same validation the synth runs
@@ -142,9 +175,15 @@ def inbound_world(*, faults: FaultInjector | None = None, conversations: bool = 
         create_tables(dynamodb)
         sqs = boto3.client("sqs", region_name=REGION)
         settings = {
-            "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts", "LEDGER_TABLE": "ledger",
-            "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs", "MESSAGE_TYPE": "TRANSACTIONAL",
-            "REPLY_MAX_PRICE": "0.05", "REPLY_TIME_TO_LIVE": "3600", "OUR_NUMBERS": OUR_NUMBER,
+            "RESPONDER_SETTINGS": config.responder.to_json(),
+            "CONTACTS_TABLE": "contacts",
+            "LEDGER_TABLE": "ledger",
+            "CONFIGURATION_SET": "replies",
+            "OPT_OUT_LIST": "opt-outs",
+            "MESSAGE_TYPE": "TRANSACTIONAL",
+            "REPLY_MAX_PRICE": "0.05",
+            "REPLY_TIME_TO_LIVE": "3600",
+            "OUR_NUMBERS": OUR_NUMBER,
             "MAX_RECEIVE_COUNT": str(MAX_RECEIVES),
             "DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="inbound-dead-letters")["QueueUrl"],
         }
@@ -159,8 +198,12 @@ def inbound_world(*, faults: FaultInjector | None = None, conversations: bool = 
         events = boto3.client("events", region_name=REGION)
         faults.attach(dynamodb.meta.client)
         faults.attach(events)
-        handler = make_handler(InboundSettings.from_environment(settings),
-                               emulated_clients(sms=faults.wrap_sms(sms), dynamodb=dynamodb, sqs=sqs, events=events),
-                               clock=clock.now, sleep=clock.sleep, router=Router())  # no registrations from elsewhere
+        handler = make_handler(
+            InboundSettings.from_environment(settings),
+            emulated_clients(sms=faults.wrap_sms(sms), dynamodb=dynamodb, sqs=sqs, events=events),
+            clock=clock.now,
+            sleep=clock.sleep,
+            router=Router(),
+        )  # no registrations from elsewhere
         app = SimpleNamespace(handler=handler)
         yield InboundWorld(app, sms, clock, faults, dynamodb, sqs, settings["DEAD_LETTER_QUEUE_URL"])

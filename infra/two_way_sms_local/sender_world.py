@@ -62,8 +62,9 @@ TEMPLATES = {
 _SQS_MODEL = botocore.session.get_session().get_service_model("sqs")
 
 
-def send_request(key: str, destination: str = SEATTLE, message_type: str = "TRANSACTIONAL",
-                 **fields: Any) -> dict[str, Any]:
+def send_request(
+    key: str, destination: str = SEATTLE, message_type: str = "TRANSACTIONAL", **fields: Any
+) -> dict[str, Any]:
     if "templateId" not in fields:
         fields.setdefault("body", "Your code is 123456.")
     return {"destination": destination, "messageType": message_type, "idempotencyKey": key, **fields}
@@ -101,20 +102,29 @@ class RecordingSqs:
             return dict(self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=Entries))
         by_id = {entry["Id"]: entry for entry in Entries}
         if self._through_moto:
-            response = dict(self._sqs.send_message_batch(
-                QueueUrl=QueueUrl, Entries=[{**entry, "DelaySeconds": 0} for entry in Entries]))
+            response = dict(
+                self._sqs.send_message_batch(
+                    QueueUrl=QueueUrl, Entries=[{**entry, "DelaySeconds": 0} for entry in Entries]
+                )
+            )
         else:
-            validate_parameters({"QueueUrl": QueueUrl, "Entries": Entries},
-                                _SQS_MODEL.operation_model("SendMessageBatch").input_shape)
-            response = {"Successful": [{"Id": entry["Id"], "MessageId": f"sqs-{next(self._ids):07d}"}
-                                       for entry in Entries], "Failed": []}
+            validate_parameters(
+                {"QueueUrl": QueueUrl, "Entries": Entries}, _SQS_MODEL.operation_model("SendMessageBatch").input_shape
+            )
+            response = {
+                "Successful": [{"Id": entry["Id"], "MessageId": f"sqs-{next(self._ids):07d}"} for entry in Entries],
+                "Failed": [],
+            }
         for success in response.get("Successful", []):
             entry = by_id[success["Id"]]
             delay = entry.get("DelaySeconds", 0)
             self.delays.append(delay)
             now = self._clock.now()
-            self.arrived.append(QueuedMessage(success["MessageId"], f"receipt-{success['MessageId']}",
-                                              entry["MessageBody"], now + delay, now))
+            self.arrived.append(
+                QueuedMessage(
+                    success["MessageId"], f"receipt-{success['MessageId']}", entry["MessageBody"], now + delay, now
+                )
+            )
         return response
 
 
@@ -158,15 +168,18 @@ class SenderHarness:
     def redeploy(self, **environment: str) -> None:
         """A deploy with these variables changed: a new execution environment, nothing cached."""
         self.environment = {**self.environment, **environment}
-        handler = sender_function.make_handler(SenderFunctionSettings.from_environment(self.environment),
-                                               self.clients, clock=self.clock)
+        handler = sender_function.make_handler(
+            SenderFunctionSettings.from_environment(self.environment), self.clients, clock=self.clock
+        )
         self.app = replace(self.app, handler=handler)
 
     # -- producing ---------------------------------------------------------------------------
     def submit(self, *requests: dict[str, Any] | str) -> None:
         for start in range(0, len(requests), 10):
-            entries = [{"Id": str(i), "MessageBody": r if isinstance(r, str) else json.dumps(r)}
-                       for i, r in enumerate(requests[start:start + 10])]
+            entries = [
+                {"Id": str(i), "MessageBody": r if isinstance(r, str) else json.dumps(r)}
+                for i, r in enumerate(requests[start : start + 10])
+            ]
             self.recording.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
 
     # -- the event source mapping -----------------------------------------------------------
@@ -214,15 +227,24 @@ class SenderHarness:
         records = []
         for m in messages:
             m.receive_count += 1
-            records.append({
-                "messageId": m.message_id, "receiptHandle": m.receipt, "body": m.body,
-                "attributes": {
-                    "ApproximateReceiveCount": str(m.receive_count), "SentTimestamp": str(int(m.sent_at * 1000)),
-                    "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
-                },
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound", "awsRegion": REGION,
-            })
+            records.append(
+                {
+                    "messageId": m.message_id,
+                    "receiptHandle": m.receipt,
+                    "body": m.body,
+                    "attributes": {
+                        "ApproximateReceiveCount": str(m.receive_count),
+                        "SentTimestamp": str(int(m.sent_at * 1000)),
+                        "SenderId": "AIDAEXAMPLE",
+                        "ApproximateFirstReceiveTimestamp": str(int(self.clock.now() * 1000)),
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:outbound",
+                    "awsRegion": REGION,
+                }
+            )
         return {"Records": records}
 
     # -- reading and changing the world ----------------------------------------------------------
@@ -231,13 +253,23 @@ class SenderHarness:
 
     def opt_in(self, number: str, at: float | None = None) -> None:
         self.app.contacts.record_consent(
-            number=number, change=ConsentChange.OPTED_IN, at_ms=int((at or self.clock.now() - 86400) * 1000),
-            message_id=f"start-{number}", keyword="START", our_number=OUR_NUMBER)
+            number=number,
+            change=ConsentChange.OPTED_IN,
+            at_ms=int((at or self.clock.now() - 86400) * 1000),
+            message_id=f"start-{number}",
+            keyword="START",
+            our_number=OUR_NUMBER,
+        )
 
     def opt_out(self, number: str) -> None:
         self.app.contacts.record_consent(
-            number=number, change=ConsentChange.OPTED_OUT, at_ms=int(self.clock.now() * 1000),
-            message_id=f"stop-{number}", keyword="STOP", our_number=OUR_NUMBER)
+            number=number,
+            change=ConsentChange.OPTED_OUT,
+            at_ms=int(self.clock.now() * 1000),
+            message_id=f"stop-{number}",
+            keyword="STOP",
+            our_number=OUR_NUMBER,
+        )
 
     def outbound_items(self, prefix: str) -> list[dict[str, Any]]:
         items = self.dynamodb.Table("outbound").scan(ConsistentRead=True)["Items"]
@@ -246,6 +278,7 @@ class SenderHarness:
     def on_call(self, operation: str, callback: Callable[[dict[str, Any]], None]) -> None:
         """Calls ``callback`` with the parameters of each of the function's DynamoDB ``operation`` calls
         (wire format), before the call: it may count them, or raise to fail the call."""
+
         def before(params: dict[str, Any], **_: Any) -> None:
             callback(json.loads(params["body"]))  # the request as sent: DynamoDB's JSON protocol
 
@@ -253,17 +286,31 @@ class SenderHarness:
 
 
 @contextmanager
-def sender_world(*, start: float = NOON_IN_SEATTLE, conversations: bool = True, dead_letter_queue: bool = False,
-                 environment: Mapping[str, str] | None = None, wrap_sms: Callable[[SmsEmulator], Any] | None = None,
-                 sqs_through_moto: bool = True, **settings_overrides: Any) -> Iterator[SenderHarness]:
+def sender_world(
+    *,
+    start: float = NOON_IN_SEATTLE,
+    conversations: bool = True,
+    dead_letter_queue: bool = False,
+    environment: Mapping[str, str] | None = None,
+    wrap_sms: Callable[[SmsEmulator], Any] | None = None,
+    sqs_through_moto: bool = True,
+    **settings_overrides: Any,
+) -> Iterator[SenderHarness]:
     """The sender wired to a fresh emulated world inside ``mock_aws``.
 
     ``environment`` changes the function's variables (the budget, say); ``wrap_sms`` wraps the
     emulator as the function's SMS client (a fault injector); ``settings_overrides`` change its
     ``SenderSettings``; ``dead_letter_queue`` gives it one for malformed requests.
     """
-    settings = SenderSettings(**{"origination_identity": OUR_NUMBER, "mps": MPS, "max_price_usd": "0.05",
-                                 "time_to_live_seconds": 3600, **settings_overrides})
+    settings = SenderSettings(
+        **{
+            "origination_identity": OUR_NUMBER,
+            "mps": MPS,
+            "max_price_usd": "0.05",
+            "time_to_live_seconds": 3600,
+            **settings_overrides,
+        }
+    )
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
@@ -288,13 +335,28 @@ def sender_world(*, start: float = NOON_IN_SEATTLE, conversations: bool = True, 
         outbound = dynamodb.Table("outbound")
         app = SenderApp(
             handler=sender_function.make_handler(function_settings, clients, clock=clock),
-            outcomes=RequestOutcomes(outbound), contacts=ContactsTable(dynamodb.Table("contacts")),
+            outcomes=RequestOutcomes(outbound),
+            contacts=ContactsTable(dynamodb.Table("contacts")),
             ledger=MessageLedger(dynamodb.Table("ledger"), retention_days=function_settings.ledger_retention_days),
-            campaign_runs=CampaignRuns(outbound), held=HeldRequests(outbound),
+            campaign_runs=CampaignRuns(outbound),
+            held=HeldRequests(outbound),
             queue=OutboundQueue(recording, queue_url),
             codes=OneUseCodes(boto3.client("kms", region_name=REGION), function_settings.codes_key_id)
-            if function_settings.codes_key_id else None,
+            if function_settings.codes_key_id
+            else None,
         )
         logs = capture_logs(sender_function.logger.name)
-        yield SenderHarness(app, sqs, queue_url, clock, sms, recording, dynamodb, scheduler, logs,
-                            function_environment, clients, dead_letter_queue_url)
+        yield SenderHarness(
+            app,
+            sqs,
+            queue_url,
+            clock,
+            sms,
+            recording,
+            dynamodb,
+            scheduler,
+            logs,
+            function_environment,
+            clients,
+            dead_letter_queue_url,
+        )

@@ -108,20 +108,38 @@ class SmsEmulator:
             self.throttles += 1
             raise _error("ThrottlingException", "Rate exceeded", "SendTextMessage")
         if params["DestinationPhoneNumber"] in self.opted_out:
-            raise _error("ConflictException", "The destination phone number is opted out", "SendTextMessage",
-                         Reason="DESTINATION_PHONE_NUMBER_OPTED_OUT", ResourceType="opt-out-list",
-                         ResourceId="default")
+            raise _error(
+                "ConflictException",
+                "The destination phone number is opted out",
+                "SendTextMessage",
+                Reason="DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                ResourceType="opt-out-list",
+                ResourceId="default",
+            )
         if "MaxPrice" in params and self.price_per_part_usd * parts > Decimal(params["MaxPrice"]):
-            raise _error("ValidationException", "The price of the message is over MaxPrice", "SendTextMessage",
-                         Reason="PRICE_OVER_THRESHOLD")
+            raise _error(
+                "ValidationException",
+                "The price of the message is over MaxPrice",
+                "SendTextMessage",
+                Reason="PRICE_OVER_THRESHOLD",
+            )
         self._recent.setdefault(origination, deque()).append((now, parts))
         message_id = f"msg-{next(self._ids):05d}"
-        self.sent.append(SentText(
-            message_id=message_id, destination=params["DestinationPhoneNumber"], origination=origination, body=body,
-            parts=parts, at=now, message_type=params.get("MessageType", "TRANSACTIONAL"),
-            context=dict(params.get("Context", {})), configuration_set=params.get("ConfigurationSetName"),
-            max_price=params.get("MaxPrice"), time_to_live=params.get("TimeToLive"),
-        ))
+        self.sent.append(
+            SentText(
+                message_id=message_id,
+                destination=params["DestinationPhoneNumber"],
+                origination=origination,
+                body=body,
+                parts=parts,
+                at=now,
+                message_type=params.get("MessageType", "TRANSACTIONAL"),
+                context=dict(params.get("Context", {})),
+                configuration_set=params.get("ConfigurationSetName"),
+                max_price=params.get("MaxPrice"),
+                time_to_live=params.get("TimeToLive"),
+            )
+        )
         return {"MessageId": message_id}
 
     def put_opted_out_number(self, **params: Any) -> dict[str, Any]:
@@ -155,8 +173,9 @@ class SmsEmulator:
 
 def _error(code: str, message: str, operation: str, **modeled: str) -> ClientError:
     """A ClientError shaped like botocore's: modeled members (Reason) at the top of the response."""
-    return ClientError({"Error": {"Code": code, "Message": message}, **modeled,
-                        "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, **modeled, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
 
 
 def _validate(operation: str, params: dict[str, Any]) -> None:

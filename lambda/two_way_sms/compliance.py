@@ -32,5 +32,7 @@ def stop_reply_problem(text: str) -> str | None:
     """Why ``text`` cannot be a STOP confirmation (it does not say messages stop), or None."""
     if _STOP_CONFIRMATION.search(text):
         return None
-    return (f"stop_reply {text!r} must confirm that messages will stop (e.g. 'You are unsubscribed and will "
-            "receive no more messages')")
+    return (
+        f"stop_reply {text!r} must confirm that messages will stop (e.g. 'You are unsubscribed and will "
+        "receive no more messages')"
+    )

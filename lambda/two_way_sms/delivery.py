@@ -107,7 +107,8 @@ class DeliveryEvent:
     def billing_month(self) -> str:
         """The UTC month the message was requested in (``2026-11``): where its spend is counted."""
         return datetime.fromtimestamp(
-            (self.request_timestamp_ms or self.event_timestamp_ms) / 1000, tz=timezone.utc).strftime("%Y-%m")
+            (self.request_timestamp_ms or self.event_timestamp_ms) / 1000, tz=timezone.utc
+        ).strftime("%Y-%m")
 
     @property
     def requested_at(self) -> str | None:
@@ -137,7 +138,8 @@ def parse_delivery_event(data: bytes | str | dict[str, Any]) -> DeliveryEvent:
     if "detail" in data or "detail-type" in data:
         if data.get("source") != SOURCE or data.get("detail-type") != DETAIL_TYPE:
             raise MalformedDeliveryEvent(
-                f"event is {data.get('source')!r}/{data.get('detail-type')!r}, not {SOURCE!r}/{DETAIL_TYPE!r}")
+                f"event is {data.get('source')!r}/{data.get('detail-type')!r}, not {SOURCE!r}/{DETAIL_TYPE!r}"
+            )
         detail = data.get("detail")
         if not isinstance(detail, dict):
             raise MalformedDeliveryEvent("event has no detail object")
@@ -166,7 +168,8 @@ def parse_delivery_event(data: bytes | str | dict[str, Any]) -> DeliveryEvent:
         origination_number=_number(detail, "originationPhoneNumber"),
         destination_number=_number(detail, "destinationPhoneNumber"),
         iso_country_code=_text(detail, "isoCountryCode"),
-        is_international=detail.get("isInternationalSend") if isinstance(detail.get("isInternationalSend"), bool)
+        is_international=detail.get("isInternationalSend")
+        if isinstance(detail.get("isInternationalSend"), bool)
         else None,
         mcc=_text(detail, "mcc"),
         mnc=_text(detail, "mnc"),

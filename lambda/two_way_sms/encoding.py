@@ -98,10 +98,7 @@ class EncodingReport:
         encoding = self.encoding
         if self.non_gsm_characters:
             encoding += f" (because of {_list_characters(self.non_gsm_characters)})"
-        return (
-            f"{encoding}, {_plural(self.characters, 'character')}, "
-            f"{_plural(self.parts, 'part')}"
-        )
+        return f"{encoding}, {_plural(self.characters, 'character')}, {_plural(self.parts, 'part')}"
 
 
 def is_gsm7(text: str) -> bool:
@@ -166,8 +163,7 @@ def _list_characters(characters: tuple[str, ...], shown: int = 3) -> str:
     # Invisible characters and unusual spaces are shown by code point so they can be found;
     # only the first few are listed to keep the line short.
     listed = ", ".join(
-        f"'{c}'" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}"
-        for c in characters[:shown]
+        f"'{c}'" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in characters[:shown]
     )
     hidden = len(characters) - shown
     return f"{listed} and {hidden} more" if hidden > 0 else listed

@@ -66,7 +66,16 @@ KEYWORD_MAX_LENGTH = 30
 
 # AWS's own opt-out keywords for US/CA numbers (sms-voice user guide, "keywords-required").
 AWS_DEFAULT_OPT_OUT_WORDS = (
-    "ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE",
+    "ARRET",
+    "CANCEL",
+    "END",
+    "OPT-OUT",
+    "OPTOUT",
+    "QUIT",
+    "REMOVE",
+    "STOP",
+    "TD",
+    "UNSUBSCRIBE",
 )
 # The FCC names REVOKE (47 CFR 64.1200(a)(10)); STOPALL is common carrier practice.
 EXTRA_OPT_OUT_WORDS = ("STOPALL", "REVOKE")
@@ -121,7 +130,7 @@ def first_keyword(text: str, keywords: Iterable[str]) -> str | None:
 def _begins_with(body: str, word: str) -> bool:
     if not word or not body.startswith(word):
         return False
-    rest = body[len(word):]
+    rest = body[len(word) :]
     return not rest or not rest[0].isalnum()
 
 
@@ -149,6 +158,7 @@ def keyword_problem(keyword: str) -> str | None:
 # The grammar works on the folded text: words of A-Z and 0-9 separated by one space, clauses
 # separated by " | ". Fragments are regular expressions over it; a space in one is one space.
 
+
 def _alternatives(*forms: str) -> str:
     """One group matching any of ``forms``, tried in the order given (put longer forms first)."""
     return "(?:" + "|".join(forms) + ")"
@@ -157,52 +167,192 @@ def _alternatives(*forms: str) -> str:
 PLEASE = r"PLE+A?[SZ]E*|PL[SZ]+|PLIZ"
 # Said before an opt-out word without changing it: "please stop", "ok, stop", "I said STOP".
 COURTESY_WORDS = _alternatives(
-    PLEASE, "KINDLY", "OK+(?:AY+)?", "K+", "NOPE", "NAH", "NO", "OOPS", "UM+", "JUST", "SO", "AND", "BUT", "THEN",
-    "NOW", "ALREADY", "AGAIN", "SERIOUSLY", "HONESTLY", "HEY", "HI", "HELLO", "YO", "SORRY", "THANK YOU", "THANKS",
-    "THX", "TY",
-    "I ALREADY SAID", "AS I SAID", "LIKE I SAID", "I SAID", "I TOLD YOU TO", "I TOLD YOU", "I ASKED YOU TO",
+    PLEASE,
+    "KINDLY",
+    "OK+(?:AY+)?",
+    "K+",
+    "NOPE",
+    "NAH",
+    "NO",
+    "OOPS",
+    "UM+",
+    "JUST",
+    "SO",
+    "AND",
+    "BUT",
+    "THEN",
+    "NOW",
+    "ALREADY",
+    "AGAIN",
+    "SERIOUSLY",
+    "HONESTLY",
+    "HEY",
+    "HI",
+    "HELLO",
+    "YO",
+    "SORRY",
+    "THANK YOU",
+    "THANKS",
+    "THX",
+    "TY",
+    "I ALREADY SAID",
+    "AS I SAID",
+    "LIKE I SAID",
+    "I SAID",
+    "I TOLD YOU TO",
+    "I TOLD YOU",
+    "I ASKED YOU TO",
     "POR FAVOR",
 )
 # A request around an unambiguous opt-out word: "I want to opt out", "can you stop", "how do I unsubscribe".
 REQUEST_WORDS = _alternatives(
-    "I WOULD LIKE YOU TO", "ID LIKE YOU TO", "I WOULD LIKE TO", "ID LIKE TO", "WOULD LIKE TO", "I WANT YOU TO",
-    "I NEED YOU TO", "I WANT TO", "I WANNA", "WANT TO", "I NEED TO", "I WISH TO", "CAN YOU", "CAN U", "COULD YOU",
-    "WOULD YOU", "WILL YOU", "CAN I", "HOW DO I", "HOW CAN I", "HOW DO YOU", "HOW TO", "LET ME", "YOU CAN",
-    "WHY WONT YOU", "WHY DONT YOU",
+    "I WOULD LIKE YOU TO",
+    "ID LIKE YOU TO",
+    "I WOULD LIKE TO",
+    "ID LIKE TO",
+    "WOULD LIKE TO",
+    "I WANT YOU TO",
+    "I NEED YOU TO",
+    "I WANT TO",
+    "I WANNA",
+    "WANT TO",
+    "I NEED TO",
+    "I WISH TO",
+    "CAN YOU",
+    "CAN U",
+    "COULD YOU",
+    "WOULD YOU",
+    "WILL YOU",
+    "CAN I",
+    "HOW DO I",
+    "HOW CAN I",
+    "HOW DO YOU",
+    "HOW TO",
+    "LET ME",
+    "YOU CAN",
+    "WHY WONT YOU",
+    "WHY DONT YOU",
 )
 # What the texts are called.
 MESSAGE_NOUNS = _alternatives(
     "(?:TEXT|SMS|MESSAGING|TEXTING|MESSAGE|ALERT) (?:SERVICE|PROGRAM|LIST|CLUB|PLAN|SUBSCRIPTION|ALERTS|MESSAGES)",
-    "TEXT MESSAGES?", "TEXTS?", "TXTS?", "MESSAGES?", "MSGS?", "SMS(?:ES|S)?", "ALERTS",
-    "NOTIFICATIONS", "NOTIFS", "REMINDERS", "UPDATES", "PROMOS", "PROMOTIONS", "OFFERS", "DEALS", "ADS", "MARKETING",
-    "SPAM", "SUBSCRIPTIONS?", "COMMUNICATIONS?", "CONTACT", "CALLS",
+    "TEXT MESSAGES?",
+    "TEXTS?",
+    "TXTS?",
+    "MESSAGES?",
+    "MSGS?",
+    "SMS(?:ES|S)?",
+    "ALERTS",
+    "NOTIFICATIONS",
+    "NOTIFS",
+    "REMINDERS",
+    "UPDATES",
+    "PROMOS",
+    "PROMOTIONS",
+    "OFFERS",
+    "DEALS",
+    "ADS",
+    "MARKETING",
+    "SPAM",
+    "SUBSCRIPTIONS?",
+    "COMMUNICATIONS?",
+    "CONTACT",
+    "CALLS",
 )
 PLURAL_MESSAGE_NOUNS = _alternatives(
-    "TEXT MESSAGES", "TEXTS", "TXTS", "MESSAGES", "MSGS", "SMSES", "SMSS", "ALERTS", "NOTIFICATIONS", "REMINDERS",
-    "UPDATES", "PROMOS", "PROMOTIONS", "OFFERS", "DEALS", "ADS", "CALLS",
+    "TEXT MESSAGES",
+    "TEXTS",
+    "TXTS",
+    "MESSAGES",
+    "MSGS",
+    "SMSES",
+    "SMSS",
+    "ALERTS",
+    "NOTIFICATIONS",
+    "REMINDERS",
+    "UPDATES",
+    "PROMOS",
+    "PROMOTIONS",
+    "OFFERS",
+    "DEALS",
+    "ADS",
+    "CALLS",
 )
 # Words between a verb and what the texts are called: "stop ALL THESE texts", "no more F***ING texts".
 DETERMINERS = _alternatives(
-    "THE", "THESE", "THOSE", "THIS", "YOUR", "UR", "ALL OF", "ALL", "ANYMORE", "ANY", "MORE", "MY", "OUR", "FURTHER",
-    "FUTURE", "SUCH", "F ING", "FUCKING", "FREAKING", "FRICKING", "FRIGGING", "EFFING", "DAMN", "BLOODY", "STUPID",
-    "ANNOYING", "CONSTANT", "RANDOM", "AUTOMATED", "PROMOTIONAL",
+    "THE",
+    "THESE",
+    "THOSE",
+    "THIS",
+    "YOUR",
+    "UR",
+    "ALL OF",
+    "ALL",
+    "ANYMORE",
+    "ANY",
+    "MORE",
+    "MY",
+    "OUR",
+    "FURTHER",
+    "FUTURE",
+    "SUCH",
+    "F ING",
+    "FUCKING",
+    "FREAKING",
+    "FRICKING",
+    "FRIGGING",
+    "EFFING",
+    "DAMN",
+    "BLOODY",
+    "STUPID",
+    "ANNOYING",
+    "CONSTANT",
+    "RANDOM",
+    "AUTOMATED",
+    "PROMOTIONAL",
 )
 ABOUT_MESSAGES = rf"(?:{DETERMINERS} ){{0,3}}{MESSAGE_NOUNS}"
 # What people are removed from: "remove me from YOUR TEXT LIST".
 LISTS = _alternatives(
     r"(?:(?:TEXT|TEXTING|SMS|MESSAGE|MESSAGING|MAILING|CONTACT|CALL|CALLING|MARKETING|PROMO|PROMOTIONAL|DISTRIBUTION"
     r"|SUBSCRIBER|SUBSCRIPTION|BROADCAST|ALERT|ALERTS) )?(?:LISTS?|CONTACTS|DATABASE|SYSTEM|SERVICE|PROGRAM|RECORDS)",
-    MESSAGE_NOUNS, "THIS NUMBER", "THIS", "THESE", "THAT", "IT", "ALL", "EVERYTHING", "HERE",
+    MESSAGE_NOUNS,
+    "THIS NUMBER",
+    "THIS",
+    "THESE",
+    "THAT",
+    "IT",
+    "ALL",
+    "EVERYTHING",
+    "HERE",
 )
 ACTIVITIES = _alternatives(
-    "TEXTING", "TXTING", "TEXTIN", "MESSAGING", "MSGING", "MESSAGIN", "CONTACTING", "SPAMMING", "BOTHERING",
-    "HARASSING", "PINGING", "SENDING", "REMINDING", "CALLING", "EMAILING", "RECEIVING", "GETTING", "HITTING ME UP",
+    "TEXTING",
+    "TXTING",
+    "TEXTIN",
+    "MESSAGING",
+    "MSGING",
+    "MESSAGIN",
+    "CONTACTING",
+    "SPAMMING",
+    "BOTHERING",
+    "HARASSING",
+    "PINGING",
+    "SENDING",
+    "REMINDING",
+    "CALLING",
+    "EMAILING",
+    "RECEIVING",
+    "GETTING",
+    "HITTING ME UP",
     "BLOWING UP MY PHONE",
 )
 # Who is to be removed: "remove ME", "take MY CELL NUMBER off".
 CUSTOMER = _alternatives(
     r"MY (?:(?:CELL|PHONE|MOBILE|CONTACT|PERSONAL) )?(?:NUMBER|INFO|INFORMATION|DETAILS|NAME|CONTACT|DATA|PHONE|CELL)",
-    "THIS NUMBER", "ME", "US",
+    "THIS NUMBER",
+    "ME",
+    "US",
 )
 OPT_OUT_VERBS = r"STOP ?ALL|STO+P+|QUIT+|END|CANCEL+|UN ?SUB?S?C?RIBE|UNSUB|OPT ?OUT|REVOKE|REMOVE"
 # Words that complete a command ("stop texting me now please"); a clause is a command only
@@ -211,12 +361,57 @@ COMPLETING_WORDS = _alternatives(
     rf"FROM (?:{DETERMINERS} ){{0,3}}{LISTS}",
     rf"OF (?:{DETERMINERS} ){{0,3}}(?:{PLURAL_MESSAGE_NOUNS}|THIS NUMBER|THIS|THESE|IT|ALL|EVERYTHING)",
     r"(?:ON|TO|AT) (?:THIS|MY) (?:NUMBER|PHONE|CELL)",
-    ABOUT_MESSAGES, ACTIVITIES, CUSTOMER, OPT_OUT_VERBS,
-    "THIS NUMBER", "MY NUMBER", "ALL OF IT", "IT", "THIS", "THESE", "RIGHT NOW", "NOW", "RN", PLEASE, "ALL",
-    "EVERYTHING", "THANK YOU", "THANKS", "THX", "TY", "ASAP", "IMMEDIATELY", "FOREVER", "PERMANENTLY", "COMPLETELY",
-    "ALREADY", "AGAIN", "TODAY", "ANY ?MORE", "FOR GOOD", "OKAY", "OK", "I SAID", "I MEAN IT", "FOR REAL", "SERIOUSLY",
-    "DAMN IT", "DAMMIT", "POR FAVOR", "LOL", "GOD", "MAN", "DUDE", "BRO", "BUDDY", "GUYS", "SIR", "MAAM", "TOO",
-    "AS WELL", "NO MORE",
+    ABOUT_MESSAGES,
+    ACTIVITIES,
+    CUSTOMER,
+    OPT_OUT_VERBS,
+    "THIS NUMBER",
+    "MY NUMBER",
+    "ALL OF IT",
+    "IT",
+    "THIS",
+    "THESE",
+    "RIGHT NOW",
+    "NOW",
+    "RN",
+    PLEASE,
+    "ALL",
+    "EVERYTHING",
+    "THANK YOU",
+    "THANKS",
+    "THX",
+    "TY",
+    "ASAP",
+    "IMMEDIATELY",
+    "FOREVER",
+    "PERMANENTLY",
+    "COMPLETELY",
+    "ALREADY",
+    "AGAIN",
+    "TODAY",
+    "ANY ?MORE",
+    "FOR GOOD",
+    "OKAY",
+    "OK",
+    "I SAID",
+    "I MEAN IT",
+    "FOR REAL",
+    "SERIOUSLY",
+    "DAMN IT",
+    "DAMMIT",
+    "POR FAVOR",
+    "LOL",
+    "GOD",
+    "MAN",
+    "DUDE",
+    "BRO",
+    "BUDDY",
+    "GUYS",
+    "SIR",
+    "MAAM",
+    "TOO",
+    "AS WELL",
+    "NO MORE",
 )
 # Complete up to the end of the clause.
 TO_CLAUSE_END = rf"(?: {COMPLETING_WORDS}){{0,10}}(?= \||$)"
@@ -274,45 +469,75 @@ class Wording(NamedTuple):
 OPT_OUT_WORDING: tuple[Wording, ...] = (
     Wording("OPT OUT", (" OPT",), rf"OPT(?:ED|ING)? ?(?:{CUSTOMER} )?OUT\b"),
     Wording("UNSUBSCRIBE", (" UNSU", " UN SU"), r"UN ?SUB?S?C?RIB(?:E|ED|ING)\b|UNSUB\b"),
-    Wording("REVOKE", (" REVOK", " WITHDRAW", " CONSENT"),
-            r"REVOK(?:E|ED|ING) (?:(?:MY|ALL|ANY|THE|YOUR) )?(?:CONSENT|PERMISSION|AUTHORI[SZ]ATION|OPT IN)\b"
-            rf"|WITHDRAW(?:ING|N)? (?:(?:MY|ALL|ANY) )?(?:CONSENT|PERMISSION)\b|REVOKE{TO_CLAUSE_END}"
-            r"|CONSENT (?:IS |HAS BEEN |IS HEREBY )?(?:REVOKED|WITHDRAWN)\b"),
-    Wording("REVOKE", (" DO NOT", " DONT", " NO LONGER", " NO CONSENT", " NEVER"),
-            r"(?:DO NOT|DONT|NO LONGER) (?:GIVE |HAVE )?(?:MY )?CONSENT\b|NO CONSENT\b"
-            r"|NEVER (?:CONSENTED|AGREED|SIGNED UP|OPTED IN|SUBSCRIBED)\b", guarded=False),
-    Wording("STOP", (" STOP", " STOO", " CEASE", " DISCONTINUE", " HALT"),
-            rf"(?:STO+P+|CEASE|DISCONTINUE|HALT) {ABOUT_MESSAGES}\b{NOT_A_TIME}"
-            rf"|(?:STO+P+|CEASE|HALT) (?:(?:F ING|FUCKING|FREAKING|EFFING) )?{ACTIVITIES}{CUSTOMER_OR_END}{NOT_A_TIME}"
-            r"|CEASE AND DESIST\b"),
+    Wording(
+        "REVOKE",
+        (" REVOK", " WITHDRAW", " CONSENT"),
+        r"REVOK(?:E|ED|ING) (?:(?:MY|ALL|ANY|THE|YOUR) )?(?:CONSENT|PERMISSION|AUTHORI[SZ]ATION|OPT IN)\b"
+        rf"|WITHDRAW(?:ING|N)? (?:(?:MY|ALL|ANY) )?(?:CONSENT|PERMISSION)\b|REVOKE{TO_CLAUSE_END}"
+        r"|CONSENT (?:IS |HAS BEEN |IS HEREBY )?(?:REVOKED|WITHDRAWN)\b",
+    ),
+    Wording(
+        "REVOKE",
+        (" DO NOT", " DONT", " NO LONGER", " NO CONSENT", " NEVER"),
+        r"(?:DO NOT|DONT|NO LONGER) (?:GIVE |HAVE )?(?:MY )?CONSENT\b|NO CONSENT\b"
+        r"|NEVER (?:CONSENTED|AGREED|SIGNED UP|OPTED IN|SUBSCRIBED)\b",
+        guarded=False,
+    ),
+    Wording(
+        "STOP",
+        (" STOP", " STOO", " CEASE", " DISCONTINUE", " HALT"),
+        rf"(?:STO+P+|CEASE|DISCONTINUE|HALT) {ABOUT_MESSAGES}\b{NOT_A_TIME}"
+        rf"|(?:STO+P+|CEASE|HALT) (?:(?:F ING|FUCKING|FREAKING|EFFING) )?{ACTIVITIES}{CUSTOMER_OR_END}{NOT_A_TIME}"
+        r"|CEASE AND DESIST\b",
+    ),
     Wording("QUIT", (" QUIT",), rf"QUIT+ (?:{ABOUT_MESSAGES}\b|{ACTIVITIES}{CUSTOMER_OR_END}){NOT_A_TIME}"),
     Wording("END", (" END ",), rf"END (?:{ABOUT_MESSAGES}\b|{ACTIVITIES}{CUSTOMER_OR_END}){NOT_A_TIME}"),
     Wording("CANCEL", (" CANCEL",), rf"CANCEL+ {ABOUT_MESSAGES}\b{NOT_A_TIME}"),
     # "I would like the text messages to stop"
-    Wording("STOP", (" STOP", " END ", " CEASE"),
-            rf"(?:LIKE|WANT|NEED|WISH|MAKE|LET|GET) (?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{PLURAL_MESSAGE_NOUNS}"
-            r" (?:TO )?(?:STOP|END|CEASE)\b"),
+    Wording(
+        "STOP",
+        (" STOP", " END ", " CEASE"),
+        rf"(?:LIKE|WANT|NEED|WISH|MAKE|LET|GET) (?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{PLURAL_MESSAGE_NOUNS}"
+        r" (?:TO )?(?:STOP|END|CEASE)\b",
+    ),
     Wording("STOP", (" DONE WITH ",), rf"DONE WITH {ABOUT_MESSAGES}\b"),
-    Wording("REMOVE ME", (" REMOVE ",),
-            rf"REMOVE {CUSTOMER}(?:{TO_CLAUSE_END}| FROM (?:{DETERMINERS} ){{0,3}}{LISTS}\b)"),
+    Wording(
+        "REMOVE ME", (" REMOVE ",), rf"REMOVE {CUSTOMER}(?:{TO_CLAUSE_END}| FROM (?:{DETERMINERS} ){{0,3}}{LISTS}\b)"
+    ),
     # "I asked to be removed", "my contact info to be removed", but not "I'd like the late fee to be removed"
-    Wording("REMOVE ME", (" REMOVED",),
-            rf"{SUBJECT}(?: (?!NOT\b|DONT\b|NEVER\b|DIDNT\b)[A-Z0-9]+){{0,3}} (?:BE|GET|GOT|BEEN|BEING) REMOVED"
-            rf"(?:{TO_CLAUSE_END}| FROM (?:{DETERMINERS} ){{0,3}}{LISTS}\b)|(?:HAVE|GET) {CUSTOMER} REMOVED\b"),
-    Wording("TAKE ME OFF", (" TAKE ",),
-            rf"TAKE {CUSTOMER} OFF(?:{TO_CLAUSE_END}| (?:OF )?(?:{DETERMINERS} ){{0,3}}{LISTS}\b)"),
-    Wording("DO NOT TEXT", (" DO NOT", " DONT", " DONOT", " DNT", " NEVER"),
-            r"(?:DO NOT|DONT|DONOT|DNT|NEVER)(?: EVER)?(?: AGAIN)? (?:TEXT|TXT|MESSAGE|MSG|SMS|CONTACT|BOTHER|SPAM|PING"
-            rf"|REMIND)(?: (?:ME|US|THIS NUMBER|MY (?:NUMBER|PHONE|CELL))\b|{TO_CLAUSE_END}){NOT_A_TIME}"
-            rf"|(?:DO NOT|DONT|DONOT|NEVER)(?: EVER)? SEND (?:(?:ME|US) )?{ABOUT_MESSAGES}\b{NOT_A_TIME}",
-            guarded=False),
-    Wording("NO MORE TEXTS", (" DO NOT", " DONT", " NO LONGER"),
-            r"(?:DO NOT|DONT|NO LONGER) (?:WANT|NEED|WISH|LIKE|CARE FOR)(?: TO (?:RECEIVE|GET|BE SENT))?"
-            rf" (?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{MESSAGE_NOUNS}\b"
-            r"|(?:DO NOT|DONT|NO LONGER) (?:WANT|WISH|NEED|LIKE) TO BE (?:TEXTED|MESSAGED|CONTACTED|BOTHERED|SPAMMED"
-            r"|SUBSCRIBED|ON (?:THE|THIS|YOUR|ANY) (?:TEXT |MAILING |CONTACT )?LIST)\b", guarded=False),
-    Wording("NO MORE TEXTS", (" NO MORE",),
-            rf"NO MORE (?:(?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{MESSAGE_NOUNS}|TEXTING|MESSAGING)\b"),
+    Wording(
+        "REMOVE ME",
+        (" REMOVED",),
+        rf"{SUBJECT}(?: (?!NOT\b|DONT\b|NEVER\b|DIDNT\b)[A-Z0-9]+){{0,3}} (?:BE|GET|GOT|BEEN|BEING) REMOVED"
+        rf"(?:{TO_CLAUSE_END}| FROM (?:{DETERMINERS} ){{0,3}}{LISTS}\b)|(?:HAVE|GET) {CUSTOMER} REMOVED\b",
+    ),
+    Wording(
+        "TAKE ME OFF",
+        (" TAKE ",),
+        rf"TAKE {CUSTOMER} OFF(?:{TO_CLAUSE_END}| (?:OF )?(?:{DETERMINERS} ){{0,3}}{LISTS}\b)",
+    ),
+    Wording(
+        "DO NOT TEXT",
+        (" DO NOT", " DONT", " DONOT", " DNT", " NEVER"),
+        r"(?:DO NOT|DONT|DONOT|DNT|NEVER)(?: EVER)?(?: AGAIN)? (?:TEXT|TXT|MESSAGE|MSG|SMS|CONTACT|BOTHER|SPAM|PING"
+        rf"|REMIND)(?: (?:ME|US|THIS NUMBER|MY (?:NUMBER|PHONE|CELL))\b|{TO_CLAUSE_END}){NOT_A_TIME}"
+        rf"|(?:DO NOT|DONT|DONOT|NEVER)(?: EVER)? SEND (?:(?:ME|US) )?{ABOUT_MESSAGES}\b{NOT_A_TIME}",
+        guarded=False,
+    ),
+    Wording(
+        "NO MORE TEXTS",
+        (" DO NOT", " DONT", " NO LONGER"),
+        r"(?:DO NOT|DONT|NO LONGER) (?:WANT|NEED|WISH|LIKE|CARE FOR)(?: TO (?:RECEIVE|GET|BE SENT))?"
+        rf" (?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{MESSAGE_NOUNS}\b"
+        r"|(?:DO NOT|DONT|NO LONGER) (?:WANT|WISH|NEED|LIKE) TO BE (?:TEXTED|MESSAGED|CONTACTED|BOTHERED|SPAMMED"
+        r"|SUBSCRIBED|ON (?:THE|THIS|YOUR|ANY) (?:TEXT |MAILING |CONTACT )?LIST)\b",
+        guarded=False,
+    ),
+    Wording(
+        "NO MORE TEXTS",
+        (" NO MORE",),
+        rf"NO MORE (?:(?:{DETERMINERS} ){{0,3}}(?:[A-Z0-9]+ )?{MESSAGE_NOUNS}|TEXTING|MESSAGING)\b",
+    ),
     Wording("LEAVE ME ALONE", (" LEAVE ",), r"LEAVE (?:ME|US|MY (?:NUMBER|PHONE)) ALONE\b"),
 )
 
@@ -327,10 +552,17 @@ _NEGATION_REACH = 48  # characters before the wording that the negation check re
 
 # Folding, with translation tables (one C pass): letters and digits stay, apostrophes go,
 # sentence punctuation becomes a clause break "|" and everything else a space.
-_CLAUSE_PUNCTUATION = ".!?;:,/\\()[]{}<>\"\r\n|"
+_CLAUSE_PUNCTUATION = '.!?;:,/\\()[]{}<>"\r\n|'
 _ASCII_FOLD = {
-    code: (chr(code).upper() if chr(code).isalnum() else None if chr(code) in "'`"
-           else "|" if chr(code) in _CLAUSE_PUNCTUATION else " ")
+    code: (
+        chr(code).upper()
+        if chr(code).isalnum()
+        else None
+        if chr(code) in "'`"
+        else "|"
+        if chr(code) in _CLAUSE_PUNCTUATION
+        else " "
+    )
     for code in range(128)
 }
 _NON_ASCII_FOLD = {

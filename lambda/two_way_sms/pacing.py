@@ -78,8 +78,9 @@ def to_microseconds(epoch_seconds: float) -> int:
     return math.ceil(round(epoch_seconds * MICROSECONDS, 3))
 
 
-def book(schedule: Schedule, wanted: Sequence[Wanted], *, mps: float, now: float,
-         horizon: float) -> tuple[Schedule, list[Booking]]:
+def book(
+    schedule: Schedule, wanted: Sequence[Wanted], *, mps: float, now: float, horizon: float
+) -> tuple[Schedule, list[Booking]]:
     """Books ``wanted`` on ``schedule``; the new schedule and a booking per request, in order.
 
     A request whose slot is more than ``horizon`` seconds after ``now`` is not booked; its
@@ -136,11 +137,16 @@ def _earliest(schedule: Schedule, request: Wanted, mps: float, now: int) -> int:
 
     slack = [max(mps, slot.parts) - parts_in(slot.at - WINDOW, slot.at) for slot in slots]
     capacity = max(mps, request.parts)
-    candidates = sorted({start} | {t + WINDOW for t in times if t + WINDOW > start}
-                        | {t + MIN_GAP for t in times if t + MIN_GAP > start})
+    candidates = sorted(
+        {start}
+        | {t + WINDOW for t in times if t + WINDOW > start}
+        | {t + MIN_GAP for t in times if t + MIN_GAP > start}
+    )
     for at in candidates:
-        if any(abs(at - t) < MIN_GAP for t in times[bisect.bisect_left(times, at - MIN_GAP + 1):
-                                                        bisect.bisect_right(times, at + MIN_GAP - 1)]):
+        if any(
+            abs(at - t) < MIN_GAP
+            for t in times[bisect.bisect_left(times, at - MIN_GAP + 1) : bisect.bisect_right(times, at + MIN_GAP - 1)]
+        ):
             continue
         if parts_in(at - WINDOW, at) + request.parts > capacity + 1e-9:
             continue  # rule 1 for the second ending at this send
@@ -156,5 +162,6 @@ def _with_slot(schedule: Schedule, slot: Slot, mps: float, now: int) -> Schedule
     duration = math.ceil(slot.parts * MICROSECONDS / mps)
     slots = list(schedule.slots)
     bisect.insort(slots, slot, key=lambda s: s.at)
-    return Schedule(next_free_at=line + duration, busy_until=max(schedule.busy_until, slot.at + duration),
-                    slots=tuple(slots))
+    return Schedule(
+        next_free_at=line + duration, busy_until=max(schedule.busy_until, slot.at + duration), slots=tuple(slots)
+    )

@@ -145,8 +145,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def plan(entries: Mapping[str, Entry], key: str, *, kind: ReplyKind, digest: str, now: float,
-         limits: ReplyLimits) -> Plan:
+def plan(
+    entries: Mapping[str, Entry], key: str, *, kind: ReplyKind, digest: str, now: float, limits: ReplyLimits
+) -> Plan:
     """What to do about reply ``key`` given the customer's log at ``now``."""
     existing = entries.get(key)
     if existing is not None:
@@ -164,10 +165,14 @@ def plan(entries: Mapping[str, Entry], key: str, *, kind: ReplyKind, digest: str
     return Plan(Verdict.SUPPRESSED, reason=limited) if limited else Plan(Verdict.SEND)
 
 
-def _limit_reached(entries: Mapping[str, Entry], key: str, *, digest: str, now: float,
-                   limits: ReplyLimits) -> str | None:
-    counted = [entry for other, entry in entries.items()
-               if other != key and entry.status in _MAY_HAVE_GONE and not entry.kind.is_consent_confirmation]
+def _limit_reached(
+    entries: Mapping[str, Entry], key: str, *, digest: str, now: float, limits: ReplyLimits
+) -> str | None:
+    counted = [
+        entry
+        for other, entry in entries.items()
+        if other != key and entry.status in _MAY_HAVE_GONE and not entry.kind.is_consent_confirmation
+    ]
     if any(entry.text_hash == digest and now - entry.at < limits.same_text_seconds for entry in counted):
         return "SAME_TEXT"
     if sum(now - entry.at < limits.window_seconds for entry in counted) >= limits.per_window:

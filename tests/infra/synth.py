@@ -54,11 +54,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # (a) cdk.json as it is: a new SIMULATOR number.
     "default": DEFAULT_CONFIG,
     # (b) a phone number we already own, configured by the custom resource.
-    "existing_number": {**DEFAULT_CONFIG, "origination": {"existing": {
-        "origination_type": "phone-number", "origination_id": EXISTING_PHONE_NUMBER_ID}}},
+    "existing_number": {
+        **DEFAULT_CONFIG,
+        "origination": {"existing": {"origination_type": "phone-number", "origination_id": EXISTING_PHONE_NUMBER_ID}},
+    },
     # (c) a pool we already own.
-    "existing_pool": {**DEFAULT_CONFIG, "origination": {"existing": {
-        "origination_type": "pool", "origination_id": EXISTING_POOL_ID}}},
+    "existing_pool": {
+        **DEFAULT_CONFIG,
+        "origination": {"existing": {"origination_type": "pool", "origination_id": EXISTING_POOL_ID}},
+    },
     # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop.
     "toll_free_self_managed": {
         **DEFAULT_CONFIG,
@@ -68,9 +72,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True},
     },
     # (e) business events on a bus we already own, and no flow that takes a one-use code.
-    "existing_bus_no_codes": {**DEFAULT_CONFIG, "conversations": {
-        "ready_flows": ["appointment", "support"], "flows": {}, "event_bus_name": EXISTING_EVENT_BUS_NAME,
-        "extensions": {"directory": str(EXTENSIONS_DIRECTORY), "module": "clinic_handlers"}}},
+    "existing_bus_no_codes": {
+        **DEFAULT_CONFIG,
+        "conversations": {
+            "ready_flows": ["appointment", "support"],
+            "flows": {},
+            "event_bus_name": EXISTING_EVENT_BUS_NAME,
+            "extensions": {"directory": str(EXTENSIONS_DIRECTORY), "module": "clinic_handlers"},
+        },
+    },
     # (f) the protect configuration as the account default, more countries, kept on delete; a test
     # publisher role; no price ceiling, set on purpose.
     "account_default_protection": {
@@ -146,12 +156,15 @@ def read_conclusions(outdir: Path) -> dict[str, str]:
     report_file = outdir / "validation-report.json"
     if not report_file.exists():
         return {}
-    return {plugin["pluginName"]: plugin["conclusion"]
-            for plugin in json.loads(report_file.read_text()).get("pluginReports", [])}
+    return {
+        plugin["pluginName"]: plugin["conclusion"]
+        for plugin in json.loads(report_file.read_text()).get("pluginReports", [])
+    }
 
 
-def synthesize(name: str, raw_config: dict[str, Any], outdir: Path,
-               feature_flags: dict[str, Any] = FEATURE_FLAGS) -> Synthesized:
+def synthesize(
+    name: str, raw_config: dict[str, Any], outdir: Path, feature_flags: dict[str, Any] = FEATURE_FLAGS
+) -> Synthesized:
     """The variant's stack, synthesized with ``feature_flags`` (default: this repository's cdk.json)."""
     config = load_config(raw_config)
     app = cdk.App(outdir=str(outdir), context={**feature_flags, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})

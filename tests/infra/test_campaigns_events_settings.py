@@ -81,18 +81,25 @@ def _stack() -> cdk.Stack:
 def function_environment(stack: cdk.Stack, function: Any) -> dict[str, Any]:
     logical_id = stack.resolve(function.node.default_child.logical_id)
     variables: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"][logical_id]["Properties"][
-        "Environment"]["Variables"]
+        "Environment"
+    ]["Variables"]
     return variables
 
 
 def test_the_campaigns_construct_checks_the_environment_it_sets_with_the_handlers_contract():
     stack = _stack()
-    table = dynamodb.Table(stack, "Table",
-                           partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
-    with mock.patch.object(CampaignsSettings, "from_environment",
-                           wraps=CampaignsSettings.from_environment) as contract:
-        construct = Campaigns(stack, "Campaigns", outbound_queue=sqs.Queue(stack, "Queue"), outbound_table=table,
-                              contacts_table=table, encryption_key=kms.Key(stack, "Key"))
+    table = dynamodb.Table(
+        stack, "Table", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+    )
+    with mock.patch.object(CampaignsSettings, "from_environment", wraps=CampaignsSettings.from_environment) as contract:
+        construct = Campaigns(
+            stack,
+            "Campaigns",
+            outbound_queue=sqs.Queue(stack, "Queue"),
+            outbound_table=table,
+            contacts_table=table,
+            encryption_key=kms.Key(stack, "Key"),
+        )
 
     (checked,), _ = contract.call_args
     function = function_environment(stack, construct.function)
@@ -103,8 +110,9 @@ def test_the_delivery_events_construct_checks_the_environment_it_sets_with_the_h
     stack = _stack()
     contacts = dynamodb.Table.from_table_name(stack, "Contacts", "contacts")
     with mock.patch.object(EventsSettings, "from_environment", wraps=EventsSettings.from_environment) as contract:
-        construct = DeliveryEvents(stack, "DeliveryEvents", ledger=MessageLedger(stack, "Ledger"),
-                                   contacts_table=contacts)
+        construct = DeliveryEvents(
+            stack, "DeliveryEvents", ledger=MessageLedger(stack, "Ledger"), contacts_table=contacts
+        )
 
     (checked,), _ = contract.call_args
     function = function_environment(stack, construct.function)

@@ -14,8 +14,9 @@ import pytest
 from two_way_sms_cdk.config import CONTEXT_KEY, DEFAULT_MAX_PRICE_USD, ConfigError, parse_config
 
 # cdk.json read directly: no CDK import, so these tests need no synth.
-VALID: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"][CONTEXT_KEY]
+VALID: dict[str, Any] = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"][
+    CONTEXT_KEY
+]
 
 
 def config(**changes: Any) -> dict[str, Any]:
@@ -132,15 +133,21 @@ def test_shard_count_with_an_on_demand_stream_is_rejected():
 
 @pytest.mark.parametrize("shard_count", [0, 501, "2", True, 1.5])
 def test_shard_count_outside_1_to_500_or_not_a_whole_number_is_rejected(shard_count):
-    with pytest.raises(ConfigError, match=rf"delivery_events\.shard_count {re.escape(repr(shard_count))} must be a "
-                                          r"whole number from 1 to 500"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"delivery_events\.shard_count {re.escape(repr(shard_count))} must be a "
+        r"whole number from 1 to 500",
+    ):
         parse_config(config(delivery_events={"shard_count": shard_count}))
 
 
 @pytest.mark.parametrize("days", [0, 3651, "400", 1.5, False])
 def test_ledger_retention_outside_1_to_3650_days_is_rejected(days):
-    with pytest.raises(ConfigError, match=rf"delivery_events\.ledger_retention_days {re.escape(repr(days))} must be "
-                                          r"a whole number from 1 to 3650"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"delivery_events\.ledger_retention_days {re.escape(repr(days))} must be "
+        r"a whole number from 1 to 3650",
+    ):
         parse_config(config(delivery_events={"ledger_retention_days": days}))
 
 
@@ -162,16 +169,26 @@ def test_delivery_events_that_are_not_an_object_are_rejected():
 # -- archive and monitoring ------------------------------------------------------------------------
 def test_archive_and_monitoring_default_to_cheaper_storage_after_30_and_90_days_and_a_100_dollar_budget():
     parsed = parse_config(config())
-    assert (parsed.archive.infrequent_access_after_days, parsed.archive.glacier_instant_retrieval_after_days,
-            parsed.archive.expire_after_days) == (30, 90, None)
+    assert (
+        parsed.archive.infrequent_access_after_days,
+        parsed.archive.glacier_instant_retrieval_after_days,
+        parsed.archive.expire_after_days,
+    ) == (30, 90, None)
     assert parsed.monitoring.monthly_budget_usd == 100.0 and parsed.monitoring.alarm_topic_arn is None
     assert parsed.monitoring.delivery_failure_rate_percent == 10.0 and parsed.monitoring.alarm_emails == ()
 
 
 def test_monitoring_takes_a_topic_arn_emails_and_no_budget():
-    parsed = parse_config(config(monitoring={
-        "alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:ops-alerts", "alarm_emails": ["ops@example.com"],
-        "monthly_budget_usd": None, "delivery_failure_rate_percent": 2.5}))
+    parsed = parse_config(
+        config(
+            monitoring={
+                "alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:ops-alerts",
+                "alarm_emails": ["ops@example.com"],
+                "monthly_budget_usd": None,
+                "delivery_failure_rate_percent": 2.5,
+            }
+        )
+    )
     assert parsed.monitoring.alarm_topic_arn.endswith(":ops-alerts")
     assert parsed.monitoring.alarm_emails == ("ops@example.com",) and parsed.monitoring.monthly_budget_usd is None
 
@@ -183,13 +200,16 @@ def test_reply_limits_default_to_five_in_ten_minutes_twenty_a_day_and_no_same_te
     assert (tighter.per_window, tighter.per_day) == (2, 4)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"per_window": 0}, "inbound.reply_limits.per_window 0"),
-    ({"per_day": 3, "per_window": 5}, "per_window 5 must not exceed per_day 3"),
-    ({"window_minutes": 2000}, "inbound.reply_limits.window_minutes 2000"),
-    ({"same_text_minutes": 1.5}, "inbound.reply_limits.same_text_minutes 1.5"),
-    ({"per_hour": 3}, "inbound.reply_limits has unknown settings ['per_hour']"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"per_window": 0}, "inbound.reply_limits.per_window 0"),
+        ({"per_day": 3, "per_window": 5}, "per_window 5 must not exceed per_day 3"),
+        ({"window_minutes": 2000}, "inbound.reply_limits.window_minutes 2000"),
+        ({"same_text_minutes": 1.5}, "inbound.reply_limits.same_text_minutes 1.5"),
+        ({"per_hour": 3}, "inbound.reply_limits has unknown settings ['per_hour']"),
+    ],
+)
 def test_bad_reply_limits_fail_naming_the_value(bad, message):
     with pytest.raises(ConfigError) as error:
         parse_config(config(inbound={"reply_limits": bad}))
@@ -201,19 +221,26 @@ def test_the_budget_is_an_alarm_and_a_hold_by_default_and_a_hard_stop_on_purpose
     assert parse_config(config(monitoring={"monthly_budget_usd": 50, "hard_stop": True})).monitoring.hard_stop is True
 
 
-@pytest.mark.parametrize("section, bad, message", [
-    ("archive", {"infrequent_access_after_days": 7}, "archive.infrequent_access_after_days 7"),
-    ("archive", {"glacier_instant_retrieval_after_days": 30}, "archive.glacier_instant_retrieval_after_days 30"),
-    ("archive", {"expire_after_days": 60}, "archive.expire_after_days 60"),
-    ("archive", {"retain": True}, "archive has unknown settings ['retain']"),
-    ("monitoring", {"alarm_topic_arn": "ops-alerts"}, "monitoring.alarm_topic_arn 'ops-alerts'"),
-    ("monitoring", {"alarm_emails": ["not-an-address"]}, "monitoring.alarm_emails entry 'not-an-address'"),
-    ("monitoring", {"monthly_budget_usd": 0}, "monitoring.monthly_budget_usd 0"),
-    ("monitoring", {"delivery_failure_rate_percent": 150}, "monitoring.delivery_failure_rate_percent 150"),
-    ("monitoring", {"monthly_budget_usd": float("inf")}, "monitoring.monthly_budget_usd inf"),
-    ("monitoring", {"hard_stop": "yes"}, "monitoring.hard_stop"),
-    ("monitoring", {"monthly_budget_usd": None, "hard_stop": True}, "monitoring.hard_stop true needs a monthly_budget"),
-])
+@pytest.mark.parametrize(
+    "section, bad, message",
+    [
+        ("archive", {"infrequent_access_after_days": 7}, "archive.infrequent_access_after_days 7"),
+        ("archive", {"glacier_instant_retrieval_after_days": 30}, "archive.glacier_instant_retrieval_after_days 30"),
+        ("archive", {"expire_after_days": 60}, "archive.expire_after_days 60"),
+        ("archive", {"retain": True}, "archive has unknown settings ['retain']"),
+        ("monitoring", {"alarm_topic_arn": "ops-alerts"}, "monitoring.alarm_topic_arn 'ops-alerts'"),
+        ("monitoring", {"alarm_emails": ["not-an-address"]}, "monitoring.alarm_emails entry 'not-an-address'"),
+        ("monitoring", {"monthly_budget_usd": 0}, "monitoring.monthly_budget_usd 0"),
+        ("monitoring", {"delivery_failure_rate_percent": 150}, "monitoring.delivery_failure_rate_percent 150"),
+        ("monitoring", {"monthly_budget_usd": float("inf")}, "monitoring.monthly_budget_usd inf"),
+        ("monitoring", {"hard_stop": "yes"}, "monitoring.hard_stop"),
+        (
+            "monitoring",
+            {"monthly_budget_usd": None, "hard_stop": True},
+            "monitoring.hard_stop true needs a monthly_budget",
+        ),
+    ],
+)
 def test_bad_archive_and_monitoring_settings_fail_naming_the_value(section, bad, message):
     with pytest.raises(ConfigError) as error:
         parse_config(config(**{section: bad}))
@@ -227,8 +254,12 @@ def test_cdk_json_outbound_config_has_a_reminder_and_a_promotional_offer():
     assert templates["appointment_reminder"].message_type == "TRANSACTIONAL"
     assert templates["flu_shot_offer"].message_type == "PROMOTIONAL"
     assert "Reply STOP to opt out" in templates["flu_shot_offer"].body
-    assert (parsed.time_to_live_seconds, parsed.max_parts, parsed.promotional_daily_limit, parsed.max_concurrency) \
-        == (259200, 6, 2, 2)
+    assert (parsed.time_to_live_seconds, parsed.max_parts, parsed.promotional_daily_limit, parsed.max_concurrency) == (
+        259200,
+        6,
+        2,
+        2,
+    )
 
 
 def test_outbound_defaults_without_the_section():
@@ -236,9 +267,16 @@ def test_outbound_defaults_without_the_section():
     raw.pop("outbound", None)
     parsed = parse_config(raw).outbound
     assert (parsed.mps, parsed.max_price_usd, parsed.replace_lookalikes, dict(parsed.templates)) == (
-        1.0, DEFAULT_MAX_PRICE_USD, True, {})
+        1.0,
+        DEFAULT_MAX_PRICE_USD,
+        True,
+        {},
+    )
     assert (parsed.quiet_hours.start, parsed.quiet_hours.end, parsed.quiet_hours.state_rules) == (
-        time(8), time(21), True)
+        time(8),
+        time(21),
+        True,
+    )
 
 
 # -- conversations -------------------------------------------------------------------------------------
@@ -248,10 +286,17 @@ def conversations(**section: Any) -> dict[str, Any]:
 
 def a_flow(**changes: Any) -> dict[str, Any]:
     """A small valid custom flow."""
-    return {"start": "ask", "timeout_seconds": 3600, "steps": {"ask": {
-        "prompt": "Rate your visit 1-5.",
-        "answers": [{"match": "1|2|3|4|5", "emit": "reply.received", "close": True}]}},
-        **changes}
+    return {
+        "start": "ask",
+        "timeout_seconds": 3600,
+        "steps": {
+            "ask": {
+                "prompt": "Rate your visit 1-5.",
+                "answers": [{"match": "1|2|3|4|5", "emit": "reply.received", "close": True}],
+            }
+        },
+        **changes,
+    }
 
 
 def test_cdk_json_switches_on_the_three_ready_flows_and_lets_the_stack_create_the_bus():
@@ -270,6 +315,7 @@ def test_conversations_default_to_no_flow_and_a_new_bus_without_the_section():
 
 def test_ready_flows_are_switched_on_by_name_with_their_ready_specs():
     from two_way_sms.conversations.ready_flows import READY_FLOWS
+
     parsed = parse_config(conversations(ready_flows=["appointment", "support"])).conversations
     assert sorted(parsed.flows) == ["appointment", "support"]
     assert dict(parsed.specs) == {"appointment": READY_FLOWS["appointment"], "support": READY_FLOWS["support"]}
@@ -278,10 +324,12 @@ def test_ready_flows_are_switched_on_by_name_with_their_ready_specs():
 
 def test_a_custom_flow_named_like_a_ready_one_replaces_it():
     from two_way_sms.conversations.ready_flows import READY_FLOWS
+
     edited = copy.deepcopy(READY_FLOWS["appointment"])
     edited["timeout_seconds"] = 86400
-    parsed = parse_config(conversations(ready_flows=["appointment", "support"],
-                                        flows={"appointment": edited, "survey": a_flow()})).conversations
+    parsed = parse_config(
+        conversations(ready_flows=["appointment", "support"], flows={"appointment": edited, "survey": a_flow()})
+    ).conversations
     assert sorted(parsed.flows) == ["appointment", "support", "survey"]
     assert parsed.flows["appointment"].timeout_seconds == 86400
     assert parsed.specs["appointment"] == edited
@@ -293,28 +341,41 @@ def test_a_custom_flow_replaces_a_ready_one_even_when_it_is_not_switched_on_by_n
     assert list(parsed.flows) == ["transaction"] and not parsed.needs_a_code
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({"ready_flows": ["appointment", "reminder"]},
-     "conversations.ready_flows entry 'reminder' is not a ready flow: the ready flows are appointment, support, "
-     "transaction"),
-    ({"ready_flows": "appointment"}, "conversations.ready_flows 'appointment' must be a list"),
-    ({"ready_flows": ["support", "support"]}, "conversations.ready_flows repeat ['support']"),
-    ({"flows": ["survey"]}, "conversations.flows ['survey'] must be an object"),
-    ({"flows": {"survey": a_flow(start="begin")}},
-     "conversations: flow survey: start 'begin' is not one of its steps (ask)"),
-    ({"flows": {"Survey": a_flow()}}, "conversations: flow name 'Survey' must be 1-40 characters"),
-    ({"flows": {"survey": a_flow(timeout_seconds=10)}}, "conversations: flow survey: timeout_seconds 10"),
-    ({"flows": {"survey": a_flow(start_words=["HOURS"])}},
-     "conversations: flow survey: start word HOURS is also a keyword"),
-    ({"ready_flows": ["support"], "flows": {"survey": a_flow(start_words=["AGENT"])}},
-     "conversations: flow survey: start word AGENT also starts flow support"),
-    ({"event_bus_name": "arn:aws:events:us-east-1:123456789012:event-bus/orders"},
-     "conversations.event_bus_name 'arn:aws:events:us-east-1:123456789012:event-bus/orders' must be the name"),
-    ({"event_bus_name": "orders bus"}, "conversations.event_bus_name 'orders bus' must be the name"),
-    ({"event_bus_name": "x" * 257}, "conversations.event_bus_name 'xxxx"),
-    ({"event_bus_name": 7}, "conversations.event_bus_name 7 must be the name"),
-    ({"event_bus": "orders"}, "conversations has unknown settings ['event_bus']"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            {"ready_flows": ["appointment", "reminder"]},
+            "conversations.ready_flows entry 'reminder' is not a ready flow: the ready flows are appointment, support, "
+            "transaction",
+        ),
+        ({"ready_flows": "appointment"}, "conversations.ready_flows 'appointment' must be a list"),
+        ({"ready_flows": ["support", "support"]}, "conversations.ready_flows repeat ['support']"),
+        ({"flows": ["survey"]}, "conversations.flows ['survey'] must be an object"),
+        (
+            {"flows": {"survey": a_flow(start="begin")}},
+            "conversations: flow survey: start 'begin' is not one of its steps (ask)",
+        ),
+        ({"flows": {"Survey": a_flow()}}, "conversations: flow name 'Survey' must be 1-40 characters"),
+        ({"flows": {"survey": a_flow(timeout_seconds=10)}}, "conversations: flow survey: timeout_seconds 10"),
+        (
+            {"flows": {"survey": a_flow(start_words=["HOURS"])}},
+            "conversations: flow survey: start word HOURS is also a keyword",
+        ),
+        (
+            {"ready_flows": ["support"], "flows": {"survey": a_flow(start_words=["AGENT"])}},
+            "conversations: flow survey: start word AGENT also starts flow support",
+        ),
+        (
+            {"event_bus_name": "arn:aws:events:us-east-1:123456789012:event-bus/orders"},
+            "conversations.event_bus_name 'arn:aws:events:us-east-1:123456789012:event-bus/orders' must be the name",
+        ),
+        ({"event_bus_name": "orders bus"}, "conversations.event_bus_name 'orders bus' must be the name"),
+        ({"event_bus_name": "x" * 257}, "conversations.event_bus_name 'xxxx"),
+        ({"event_bus_name": 7}, "conversations.event_bus_name 7 must be the name"),
+        ({"event_bus": "orders"}, "conversations has unknown settings ['event_bus']"),
+    ],
+)
 def test_bad_conversations_settings_fail_naming_the_value(section, message):
     with pytest.raises(ConfigError) as error:
         parse_config(conversations(**section))
@@ -346,21 +407,28 @@ def test_extensions_name_a_layer_directory_and_the_module_to_import():
     assert parsed.conversations.extensions.directory == str(EXTENSIONS.resolve())
 
 
-@pytest.mark.parametrize("extensions, fragment", [
-    ({"directory": str(EXTENSIONS), "module": "clinic-handlers"}, "module 'clinic-handlers' must be a Python module"),
-    ({"directory": str(EXTENSIONS), "module": "other_handlers"}, "has no python/other_handlers package"),
-    ({"directory": "", "module": "clinic_handlers"}, "directory '' must be a directory path"),
-    ({"directory": str(EXTENSIONS), "module": "clinic_handlers", "layer": "x"}, "unknown"),
-    ("clinic_handlers", "must be an object with directory and module"),
-])
+@pytest.mark.parametrize(
+    "extensions, fragment",
+    [
+        (
+            {"directory": str(EXTENSIONS), "module": "clinic-handlers"},
+            "module 'clinic-handlers' must be a Python module",
+        ),
+        ({"directory": str(EXTENSIONS), "module": "other_handlers"}, "has no python/other_handlers package"),
+        ({"directory": "", "module": "clinic_handlers"}, "directory '' must be a directory path"),
+        ({"directory": str(EXTENSIONS), "module": "clinic_handlers", "layer": "x"}, "unknown"),
+        ("clinic_handlers", "must be an object with directory and module"),
+    ],
+)
 def test_bad_extensions_fail_naming_the_value(extensions, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         parse_config(with_extensions(extensions))
 
 
 # -- protect (issue 12) --------------------------------------------------------------------------------
-EXISTING_NUMBER = {"existing": {"origination_type": "phone-number",
-                                "origination_id": "phone-0123456789abcdef0123456789abcdef"}}
+EXISTING_NUMBER = {
+    "existing": {"origination_type": "phone-number", "origination_id": "phone-0123456789abcdef0123456789abcdef"}
+}
 
 
 def protect(**section: Any) -> dict[str, Any]:
@@ -398,26 +466,33 @@ def test_configured_countries_are_kept_in_upper_case_with_no_warning():
 
 def test_deletion_protection_of_the_protect_configuration_follows_the_stacks_unless_set():
     assert parse_config(config(deletion_protection=True, protect={})).protect.deletion_protection is True
-    assert parse_config(config(deletion_protection=True, protect={"deletion_protection": False})
-                        ).protect.deletion_protection is False
+    assert (
+        parse_config(
+            config(deletion_protection=True, protect={"deletion_protection": False})
+        ).protect.deletion_protection
+        is False
+    )
 
 
 def test_account_default_is_opt_in():
     assert parse_config(protect(account_default=True)).protect.account_default is True
 
 
-@pytest.mark.parametrize("section, fragment", [
-    ({"allowed_countries": []}, "protect.allowed_countries [] must name at least one country"),
-    ({"allowed_countries": ["US", "UK"]}, "protect.allowed_countries entry 'UK' is not an ISO 3166-1 alpha-2"),
-    ({"allowed_countries": ["US", "XK"]}, "protect.allowed_countries entry 'XK' is not an ISO 3166-1 alpha-2"),
-    ({"allowed_countries": ["US", 1]}, "protect.allowed_countries entry 1 is not"),
-    ({"allowed_countries": "US"}, "protect.allowed_countries 'US' must be a list"),
-    ({"allowed_countries": ["US", "us"]}, "protect.allowed_countries repeat ['US']"),
-    ({"allowed_countries": ["CA"]}, "protect.allowed_countries ['CA'] leaves out 'US', the country of the stack's"),
-    ({"account_default": "yes"}, "protect.account_default 'yes' must be true or false"),
-    ({"deletion_protection": 1}, "protect.deletion_protection 1 must be true or false"),
-    ({"countries": ["US"]}, "protect has unknown settings ['countries']"),
-])
+@pytest.mark.parametrize(
+    "section, fragment",
+    [
+        ({"allowed_countries": []}, "protect.allowed_countries [] must name at least one country"),
+        ({"allowed_countries": ["US", "UK"]}, "protect.allowed_countries entry 'UK' is not an ISO 3166-1 alpha-2"),
+        ({"allowed_countries": ["US", "XK"]}, "protect.allowed_countries entry 'XK' is not an ISO 3166-1 alpha-2"),
+        ({"allowed_countries": ["US", 1]}, "protect.allowed_countries entry 1 is not"),
+        ({"allowed_countries": "US"}, "protect.allowed_countries 'US' must be a list"),
+        ({"allowed_countries": ["US", "us"]}, "protect.allowed_countries repeat ['US']"),
+        ({"allowed_countries": ["CA"]}, "protect.allowed_countries ['CA'] leaves out 'US', the country of the stack's"),
+        ({"account_default": "yes"}, "protect.account_default 'yes' must be true or false"),
+        ({"deletion_protection": 1}, "protect.deletion_protection 1 must be true or false"),
+        ({"countries": ["US"]}, "protect has unknown settings ['countries']"),
+    ],
+)
 def test_bad_protection_fails_naming_the_value(section, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         parse_config(protect(**section))
@@ -441,13 +516,18 @@ def test_a_test_publisher_role_is_kept():
     assert parse_config(config(inbound={"test_publisher_role_arn": arn})).inbound.test_publisher_role_arn == arn
 
 
-@pytest.mark.parametrize("inbound, fragment", [
-    ({"test_publisher_role_arn": "arn:aws:iam::123456789012:user/alice"}, "'arn:aws:iam::123456789012:user/alice' is "
-                                                                          "not an IAM role ARN"),
-    ({"test_publisher_role_arn": "tester"}, "inbound.test_publisher_role_arn 'tester' is not an IAM role ARN"),
-    ({"publisher": "x"}, "inbound has unknown settings ['publisher']"),
-    ("tester", "inbound 'tester' must be an object"),
-])
+@pytest.mark.parametrize(
+    "inbound, fragment",
+    [
+        (
+            {"test_publisher_role_arn": "arn:aws:iam::123456789012:user/alice"},
+            "'arn:aws:iam::123456789012:user/alice' is not an IAM role ARN",
+        ),
+        ({"test_publisher_role_arn": "tester"}, "inbound.test_publisher_role_arn 'tester' is not an IAM role ARN"),
+        ({"publisher": "x"}, "inbound has unknown settings ['publisher']"),
+        ("tester", "inbound 'tester' must be an object"),
+    ],
+)
 def test_bad_inbound_settings_fail_naming_the_value(inbound, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         parse_config(config(inbound=inbound))

@@ -64,22 +64,40 @@ def key_statements(synth: Synthesized, key: kms.IKey) -> list[dict[str, Any]]:
 
 
 def existing_bus_arn() -> dict[str, Any]:
-    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":",
-                              {"Ref": "AWS::AccountId"}, f":event-bus/{EXISTING_EVENT_BUS_NAME}"]]}
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":events:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":event-bus/{EXISTING_EVENT_BUS_NAME}",
+            ],
+        ]
+    }
 
 
 # -- the table ---------------------------------------------------------------------------------
 def test_table_keys_conversations_by_customer_number_and_conversation_id(default):
     table = props(default, built(default).table)
-    assert table["KeySchema"] == [{"AttributeName": "customer_number", "KeyType": "HASH"},
-                                  {"AttributeName": "conversation_id", "KeyType": "RANGE"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "customer_number", "AttributeType": "S"},
-                                             {"AttributeName": "conversation_id", "AttributeType": "S"}]
+    assert table["KeySchema"] == [
+        {"AttributeName": "customer_number", "KeyType": "HASH"},
+        {"AttributeName": "conversation_id", "KeyType": "RANGE"},
+    ]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": "customer_number", "AttributeType": "S"},
+        {"AttributeName": "conversation_id", "AttributeType": "S"},
+    ]
 
 
 def test_table_expires_conversations_by_ttl_on_delete_at(default):
     assert props(default, built(default).table)["TimeToLiveSpecification"] == {
-        "AttributeName": "delete_at", "Enabled": True}
+        "AttributeName": "delete_at",
+        "Enabled": True,
+    }
 
 
 def test_table_is_on_demand_with_point_in_time_recovery_and_the_events_key(default):
@@ -88,7 +106,9 @@ def test_table_is_on_demand_with_point_in_time_recovery_and_the_events_key(defau
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {
         "KMSMasterKeyId": arn_of(default.logical_id(default.stack.two_way_sms.events_key)),
-        "SSEEnabled": True, "SSEType": "KMS"}
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+    }
 
 
 def test_table_follows_the_deletion_protection_setting(default):
@@ -136,12 +156,30 @@ def test_new_bus_is_encrypted_with_the_events_key(default):
 
 def test_events_key_lets_eventbridge_use_it_for_the_bus_and_its_archive_only(default):
     bus_name = props(default, built(default).event_bus)["Name"]
-    bus_arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":",
-                                 {"Ref": "AWS::AccountId"}, f":event-bus/{bus_name}"]]}
-    statements = [s for s in key_statements(default, default.stack.two_way_sms.events_key)
-                  if s["Principal"] == {"Service": EVENTS}]
-    data_key_statements = [s for s in statements if "kms:GenerateDataKey" in as_list(s["Action"])
-                           and "aws:events:event-bus:arn" in json.dumps(s["Condition"])]
+    bus_arn = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":events:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":event-bus/{bus_name}",
+            ],
+        ]
+    }
+    statements = [
+        s
+        for s in key_statements(default, default.stack.two_way_sms.events_key)
+        if s["Principal"] == {"Service": EVENTS}
+    ]
+    data_key_statements = [
+        s
+        for s in statements
+        if "kms:GenerateDataKey" in as_list(s["Action"]) and "aws:events:event-bus:arn" in json.dumps(s["Condition"])
+    ]
     assert data_key_statements, "no statement lets EventBridge encrypt the bus"
     for statement in data_key_statements:
         assert statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:events:event-bus:arn"] == bus_arn
@@ -199,18 +237,23 @@ def test_the_sender_and_the_inbound_function_may_generate_macs_with_the_codes_ke
 
 def test_the_codes_key_policy_denies_macs_to_every_principal_but_those_two_roles(default):
     denied = [s for s in key_statements(default, built(default).codes_key) if s["Effect"] == "Deny"]
-    assert denied == [{
-        "Sid": "DenyCodesButToTheirFunctions",
-        "Effect": "Deny",
-        "Principal": {"AWS": "*"},
-        "Action": ["kms:GenerateMac", "kms:VerifyMac"],
-        "Resource": "*",
-        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]}},
-    }]
+    assert denied == [
+        {
+            "Sid": "DenyCodesButToTheirFunctions",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:GenerateMac", "kms:VerifyMac"],
+            "Resource": "*",
+            "Condition": {
+                "ArnNotEquals": {"aws:PrincipalArn": denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]}
+            },
+        }
+    ]
     exempt = denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    assert sorted(map(json.dumps, exempt)) == sorted(json.dumps(arn_of(default.logical_id(function.role)))
-                                                     for function in (sender(default).function,
-                                                                      inbound(default).function))
+    assert sorted(map(json.dumps, exempt)) == sorted(
+        json.dumps(arn_of(default.logical_id(function.role)))
+        for function in (sender(default).function, inbound(default).function)
+    )
 
 
 # -- the functions' environment and grants ---------------------------------------------------------
@@ -299,9 +342,14 @@ def _stack() -> tuple[cdk.Stack, kms.Key]:
 def test_existing_event_bus_and_event_bus_props_together_are_refused():
     stack, key = _stack()
     with pytest.raises(ValueError, match="existing_event_bus and event_bus_props are exclusive"):
-        Conversations(stack, "Conversations", flows={}, encryption_key=key,
-                      existing_event_bus=events.EventBus.from_event_bus_name(stack, "Bus", "orders"),
-                      event_bus_props=events.EventBusProps(description="mine"))
+        Conversations(
+            stack,
+            "Conversations",
+            flows={},
+            encryption_key=key,
+            existing_event_bus=events.EventBus.from_event_bus_name(stack, "Bus", "orders"),
+            event_bus_props=events.EventBusProps(description="mine"),
+        )
 
 
 def test_the_bus_its_archive_and_an_empty_parameter_exist_with_no_flow():
@@ -318,8 +366,14 @@ def test_the_bus_its_archive_and_an_empty_parameter_exist_with_no_flow():
 
 def test_event_bus_props_shape_the_new_bus_and_archive_retention_none_leaves_out_the_archive():
     stack, key = _stack()
-    Conversations(stack, "Conversations", flows={}, encryption_key=key, archive_retention=None,
-                  event_bus_props=events.EventBusProps(description="Clinic events"))
+    Conversations(
+        stack,
+        "Conversations",
+        flows={},
+        encryption_key=key,
+        archive_retention=None,
+        event_bus_props=events.EventBusProps(description="Clinic events"),
+    )
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::Events::EventBus", {"Description": "Clinic events"})
     template.resource_count_is("AWS::Events::Archive", 0)
@@ -327,16 +381,27 @@ def test_event_bus_props_shape_the_new_bus_and_archive_retention_none_leaves_out
 
 def test_flows_over_4_kb_take_the_advanced_tier_and_over_8_kb_fail_naming_the_size():
     def flows(count: int) -> dict[str, Any]:  # 1,000-character prompts: about 1.1 KB of JSON a flow
-        return parse_flows({f"f{i}": {"start": "ask", "timeout_seconds": 3600, "steps": {"ask": {
-            "prompt": "x" * 1000, "answers": [{"match": "1", "close": True}]}}} for i in range(count)})
+        return parse_flows(
+            {
+                f"f{i}": {
+                    "start": "ask",
+                    "timeout_seconds": 3600,
+                    "steps": {"ask": {"prompt": "x" * 1000, "answers": [{"match": "1", "close": True}]}},
+                }
+                for i in range(count)
+            }
+        )
 
     stack, key = _stack()
     Conversations(stack, "Conversations", flows=MappingProxyType(flows(5)), encryption_key=key)
     Template.from_stack(stack).has_resource_properties("AWS::SSM::Parameter", {"Tier": "Advanced"})
 
     stack, key = _stack()
-    with pytest.raises(ValueError, match=rf"the flows take \d+ bytes of JSON, "
-                                         rf"more than the {ADVANCED_PARAMETER_BYTES}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"the flows take \d+ bytes of JSON, "
+        rf"more than the {ADVANCED_PARAMETER_BYTES}",
+    ):
         Conversations(stack, "Conversations", flows=flows(8), encryption_key=key)
 
 

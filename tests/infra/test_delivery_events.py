@@ -49,15 +49,21 @@ def properties(synth: Synthesized, construct: Any) -> dict[str, Any]:
 
 
 def function_by_handler(resources: dict[str, dict[str, Any]], handler: str) -> dict[str, Any]:
-    found = [r["Properties"] for r in resources.values()
-             if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
+    found = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler
+    ]
     assert len(found) == 1, found
     return found[0]
 
 
 def mapping_from(resources: dict[str, dict[str, Any]], source_arn: Any) -> dict[str, Any]:
-    found = [r["Properties"] for r in resources.values()
-             if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"].get("EventSourceArn") == source_arn]
+    found = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"].get("EventSourceArn") == source_arn
+    ]
     assert len(found) == 1, found
     return found[0]
 
@@ -65,13 +71,19 @@ def mapping_from(resources: dict[str, dict[str, Any]], source_arn: Any) -> dict[
 def role_statements(resources: dict[str, dict[str, Any]], function: dict[str, Any]) -> list[dict[str, Any]]:
     """Every statement of the identity policies attached to the function's role."""
     role = {"Ref": function["Role"]["Fn::GetAtt"][0]}
-    return [s for r in resources.values() if r["Type"] == "AWS::IAM::Policy" and role in r["Properties"]["Roles"]
-            for s in statements(r["Properties"]["PolicyDocument"])]
+    return [
+        s
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and role in r["Properties"]["Roles"]
+        for s in statements(r["Properties"]["PolicyDocument"])
+    ]
 
 
 def grants(statement_list: list[dict[str, Any]], action: str, resource: Any) -> bool:
-    return any(action in as_list(s["Action"]) and resource in as_list(s["Resource"]) and s["Effect"] == "Allow"
-               for s in statement_list)
+    return any(
+        action in as_list(s["Action"]) and resource in as_list(s["Resource"]) and s["Effect"] == "Allow"
+        for s in statement_list
+    )
 
 
 def events_function(synth: Synthesized) -> dict[str, Any]:
@@ -132,29 +144,48 @@ def test_rule_target_retries_for_a_day_then_uses_its_dead_letter_queue(default):
 def test_rule_dead_letter_queue_lets_only_this_rule_send(default):
     delivery_events = built(default).delivery_events
     queue_id = resource_id(default, delivery_events.rule_dead_letter_queue)
-    policy = next(p["Properties"] for p in default.of_type("AWS::SQS::QueuePolicy").values()
-                  if p["Properties"]["Queues"] == [{"Ref": queue_id}])
+    policy = next(
+        p["Properties"]
+        for p in default.of_type("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    )
     allowed = [s for s in statements(policy["PolicyDocument"]) if s.get("Principal") == {"Service": EVENTS}]
     assert len(allowed) == 1
     assert as_list(allowed[0]["Action"]) == ["sqs:SendMessage"]
     assert allowed[0]["Resource"] == arn_of(queue_id)
     assert allowed[0]["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": arn_of(resource_id(default, delivery_events.rule))}}
+        "ArnEquals": {"aws:SourceArn": arn_of(resource_id(default, delivery_events.rule))}
+    }
 
 
 def test_events_key_lets_eventbridge_encrypt_dead_letters_for_this_accounts_rules_only(default):
     key = default.resources[resource_id(default, built(default).events_key)]["Properties"]
     # The key also encrypts the business event bus and its archive (test_conversations.py).
-    allowed = [s for s in statements(key["KeyPolicy"]) if s.get("Principal") == {"Service": EVENTS}
-               and ":rule/*" in json.dumps(s.get("Condition"))]
+    allowed = [
+        s
+        for s in statements(key["KeyPolicy"])
+        if s.get("Principal") == {"Service": EVENTS} and ":rule/*" in json.dumps(s.get("Condition"))
+    ]
     assert len(allowed) == 1
     assert sorted(as_list(allowed[0]["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert allowed[0]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-        "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
-            "arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
-            ":rule/*",
-        ]]}},
+        "ArnLike": {
+            "aws:SourceArn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":events:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":rule/*",
+                    ],
+                ]
+            }
+        },
     }
 
 
@@ -244,8 +275,11 @@ def test_events_function_logs_to_its_own_encrypted_log_group(default):
     log_group = default.resources[log_group_id]
     assert log_group["Properties"]["KmsKeyId"] == events_key_arn(default)
     assert log_group["Properties"]["RetentionInDays"] == 365
-    writes = [s for s in role_statements(default.resources, events_function(default))
-              if "logs:PutLogEvents" in as_list(s["Action"])]
+    writes = [
+        s
+        for s in role_statements(default.resources, events_function(default))
+        if "logs:PutLogEvents" in as_list(s["Action"])
+    ]
     assert [s["Resource"] for s in writes] == [arn_of(log_group_id)]
 
 
@@ -254,10 +288,12 @@ def test_events_function_can_update_the_ledger_and_contacts_and_send_to_its_dead
     granted = role_statements(default.resources, events_function(default))
     assert grants(granted, "dynamodb:UpdateItem", arn_of(resource_id(default, two_way_sms.ledger.table)))
     assert grants(granted, "dynamodb:GetItem", arn_of(resource_id(default, two_way_sms.ledger.table)))
-    assert grants(granted, "dynamodb:PutItem",
-                  arn_of(resource_id(default, two_way_sms.inbound_processor.contacts_table)))
-    assert grants(granted, "sqs:SendMessage",
-                  arn_of(resource_id(default, two_way_sms.delivery_events.dead_letter_queue)))
+    assert grants(
+        granted, "dynamodb:PutItem", arn_of(resource_id(default, two_way_sms.inbound_processor.contacts_table))
+    )
+    assert grants(
+        granted, "sqs:SendMessage", arn_of(resource_id(default, two_way_sms.delivery_events.dead_letter_queue))
+    )
     assert grants(granted, "kinesis:GetRecords", arn_of(resource_id(default, two_way_sms.delivery_events.stream)))
 
 
@@ -296,19 +332,26 @@ def test_ledger_is_keyed_by_message_id_and_expires_items_on_expires_at(default):
 
 def test_ledger_lists_messages_by_destination_in_request_order(default):
     table = properties(default, built(default).ledger.table)
-    assert table["GlobalSecondaryIndexes"] == [{
-        "IndexName": "ByDestination",
-        "KeySchema": [{"AttributeName": "destination_number", "KeyType": "HASH"},
-                      {"AttributeName": "requested_at", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
-    }]
+    assert table["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "ByDestination",
+            "KeySchema": [
+                {"AttributeName": "destination_number", "KeyType": "HASH"},
+                {"AttributeName": "requested_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
 
 
 def test_ledger_is_on_demand_encrypted_with_the_events_key_and_recoverable(default):
     table = properties(default, built(default).ledger.table)
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSESpecification"] == {
-        "KMSMasterKeyId": events_key_arn(default), "SSEEnabled": True, "SSEType": "KMS"}
+        "KMSMasterKeyId": events_key_arn(default),
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+    }
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
@@ -331,9 +374,11 @@ def test_stack_outputs_name_the_delivery_event_resources(default):
     assert outputs["DeliveryEventStreamName"]["Value"] == {"Ref": resource_id(default, delivery_events.stream)}
     assert outputs["EventsFunctionName"]["Value"] == {"Ref": resource_id(default, delivery_events.function)}
     assert outputs["EventsDeadLetterQueueUrl"]["Value"] == {
-        "Ref": resource_id(default, delivery_events.dead_letter_queue)}
+        "Ref": resource_id(default, delivery_events.dead_letter_queue)
+    }
     assert outputs["DeliveryEventRuleDeadLetterQueueUrl"]["Value"] == {
-        "Ref": resource_id(default, delivery_events.rule_dead_letter_queue)}
+        "Ref": resource_id(default, delivery_events.rule_dead_letter_queue)
+    }
 
 
 # -- other prop paths: one synth of a small stack -------------------------------------------------
@@ -366,16 +411,30 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Standalone:
     contacts = dynamodb.Table.from_table_name(stack, "Contacts", "contacts")
     ledger = MessageLedger(stack, "Ledger", retention=Duration.days(30))
     imported_stream = kinesis.Stream.from_stream_attributes(
-        stack, "ImportedStream", stream_arn=IMPORTED_STREAM_ARN,
-        encryption_key=kms.Key.from_key_arn(stack, "ImportedStreamKey", IMPORTED_STREAM_KEY_ARN))
+        stack,
+        "ImportedStream",
+        stream_arn=IMPORTED_STREAM_ARN,
+        encryption_key=kms.Key.from_key_arn(stack, "ImportedStreamKey", IMPORTED_STREAM_KEY_ARN),
+    )
     on_existing_stream = DeliveryEvents(
-        stack, "OnExistingStream", ledger=ledger, contacts_table=contacts, existing_stream=imported_stream)
+        stack, "OnExistingStream", ledger=ledger, contacts_table=contacts, existing_stream=imported_stream
+    )
     on_demand = DeliveryEvents(
-        stack, "OnDemand", ledger=ledger, contacts_table=contacts,
-        stream_mode=kinesis.StreamMode.ON_DEMAND, stream_retention=Duration.hours(48),
-        origination_numbers=["+12065550100", "+12065550101"], batch_size=500,
-        max_batching_window=Duration.seconds(5), retry_attempts=20, max_record_age=Duration.hours(6),
-        parallelization_factor=2, memory_size=512, timeout=Duration.seconds(120))
+        stack,
+        "OnDemand",
+        ledger=ledger,
+        contacts_table=contacts,
+        stream_mode=kinesis.StreamMode.ON_DEMAND,
+        stream_retention=Duration.hours(48),
+        origination_numbers=["+12065550100", "+12065550101"],
+        batch_size=500,
+        max_batching_window=Duration.seconds(5),
+        retry_attempts=20,
+        max_record_age=Duration.hours(6),
+        parallelization_factor=2,
+        memory_size=512,
+        timeout=Duration.seconds(120),
+    )
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     on_demand.grant_read_stream(reader)
     ledger.grant_read(reader)
@@ -416,13 +475,26 @@ def test_an_on_demand_streams_function_reserves_ten_executions_per_parallelizati
 
 
 def test_given_mapping_settings_reach_the_template(standalone):
-    mapping = mapping_from(standalone.resources, arn_of(standalone.stack.resolve(
-        standalone.on_demand.stream.node.default_child.logical_id)))
-    assert {key: mapping[key] for key in (
-        "BatchSize", "MaximumBatchingWindowInSeconds", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
-        "ParallelizationFactor",
-    )} == {"BatchSize": 500, "MaximumBatchingWindowInSeconds": 5, "MaximumRetryAttempts": 20,
-           "MaximumRecordAgeInSeconds": 6 * 3600, "ParallelizationFactor": 2}
+    mapping = mapping_from(
+        standalone.resources,
+        arn_of(standalone.stack.resolve(standalone.on_demand.stream.node.default_child.logical_id)),
+    )
+    assert {
+        key: mapping[key]
+        for key in (
+            "BatchSize",
+            "MaximumBatchingWindowInSeconds",
+            "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+            "ParallelizationFactor",
+        )
+    } == {
+        "BatchSize": 500,
+        "MaximumBatchingWindowInSeconds": 5,
+        "MaximumRetryAttempts": 20,
+        "MaximumRecordAgeInSeconds": 6 * 3600,
+        "ParallelizationFactor": 2,
+    }
 
 
 def test_given_memory_and_timeout_reach_the_function(standalone):
@@ -446,8 +518,11 @@ def test_without_a_key_each_construct_makes_its_own(standalone):
 
 
 def test_grant_read_stream_and_ledger_grant_read_let_a_reader_read(standalone):
-    reader = next(r["Properties"] for r in standalone.resources.values() if r["Type"] == "AWS::IAM::Policy"
-                  and any("Reader" in ref["Ref"] for ref in r["Properties"]["Roles"]))
+    reader = next(
+        r["Properties"]
+        for r in standalone.resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and any("Reader" in ref["Ref"] for ref in r["Properties"]["Roles"])
+    )
     granted = statements(reader["PolicyDocument"])
     stream_arn = arn_of(standalone.stack.resolve(standalone.on_demand.stream.node.default_child.logical_id))
     ledger_arn = arn_of(standalone.stack.resolve(standalone.ledger.table.node.default_child.logical_id))
@@ -471,55 +546,72 @@ def fresh_scope():
     return stack, MessageLedger(stack, "Ledger"), dynamodb.Table.from_table_name(stack, "Contacts", "contacts")
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"batch_size": 0}, r"batch_size 0 must be 1-10,000"),
-    ({"batch_size": 10_001}, r"batch_size 10001 must be 1-10,000"),
-    ({"max_batching_window": Duration.seconds(301)},
-     r"max_batching_window 5 minutes 1 second must be 0 seconds to 5 minutes"),
-    ({"retry_attempts": -1}, r"retry_attempts -1 must be 0-10,000 \(a bounded number"),
-    ({"retry_attempts": 10_001}, r"retry_attempts 10001 must be 0-10,000"),
-    ({"max_record_age": Duration.seconds(59)}, r"max_record_age 59 seconds must be 1 minute to 7 days"),
-    ({"max_record_age": Duration.days(8)}, r"max_record_age 8 days must be 1 minute to 7 days"),
-    ({"max_record_age": Duration.hours(24)}, r"max_record_age 1 day must be shorter than stream_retention 1 day"),
-    ({"parallelization_factor": 0}, r"parallelization_factor 0 must be 1-10"),
-    ({"parallelization_factor": 11}, r"parallelization_factor 11 must be 1-10"),
-    ({"memory_size": 64}, r"memory_size 64 must be 128-10,240"),
-    ({"timeout": Duration.seconds(901)}, r"timeout 15 minutes 1 second must be 1 second to 15 minutes"),
-    ({"reserved_concurrency": 0}, r"reserved_concurrency 0 must be 1-10,000"),
-    ({"stream_retention": Duration.hours(23)}, r"stream_retention 23 hours must be 1 day to 365 days"),
-    ({"stream_retention": Duration.days(366)}, r"stream_retention 366 days must be 1 day to 365 days"),
-    ({"shard_count": 0}, r"shard_count 0 must be at least 1"),
-    ({"stream_mode": kinesis.StreamMode.ON_DEMAND, "shard_count": 2},
-     r"shard_count 2 is only for a PROVISIONED stream, not ON_DEMAND"),
-    ({"origination_numbers": []}, r"origination_numbers \[\] must be a non-empty list"),
-    ({"origination_numbers": "+12065550100"}, r"origination_numbers '\+12065550100' must be a non-empty list"),
-    ({"origination_numbers": ["2065550100"]}, r"origination_numbers entry '2065550100' is not an E.164 number"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"batch_size": 0}, r"batch_size 0 must be 1-10,000"),
+        ({"batch_size": 10_001}, r"batch_size 10001 must be 1-10,000"),
+        (
+            {"max_batching_window": Duration.seconds(301)},
+            r"max_batching_window 5 minutes 1 second must be 0 seconds to 5 minutes",
+        ),
+        ({"retry_attempts": -1}, r"retry_attempts -1 must be 0-10,000 \(a bounded number"),
+        ({"retry_attempts": 10_001}, r"retry_attempts 10001 must be 0-10,000"),
+        ({"max_record_age": Duration.seconds(59)}, r"max_record_age 59 seconds must be 1 minute to 7 days"),
+        ({"max_record_age": Duration.days(8)}, r"max_record_age 8 days must be 1 minute to 7 days"),
+        ({"max_record_age": Duration.hours(24)}, r"max_record_age 1 day must be shorter than stream_retention 1 day"),
+        ({"parallelization_factor": 0}, r"parallelization_factor 0 must be 1-10"),
+        ({"parallelization_factor": 11}, r"parallelization_factor 11 must be 1-10"),
+        ({"memory_size": 64}, r"memory_size 64 must be 128-10,240"),
+        ({"timeout": Duration.seconds(901)}, r"timeout 15 minutes 1 second must be 1 second to 15 minutes"),
+        ({"reserved_concurrency": 0}, r"reserved_concurrency 0 must be 1-10,000"),
+        ({"stream_retention": Duration.hours(23)}, r"stream_retention 23 hours must be 1 day to 365 days"),
+        ({"stream_retention": Duration.days(366)}, r"stream_retention 366 days must be 1 day to 365 days"),
+        ({"shard_count": 0}, r"shard_count 0 must be at least 1"),
+        (
+            {"stream_mode": kinesis.StreamMode.ON_DEMAND, "shard_count": 2},
+            r"shard_count 2 is only for a PROVISIONED stream, not ON_DEMAND",
+        ),
+        ({"origination_numbers": []}, r"origination_numbers \[\] must be a non-empty list"),
+        ({"origination_numbers": "+12065550100"}, r"origination_numbers '\+12065550100' must be a non-empty list"),
+        ({"origination_numbers": ["2065550100"]}, r"origination_numbers entry '2065550100' is not an E.164 number"),
+    ],
+)
 def test_invalid_delivery_events_settings_are_rejected(fresh_scope, settings, message):
     stack, ledger, contacts = fresh_scope
     with pytest.raises(ValueError, match=message):
         DeliveryEvents(stack, "DeliveryEvents", ledger=ledger, contacts_table=contacts, **settings)
 
 
-@pytest.mark.parametrize("settings", [
-    {"stream_mode": kinesis.StreamMode.PROVISIONED},
-    {"shard_count": 2},
-    {"stream_retention": Duration.hours(48)},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"stream_mode": kinesis.StreamMode.PROVISIONED},
+        {"shard_count": 2},
+        {"stream_retention": Duration.hours(48)},
+    ],
+)
 def test_an_existing_stream_with_new_stream_settings_is_rejected(fresh_scope, settings):
     stack, ledger, contacts = fresh_scope
     stream = kinesis.Stream.from_stream_arn(stack, "Imported", IMPORTED_STREAM_ARN)
-    with pytest.raises(ValueError, match=rf"pass existing_stream or the new stream's settings "
-                                         rf"\['{next(iter(settings))}'\]"):
-        DeliveryEvents(stack, "DeliveryEvents", ledger=ledger, contacts_table=contacts, existing_stream=stream,
-                       **settings)
+    with pytest.raises(
+        ValueError,
+        match=rf"pass existing_stream or the new stream's settings "
+        rf"\['{next(iter(settings))}'\]",
+    ):
+        DeliveryEvents(
+            stack, "DeliveryEvents", ledger=ledger, contacts_table=contacts, existing_stream=stream, **settings
+        )
 
 
-@pytest.mark.parametrize("retention, message", [
-    (Duration.hours(12), r"retention 12 hours must be a whole number of days, at least 1"),
-    (Duration.hours(36), r"retention 1 day 12 hours must be a whole number of days"),
-    (Duration.days(0), r"retention 0 days must be a whole number of days, at least 1"),
-])
+@pytest.mark.parametrize(
+    "retention, message",
+    [
+        (Duration.hours(12), r"retention 12 hours must be a whole number of days, at least 1"),
+        (Duration.hours(36), r"retention 1 day 12 hours must be a whole number of days"),
+        (Duration.days(0), r"retention 0 days must be a whole number of days, at least 1"),
+    ],
+)
 def test_invalid_ledger_retention_is_rejected(retention, message):
     with pytest.raises(ValueError, match=message):
         MessageLedger(cdk.Stack(cdk.App(), "Validation"), "Ledger", retention=retention)

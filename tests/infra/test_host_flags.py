@@ -56,8 +56,12 @@ def hosted(tmp_path_factory: pytest.TempPathFactory):
         key = (variant, host)
         if key not in cache:
             try:
-                cache[key] = synthesize(variant, VARIANTS[variant], tmp_path_factory.mktemp(f"cdk-{host}-{variant}"),
-                                        feature_flags=HOST_CONTEXTS[host])
+                cache[key] = synthesize(
+                    variant,
+                    VARIANTS[variant],
+                    tmp_path_factory.mktemp(f"cdk-{host}-{variant}"),
+                    feature_flags=HOST_CONTEXTS[host],
+                )
             except Exception as error:  # noqa: BLE001  (reported by every test of the case)
                 cache[key] = error
         result = cache[key]
@@ -86,8 +90,9 @@ def test_every_variant_synthesizes_clean_in_a_host_app(hosted, variant, host):
     assert not findings, f"{variant} in a {host} app:\n" + "\n".join(map(str, findings))
     # What would fail a real `cdk synth`: a plugin concluding failure (warnings, such as the
     # annotations cdk init's @aws-cdk/core:annotationsInValidationReport lists, do not).
-    failed = {plugin: conclusion for plugin, conclusion in read_conclusions(built.outdir).items()
-              if conclusion != "success"}
+    failed = {
+        plugin: conclusion for plugin, conclusion in read_conclusions(built.outdir).items() if conclusion != "success"
+    }
     assert not failed, f"{variant} in a {host} app: {failed}\n" + "\n".join(map(str, built.findings))
 
 
@@ -112,16 +117,27 @@ def test_each_own_function_has_one_tracing_policy_under_any_flags(hosted, host):
     resources = json.loads(hosted("existing_number", host).template_text)["Resources"]
     xray_only = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     tracing = sorted(
-        logical_id for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::IAM::Policy" and "TracingPolicy" in logical_id
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and "TracingPolicy" in logical_id
         and [(set(s["Action"]), s["Resource"]) for s in resource["Properties"]["PolicyDocument"]["Statement"]]
         == [(xray_only, "*")]
     )
-    traced = sorted(logical_id for logical_id, resource in resources.items()
-                    if resource["Type"] == "AWS::Lambda::Function"
-                    and logical_id.startswith(("TwoWaySmsInboundProcessorFunction", "TwoWaySmsOutboundSenderFunction",
-                                               "TwoWaySmsDeliveryEventsFunction", "TwoWaySmsCampaignsFunction",
-                                               "TwoWaySmsNumberSettingsFunction")))
+    traced = sorted(
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and logical_id.startswith(
+            (
+                "TwoWaySmsInboundProcessorFunction",
+                "TwoWaySmsOutboundSenderFunction",
+                "TwoWaySmsDeliveryEventsFunction",
+                "TwoWaySmsCampaignsFunction",
+                "TwoWaySmsNumberSettingsFunction",
+            )
+        )
+    )
     assert len(tracing) == len(traced) == 5, (tracing, traced)
 
 
@@ -130,8 +146,13 @@ def test_a_host_may_add_to_the_functions_role_policies_under_the_flag_that_makes
     tracing policies must not take one of those ids (or a host's first call would collide)."""
     app = cdk.App(context={**FEATURE_FLAGS, CREATE_NEW_POLICIES_FLAG: True})
     built = TwoWaySmsStack(app, STACK_NAME, config=load_config(VARIANTS["existing_number"])).two_way_sms
-    functions = [built.inbound_processor.function, built.outbound_sender.function, built.delivery_events.function,
-                 built.campaigns.function, built.number.settings_function]
+    functions = [
+        built.inbound_processor.function,
+        built.outbound_sender.function,
+        built.delivery_events.function,
+        built.campaigns.function,
+        built.number.settings_function,
+    ]
     for function in functions:
         function.add_to_role_policy(iam.PolicyStatement(actions=["sms-voice:DescribePhoneNumbers"], resources=["*"]))
     assert [len(added_policies(function)) for function in functions] == [2] * len(functions)

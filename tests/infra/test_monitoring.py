@@ -48,13 +48,25 @@ LINT_WARNINGS_OF_THE_STAND_INS = {
 
 # -- the stacks ---------------------------------------------------------------------------------
 def _function(stack: cdk.Stack, construct_id: str) -> lambda_.Function:
-    return lambda_.Function(stack, construct_id, runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
-                            code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"))
+    return lambda_.Function(
+        stack,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
 
 
 class Built:
-    def __init__(self, stack: cdk.Stack, monitoring: Monitoring, template: dict[str, Any],
-                 findings: tuple[Finding, ...], template_text: str, stand_ins: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        stack: cdk.Stack,
+        monitoring: Monitoring,
+        template: dict[str, Any],
+        findings: tuple[Finding, ...],
+        template_text: str,
+        stand_ins: dict[str, Any],
+    ) -> None:
         self.stack, self.monitoring, self.template = stack, monitoring, template
         self.findings, self.template_text, self.stand_ins = findings, template_text, stand_ins
 
@@ -79,14 +91,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     app = cdk.App(outdir=str(outdir), context={**FEATURE_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
     stack = cdk.Stack(app, STACK)
     key = kms.Key(stack, "StandInKey", enable_key_rotation=True)
-    queues = {label: sqs.Queue(stack, construct_id, encryption=sqs.QueueEncryption.KMS, encryption_master_key=key,
-                               enforce_ssl=True)
-              for label, construct_id in (("inbound redrive", "InboundDlq"), ("events on-failure", "EventsDlq"))}
+    queues = {
+        label: sqs.Queue(
+            stack, construct_id, encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, enforce_ssl=True
+        )
+        for label, construct_id in (("inbound redrive", "InboundDlq"), ("events on-failure", "EventsDlq"))
+    }
     inbound, events = _function(stack, "InboundFunction"), _function(stack, "EventsFunction")
     topic = sns.Topic(stack, "InboundTopic", master_key=key, enforce_ssl=True)
     archive = firehose.DeliveryStream.from_delivery_stream_name(stack, "Archive", ARCHIVE_STREAM)
     monitoring = Monitoring(
-        stack, "Monitoring",
+        stack,
+        "Monitoring",
         dead_letter_queues=queues,
         functions={"inbound": inbound, "events": events},
         events_function=events,
@@ -101,9 +117,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     register_rule_packs(app)
     app.synth()
     template = Template.from_stack(stack)  # reuses the assembly just synthesized
-    return Built(stack, monitoring, template.to_json(), read_findings(outdir),
-                 (outdir / stack.template_file).read_text(),
-                 {"queues": queues, "inbound": inbound, "events": events, "topic": topic})
+    return Built(
+        stack,
+        monitoring,
+        template.to_json(),
+        read_findings(outdir),
+        (outdir / stack.template_file).read_text(),
+        {"queues": queues, "inbound": inbound, "events": events, "topic": topic},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +134,8 @@ def bare() -> Built:
     stack = cdk.Stack(app, "MonitoringBare")
     queue = sqs.Queue(stack, "Dlq", encryption=sqs.QueueEncryption.KMS_MANAGED)
     monitoring = Monitoring(
-        stack, "Monitoring",
+        stack,
+        "Monitoring",
         dead_letter_queues={"inbound": queue},
         functions={"inbound": _function(stack, "InboundFunction")},
         alarm_topic=sns.Topic.from_topic_arn(stack, "OpsAlarms", USER_TOPIC_ARN),
@@ -148,9 +170,15 @@ def ref(logical_id: str) -> dict[str, str]:
 # -- alarms -------------------------------------------------------------------------------------
 def test_alarm_keys_name_what_each_alarm_watches(built):
     assert set(built.monitoring.alarms) == {
-        "dead-letters:inbound redrive", "dead-letters:events on-failure", "dead-letters:alarm notifications",
-        "function-errors:inbound", "function-errors:events",
-        "delivery-failure-rate", "iterator-age", "monthly-spend", "archive-freshness",
+        "dead-letters:inbound redrive",
+        "dead-letters:events on-failure",
+        "dead-letters:alarm notifications",
+        "function-errors:inbound",
+        "function-errors:events",
+        "delivery-failure-rate",
+        "iterator-age",
+        "monthly-spend",
+        "archive-freshness",
     }
     assert len(built.of_type("AWS::CloudWatch::Alarm")) == len(built.monitoring.alarms)
 
@@ -161,7 +189,8 @@ def test_each_dead_letter_queue_alarms_on_one_visible_message(built):
         alarm = built.alarm(f"dead-letters:{label}")
         stat = metric_stat(alarm)
         assert stat["Metric"] == {
-            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [built.logical_id(queue), "QueueName"]}}],
         }
         assert (stat["Stat"], stat["Period"]) == ("Maximum", 300)
@@ -173,9 +202,11 @@ def test_each_dead_letter_queue_alarms_on_one_visible_message(built):
 
 def test_dead_letter_alarm_ids_come_from_the_labels(built):
     assert built.logical_id(built.monitoring.alarms["dead-letters:inbound redrive"]).startswith(
-        "MonitoringDeadLettersAlarmInboundRedrive")
+        "MonitoringDeadLettersAlarmInboundRedrive"
+    )
     assert built.logical_id(built.monitoring.alarms["dead-letters:events on-failure"]).startswith(
-        "MonitoringDeadLettersAlarmEventsOnFailure")
+        "MonitoringDeadLettersAlarmEventsOnFailure"
+    )
 
 
 def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_when_it_recovers(built):
@@ -199,8 +230,11 @@ def test_failure_rate_alarm_counts_only_periods_with_enough_final_messages(built
     assert expression["ReturnData"] is True
     for metric_id, name in (("failed", metric_names.MESSAGES_FAILED), ("delivered", metric_names.MESSAGES_DELIVERED)):
         stat = metrics[metric_id]["MetricStat"]
-        assert stat["Metric"] == {"Namespace": "TwoWaySms", "MetricName": name,
-                                  "Dimensions": [{"Name": "service", "Value": "two-way-sms"}]}
+        assert stat["Metric"] == {
+            "Namespace": "TwoWaySms",
+            "MetricName": name,
+            "Dimensions": [{"Name": "service", "Value": "two-way-sms"}],
+        }
         assert (stat["Stat"], stat["Period"]) == ("Sum", 3600)
         assert metrics[metric_id]["ReturnData"] is False
     assert alarm["Threshold"] == FAILURE_RATE
@@ -212,7 +246,8 @@ def test_iterator_age_alarm_reads_the_events_function_in_milliseconds(built):
     alarm = built.alarm("iterator-age")
     stat = metric_stat(alarm)
     assert stat["Metric"] == {
-        "Namespace": "AWS/Lambda", "MetricName": "IteratorAge",
+        "Namespace": "AWS/Lambda",
+        "MetricName": "IteratorAge",
         "Dimensions": [{"Name": "FunctionName", "Value": ref(built.logical_id(built.stand_ins["events"]))}],
     }
     assert (stat["Stat"], stat["Period"]) == ("Maximum", 300)
@@ -222,8 +257,11 @@ def test_iterator_age_alarm_reads_the_events_function_in_milliseconds(built):
 def test_spend_alarm_fires_when_this_months_spend_reaches_the_budget(built):
     alarm = built.alarm("monthly-spend")
     stat = metric_stat(alarm)
-    assert stat["Metric"] == {"Namespace": "TwoWaySms", "MetricName": "MonthToDateSpendUSD",
-                              "Dimensions": [{"Name": "service", "Value": "two-way-sms"}]}
+    assert stat["Metric"] == {
+        "Namespace": "TwoWaySms",
+        "MetricName": "MonthToDateSpendUSD",
+        "Dimensions": [{"Name": "service", "Value": "two-way-sms"}],
+    }
     assert (stat["Stat"], stat["Period"]) == ("Maximum", 3600)
     assert alarm["Threshold"] == BUDGET
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -235,7 +273,8 @@ def test_function_error_alarms_fire_on_errors_in_three_consecutive_periods(built
         stat = metric_stat(alarm)
         assert stat["Metric"]["MetricName"] == "Errors"
         assert stat["Metric"]["Dimensions"] == [
-            {"Name": "FunctionName", "Value": ref(built.logical_id(built.stand_ins[label]))}]
+            {"Name": "FunctionName", "Value": ref(built.logical_id(built.stand_ins[label]))}
+        ]
         assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
         assert (alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 3, 3)
 
@@ -243,16 +282,22 @@ def test_function_error_alarms_fire_on_errors_in_three_consecutive_periods(built
 def test_archive_alarm_fires_when_events_wait_half_an_hour_for_s3(built):
     alarm = built.alarm("archive-freshness")
     stat = metric_stat(alarm)
-    assert stat["Metric"] == {"Namespace": "AWS/Firehose", "MetricName": "DeliveryToS3.DataFreshness",
-                              "Dimensions": [{"Name": "DeliveryStreamName", "Value": ARCHIVE_STREAM}]}
+    assert stat["Metric"] == {
+        "Namespace": "AWS/Firehose",
+        "MetricName": "DeliveryToS3.DataFreshness",
+        "Dimensions": [{"Name": "DeliveryStreamName", "Value": ARCHIVE_STREAM}],
+    }
     assert (stat["Stat"], stat["Period"]) == ("Maximum", 300)
     assert alarm["Threshold"] == 1800
 
 
 def test_without_a_budget_there_is_no_spend_alarm(bare):
     assert "monthly-spend" not in bare.monitoring.alarms
-    names = {metric_stat(a["Properties"])["Metric"]["MetricName"]
-             for a in bare.of_type("AWS::CloudWatch::Alarm").values() if "MetricStat" in a["Properties"]["Metrics"][0]}
+    names = {
+        metric_stat(a["Properties"])["Metric"]["MetricName"]
+        for a in bare.of_type("AWS::CloudWatch::Alarm").values()
+        if "MetricStat" in a["Properties"]["Metrics"][0]
+    }
     assert "MonthToDateSpendUSD" not in names
 
 
@@ -268,8 +313,9 @@ def test_created_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_of_this_a
     assert built.resources[topic_id]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     key = built.resources[key_id]["Properties"]
     assert key["EnableKeyRotation"] is True
-    (statement,) = [s for s in key["KeyPolicy"]["Statement"]
-                    if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    (statement,) = [
+        s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
     assert statement["Effect"] == "Allow"
     assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
@@ -277,11 +323,13 @@ def test_created_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_of_this_a
 
 def test_created_alarm_topic_lets_cloudwatch_publish_over_https_only(built):
     topic = ref(built.logical_id(built.monitoring.alarm_topic))
-    (policy,) = [p["Properties"] for p in built.of_type("AWS::SNS::TopicPolicy").values()
-                 if p["Properties"]["Topics"] == [topic]]
+    (policy,) = [
+        p["Properties"] for p in built.of_type("AWS::SNS::TopicPolicy").values() if p["Properties"]["Topics"] == [topic]
+    ]
     statements = policy["PolicyDocument"]["Statement"]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in statements)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
     (publish,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert (publish["Effect"], publish["Action"], publish["Resource"]) == ("Allow", "sns:Publish", topic)
     assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
@@ -299,8 +347,11 @@ def test_a_users_alarm_topic_is_notified_and_no_topic_or_key_is_created(bare):
 def test_each_alarm_email_is_subscribed_with_a_dead_letter_queue(built):
     topic = ref(built.logical_id(built.monitoring.alarm_topic))
     dead_letters = built.logical_id(built.monitoring.notification_dead_letter_queue)
-    subscriptions = [s["Properties"] for s in built.of_type("AWS::SNS::Subscription").values()
-                     if s["Properties"]["Protocol"] == "email"]
+    subscriptions = [
+        s["Properties"]
+        for s in built.of_type("AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
     assert sorted(s["Endpoint"] for s in subscriptions) == sorted(EMAILS)
     for subscription in subscriptions:
         assert subscription["TopicArn"] == topic
@@ -324,28 +375,40 @@ def test_no_email_means_no_subscription_and_no_notification_queue(bare):
 
 # -- dashboard ----------------------------------------------------------------------------------
 def test_dashboard_shows_every_custom_metric_the_handlers_emit(built):
-    shown = {metric[1] for widget in dashboard_body(built)["widgets"]
-             for metric in widget["properties"].get("metrics", [])
-             if isinstance(metric[0], str) and metric[0] == metric_names.NAMESPACE}
+    shown = {
+        metric[1]
+        for widget in dashboard_body(built)["widgets"]
+        for metric in widget["properties"].get("metrics", [])
+        if isinstance(metric[0], str) and metric[0] == metric_names.NAMESPACE
+    }
     assert shown == known_metric_names()
     assert {metric_names.event_type_metric(t) for t in metric_names.TEXT_EVENT_TYPES} <= shown
 
 
 def test_dashboard_shows_the_aws_metrics_of_every_part(built):
-    shown = {(metric[0], metric[1]) for widget in dashboard_body(built)["widgets"]
-             for metric in widget["properties"].get("metrics", []) if isinstance(metric[0], str)}
+    shown = {
+        (metric[0], metric[1])
+        for widget in dashboard_body(built)["widgets"]
+        for metric in widget["properties"].get("metrics", [])
+        if isinstance(metric[0], str)
+    }
     assert {
         ("AWS/SNS", "NumberOfMessagesPublished"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-        ("AWS/Lambda", "IteratorAge"), ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Errors"),
-        ("AWS/Lambda", "Throttles"), ("AWS/Lambda", "Duration"),
-        ("AWS/Firehose", "DeliveryToS3.DataFreshness"), ("AWS/Firehose", "IncomingRecords"),
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Firehose", "DeliveryToS3.DataFreshness"),
+        ("AWS/Firehose", "IncomingRecords"),
     } <= shown
 
 
 def test_dashboard_graphs_every_dead_letter_queue(built):
-    (graph,) = [w for w in dashboard_body(built)["widgets"]
-                if w["properties"].get("title") == "Messages in dead-letter queues"]
+    (graph,) = [
+        w for w in dashboard_body(built)["widgets"] if w["properties"].get("title") == "Messages in dead-letter queues"
+    ]
     labels = {metric[-1]["label"] for metric in graph["properties"]["metrics"]}
     assert labels == {"inbound redrive", "events on-failure", "alarm notifications"}
 
@@ -367,10 +430,19 @@ def test_dashboard_draws_the_budget_on_this_months_spend_and_spend_per_day(built
 
 
 def test_dashboard_has_a_header_for_each_part(built):
-    headers = {w["properties"]["markdown"].splitlines()[0] for w in dashboard_body(built)["widgets"]
-               if w["type"] == "text"}
-    assert {"## Inbound", "## Opt-outs and opt-ins", "## Delivery outcomes", "## Spend", "## Dead-letter queues",
-            "## Delivery-event stream", "## Functions", "## Event archive"} <= headers
+    headers = {
+        w["properties"]["markdown"].splitlines()[0] for w in dashboard_body(built)["widgets"] if w["type"] == "text"
+    }
+    assert {
+        "## Inbound",
+        "## Opt-outs and opt-ins",
+        "## Delivery outcomes",
+        "## Spend",
+        "## Dead-letter queues",
+        "## Delivery-event stream",
+        "## Functions",
+        "## Event archive",
+    } <= headers
 
 
 def test_dashboard_takes_the_given_name(bare):
@@ -410,29 +482,39 @@ def test_template_has_no_cfn_lint_error_or_unexpected_warning(built):
 
 
 # -- validation (no synth) ----------------------------------------------------------------------
-@pytest.mark.parametrize(("props", "message"), [
-    ({"monthly_budget_usd": 0}, "monthly_budget_usd 0 must be more than 0"),
-    ({"monthly_budget_usd": -5.0}, "monthly_budget_usd -5.0 must be more than 0"),
-    ({"monthly_budget_usd": float("nan")}, "monthly_budget_usd nan must be more than 0"),
-    ({"delivery_failure_rate_percent": 0}, "delivery_failure_rate_percent 0 must be more than 0 and at most 100"),
-    ({"delivery_failure_rate_percent": 100.5}, "delivery_failure_rate_percent 100.5 must be more than 0"),
-    ({"minimum_final_messages": 0}, "minimum_final_messages 0 must be a whole number of at least 1"),
-    ({"minimum_final_messages": 2.5}, "minimum_final_messages 2.5 must be a whole number"),
-    ({"failure_rate_period": Duration.seconds(90)}, "failure_rate_period 1 minute 30 seconds must be whole minutes"),
-    ({"failure_rate_period": Duration.days(2)}, "failure_rate_period 2 days must be whole minutes, from 1 minute"),
-    ({"iterator_age_threshold": Duration.seconds(0)}, "iterator_age_threshold 0 seconds must be longer than zero"),
-    ({"archive_freshness_threshold": Duration.minutes(0)}, "archive_freshness_threshold 0 minutes must be longer"),
-    ({"alarm_emails": ["not-an-address"]}, "alarm email 'not-an-address' is not an email address"),
-    ({"alarm_emails": ["a@example.com", "A@Example.com"]}, "alarm email 'A@Example.com' is listed twice"),
-    ({"alarm_emails": "ops@example.com"}, "alarm_emails must be a list of addresses, not the string"),
-    ({"dashboard_name": "two way sms"}, "dashboard_name 'two way sms' must be 1-255 letters, digits"),
-    ({"dead_letter_queues": {"--": None}}, "dead-letter queue label '--' must contain a letter or digit"),
-    ({"dead_letter_queues": {"inbound-dlq": None, "inbound dlq": None}},
-     "dead-letter queue labels 'inbound-dlq' and 'inbound dlq' give the same construct id 'InboundDlq'"),
-    ({"dead_letter_queues": {"alarm notifications": None}, "alarm_emails": ["ops@example.com"]},
-     "dead-letter queue label 'alarm notifications' is taken"),
-    ({"functions": {"": None}}, "function label '' must contain a letter or digit"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"monthly_budget_usd": 0}, "monthly_budget_usd 0 must be more than 0"),
+        ({"monthly_budget_usd": -5.0}, "monthly_budget_usd -5.0 must be more than 0"),
+        ({"monthly_budget_usd": float("nan")}, "monthly_budget_usd nan must be more than 0"),
+        ({"delivery_failure_rate_percent": 0}, "delivery_failure_rate_percent 0 must be more than 0 and at most 100"),
+        ({"delivery_failure_rate_percent": 100.5}, "delivery_failure_rate_percent 100.5 must be more than 0"),
+        ({"minimum_final_messages": 0}, "minimum_final_messages 0 must be a whole number of at least 1"),
+        ({"minimum_final_messages": 2.5}, "minimum_final_messages 2.5 must be a whole number"),
+        (
+            {"failure_rate_period": Duration.seconds(90)},
+            "failure_rate_period 1 minute 30 seconds must be whole minutes",
+        ),
+        ({"failure_rate_period": Duration.days(2)}, "failure_rate_period 2 days must be whole minutes, from 1 minute"),
+        ({"iterator_age_threshold": Duration.seconds(0)}, "iterator_age_threshold 0 seconds must be longer than zero"),
+        ({"archive_freshness_threshold": Duration.minutes(0)}, "archive_freshness_threshold 0 minutes must be longer"),
+        ({"alarm_emails": ["not-an-address"]}, "alarm email 'not-an-address' is not an email address"),
+        ({"alarm_emails": ["a@example.com", "A@Example.com"]}, "alarm email 'A@Example.com' is listed twice"),
+        ({"alarm_emails": "ops@example.com"}, "alarm_emails must be a list of addresses, not the string"),
+        ({"dashboard_name": "two way sms"}, "dashboard_name 'two way sms' must be 1-255 letters, digits"),
+        ({"dead_letter_queues": {"--": None}}, "dead-letter queue label '--' must contain a letter or digit"),
+        (
+            {"dead_letter_queues": {"inbound-dlq": None, "inbound dlq": None}},
+            "dead-letter queue labels 'inbound-dlq' and 'inbound dlq' give the same construct id 'InboundDlq'",
+        ),
+        (
+            {"dead_letter_queues": {"alarm notifications": None}, "alarm_emails": ["ops@example.com"]},
+            "dead-letter queue label 'alarm notifications' is taken",
+        ),
+        ({"functions": {"": None}}, "function label '' must contain a letter or digit"),
+    ],
+)
 def test_invalid_props_fail_early_with_a_message_naming_the_value(props, message):
     stack = _new_stack()
     props = {"dead_letter_queues": {}, "functions": {}, **props}
@@ -446,8 +528,15 @@ def test_unresolved_tokens_are_not_validated_and_resolve_at_deploy_time():
     budget = cdk.CfnParameter(stack, "Budget", type="Number").value_as_number
     minimum = cdk.CfnParameter(stack, "Minimum", type="Number").value_as_number
     email = cdk.CfnParameter(stack, "Email").value_as_string
-    monitoring = Monitoring(stack, "Monitoring", dead_letter_queues={}, functions={},
-                            monthly_budget_usd=budget, minimum_final_messages=minimum, alarm_emails=[email])
+    monitoring = Monitoring(
+        stack,
+        "Monitoring",
+        dead_letter_queues={},
+        functions={},
+        monthly_budget_usd=budget,
+        minimum_final_messages=minimum,
+        alarm_emails=[email],
+    )
     resources = Template.from_stack(stack).to_json()["Resources"]
 
     def alarm(key: str) -> dict[str, Any]:

@@ -37,18 +37,43 @@ from two_way_sms_cdk.constructs.outbound_sender import MAX_SETTINGS_BYTES, Outbo
 from two_way_sms_cdk.nag import register_rule_packs
 
 SENDER_ENVIRONMENT = {
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE",
-    "LEDGER_RETENTION_DAYS", "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP",
-    "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
-    "MONTHLY_BUDGET_USD", "BUDGET_HARD_STOP",
+    "OUTBOUND_QUEUE_URL",
+    "OUTBOUND_TABLE",
+    "CONTACTS_TABLE",
+    "LEDGER_TABLE",
+    "LEDGER_RETENTION_DAYS",
+    "CONFIGURATION_SET",
+    "SENDER_SETTINGS",
+    "TEMPLATES",
+    "SCHEDULE_GROUP",
+    "RELEASE_TARGET_ARN",
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "DEAD_LETTER_QUEUE_URL",
+    "MONTHLY_BUDGET_USD",
+    "BUDGET_HARD_STOP",
 }
 CAMPAIGNS_ENVIRONMENT = {
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "TEMPLATES", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN",
-    "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
+    "OUTBOUND_QUEUE_URL",
+    "OUTBOUND_TABLE",
+    "CONTACTS_TABLE",
+    "TEMPLATES",
+    "SCHEDULE_GROUP",
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "DEAD_LETTER_QUEUE_URL",
 }
-OUTPUTS = ("OutboundQueueUrl", "OutboundDeadLetterQueueUrl", "OutboundTableName", "SenderFunctionName",
-           "CampaignsFunctionArn", "ScheduleGroupName", "SchedulerRoleArn", "ScheduleDeadLetterQueueArn",
-           "AudienceBucketName")
+OUTPUTS = (
+    "OutboundQueueUrl",
+    "OutboundDeadLetterQueueUrl",
+    "OutboundTableName",
+    "SenderFunctionName",
+    "CampaignsFunctionArn",
+    "ScheduleGroupName",
+    "SchedulerRoleArn",
+    "ScheduleDeadLetterQueueArn",
+    "AudienceBucketName",
+)
 PASSED_TO_SCHEDULER = {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
@@ -74,8 +99,9 @@ def role_statements(synth: Synthesized, role: iam.IRole) -> list[dict[str, Any]]
     role_ref = {"Ref": synth.logical_id(role)}
     found = []
     for resource in synth.resources.values():
-        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") \
-                and role_ref in resource["Properties"].get("Roles", []):
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and role_ref in resource[
+            "Properties"
+        ].get("Roles", []):
             found += resource["Properties"]["PolicyDocument"]["Statement"]
     return found
 
@@ -89,15 +115,28 @@ def roles_granted(synth: Synthesized, action: str) -> set[str]:
     roles = set()
     for resource in synth.resources.values():
         if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and granting(
-                resource["Properties"]["PolicyDocument"]["Statement"], action):
+            resource["Properties"]["PolicyDocument"]["Statement"], action
+        ):
             roles |= {ref["Ref"] for ref in resource["Properties"].get("Roles", [])}
     return roles
 
 
 def schedules_of_the_group(synth: Synthesized) -> dict[str, Any]:
     group_name = props(synth, campaigns(synth).schedule_group)["Name"]
-    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":scheduler:", {"Ref": "AWS::Region"}, ":",
-                              {"Ref": "AWS::AccountId"}, f":schedule/{group_name}/*"]]}
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":scheduler:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":schedule/{group_name}/*",
+            ],
+        ]
+    }
 
 
 def settings_from(value: Any) -> tuple[SenderSettings, Any]:
@@ -113,24 +152,35 @@ def settings_from(value: Any) -> tuple[SenderSettings, Any]:
 # -- the outbound queue and its dead-letter queue ------------------------------------------------
 def test_a_promotional_template_on_the_simulator_number_is_flagged_at_synth(default, toll_free_self_managed):
     warnings = Annotations.from_stack(default.stack).find_warning(
-        "*", Match.string_like_regexp("templates flu_shot_offer are PROMOTIONAL, and a SIMULATOR number"))
+        "*", Match.string_like_regexp("templates flu_shot_offer are PROMOTIONAL, and a SIMULATOR number")
+    )
     assert len(warnings) == 1  # the example config: the default number is the simulator
-    assert Annotations.from_stack(toll_free_self_managed.stack).find_warning(
-        "*", Match.string_like_regexp("SIMULATOR number")) == []
+    assert (
+        Annotations.from_stack(toll_free_self_managed.stack).find_warning(
+            "*", Match.string_like_regexp("SIMULATOR number")
+        )
+        == []
+    )
 
 
 def test_outbound_queues_are_encrypted_with_the_outbound_key(default):
     key = arn_of(default.logical_id(default.stack.two_way_sms.outbound_key))
     built = campaigns(default)
-    for queue in (sender(default).queue, sender(default).dead_letter_queue, built.dead_letter_queue,
-                  built.schedule_dead_letter_queue):
+    for queue in (
+        sender(default).queue,
+        sender(default).dead_letter_queue,
+        built.dead_letter_queue,
+        built.schedule_dead_letter_queue,
+    ):
         assert props(default, queue)["KmsMasterKeyId"] == key, queue.node.path
 
 
 def test_outbound_queue_redrives_to_its_dead_letter_queue_after_five_receives(default):
     queue = props(default, sender(default).queue)
     assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": arn_of(default.logical_id(sender(default).dead_letter_queue)), "maxReceiveCount": 5}
+        "deadLetterTargetArn": arn_of(default.logical_id(sender(default).dead_letter_queue)),
+        "maxReceiveCount": 5,
+    }
 
 
 def test_dead_letter_queues_keep_messages_14_days(default):
@@ -149,14 +199,19 @@ def test_outbound_table_has_the_contract_keys_ttl_and_recovery_and_is_kept(defau
     table_id = default.logical_id(sender(default).table)
     table = default.resources[table_id]
     properties = table["Properties"]
-    assert properties["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
-                                       {"AttributeName": "sk", "KeyType": "RANGE"}]
-    assert properties["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"},
-                                                  {"AttributeName": "sk", "AttributeType": "S"}]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert properties["AttributeDefinitions"] == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["SSESpecification"]["KMSMasterKeyId"] == arn_of(
-        default.logical_id(default.stack.two_way_sms.outbound_key))
+        default.logical_id(default.stack.two_way_sms.outbound_key)
+    )
     assert properties["DeletionProtectionEnabled"] is True
     assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
@@ -210,8 +265,9 @@ def test_sender_settings_are_the_configured_ones_sent_from_the_new_number(defaul
 
 def test_sender_sends_from_the_pool_of_an_existing_pool(existing_pool):
     _, identity = settings_from(environment(existing_pool, sender(existing_pool).function)["SENDER_SETTINGS"])
-    assert identity == {"Fn::GetAtt": [logical_id_of_type(existing_pool, "Custom::TwoWaySmsOrigination"),
-                                       "OriginationArn"]}
+    assert identity == {
+        "Fn::GetAtt": [logical_id_of_type(existing_pool, "Custom::TwoWaySmsOrigination"), "OriginationArn"]
+    }
 
 
 def test_a_toll_free_number_is_paced_at_three_parts_per_second(toll_free_self_managed):
@@ -255,8 +311,11 @@ def test_both_functions_park_what_can_never_run_in_their_own_dead_letter_queue(d
         env = environment(default, built.function)
         assert env["DEAD_LETTER_QUEUE_URL"] == {"Ref": default.logical_id(built.dead_letter_queue)}
         dead_letters = arn_of(default.logical_id(built.dead_letter_queue))
-        (statement,) = [s for s in granting(role_statements(default, built.function.role), "sqs:SendMessage")
-                        if dead_letters in as_list(s["Resource"])]
+        (statement,) = [
+            s
+            for s in granting(role_statements(default, built.function.role), "sqs:SendMessage")
+            if dead_letters in as_list(s["Resource"])
+        ]
         assert "sqs:ReceiveMessage" not in as_list(statement["Action"])  # it parks; it never reads them
 
 
@@ -264,8 +323,11 @@ def test_the_sender_stops_at_the_monthly_budget_and_reads_the_months_spend_from_
     env = environment(default, sender(default).function)
     assert (env["MONTHLY_BUDGET_USD"], env["BUDGET_HARD_STOP"]) == ("100", "false")
     ledger = arn_of(default.logical_id(default.stack.two_way_sms.ledger.table))
-    reads = [s for s in granting(role_statements(default, sender(default).function.role), "dynamodb:GetItem")
-             if ledger in as_list(s["Resource"])]
+    reads = [
+        s
+        for s in granting(role_statements(default, sender(default).function.role), "dynamodb:GetItem")
+        if ledger in as_list(s["Resource"])
+    ]
     assert reads  # the SPEND#<yyyy-mm> item
 
 
@@ -287,23 +349,30 @@ def test_a_recurring_schedule_tries_the_budget_holds_every_quarter_hour(default)
 
 def test_campaigns_function_retries_twice_then_sends_the_event_to_its_dead_letter_queue(default):
     built = campaigns(default)
-    (invoke_config,) = [r["Properties"] for r in default.of_type("AWS::Lambda::EventInvokeConfig").values()
-                        if r["Properties"]["FunctionName"] == {"Ref": default.logical_id(built.function)}]
+    (invoke_config,) = [
+        r["Properties"]
+        for r in default.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if r["Properties"]["FunctionName"] == {"Ref": default.logical_id(built.function)}
+    ]
     assert invoke_config["MaximumRetryAttempts"] == 2
     assert invoke_config["MaximumEventAgeInSeconds"] == 6 * 3600
     assert invoke_config["DestinationConfig"] == {
-        "OnFailure": {"Destination": arn_of(default.logical_id(built.dead_letter_queue))}}
+        "OnFailure": {"Destination": arn_of(default.logical_id(built.dead_letter_queue))}
+    }
 
 
 # -- IAM --------------------------------------------------------------------------------------------
 def test_sender_may_send_only_from_the_number_through_the_configuration_set(default):
     (statement,) = granting(role_statements(default, sender(default).function.role), "sms-voice:SendTextMessage")
     assert as_list(statement["Action"]) == ["sms-voice:SendTextMessage"]
-    assert same_items(statement["Resource"], [
-        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
-        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
-        arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
-    ])
+    assert same_items(
+        statement["Resource"],
+        [
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
+            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
+        ],
+    )
 
 
 def test_only_the_sender_and_campaigns_create_schedules_and_only_in_the_schedule_group(default):
@@ -380,31 +449,45 @@ def test_audience_bucket_is_kms_encrypted_versioned_private_and_kept(default):
     (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"] == {
         "SSEAlgorithm": "aws:kms",
-        "KMSMasterKeyID": arn_of(default.logical_id(default.stack.two_way_sms.outbound_key))}
+        "KMSMasterKeyID": arn_of(default.logical_id(default.stack.two_way_sms.outbound_key)),
+    }
     assert rule["BucketKeyEnabled"] is True
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
     assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 def test_audience_bucket_accepts_https_only(default):
     bucket_ref = {"Ref": default.logical_id(campaigns(default).audience_bucket)}
-    (policy,) = [p["Properties"] for p in default.of_type("AWS::S3::BucketPolicy").values()
-                 if p["Properties"]["Bucket"] == bucket_ref]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in policy["PolicyDocument"]["Statement"])
+    (policy,) = [
+        p["Properties"]
+        for p in default.of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == bucket_ref
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["PolicyDocument"]["Statement"]
+    )
 
 
 def test_audiences_expire_after_90_days_and_log_access_next_to_the_archive(default):
     properties = props(default, campaigns(default).audience_bucket)
     (rule,) = properties["LifecycleConfiguration"]["Rules"]
     assert (rule["ExpirationInDays"], rule["NoncurrentVersionExpiration"], rule["Status"]) == (
-        90, {"NoncurrentDays": 7}, "Enabled")
+        90,
+        {"NoncurrentDays": 7},
+        "Enabled",
+    )
     assert properties["LoggingConfiguration"] == {
         "DestinationBucketName": {
-            "Ref": default.logical_id(default.stack.two_way_sms.event_archive.access_logs_bucket)},
+            "Ref": default.logical_id(default.stack.two_way_sms.event_archive.access_logs_bucket)
+        },
         "LogFilePrefix": "audiences/",
     }
 
@@ -412,9 +495,14 @@ def test_audiences_expire_after_90_days_and_log_access_next_to_the_archive(defau
 # -- monitoring and outputs -----------------------------------------------------------------------
 def test_new_dead_letter_queues_and_functions_are_alarmed(default):
     alarms = default.stack.two_way_sms.monitoring.alarms
-    assert {"dead-letters:outbound sending", "dead-letters:campaign invocations",
-            "dead-letters:campaign schedules", "function-errors:sender", "function-errors:campaigns",
-            "outbound-throttled"} <= set(alarms)
+    assert {
+        "dead-letters:outbound sending",
+        "dead-letters:campaign invocations",
+        "dead-letters:campaign schedules",
+        "function-errors:sender",
+        "function-errors:campaigns",
+        "outbound-throttled",
+    } <= set(alarms)
 
 
 def test_sustained_throttling_of_the_sender_raises_an_alarm(default):
@@ -441,54 +529,90 @@ def test_settings_and_templates_too_big_for_the_environment_fail_naming_the_size
     settings = SenderSettings(origination_identity="placeholder", mps=1.0)
     templates = {f"t{i}": parse_template(f"t{i}", "x" * 400) for i in range(MAX_SETTINGS_BYTES // 400)}
     with pytest.raises(ValueError, match=rf"take \d+ bytes, more than the {MAX_SETTINGS_BYTES} that fit"):
-        OutboundSender(stack, "Sender", number=SimpleNamespace(origination_arn="arn:aws:sms-voice:x"),
-                       configuration_set=None, contacts_table=None, ledger=None,
-                       settings=settings, templates=templates)
+        OutboundSender(
+            stack,
+            "Sender",
+            number=SimpleNamespace(origination_arn="arn:aws:sms-voice:x"),
+            configuration_set=None,
+            contacts_table=None,
+            ledger=None,
+            settings=settings,
+            templates=templates,
+        )
 
 
-@pytest.mark.parametrize(("props", "message"), [
-    ({"batch_size": 11}, "batch_size 11 must be 1-10"),
-    ({"max_concurrency": 1}, "max_concurrency 1 must be 2-1,000"),
-    ({"timeout": Duration.minutes(16)}, "timeout 16 minutes must be 1 second to 15 minutes"),
-    ({"timeout": Duration.seconds(15)}, "timeout 15 seconds must be at least 20 seconds for batches of 10"),
-    ({"monthly_budget_usd": 0}, "monthly_budget_usd 0 must be a positive number of dollars"),
-    ({"monthly_budget_usd": float("inf")}, "monthly_budget_usd inf must be a positive number of dollars"),
-    ({"monthly_budget_usd": None, "budget_hard_stop": True}, "budget_hard_stop needs a monthly_budget_usd"),
-    ({"budget_hard_stop": "yes"}, "budget_hard_stop 'yes' must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"batch_size": 11}, "batch_size 11 must be 1-10"),
+        ({"max_concurrency": 1}, "max_concurrency 1 must be 2-1,000"),
+        ({"timeout": Duration.minutes(16)}, "timeout 16 minutes must be 1 second to 15 minutes"),
+        ({"timeout": Duration.seconds(15)}, "timeout 15 seconds must be at least 20 seconds for batches of 10"),
+        ({"monthly_budget_usd": 0}, "monthly_budget_usd 0 must be a positive number of dollars"),
+        ({"monthly_budget_usd": float("inf")}, "monthly_budget_usd inf must be a positive number of dollars"),
+        ({"monthly_budget_usd": None, "budget_hard_stop": True}, "budget_hard_stop needs a monthly_budget_usd"),
+        ({"budget_hard_stop": "yes"}, "budget_hard_stop 'yes' must be true or false"),
+    ],
+)
 def test_invalid_sender_props_fail_early_naming_the_value(props, message):
     stack = _stack()
     with pytest.raises(ValueError, match=re.escape(message)):
-        OutboundSender(stack, "Sender", number=SimpleNamespace(origination_arn="arn"), configuration_set=None,
-                       contacts_table=None, ledger=None,
-                       settings=SenderSettings(origination_identity="placeholder", mps=1.0), **props)
+        OutboundSender(
+            stack,
+            "Sender",
+            number=SimpleNamespace(origination_arn="arn"),
+            configuration_set=None,
+            contacts_table=None,
+            ledger=None,
+            settings=SenderSettings(origination_identity="placeholder", mps=1.0),
+            **props,
+        )
 
 
 def _campaign_inputs(stack: cdk.Stack) -> dict[str, Any]:
     key = kms.Key(stack, "Key")
-    table = dynamodb.Table(stack, "Table",
-                           partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
-    return {"outbound_queue": sqs.Queue(stack, "Queue"), "outbound_table": table, "contacts_table": table,
-            "encryption_key": key}
+    table = dynamodb.Table(
+        stack, "Table", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+    )
+    return {
+        "outbound_queue": sqs.Queue(stack, "Queue"),
+        "outbound_table": table,
+        "contacts_table": table,
+        "encryption_key": key,
+    }
 
 
-@pytest.mark.parametrize(("props", "message"), [
-    ({"retry_attempts": 3}, "retry_attempts 3 must be 0-2"),
-    ({"max_event_age": Duration.hours(7)}, "max_event_age 7 hours must be 1 minute to 6 hours"),
-    ({"audience_retention": Duration.hours(36)}, "audience_retention 1 day 12 hours must be a whole number of days"),
-    ({"budget_check_interval": Duration.seconds(30)}, "budget_check_interval 30 seconds must be whole minutes"),
-    ({"budget_check_interval": Duration.days(2)}, "budget_check_interval 2 days must be whole minutes from 1 minute"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"retry_attempts": 3}, "retry_attempts 3 must be 0-2"),
+        ({"max_event_age": Duration.hours(7)}, "max_event_age 7 hours must be 1 minute to 6 hours"),
+        (
+            {"audience_retention": Duration.hours(36)},
+            "audience_retention 1 day 12 hours must be a whole number of days",
+        ),
+        ({"budget_check_interval": Duration.seconds(30)}, "budget_check_interval 30 seconds must be whole minutes"),
+        (
+            {"budget_check_interval": Duration.days(2)},
+            "budget_check_interval 2 days must be whole minutes from 1 minute",
+        ),
+    ],
+)
 def test_invalid_campaigns_props_fail_early_naming_the_value(props, message):
     stack = _stack()
     with pytest.raises(ValueError, match=re.escape(message)):
         Campaigns(stack, "Campaigns", **_campaign_inputs(stack), **props)
 
 
-@pytest.mark.parametrize(("interval", "rate"), [
-    (Duration.minutes(1), "rate(1 minute)"), (Duration.hours(1), "rate(1 hour)"),
-    (Duration.minutes(90), "rate(90 minutes)"), (Duration.days(1), "rate(1 day)"),
-])
+@pytest.mark.parametrize(
+    ("interval", "rate"),
+    [
+        (Duration.minutes(1), "rate(1 minute)"),
+        (Duration.hours(1), "rate(1 hour)"),
+        (Duration.minutes(90), "rate(90 minutes)"),
+        (Duration.days(1), "rate(1 day)"),
+    ],
+)
 def test_the_budget_check_runs_at_the_interval_given(interval, rate):
     stack = _stack()
     Campaigns(stack, "Campaigns", **_campaign_inputs(stack), budget_check_interval=interval)
@@ -498,31 +622,48 @@ def test_the_budget_check_runs_at_the_interval_given(interval, rate):
 
 def test_the_senders_budget_is_optional_and_may_stop_transactional_texts_too():
     environments = {}
-    for name, budget in (("None", {"monthly_budget_usd": None}),
-                         ("Hard", {"monthly_budget_usd": 12.5, "budget_hard_stop": True})):
+    for name, budget in (
+        ("None", {"monthly_budget_usd": None}),
+        ("Hard", {"monthly_budget_usd": 12.5, "budget_hard_stop": True}),
+    ):
         stack = _stack()
         key = kms.Key(stack, "Key")
-        table = dynamodb.Table(stack, "Table",
-                               partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
+        table = dynamodb.Table(
+            stack, "Table", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+        )
         from two_way_sms_cdk.constructs.message_ledger import (
             MessageLedger,  # noqa: PLC0415  (only this test builds one)
         )
 
-        number = SimpleNamespace(origination_arn="arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1",
-                                 grant_send=lambda *args: None)
-        configuration_set = SimpleNamespace(configuration_set_name="replies", send_resource_arns=(),
-                                            configuration_set_arn="arn")
-        built = OutboundSender(stack, "Sender", number=number, configuration_set=configuration_set,
-                               contacts_table=table, ledger=MessageLedger(stack, "Ledger"), encryption_key=key,
-                               settings=SenderSettings(origination_identity="placeholder", mps=1.0), **budget)
+        number = SimpleNamespace(
+            origination_arn="arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1",
+            grant_send=lambda *args: None,
+        )
+        configuration_set = SimpleNamespace(
+            configuration_set_name="replies", send_resource_arns=(), configuration_set_arn="arn"
+        )
+        built = OutboundSender(
+            stack,
+            "Sender",
+            number=number,
+            configuration_set=configuration_set,
+            contacts_table=table,
+            ledger=MessageLedger(stack, "Ledger"),
+            encryption_key=key,
+            settings=SenderSettings(origination_identity="placeholder", mps=1.0),
+            **budget,
+        )
         built.add_release_schedules(
             target=lambda_.Function.from_function_arn(
-                stack, "Target", "arn:aws:lambda:us-east-1:123456789012:function:campaigns"),
+                stack, "Target", "arn:aws:lambda:us-east-1:123456789012:function:campaigns"
+            ),
             schedule_group=scheduler.ScheduleGroup.from_schedule_group_name(stack, "Group", "group"),
             scheduler_role=iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/scheduler"),
-            dead_letter_queue=sqs.Queue.from_queue_arn(stack, "Dlq", "arn:aws:sqs:us-east-1:123456789012:dlq"))
-        function = Template.from_stack(stack).to_json()["Resources"][stack.resolve(
-            built.function.node.default_child.logical_id)]
+            dead_letter_queue=sqs.Queue.from_queue_arn(stack, "Dlq", "arn:aws:sqs:us-east-1:123456789012:dlq"),
+        )
+        function = Template.from_stack(stack).to_json()["Resources"][
+            stack.resolve(built.function.node.default_child.logical_id)
+        ]
         environments[name] = function["Properties"]["Environment"]["Variables"]
     assert "MONTHLY_BUDGET_USD" not in environments["None"] and "BUDGET_HARD_STOP" not in environments["None"]
     assert (environments["Hard"]["MONTHLY_BUDGET_USD"], environments["Hard"]["BUDGET_HARD_STOP"]) == ("12.5", "true")
@@ -531,18 +672,30 @@ def test_the_senders_budget_is_optional_and_may_stop_transactional_texts_too():
 def test_an_existing_audience_bucket_takes_no_new_bucket_settings():
     stack = _stack()
     bucket = s3.Bucket.from_bucket_name(stack, "Mine", "my-audiences")
-    with pytest.raises(ValueError, match=r"existing_audience_bucket or the new bucket's settings \['audience_"
-                                         r"retention'\], not both"):
-        Campaigns(stack, "Campaigns", **_campaign_inputs(stack), existing_audience_bucket=bucket,
-                  audience_retention=Duration.days(30))
+    with pytest.raises(
+        ValueError,
+        match=r"existing_audience_bucket or the new bucket's settings \['audience_"
+        r"retention'\], not both",
+    ):
+        Campaigns(
+            stack,
+            "Campaigns",
+            **_campaign_inputs(stack),
+            existing_audience_bucket=bucket,
+            audience_retention=Duration.days(30),
+        )
 
 
 @pytest.fixture(scope="module")
 def standalone() -> tuple[cdk.Stack, Campaigns, iam.Role]:
     """Campaigns with an existing audience bucket, and an application role granted what the client needs."""
     stack = _stack()
-    built = Campaigns(stack, "Campaigns", **_campaign_inputs(stack),
-                      existing_audience_bucket=s3.Bucket.from_bucket_name(stack, "Mine", "my-audiences"))
+    built = Campaigns(
+        stack,
+        "Campaigns",
+        **_campaign_inputs(stack),
+        existing_audience_bucket=s3.Bucket.from_bucket_name(stack, "Mine", "my-audiences"),
+    )
     application = iam.Role(stack, "Application", assumed_by=iam.AccountRootPrincipal())
     built.grant_schedule_campaigns(application)
     built.grant_upload_audiences(application)
@@ -560,8 +713,12 @@ def test_grant_schedule_campaigns_lets_an_application_create_schedules_and_pass_
     stack, built, application = standalone
     resources = Template.from_stack(stack).to_json()["Resources"]
     role_ref = {"Ref": stack.resolve(application.node.default_child.logical_id)}
-    statements = [s for r in resources.values() if r["Type"] == "AWS::IAM::Policy"
-                  and role_ref in r["Properties"]["Roles"] for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and role_ref in r["Properties"]["Roles"]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
     actions = {a for s in statements for a in as_list(s["Action"])}
     assert {"scheduler:CreateSchedule", "iam:PassRole", "s3:PutObject"} <= actions
     (pass_role,) = granting(statements, "iam:PassRole")
@@ -581,8 +738,9 @@ def test_campaigns_with_their_own_key_and_access_log_bucket_have_no_unacknowledg
     assert not mine, "\n".join(map(str, mine))
     resources = Template.from_stack(stack).to_json()["Resources"]
     logs_bucket = resources[stack.resolve(built.access_logs_bucket.node.default_child.logical_id)]["Properties"]
-    assert logs_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert logs_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
     assert resources[stack.resolve(built.encryption_key.node.default_child.logical_id)]["Type"] == "AWS::KMS::Key"
 
 
@@ -599,17 +757,28 @@ def fails(raw: dict[str, Any], message: str) -> None:
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize(("origination", "mps"), [
-    ({"new_number": {"number_type": "SIMULATOR"}}, 1.0),
-    ({"new_number": {"number_type": "TOLL_FREE"}}, 3.0),
-    ({"new_number": {"number_type": "TEN_DLC"}}, 1.0),
-    ({"new_number": {"iso_country_code": "GB", "number_type": "LONG_CODE"}}, 10.0),
-    ({"new_number": {"iso_country_code": "CA", "number_type": "LONG_CODE"}}, 1.0),
-    ({"new_number": {"iso_country_code": "US", "number_type": "LONG_CODE"}}, 1.0),
-    ({"existing": {"origination_type": "phone-number", "origination_id": "phone-0123", "number_type": "LONG_CODE"}},
-     1.0),
-    ({"existing": {"origination_type": "pool", "origination_id": "pool-0123", "number_type": "TOLL_FREE"}}, 3.0),
-])
+@pytest.mark.parametrize(
+    ("origination", "mps"),
+    [
+        ({"new_number": {"number_type": "SIMULATOR"}}, 1.0),
+        ({"new_number": {"number_type": "TOLL_FREE"}}, 3.0),
+        ({"new_number": {"number_type": "TEN_DLC"}}, 1.0),
+        ({"new_number": {"iso_country_code": "GB", "number_type": "LONG_CODE"}}, 10.0),
+        ({"new_number": {"iso_country_code": "CA", "number_type": "LONG_CODE"}}, 1.0),
+        ({"new_number": {"iso_country_code": "US", "number_type": "LONG_CODE"}}, 1.0),
+        (
+            {
+                "existing": {
+                    "origination_type": "phone-number",
+                    "origination_id": "phone-0123",
+                    "number_type": "LONG_CODE",
+                }
+            },
+            1.0,
+        ),
+        ({"existing": {"origination_type": "pool", "origination_id": "pool-0123", "number_type": "TOLL_FREE"}}, 3.0),
+    ],
+)
 def test_mps_defaults_to_the_number_types_throughput(origination, mps):
     assert parse_config(config(origination=origination)).outbound.mps == mps
 
@@ -656,36 +825,50 @@ def test_max_concurrency_outside_2_to_1000_is_rejected(value):
     fails(outbound(max_concurrency=value), f"outbound.max_concurrency {value!r} must be a whole number from 2 to 1000")
 
 
-@pytest.mark.parametrize(("quiet_hours", "message"), [
-    ({"start": "8am"}, "outbound.quiet_hours.start '8am' must be a 24-hour time"),
-    ({"end": "24:00"}, "outbound.quiet_hours.end '24:00' must be a 24-hour time"),
-    ({"start": "21:00", "end": "08:00"}, "outbound.quiet_hours.end '08:00' must be later than start '21:00'"),
-    ({"state_rules": "on"}, "outbound.quiet_hours.state_rules 'on' must be true or false"),
-    ({"timezone": "UTC"}, "outbound.quiet_hours has unknown settings ['timezone']"),
-])
+@pytest.mark.parametrize(
+    ("quiet_hours", "message"),
+    [
+        ({"start": "8am"}, "outbound.quiet_hours.start '8am' must be a 24-hour time"),
+        ({"end": "24:00"}, "outbound.quiet_hours.end '24:00' must be a 24-hour time"),
+        ({"start": "21:00", "end": "08:00"}, "outbound.quiet_hours.end '08:00' must be later than start '21:00'"),
+        ({"state_rules": "on"}, "outbound.quiet_hours.state_rules 'on' must be true or false"),
+        ({"timezone": "UTC"}, "outbound.quiet_hours has unknown settings ['timezone']"),
+    ],
+)
 def test_bad_quiet_hours_are_rejected_naming_the_value(quiet_hours, message):
     fails(outbound(quiet_hours=quiet_hours), message)
 
 
 def test_quiet_hours_without_state_rules_apply_the_one_window_everywhere():
-    rules = parse_config(outbound(quiet_hours={"start": "09:00", "end": "20:00", "state_rules": False})) \
-        .outbound.quiet_hours.rules()
+    rules = parse_config(
+        outbound(quiet_hours={"start": "09:00", "end": "20:00", "state_rules": False})
+    ).outbound.quiet_hours.rules()
     assert (rules.default.start, rules.default.end, dict(rules.states)) == (time(9), time(20), {})
 
 
-@pytest.mark.parametrize(("templates", "message"), [
-    ({"reminder": {"body": "Hi {0}", "message_type": "TRANSACTIONAL"}},
-     "outbound.templates.reminder: template reminder"),
-    ({"reminder": {"body": "Hi {name.first}"}}, "outbound.templates.reminder: template reminder"),
-    ({"reminder": {"body": "Hi", "message_type": "MARKETING"}},
-     "outbound.templates.reminder.message_type 'MARKETING' must be one of TRANSACTIONAL, PROMOTIONAL"),
-    ({"reminder": {"body": "   "}}, "outbound.templates.reminder.body '   ' must be non-empty text"),
-    ({"reminder": {"body": "x" * 1601}}, "outbound.templates.reminder.body has 1601 characters, more than 1600"),
-    ({"bad id": {"body": "Hi"}}, "outbound.templates.bad id: template id 'bad id' must be 1-64 characters"),
-    ({"reminder": {"body": "Hi", "type": "PROMOTIONAL"}}, "outbound.templates.reminder has unknown settings ['type']"),
-    ({"reminder": "Hi"}, "outbound.templates.reminder 'Hi' must be an object with body and message_type"),
-    (["reminder"], "outbound.templates ['reminder'] must be an object"),
-])
+@pytest.mark.parametrize(
+    ("templates", "message"),
+    [
+        (
+            {"reminder": {"body": "Hi {0}", "message_type": "TRANSACTIONAL"}},
+            "outbound.templates.reminder: template reminder",
+        ),
+        ({"reminder": {"body": "Hi {name.first}"}}, "outbound.templates.reminder: template reminder"),
+        (
+            {"reminder": {"body": "Hi", "message_type": "MARKETING"}},
+            "outbound.templates.reminder.message_type 'MARKETING' must be one of TRANSACTIONAL, PROMOTIONAL",
+        ),
+        ({"reminder": {"body": "   "}}, "outbound.templates.reminder.body '   ' must be non-empty text"),
+        ({"reminder": {"body": "x" * 1601}}, "outbound.templates.reminder.body has 1601 characters, more than 1600"),
+        ({"bad id": {"body": "Hi"}}, "outbound.templates.bad id: template id 'bad id' must be 1-64 characters"),
+        (
+            {"reminder": {"body": "Hi", "type": "PROMOTIONAL"}},
+            "outbound.templates.reminder has unknown settings ['type']",
+        ),
+        ({"reminder": "Hi"}, "outbound.templates.reminder 'Hi' must be an object with body and message_type"),
+        (["reminder"], "outbound.templates ['reminder'] must be an object"),
+    ],
+)
 def test_bad_templates_are_rejected_naming_the_template(templates, message):
     fails(outbound(templates=templates), message)
 

@@ -60,14 +60,18 @@ def sms_rules(synth: Synthesized) -> dict[str, str]:
 
 
 def topic_statement(synth: Synthesized, sid: str) -> dict[str, Any]:
-    (found,) = [s for s in statements(inbound_topic_policy(synth)["Properties"]["PolicyDocument"])
-                if s.get("Sid") == sid]
+    (found,) = [
+        s for s in statements(inbound_topic_policy(synth)["Properties"]["PolicyDocument"]) if s.get("Sid") == sid
+    ]
     return found
 
 
 def queue_policy_statements(synth: Synthesized, queue_logical_id: str) -> list[dict[str, Any]]:
-    [policy] = [p for p in synth.of_type("AWS::SQS::QueuePolicy").values()
-                if {"Ref": queue_logical_id} in p["Properties"]["Queues"]]
+    [policy] = [
+        p
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_logical_id} in p["Properties"]["Queues"]
+    ]
     return statements(policy["Properties"]["PolicyDocument"])
 
 
@@ -77,13 +81,18 @@ def key_policy(synth: Synthesized, key: Any) -> list[dict[str, Any]]:
 
 def contacts_actions(synth: Synthesized, function: Any) -> set[str]:
     contacts = arn_of(synth.logical_id(built(synth).inbound_processor.contacts_table))
-    return {action for s in role_statements(synth, function.role) if contacts in as_list(s["Resource"])
-            for action in as_list(s["Action"])}
+    return {
+        action
+        for s in role_statements(synth, function.role)
+        if contacts in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    }
 
 
 def resources_of(synth: Synthesized, function: Any) -> list[str]:
-    return [json.dumps(r, sort_keys=True) for s in role_statements(synth, function.role)
-            for r in as_list(s["Resource"])]
+    return [
+        json.dumps(r, sort_keys=True) for s in role_statements(synth, function.role) for r in as_list(s["Resource"])
+    ]
 
 
 # -- 1. the protect configuration ---------------------------------------------------------------
@@ -114,8 +123,9 @@ def test_configured_countries_are_allowed_and_the_rest_blocked(account_default_p
 
 def test_the_reply_configuration_set_carries_the_protect_configuration(default):
     configuration_set = default.only("AWS::SMSVOICE::ConfigurationSet")[1]["Properties"]
-    assert configuration_set["ProtectConfigurationId"] == {"Fn::GetAtt": [
-        logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration"), "ProtectConfigurationId"]}
+    assert configuration_set["ProtectConfigurationId"] == {
+        "Fn::GetAtt": [logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration"), "ProtectConfigurationId"]
+    }
 
 
 def test_by_default_it_can_be_deleted_with_the_stack_and_is_not_the_account_default(default):
@@ -145,54 +155,73 @@ def test_the_account_default_is_set_on_create_and_update_and_removed_on_delete(a
     for phase in ("Create", "Update"):
         sdk_call, filled_in = call(phase)
         assert (sdk_call["service"], sdk_call["action"]) == (
-            "pinpoint-sms-voice-v2", "SetAccountDefaultProtectConfiguration")
+            "pinpoint-sms-voice-v2",
+            "SetAccountDefaultProtectConfiguration",
+        )
         assert sdk_call["parameters"] == {"ProtectConfigurationId": "FILLED_IN"}
         assert filled_in == [{"Fn::GetAtt": [protect_id, "ProtectConfigurationId"]}]
     deleted = json.loads(custom["Delete"])
     assert (deleted["action"], deleted["ignoreErrorCodesMatching"]) == (
-        "DeleteAccountDefaultProtectConfiguration", "ResourceNotFoundException")
+        "DeleteAccountDefaultProtectConfiguration",
+        "ResourceNotFoundException",
+    )
     assert custom["InstallLatestAwsSdk"] is False  # the runtime's own SDK: no download at deploy
 
 
 def test_the_account_default_function_may_only_set_this_configuration_and_remove_the_default(
-        account_default_protection):
+    account_default_protection,
+):
     synth = account_default_protection
     resource = built(synth).protect_configuration.account_default
-    (policy,) = [r for lid, r in synth.of_type("AWS::IAM::Policy").items()
-                 if lid.startswith(synth.logical_id(resource.node.find_child("CustomResourcePolicy")))]
-    granted = {(a, json.dumps(r, sort_keys=True)) for s in policy["Properties"]["PolicyDocument"]["Statement"]
-               for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
+    (policy,) = [
+        r
+        for lid, r in synth.of_type("AWS::IAM::Policy").items()
+        if lid.startswith(synth.logical_id(resource.node.find_child("CustomResourcePolicy")))
+    ]
+    granted = {
+        (a, json.dumps(r, sort_keys=True))
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    }
     protect_arn = json.dumps(arn_of(logical_id_of_type(synth, "AWS::SMSVOICE::ProtectConfiguration")), sort_keys=True)
     assert granted == {
         ("sms-voice:SetAccountDefaultProtectConfiguration", protect_arn),
         ("sms-voice:DeleteAccountDefaultProtectConfiguration", '"*"'),
-        ("xray:PutTraceSegments", '"*"'), ("xray:PutTelemetryRecords", '"*"'),
+        ("xray:PutTraceSegments", '"*"'),
+        ("xray:PutTelemetryRecords", '"*"'),
     }
 
 
 def test_the_account_default_function_logs_to_its_own_encrypted_log_group_and_runs_one_at_a_time(
-        account_default_protection):
+    account_default_protection,
+):
     synth = account_default_protection
-    (function,) = [f["Properties"] for lid, f in synth.of_type("AWS::Lambda::Function").items()
-                   if lid.startswith("AWS679f53fac002430cb0da5b7982bd2287")]
+    (function,) = [
+        f["Properties"]
+        for lid, f in synth.of_type("AWS::Lambda::Function").items()
+        if lid.startswith("AWS679f53fac002430cb0da5b7982bd2287")
+    ]
     log_group = synth.resources[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
     assert log_group["KmsKeyId"] == arn_of(synth.logical_id(built(synth).events_key))
     assert (function["ReservedConcurrentExecutions"], function["TracingConfig"]) == (1, {"Mode": "Active"})
 
 
 def test_both_functions_may_send_through_the_protect_configuration(default):
-    protect_arn = json.dumps(arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
-                             sort_keys=True)
+    protect_arn = json.dumps(arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")), sort_keys=True)
     for function in (built(default).inbound_processor.function, built(default).outbound_sender.function):
         (statement,) = granting(role_statements(default, function.role), "sms-voice:SendTextMessage")
         assert protect_arn in [json.dumps(r, sort_keys=True) for r in as_list(statement["Resource"])]
 
 
-@pytest.mark.parametrize("countries, message", [
-    ([], "must name at least one country"),
-    (["UK"], "'UK' is not an ISO 3166-1 alpha-2 code"),
-    ("US", "must name at least one country"),
-])
+@pytest.mark.parametrize(
+    "countries, message",
+    [
+        ([], "must name at least one country"),
+        (["UK"], "'UK' is not an ISO 3166-1 alpha-2 code"),
+        ("US", "must name at least one country"),
+    ],
+)
 def test_the_construct_refuses_bad_countries_naming_them(countries, message):
     stack = cdk.Stack(cdk.App(context=FEATURE_FLAGS), "Protect")
     with pytest.raises(ValueError, match=message):
@@ -239,15 +268,15 @@ def test_the_function_may_park_messages_in_the_redrive_dead_letter_queue(default
     env = inbound_function(default)["Environment"]["Variables"]
     dead_letters = queue_id(default, "dead_letter_queue")
     assert env["DEAD_LETTER_QUEUE_URL"] == {"Ref": dead_letters}
-    (statement,) = granting(role_statements(default, built(default).inbound_processor.function.role),
-                            "sqs:SendMessage")
+    (statement,) = granting(role_statements(default, built(default).inbound_processor.function.role), "sqs:SendMessage")
     assert as_list(statement["Resource"]) == [arn_of(dead_letters)]
 
 
 def test_our_numbers_is_the_new_numbers_phone_number(default):
     env = inbound_function(default)["Environment"]["Variables"]
-    assert env["OUR_NUMBERS"] == {"Fn::GetAtt": [logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber"),
-                                                 "PhoneNumber"]}
+    assert env["OUR_NUMBERS"] == {
+        "Fn::GetAtt": [logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber"), "PhoneNumber"]
+    }
     assert "ORIGINATION_POOL_ID" not in env
 
 
@@ -264,27 +293,39 @@ def test_a_pool_names_its_id_and_may_list_its_numbers_and_nothing_more(existing_
     assert env["ORIGINATION_POOL_ID"] == EXISTING_POOL_ID
     assert "OUR_NUMBERS" not in env
     role = built(synth).inbound_processor.function.role
-    described = [s for s in role_statements(synth, role)
-                 if {"sms-voice:DescribePools", "sms-voice:ListPoolOriginationIdentities"} & set(as_list(s["Action"]))]
+    described = [
+        s
+        for s in role_statements(synth, role)
+        if {"sms-voice:DescribePools", "sms-voice:ListPoolOriginationIdentities"} & set(as_list(s["Action"]))
+    ]
     assert [(sorted(as_list(s["Action"])), as_list(s["Resource"])) for s in described] == [
-        (["sms-voice:DescribePools", "sms-voice:ListPoolOriginationIdentities"],
-         [sms_voice_arn(f"pool/{EXISTING_POOL_ID}")]),
+        (
+            ["sms-voice:DescribePools", "sms-voice:ListPoolOriginationIdentities"],
+            [sms_voice_arn(f"pool/{EXISTING_POOL_ID}")],
+        ),
     ]
 
 
 def test_a_number_gets_no_describe_actions(default):
     role = built(default).inbound_processor.function.role
-    assert not [s for s in role_statements(default, role)
-                if any(a.startswith("sms-voice:Describe") and a != "sms-voice:DescribeOptedOutNumbers"
-                       for a in as_list(s["Action"]))]
+    assert not [
+        s
+        for s in role_statements(default, role)
+        if any(
+            a.startswith("sms-voice:Describe") and a != "sms-voice:DescribeOptedOutNumbers"
+            for a in as_list(s["Action"])
+        )
+    ]
 
 
 @pytest.mark.parametrize("variant", ["default", "existing_pool", "existing_bus_no_codes"])
 def test_the_inbound_environment_fits_in_4_kb(synthesized, variant):
     """Every value CloudFormation fills in counted as a generated name (RESOLVED_NAME_BYTES)."""
     env = inbound_function(synthesized(variant))["Environment"]["Variables"]
-    size = sum(len(name) + (len(value.encode()) if isinstance(value, str) else RESOLVED_NAME_BYTES)
-               for name, value in env.items())
+    size = sum(
+        len(name) + (len(value.encode()) if isinstance(value, str) else RESOLVED_NAME_BYTES)
+        for name, value in env.items()
+    )
     assert size <= LAMBDA_ENVIRONMENT_BYTES
 
 
@@ -306,8 +347,10 @@ def test_the_topic_lets_the_test_publisher_role_publish_too(account_default_prot
 def test_the_topic_denies_services_acting_for_another_account_or_another_source(default):
     other_account = topic_statement(default, "DenyPublishingForOtherAccounts")
     assert other_account["Effect"] == "Deny"
-    assert other_account["Condition"] == {"Bool": {"aws:PrincipalIsAWSService": "true"},
-                                          "StringNotEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert other_account["Condition"] == {
+        "Bool": {"aws:PrincipalIsAWSService": "true"},
+        "StringNotEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }
     other_source = topic_statement(default, "DenyPublishingForOtherSources")
     assert other_source["Condition"] == {
         "Bool": {"aws:PrincipalIsAWSService": "true"},
@@ -315,72 +358,104 @@ def test_the_topic_denies_services_acting_for_another_account_or_another_source(
     }
 
 
-@pytest.mark.parametrize("variant, sources", [
-    ("existing_number", ["phone-number/phone-0123456789abcdef0123456789abcdef"]),
-    ("existing_pool", [f"pool/{EXISTING_POOL_ID}", "phone-number/*"]),
-])
+@pytest.mark.parametrize(
+    "variant, sources",
+    [
+        ("existing_number", ["phone-number/phone-0123456789abcdef0123456789abcdef"]),
+        ("existing_pool", [f"pool/{EXISTING_POOL_ID}", "phone-number/*"]),
+    ],
+)
 def test_an_existing_identity_is_pinned_by_its_arn_in_the_topic_and_key_policies(synthesized, variant, sources):
     synth = synthesized(variant)
     expected = [sms_voice_arn(source) for source in sources]
     allowed = topic_statement(synth, "AllowEndUserMessagingToPublish")
     assert allowed["Condition"]["ArnLike"] == {"aws:SourceArn": expected}
     assert topic_statement(synth, "DenyPublishingForOtherSources")["Condition"]["ArnNotLike"] == {
-        "aws:SourceArn": expected}
-    (key_grant,) = [s for s in key_policy(synth, built(synth).inbound_topic.encryption_key)
-                    if s.get("Sid") == "AllowEndUserMessagingToEncrypt"]
+        "aws:SourceArn": expected
+    }
+    (key_grant,) = [
+        s
+        for s in key_policy(synth, built(synth).inbound_topic.encryption_key)
+        if s.get("Sid") == "AllowEndUserMessagingToEncrypt"
+    ]
     assert key_grant["Condition"]["ArnLike"] == {"aws:SourceArn": expected}
 
 
 def test_only_the_topic_may_send_to_the_inbound_queue(default):
     topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
     dead_letters = arn_of(queue_id(default, "dead_letter_queue"))
-    (deny,) = [s for s in queue_policy_statements(default, queue_id(default, "queue"))
-               if s.get("Sid") == "DenySendingButFromTheTopic"]
+    (deny,) = [
+        s
+        for s in queue_policy_statements(default, queue_id(default, "queue"))
+        if s.get("Sid") == "DenySendingButFromTheTopic"
+    ]
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "sqs:SendMessage")
     assert deny["Condition"] == {"ArnNotEquals": {"aws:SourceArn": [topic, dead_letters]}}
 
 
 def test_only_the_topic_may_send_to_the_subscription_dead_letter_queue(default):
     topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
-    (deny,) = [s for s in queue_policy_statements(default, queue_id(default, "subscription_dead_letter_queue"))
-               if s.get("Sid") == "DenySendingButFromTheTopic"]
+    (deny,) = [
+        s
+        for s in queue_policy_statements(default, queue_id(default, "subscription_dead_letter_queue"))
+        if s.get("Sid") == "DenySendingButFromTheTopic"
+    ]
     assert deny["Condition"] == {"ArnNotEquals": {"aws:SourceArn": [topic]}}
 
 
 def test_sns_may_decrypt_with_the_queue_key_for_the_inbound_topic_only(default):
     topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
-    sns_statements = [s for s in key_policy(default, built(default).inbound_processor.encryption_key)
-                      if s.get("Principal") == {"Service": "sns.amazonaws.com"}]
+    sns_statements = [
+        s
+        for s in key_policy(default, built(default).inbound_processor.encryption_key)
+        if s.get("Principal") == {"Service": "sns.amazonaws.com"}
+    ]
     assert [(s["Effect"], s["Condition"]) for s in sns_statements] == [
-        ("Allow", {"ArnEquals": {"aws:SourceArn": topic}})]
+        ("Allow", {"ArnEquals": {"aws:SourceArn": topic}})
+    ]
 
 
 def _standalone_processor(flags: dict[str, Any]) -> Template:
     stack = cdk.Stack(cdk.App(context=flags), "Inbound")
     topic = sns.Topic(stack, "Topic", master_key=kms.Key(stack, "TopicKey"))
     number = TwoWayNumber(stack, "Number", topic=topic, responder=_responder())
-    InboundProcessor(stack, "Processor", topic=topic, number=number,
-                     configuration_set=ReplyConfigurationSet(stack, "Set"))
+    InboundProcessor(
+        stack, "Processor", topic=topic, number=number, configuration_set=ReplyConfigurationSet(stack, "Set")
+    )
     return Template.from_stack(stack)
 
 
 def _responder():
     from tests.infra.test_config import config
     from two_way_sms_cdk.config import parse_config
+
     return parse_config(config()).responder
 
 
 def test_without_the_feature_flag_a_deny_restricts_sns_to_the_topic_just_the_same():
     flags = {key: value for key, value in FEATURE_FLAGS.items() if key != RESTRICT_SQS_DECRYPTION_FLAG}
     template = _standalone_processor(flags)
-    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([{
-        "Sid": "DenySnsButForTheInboundTopic",
-        "Effect": "Deny",
-        "Principal": {"Service": "sns.amazonaws.com"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-        "Resource": "*",
-        "Condition": {"ArnNotEquals": {"aws:SourceArn": {"Ref": Match.string_like_regexp("^Topic")}}},
-    }])}})
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "DenySnsButForTheInboundTopic",
+                            "Effect": "Deny",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnNotEquals": {"aws:SourceArn": {"Ref": Match.string_like_regexp("^Topic")}}
+                            },
+                        }
+                    ]
+                )
+            }
+        },
+    )
 
 
 def test_with_the_feature_flag_no_deny_is_needed():
@@ -401,12 +476,19 @@ def test_the_archive_role_trusts_end_user_messaging_for_configuration_sets_only(
 # -- 5. least privilege --------------------------------------------------------------------------------
 def test_the_events_function_may_only_record_opt_outs_in_the_contacts_table(default):
     assert contacts_actions(default, built(default).delivery_events.function) == {
-        "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
 
 
 def test_the_sender_may_only_read_and_write_contact_items(default):
     assert contacts_actions(default, built(default).outbound_sender.function) == {
-        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
 
 
 @pytest.mark.parametrize("function", ["delivery_events", "outbound_sender"])

@@ -22,17 +22,29 @@ from two_way_sms.settings.sender import OPTIONAL, REQUIRED, SenderFunctionSettin
 
 IDENTITY = "+18445550100"
 MINIMAL = {
-    "OUTBOUND_QUEUE_URL": "https://sqs/outbound", "OUTBOUND_TABLE": "outbound", "CONTACTS_TABLE": "contacts",
-    "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400", "CONFIGURATION_SET": "outbound",
+    "OUTBOUND_QUEUE_URL": "https://sqs/outbound",
+    "OUTBOUND_TABLE": "outbound",
+    "CONTACTS_TABLE": "contacts",
+    "LEDGER_TABLE": "ledger",
+    "LEDGER_RETENTION_DAYS": "400",
+    "CONFIGURATION_SET": "outbound",
     "SENDER_SETTINGS": SenderSettings(IDENTITY, mps=3.0).to_json(),
     "TEMPLATES": templates_to_json([Template("reminder", "See you {when}.")]),
-    "SCHEDULE_GROUP": "two-way-sms", "RELEASE_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:campaigns",
+    "SCHEDULE_GROUP": "two-way-sms",
+    "RELEASE_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:campaigns",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
     "SCHEDULE_DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:schedule-dead-letters",
 }
-FULL = {**MINIMAL, "DEAD_LETTER_QUEUE_URL": "https://sqs/dead-letters", "MONTHLY_BUDGET_USD": "250",
-        "BUDGET_HARD_STOP": "true", "FLOWS_PARAMETER": "/two-way-sms/flows", "FLOWS_DIGEST": "0123456789abcdef",
-        "CONVERSATIONS_TABLE": "conversations", "CODES_KEY_ID": "key-1"}
+FULL = {
+    **MINIMAL,
+    "DEAD_LETTER_QUEUE_URL": "https://sqs/dead-letters",
+    "MONTHLY_BUDGET_USD": "250",
+    "BUDGET_HARD_STOP": "true",
+    "FLOWS_PARAMETER": "/two-way-sms/flows",
+    "FLOWS_DIGEST": "0123456789abcdef",
+    "CONVERSATIONS_TABLE": "conversations",
+    "CODES_KEY_ID": "key-1",
+}
 # Powertools reads these; the construct sets them on every function.
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
 
@@ -55,17 +67,25 @@ def test_the_optional_settings_are_off_when_unset():
     assert settings.to_environment() == MINIMAL
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"OUTBOUND_TABLE": None, "SCHEDULE_DEAD_LETTER_QUEUE_ARN": ""},
-     "missing environment variables ['OUTBOUND_TABLE', 'SCHEDULE_DEAD_LETTER_QUEUE_ARN']"),
-    ({"FLOWS_PARAMETER": "/flows"}, "needs all of ['FLOWS_PARAMETER', 'CONVERSATIONS_TABLE']"),
-    ({"LEDGER_RETENTION_DAYS": "a year"}, "LEDGER_RETENTION_DAYS 'a year' must be a whole number"),
-    ({"SENDER_SETTINGS": "{}"}, "SENDER_SETTINGS are invalid"),
-    ({"SENDER_SETTINGS": json.dumps({"origination_identity": IDENTITY, "mps": 0})}, "mps 0 must be a positive number"),
-    ({"TEMPLATES": "[]"}, "TEMPLATES are invalid: templates must be a JSON object"),
-    ({"MONTHLY_BUDGET_USD": "lots"}, "MONTHLY_BUDGET_USD 'lots' must be a number of dollars"),
-    ({"BUDGET_HARD_STOP": "true"}, "a hard stop needs a budget"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"OUTBOUND_TABLE": None, "SCHEDULE_DEAD_LETTER_QUEUE_ARN": ""},
+            "missing environment variables ['OUTBOUND_TABLE', 'SCHEDULE_DEAD_LETTER_QUEUE_ARN']",
+        ),
+        ({"FLOWS_PARAMETER": "/flows"}, "needs all of ['FLOWS_PARAMETER', 'CONVERSATIONS_TABLE']"),
+        ({"LEDGER_RETENTION_DAYS": "a year"}, "LEDGER_RETENTION_DAYS 'a year' must be a whole number"),
+        ({"SENDER_SETTINGS": "{}"}, "SENDER_SETTINGS are invalid"),
+        (
+            {"SENDER_SETTINGS": json.dumps({"origination_identity": IDENTITY, "mps": 0})},
+            "mps 0 must be a positive number",
+        ),
+        ({"TEMPLATES": "[]"}, "TEMPLATES are invalid: templates must be a JSON object"),
+        ({"MONTHLY_BUDGET_USD": "lots"}, "MONTHLY_BUDGET_USD 'lots' must be a number of dollars"),
+        ({"BUDGET_HARD_STOP": "true"}, "a hard stop needs a budget"),
+    ],
+)
 def test_a_missing_or_bad_variable_fails_naming_it(changes, message):
     environment = {name: value for name, value in {**MINIMAL, **changes}.items() if value is not None}
 
@@ -100,8 +120,9 @@ def test_every_variant_gives_the_sender_an_environment_its_handler_accepts(any_v
 
 def test_the_sender_is_told_the_budget_it_stops_at(default, toll_free_self_managed):
     assert SenderFunctionSettings.from_environment(
-        {name: resolved(value) for name, value in sender_environment(default).items()}).budget == SpendBudget(
-        Decimal("100"))
+        {name: resolved(value) for name, value in sender_environment(default).items()}
+    ).budget == SpendBudget(Decimal("100"))
     stops = SenderFunctionSettings.from_environment(
-        {name: resolved(value) for name, value in sender_environment(toll_free_self_managed).items()}).budget
+        {name: resolved(value) for name, value in sender_environment(toll_free_self_managed).items()}
+    ).budget
     assert stops == SpendBudget(Decimal("250"), hard_stop=True)

@@ -29,10 +29,20 @@ def arn_of(logical_id: str) -> dict[str, Any]:
 
 
 def sms_voice_arn(resource: str) -> dict[str, Any]:
-    return {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, ":sms-voice:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
-        f":{resource}",
-    ]]}
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sms-voice:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":{resource}",
+            ],
+        ]
+    }
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -67,8 +77,9 @@ def inbound_topic(synth: Synthesized) -> dict[str, Any]:
 
 def inbound_topic_policy(synth: Synthesized) -> dict[str, Any]:
     topic_id = synth.logical_id(synth.stack.two_way_sms.inbound_topic.topic)
-    [policy] = [p for p in synth.of_type("AWS::SNS::TopicPolicy").values()
-                if p["Properties"]["Topics"] == [{"Ref": topic_id}]]
+    [policy] = [
+        p for p in synth.of_type("AWS::SNS::TopicPolicy").values() if p["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
     return policy
 
 
@@ -77,8 +88,11 @@ def topic_key_id(synth: Synthesized) -> str:
 
 
 def inbound_function(synth: Synthesized) -> dict[str, Any]:
-    functions = [f for f in synth.of_type("AWS::Lambda::Function").values()
-                 if f["Properties"]["Handler"] == "two_way_sms.handlers.inbound.handler"]
+    functions = [
+        f
+        for f in synth.of_type("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "two_way_sms.handlers.inbound.handler"
+    ]
     assert len(functions) == 1
     return functions[0]["Properties"]
 
@@ -86,8 +100,11 @@ def inbound_function(synth: Synthesized) -> dict[str, Any]:
 def inbound_mapping(synth: Synthesized) -> dict[str, Any]:
     """The event source mapping from the inbound queue (the delivery event stream has one too)."""
     queue_arn = arn_of(queue_id(synth, "queue"))
-    mappings = [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
-                if m["Properties"].get("EventSourceArn") == queue_arn]
+    mappings = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"].get("EventSourceArn") == queue_arn
+    ]
     assert len(mappings) == 1
     return mappings[0]
 
@@ -109,8 +126,10 @@ def table_id(synth: Synthesized, attribute: str) -> str:
 
 def same_items(actual: list[Any], expected: list[Any]) -> bool:
     """The same elements in any order (CloudFormation lists of ARNs have no meaningful order)."""
+
     def key(item: Any) -> str:
         return json.dumps(item, sort_keys=True)
+
     return sorted(map(key, actual)) == sorted(map(key, expected))
 
 
@@ -171,7 +190,8 @@ def test_topic_policy_denies_publishing_without_tls(default):
     policy = inbound_topic_policy(default)["Properties"]
     denied = [s for s in statements(policy["PolicyDocument"]) if s["Effect"] == "Deny"]
     assert any(
-        "sns:Publish" in as_list(s["Action"]) and s["Principal"] in ("*", {"AWS": "*"})
+        "sns:Publish" in as_list(s["Action"])
+        and s["Principal"] in ("*", {"AWS": "*"})
         and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in denied
     ), denied
@@ -187,7 +207,9 @@ def test_number_is_a_us_simulator_number(default):
 def test_number_sends_inbound_texts_to_the_topic(default):
     number = default.only("AWS::SMSVOICE::PhoneNumber")[1]["Properties"]
     assert number["TwoWay"] == {
-        "Enabled": True, "ChannelArn": {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}}
+        "Enabled": True,
+        "ChannelArn": {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)},
+    }
 
 
 def test_number_answers_help_and_stop_with_the_configured_replies(default):
@@ -274,9 +296,12 @@ def test_every_queue_policy_denies_insecure_transport(default):
     protected = set()
     for policy in default.of_type("AWS::SQS::QueuePolicy").values():
         props = policy["Properties"]
-        if any(s["Effect"] == "Deny" and "sqs:*" in as_list(s["Action"])
-               and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in statements(props["PolicyDocument"])):
+        if any(
+            s["Effect"] == "Deny"
+            and "sqs:*" in as_list(s["Action"])
+            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements(props["PolicyDocument"])
+        ):
             protected |= {ref["Ref"] for ref in props["Queues"]}
     assert protected == queues
 
@@ -372,11 +397,14 @@ def test_send_text_message_is_granted_only_on_the_number_the_configuration_set_a
     assert len(granted) == 2  # the inbound function's replies, the outbound sender's texts
     for statement in granted:
         assert as_list(statement["Action"]) == ["sms-voice:SendTextMessage"]
-        assert same_items(statement["Resource"], [
-            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
-            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
-            arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
-        ])
+        assert same_items(
+            statement["Resource"],
+            [
+                arn_of(logical_id_of_type(default, "AWS::SMSVOICE::PhoneNumber")),
+                arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ConfigurationSet")),
+                arn_of(logical_id_of_type(default, "AWS::SMSVOICE::ProtectConfiguration")),
+            ],
+        )
 
 
 def test_opt_out_list_actions_are_granted_only_on_the_opt_out_list(default):
@@ -392,12 +420,15 @@ def test_pool_replies_are_granted_on_the_pool_and_its_phone_numbers(existing_poo
     settings_id = logical_id_of_type(existing_pool, "Custom::TwoWaySmsOrigination")
     for statement in granted:
         assert as_list(statement["Action"]) == ["sms-voice:SendTextMessage"]
-        assert same_items(statement["Resource"], [
-            {"Fn::GetAtt": [settings_id, "OriginationArn"]},
-            sms_voice_arn("phone-number/*"),
-            arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ConfigurationSet")),
-            arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ProtectConfiguration")),
-        ])
+        assert same_items(
+            statement["Resource"],
+            [
+                {"Fn::GetAtt": [settings_id, "OriginationArn"]},
+                sms_voice_arn("phone-number/*"),
+                arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ConfigurationSet")),
+                arn_of(logical_id_of_type(existing_pool, "AWS::SMSVOICE::ProtectConfiguration")),
+            ],
+        )
 
 
 # -- an existing number ----------------------------------------------------------------------------
@@ -407,7 +438,8 @@ def test_existing_number_is_configured_by_the_custom_resource_not_created(existi
     assert settings["OriginationType"] == "phone-number"
     assert settings["OriginationId"] == EXISTING_PHONE_NUMBER_ID
     assert settings["TwoWayChannelArn"] == {
-        "Ref": existing_number.logical_id(existing_number.stack.two_way_sms.inbound_topic.topic)}
+        "Ref": existing_number.logical_id(existing_number.stack.two_way_sms.inbound_topic.topic)
+    }
 
 
 def test_existing_number_gets_help_stop_and_the_compliance_keywords(existing_number):

@@ -87,31 +87,58 @@ class Harness:
         for body in bodies:
             self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
         received = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"],
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
         )["Messages"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
-                                            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return {"Records": [
-            {
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
-            }
-            for m in received
-        ]}
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": REGION,
+                }
+                for m in received
+            ]
+        }
 
     def handle(self, *payloads: dict[str, Any] | str) -> dict[str, Any]:
         bodies = [p if isinstance(p, str) else json.dumps(p) for p in payloads]
         return self.app.handler(self.sqs_event(*bodies), FakeLambdaContext())
 
-    def expect_send(self, to: str, body: str, from_number: str = "+12125550101", *, inbound_id: str, intent: str,
-                    message_id: str = "reply-1") -> None:
-        self.stubber.add_response("send_text_message", {"MessageId": message_id}, {
-            "DestinationPhoneNumber": to, "OriginationIdentity": from_number, "MessageBody": body,
-            "MessageType": "TRANSACTIONAL", "ConfigurationSetName": "replies",
-            "Context": {"inboundMessageId": inbound_id, "intent": intent},
-            "MaxPrice": REPLY_MAX_PRICE, "TimeToLive": REPLY_TIME_TO_LIVE,
-        })
+    def expect_send(
+        self,
+        to: str,
+        body: str,
+        from_number: str = "+12125550101",
+        *,
+        inbound_id: str,
+        intent: str,
+        message_id: str = "reply-1",
+    ) -> None:
+        self.stubber.add_response(
+            "send_text_message",
+            {"MessageId": message_id},
+            {
+                "DestinationPhoneNumber": to,
+                "OriginationIdentity": from_number,
+                "MessageBody": body,
+                "MessageType": "TRANSACTIONAL",
+                "ConfigurationSetName": "replies",
+                "Context": {"inboundMessageId": inbound_id, "intent": intent},
+                "MaxPrice": REPLY_MAX_PRICE,
+                "TimeToLive": REPLY_TIME_TO_LIVE,
+            },
+        )
 
     def expect_listed(self, number: str) -> None:
         """The handler puts ``number`` on the opt-out list (it does for every opt-out it decides)."""
@@ -119,15 +146,23 @@ class Harness:
 
     def parked(self) -> list[dict[str, Any]]:
         """The dead-letter queue's messages: body and reason."""
-        messages = self.sqs.receive_message(QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10,
-                                            MessageAttributeNames=["All"]).get("Messages", [])
-        return [{"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
-                for m in messages]
+        messages = self.sqs.receive_message(
+            QueueUrl=self.dead_letter_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return [
+            {"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
+            for m in messages
+        ]
 
     def expect_send_error(self, code: str, *, reason: str | None = None) -> None:
         extra = {"Reason": reason} if reason else {}
-        self.stubber.add_client_error("send_text_message", service_error_code=code, service_message=code,
-                                      response_meta=extra, modeled_fields=extra)
+        self.stubber.add_client_error(
+            "send_text_message",
+            service_error_code=code,
+            service_message=code,
+            response_meta=extra,
+            modeled_fields=extra,
+        )
 
     def profile(self, number: str) -> dict[str, Any] | None:
         return self.contacts.get_item(Key={"phone_number": number, "record": "PROFILE"}).get("Item")
@@ -158,14 +193,24 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
 
     config = parse_config({**SETTINGS, **settings_overrides})
     env = {
-        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "RESPONDER_SETTINGS": config.responder.to_json(), "CONTACTS_TABLE": "contacts",
-        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
-        "CONFIGURATION_SET": "replies", "OPT_OUT_LIST": "opt-outs",
-        "MESSAGE_TYPE": "TRANSACTIONAL", "POWERTOOLS_SERVICE_NAME": "two-way-sms",
-        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest", "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "INFO", "REPLY_MAX_PRICE": REPLY_MAX_PRICE,
-        "REPLY_TIME_TO_LIVE": str(REPLY_TIME_TO_LIVE), "OUR_NUMBERS": OUR_NUMBER, "MAX_RECEIVE_COUNT": "5",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "RESPONDER_SETTINGS": config.responder.to_json(),
+        "CONTACTS_TABLE": "contacts",
+        "LEDGER_TABLE": "ledger",
+        "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "replies",
+        "OPT_OUT_LIST": "opt-outs",
+        "MESSAGE_TYPE": "TRANSACTIONAL",
+        "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "REPLY_MAX_PRICE": REPLY_MAX_PRICE,
+        "REPLY_TIME_TO_LIVE": str(REPLY_TIME_TO_LIVE),
+        "OUR_NUMBERS": OUR_NUMBER,
+        "MAX_RECEIVE_COUNT": "5",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -177,8 +222,9 @@ def make_harness(monkeypatch: pytest.MonkeyPatch, **settings_overrides: Any):
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url)
         sms_client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        handler = make_handler(InboundSettings.from_environment(os.environ),
-                               emulated_clients(sms=sms_client, dynamodb=dynamodb, sqs=sqs))
+        handler = make_handler(
+            InboundSettings.from_environment(os.environ), emulated_clients(sms=sms_client, dynamodb=dynamodb, sqs=sqs)
+        )
         app = InboundApp(handler, MessageLedger(dynamodb.Table("ledger"), retention_days=400))
         log_buffer = capture_logs(env["POWERTOOLS_SERVICE_NAME"])
         with Stubber(sms_client) as stubber:

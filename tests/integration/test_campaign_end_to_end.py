@@ -80,8 +80,9 @@ MAX_RECEIVE_COUNT = 5
 SENDER_SECONDS = 30.0  # what each sender invocation has left (FakeLambdaContext's)
 # Mainland area codes, stricter states included (CT, FL, NJ, OK, RI, TX): all inside their window at START.
 AREA_CODES = ("206", "212", "305", "312", "405", "415", "512", "617", "702", "860", "401", "973")
-TEMPLATES = {"spring": {"body": "Hi {first_name}, 20% off everything at Example Shop this week!",
-                        "messageType": "PROMOTIONAL"}}
+TEMPLATES = {
+    "spring": {"body": "Hi {first_name}, 20% off everything at Example Shop this week!", "messageType": "PROMOTIONAL"}
+}
 AUDIENCE = AudienceCsv(BUCKET, "spring.csv")
 CAMPAIGN = Campaign("spring-sale", "spring", "PROMOTIONAL", AUDIENCE)
 
@@ -140,8 +141,12 @@ def assert_each_eligible_recipient_got_one_text(scene: Scene, sms: SmsEmulator, 
     assert {text.context["campaign"] for text in sms.sent} == {"spring-sale/r1"}
     # -- the run's counts add up: every row is queued or skipped, every queued request was sent
     assert report.status == "QUEUED_ALL"
-    assert dict(report.skipped) == {"OPTED_OUT": len(scene.opted_out), "NO_OPT_IN": len(scene.without_opt_in),
-                                    "DUPLICATE_ROW": 1, "INVALID_ROW": 1}
+    assert dict(report.skipped) == {
+        "OPTED_OUT": len(scene.opted_out),
+        "NO_OPT_IN": len(scene.without_opt_in),
+        "DUPLICATE_ROW": 1,
+        "INVALID_ROW": 1,
+    }
     assert report.queued == len(scene.eligible) == report.sent and dict(report.refused) == {}
     assert report.recipients == len(scene.numbers) + 2 and report.awaiting_send == 0
     # -- paced at the number's MPS, never throttled
@@ -200,25 +205,52 @@ def test_a_whole_campaign_sends_each_eligible_recipient_exactly_one_text_and_nev
     templates = templates_from_json(json.dumps(TEMPLATES))
     clock = SimulatedClock(START)
     contacts = MemoryContacts()  # the sender's and the campaigns use case's
-    contacts.states.update({number: ContactState(opted_in=number not in scene.without_opt_in,
-                                                 opted_out=number in scene.opted_out) for number in scene.numbers})
+    contacts.states.update(
+        {
+            number: ContactState(opted_in=number not in scene.without_opt_in, opted_out=number in scene.opted_out)
+            for number in scene.numbers
+        }
+    )
     queue = SimulatedQueue(clock, visibility_timeout=VISIBILITY_TIMEOUT, max_receive_count=MAX_RECEIVE_COUNT)
     runs, schedules, telemetry = MemoryRuns(), MemorySchedules(), RecordingTelemetry()
     audiences = MemoryAudiences(page_size=page_size(RECIPIENTS))
     audiences.put_csv(AUDIENCE, audience_csv(scene.numbers))
     runner = CampaignRunner(
-        templates=templates, audience=audiences, contacts=contacts, runs=runs, held=MemoryHeld(), queue=queue,
-        dead_letters=MemoryDeadLetters(), schedule=schedules, telemetry=telemetry,
+        templates=templates,
+        audience=audiences,
+        contacts=contacts,
+        runs=runs,
+        held=MemoryHeld(),
+        queue=queue,
+        dead_letters=MemoryDeadLetters(),
+        schedule=schedules,
+        telemetry=telemetry,
         clock=lambda: datetime.fromtimestamp(clock.now(), timezone.utc),
-        daily_limit=settings.promotional_daily_limit)
+        daily_limit=settings.promotional_daily_limit,
+    )
     sms = SmsEmulator(clock=clock, mps=MPS)
     held = MemorySenderHeld()
     sender = RequestSender(
-        settings=settings, templates=templates, contacts=contacts, outcomes=MemoryOutcomes(),
-        sender=OnceOnlySender(claims=MemoryClaims(), gateway=SmsGateway(sms, configuration_set="outbound"),
-                              settings=settings, clock=clock, log=telemetry),
-        schedule=MemorySchedule(), held=held, budget=BudgetHolds(held=held, log=telemetry), queue=queue,
-        campaign_runs=runs, ledger=MemoryLedger(), log=telemetry, counts=telemetry, clock=clock,
+        settings=settings,
+        templates=templates,
+        contacts=contacts,
+        outcomes=MemoryOutcomes(),
+        sender=OnceOnlySender(
+            claims=MemoryClaims(),
+            gateway=SmsGateway(sms, configuration_set="outbound"),
+            settings=settings,
+            clock=clock,
+            log=telemetry,
+        ),
+        schedule=MemorySchedule(),
+        held=held,
+        budget=BudgetHolds(held=held, log=telemetry),
+        queue=queue,
+        campaign_runs=runs,
+        ledger=MemoryLedger(),
+        log=telemetry,
+        counts=telemetry,
+        clock=clock,
         dead_letters=MemoryDeadLetters(),
     )
     mapping = EventSourceMapping(sender, queue, clock)
@@ -226,13 +258,16 @@ def test_a_whole_campaign_sends_each_eligible_recipient_exactly_one_text_and_nev
     def continuation(name: str) -> dict[str, Any]:
         return schedules.created.pop(name)[2]  # the schedule deletes itself after it ran
 
-    invocations = run_campaign(lambda event, remaining: runner.handle(event, Invocation(remaining)), mapping.drain,
-                               continuation)
+    invocations = run_campaign(
+        lambda event, remaining: runner.handle(event, Invocation(remaining)), mapping.drain, continuation
+    )
 
     assert mapping.failed_records == 0 and queue.dead_letters == []
     assert_each_eligible_recipient_got_one_text(scene, sms, runs.read("spring-sale", "r1"))
-    print(f"\n{RECIPIENTS} recipients: fan-out and send {time.monotonic() - started:.1f}s, {invocations} campaigns "
-          f"invocations, {mapping.invocations} sender invocations, {len(sms.sent)} texts")
+    print(
+        f"\n{RECIPIENTS} recipients: fan-out and send {time.monotonic() - started:.1f}s, {invocations} campaigns "
+        f"invocations, {mapping.invocations} sender invocations, {len(sms.sent)} texts"
+    )
 
 
 # -- both functions as deployed, on moto --------------------------------------------------------------------
@@ -242,7 +277,8 @@ def test_a_campaign_through_both_functions_on_moto_sends_each_eligible_recipient
         contacts_table = sender.dynamodb.Table("contacts")
         rows = ["phone_number,opt_in_source,opt_in_at,first_name"] + [
             f"{n},,,Guest{i}" if n in scene.without_opt_in else f"{n},web-form,2026-01-10T12:00:00Z,Guest{i}"
-            for i, n in enumerate(scene.numbers)]
+            for i, n in enumerate(scene.numbers)
+        ]
         summary = ContactsImporter(contacts_table).import_csv(line + "\n" for line in rows)
         assert (summary.imported, summary.without_opt_in) == (len(scene.numbers), len(scene.without_opt_in))
         for number in scene.opted_out:
@@ -252,14 +288,19 @@ def test_a_campaign_through_both_functions_on_moto_sends_each_eligible_recipient
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key=AUDIENCE.key, Body=audience_csv(scene.numbers).encode())
         sender.sqs.create_queue(QueueName=DEAD_LETTERS)
-        settings = CampaignsSettings.from_environment(campaigns_environment(
-            sender.queue_url, SENDER_SETTINGS=sender.environment["SENDER_SETTINGS"],
-            TEMPLATES=json.dumps(TEMPLATES)))
+        settings = CampaignsSettings.from_environment(
+            campaigns_environment(
+                sender.queue_url, SENDER_SETTINGS=sender.environment["SENDER_SETTINGS"], TEMPLATES=json.dumps(TEMPLATES)
+            )
+        )
         # The campaigns function's requests go into the sender's queue (on the simulated clock).
         clients = emulated_clients(sqs=sender.recording, s3=s3, scheduler=sender.scheduler)
         campaigns = campaigns_function.make_handler(
-            settings, clients, clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc),
-            audience_page_size=page_size(RECIPIENTS_ON_MOTO))
+            settings,
+            clients,
+            clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc),
+            audience_page_size=page_size(RECIPIENTS_ON_MOTO),
+        )
         capture_logs("two-way-sms")
 
         def continuation(name: str) -> dict[str, Any]:
@@ -267,9 +308,11 @@ def test_a_campaign_through_both_functions_on_moto_sends_each_eligible_recipient
             sender.scheduler.delete_schedule(Name=name, GroupName=GROUP)  # ActionAfterCompletion=DELETE
             return event
 
-        run_campaign(lambda event, remaining: campaigns(event, TimedContext(remaining_ms=remaining)), sender.drain,
-                     continuation)
+        run_campaign(
+            lambda event, remaining: campaigns(event, TimedContext(remaining_ms=remaining)), sender.drain, continuation
+        )
 
         assert sender.batch_failures == 0 and sender.dead_letters == []
-        assert_each_eligible_recipient_got_one_text(scene, sender.sms, sender.app.campaign_runs.read("spring-sale",
-                                                                                                    "r1"))
+        assert_each_eligible_recipient_got_one_text(
+            scene, sender.sms, sender.app.campaign_runs.read("spring-sale", "r1")
+        )

@@ -82,8 +82,9 @@ def test_an_unknown_run_reads_as_none(runs):
     assert runs.read("spring-sale", "nope") is None
 
 
-@pytest.mark.parametrize("counts", [{"queud": 1}, {"skipped_": 1}, {"skipped_opted out": 1}, {"queued": 1.5},
-                                    {"queued": True}])
+@pytest.mark.parametrize(
+    "counts", [{"queud": 1}, {"skipped_": 1}, {"skipped_opted out": 1}, {"queued": 1.5}, {"queued": True}]
+)
 def test_a_misspelt_counter_or_a_fractional_count_is_refused(runs, counts):
     with pytest.raises(ValueError):
         runs.add_counts("spring-sale", "r1", counts)

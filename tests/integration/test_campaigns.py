@@ -59,10 +59,12 @@ NOON_EASTERN = datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc)
 OPTED_IN_AT = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 
 TEMPLATES = {
-    "spring": parse_template("spring", "Hi {first_name}, {discount} off everything at Example Shop this week!",
-                             "PROMOTIONAL"),
-    "spring-stop": parse_template("spring-stop", "Hi {first_name}, spring sale at Example Shop. Reply STOP to opt out",
-                                  "PROMOTIONAL"),
+    "spring": parse_template(
+        "spring", "Hi {first_name}, {discount} off everything at Example Shop this week!", "PROMOTIONAL"
+    ),
+    "spring-stop": parse_template(
+        "spring-stop", "Hi {first_name}, spring sale at Example Shop. Reply STOP to opt out", "PROMOTIONAL"
+    ),
     "closure": parse_template("closure", "Example Clinic is closed on {day}. Call us to rebook."),
 }
 SETTINGS = SenderSettings(origination_identity=ORIGINATION, mps=100.0, promotional_daily_limit=2)
@@ -71,15 +73,27 @@ SETTINGS = SenderSettings(origination_identity=ORIGINATION, mps=100.0, promotion
 def campaigns_environment(outbound_queue_url: str, **overrides: str) -> dict[str, str]:
     """What the campaigns function (and the sender) read at import, with fake credentials."""
     return {
-        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "OUTBOUND_QUEUE_URL": outbound_queue_url, "OUTBOUND_TABLE": "outbound", "CONTACTS_TABLE": "contacts",
-        "LEDGER_TABLE": "ledger", "LEDGER_RETENTION_DAYS": "400",
-        "CONFIGURATION_SET": "outbound", "TEMPLATES": templates_to_json(TEMPLATES),
-        "SENDER_SETTINGS": SETTINGS.to_json(), "SCHEDULE_GROUP": GROUP, "SCHEDULER_ROLE_ARN": ROLE_ARN,
-        "RELEASE_TARGET_ARN": FUNCTION_ARN, "SCHEDULE_DEAD_LETTER_QUEUE_ARN": SCHEDULE_DLQ_ARN,
-        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL, "POWERTOOLS_SERVICE_NAME": "two-way-sms",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "OUTBOUND_QUEUE_URL": outbound_queue_url,
+        "OUTBOUND_TABLE": "outbound",
+        "CONTACTS_TABLE": "contacts",
+        "LEDGER_TABLE": "ledger",
+        "LEDGER_RETENTION_DAYS": "400",
+        "CONFIGURATION_SET": "outbound",
+        "TEMPLATES": templates_to_json(TEMPLATES),
+        "SENDER_SETTINGS": SETTINGS.to_json(),
+        "SCHEDULE_GROUP": GROUP,
+        "SCHEDULER_ROLE_ARN": ROLE_ARN,
+        "RELEASE_TARGET_ARN": FUNCTION_ARN,
+        "SCHEDULE_DEAD_LETTER_QUEUE_ARN": SCHEDULE_DLQ_ARN,
+        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
+        "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
-        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO", **overrides,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        **overrides,
     }
 
 
@@ -122,10 +136,12 @@ class CampaignWorld:
 
     def wire(self, *, audience_page_size: int = PAGE_SIZE, sqs: Any = None) -> None:
         """(Re)builds the function: ``audience_page_size`` recipients a page, ``sqs`` instead of moto's client."""
-        clients = emulated_clients(dynamodb=self.function_dynamodb, sqs=sqs or self.sqs, s3=self.s3,
-                                   scheduler=self.scheduler)
-        self.handler = campaigns_function.make_handler(self.settings, clients, clock=lambda: self.now[0],
-                                                       audience_page_size=audience_page_size)
+        clients = emulated_clients(
+            dynamodb=self.function_dynamodb, sqs=sqs or self.sqs, s3=self.s3, scheduler=self.scheduler
+        )
+        self.handler = campaigns_function.make_handler(
+            self.settings, clients, clock=lambda: self.now[0], audience_page_size=audience_page_size
+        )
 
     @property
     def contacts(self) -> ContactsTable:
@@ -136,27 +152,43 @@ class CampaignWorld:
         return CampaignRuns(self.dynamodb.Table("outbound"))
 
     def held(self) -> HeldRequests:
-        return HeldRequests(self.dynamodb.Table("outbound"), self.scheduler, GROUP, FUNCTION_ARN, ROLE_ARN,
-                            dead_letter_arn=SCHEDULE_DLQ_ARN)
+        return HeldRequests(
+            self.dynamodb.Table("outbound"),
+            self.scheduler,
+            GROUP,
+            FUNCTION_ARN,
+            ROLE_ARN,
+            dead_letter_arn=SCHEDULE_DLQ_ARN,
+        )
 
     # -- the scene --------------------------------------------------------------------------
     def put_csv(self, text: str, key: str = "spring.csv") -> AudienceCsv:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"))
         return AudienceCsv(BUCKET, key)
 
-    def add_contact(self, number: str, *, opted_in: bool = True, opted_out: bool = False,
-                    attributes: dict[str, str] | None = None) -> None:
-        contact = ContactImport(number, "web-form", OPTED_IN_AT, attributes or {}) if opted_in else \
-            ContactImport(number, attributes=attributes or {"source": "import"})
+    def add_contact(
+        self, number: str, *, opted_in: bool = True, opted_out: bool = False, attributes: dict[str, str] | None = None
+    ) -> None:
+        contact = (
+            ContactImport(number, "web-form", OPTED_IN_AT, attributes or {})
+            if opted_in
+            else ContactImport(number, attributes=attributes or {"source": "import"})
+        )
         self.contacts.import_contact(contact)
         if opted_out:
             self.contacts.record_consent(
-                number=number, change=ConsentChange.OPTED_OUT, at_ms=int(OPTED_IN_AT.timestamp() * 1000) + 86_400_000,
-                message_id=f"stop-{number}", keyword="STOP", our_number=ORIGINATION)
+                number=number,
+                change=ConsentChange.OPTED_OUT,
+                at_ms=int(OPTED_IN_AT.timestamp() * 1000) + 86_400_000,
+                message_id=f"stop-{number}",
+                keyword="STOP",
+                our_number=ORIGINATION,
+            )
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, campaign: Campaign, run_id: str = "r1", context: TimedContext | None = None,
-            **extra: Any) -> dict[str, Any]:
+    def run(
+        self, campaign: Campaign, run_id: str = "r1", context: TimedContext | None = None, **extra: Any
+    ) -> dict[str, Any]:
         return self.invoke({"kind": "campaign", "campaign": campaign.to_dict(), "runId": run_id, **extra}, context)
 
     def invoke(self, event: dict[str, Any], context: TimedContext | None = None) -> dict[str, Any]:
@@ -171,8 +203,10 @@ class CampaignWorld:
             if not messages:
                 return requests
             requests += [parse_send_request(m["Body"]) for m in messages]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+            )
 
     def schedules(self) -> dict[str, dict[str, Any]]:
         """The group's schedules by name, each as GetSchedule returns it."""
@@ -187,14 +221,22 @@ class CampaignWorld:
         url = self.sqs.get_queue_url(QueueName=DEAD_LETTERS)["QueueUrl"]
         found = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                                MessageAttributeNames=["All"]).get("Messages", [])
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
             if not messages:
                 return found
-            found += [(json.loads(m["Body"]), {name: value["StringValue"] for name, value in
-                                               m.get("MessageAttributes", {}).items()}) for m in messages]
-            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+            found += [
+                (
+                    json.loads(m["Body"]),
+                    {name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()},
+                )
+                for m in messages
+            ]
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+            )
 
 
 @contextmanager
@@ -205,8 +247,9 @@ def campaign_world(**env_overrides: str) -> Iterator[CampaignWorld]:
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
         sqs.create_queue(QueueName=DEAD_LETTERS)
-        environment = {name: value for name, value in campaigns_environment(queue_url, **env_overrides).items()
-                       if value}
+        environment = {
+            name: value for name, value in campaigns_environment(queue_url, **env_overrides).items() if value
+        }
         settings = CampaignsSettings.from_environment(environment)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_tables(dynamodb)
@@ -215,8 +258,16 @@ def campaign_world(**env_overrides: str) -> Iterator[CampaignWorld]:
         s3.create_bucket(Bucket=BUCKET)
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
-        world = CampaignWorld(settings, sqs, queue_url, s3, scheduler, dynamodb,
-                              boto3.resource("dynamodb", region_name=REGION), capture_logs("two-way-sms"))
+        world = CampaignWorld(
+            settings,
+            sqs,
+            queue_url,
+            s3,
+            scheduler,
+            dynamodb,
+            boto3.resource("dynamodb", region_name=REGION),
+            capture_logs("two-way-sms"),
+        )
         world.wire()
         yield world
 
@@ -227,16 +278,23 @@ def world():
         yield scene
 
 
-def fail_calls(client: Any, operation: str, error: Callable[[], Exception], *,
-               when: Callable[[dict[str, Any]], bool] = lambda params: True) -> None:
+def fail_calls(
+    client: Any,
+    operation: str,
+    error: Callable[[], Exception],
+    *,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+) -> None:
     """The client's ``operation`` calls whose parameters ``when`` accepts raise ``error()``, as a failure
     that outlasted botocore's retries would."""
+
     def fail(params: dict[str, Any], **_: Any) -> None:
         if when(params):
             raise error()
 
-    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}."
-                                f"{operation}", fail)
+    client.meta.events.register(
+        f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}.{operation}", fail
+    )
 
 
 class SqsLosing:
@@ -253,13 +311,20 @@ class SqsLosing:
         lost = [e for e in Entries if json.loads(e["MessageBody"])["idempotencyKey"] == self._key]
         kept = [e for e in Entries if e not in lost]
         response = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=kept) if kept else {"Successful": []}
-        return {**response, "Failed": response.get("Failed", []) + [
-            {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in lost]}
+        return {
+            **response,
+            "Failed": response.get("Failed", [])
+            + [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in lost],
+        }
 
 
 def spring_campaign(audience: Any, **changes: Any) -> Campaign:
-    values = {"campaign_id": "spring-sale", "template_id": "spring", "audience": audience,
-              "variables": {"discount": "20%", "first_name": "friend"}}
+    values = {
+        "campaign_id": "spring-sale",
+        "template_id": "spring",
+        "audience": audience,
+        "variables": {"discount": "20%", "first_name": "friend"},
+    }
     return Campaign(**{**values, **changes})
 
 
@@ -271,13 +336,13 @@ def emf(capsys) -> list[dict]:
 # -- a CSV audience -------------------------------------------------------------------------------------
 AUDIENCE_CSV = (
     "phone_number,first_name\n"
-    "+12065550101,Ana\n"          # opted in
-    "(206) 555-0102,Ben\n"        # opted in, written the way people write numbers
-    "+12065550103,Cy\n"           # opted out
-    "+12065550104,Di\n"           # imported without opt-in
-    "+12065550105,\n"             # never imported: no opt-in; no first name: the campaign's default
-    "not a number,Eve\n"          # invalid
-    "+12065550101,Ana again\n"    # duplicate
+    "+12065550101,Ana\n"  # opted in
+    "(206) 555-0102,Ben\n"  # opted in, written the way people write numbers
+    "+12065550103,Cy\n"  # opted out
+    "+12065550104,Di\n"  # imported without opt-in
+    "+12065550105,\n"  # never imported: no opt-in; no first name: the campaign's default
+    "not a number,Eve\n"  # invalid
+    "+12065550101,Ana again\n"  # duplicate
 )
 
 
@@ -319,8 +384,7 @@ def test_a_retried_invocation_queues_the_same_requests_again_but_counts_them_onc
 def test_a_transactional_campaign_needs_no_opt_in_but_still_skips_opted_out_recipients(world):
     audience = _scene(world)
     world.run(Campaign("closure", "closure", "TRANSACTIONAL", audience, {"day": "Monday"}))
-    assert {r.destination for r in world.queued()} == {
-        "+12065550101", "+12065550102", "+12065550104", "+12065550105"}
+    assert {r.destination for r in world.queued()} == {"+12065550101", "+12065550102", "+12065550104", "+12065550105"}
     assert dict(world.runs.read("closure", "r1").skipped) == {"DUPLICATE_ROW": 1, "INVALID_ROW": 1, "OPTED_OUT": 1}
 
 
@@ -354,8 +418,9 @@ def test_limits_are_checked_at_the_recipients_local_send_time(world):
     seattle = "+12065550101"
     world.add_contact(seattle)
     for n in range(2):  # two texts yesterday before 10:00 local: over the daily limit now, not at 10:00 today
-        world.contacts.record_promotional_send(seattle, f"other:{n}", None,
-                                               NOON_EASTERN - timedelta(hours=23, minutes=30 * n))
+        world.contacts.record_promotional_send(
+            seattle, f"other:{n}", None, NOON_EASTERN - timedelta(hours=23, minutes=30 * n)
+        )
     audience = world.put_csv(f"phone_number\n{seattle}\n")
     world.run(spring_campaign(audience, local_time="10:00"))
     [request] = world.queued()
@@ -453,8 +518,11 @@ def test_a_contacts_query_audience_reaches_every_matching_contact_across_pages_a
 
 # -- bad input: parked at once with its reason, the run marked FAILED --------------------------------------
 def test_a_campaign_whose_template_is_not_deployed_fails_the_run_and_is_parked_with_the_reason(world):
-    event = {"kind": "campaign", "campaign": spring_campaign(_scene(world), template_id="gone").to_dict(),
-             "runId": "r1"}
+    event = {
+        "kind": "campaign",
+        "campaign": spring_campaign(_scene(world), template_id="gone").to_dict(),
+        "runId": "r1",
+    }
     result = world.invoke(event)
     assert result == {"status": "FAILED", "reason": "no template gone is deployed"}
     report = world.runs.read("spring-sale", "r1")
@@ -474,10 +542,13 @@ def test_a_missing_audience_file_fails_the_run(world):
     assert [body["reason"] for body, _ in world.parked()] == ["the audience cannot be read (NoSuchKey)"]
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    (b"number,first_name\n+12065550101,Ana\n", "no phone_number column"),
-    (b"phone_\xffnumber,first_name\n+12065550101,Ana\n", "header is not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"number,first_name\n+12065550101,Ana\n", "no phone_number column"),
+        (b"phone_\xffnumber,first_name\n+12065550101,Ana\n", "header is not valid UTF-8"),
+    ],
+)
 def test_an_audience_file_without_a_usable_header_fails_the_run(world, content, fragment):
     world.s3.put_object(Bucket=BUCKET, Key="spring.csv", Body=content)
     result = world.run(spring_campaign(AudienceCsv(BUCKET, "spring.csv")))
@@ -497,11 +568,14 @@ def test_a_run_id_too_long_for_the_idempotency_key_fails_the_run_without_a_retry
     assert world.queued() == [] and len(world.parked()) == 1
 
 
-@pytest.mark.parametrize(("event", "fragment"), [
-    ({"kind": "party"}, "event kind 'party' must be one of"),
-    ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON"),
-    ({"kind": "release", "minute": "soon"}, "release minute 'soon'"),
-])
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        ({"kind": "party"}, "event kind 'party' must be one of"),
+        ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON"),
+        ({"kind": "release", "minute": "soon"}, "release minute 'soon'"),
+    ],
+)
 def test_an_event_that_can_never_run_is_parked_with_its_reason_and_the_invocation_succeeds(world, event, fragment):
     result = world.invoke(event)
     assert result["status"] == "PARKED" and fragment in result["reason"]
@@ -522,9 +596,12 @@ def test_a_campaign_event_with_a_bad_field_fails_the_run_it_names(world):
 def test_a_passing_failure_is_logged_once_with_its_reason_and_raised_for_lambdas_retry(world):
     audience = _scene(world)
     # The run's counters cannot be written (CampaignRuns.add_counts: an UpdateItem that ADDs).
-    fail_calls(world.function_dynamodb.meta.client, "UpdateItem",
-               lambda: RuntimeError("ProvisionedThroughputExceededException"),
-               when=lambda params: str(params.get("UpdateExpression", "")).startswith("ADD"))
+    fail_calls(
+        world.function_dynamodb.meta.client,
+        "UpdateItem",
+        lambda: RuntimeError("ProvisionedThroughputExceededException"),
+        when=lambda params: str(params.get("UpdateExpression", "")).startswith("ADD"),
+    )
     with pytest.raises(RuntimeError, match="ProvisionedThroughput"):
         world.run(spring_campaign(audience))
     [line] = [json.loads(text) for text in world.logs.getvalue().splitlines() if "invocation failed" in text]
@@ -537,8 +614,11 @@ def test_bad_rows_are_counted_and_kept_with_their_row_number_and_reason_and_the_
     for number in ("+12065550101", "+12065550102", "+12065550103"):
         world.add_contact(number)
     big = "x" * 2000
-    content = (b"phone_number,first_name\n+12065550101,Ana\n+12065550102,Z\xfcrich\n+12065550103," + big.encode()
-               + b"\nnot a number,Cy\n+12065550103,Di\n")
+    content = (
+        b"phone_number,first_name\n+12065550101,Ana\n+12065550102,Z\xfcrich\n+12065550103,"
+        + big.encode()
+        + b"\nnot a number,Cy\n+12065550103,Di\n"
+    )
     world.s3.put_object(Bucket=BUCKET, Key="spring.csv", Body=content)
     result = world.run(spring_campaign(AudienceCsv(BUCKET, "spring.csv")))
     assert result["status"] == QUEUED_ALL
@@ -578,10 +658,13 @@ def test_the_lambda_entry_point_reads_its_settings_when_first_invoked_and_refuse
         campaigns_function.handler({"kind": "check-budget"}, TimedContext())
 
 
-@pytest.mark.parametrize(("name", "value", "fragment"), [
-    ("TEMPLATES", "{not json", "templates are not JSON"),
-    ("SENDER_SETTINGS", '{"mps": 3}', "origination_identity"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("TEMPLATES", "{not json", "templates are not JSON"),
+        ("SENDER_SETTINGS", '{"mps": 3}', "origination_identity"),
+    ],
+)
 def test_settings_that_do_not_parse_are_refused_naming_what_is_wrong(name, value, fragment):
     environment = campaigns_environment("https://sqs.example/outbound", **{name: value})
     with pytest.raises(RuntimeError, match=f"campaigns function settings are invalid: .*{fragment}"):
@@ -589,8 +672,11 @@ def test_settings_that_do_not_parse_are_refused_naming_what_is_wrong(name, value
 
 
 def test_the_settings_are_the_environment_they_were_read_from():
-    contract = {name: value for name, value in campaigns_environment("https://sqs.example/outbound").items()
-                if name in campaigns_contract.REQUIRED + campaigns_contract.OPTIONAL}
+    contract = {
+        name: value
+        for name, value in campaigns_environment("https://sqs.example/outbound").items()
+        if name in campaigns_contract.REQUIRED + campaigns_contract.OPTIONAL
+    }
     settings = CampaignsSettings.from_environment(contract)
     assert settings.to_environment() == contract and settings.promotional_daily_limit == 2
     assert CampaignsSettings.from_environment({**contract, "SENDER_SETTINGS": ""}).promotional_daily_limit is None
@@ -611,8 +697,13 @@ def test_the_fan_out_writes_queued_and_skipped_metrics(world, capsys):
 
 # -- held requests --------------------------------------------------------------------------------------------
 def _held_request(n: int) -> SendRequest:
-    return SendRequest(destination=f"+1206555{n:04d}", message_type="PROMOTIONAL", idempotency_key=f"held-{n}",
-                       template_id="spring", variables={"first_name": "Ana", "discount": "10%"})
+    return SendRequest(
+        destination=f"+1206555{n:04d}",
+        message_type="PROMOTIONAL",
+        idempotency_key=f"held-{n}",
+        template_id="spring",
+        variables={"first_name": "Ana", "discount": "10%"},
+    )
 
 
 def _hold_many(world: CampaignWorld, minute: str, count: int) -> None:
@@ -668,9 +759,9 @@ RAGGED_CSV = (
     "+12065550101,Ana,\n"
     "\n"
     ",,\n"
-    "+12065550102,\"Ben\nwith a newline\",x\n"
+    '+12065550102,"Ben\nwith a newline",x\n'
     "nope,Cy,\n"
-    "+12065550103,Di,\"a, b\"\n"
+    '+12065550103,Di,"a, b"\n'
     "  ,  ,  \n"
     "+12065550104,Ed,,extra\n"
     "+12065550105,Flo,\n"
@@ -678,8 +769,10 @@ RAGGED_CSV = (
 
 
 def _entries(entries) -> list[tuple]:
-    return [(e.row_number, e.destination, dict(e.variables)) if isinstance(e, AudienceRow)
-            else (e.row_number, e.reason) for e in entries]
+    return [
+        (e.row_number, e.destination, dict(e.variables)) if isinstance(e, AudienceRow) else (e.row_number, e.reason)
+        for e in entries
+    ]
 
 
 @pytest.mark.parametrize("cursor", range(0, 8))
@@ -704,7 +797,10 @@ def test_a_csv_in_s3_is_read_in_pages_with_a_bom_and_crlf_line_ends(world):
     reader = AudienceReader(s3_client=world.s3, page_size=3)
     pages = list(reader.pages(audience))
     assert [(p.start, len(p.entries), p.next_cursor, p.chunk_id) for p in pages] == [
-        ("0", 3, "3", "start"), ("3", 3, "6", "row-3"), ("6", 1, None, "row-6")]
+        ("0", 3, "3", "start"),
+        ("3", 3, "6", "row-3"),
+        ("6", 1, None, "row-6"),
+    ]
     assert pages[0].entries[0].variables == {"first_name": "N0"}
     assert [e.row_number for p in reader.pages(audience, "6") for e in p.entries] == [7]
 

@@ -37,15 +37,17 @@ def test_a_claim_then_its_completion_is_read_back_with_the_numbers_consent(dynam
 
 def test_a_claim_on_a_log_that_moved_since_it_was_read_is_refused(dynamodb):
     log = ReplyLogTable(dynamodb.Table("contacts"))
-    first = log.write(NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30), read=ReplyLogState(),
-                      now=NOW)
+    first = log.write(
+        NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
+    )
     log.write(NUMBER, "in-2#0", claimed(ReplyKind.REPLY, "b", now=NOW, until=NOW + 30), read=first, now=NOW)
 
     with pytest.raises(ReplyLogMoved):  # another message claimed meanwhile: read again, plan again
         log.write(NUMBER, "in-3#0", claimed(ReplyKind.REPLY, "c", now=NOW, until=NOW + 30), read=first, now=NOW)
     with pytest.raises(ReplyLogMoved):  # two first claims racing on a number with no log yet
-        log.write(NUMBER, "in-4#0", claimed(ReplyKind.REPLY, "d", now=NOW, until=NOW + 30), read=ReplyLogState(),
-                  now=NOW)
+        log.write(
+            NUMBER, "in-4#0", claimed(ReplyKind.REPLY, "d", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
+        )
 
 
 def test_a_completion_of_a_claim_that_is_no_longer_ours_writes_nothing(dynamodb):
@@ -61,8 +63,9 @@ def test_a_completion_of_a_claim_that_is_no_longer_ours_writes_nothing(dynamodb)
 
 def test_entries_past_their_keep_are_dropped_by_the_next_claim(dynamodb):
     log = ReplyLogTable(dynamodb.Table("contacts"))
-    old = log.write(NUMBER, "old#0", claimed(ReplyKind.REPLY, "o", now=NOW, until=NOW + 30), read=ReplyLogState(),
-                    now=NOW)
+    old = log.write(
+        NUMBER, "old#0", claimed(ReplyKind.REPLY, "o", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
+    )
     later = NOW + KEEP_SECONDS + 1
     log.write(NUMBER, "new#0", claimed(ReplyKind.REPLY, "n", now=later, until=later + 30), read=old, now=later)
 

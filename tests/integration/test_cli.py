@@ -46,9 +46,12 @@ class World:
         self.tmp_path = tmp_path
         self.stack_reads = 0
         self.outputs = {
-            "OutboundQueueUrl": self.queue_url, "OutboundTableName": "outbound", "ContactsTableName": "contacts",
+            "OutboundQueueUrl": self.queue_url,
+            "OutboundTableName": "outbound",
+            "ContactsTableName": "contacts",
             "CampaignsFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns",
-            "SchedulerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/scheduler", "ScheduleGroupName": "two-way-sms",
+            "SchedulerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/scheduler",
+            "ScheduleGroupName": "two-way-sms",
             "ScheduleDeadLetterQueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:schedule-dead-letters",
             "AudienceBucketName": "audiences",
         }
@@ -67,11 +70,20 @@ class World:
                     return self._session.client(name)
                 client = self._session.client("cloudformation")
                 stubber = Stubber(client)
-                stubber.add_response("describe_stacks", {"Stacks": [{
-                    "StackName": "TwoWaySms", "CreationTime": datetime(2026, 3, 1, tzinfo=timezone.utc),
-                    "StackStatus": "CREATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in world.outputs.items()],
-                }]}, {"StackName": "TwoWaySms"})
+                stubber.add_response(
+                    "describe_stacks",
+                    {
+                        "Stacks": [
+                            {
+                                "StackName": "TwoWaySms",
+                                "CreationTime": datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                "StackStatus": "CREATE_COMPLETE",
+                                "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in world.outputs.items()],
+                            }
+                        ]
+                    },
+                    {"StackName": "TwoWaySms"},
+                )
                 stubber.activate()
                 world.stack_reads += 1
                 return client
@@ -90,8 +102,10 @@ class World:
         requests = []
         while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
             requests += [parse_send_request(m["Body"]) for m in messages]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+            )
         return requests
 
     def schedules(self) -> dict[str, dict]:
@@ -108,8 +122,9 @@ def world(emulated_aws, monkeypatch, tmp_path):
 
 # -- send -----------------------------------------------------------------------------------------------
 def test_send_prints_the_idempotency_key_and_the_bodys_encoding_and_parts(world):
-    code, out, err = world.run("send", "--to", "+14255550182", "--body", "Your order has shipped.",
-                               "--queue-url", world.queue_url)
+    code, out, err = world.run(
+        "send", "--to", "+14255550182", "--body", "Your order has shipped.", "--queue-url", world.queue_url
+    )
     assert (code, err) == (0, "")
     [request] = world.queued()
     assert f"idempotency key: {request.idempotency_key}" in out
@@ -126,37 +141,71 @@ def test_send_takes_the_queue_from_the_environment_or_the_stack(world, monkeypat
 
 
 def test_send_with_a_template_renders_it_to_show_its_size_when_the_templates_are_given(world):
-    code, out, _ = world.run("send", "--to", "+14255550182", "--template", "closure", "--var", "day=Monday",
-                             "--templates", str(world.templates_file), "--queue-url", world.queue_url,
-                             "--key", "closure-1", "--context", "batch=7", "--after", "2026-03-02T17:00:00Z")
+    code, out, _ = world.run(
+        "send",
+        "--to",
+        "+14255550182",
+        "--template",
+        "closure",
+        "--var",
+        "day=Monday",
+        "--templates",
+        str(world.templates_file),
+        "--queue-url",
+        world.queue_url,
+        "--key",
+        "closure-1",
+        "--context",
+        "batch=7",
+        "--after",
+        "2026-03-02T17:00:00Z",
+    )
     assert code == 0
     assert "body: UCS-2 (because of '–'), 55 characters, 1 part" in out
     [request] = world.queued()
     assert (request.template_id, dict(request.variables), request.idempotency_key) == (
-        "closure", {"day": "Monday"}, "closure-1")
+        "closure",
+        {"day": "Monday"},
+        "closure-1",
+    )
     assert dict(request.context) == {"batch": "7"}
     assert request.send_after == datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)
 
 
 def test_a_promotional_send_says_the_footer_is_not_counted_yet(world):
-    code, out, _ = world.run("send", "--to", "+14255550182", "--body", "Spring sale!", "--type", "PROMOTIONAL",
-                             "--queue-url", world.queue_url)
+    code, out, _ = world.run(
+        "send",
+        "--to",
+        "+14255550182",
+        "--body",
+        "Spring sale!",
+        "--type",
+        "PROMOTIONAL",
+        "--queue-url",
+        world.queue_url,
+    )
     assert code == 0 and "before the footer" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["send", "--to", "12", "--body", "hi"], "not a possible phone number"),
-    (["send", "--to", "+14255550182"], "--body TEXT or --template ID"),
-    (["send", "--to", "+14255550182", "--template", "closure", "--var", "day"], "'day' must be NAME=VALUE"),
-    (["send", "--to", "+14255550182", "--body", "hi", "--var", "a=b"], "--var goes with --template"),
-    (["send", "--to", "+14255550182", "--body", "hi", "--type", "SPAM"], "invalid choice: 'SPAM'"),
-    (["send", "--to", "+14255550182", "--body", "hi", "--after", "noon"], "sendAfter 'noon'"),
-    (["send", "--to", "+14255550182", "--template", "closure", "--templates", "TEMPLATES"], "missing variables: day"),
-    (["send", "--to", "+14255550182", "--template", "nope", "--templates", "TEMPLATES"], "no template nope"),
-    (["send", "--to", "+14255550182", "--body", "hi"], "pass its option or --stack"),
-    (["bogus"], "invalid choice: 'bogus'"),
-    (["campaign"], "required"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["send", "--to", "12", "--body", "hi"], "not a possible phone number"),
+        (["send", "--to", "+14255550182"], "--body TEXT or --template ID"),
+        (["send", "--to", "+14255550182", "--template", "closure", "--var", "day"], "'day' must be NAME=VALUE"),
+        (["send", "--to", "+14255550182", "--body", "hi", "--var", "a=b"], "--var goes with --template"),
+        (["send", "--to", "+14255550182", "--body", "hi", "--type", "SPAM"], "invalid choice: 'SPAM'"),
+        (["send", "--to", "+14255550182", "--body", "hi", "--after", "noon"], "sendAfter 'noon'"),
+        (
+            ["send", "--to", "+14255550182", "--template", "closure", "--templates", "TEMPLATES"],
+            "missing variables: day",
+        ),
+        (["send", "--to", "+14255550182", "--template", "nope", "--templates", "TEMPLATES"], "no template nope"),
+        (["send", "--to", "+14255550182", "--body", "hi"], "pass its option or --stack"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["campaign"], "required"),
+    ],
+)
 def test_invalid_input_exits_2_with_one_line_and_sends_nothing(world, argv, message):
     argv = [str(world.templates_file) if a == "TEMPLATES" else a for a in argv]
     if "--queue-url" not in argv and "pass its option" not in message:
@@ -183,9 +232,27 @@ def test_campaign_schedule_from_options_uploads_a_local_csv_and_schedules_the_ru
     audience = world.tmp_path / "spring.csv"
     audience.write_text("phone_number,first_name\n+14255550182,Ana\n")
     code, out, err = world.run(
-        "--stack", "TwoWaySms", "campaign", "schedule", "--id", "spring-sale", "--template", "spring",
-        "--csv", str(audience), "--var", "discount=20%", "--local-time", "10:00", "--at", "2099-03-02T15:00:00Z",
-        "--run-id", "r1", "--templates", str(world.templates_file))
+        "--stack",
+        "TwoWaySms",
+        "campaign",
+        "schedule",
+        "--id",
+        "spring-sale",
+        "--template",
+        "spring",
+        "--csv",
+        str(audience),
+        "--var",
+        "discount=20%",
+        "--local-time",
+        "10:00",
+        "--at",
+        "2099-03-02T15:00:00Z",
+        "--run-id",
+        "r1",
+        "--templates",
+        str(world.templates_file),
+    )
     assert (code, err) == (0, "")
     assert "scheduled campaign spring-sale run r1" in out
     schedule = world.schedules()["campaign-spring-sale-r1"]
@@ -194,33 +261,69 @@ def test_campaign_schedule_from_options_uploads_a_local_csv_and_schedules_the_ru
     campaign = Campaign.from_json(event["campaign"])
     assert (campaign.audience.bucket, campaign.audience.key) == ("audiences", "audiences/spring-sale/spring.csv")
     assert (campaign.local_time, dict(campaign.variables), campaign.message_type) == (
-        "10:00", {"discount": "20%"}, "PROMOTIONAL")
+        "10:00",
+        {"discount": "20%"},
+        "PROMOTIONAL",
+    )
     assert world.s3.get_object(Bucket="audiences", Key="audiences/spring-sale/spring.csv")["Body"].read()
 
 
 def test_campaign_schedule_from_a_file_with_a_contacts_query(world):
     campaign_file = world.tmp_path / "campaign.json"
-    campaign_file.write_text(json.dumps({"campaignId": "vip-preview", "templateId": "spring",
-                                         "audience": {"query": {"attributes": {"tier": "vip"}}},
-                                         "variables": {"discount": "30%"}}))
-    code, out, _ = world.run("--stack", "TwoWaySms", "campaign", "schedule", "--file", str(campaign_file),
-                             "--at", "2099-01-01T00:00:00+00:00")
+    campaign_file.write_text(
+        json.dumps(
+            {
+                "campaignId": "vip-preview",
+                "templateId": "spring",
+                "audience": {"query": {"attributes": {"tier": "vip"}}},
+                "variables": {"discount": "30%"},
+            }
+        )
+    )
+    code, out, _ = world.run(
+        "--stack",
+        "TwoWaySms",
+        "campaign",
+        "schedule",
+        "--file",
+        str(campaign_file),
+        "--at",
+        "2099-01-01T00:00:00+00:00",
+    )
     assert code == 0
     [name] = world.schedules()
     assert name.startswith("campaign-vip-preview-2") and "run " in out
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--id", "spring-sale", "--template", "spring", "--csv", "s3://audiences/x.csv", "--at", "2000-01-01T00:00:00Z"],
-     "in the past"),
-    (["--id", "spring-sale", "--template", "spring", "--csv", "s3://audiences/x.csv", "--at", "tomorrow"],
-     "--at 'tomorrow'"),
-    (["--id", "spring-sale", "--template", "spring"], "either --csv"),
-    (["--id", "spring-sale", "--template", "autumn", "--where", "tier=vip", "--templates", "TEMPLATES"],
-     "no template autumn"),
-    (["--id", "spring sale", "--template", "spring", "--where", "tier=vip"], "campaign id 'spring sale'"),
-    (["--id", "spring-sale", "--template", "spring", "--csv", "nowhere.csv"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            [
+                "--id",
+                "spring-sale",
+                "--template",
+                "spring",
+                "--csv",
+                "s3://audiences/x.csv",
+                "--at",
+                "2000-01-01T00:00:00Z",
+            ],
+            "in the past",
+        ),
+        (
+            ["--id", "spring-sale", "--template", "spring", "--csv", "s3://audiences/x.csv", "--at", "tomorrow"],
+            "--at 'tomorrow'",
+        ),
+        (["--id", "spring-sale", "--template", "spring"], "either --csv"),
+        (
+            ["--id", "spring-sale", "--template", "autumn", "--where", "tier=vip", "--templates", "TEMPLATES"],
+            "no template autumn",
+        ),
+        (["--id", "spring sale", "--template", "spring", "--where", "tier=vip"], "campaign id 'spring sale'"),
+        (["--id", "spring-sale", "--template", "spring", "--csv", "nowhere.csv"], "does not exist"),
+    ],
+)
 def test_campaign_schedule_refuses_invalid_input_with_exit_code_2(world, extra, message):
     extra = [str(world.templates_file) if a == "TEMPLATES" else a for a in extra]
     code, _, err = world.run("--stack", "TwoWaySms", "campaign", "schedule", *extra)
@@ -236,7 +339,11 @@ def test_campaign_report_prints_the_runs_counters_as_json(world):
     assert code == 0
     report = json.loads(out)
     assert (report["queued"], report["skipped"], report["sent"], report["refused"]) == (
-        9, {"OPTED_OUT": 1}, 8, {"NO_OPT_IN": 1})
+        9,
+        {"OPTED_OUT": 1},
+        8,
+        {"NO_OPT_IN": 1},
+    )
     code, _, err = world.run("campaign", "report", "--id", "spring-sale", "--run", "r2", "--table", "outbound")
     assert code == 2 and "no run r2" in err
 
@@ -248,7 +355,8 @@ def test_contacts_import_reports_imported_without_opt_in_and_rejected_rows(world
         "phone_number,opt_in_source,opt_in_at,tier\n"
         "+14255550101,web-form,2026-01-10T12:00:00Z,vip\n"
         "+14255550102,,,basic\n"
-        "+14255550103,web-form,,vip\n")
+        "+14255550103,web-form,,vip\n"
+    )
     code, out, _ = world.run("--stack", "TwoWaySms", "contacts", "import", str(contacts_file))
     assert code == 0
     assert "imported 2 contact(s); 1 without opt-in" in out and "1 row(s) rejected" in out
@@ -274,8 +382,9 @@ def _program(*argv: str) -> subprocess.CompletedProcess:
 
 def test_python_dash_m_runs_the_cli_and_invalid_input_never_shows_a_traceback():
     assert _program("--help").returncode == 0
-    result = _program("send", "--to", "12", "--body", "hi",
-                      "--queue-url", "https://sqs.us-east-1.amazonaws.com/123456789012/outbound")
+    result = _program(
+        "send", "--to", "12", "--body", "hi", "--queue-url", "https://sqs.us-east-1.amazonaws.com/123456789012/outbound"
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: destination: not a possible phone number")
     assert "Traceback" not in result.stderr

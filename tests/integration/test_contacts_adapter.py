@@ -36,8 +36,9 @@ def ms(at: datetime) -> int:
 
 
 def consent(contacts: ContactsTable, change: ConsentChange, at: datetime, message_id: str, keyword: str) -> bool:
-    return contacts.record_consent(number=NUMBER, change=change, at_ms=ms(at), message_id=message_id,
-                                   keyword=keyword, our_number=OUR_NUMBER)
+    return contacts.record_consent(
+        number=NUMBER, change=change, at_ms=ms(at), message_id=message_id, keyword=keyword, our_number=OUR_NUMBER
+    )
 
 
 def profile(table: Any) -> dict:
@@ -46,8 +47,10 @@ def profile(table: Any) -> dict:
 
 def proofs(table: Any) -> list[dict]:
     return table.query(
-        KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)", ExpressionAttributeNames={"#r": "record"},
-        ExpressionAttributeValues={":n": NUMBER, ":p": "CONSENT#"})["Items"]
+        KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":n": NUMBER, ":p": "CONSENT#"},
+    )["Items"]
 
 
 # -- contact state ------------------------------------------------------------------------------
@@ -161,8 +164,12 @@ def test_campaign_sends_are_counted_per_run(contacts):
 
 # -- imports --------------------------------------------------------------------------------------
 def test_an_imported_opt_in_is_recorded_with_its_proof_and_attributes(contacts, table):
-    row = ContactImport(phone_number=NUMBER, opt_in_source="web-form", opt_in_at=NOW - timedelta(days=30),
-                        attributes={"city": "Seattle", "tier": "gold"})
+    row = ContactImport(
+        phone_number=NUMBER,
+        opt_in_source="web-form",
+        opt_in_at=NOW - timedelta(days=30),
+        attributes={"city": "Seattle", "tier": "gold"},
+    )
 
     assert contacts.import_contact(row)
     assert not contacts.import_contact(row)  # a re-import adds no second proof
@@ -178,8 +185,9 @@ def test_an_imported_opt_in_is_recorded_with_its_proof_and_attributes(contacts, 
 def test_an_import_never_overrides_a_newer_opt_out(contacts):
     consent(contacts, ConsentChange.OPTED_OUT, NOW - timedelta(days=1), "in-1", "STOP")
 
-    contacts.import_contact(ContactImport(phone_number=NUMBER, opt_in_source="web-form",
-                                          opt_in_at=NOW - timedelta(days=30)))
+    contacts.import_contact(
+        ContactImport(phone_number=NUMBER, opt_in_source="web-form", opt_in_at=NOW - timedelta(days=30))
+    )
 
     state = contacts.contact_state(NUMBER)
     assert state.opted_out  # the STOP is newer than the form
@@ -197,8 +205,14 @@ def test_a_row_without_opt_in_imports_attributes_only(contacts, table):
 def test_an_import_keeps_an_earlier_keyword_opt_in_on_record(contacts, table):
     consent(contacts, ConsentChange.OPTED_IN, NOW - timedelta(days=60), "in-1", "START")
 
-    contacts.import_contact(ContactImport(phone_number=NUMBER, opt_in_source="store-42",
-                                          opt_in_at=NOW - timedelta(days=30), attributes={"store": "42"}))
+    contacts.import_contact(
+        ContactImport(
+            phone_number=NUMBER,
+            opt_in_source="store-42",
+            opt_in_at=NOW - timedelta(days=30),
+            attributes={"store": "42"},
+        )
+    )
 
     item = profile(table)
     assert (item["opt_in_source"], item["attributes"]) == ("KEYWORD", {"store": "42"})

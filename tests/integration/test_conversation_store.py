@@ -23,25 +23,45 @@ VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
 def store(emulated_aws):
     dynamodb = boto3.resource("dynamodb", region_name=REGION)
     table = dynamodb.create_table(
-        TableName="conversations", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "customer_number", "KeyType": "HASH"},
-                   {"AttributeName": "conversation_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "customer_number", "AttributeType": "S"},
-                              {"AttributeName": "conversation_id", "AttributeType": "S"}])
+        TableName="conversations",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "customer_number", "KeyType": "HASH"},
+            {"AttributeName": "conversation_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "customer_number", "AttributeType": "S"},
+            {"AttributeName": "conversation_id", "AttributeType": "S"},
+        ],
+    )
     yield ConversationStore(table)
 
 
 def appointment(conversation_id="c-1", now=NOW):
-    conversation, _ = open_conversation(FLOWS["appointment"], conversation_id=conversation_id, customer_number=CUSTOMER,
-                                        our_number=OURS, now=now, reference="appt-77", variables=VISIT,
-                                        slots=("Tue 10:00", "Wed 14:30"))
+    conversation, _ = open_conversation(
+        FLOWS["appointment"],
+        conversation_id=conversation_id,
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=now,
+        reference="appt-77",
+        variables=VISIT,
+        slots=("Tue 10:00", "Wed 14:30"),
+    )
     return replace(conversation, prompt_message_ids=(f"prompt-{conversation_id}",))
 
 
 def test_a_conversation_round_trips_with_every_field(store):
     verification, _ = open_conversation(
-        FLOWS["transaction"], conversation_id="t-1", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-        reference="txn-5", variables={"merchant": "Example", "amount": "$1", "card_last4": "4242"}, code="482913")
+        FLOWS["transaction"],
+        conversation_id="t-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        reference="txn-5",
+        variables={"merchant": "Example", "amount": "$1", "card_last4": "4242"},
+        code="482913",
+    )
 
     store.create(verification)
 

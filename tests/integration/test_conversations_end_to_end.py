@@ -118,8 +118,9 @@ def test_a_reply_that_fails_after_the_turn_is_sent_on_the_retry_without_a_second
 
 def test_two_open_conversations_each_take_the_answer_that_quotes_them(world):
     first = world.remind("appt-83-reminder", "appointment", VISIT, reference="appt-83")
-    second = world.remind("appt-84-reminder", "appointment", {**VISIT, "when": "Thu 5 Mar at 09:00"},
-                          reference="appt-84")
+    second = world.remind(
+        "appt-84-reminder", "appointment", {**VISIT, "when": "Thu 5 Mar at 09:00"}, reference="appt-84"
+    )
 
     world.text("1", quoting=first.message_id)
     world.text("YES")  # quotes nothing: the most recent open conversation
@@ -225,8 +226,9 @@ def test_a_bot_plugged_into_the_support_flow_answers_and_closes_the_conversation
     support = copy.deepcopy(READY_FLOWS["support"])
     support["steps"]["with_agent"]["answers"][0]["handler"] = "support_bot"
     flows = flows_to_json(parse_flows({**READY_FLOWS, "support": support}))
-    boto3.client("ssm", region_name=REGION).put_parameter(Name="/two-way-sms/flows", Value=flows, Type="String",
-                                                          Overwrite=True)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/two-way-sms/flows", Value=flows, Type="String", Overwrite=True
+    )
 
     world.text("AGENT")
     world.text("I forgot my password")
@@ -252,10 +254,13 @@ def test_stop_closes_a_conversation_that_another_answer_moved_meanwhile(world, m
     assert raced == ["appt-86-reminder"] and world.conversation("appt-86-reminder").status == "CLOSED"
 
 
-@pytest.mark.parametrize("environment, expected", [
-    ({}, {}),
-    ({"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}, {"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}),
-])
+@pytest.mark.parametrize(
+    "environment, expected",
+    [
+        ({}, {}),
+        ({"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}, {"FLOWS_PARAMETER": "/f", "CONVERSATIONS_TABLE": "c"}),
+    ],
+)
 def test_conversations_are_configured_with_both_settings_or_none(environment, expected):
     assert conversation_settings(environment, "inbound") == expected
 

@@ -36,8 +36,14 @@ def emf(capsys) -> list[dict]:
     return [{k: v[0] if isinstance(v, list) else v for k, v in line.items()} for line in lines]
 
 
-def fail_calls(client: Any, operation: str, code: str, *, when: Callable[[dict], bool] = lambda params: True,
-               times: int | None = None) -> None:
+def fail_calls(
+    client: Any,
+    operation: str,
+    code: str,
+    *,
+    when: Callable[[dict], bool] = lambda params: True,
+    times: int | None = None,
+) -> None:
     """The function's ``operation`` calls whose parameters ``when`` accepts fail with ``code``, as a
     failure that outlasted botocore's retries would (``times``: only so many; None: every one)."""
     left = [times]
@@ -48,8 +54,9 @@ def fail_calls(client: Any, operation: str, code: str, *, when: Callable[[dict],
                 left[0] -= 1
             raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
 
-    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}."
-                                f"{operation}", fail)
+    client.meta.events.register(
+        f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}.{operation}", fail
+    )
 
 
 def mentions(text: str) -> Callable[[dict], bool]:
@@ -89,10 +96,12 @@ def test_in_order_reversed_duplicated_and_interleaved_sequences_end_in_the_same_
 
 
 def test_the_ledger_item_holds_status_history_parts_price_country_carrier_timestamps_and_context(events_harness):
-    events_harness.handle(*[
-        {**e, "detail": {**e["detail"], "context": {"inboundMessageId": "in-1", "intent": "HELP"}}}
-        for e in lifecycle_events()
-    ])
+    events_harness.handle(
+        *[
+            {**e, "detail": {**e["detail"], "context": {"inboundMessageId": "in-1", "intent": "HELP"}}}
+            for e in lifecycle_events()
+        ]
+    )
     item = events_harness.ledger_item(MESSAGE_ID)
     assert item["status"] == "DELIVERED" and item["is_final"] is True
     assert item["history"] == {
@@ -122,8 +131,13 @@ def test_a_late_non_final_event_never_overwrites_a_final_status(events_harness):
 
 
 def test_a_final_failure_is_recorded_as_the_fate_and_counted_once(events_harness, capsys):
-    unreachable = delivery_event("TEXT_UNREACHABLE", after_ms=3000, is_final=True, status="UNREACHABLE",
-                                 description="The recipient's device is switched off")
+    unreachable = delivery_event(
+        "TEXT_UNREACHABLE",
+        after_ms=3000,
+        is_final=True,
+        status="UNREACHABLE",
+        description="The recipient's device is switched off",
+    )
     events_harness.handle(lifecycle_events()[0], unreachable, unreachable)
     item = events_harness.ledger_item(MESSAGE_ID)
     assert (item["status"], item["is_final"], item["event_type"]) == ("UNREACHABLE", True, "TEXT_UNREACHABLE")
@@ -133,8 +147,17 @@ def test_a_final_failure_is_recorded_as_the_fate_and_counted_once(events_harness
 
 
 def test_numbers_without_plus_and_missing_optional_fields_are_accepted(events_harness):
-    sparse = delivery_event("TEXT_DELIVERED", is_final=None, destinationPhoneNumber="14255550182", carrierName=None,
-                            mcc=None, mnc=None, totalMessagePrice=None, totalCarrierFee=None, context=None)
+    sparse = delivery_event(
+        "TEXT_DELIVERED",
+        is_final=None,
+        destinationPhoneNumber="14255550182",
+        carrierName=None,
+        mcc=None,
+        mnc=None,
+        totalMessagePrice=None,
+        totalCarrierFee=None,
+        context=None,
+    )
     assert events_harness.handle(sparse) == {"batchItemFailures": []}
     item = events_harness.ledger_item(MESSAGE_ID)
     assert item["destination_number"] == "+14255550182"
@@ -146,11 +169,19 @@ def test_numbers_without_plus_and_missing_optional_fields_are_accepted(events_ha
 def test_a_reply_recorded_as_sent_ends_the_same_whether_its_events_come_before_or_after():
     def run(sent_first: bool) -> dict:
         with events_harness_context() as harness:
+
             def record_sent():
                 harness.ledger.record_sent(
-                    message_id=MESSAGE_ID, destination="+14255550182", origination="+12125550101",
-                    context={"inboundMessageId": "in-1", "intent": "HELP"}, sent_at_ms=1759342840990,
-                    message_type="TRANSACTIONAL", estimated_parts=1, sent_by="inbound")
+                    message_id=MESSAGE_ID,
+                    destination="+14255550182",
+                    origination="+12125550101",
+                    context={"inboundMessageId": "in-1", "intent": "HELP"},
+                    sent_at_ms=1759342840990,
+                    message_type="TRANSACTIONAL",
+                    estimated_parts=1,
+                    sent_by="inbound",
+                )
+
             if sent_first:
                 record_sent()
                 assert harness.ledger_item(MESSAGE_ID)["status"] == "SENT"
@@ -192,30 +223,43 @@ def test_a_retry_after_the_status_was_written_still_counts_the_spend(events_harn
 
 # -- opt-out sync ------------------------------------------------------------------------------------
 def test_a_destination_blocked_as_opted_out_is_marked_opted_out_in_contacts(events_harness):
-    blocked = delivery_event("TEXT_BLOCKED", after_ms=500, is_final=True, status="BLOCKED",
-                             description="Destination phone number opted out")
+    blocked = delivery_event(
+        "TEXT_BLOCKED", after_ms=500, is_final=True, status="BLOCKED", description="Destination phone number opted out"
+    )
     events_harness.handle(blocked, blocked)
     profile = events_harness.contacts.get_item(Key={"phone_number": "+14255550182", "record": "PROFILE"})["Item"]
     assert profile["opted_out"] is True and profile["consent_message_id"] == MESSAGE_ID
     proofs = events_harness.contacts.query(
         KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
-        ExpressionAttributeNames={"#r": "record"}, ExpressionAttributeValues={":n": "+14255550182", ":p": "CONSENT#"},
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":n": "+14255550182", ":p": "CONSENT#"},
     )["Items"]
     assert [(p["source"], p["keyword"], p["message_id"]) for p in proofs] == [
-        ("DELIVERY_EVENT", "TEXT_BLOCKED", MESSAGE_ID)]
+        ("DELIVERY_EVENT", "TEXT_BLOCKED", MESSAGE_ID)
+    ]
 
 
 def test_a_block_for_another_reason_leaves_the_contact_alone(events_harness):
-    blocked = delivery_event("TEXT_CARRIER_BLOCKED", after_ms=500, is_final=True, status="CARRIER_BLOCKED",
-                             description="The carrier flagged the message as suspected phishing")
+    blocked = delivery_event(
+        "TEXT_CARRIER_BLOCKED",
+        after_ms=500,
+        is_final=True,
+        status="CARRIER_BLOCKED",
+        description="The carrier flagged the message as suspected phishing",
+    )
     events_harness.handle(blocked)
     assert "Item" not in events_harness.contacts.get_item(Key={"phone_number": "+14255550182", "record": "PROFILE"})
 
 
 def test_an_opt_out_reported_by_a_carrier_does_not_undo_a_later_opt_in(events_harness):
     events_harness.contacts_adapter.record_consent(
-        number="+14255550182", change=ConsentChange.OPTED_IN, at_ms=1759342900000,
-        message_id="in-9", keyword="START", our_number="+12125550101")
+        number="+14255550182",
+        change=ConsentChange.OPTED_IN,
+        at_ms=1759342900000,
+        message_id="in-9",
+        keyword="START",
+        our_number="+12125550101",
+    )
     events_harness.handle(delivery_event("TEXT_BLOCKED", status="OPTED_OUT", is_final=True))
     profile = events_harness.contacts.get_item(Key={"phone_number": "+14255550182", "record": "PROFILE"})["Item"]
     assert profile["opted_out"] is False
@@ -240,8 +284,12 @@ def test_a_malformed_record_fails_alone_and_is_parked_with_its_reason(events_har
 
 
 def test_a_record_that_fails_for_a_passing_reason_is_reported_by_its_sequence_number(events_harness):
-    fail_calls(events_harness.clients.dynamodb.meta.client, "UpdateItem", "ProvisionedThroughputExceededException",
-               when=mentions(OTHER_MESSAGE_ID))
+    fail_calls(
+        events_harness.clients.dynamodb.meta.client,
+        "UpdateItem",
+        "ProvisionedThroughputExceededException",
+        when=mentions(OTHER_MESSAGE_ID),
+    )
     events_harness.stream.put(lifecycle_events()[2], lifecycle_events(OTHER_MESSAGE_ID)[2])
     event = events_harness.stream.lambda_event()
     response = events_harness.invoke_with(event)
@@ -285,8 +333,10 @@ def campaign_world():
 
 
 def _with_campaign(event: dict, campaign: str = "spring-sale/r1") -> dict:
-    return {**event, "detail": {**event["detail"], "context": {"sendKey": "spring-sale:r1:+14255550182",
-                                                               "campaign": campaign}}}
+    return {
+        **event,
+        "detail": {**event["detail"], "context": {"sendKey": "spring-sale:r1:+14255550182", "campaign": campaign}},
+    }
 
 
 def test_a_campaign_message_adds_delivered_to_its_run_once_however_often_its_events_arrive(campaign_world):
@@ -309,8 +359,12 @@ def test_a_campaign_message_that_fails_adds_failed_and_other_messages_add_nothin
 
 def test_a_failed_campaign_counter_write_does_not_fail_the_record(campaign_world):
     harness, runs = campaign_world
-    fail_calls(harness.clients.dynamodb.meta.client, "UpdateItem", "ProvisionedThroughputExceededException",
-               when=lambda params: params.get("TableName") == "outbound")
+    fail_calls(
+        harness.clients.dynamodb.meta.client,
+        "UpdateItem",
+        "ProvisionedThroughputExceededException",
+        when=lambda params: params.get("TableName") == "outbound",
+    )
     assert harness.handle(_with_campaign(lifecycle_events()[2])) == {"batchItemFailures": []}
     assert harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
     assert "campaign run counter not updated" in harness.logs()
@@ -328,11 +382,17 @@ def test_the_lambda_entry_point_reads_its_settings_when_first_invoked_and_refuse
 @pytest.mark.parametrize("days", ["0", "1.5", "a year"])
 def test_a_ledger_retention_that_is_not_a_whole_number_of_days_is_refused(days):
     with pytest.raises(RuntimeError, match=f"LEDGER_RETENTION_DAYS '{days}' must be a whole number of days"):
-        EventsSettings.from_environment(events_environment("https://sqs.example/dead-letters",
-                                                           LEDGER_RETENTION_DAYS=days))
+        EventsSettings.from_environment(
+            events_environment("https://sqs.example/dead-letters", LEDGER_RETENTION_DAYS=days)
+        )
 
 
 def test_the_settings_are_the_environment_they_were_read_from():
-    environment = {"LEDGER_TABLE": "ledger", "CONTACTS_TABLE": "contacts", "DEAD_LETTER_QUEUE_URL": "https://q",
-                   "LEDGER_RETENTION_DAYS": "30", "OUTBOUND_TABLE": "outbound"}
+    environment = {
+        "LEDGER_TABLE": "ledger",
+        "CONTACTS_TABLE": "contacts",
+        "DEAD_LETTER_QUEUE_URL": "https://q",
+        "LEDGER_RETENTION_DAYS": "30",
+        "OUTBOUND_TABLE": "outbound",
+    }
     assert EventsSettings.from_environment(environment).to_environment() == environment

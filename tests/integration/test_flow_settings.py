@@ -29,8 +29,7 @@ def test_the_deployed_flows_are_read(ssm):
 def test_flows_changed_outside_a_deploy_are_refused_and_counted(ssm):
     deployed = flows_digest(flows_to_json(parse_flows(READY_FLOWS)))
     tampered = parse_flows(READY_FLOWS)
-    ssm.put_parameter(Name=NAME, Value=flows_to_json({"support": tampered["support"]}), Type="String",
-                      Overwrite=True)
+    ssm.put_parameter(Name=NAME, Value=flows_to_json({"support": tampered["support"]}), Type="String", Overwrite=True)
     refused = []
 
     with pytest.raises(FlowsNotAsDeployed, match="does not hold the flows this stack deployed"):

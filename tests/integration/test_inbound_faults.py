@@ -90,8 +90,15 @@ def test_aws_managed_opt_outs_still_put_the_number_on_the_list():
 
 
 # -- one reply per message --------------------------------------------------------------------------
-KEYWORD_CALLS = ["dynamodb.Query", "dynamodb.Query", "events.PutEvents", "dynamodb.UpdateItem", "sms.SendTextMessage",
-                 "dynamodb.UpdateItem", "dynamodb.UpdateItem"]
+KEYWORD_CALLS = [
+    "dynamodb.Query",
+    "dynamodb.Query",
+    "events.PutEvents",
+    "dynamodb.UpdateItem",
+    "sms.SendTextMessage",
+    "dynamodb.UpdateItem",
+    "dynamodb.UpdateItem",
+]
 
 
 def test_a_keyword_reply_takes_these_calls():
@@ -223,8 +230,9 @@ def test_another_bot_answering_our_replies_cannot_loop():
 
 # -- a budget that stops -----------------------------------------------------------------------------
 def test_a_hard_stop_at_the_budget_holds_replies_but_not_help_or_the_stop_confirmation():
-    with inbound_world(self_managed_opt_outs=True,
-                       environment={"MONTHLY_BUDGET_USD": "100", "BUDGET_HARD_STOP": "true"}) as world:
+    with inbound_world(
+        self_managed_opt_outs=True, environment={"MONTHLY_BUDGET_USD": "100", "BUDGET_HARD_STOP": "true"}
+    ) as world:
         world.dynamodb.Table("ledger").put_item(Item={"message_id": "SPEND#2026-12", "spend_usd": 100})
         for body in ("HOURS", "hello?", "HELP", "STOP"):
             world.process(world.publish(CUSTOMER, body))

@@ -98,8 +98,12 @@ def test_the_numbers_own_number_without_plus_is_normalised(harness):
 
 
 def test_an_sns_envelope_body_is_unwrapped(harness):
-    envelope = {"Type": "Notification", "MessageId": "sns-1", "Timestamp": "2026-12-04T10:00:00.000Z",
-                "Message": json.dumps(text("hours"))}
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "sns-1",
+        "Timestamp": "2026-12-04T10:00:00.000Z",
+        "Message": json.dumps(text("hours")),
+    }
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
 
     assert failures(harness.handle(envelope)) == []
@@ -150,14 +154,17 @@ def test_a_redelivered_message_gets_no_second_reply_and_no_second_record(self_ma
     assert len(h.consent_records(CUSTOMER)) == 1
 
 
-@pytest.mark.parametrize("body, reason_fragment", [
-    ("not json", "not JSON"),
-    (json.dumps([1, 2]), "not an object"),
-    (json.dumps(inbound_payload(inboundMessageId=None)), "inboundMessageId"),
-    (json.dumps(inbound_payload(originationNumber=None)), "originationNumber"),
-    (json.dumps(inbound_payload(destinationNumber="banana")), "destinationNumber"),
-    (json.dumps(inbound_payload(messageBody=None)), "messageBody"),
-])
+@pytest.mark.parametrize(
+    "body, reason_fragment",
+    [
+        ("not json", "not JSON"),
+        (json.dumps([1, 2]), "not an object"),
+        (json.dumps(inbound_payload(inboundMessageId=None)), "inboundMessageId"),
+        (json.dumps(inbound_payload(originationNumber=None)), "originationNumber"),
+        (json.dumps(inbound_payload(destinationNumber="banana")), "destinationNumber"),
+        (json.dumps(inbound_payload(messageBody=None)), "messageBody"),
+    ],
+)
 def test_a_malformed_record_is_parked_at_once_with_its_reason_and_the_batch_goes_on(harness, body, reason_fragment):
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="good", intent="KEYWORD")
     event = harness.sqs_event(body, json.dumps(text("HOURS", "good")))

@@ -90,11 +90,20 @@ def event(request_type, properties, old=None, physical_id=None):
 
 def phone_number(**overrides):
     values = {
-        "PhoneNumberArn": PHONE_ARN, "PhoneNumberId": PHONE_ID, "PhoneNumber": "+12065550100",
-        "Status": "ACTIVE", "IsoCountryCode": "US", "MessageType": "TRANSACTIONAL",
-        "NumberCapabilities": ["SMS"], "NumberType": "TOLL_FREE", "MonthlyLeasingPrice": "2.00",
-        "TwoWayEnabled": True, "TwoWayChannelArn": OLD_TOPIC_ARN, "SelfManagedOptOutsEnabled": False,
-        "OptOutListName": "Default", "DeletionProtectionEnabled": False,
+        "PhoneNumberArn": PHONE_ARN,
+        "PhoneNumberId": PHONE_ID,
+        "PhoneNumber": "+12065550100",
+        "Status": "ACTIVE",
+        "IsoCountryCode": "US",
+        "MessageType": "TRANSACTIONAL",
+        "NumberCapabilities": ["SMS"],
+        "NumberType": "TOLL_FREE",
+        "MonthlyLeasingPrice": "2.00",
+        "TwoWayEnabled": True,
+        "TwoWayChannelArn": OLD_TOPIC_ARN,
+        "SelfManagedOptOutsEnabled": False,
+        "OptOutListName": "Default",
+        "DeletionProtectionEnabled": False,
         "CreatedTimestamp": datetime(2024, 1, 1, tzinfo=timezone.utc),
     }
     values.update(overrides)
@@ -103,9 +112,15 @@ def phone_number(**overrides):
 
 def pool(**overrides):
     values = {
-        "PoolArn": POOL_ARN, "PoolId": POOL_ID, "Status": "ACTIVE", "MessageType": "TRANSACTIONAL",
-        "TwoWayEnabled": False, "SelfManagedOptOutsEnabled": False, "OptOutListName": "Default",
-        "SharedRoutesEnabled": False, "DeletionProtectionEnabled": False,
+        "PoolArn": POOL_ARN,
+        "PoolId": POOL_ID,
+        "Status": "ACTIVE",
+        "MessageType": "TRANSACTIONAL",
+        "TwoWayEnabled": False,
+        "SelfManagedOptOutsEnabled": False,
+        "OptOutListName": "Default",
+        "SharedRoutesEnabled": False,
+        "DeletionProtectionEnabled": False,
         "CreatedTimestamp": datetime(2024, 1, 1, tzinfo=timezone.utc),
     }
     values.update(overrides)
@@ -114,7 +129,8 @@ def pool(**overrides):
 
 def expect_describe_phone_number(stubber, number=None, origination_id=PHONE_ID):
     stubber.add_response(
-        "describe_phone_numbers", {"PhoneNumbers": [number or phone_number()]},
+        "describe_phone_numbers",
+        {"PhoneNumbers": [number or phone_number()]},
         {"PhoneNumberIds": [origination_id]},
     )
 
@@ -132,9 +148,9 @@ def expect_keyword_pages(stubber, origination_id, *pages):
 
 def expect_put_keyword(stubber, origination_id, keyword, message, action):
     stubber.add_response(
-        "put_keyword", {"Keyword": keyword, "KeywordMessage": message, "KeywordAction": action},
-        {"OriginationIdentity": origination_id, "Keyword": keyword, "KeywordMessage": message,
-         "KeywordAction": action},
+        "put_keyword",
+        {"Keyword": keyword, "KeywordMessage": message, "KeywordAction": action},
+        {"OriginationIdentity": origination_id, "Keyword": keyword, "KeywordMessage": message, "KeywordAction": action},
     )
 
 
@@ -145,17 +161,24 @@ def expect_put_keywords(stubber, origination_id, keywords):
 
 def expect_delete_keyword(stubber, origination_id, keyword):
     stubber.add_response(
-        "delete_keyword", {"Keyword": keyword},
+        "delete_keyword",
+        {"Keyword": keyword},
         {"OriginationIdentity": origination_id, "Keyword": keyword},
     )
 
 
 def expect_apply_to_phone_number(stubber, origination_id=PHONE_ID):
     stubber.add_response(
-        "update_phone_number", {},
-        {"PhoneNumberId": origination_id, "TwoWayEnabled": True, "TwoWayChannelArn": TOPIC_ARN,
-         "TwoWayChannelRole": ROLE_ARN, "SelfManagedOptOutsEnabled": True,
-         "OptOutListName": "acme-opt-outs"},
+        "update_phone_number",
+        {},
+        {
+            "PhoneNumberId": origination_id,
+            "TwoWayEnabled": True,
+            "TwoWayChannelArn": TOPIC_ARN,
+            "TwoWayChannelRole": ROLE_ARN,
+            "SelfManagedOptOutsEnabled": True,
+            "OptOutListName": "acme-opt-outs",
+        },
     )
 
 
@@ -216,17 +239,26 @@ def test_create_on_a_pool_updates_the_pool_and_leaves_optional_settings_alone(aw
     expect_keyword_pages(stubber, POOL_ID, [])
     # No role and no opt-out list given: neither is sent.
     stubber.add_response(
-        "update_pool", {},
-        {"PoolId": POOL_ID, "TwoWayEnabled": True, "TwoWayChannelArn": TOPIC_ARN,
-         "SelfManagedOptOutsEnabled": False},
+        "update_pool",
+        {},
+        {"PoolId": POOL_ID, "TwoWayEnabled": True, "TwoWayChannelArn": TOPIC_ARN, "SelfManagedOptOutsEnabled": False},
     )
     expect_put_keywords(stubber, POOL_ID, KEYWORDS[:2])
 
-    result = app.handler(event("Create", props(
-        OriginationType="pool", OriginationId=POOL_ID, TwoWayChannelRole="",
-        SelfManagedOptOutsEnabled="false", OptOutListName="", Keywords=KEYWORDS[:2],
-        SnapshotParameterName=name,
-    )))
+    result = app.handler(
+        event(
+            "Create",
+            props(
+                OriginationType="pool",
+                OriginationId=POOL_ID,
+                TwoWayChannelRole="",
+                SelfManagedOptOutsEnabled="false",
+                OptOutListName="",
+                Keywords=KEYWORDS[:2],
+                SnapshotParameterName=name,
+            ),
+        )
+    )
 
     assert result == {
         "PhysicalResourceId": f"pool/{POOL_ID}",
@@ -241,12 +273,15 @@ def test_retried_create_keeps_the_first_snapshot(aws):
     first = snapshot(ssm)
 
     # The retry sees the number as the first attempt left it.
-    expect_describe_phone_number(stubber, phone_number(
-        TwoWayChannelArn=TOPIC_ARN, SelfManagedOptOutsEnabled=True, OptOutListName="acme-opt-outs"))
-    expect_keyword_pages(stubber, PHONE_ID, [
-        {"Keyword": k["Keyword"], "KeywordMessage": k["Message"], "KeywordAction": k["Action"]}
-        for k in KEYWORDS
-    ])
+    expect_describe_phone_number(
+        stubber,
+        phone_number(TwoWayChannelArn=TOPIC_ARN, SelfManagedOptOutsEnabled=True, OptOutListName="acme-opt-outs"),
+    )
+    expect_keyword_pages(
+        stubber,
+        PHONE_ID,
+        [{"Keyword": k["Keyword"], "KeywordMessage": k["Message"], "KeywordAction": k["Action"]} for k in KEYWORDS],
+    )
     expect_apply_to_phone_number(stubber)
     expect_put_keywords(stubber, PHONE_ID, KEYWORDS)
 
@@ -304,8 +339,9 @@ def test_update_that_removes_a_keyword_missing_from_the_snapshot_deletes_it(aws)
     expect_put_keywords(stubber, PHONE_ID, without_join)
     expect_delete_keyword(stubber, PHONE_ID, "JOIN")
 
-    result = app.handler(event(
-        "Update", props(Keywords=without_join), old=props(), physical_id=f"phone-number/{PHONE_ID}"))
+    result = app.handler(
+        event("Update", props(Keywords=without_join), old=props(), physical_id=f"phone-number/{PHONE_ID}")
+    )
 
     assert result["PhysicalResourceId"] == f"phone-number/{PHONE_ID}"
 
@@ -319,8 +355,7 @@ def test_update_that_removes_a_keyword_the_snapshot_had_restores_its_previous_ve
     expect_put_keywords(stubber, PHONE_ID, without_hours)
     expect_put_keyword(stubber, PHONE_ID, "HOURS", "Open weekdays.", "AUTOMATIC_RESPONSE")
 
-    app.handler(event(
-        "Update", props(Keywords=without_hours), old=props(), physical_id=f"phone-number/{PHONE_ID}"))
+    app.handler(event("Update", props(Keywords=without_hours), old=props(), physical_id=f"phone-number/{PHONE_ID}"))
 
 
 def test_update_that_changes_the_origination_id_creates_it_and_returns_the_new_physical_id(aws):
@@ -329,14 +364,20 @@ def test_update_that_changes_the_origination_id_creates_it_and_returns_the_new_p
     new_id = "phone-ffffffffffffffff"
     new_parameter = f"/two-way-sms/MyStack/previous-settings/{new_id}"
     expect_describe_phone_number(
-        stubber, phone_number(PhoneNumberId=new_id, PhoneNumber="+12065550199"), origination_id=new_id)
+        stubber, phone_number(PhoneNumberId=new_id, PhoneNumber="+12065550199"), origination_id=new_id
+    )
     expect_keyword_pages(stubber, new_id, PREVIOUS_KEYWORDS[:2])
     expect_apply_to_phone_number(stubber, origination_id=new_id)
     expect_put_keywords(stubber, new_id, KEYWORDS)
 
-    result = app.handler(event(
-        "Update", props(OriginationId=new_id, SnapshotParameterName=new_parameter),
-        old=props(), physical_id=f"phone-number/{PHONE_ID}"))
+    result = app.handler(
+        event(
+            "Update",
+            props(OriginationId=new_id, SnapshotParameterName=new_parameter),
+            old=props(),
+            physical_id=f"phone-number/{PHONE_ID}",
+        )
+    )
 
     assert result["PhysicalResourceId"] == f"phone-number/{new_id}"
     assert result["Data"]["PhoneNumber"] == "+12065550199"
@@ -352,9 +393,15 @@ def test_delete_restores_the_previous_settings_and_keywords_and_removes_the_snap
     app, stubber, ssm = aws
     create_on_phone_number(app, stubber)
     stubber.add_response(
-        "update_phone_number", {},
-        {"PhoneNumberId": PHONE_ID, "TwoWayEnabled": True, "SelfManagedOptOutsEnabled": False,
-         "TwoWayChannelArn": OLD_TOPIC_ARN, "OptOutListName": "Default"},
+        "update_phone_number",
+        {},
+        {
+            "PhoneNumberId": PHONE_ID,
+            "TwoWayEnabled": True,
+            "SelfManagedOptOutsEnabled": False,
+            "TwoWayChannelArn": OLD_TOPIC_ARN,
+            "OptOutListName": "Default",
+        },
     )
     expect_put_keyword(stubber, PHONE_ID, "HELP", "Default help.", "AUTOMATIC_RESPONSE")
     expect_put_keyword(stubber, PHONE_ID, "STOP", "Default stop.", "OPT_OUT")
@@ -380,9 +427,14 @@ def test_delete_never_deletes_help_or_stop_even_when_the_snapshot_lacks_them(aws
 
     # No channel ARN or role to send back: the API rejects empty strings.
     stubber.add_response(
-        "update_phone_number", {},
-        {"PhoneNumberId": PHONE_ID, "TwoWayEnabled": False, "SelfManagedOptOutsEnabled": False,
-         "OptOutListName": "Default"},
+        "update_phone_number",
+        {},
+        {
+            "PhoneNumberId": PHONE_ID,
+            "TwoWayEnabled": False,
+            "SelfManagedOptOutsEnabled": False,
+            "OptOutListName": "Default",
+        },
     )
     expect_delete_keyword(stubber, PHONE_ID, "JOIN")
     expect_delete_keyword(stubber, PHONE_ID, "HOURS")
@@ -396,7 +448,8 @@ def test_delete_when_the_number_is_gone_succeeds_and_removes_the_snapshot(aws):
     app, stubber, ssm = aws
     create_on_phone_number(app, stubber)
     stubber.add_client_error(
-        "update_phone_number", service_error_code="ResourceNotFoundException", http_status_code=404)
+        "update_phone_number", service_error_code="ResourceNotFoundException", http_status_code=404
+    )
 
     result = app.handler(event("Delete", props(), physical_id=f"phone-number/{PHONE_ID}"))
 

@@ -43,8 +43,14 @@ def test_the_code_opens_a_verification_that_accepts_it(kms):
     code = codes.code_for("t-1")
     flow = parse_flows(READY_FLOWS)["transaction"]
     conversation, prompt = open_conversation(
-        flow, conversation_id="t-1", customer_number="+14255550182", our_number="+18445550100", now=0.0,
-        variables={"merchant": "Example", "amount": "$5", "card_last4": "4242"}, code=code)
+        flow,
+        conversation_id="t-1",
+        customer_number="+14255550182",
+        our_number="+18445550100",
+        now=0.0,
+        variables={"merchant": "Example", "amount": "$5", "card_last4": "4242"},
+        code=code,
+    )
 
     assert f"YES {code}" in prompt
     turn = advance(conversation, flow, f"yes {code}", now=1.0, inbound_message_id="in-1", code_for=codes.code_for)

@@ -16,9 +16,19 @@ class FakePoolApi:
     def list_pool_origination_identities(self, PoolId: str, NextToken: str | None = None) -> dict:
         self.calls += 1
         start = int(NextToken or 0)
-        page = {"PoolId": PoolId, "OriginationIdentities": [
-            {"OriginationIdentity": f"phone-{n}", "OriginationIdentityArn": "arn", "IsoCountryCode": "US",
-             "NumberCapabilities": ["SMS"], "PhoneNumber": n} for n in self.numbers[start:start + 2]]}
+        page = {
+            "PoolId": PoolId,
+            "OriginationIdentities": [
+                {
+                    "OriginationIdentity": f"phone-{n}",
+                    "OriginationIdentityArn": "arn",
+                    "IsoCountryCode": "US",
+                    "NumberCapabilities": ["SMS"],
+                    "PhoneNumber": n,
+                }
+                for n in self.numbers[start : start + 2]
+            ],
+        }
         if start + 2 < len(self.numbers):
             page["NextToken"] = str(start + 2)
         return page

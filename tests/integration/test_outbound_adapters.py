@@ -118,8 +118,9 @@ def test_many_interleaved_bookings_from_two_instances_are_all_distinct_and_space
 
 
 def test_a_schedule_stored_before_slots_were_kept_still_reads(table):
-    table.put_item(Item={"pk": f"THROUGHPUT#{KEY}", "sk": "SCHEDULE", "next_free_at": Decimal(str(NOW + 2)),
-                         "window": []})
+    table.put_item(
+        Item={"pk": f"THROUGHPUT#{KEY}", "sk": "SCHEDULE", "next_free_at": Decimal(str(NOW + 2)), "window": []}
+    )
 
     assert ThroughputSchedule(table).book(KEY, 1, 1.0, now=NOW, horizon=5).at == pytest.approx(NOW + 2, abs=1e-5)
 
@@ -235,9 +236,11 @@ def test_a_batch_read_retries_the_keys_dynamodb_left_unprocessed(monkeypatch):
         def batch_get_item(self, RequestItems: dict) -> dict:
             self.requests += 1
             keys = RequestItems["outbound"]["Keys"]
-            done, left = keys[:len(keys) // 2 or 1], keys[len(keys) // 2 or 1:]
-            return {"Responses": {"outbound": [{**key, "status": "SENT"} for key in done]},
-                    "UnprocessedKeys": {"outbound": {"Keys": left, "ConsistentRead": True}} if left else {}}
+            done, left = keys[: len(keys) // 2 or 1], keys[len(keys) // 2 or 1 :]
+            return {
+                "Responses": {"outbound": [{**key, "status": "SENT"} for key in done]},
+                "UnprocessedKeys": {"outbound": {"Keys": left, "ConsistentRead": True}} if left else {},
+            }
 
     table = HalfAtATime()
     items = batch_get(table, [{"pk": f"REQUEST#{n}", "sk": "OUTCOME"} for n in range(8)])
@@ -299,8 +302,14 @@ def gateway():
 
 
 def send(gateway: SmsGateway, **overrides: Any):
-    arguments = {"destination": "+12065550123", "origination_identity": KEY, "body": "hello",
-                 "message_type": "TRANSACTIONAL", "context": {"sendKey": "k"}, **overrides}
+    arguments = {
+        "destination": "+12065550123",
+        "origination_identity": KEY,
+        "body": "hello",
+        "message_type": "TRANSACTIONAL",
+        "context": {"sendKey": "k"},
+        **overrides,
+    }
     return gateway.send(**arguments)
 
 
@@ -311,7 +320,11 @@ def test_send_passes_every_setting_through(gateway):
     [text] = sms.sent
     assert result.message_id == text.message_id
     assert (text.max_price, text.time_to_live, text.message_type, text.configuration_set) == (
-        "0.05", 600, "PROMOTIONAL", "outbound")
+        "0.05",
+        600,
+        "PROMOTIONAL",
+        "outbound",
+    )
 
 
 def test_a_price_above_max_price_raises_its_own_error(gateway):

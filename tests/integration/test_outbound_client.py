@@ -49,8 +49,9 @@ def received(sqs: Any, url: str) -> list[SendRequest]:
     requests = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         requests += [parse_send_request(m["Body"]) for m in messages]
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for n, m in enumerate(messages)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+        )
     return requests
 
 
@@ -68,12 +69,21 @@ def test_send_carries_template_variables_send_after_context_and_the_callers_key(
     sqs, url = queue
     after = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=-8)))
     key = OutboundClient(url, sqs_client=sqs).send(
-        "+14255550182", template_id="closure", variables={"day": "Monday"}, message_type="TRANSACTIONAL",
-        send_after=after, idempotency_key="order-1234:shipped", context={"orderId": "1234"})
+        "+14255550182",
+        template_id="closure",
+        variables={"day": "Monday"},
+        message_type="TRANSACTIONAL",
+        send_after=after,
+        idempotency_key="order-1234:shipped",
+        context={"orderId": "1234"},
+    )
     assert key == "order-1234:shipped"
     [request] = received(sqs, url)
     assert (request.template_id, dict(request.variables), dict(request.context)) == (
-        "closure", {"day": "Monday"}, {"orderId": "1234"})
+        "closure",
+        {"day": "Monday"},
+        {"orderId": "1234"},
+    )
     assert request.send_after == datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)
 
 
@@ -83,16 +93,19 @@ def test_send_after_may_be_given_as_iso_text(queue):
     assert received(sqs, url)[0].send_after == datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    ({"destination": "12", "body": "hi"}, "not a possible phone number"),
-    ({"body": "hi", "template_id": "closure"}, "exactly one of body and templateId"),
-    ({"body": "   "}, "only whitespace"),
-    ({"body": "x" * 1601}, "1601 characters"),
-    ({"body": "hi", "message_type": "MARKETING"}, "message type 'MARKETING'"),
-    ({"body": "hi", "context": {"campaign": "mine"}}, "reserved"),
-    ({"body": "hi", "send_after": "tomorrow"}, "sendAfter"),
-    ({"body": "hi", "idempotency_key": "has spaces"}, "idempotency key"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"destination": "12", "body": "hi"}, "not a possible phone number"),
+        ({"body": "hi", "template_id": "closure"}, "exactly one of body and templateId"),
+        ({"body": "   "}, "only whitespace"),
+        ({"body": "x" * 1601}, "1601 characters"),
+        ({"body": "hi", "message_type": "MARKETING"}, "message type 'MARKETING'"),
+        ({"body": "hi", "context": {"campaign": "mine"}}, "reserved"),
+        ({"body": "hi", "send_after": "tomorrow"}, "sendAfter"),
+        ({"body": "hi", "idempotency_key": "has spaces"}, "idempotency key"),
+    ],
+)
 def test_an_invalid_request_raises_before_anything_is_queued(queue, arguments, message):
     sqs, url = queue
     arguments = {"destination": "+14255550182", **arguments}
@@ -112,8 +125,9 @@ def test_an_invalid_destination_is_masked_in_the_error(queue):
 def test_send_many_queues_requests_and_wire_format_mappings_ten_per_call(queue):
     sqs, url = queue
     requests: list[Any] = [SendRequest(f"+1425555{n:04d}", "TRANSACTIONAL", f"k-{n}", body="hi") for n in range(12)]
-    requests.append({"destination": "+14255559999", "messageType": "TRANSACTIONAL", "idempotencyKey": "k-wire",
-                     "body": "hello"})
+    requests.append(
+        {"destination": "+14255559999", "messageType": "TRANSACTIONAL", "idempotencyKey": "k-wire", "body": "hello"}
+    )
     result = OutboundClient(url, sqs_client=sqs).send_many(requests)
     assert result.queued == 13 and result.failed == ()
     assert len(received(sqs, url)) == 13
@@ -132,8 +146,10 @@ class RefusingSqs:
     """An SQS client that takes nothing (every entry fails, as SendMessageBatch reports it)."""
 
     def send_message_batch(self, *, QueueUrl: str, Entries: list[dict]) -> dict:
-        return {"Successful": [], "Failed": [{"Id": e["Id"], "Code": "KMS.ThrottlingException", "SenderFault": False}
-                                             for e in Entries]}
+        return {
+            "Successful": [],
+            "Failed": [{"Id": e["Id"], "Code": "KMS.ThrottlingException", "SenderFault": False} for e in Entries],
+        }
 
 
 def test_send_raises_when_sqs_does_not_take_the_request():
@@ -157,9 +173,17 @@ def campaigns(emulated_aws):
     s3.put_object(Bucket="audiences", Key="spring.csv", Body=b"\xef\xbb\xbfphone_number,first_name\n+14255550182,Ana\n")
 
     def make(**overrides: Any) -> CampaignClient:
-        arguments = {"function_arn": FUNCTION_ARN, "scheduler_role_arn": ROLE_ARN, "schedule_group": GROUP,
-                     "dead_letter_queue_arn": DLQ_ARN, "templates": TEMPLATES, "scheduler_client": scheduler,
-                     "s3_client": s3, "clock": lambda: NOW, **overrides}
+        arguments = {
+            "function_arn": FUNCTION_ARN,
+            "scheduler_role_arn": ROLE_ARN,
+            "schedule_group": GROUP,
+            "dead_letter_queue_arn": DLQ_ARN,
+            "templates": TEMPLATES,
+            "scheduler_client": scheduler,
+            "s3_client": s3,
+            "clock": lambda: NOW,
+            **overrides,
+        }
         return CampaignClient(**arguments)
 
     make.scheduler = scheduler  # type: ignore[attr-defined]
@@ -167,8 +191,12 @@ def campaigns(emulated_aws):
 
 
 def spring(**changes: Any) -> Campaign:
-    values = {"campaign_id": "spring-sale", "template_id": "spring", "audience": AudienceCsv("audiences", "spring.csv"),
-              "variables": {"discount": "20%"}}
+    values = {
+        "campaign_id": "spring-sale",
+        "template_id": "spring",
+        "audience": AudienceCsv("audiences", "spring.csv"),
+        "variables": {"discount": "20%"},
+    }
     return Campaign(**{**values, **changes})
 
 
@@ -201,12 +229,18 @@ def test_scheduling_the_same_run_again_is_harmless(campaigns):
     assert len(campaigns.scheduler.list_schedules(GroupName=GROUP)["Schedules"]) == 1
 
 
-@pytest.mark.parametrize(("campaign", "message"), [
-    (spring(template_id="autumn"), "no template autumn"),
-    (spring(message_type="TRANSACTIONAL"), "template spring is PROMOTIONAL"),
-    (spring(variables={}), "needs discount"),
-    (spring(audience=AudienceCsv("audiences", "other.csv"), variables={}), "s3://audiences/other.csv does not exist"),
-])
+@pytest.mark.parametrize(
+    ("campaign", "message"),
+    [
+        (spring(template_id="autumn"), "no template autumn"),
+        (spring(message_type="TRANSACTIONAL"), "template spring is PROMOTIONAL"),
+        (spring(variables={}), "needs discount"),
+        (
+            spring(audience=AudienceCsv("audiences", "other.csv"), variables={}),
+            "s3://audiences/other.csv does not exist",
+        ),
+    ],
+)
 def test_schedule_refuses_a_campaign_that_cannot_run(campaigns, campaign, message):
     with pytest.raises(InvalidCampaign, match=message):
         campaigns().schedule(campaign)

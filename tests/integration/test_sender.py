@@ -32,13 +32,26 @@ from two_way_sms_local.sender_world import (
     sender_world,
 )
 
-__all__ = ["EIGHT_AM_IN_SEATTLE", "ELEVEN_PM_IN_SEATTLE", "MPS", "NOON_IN_SEATTLE", "OKLAHOMA_CITY", "OUR_NUMBER",
-           "SEATTLE", "TEMPLATES", "SenderHarness", "build_harness", "emitted_metrics", "send_request"]
+__all__ = [
+    "EIGHT_AM_IN_SEATTLE",
+    "ELEVEN_PM_IN_SEATTLE",
+    "MPS",
+    "NOON_IN_SEATTLE",
+    "OKLAHOMA_CITY",
+    "OUR_NUMBER",
+    "SEATTLE",
+    "TEMPLATES",
+    "SenderHarness",
+    "build_harness",
+    "emitted_metrics",
+    "send_request",
+]
 
 
 @contextmanager
-def build_harness(monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE, conversations: bool = True,
-                  **options: Any) -> Iterator[SenderHarness]:
+def build_harness(
+    monkeypatch: pytest.MonkeyPatch, *, start: float = NOON_IN_SEATTLE, conversations: bool = True, **options: Any
+) -> Iterator[SenderHarness]:
     """``sender_world`` (see two_way_sms_local.sender_world), with the function's environment in
     ``os.environ`` too: a function wired beside it from the environment finds the same tables."""
     with sender_world(start=start, conversations=conversations, **options) as harness:
@@ -106,8 +119,10 @@ def test_a_number_on_the_services_opt_out_list_is_refused_and_learned(harness):
     assert (harness.outcome("r-1").status, harness.outcome("r-1").reason) == ("REFUSED", "OPTED_OUT")
     assert harness.app.contacts.is_opted_out(SEATTLE)
     proofs = harness.dynamodb.Table("contacts").query(
-        KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)", ExpressionAttributeNames={"#r": "record"},
-        ExpressionAttributeValues={":n": SEATTLE, ":p": "CONSENT#"})["Items"]
+        KeyConditionExpression="phone_number = :n AND begins_with(#r, :p)",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":n": SEATTLE, ":p": "CONSENT#"},
+    )["Items"]
     assert [(p["change"], p["source"], p["message_id"]) for p in proofs] == [("OPTED_OUT", "OPT_OUT_LIST", "r-1")]
 
     # Our table now knows: the next request is refused without asking the service.
@@ -239,8 +254,12 @@ def test_a_burst_of_150_requests_draws_no_throttle_and_respects_the_numbers_mps(
     # moto evaluates the ledger's long update expression slowly; the ledger write has its own test.
     monkeypatch.setattr(MessageLedger, "record_sent", lambda self, **kwargs: None)
     long_body = "Your order has shipped. " * 8  # 192 characters: 2 GSM-7 parts
-    requests = [send_request(f"burst-{i}", destination=f"+1206555{i:04d}",
-                             body=long_body if i % 3 == 0 else "Your code is 123456.") for i in range(150)]
+    requests = [
+        send_request(
+            f"burst-{i}", destination=f"+1206555{i:04d}", body=long_body if i % 3 == 0 else "Your code is 123456."
+        )
+        for i in range(150)
+    ]
     harness.submit(*requests)
 
     harness.drain()
@@ -258,8 +277,9 @@ def test_a_burst_of_150_requests_draws_no_throttle_and_respects_the_numbers_mps(
 
 def test_a_campaign_with_its_own_mps_is_paced_below_the_numbers(harness):
     campaign = {"campaignId": "spring", "runId": "r1", "maxPerRecipient": 1, "mps": 1.0}
-    harness.submit(*[send_request(f"spring:r1:{i}", destination=f"+1206555{i:04d}", campaign=campaign)
-                     for i in range(6)])
+    harness.submit(
+        *[send_request(f"spring:r1:{i}", destination=f"+1206555{i:04d}", campaign=campaign) for i in range(6)]
+    )
     harness.drain()
 
     times = [t.at for t in harness.sms.sent]
@@ -271,8 +291,14 @@ def test_a_campaign_with_its_own_mps_is_paced_below_the_numbers(harness):
 
 def test_a_schedule_booked_beyond_the_horizon_defers_the_request_without_sending(harness, capsys):
     table = harness.dynamodb.Table("outbound")
-    table.put_item(Item={"pk": f"THROUGHPUT#{OUR_NUMBER}", "sk": "SCHEDULE",
-                         "next_free_at": Decimal(str(NOON_IN_SEATTLE + 60)), "window": []})
+    table.put_item(
+        Item={
+            "pk": f"THROUGHPUT#{OUR_NUMBER}",
+            "sk": "SCHEDULE",
+            "next_free_at": Decimal(str(NOON_IN_SEATTLE + 60)),
+            "window": [],
+        }
+    )
     harness.submit(send_request("busy-1"))
     harness.invoke_once()
 
@@ -318,8 +344,9 @@ def test_a_batch_reads_its_outcomes_and_contacts_in_one_batch_read_each(harness,
     harness.opt_in(SEATTLE)
     monkeypatch.setattr(RequestOutcomes, "get", one_at_a_time)  # the function's adapters are its own
     monkeypatch.setattr(ContactsTable, "contact_state", one_at_a_time)
-    harness.submit(send_request("ahead-1"), send_request("ahead-2", message_type="PROMOTIONAL", body="20% off"),
-                   "not json")
+    harness.submit(
+        send_request("ahead-1"), send_request("ahead-2", message_type="PROMOTIONAL", body="20% off"), "not json"
+    )
 
     result = harness.invoke_once()
 
@@ -436,8 +463,16 @@ def test_a_refusal_of_a_campaign_request_is_counted_once_on_its_run(harness):
 
 # -- bad input and configuration ------------------------------------------------------------
 def test_a_malformed_request_fails_alone_with_a_logged_reason_and_no_number(harness, capsys):
-    harness.submit({"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": "m-1",
-                    "body": "hi", "sendafter": "tomorrow"}, send_request("good-1"))
+    harness.submit(
+        {
+            "destination": SEATTLE,
+            "messageType": "TRANSACTIONAL",
+            "idempotencyKey": "m-1",
+            "body": "hi",
+            "sendafter": "tomorrow",
+        },
+        send_request("good-1"),
+    )
     result = harness.invoke_once()
 
     assert len(result["batchItemFailures"]) == 1 and len(harness.sms.sent) == 1
@@ -463,6 +498,9 @@ def test_the_handler_refuses_to_start_without_its_settings(monkeypatch):
     monkeypatch.delenv("OUTBOUND_TABLE")
     monkeypatch.delenv("SCHEDULE_DEAD_LETTER_QUEUE_ARN")
 
-    with pytest.raises(RuntimeError, match=r"missing environment variables \['OUTBOUND_TABLE', "
-                                           r"'SCHEDULE_DEAD_LETTER_QUEUE_ARN'\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"missing environment variables \['OUTBOUND_TABLE', "
+        r"'SCHEDULE_DEAD_LETTER_QUEUE_ARN'\]",
+    ):
         sender_function.handler({"Records": []}, FakeLambdaContext(function_name="sender"))  # wired at its first call

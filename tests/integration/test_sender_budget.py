@@ -26,8 +26,9 @@ from two_way_sms.settings.campaigns import CampaignsSettings
 from two_way_sms_local.clients import emulated_clients
 from two_way_sms_local.emulation import FakeLambdaContext
 
-CAMPAIGNS_CONTEXT = FakeLambdaContext(function_name="campaigns",
-                                      invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:campaigns")
+CAMPAIGNS_CONTEXT = FakeLambdaContext(
+    function_name="campaigns", invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:campaigns"
+)
 PORTLAND = "+15035550123"  # Pacific time, like Seattle
 BOISE = "+12085550123"  # Mountain time
 
@@ -52,8 +53,11 @@ class BudgetWorld:
     def release_schedules(self) -> dict[str, dict[str, Any]]:
         scheduler = self.sender.scheduler
         names = [s["Name"] for s in scheduler.list_schedules(GroupName="two-way-sms")["Schedules"]]
-        return {name: json.loads(scheduler.get_schedule(Name=name, GroupName="two-way-sms")["Target"]["Input"])
-                for name in names if name.startswith("release-budget-")}
+        return {
+            name: json.loads(scheduler.get_schedule(Name=name, GroupName="two-way-sms")["Target"]["Input"])
+            for name in names
+            if name.startswith("release-budget-")
+        }
 
     def sent_keys(self) -> list[str]:
         return [text.context["sendKey"] for text in self.sender.sms.sent]
@@ -65,15 +69,20 @@ class CampaignsApp:
 
 
 @contextmanager
-def budget_world(monkeypatch: pytest.MonkeyPatch, *, budget: str = "10", hard_stop: str = "false",
-                 start: float = NOON_IN_SEATTLE) -> Iterator[BudgetWorld]:
+def budget_world(
+    monkeypatch: pytest.MonkeyPatch, *, budget: str = "10", hard_stop: str = "false", start: float = NOON_IN_SEATTLE
+) -> Iterator[BudgetWorld]:
     budget_environment = {"MONTHLY_BUDGET_USD": budget, "BUDGET_HARD_STOP": hard_stop}
     with build_harness(monkeypatch, start=start, environment=budget_environment) as sender:
         sender.sqs.create_queue(QueueName="campaign-dead-letters")
         settings = CampaignsSettings.from_environment(campaigns_environment(sender.queue_url))
-        campaigns = CampaignsApp(campaigns_function.make_handler(
-            settings, emulated_clients(sqs=sender.recording),  # into the harness's queue, on its clock
-            clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc)))
+        campaigns = CampaignsApp(
+            campaigns_function.make_handler(
+                settings,
+                emulated_clients(sqs=sender.recording),  # into the harness's queue, on its clock
+                clock=lambda: datetime.fromtimestamp(sender.clock.now(), timezone.utc),
+            )
+        )
         yield BudgetWorld(sender, campaigns)
 
 
@@ -254,6 +263,7 @@ def test_when_the_months_spend_cannot_be_read_every_record_fails_and_is_logged_w
 
     assert len(result["batchItemFailures"]) == 2 and h.sms.sent == []  # retried by SQS, nothing sent blind
     lines = [json.loads(line) for line in h.logs.getvalue().splitlines() if "reads failed" in line]
-    assert sorted(line["sqs_message_id"] for line in lines) == sorted(f["itemIdentifier"]
-                                                                      for f in result["batchItemFailures"])
+    assert sorted(line["sqs_message_id"] for line in lines) == sorted(
+        f["itemIdentifier"] for f in result["batchItemFailures"]
+    )
     assert {line["reason"] for line in lines} == {"RuntimeError: ProvisionedThroughputExceededException"}

@@ -25,8 +25,13 @@ def harness(monkeypatch):
 
 
 def conversation_request(key: str, flow: str, variables: dict[str, str], **conversation: Any) -> dict:
-    return {"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": key, "variables": variables,
-            "conversation": {"flow": flow, **conversation}}
+    return {
+        "destination": SEATTLE,
+        "messageType": "TRANSACTIONAL",
+        "idempotencyKey": key,
+        "variables": variables,
+        "conversation": {"flow": flow, **conversation},
+    }
 
 
 def stored(harness, key: str):
@@ -35,13 +40,17 @@ def stored(harness, key: str):
 
 
 def test_an_appointment_reminder_texts_the_flows_prompt_and_opens_the_conversation(harness):
-    harness.submit(conversation_request("appt-77-reminder", "appointment", VISIT, reference="appt-77",
-                                        slots=["Tue 10:00", "Wed 14:30"]))
+    harness.submit(
+        conversation_request(
+            "appt-77-reminder", "appointment", VISIT, reference="appt-77", slots=["Tue 10:00", "Wed 14:30"]
+        )
+    )
     harness.drain()
 
     [text] = harness.sms.sent_to(SEATTLE)
-    assert text.body == ("Hi Ana, this is a reminder of your appointment on Mon 2 Mar at 11:00. "
-                         "Reply 1 to confirm or 2 to cancel.")
+    assert text.body == (
+        "Hi Ana, this is a reminder of your appointment on Mon 2 Mar at 11:00. Reply 1 to confirm or 2 to cancel."
+    )
     conversation = stored(harness, "appt-77-reminder")
     assert conversation.flow == "appointment" and conversation.step == "confirm" and conversation.status == OPEN
     assert conversation.reference == "appt-77" and conversation.slots == ("Tue 10:00", "Wed 14:30")
@@ -62,8 +71,14 @@ def test_a_verification_texts_a_six_digit_code_that_nothing_is_kept_of(harness):
     assert conversation.takes_code
     stored_items = repr(harness.dynamodb.Table("conversations").scan()["Items"])
     assert code not in stored_items and "hash" not in stored_items  # not even a hash to brute-force
-    turn = advance(conversation, FLOWS["transaction"], f"yes {code}", now=text.at + 60, inbound_message_id="in-1",
-                   code_for=harness.app.codes.code_for)  # checked by deriving the code again in KMS
+    turn = advance(
+        conversation,
+        FLOWS["transaction"],
+        f"yes {code}",
+        now=text.at + 60,
+        inbound_message_id="in-1",
+        code_for=harness.app.codes.code_for,
+    )  # checked by deriving the code again in KMS
     assert [event.detail_type for event in turn.events] == ["transaction.approved"]
 
 
@@ -98,10 +113,13 @@ def test_a_failed_store_fails_the_record_and_its_retry_stores_it_without_texting
     assert harness.outcome("appt-79-reminder").status == "SENT"
 
 
-@pytest.mark.parametrize("flow, variables, reason", [
-    ("no_such_flow", VISIT, "UNKNOWN_FLOW"),
-    ("appointment", {"first_name": "Ana"}, "MISSING_VARIABLES"),  # the prompt needs {when}
-])
+@pytest.mark.parametrize(
+    "flow, variables, reason",
+    [
+        ("no_such_flow", VISIT, "UNKNOWN_FLOW"),
+        ("appointment", {"first_name": "Ana"}, "MISSING_VARIABLES"),  # the prompt needs {when}
+    ],
+)
 def test_a_conversation_that_cannot_be_opened_is_refused_with_its_reason(harness, flow, variables, reason):
     harness.submit(conversation_request("bad-1", flow, variables))
     harness.drain()

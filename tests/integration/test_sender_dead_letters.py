@@ -22,24 +22,31 @@ def harness(monkeypatch) -> Iterator[SenderHarness]:
 
 def parked(harness: SenderHarness) -> list[tuple[str, dict[str, str]]]:
     """The dead-letter queue's messages: each body as it was and its message attributes."""
-    messages = harness.sqs.receive_message(QueueUrl=harness.dead_letter_queue_url, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"]).get("Messages", [])
-    return [(m["Body"], {name: value["StringValue"] for name, value in m["MessageAttributes"].items()})
-            for m in messages]
+    messages = harness.sqs.receive_message(
+        QueueUrl=harness.dead_letter_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return [
+        (m["Body"], {name: value["StringValue"] for name, value in m["MessageAttributes"].items()}) for m in messages
+    ]
 
 
 def log_lines(harness: SenderHarness) -> list[dict[str, Any]]:
     return [json.loads(line) for line in harness.logs.getvalue().splitlines()]
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ("not json", "request is not JSON (Expecting value: line 1 column 1 (char 0))"),
-    (json.dumps(send_request("m-1", destination="+1 555")), "destination: not a possible phone number: ******"),
-    (json.dumps(send_request("m-1", destination="+999123456789")),
-     "destination: not a possible phone number: +9991******89"),
-    (json.dumps({**send_request("m-1"), "sendafter": "tomorrow"}), "request has unknown fields: sendafter"),
-    (json.dumps(send_request("m" * 129)), "idempotency key"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "request is not JSON (Expecting value: line 1 column 1 (char 0))"),
+        (json.dumps(send_request("m-1", destination="+1 555")), "destination: not a possible phone number: ******"),
+        (
+            json.dumps(send_request("m-1", destination="+999123456789")),
+            "destination: not a possible phone number: +9991******89",
+        ),
+        (json.dumps({**send_request("m-1"), "sendafter": "tomorrow"}), "request has unknown fields: sendafter"),
+        (json.dumps(send_request("m" * 129)), "idempotency key"),
+    ],
+)
 def test_a_malformed_request_goes_straight_to_the_dead_letter_queue_with_its_reason(harness, capsys, body, reason):
     harness.submit(body, send_request("good-1"))
 

@@ -36,9 +36,17 @@ def calls_of_one_send(monkeypatch) -> list[str]:
 
 # One send, as the sender makes it (a batch of one): the batch's reads, the schedule's booking, the
 # claim, the call, its completion, the ledger, the outcome.
-SEND_CALLS = ["dynamodb.BatchGetItem", "dynamodb.BatchGetItem", "dynamodb.GetItem", "dynamodb.PutItem",
-              "dynamodb.PutItem", "sms.SendTextMessage", "dynamodb.UpdateItem", "dynamodb.UpdateItem",
-              "dynamodb.PutItem"]
+SEND_CALLS = [
+    "dynamodb.BatchGetItem",
+    "dynamodb.BatchGetItem",
+    "dynamodb.GetItem",
+    "dynamodb.PutItem",
+    "dynamodb.PutItem",
+    "sms.SendTextMessage",
+    "dynamodb.UpdateItem",
+    "dynamodb.UpdateItem",
+    "dynamodb.PutItem",
+]
 
 
 def test_one_send_claims_then_sends_then_completes(monkeypatch):

@@ -44,11 +44,13 @@ class MemoryAudiences:
     def put_csv(self, audience: Audience, text: str) -> None:
         self.entries[audience] = list(read_audience_csv(text.splitlines(keepends=True)))
 
-    def pages(self, audience: Audience, cursor: str | None = None,
-              earlier: set[str] | None = None) -> Iterator[AudiencePage]:
+    def pages(
+        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+    ) -> Iterator[AudiencePage]:
         if audience not in self.entries:
-            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}},
-                              "GetObject")
+            raise ClientError(
+                {"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}}, "GetObject"
+            )
         entries = self.entries[audience]
         after = int(cursor or 0)
         if earlier is not None:
@@ -60,7 +62,7 @@ class MemoryAudiences:
             yield AudiencePage(str(start), (), None)
             return
         while rest:
-            page, rest = rest[:self.page_size], rest[self.page_size:]
+            page, rest = rest[: self.page_size], rest[self.page_size :]
             more = len(page) == self.page_size
             self.reads += 1
             yield AudiencePage(str(start), tuple(page), str(page[-1].row_number) if more else None)
@@ -89,8 +91,15 @@ class MemoryRuns:
     def _item(self, campaign_id: str, run_id: str) -> dict[str, Any]:
         return self.items.setdefault((campaign_id, run_id), {})
 
-    def start(self, campaign_id: str, run_id: str, at: datetime, *, template_id: str | None = None,
-              template_lacks_opt_out_instruction: bool | None = None) -> None:
+    def start(
+        self,
+        campaign_id: str,
+        run_id: str,
+        at: datetime,
+        *,
+        template_id: str | None = None,
+        template_lacks_opt_out_instruction: bool | None = None,
+    ) -> None:
         item = self._item(campaign_id, run_id)
         item.setdefault("status", "RUNNING")
         item.setdefault("started_at", at.isoformat())
@@ -128,9 +137,15 @@ class MemoryRuns:
         return None if item is None else report_from_item(campaign_id, run_id, item)
 
     def row_errors(self, campaign_id: str, run_id: str) -> list[RowError]:
-        return sorted((error for (campaign, run, _), errors in self.row_error_items.items()
-                       if (campaign, run) == (campaign_id, run_id) for error in errors),
-                      key=lambda error: error.row_number)
+        return sorted(
+            (
+                error
+                for (campaign, run, _), errors in self.row_error_items.items()
+                if (campaign, run) == (campaign_id, run_id)
+                for error in errors
+            ),
+            key=lambda error: error.row_number,
+        )
 
 
 class MemoryHeld:
@@ -289,9 +304,18 @@ class CampaignsWorld:
 
     def runner(self, templates: Mapping[str, Any], *, daily_limit: int | None = 2) -> CampaignRunner:
         return CampaignRunner(
-            templates=templates, audience=self.audiences, contacts=self.contacts, runs=self.runs, held=self.held,
-            queue=self.queue, dead_letters=self.dead_letters, schedule=self.schedules, telemetry=self.telemetry,
-            clock=lambda: self.now[0], daily_limit=daily_limit)
+            templates=templates,
+            audience=self.audiences,
+            contacts=self.contacts,
+            runs=self.runs,
+            held=self.held,
+            queue=self.queue,
+            dead_letters=self.dead_letters,
+            schedule=self.schedules,
+            telemetry=self.telemetry,
+            clock=lambda: self.now[0],
+            daily_limit=daily_limit,
+        )
 
 
 @dataclass
@@ -316,14 +340,16 @@ class SimulatedQueue:
     def enqueue(self, requests: Iterable[SendRequest], *, delay_seconds: int = 0) -> EnqueueResult:
         queued = 0
         for request in requests:
-            self.messages.append(QueuedMessage(f"sqs-{next(self._ids):07d}", request.to_json(),
-                                               self.clock.now() + delay_seconds))
+            self.messages.append(
+                QueuedMessage(f"sqs-{next(self._ids):07d}", request.to_json(), self.clock.now() + delay_seconds)
+            )
             queued += 1
         return EnqueueResult(queued=queued)
 
     def receive(self, limit: int = 10) -> list[QueuedMessage]:
-        visible = sorted((m for m in self.messages if m.visible_at <= self.clock.now() + 1e-9),
-                         key=lambda m: m.visible_at)[:limit]
+        visible = sorted(
+            (m for m in self.messages if m.visible_at <= self.clock.now() + 1e-9), key=lambda m: m.visible_at
+        )[:limit]
         for message in visible:
             message.receive_count += 1
         return visible

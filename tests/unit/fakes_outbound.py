@@ -119,21 +119,33 @@ class MemoryContacts:
     def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]:
         return {number: self.states.get(number, ContactState()) for number in numbers}
 
-    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
-                       our_number: str, source: str = "INBOUND") -> ConsentRecorded:
+    def record_consent(
+        self,
+        *,
+        number: str,
+        change: ConsentChange,
+        at_ms: int,
+        message_id: str,
+        keyword: str,
+        our_number: str,
+        source: str = "INBOUND",
+    ) -> ConsentRecorded:
         self.consents.append({"number": number, "change": change, "message_id": message_id, "source": source})
         state = self.states.get(number, ContactState())
-        self.states[number] = ContactState(opted_out=change is ConsentChange.OPTED_OUT,
-                                           opted_in=change is ConsentChange.OPTED_IN or state.opted_in,
-                                           recent_promotional=state.recent_promotional,
-                                           campaign_sends=state.campaign_sends)
+        self.states[number] = ContactState(
+            opted_out=change is ConsentChange.OPTED_OUT,
+            opted_in=change is ConsentChange.OPTED_IN or state.opted_in,
+            recent_promotional=state.recent_promotional,
+            campaign_sends=state.campaign_sends,
+        )
         return ConsentRecorded(new_proof=True, current=True)
 
     def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool:
         self.promotional.append((number, key, campaign, at))
         state = self.states.get(number, ContactState())
-        self.states[number] = ContactState(state.opted_out, state.opted_in,
-                                           {**state.recent_promotional, key: at.timestamp()}, state.campaign_sends)
+        self.states[number] = ContactState(
+            state.opted_out, state.opted_in, {**state.recent_promotional, key: at.timestamp()}, state.campaign_sends
+        )
         return True
 
 
@@ -150,8 +162,16 @@ class MemoryOutcomes:
     def get_many(self, keys: Iterable[str]) -> dict[str, RequestOutcome]:
         return {key: self.items[key] for key in keys if key in self.items}
 
-    def record(self, key: str, status: str, reason: str | None = None, message_id: str | None = None, *,
-               at: datetime, code: str | None = None) -> bool:
+    def record(
+        self,
+        key: str,
+        status: str,
+        reason: str | None = None,
+        message_id: str | None = None,
+        *,
+        at: datetime,
+        code: str | None = None,
+    ) -> bool:
         if self.fail_records:
             raise RuntimeError("the outbound table is unavailable")
         previous = self.items.get(key)
@@ -205,9 +225,17 @@ class FakeSms:
     def fail_next(self, *errors: Exception) -> None:
         self.errors.extend(errors)
 
-    def send(self, *, destination: str, origination_identity: str, body: str, message_type: str,
-             context: dict[str, str], max_price: str | None = None,
-             time_to_live_seconds: int | None = None) -> SendResult:
+    def send(
+        self,
+        *,
+        destination: str,
+        origination_identity: str,
+        body: str,
+        message_type: str,
+        context: dict[str, str],
+        max_price: str | None = None,
+        time_to_live_seconds: int | None = None,
+    ) -> SendResult:
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
@@ -235,8 +263,9 @@ class MemorySchedule:
     def book_all(self, key: str, wanted: Sequence[Wanted], mps: float, now: float, horizon: float) -> list[Booking]:
         if self.fail:
             raise RuntimeError("the schedule is contended")
-        schedule, bookings = pacing.book(self.schedules.get(key, pacing.Schedule()), wanted, mps=mps, now=now,
-                                         horizon=horizon)
+        schedule, bookings = pacing.book(
+            self.schedules.get(key, pacing.Schedule()), wanted, mps=mps, now=now, horizon=horizon
+        )
         if any(booking.booked for booking in bookings):
             self.schedules[key] = schedule
             self.writes.append(key)
@@ -355,12 +384,24 @@ class OutboundWorld:
 
     def sender(self) -> RequestSender:
         return RequestSender(
-            settings=self.settings, templates=self.templates, contacts=self.contacts, outcomes=self.outcomes,
-            sender=OnceOnlySender(claims=self.claims, gateway=self.sms, settings=self.settings, clock=self.clock,
-                                  log=self.log),
-            schedule=self.schedule, held=self.held,
+            settings=self.settings,
+            templates=self.templates,
+            contacts=self.contacts,
+            outcomes=self.outcomes,
+            sender=OnceOnlySender(
+                claims=self.claims, gateway=self.sms, settings=self.settings, clock=self.clock, log=self.log
+            ),
+            schedule=self.schedule,
+            held=self.held,
             budget=BudgetHolds(held=self.held, log=self.log, budget=self.budget, spend=self.spend),
-            queue=self.queue, campaign_runs=self.campaign_runs, ledger=self.ledger, log=self.log, counts=self.counts,
-            clock=self.clock, dead_letters=self.dead_letters, conversations=self.conversations,
-            flows=lambda: self.flows, code_for=self.code_for,
+            queue=self.queue,
+            campaign_runs=self.campaign_runs,
+            ledger=self.ledger,
+            log=self.log,
+            counts=self.counts,
+            clock=self.clock,
+            dead_letters=self.dead_letters,
+            conversations=self.conversations,
+            flows=lambda: self.flows,
+            code_for=self.code_for,
         )

@@ -17,8 +17,13 @@ from two_way_sms.responder import ConsentChange, ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 
 CUSTOMER, OURS = "+14255550182", "+12125550101"
-SETTINGS = ResponderSettings(help_reply="Help: +1 206 555 0100", stop_reply="You are unsubscribed.",
-                             opt_in_reply="Subscribed again.", default_reply="Thanks!", self_managed_opt_outs=True)
+SETTINGS = ResponderSettings(
+    help_reply="Help: +1 206 555 0100",
+    stop_reply="You are unsubscribed.",
+    opt_in_reply="Subscribed again.",
+    default_reply="Thanks!",
+    self_managed_opt_outs=True,
+)
 
 
 @dataclass
@@ -99,18 +104,27 @@ class Quiet:
 
 
 def answerer(world: World, now: list[float]) -> InboundAnswerer:
-    return InboundAnswerer(responder=SETTINGS, reply_log=FakeReplyLog(world), contacts=FakeContacts(world),
-                           gateway=FakeGateway(world), telemetry=Quiet(), clock=lambda: now[0], sleep=lambda s: None)
+    return InboundAnswerer(
+        responder=SETTINGS,
+        reply_log=FakeReplyLog(world),
+        contacts=FakeContacts(world),
+        gateway=FakeGateway(world),
+        telemetry=Quiet(),
+        clock=lambda: now[0],
+        sleep=lambda s: None,
+    )
 
 
 def text(body: str, message_id: str = "in-1") -> InboundMessage:
     return InboundMessage(message_id, CUSTOMER, OURS, body, None, None)
 
 
-def deliver(service: InboundAnswerer, body: str, message_id: str = "in-1", *, sent_at: float = 1000.0,
-            last: bool = False):
-    return service.answer(text(body, message_id), Delivery(sent_at_ms=int(sent_at * 1000), remaining_seconds=30,
-                                                           last_attempt=last))
+def deliver(
+    service: InboundAnswerer, body: str, message_id: str = "in-1", *, sent_at: float = 1000.0, last: bool = False
+):
+    return service.answer(
+        text(body, message_id), Delivery(sent_at_ms=int(sent_at * 1000), remaining_seconds=30, last_attempt=last)
+    )
 
 
 def sends(world: World) -> list[str]:
@@ -122,8 +136,14 @@ def test_an_opt_out_is_owed_then_recorded_then_confirmed_then_listed():
 
     deliver(answerer(world, now), "STOP")
 
-    assert world.effects == ["log NOT_SENT", "record OPTED_OUT", "log SENDING", "send You are unsubscribed.",
-                             "log SENT", "list"]
+    assert world.effects == [
+        "log NOT_SENT",
+        "record OPTED_OUT",
+        "log SENDING",
+        "send You are unsubscribed.",
+        "log SENT",
+        "list",
+    ]
 
 
 def test_a_confirmation_that_failed_is_sent_on_the_retry_though_the_number_is_now_opted_out():

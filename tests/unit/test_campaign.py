@@ -56,10 +56,14 @@ SPRING = Campaign(
 def test_a_campaign_round_trips_through_camel_case_json():
     data = json.loads(SPRING.to_json())
     assert data == {
-        "campaignId": "spring-2026", "templateId": "spring_sale", "messageType": "PROMOTIONAL",
+        "campaignId": "spring-2026",
+        "templateId": "spring_sale",
+        "messageType": "PROMOTIONAL",
         "audience": {"csv": {"bucket": "audiences", "key": "spring/list.csv"}},
-        "variables": {"code": "SPRING", "first_name": "there"}, "localTime": "10:30",
-        "maxPerRecipient": 2, "mps": 0.5,
+        "variables": {"code": "SPRING", "first_name": "there"},
+        "localTime": "10:30",
+        "maxPerRecipient": 2,
+        "mps": 0.5,
     }
     assert Campaign.from_json(SPRING.to_json()) == SPRING
     assert Campaign.from_json(data) == SPRING  # as embedded in the campaigns function's event
@@ -70,26 +74,33 @@ def test_a_query_audience_round_trips_and_optional_fields_default():
     campaign = Campaign.from_json(text)
     assert campaign.audience == AudienceQuery({"tier": "gold"})
     assert (campaign.message_type, campaign.local_time, campaign.max_per_recipient, campaign.mps) == (
-        "PROMOTIONAL", None, 1, None)
+        "PROMOTIONAL",
+        None,
+        1,
+        None,
+    )
     assert Campaign.from_json(campaign.to_json()) == campaign
 
 
-@pytest.mark.parametrize("changes, fragment", [
-    ({"campaignId": "has space"}, "campaign id 'has space'"),
-    ({"templateId": "a.b"}, "template id 'a.b'"),
-    ({"messageType": "BULK"}, "message type 'BULK'"),
-    ({"localTime": "25:00"}, "local time '25:00'"),
-    ({"localTime": "9:00"}, "local time '9:00'"),
-    ({"maxPerRecipient": 0}, "maxPerRecipient 0"),
-    ({"mps": 0}, "mps 0"),
-    ({"variables": {"n": 1}}, "variable 'n'"),
-    ({"audience": {"csv": {"bucket": "b"}}}, "audience csv must have exactly bucket and key"),
-    ({"audience": {"csv": {"bucket": "", "key": "k"}}}, "bucket ''"),
-    ({"audience": {"s3": {}}}, "audience must be"),
-    ({"audience": {"query": {"attributes": {}}}}, "at least one attribute"),
-    ({"audence": {}}, "unknown fields: audence"),
-    ({"audience": None}, "missing audience"),
-])
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"campaignId": "has space"}, "campaign id 'has space'"),
+        ({"templateId": "a.b"}, "template id 'a.b'"),
+        ({"messageType": "BULK"}, "message type 'BULK'"),
+        ({"localTime": "25:00"}, "local time '25:00'"),
+        ({"localTime": "9:00"}, "local time '9:00'"),
+        ({"maxPerRecipient": 0}, "maxPerRecipient 0"),
+        ({"mps": 0}, "mps 0"),
+        ({"variables": {"n": 1}}, "variable 'n'"),
+        ({"audience": {"csv": {"bucket": "b"}}}, "audience csv must have exactly bucket and key"),
+        ({"audience": {"csv": {"bucket": "", "key": "k"}}}, "bucket ''"),
+        ({"audience": {"s3": {}}}, "audience must be"),
+        ({"audience": {"query": {"attributes": {}}}}, "at least one attribute"),
+        ({"audence": {}}, "unknown fields: audence"),
+        ({"audience": None}, "missing audience"),
+    ],
+)
 def test_invalid_campaigns_are_refused_naming_the_bad_value(changes, fragment):
     data = {**json.loads(SPRING.to_json()), **changes}
     with pytest.raises(InvalidCampaign) as raised:
@@ -136,9 +147,11 @@ def test_a_local_time_in_the_spring_forward_gap_is_moved_to_the_end_of_the_gap()
 def test_a_repeated_local_time_in_november_is_its_first_reading_unless_that_has_passed():
     # 2026-11-01 01:30 happens twice in New York: 05:30 UTC (EDT) and 06:30 UTC (EST).
     assert local_send_after(NEW_YORK, "01:30", datetime(2026, 10, 31, 12, 0, tzinfo=timezone.utc)) == datetime(
-        2026, 11, 1, 5, 30, tzinfo=timezone.utc)
+        2026, 11, 1, 5, 30, tzinfo=timezone.utc
+    )
     assert local_send_after(NEW_YORK, "01:30", datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc)) == datetime(
-        2026, 11, 1, 6, 30, tzinfo=timezone.utc)
+        2026, 11, 1, 6, 30, tzinfo=timezone.utc
+    )
 
 
 def test_no_local_send_time_when_the_zone_is_unknown():
@@ -190,11 +203,14 @@ def test_a_row_with_more_cells_than_the_header_is_an_error():
     assert isinstance(result[0], AudienceRowError) and "more cells" in result[0].reason
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "empty"),
-    ("number,first_name\n2125550100,Ana\n", "no phone_number column (columns: number, first_name)"),
-    ("phone_number,name,Name\n2125550100,a,b\n", "duplicate columns: name"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty"),
+        ("number,first_name\n2125550100,Ana\n", "no phone_number column (columns: number, first_name)"),
+        ("phone_number,name,Name\n2125550100,a,b\n", "duplicate columns: name"),
+    ],
+)
 def test_a_file_without_a_usable_header_is_refused_as_a_whole(text, fragment):
     with pytest.raises(InvalidCampaign, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         rows(text)
@@ -287,7 +303,7 @@ def test_a_runaway_line_is_cut_as_it_streams_and_fails_only_its_row():
 @pytest.mark.parametrize("chunk", [1, 2, 3, 64])
 def test_lines_are_split_at_every_kind_of_line_end_whatever_the_chunks(chunk):
     data = b"a,b\r\nc,d\re,f\ng,h"
-    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
     assert list(bounded_lines(chunks, 100)) == [b"a,b\r\n", b"c,d\r", b"e,f\n", b"g,h"]
     assert list(bounded_lines([b"0123456789abc\n", b"next"], 10)) == [b"0123456789\n", b"next"]
     assert list(bounded_lines([b"0123456789abc", b"def\r\nx"], 10)) == [b"0123456789\r\n", b"x"]
@@ -296,8 +312,10 @@ def test_lines_are_split_at_every_kind_of_line_end_whatever_the_chunks(chunk):
 def test_contacts_import_reads_past_a_bad_row_too():
     lines = "phone_number,segment\n2125550100,\udcfcvip\n2065550100,gold\n".splitlines(keepends=True)
     result = list(read_contacts_csv(lines))
-    assert result == [ImportRowError(1, "row 1: column 'segment' is not valid UTF-8"),
-                      ContactImport(SEATTLE, attributes={"segment": "gold"})]
+    assert result == [
+        ImportRowError(1, "row 1: column 'segment' is not valid UTF-8"),
+        ContactImport(SEATTLE, attributes={"segment": "gold"}),
+    ]
     with pytest.raises(InvalidContactsFile, match="header is not valid UTF-8"):
         list(read_contacts_csv(["phone_\udcffnumber\n"]))
 
@@ -308,27 +326,40 @@ def test_contacts_import_reads_past_a_bad_row_too():
 def test_every_kind_of_event_is_read_and_checked():
     event = {"kind": "campaign", "campaign": SPRING.to_dict(), "runId": "r1", "cursor": "500", "continuation": 2}
     assert parse_campaigns_event(event) == RunCampaign(SPRING, "r1", "500", 2)
-    assert parse_campaigns_event({"kind": "campaign", "campaign": SPRING.to_json(), "runId": "r1"}) == \
-        RunCampaign(SPRING, "r1")
+    assert parse_campaigns_event({"kind": "campaign", "campaign": SPRING.to_json(), "runId": "r1"}) == RunCampaign(
+        SPRING, "r1"
+    )
     assert parse_campaigns_event({"kind": "release", "minute": "2026-03-03T19:00"}) == ReleaseMinute("2026-03-03T19:00")
     assert parse_campaigns_event({"kind": "release-budget", "continuation": 1}) == ReleaseBudgetHolds(1)
     assert parse_campaigns_event({"kind": "check-budget"}) == CheckBudgetHolds()
 
 
-@pytest.mark.parametrize(("event", "fragment", "run"), [
-    ("[]", "event must be a JSON object, not str", None),
-    ({"kind": "party"}, "event kind 'party' must be one of campaign, release, release-budget, check-budget", None),
-    ({"kind": "release", "minute": "tomorrow"}, "release minute 'tomorrow' must be YYYY-MM-DDTHH:MM", None),
-    ({"kind": "release-budget", "continuation": -1}, "continuation -1 must be a whole number", None),
-    ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON", None),
-    ({"kind": "campaign", "campaign": {**SPRING.to_dict(), "sendNow": True}, "runId": "r1"},
-     "campaign has unknown fields: sendNow", ("spring-2026", "r1")),
-    ({"kind": "campaign", "campaign": SPRING.to_dict()}, "no runId", None),
-    ({"kind": "campaign", "campaign": {**SPRING.to_dict(), "campaignId": "c" * 64}, "runId": "r" * 50},
-     "114 characters together", ("c" * 64, "r" * 50)),
-    ({"kind": "campaign", "campaign": SPRING.to_dict(), "runId": "r1", "cursor": 7}, "cursor must be a string",
-     ("spring-2026", "r1")),
-])
+@pytest.mark.parametrize(
+    ("event", "fragment", "run"),
+    [
+        ("[]", "event must be a JSON object, not str", None),
+        ({"kind": "party"}, "event kind 'party' must be one of campaign, release, release-budget, check-budget", None),
+        ({"kind": "release", "minute": "tomorrow"}, "release minute 'tomorrow' must be YYYY-MM-DDTHH:MM", None),
+        ({"kind": "release-budget", "continuation": -1}, "continuation -1 must be a whole number", None),
+        ({"kind": "campaign", "campaign": "{not json", "runId": "r1"}, "campaign is not JSON", None),
+        (
+            {"kind": "campaign", "campaign": {**SPRING.to_dict(), "sendNow": True}, "runId": "r1"},
+            "campaign has unknown fields: sendNow",
+            ("spring-2026", "r1"),
+        ),
+        ({"kind": "campaign", "campaign": SPRING.to_dict()}, "no runId", None),
+        (
+            {"kind": "campaign", "campaign": {**SPRING.to_dict(), "campaignId": "c" * 64}, "runId": "r" * 50},
+            "114 characters together",
+            ("c" * 64, "r" * 50),
+        ),
+        (
+            {"kind": "campaign", "campaign": SPRING.to_dict(), "runId": "r1", "cursor": 7},
+            "cursor must be a string",
+            ("spring-2026", "r1"),
+        ),
+    ],
+)
 def test_an_event_that_can_never_run_is_refused_naming_why_and_its_run(event, fragment, run):
     with pytest.raises(InvalidCampaignEvent) as raised:
         parse_campaigns_event(event)

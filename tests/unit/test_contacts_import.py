@@ -38,10 +38,13 @@ def test_a_file_without_opt_in_columns_imports_attributes_only():
     assert contact == ContactImport(NEW_YORK, attributes={"tier": "gold"})
 
 
-@pytest.mark.parametrize("cells, fragment", [
-    ("web-form,", "opt_in_source is set but opt_in_at is missing"),
-    (",2026-01-05T09:30:00Z", "opt_in_at is set but opt_in_source is missing"),
-])
+@pytest.mark.parametrize(
+    "cells, fragment",
+    [
+        ("web-form,", "opt_in_source is set but opt_in_at is missing"),
+        (",2026-01-05T09:30:00Z", "opt_in_at is set but opt_in_source is missing"),
+    ],
+)
 def test_half_a_proof_is_an_error_not_half_an_opt_in(cells, fragment):
     [error] = read(HEADER + f"2125550100,{cells},gold,NYC\n")
     assert isinstance(error, ImportRowError) and error.row_number == 1 and fragment in error.reason
@@ -58,8 +61,9 @@ def test_an_opt_in_time_that_is_not_a_date_is_an_error():
 
 
 def test_the_opt_in_source_is_at_most_64_characters():
-    ok, too_long = read(HEADER + f"2125550100,{'s' * 64},2026-01-05T09:30:00Z,,\n"
-                        f"2125550101,{'s' * 65},2026-01-05T09:30:00Z,,\n")
+    ok, too_long = read(
+        HEADER + f"2125550100,{'s' * 64},2026-01-05T09:30:00Z,,\n2125550101,{'s' * 65},2026-01-05T09:30:00Z,,\n"
+    )
     assert ok.opt_in_source == "s" * 64
     assert isinstance(too_long, ImportRowError) and "65 characters" in too_long.reason
 
@@ -76,11 +80,14 @@ def test_empty_rows_are_skipped_and_overlong_rows_are_errors():
     assert result[1] == ContactImport("+12125550101")
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "empty"),
-    ("number,tier\n2125550100,gold\n", "no phone_number column"),
-    ("phone_number,Tier,tier\n2125550100,a,b\n", "duplicate columns: tier"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty"),
+        ("number,tier\n2125550100,gold\n", "no phone_number column"),
+        ("phone_number,Tier,tier\n2125550100,a,b\n", "duplicate columns: tier"),
+    ],
+)
 def test_a_file_without_a_usable_header_is_refused(text, fragment):
     with pytest.raises(InvalidContactsFile, match=fragment):
         read(text)

@@ -29,9 +29,16 @@ VISIT = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
 
 
 def reminder(slots=SLOTS, conversation_id="c-1", now=NOW):
-    conversation, prompt = open_conversation(APPOINTMENT, conversation_id=conversation_id, customer_number=CUSTOMER,
-                                             our_number=OURS, now=now, reference="appt-77", variables=VISIT,
-                                             slots=slots)
+    conversation, prompt = open_conversation(
+        APPOINTMENT,
+        conversation_id=conversation_id,
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=now,
+        reference="appt-77",
+        variables=VISIT,
+        slots=slots,
+    )
     return replace(conversation, prompt_message_ids=(f"prompt-{conversation_id}",)), prompt
 
 
@@ -43,8 +50,9 @@ def say(conversation, body, flow=APPOINTMENT, at=NOW + 60, message_id="in-1", co
 def test_the_reminder_prompt_is_rendered_with_the_businesss_variables():
     conversation, prompt = reminder()
 
-    assert prompt == ("Hi Ana, this is a reminder of your appointment on Mon 2 Mar at 11:00. "
-                      "Reply 1 to confirm or 2 to cancel.")
+    assert prompt == (
+        "Hi Ana, this is a reminder of your appointment on Mon 2 Mar at 11:00. Reply 1 to confirm or 2 to cancel."
+    )
     assert conversation.step == "confirm" and conversation.expires_at == NOW + 2 * 86400
 
 
@@ -62,8 +70,10 @@ def test_cancelling_offers_the_slots_and_a_letter_books_one():
     cancelled = say(reminder()[0], "2")
 
     assert [e.detail_type for e in cancelled.events] == ["appointment.cancelled"]
-    assert cancelled.replies == ("Your appointment is cancelled. Would another time suit you? A) Tue 3 Mar 10:00, "
-                                 "B) Wed 4 Mar 14:30, C) Fri 6 Mar 09:00. Reply A, B or C, or 0 for none.",)
+    assert cancelled.replies == (
+        "Your appointment is cancelled. Would another time suit you? A) Tue 3 Mar 10:00, "
+        "B) Wed 4 Mar 14:30, C) Fri 6 Mar 09:00. Reply A, B or C, or 0 for none.",
+    )
     assert cancelled.conversation.step == "rebook" and cancelled.conversation.expires_at == NOW + 60 + 2 * 86400
 
     booked = say(cancelled.conversation, "b", at=NOW + 120, message_id="in-2")
@@ -105,8 +115,9 @@ def test_an_unknown_answer_gets_the_otherwise_reply_and_keeps_the_step():
     turn = say(reminder()[0], "what time was it again?")
 
     assert turn.events == () and turn.conversation.step == "confirm" and turn.conversation.status == "OPEN"
-    assert turn.replies == ("Sorry, we did not understand. Reply 1 to confirm or 2 to cancel your appointment "
-                            "on Mon 2 Mar at 11:00.",)
+    assert turn.replies == (
+        "Sorry, we did not understand. Reply 1 to confirm or 2 to cancel your appointment on Mon 2 Mar at 11:00.",
+    )
 
 
 def test_a_word_that_only_begins_like_an_answer_is_not_one():
@@ -126,16 +137,28 @@ def test_an_expired_or_closed_conversation_takes_no_answer():
 
 def test_a_missing_variable_fails_when_the_conversation_is_opened():
     with pytest.raises(ConversationError, match="missing variables: when"):
-        open_conversation(APPOINTMENT, conversation_id="c-9", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-                          variables={"first_name": "Ana"})
+        open_conversation(
+            APPOINTMENT,
+            conversation_id="c-9",
+            customer_number=CUSTOMER,
+            our_number=OURS,
+            now=NOW,
+            variables={"first_name": "Ana"},
+        )
 
 
 def test_at_most_nine_slots_and_the_engines_variables_are_its_own():
     with pytest.raises(ConversationError, match="10 slots offered; at most 9"):
         reminder(slots=tuple(f"slot {n}" for n in range(10)))
     with pytest.raises(ConversationError, match="variables chosen_slot are the engine's"):
-        open_conversation(APPOINTMENT, conversation_id="c-9", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-                          variables={**VISIT, "chosen_slot": "x"})
+        open_conversation(
+            APPOINTMENT,
+            conversation_id="c-9",
+            customer_number=CUSTOMER,
+            our_number=OURS,
+            now=NOW,
+            variables={**VISIT, "chosen_slot": "x"},
+        )
 
 
 # -- opt-out and two conversations ------------------------------------------------------------------
@@ -160,8 +183,15 @@ def test_two_open_conversations_a_reply_quoting_a_prompt_goes_to_that_one():
 # -- transaction verification ----------------------------------------------------------------------
 def verification(code="482913"):
     conversation, prompt = open_conversation(
-        TRANSACTION, conversation_id="t-1", customer_number=CUSTOMER, our_number=OURS, now=NOW, reference="txn-5",
-        variables={"merchant": "Example Bank", "amount": "$120.00", "card_last4": "4242"}, code=code)
+        TRANSACTION,
+        conversation_id="t-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        reference="txn-5",
+        variables={"merchant": "Example Bank", "amount": "$120.00", "card_last4": "4242"},
+        code=code,
+    )
     return conversation, prompt
 
 
@@ -177,9 +207,14 @@ def test_the_verification_prompt_carries_the_code_and_the_conversation_keeps_not
     assert "482913" not in repr(conversation) and conversation.takes_code
 
 
-@pytest.mark.parametrize(("body", "event"), [
-    ("YES 482913", "transaction.approved"), ("y 482913", "transaction.approved"), ("No 482913", "transaction.declined"),
-])
+@pytest.mark.parametrize(
+    ("body", "event"),
+    [
+        ("YES 482913", "transaction.approved"),
+        ("y 482913", "transaction.approved"),
+        ("No 482913", "transaction.declined"),
+    ],
+)
 def test_the_right_code_decides_the_transaction_once(body, event):
     turn = say(verification()[0], body, flow=TRANSACTION, code_for=codes)
 
@@ -194,8 +229,9 @@ def test_a_missing_or_wrong_code_decides_nothing(body):
     turn = say(verification()[0], body, flow=TRANSACTION, code_for=codes)
 
     assert turn.events == () and turn.conversation.status == "OPEN"
-    assert turn.replies == ("Please reply YES or NO, then the code we sent, to approve or decline the charge of "
-                            "$120.00.",)
+    assert turn.replies == (
+        "Please reply YES or NO, then the code we sent, to approve or decline the charge of $120.00.",
+    )
 
 
 def test_without_a_way_to_derive_the_code_no_code_answer_matches():
@@ -242,8 +278,15 @@ def test_agent_opens_a_support_conversation_that_requests_support():
     assert start_word(FLOWS, "agent please") is SUPPORT
     assert start_word(FLOWS, "2") is None
 
-    turn = open_by_word(SUPPORT, conversation_id="s-1", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-                        inbound_message_id="in-1", body="AGENT my card is blocked")
+    turn = open_by_word(
+        SUPPORT,
+        conversation_id="s-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        inbound_message_id="in-1",
+        body="AGENT my card is blocked",
+    )
 
     assert [e.detail_type for e in turn.events] == ["support.requested"]
     assert turn.events[0].detail["text"] == "AGENT my card is blocked"
@@ -252,8 +295,15 @@ def test_agent_opens_a_support_conversation_that_requests_support():
 
 
 def test_every_later_message_in_support_goes_to_the_agents_as_reply_received():
-    opened = open_by_word(SUPPORT, conversation_id="s-1", customer_number=CUSTOMER, our_number=OURS, now=NOW,
-                          inbound_message_id="in-1", body="AGENT").conversation
+    opened = open_by_word(
+        SUPPORT,
+        conversation_id="s-1",
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=NOW,
+        inbound_message_id="in-1",
+        body="AGENT",
+    ).conversation
 
     turn = say(opened, "It says declined at the shop", flow=SUPPORT, message_id="in-2")
 
@@ -263,8 +313,9 @@ def test_every_later_message_in_support_goes_to_the_agents_as_reply_received():
 
 
 def test_a_prompt_sent_later_than_it_was_opened_is_timed_from_the_send():
-    conversation, _ = open_conversation(APPOINTMENT, conversation_id="c-9", customer_number=CUSTOMER,
-                                        our_number=OURS, now=NOW, variables=VISIT)
+    conversation, _ = open_conversation(
+        APPOINTMENT, conversation_id="c-9", customer_number=CUSTOMER, our_number=OURS, now=NOW, variables=VISIT
+    )
 
     sent = sent_at(conversation, message_id="msg-1", at=NOW + 3600)
 

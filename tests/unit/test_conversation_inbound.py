@@ -16,23 +16,42 @@ from two_way_sms.responder import ResponderSettings, decide
 FLOWS = parse_flows(READY_FLOWS)
 CUSTOMER, OURS = "+14255550182", "+18445550100"
 NOW = 1_772_654_400.0
-SETTINGS = ResponderSettings(help_reply="Help: call us.", stop_reply="Stopped.", opt_in_reply="Welcome back.",
-                             default_reply="Thanks for your message.")
+SETTINGS = ResponderSettings(
+    help_reply="Help: call us.",
+    stop_reply="Stopped.",
+    opt_in_reply="Welcome back.",
+    default_reply="Thanks for your message.",
+)
 
 
 def reminder(conversation_id="c-1", opened_at=NOW):
-    conversation, _ = open_conversation(FLOWS["appointment"], conversation_id=conversation_id,
-                                        customer_number=CUSTOMER, our_number=OURS, now=opened_at,
-                                        reference="appt-77", variables={"first_name": "Ana", "when": "Mon 11:00"},
-                                        slots=("Tue 10:00", "Wed 14:30"))
+    conversation, _ = open_conversation(
+        FLOWS["appointment"],
+        conversation_id=conversation_id,
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        now=opened_at,
+        reference="appt-77",
+        variables={"first_name": "Ana", "when": "Mon 11:00"},
+        slots=("Tue 10:00", "Wed 14:30"),
+    )
     return replace(conversation, prompt_message_ids=(f"prompt-{conversation_id}",))
 
 
 def inbound(body, conversations=(), previous=None, keyword_handler=False, opted_out=False):
-    return route(decide(body, opted_out=opted_out, settings=SETTINGS), body=body, customer_number=CUSTOMER,
-                 our_number=OURS, inbound_message_id="in-1", previous_message_id=previous, now=NOW + 60,
-                 conversations=list(conversations), flows=FLOWS, new_conversation_id="new-1",
-                 has_keyword_handler=keyword_handler)
+    return route(
+        decide(body, opted_out=opted_out, settings=SETTINGS),
+        body=body,
+        customer_number=CUSTOMER,
+        our_number=OURS,
+        inbound_message_id="in-1",
+        previous_message_id=previous,
+        now=NOW + 60,
+        conversations=list(conversations),
+        flows=FLOWS,
+        new_conversation_id="new-1",
+        has_keyword_handler=keyword_handler,
+    )
 
 
 @pytest.mark.parametrize("body", ["STOP", "stop please", "UNSUBSCRIBE"])

@@ -8,8 +8,12 @@ from two_way_sms.inbound import MalformedInboundMessage, parse_inbound
 from two_way_sms.phone import InvalidPhoneNumber, mask, to_e164
 
 PAYLOAD = {
-    "originationNumber": "+14255550182", "destinationNumber": "12125550101", "messageKeyword": "KEYWORD_123456789012",
-    "messageBody": "Hi", "inboundMessageId": "id-1", "previousPublishedMessageId": "prev-1",
+    "originationNumber": "+14255550182",
+    "destinationNumber": "12125550101",
+    "messageKeyword": "KEYWORD_123456789012",
+    "messageBody": "Hi",
+    "inboundMessageId": "id-1",
+    "previousPublishedMessageId": "prev-1",
 }
 
 
@@ -30,13 +34,16 @@ def test_optional_fields_may_be_missing():
     assert message.registered_keyword is None and message.previous_published_message_id is None
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"inboundMessageId": ""}, "inboundMessageId"),
-    ({"originationNumber": "  "}, "originationNumber"),
-    ({"destinationNumber": None}, "destinationNumber"),
-    ({"messageBody": 5}, "messageBody"),
-    ({"messageBody": "x" * 1601}, "1601"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"inboundMessageId": ""}, "inboundMessageId"),
+        ({"originationNumber": "  "}, "originationNumber"),
+        ({"destinationNumber": None}, "destinationNumber"),
+        ({"messageBody": 5}, "messageBody"),
+        ({"messageBody": "x" * 1601}, "1601"),
+    ],
+)
 def test_malformed_payloads_are_rejected_with_a_reason_naming_the_field(change, reason):
     with pytest.raises(MalformedInboundMessage) as error:
         parse_inbound({**PAYLOAD, **change})
@@ -61,8 +68,12 @@ def test_a_phone_number_sender_is_answerable():
 
 
 def test_the_sns_envelope_gives_the_publish_time_which_redeliveries_keep():
-    envelope = {"Type": "Notification", "MessageId": "m-1", "Timestamp": "2026-12-04T10:00:00.123Z",
-                "Message": json.dumps(PAYLOAD)}
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "Timestamp": "2026-12-04T10:00:00.123Z",
+        "Message": json.dumps(PAYLOAD),
+    }
 
     assert parse_inbound(envelope).published_at_ms == 1_796_378_400_123
     assert parse_inbound(PAYLOAD).published_at_ms is None  # raw delivery has no envelope

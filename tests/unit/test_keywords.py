@@ -21,11 +21,14 @@ def test_accents_are_folded_so_arret_matches_with_or_without_its_circumflex():
     assert starts_with_keyword("Arrêt", "ARRET") and starts_with_keyword("arret", "ARRET")
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("Ñandú", "NANDU"),  # accents of any Latin letter
-    ("\u00a0 ¡Stop!", "STOP!"),  # leading space of any kind and punctuation
-    ("\uff33\uff34\uff2f\uff30", "STOP"),  # full-width letters
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("Ñandú", "NANDU"),  # accents of any Latin letter
+        ("\u00a0 ¡Stop!", "STOP!"),  # leading space of any kind and punctuation
+        ("\uff33\uff34\uff2f\uff30", "STOP"),  # full-width letters
+    ],
+)
 def test_normalise_folds_accents_and_drops_leading_noise(body, expected):
     assert normalise(body) == expected
 
@@ -38,11 +41,14 @@ def test_the_longest_matching_keyword_wins():
     assert first_keyword("STOPALL", ["STOP", "STOPALL"]) == "STOPALL"
 
 
-@pytest.mark.parametrize("body, phrase", [
-    ("please opt me out", "OPT ME OUT"),
-    ("Don't text me anymore", "DONT TEXT"),
-    ("can you remove me from this list", "REMOVE ME"),
-])
+@pytest.mark.parametrize(
+    "body, phrase",
+    [
+        ("please opt me out", "OPT ME OUT"),
+        ("Don't text me anymore", "DONT TEXT"),
+        ("can you remove me from this list", "REMOVE ME"),
+    ],
+)
 def test_reasonable_opt_out_wording_is_found_anywhere_in_the_message(body, phrase):
     assert find_phrase(body, ["OPT ME OUT", "DONT TEXT", "REMOVE ME"]) == phrase
 

@@ -18,8 +18,12 @@ NUMBER = "+12065550100"
 
 
 def wire(**overrides):
-    data = {"destination": NUMBER, "messageType": "TRANSACTIONAL", "idempotencyKey": "order-42",
-            "body": "Your order shipped."}
+    data = {
+        "destination": NUMBER,
+        "messageType": "TRANSACTIONAL",
+        "idempotencyKey": "order-42",
+        "body": "Your order shipped.",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -56,15 +60,27 @@ def test_every_field_round_trips_through_the_wire_format():
     text = request.to_json()
     assert parse_send_request(text) == request
     assert parse_send_request(text).to_json() == text
-    assert set(json.loads(text)) == {"destination", "messageType", "idempotencyKey", "templateId", "variables",
-                                     "sendAfter", "context", "campaign"}
+    assert set(json.loads(text)) == {
+        "destination",
+        "messageType",
+        "idempotencyKey",
+        "templateId",
+        "variables",
+        "sendAfter",
+        "context",
+        "campaign",
+    }
     assert json.loads(text)["campaign"] == {"campaignId": "spring", "runId": "run-1", "maxPerRecipient": 2, "mps": 0.5}
 
 
 def test_a_body_request_round_trips_with_only_the_fields_it_sets():
-    request = SendRequest(NUMBER, "TRANSACTIONAL", "k1", body="Caf\u00e9 \u201cr\u00e9serv\u00e9\u201d \U0001F600")
-    assert json.loads(request.to_json()) == {"destination": NUMBER, "messageType": "TRANSACTIONAL",
-                                             "idempotencyKey": "k1", "body": request.body}
+    request = SendRequest(NUMBER, "TRANSACTIONAL", "k1", body="Caf\u00e9 \u201cr\u00e9serv\u00e9\u201d \U0001f600")
+    assert json.loads(request.to_json()) == {
+        "destination": NUMBER,
+        "messageType": "TRANSACTIONAL",
+        "idempotencyKey": "k1",
+        "body": request.body,
+    }
     assert parse_send_request(request.to_json()) == request
 
 
@@ -102,11 +118,14 @@ def test_required_fields_are_named_when_missing(missing):
         parse_send_request(wire(**{missing: None}))
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ("", "0 characters"),
-    ("x" * 1601, "1601 characters"),
-    (" \n\t ", "only whitespace"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("", "0 characters"),
+        ("x" * 1601, "1601 characters"),
+        (" \n\t ", "only whitespace"),
+    ],
+)
 def test_the_body_follows_the_send_text_message_limits(body, fragment):
     with pytest.raises(InvalidSendRequest, match=fragment):
         parse_send_request(wire(body=body))
@@ -164,15 +183,18 @@ def test_the_senders_own_context_keys_are_reserved(key):
         parse_send_request(wire(context={key: "mine"}))
 
 
-@pytest.mark.parametrize("context, fragment", [
-    ({"": "v"}, "context key"),
-    ({"two words": "v"}, "context key"),
-    ({"k" * 101: "v"}, "context key"),
-    ({"k": ""}, "1-800"),
-    ({"k": "v" * 801}, "1-800"),
-    ({"k": " padded"}, "whitespace"),
-    ({"k": "padded\n"}, "whitespace"),
-])
+@pytest.mark.parametrize(
+    "context, fragment",
+    [
+        ({"": "v"}, "context key"),
+        ({"two words": "v"}, "context key"),
+        ({"k" * 101: "v"}, "context key"),
+        ({"k": ""}, "1-800"),
+        ({"k": "v" * 801}, "1-800"),
+        ({"k": " padded"}, "whitespace"),
+        ({"k": "padded\n"}, "whitespace"),
+    ],
+)
 def test_context_keys_and_values_follow_the_send_text_message_model(context, fragment):
     with pytest.raises(InvalidSendRequest, match=fragment):
         parse_send_request(wire(context=context))
@@ -183,14 +205,17 @@ def test_context_keys_and_values_at_their_limits_are_accepted():
     assert parse_send_request(wire(context=context)).context == context
 
 
-@pytest.mark.parametrize("campaign, fragment", [
-    ({"campaignId": "c", "runId": "r", "mps": 0}, "mps"),
-    ({"campaignId": "c", "runId": "r", "mps": -1}, "mps"),
-    ({"campaignId": "c", "runId": "r", "maxPerRecipient": 0}, "maxPerRecipient"),
-    ({"campaignId": "c", "runId": "r/1"}, "run id"),
-    ({"campaignId": "bad id", "runId": "r"}, "campaign id"),
-    ({"campaignId": "c"}, "missing runId"),
-])
+@pytest.mark.parametrize(
+    "campaign, fragment",
+    [
+        ({"campaignId": "c", "runId": "r", "mps": 0}, "mps"),
+        ({"campaignId": "c", "runId": "r", "mps": -1}, "mps"),
+        ({"campaignId": "c", "runId": "r", "maxPerRecipient": 0}, "maxPerRecipient"),
+        ({"campaignId": "c", "runId": "r/1"}, "run id"),
+        ({"campaignId": "bad id", "runId": "r"}, "campaign id"),
+        ({"campaignId": "c"}, "missing runId"),
+    ],
+)
 def test_campaign_refs_are_validated(campaign, fragment):
     with pytest.raises(InvalidSendRequest, match=fragment):
         parse_send_request(wire(campaign=campaign))
@@ -223,8 +248,11 @@ def test_requests_are_immutable_even_through_their_mappings():
 
 # -- conversations ------------------------------------------------------------------------------
 def test_a_conversation_request_round_trips_without_a_body():
-    raw = wire(body=None, variables={"first_name": "Ana"},
-               conversation={"flow": "appointment", "reference": "appt-77", "slots": [" Tue 10:00", "Wed 14:30"]})
+    raw = wire(
+        body=None,
+        variables={"first_name": "Ana"},
+        conversation={"flow": "appointment", "reference": "appt-77", "slots": [" Tue 10:00", "Wed 14:30"]},
+    )
 
     parsed = parse_send_request(json.dumps(raw))
 
@@ -237,15 +265,18 @@ def test_a_conversation_request_takes_neither_body_nor_template():
         parse_send_request(wire(conversation={"flow": "appointment"}))
 
 
-@pytest.mark.parametrize("conversation, fragment", [
-    ({}, "conversation is missing flow"),
-    ({"flow": "Appointment"}, "flow 'Appointment' must be 1-40 characters"),
-    ({"flow": "appointment", "slots": [f"slot {n}" for n in range(10)]}, "10 slots; at most 9"),
-    ({"flow": "appointment", "slots": "Tue 10:00"}, "slots must be a list"),
-    ({"flow": "appointment", "slots": [" "]}, "slot ' ' must be a string of 1-60"),
-    ({"flow": "appointment", "reference": ""}, "reference '' must be a string of 1-128"),
-    ({"flow": "appointment", "step": "rebook"}, "conversation has unknown fields: step"),
-])
+@pytest.mark.parametrize(
+    "conversation, fragment",
+    [
+        ({}, "conversation is missing flow"),
+        ({"flow": "Appointment"}, "flow 'Appointment' must be 1-40 characters"),
+        ({"flow": "appointment", "slots": [f"slot {n}" for n in range(10)]}, "10 slots; at most 9"),
+        ({"flow": "appointment", "slots": "Tue 10:00"}, "slots must be a list"),
+        ({"flow": "appointment", "slots": [" "]}, "slot ' ' must be a string of 1-60"),
+        ({"flow": "appointment", "reference": ""}, "reference '' must be a string of 1-128"),
+        ({"flow": "appointment", "step": "rebook"}, "conversation has unknown fields: step"),
+    ],
+)
 def test_a_bad_conversation_is_refused_naming_the_value(conversation, fragment):
     with pytest.raises(InvalidSendRequest, match=fragment):
         parse_send_request(wire(body=None, conversation=conversation))

@@ -12,8 +12,15 @@ from two_way_sms.pacing import DEFAULT_MPS, MIN_GAP, Schedule, Slot, Wanted, boo
 NOW = 1_772_647_200.0  # an epoch second, so float noise at real magnitudes is exercised
 
 
-def burst(messages: int, mps: float, *, sizes=(1, 1, 1, 1, 1, 1, 1, 2, 2, 3), batch: int = 10, seed: int = 3,
-          invocations: int = 2) -> list[tuple[float, int]]:
+def burst(
+    messages: int,
+    mps: float,
+    *,
+    sizes=(1, 1, 1, 1, 1, 1, 1, 2, 2, 3),
+    batch: int = 10,
+    seed: int = 3,
+    invocations: int = 2,
+) -> list[tuple[float, int]]:
     """``messages`` texts taken in batches by ``invocations`` interleaved invocations, each booking
     its batch at once and coming back for the next after its last slot; (send time, parts)."""
     rng = random.Random(seed)
@@ -31,8 +38,7 @@ def burst(messages: int, mps: float, *, sizes=(1, 1, 1, 1, 1, 1, 1, 2, 2, 3), ba
 
 def window_breaches(sends: list[tuple[float, int]], mps: float) -> list[float]:
     """Sends whose trailing second (theirs included) holds more than max(mps, their parts)."""
-    return [at for at, parts in sends
-            if sum(p for t, p in sends if at - 1 < t <= at) > max(mps, parts) + 1e-9]
+    return [at for at, parts in sends if sum(p for t, p in sends if at - 1 < t <= at) > max(mps, parts) + 1e-9]
 
 
 def ratio(sends: list[tuple[float, int]], mps: float) -> float:
@@ -82,8 +88,11 @@ def test_on_a_tie_the_larger_text_goes_first_and_a_smaller_one_fills_the_gap_it_
 
 def test_a_slot_another_invocation_booked_later_is_respected_for_every_second_it_ends():
     # A 3-part text booked half a second from now takes its whole second: nothing may go before it in that second.
-    theirs = Schedule(next_free_at=to_microseconds(NOW + 1.5), busy_until=to_microseconds(NOW + 1.5),
-                      slots=(Slot(to_microseconds(NOW + 0.5), 3),))
+    theirs = Schedule(
+        next_free_at=to_microseconds(NOW + 1.5),
+        busy_until=to_microseconds(NOW + 1.5),
+        slots=(Slot(to_microseconds(NOW + 0.5), 3),),
+    )
 
     _, [booking] = book(theirs, [Wanted(1)], mps=3.0, now=NOW, horizon=5)
 
@@ -91,8 +100,11 @@ def test_a_slot_another_invocation_booked_later_is_respected_for_every_second_it
 
 
 def test_a_one_part_text_fills_a_gap_before_a_later_booking_when_the_window_allows():
-    later = Schedule(next_free_at=to_microseconds(NOW), busy_until=to_microseconds(NOW + 3.0),
-                     slots=(Slot(to_microseconds(NOW + 2.0), 2),))
+    later = Schedule(
+        next_free_at=to_microseconds(NOW),
+        busy_until=to_microseconds(NOW + 3.0),
+        slots=(Slot(to_microseconds(NOW + 2.0), 2),),
+    )
 
     _, [booking] = book(later, [Wanted(1)], mps=3.0, now=NOW, horizon=5)
 

@@ -30,8 +30,16 @@ def local(zone: str, *args: int) -> datetime:
 
 
 def test_the_stricter_states_area_codes_match_phonenumbers_geocoder():
-    names = {"Florida": "FL", "Oklahoma": "OK", "Maryland": "MD", "Mississippi": "MS", "New Jersey": "NJ",
-             "Connecticut": "CT", "Texas": "TX", "Rhode Island": "RI"}
+    names = {
+        "Florida": "FL",
+        "Oklahoma": "OK",
+        "Maryland": "MD",
+        "Mississippi": "MS",
+        "New Jersey": "NJ",
+        "Connecticut": "CT",
+        "Texas": "TX",
+        "Rhode Island": "RI",
+    }
     derived: dict[str, list[int]] = {}
     for area_code in range(200, 1000):
         description = geocoder.description_for_number(phonenumbers.parse(f"+1{area_code}2345678"), "en")
@@ -46,18 +54,21 @@ def test_a_number_is_located_in_its_time_zone_and_stricter_state():
     assert locate(SEATTLE).state is None
 
 
-@pytest.mark.parametrize("number, moment, quiet", [
-    (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 7, 59), True),
-    (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 8, 0), False),
-    (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 20, 59), False),
-    (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 21, 0), True),
-    (TULSA, local("America/Chicago", 2026, 11, 23, 20, 30), True),  # Oklahoma ends at 20:00
-    (HARTFORD, local("America/New_York", 2026, 11, 23, 8, 30), True),  # Connecticut starts at 9:00
-    (DALLAS, local("America/Chicago", 2026, 11, 28, 9, 30), False),  # a Saturday
-    (DALLAS, local("America/Chicago", 2026, 11, 29, 9, 30), True),  # a Sunday: from noon
-    (PROVIDENCE, local("America/New_York", 2026, 11, 27, 17, 30), False),  # a Friday: until 18:00
-    (PROVIDENCE, local("America/New_York", 2026, 11, 28, 17, 30), True),  # a Saturday: until 17:00
-])
+@pytest.mark.parametrize(
+    "number, moment, quiet",
+    [
+        (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 7, 59), True),
+        (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 8, 0), False),
+        (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 20, 59), False),
+        (SEATTLE, local("America/Los_Angeles", 2026, 11, 23, 21, 0), True),
+        (TULSA, local("America/Chicago", 2026, 11, 23, 20, 30), True),  # Oklahoma ends at 20:00
+        (HARTFORD, local("America/New_York", 2026, 11, 23, 8, 30), True),  # Connecticut starts at 9:00
+        (DALLAS, local("America/Chicago", 2026, 11, 28, 9, 30), False),  # a Saturday
+        (DALLAS, local("America/Chicago", 2026, 11, 29, 9, 30), True),  # a Sunday: from noon
+        (PROVIDENCE, local("America/New_York", 2026, 11, 27, 17, 30), False),  # a Friday: until 18:00
+        (PROVIDENCE, local("America/New_York", 2026, 11, 28, 17, 30), True),  # a Saturday: until 17:00
+    ],
+)
 def test_promotional_windows_follow_the_tcpa_and_the_stricter_states(number, moment, quiet):
     assert is_quiet(number, moment) is quiet
 

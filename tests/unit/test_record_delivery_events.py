@@ -43,8 +43,13 @@ class MemoryLedger:
         if not event.is_final or (current is not None and current.is_final):
             return Applied(advanced=True, became_final=False)
         self.month_usd += event.spend_usd
-        return Applied(advanced=True, became_final=True, counted_spend=event.spend_usd, counted_parts=event.parts,
-                       month_to_date_usd=self.month_usd)
+        return Applied(
+            advanced=True,
+            became_final=True,
+            counted_spend=event.spend_usd,
+            counted_parts=event.parts,
+            month_to_date_usd=self.month_usd,
+        )
 
 
 @dataclass
@@ -53,11 +58,21 @@ class MemoryConsent:
 
     opt_outs: list[dict[str, Any]] = field(default_factory=list)
 
-    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
-                       our_number: str, source: str = "KEYWORD") -> ConsentRecorded:
+    def record_consent(
+        self,
+        *,
+        number: str,
+        change: ConsentChange,
+        at_ms: int,
+        message_id: str,
+        keyword: str,
+        our_number: str,
+        source: str = "KEYWORD",
+    ) -> ConsentRecorded:
         new = all((o["number"], o["message_id"]) != (number, message_id) for o in self.opt_outs)
-        self.opt_outs.append({"number": number, "change": change, "message_id": message_id, "keyword": keyword,
-                              "source": source})
+        self.opt_outs.append(
+            {"number": number, "change": change, "message_id": message_id, "keyword": keyword, "source": source}
+        )
         return ConsentRecorded(new_proof=new, current=True)
 
 
@@ -68,8 +83,9 @@ class MemoryCampaignRuns:
 
     def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
         if self.fail:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                              "UpdateItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+            )
         run = self.counts.setdefault((campaign_id, run_id), {})
         for name, value in counts.items():
             run[name] = run.get(name, 0) + value
@@ -94,8 +110,13 @@ class World:
     telemetry: RecordingTelemetry = field(default_factory=RecordingTelemetry)
 
     def recorder(self, *, campaigns: bool = True) -> DeliveryEventRecorder:
-        return DeliveryEventRecorder(ledger=self.ledger, contacts=self.consent, dead_letters=self.dead_letters,
-                                     telemetry=self.telemetry, campaign_runs=self.runs if campaigns else None)
+        return DeliveryEventRecorder(
+            ledger=self.ledger,
+            contacts=self.consent,
+            dead_letters=self.dead_letters,
+            telemetry=self.telemetry,
+            campaign_runs=self.runs if campaigns else None,
+        )
 
     def batch(self, *records: dict[str, Any] | bytes, campaigns: bool = True) -> list[Exception]:
         """One invocation: every record, then the metrics; the errors records raised, in order."""
@@ -111,8 +132,12 @@ class World:
 
 def stream_record(record: dict[str, Any] | bytes, sequence: int = 0) -> StreamRecord:
     data = record if isinstance(record, bytes) else json.dumps(record).encode()
-    return StreamRecord(sequence_number=f"4959{sequence:04d}", partition_key="p",
-                        data=base64.b64encode(data).decode(), event_source_arn="arn:aws:kinesis:stream")
+    return StreamRecord(
+        sequence_number=f"4959{sequence:04d}",
+        partition_key="p",
+        data=base64.b64encode(data).decode(),
+        event_source_arn="arn:aws:kinesis:stream",
+    )
 
 
 def with_campaign(event: dict[str, Any], campaign: str = "spring-sale/r1") -> dict[str, Any]:
@@ -130,13 +155,18 @@ def test_a_batchs_metrics_are_tallied_and_written_once(world):
     assert world.batch(queued, successful, delivered, delivered) == []
 
     assert world.telemetry.counts == {
-        metric_names.DELIVERY_EVENTS: 4, metric_names.event_type_metric("TEXT_QUEUED"): 1,
-        metric_names.event_type_metric("TEXT_SUCCESSFUL"): 1, metric_names.event_type_metric("TEXT_DELIVERED"): 2,
-        metric_names.STALE_OR_DUPLICATE_EVENTS: 1, metric_names.MESSAGES_DELIVERED: 1,
+        metric_names.DELIVERY_EVENTS: 4,
+        metric_names.event_type_metric("TEXT_QUEUED"): 1,
+        metric_names.event_type_metric("TEXT_SUCCESSFUL"): 1,
+        metric_names.event_type_metric("TEXT_DELIVERED"): 2,
+        metric_names.STALE_OR_DUPLICATE_EVENTS: 1,
+        metric_names.MESSAGES_DELIVERED: 1,
         metric_names.MESSAGE_PARTS_BILLED: 1,
     }
-    assert world.telemetry.amounts == {metric_names.SPEND_USD: pytest.approx(float(SPEND)),
-                                       metric_names.MONTH_TO_DATE_SPEND_USD: pytest.approx(float(SPEND))}
+    assert world.telemetry.amounts == {
+        metric_names.SPEND_USD: pytest.approx(float(SPEND)),
+        metric_names.MONTH_TO_DATE_SPEND_USD: pytest.approx(float(SPEND)),
+    }
 
 
 def test_each_invocation_has_its_own_tally(world):
@@ -168,12 +198,16 @@ def test_records_that_are_not_delivery_events_are_parked_with_their_reason_and_t
     assert body["eventSourceARN"] == "arn:aws:kinesis:stream" and body["reason"] == "record is not JSON"
     assert tally.counts[metric_names.MALFORMED_DELIVERY_EVENTS] == 3 and tally.counts[metric_names.DELIVERY_EVENTS] == 1
     assert [fields["sequence_number"] for level, _, fields in world.telemetry.lines if level == "ERROR"] == [
-        "1", "49590002", "49590003"]
+        "1",
+        "49590002",
+        "49590003",
+    ]
 
 
 def test_a_ledger_write_that_fails_is_logged_with_its_code_and_raised_for_the_streams_retry(world):
     world.ledger.fail[MESSAGE_ID] = ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem")
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+    )
 
     [error] = world.batch(lifecycle_events()[2])
 
@@ -211,18 +245,26 @@ def test_without_the_outbound_feature_no_run_is_counted(world):
 
 # -- opt-outs carriers report ------------------------------------------------------------------------------------
 def test_a_block_for_an_opt_out_records_the_contacts_opt_out_with_its_proof(world):
-    blocked = delivery_event("TEXT_BLOCKED", is_final=True, status="BLOCKED",
-                             description="Destination phone number opted out")
+    blocked = delivery_event(
+        "TEXT_BLOCKED", is_final=True, status="BLOCKED", description="Destination phone number opted out"
+    )
     world.batch(blocked, blocked)
 
     assert [(o["number"], o["change"], o["source"], o["keyword"]) for o in world.consent.opt_outs] == [
-        (CUSTOMER, ConsentChange.OPTED_OUT, "DELIVERY_EVENT", "TEXT_BLOCKED")] * 2
+        (CUSTOMER, ConsentChange.OPTED_OUT, "DELIVERY_EVENT", "TEXT_BLOCKED")
+    ] * 2
     assert world.telemetry.counts[metric_names.OPT_OUTS_FROM_DELIVERY_EVENTS] == 1  # the repeat adds no proof
     [(_, _, fields)] = world.telemetry.lines
     assert fields["customer"] == "+1425*****82"
 
 
 def test_a_block_for_another_reason_records_nothing(world):
-    world.batch(delivery_event("TEXT_CARRIER_BLOCKED", is_final=True, status="CARRIER_BLOCKED",
-                               description="The carrier flagged the message as suspected phishing"))
+    world.batch(
+        delivery_event(
+            "TEXT_CARRIER_BLOCKED",
+            is_final=True,
+            status="CARRIER_BLOCKED",
+            description="The carrier flagged the message as suspected phishing",
+        )
+    )
     assert world.consent.opt_outs == []

@@ -33,8 +33,9 @@ def log_of(*entries: Entry) -> dict[str, Entry]:
     return {entry_key(f"earlier-{i}", 0): entry for i, entry in enumerate(entries)}
 
 
-def verdict(entries: dict[str, Entry], *, kind: ReplyKind = ReplyKind.REPLY, text: str = "a new reply",
-            now: float = NOW) -> Verdict:
+def verdict(
+    entries: dict[str, Entry], *, kind: ReplyKind = ReplyKind.REPLY, text: str = "a new reply", now: float = NOW
+) -> Verdict:
     return plan(entries, KEY, kind=kind, digest=text_hash(text), now=now, limits=LIMITS).verdict
 
 
@@ -99,10 +100,11 @@ def test_twenty_replies_in_a_day_suppress_the_next():
 
 
 def test_the_same_text_within_five_minutes_is_suppressed_so_two_bots_cannot_loop():
-    assert verdict(log_of(sent(NOW - 120, "Thanks for your message")), text="Thanks for your message") \
+    assert (
+        verdict(log_of(sent(NOW - 120, "Thanks for your message")), text="Thanks for your message")
         is Verdict.SUPPRESSED
-    assert verdict(log_of(sent(NOW - 301, "Thanks for your message")), text="Thanks for your message") \
-        is Verdict.SEND
+    )
+    assert verdict(log_of(sent(NOW - 301, "Thanks for your message")), text="Thanks for your message") is Verdict.SEND
 
 
 @pytest.mark.parametrize("kind", [ReplyKind.OPT_OUT_CONFIRMATION, ReplyKind.OPT_IN_CONFIRMATION])
@@ -114,8 +116,9 @@ def test_consent_confirmations_are_exempt_from_the_limits(kind):
 
 def test_confirmations_and_suppressed_or_failed_replies_do_not_count_towards_the_limits():
     confirmations = [sent(NOW - i, "You are unsubscribed", ReplyKind.OPT_OUT_CONFIRMATION) for i in range(5)]
-    not_sent = [finished(claimed(ReplyKind.REPLY, f"h{i}", now=NOW - i, until=NOW), Status.SUPPRESSED)
-                for i in range(5)]
+    not_sent = [
+        finished(claimed(ReplyKind.REPLY, f"h{i}", now=NOW - i, until=NOW), Status.SUPPRESSED) for i in range(5)
+    ]
 
     assert verdict(log_of(*confirmations, *not_sent)) is Verdict.SEND
 

@@ -14,9 +14,13 @@ from two_way_sms.responder import (
 )
 
 AWS_MANAGED = ResponderSettings(
-    help_reply="help", stop_reply="stopped", opt_in_reply="welcome back",
+    help_reply="help",
+    stop_reply="stopped",
+    opt_in_reply="welcome back",
     keywords=(KeywordRule("HOURS", "9-5"), KeywordRule("JOIN", "joined", KeywordAction.OPT_IN)),
-    extra_opt_out_words=("CEASE",), default_reply="thanks", number_type="LONG_CODE",
+    extra_opt_out_words=("CEASE",),
+    default_reply="thanks",
+    number_type="LONG_CODE",
 )
 SELF_MANAGED = dataclasses.replace(AWS_MANAGED, self_managed_opt_outs=True)
 TOLL_FREE = dataclasses.replace(AWS_MANAGED, number_type="TOLL_FREE")

@@ -195,8 +195,12 @@ def case_id(message: str) -> str:
 
 
 SELF_MANAGED = ResponderSettings(
-    help_reply="help", stop_reply="stopped", opt_in_reply="welcome back", default_reply="thanks",
-    self_managed_opt_outs=True, number_type="LONG_CODE",
+    help_reply="help",
+    stop_reply="stopped",
+    opt_in_reply="welcome back",
+    default_reply="thanks",
+    self_managed_opt_outs=True,
+    number_type="LONG_CODE",
 )
 AWS_MANAGED = dataclasses.replace(SELF_MANAGED, self_managed_opt_outs=False)
 
@@ -215,8 +219,9 @@ def test_an_ordinary_sentence_with_the_same_words_revokes_nothing(message):
     assert find_revocation(message) is None
 
 
-@pytest.mark.parametrize("message", [m for _, m in WHITESPACE_AND_UNICODE],
-                         ids=[f"{RULE}-{name}" for name, _ in WHITESPACE_AND_UNICODE])
+@pytest.mark.parametrize(
+    "message", [m for _, m in WHITESPACE_AND_UNICODE], ids=[f"{RULE}-{name}" for name, _ in WHITESPACE_AND_UNICODE]
+)
 def test_white_space_and_invisible_characters_of_any_kind_do_not_hide_a_revocation(message):
     assert find_revocation(message) in {"STOP", "OPT OUT"}
 
@@ -240,8 +245,9 @@ def test_every_phrase_of_the_old_list_is_still_read_as_a_revocation(phrase):
     assert find_revocation(phrase) is not None
 
 
-@pytest.mark.parametrize("wording", OPT_OUT_WORDING, ids=[f"{RULE}-{w.canonical}-{i}" for i, w in
-                                                         enumerate(OPT_OUT_WORDING)])
+@pytest.mark.parametrize(
+    "wording", OPT_OUT_WORDING, ids=[f"{RULE}-{w.canonical}-{i}" for i, w in enumerate(OPT_OUT_WORDING)]
+)
 def test_a_wording_rows_needs_are_in_every_message_its_pattern_matches(wording):
     # The matcher skips a row whose needs are absent: that must never hide a match.
     pattern = re.compile(f" (?:{wording.pattern})")

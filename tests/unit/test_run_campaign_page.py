@@ -46,22 +46,40 @@ def world() -> CampaignsWorld:
 
 # -- a page: queued first, counted after, once ----------------------------------------------------------
 def test_each_eligible_recipient_is_queued_and_the_rest_are_counted_by_reason(world):
-    campaign = scene(world, ["+12065550101,Ana", "+12065550102,", "+12065550103,Cy", "not a number,Di",
-                             "+12065550101,Ana again", "+12065550104,Ed"],
-                     opted_in=["+12065550101", "+12065550102"])
+    campaign = scene(
+        world,
+        [
+            "+12065550101,Ana",
+            "+12065550102,",
+            "+12065550103,Cy",
+            "not a number,Di",
+            "+12065550101,Ana again",
+            "+12065550104,Ed",
+        ],
+        opted_in=["+12065550101", "+12065550102"],
+    )
     world.contacts.states["+12065550103"] = ContactState(opted_in=True, opted_out=True)
 
     result = world.runner(TEMPLATES).handle(run_event(campaign), Invocation())
 
-    assert result == {"status": "QUEUED_ALL", "counts": {"queued": 2, "skipped_OPTED_OUT": 1,
-                                                         "skipped_INVALID_ROW": 1, "skipped_DUPLICATE_ROW": 1,
-                                                         "skipped_NO_OPT_IN": 1}}
+    assert result == {
+        "status": "QUEUED_ALL",
+        "counts": {
+            "queued": 2,
+            "skipped_OPTED_OUT": 1,
+            "skipped_INVALID_ROW": 1,
+            "skipped_DUPLICATE_ROW": 1,
+            "skipped_NO_OPT_IN": 1,
+        },
+    }
     assert [request.destination for request in world.queue.take()] == ["+12065550101", "+12065550102"]
     report = world.runs.read("spring-sale", "r1")
     assert report.status == "QUEUED_ALL" and report.queued == 2 and report.recipients == 6
     assert [error.row_number for error in world.runs.row_errors("spring-sale", "r1")] == [4]
-    assert world.telemetry.counts == {metric_names.CAMPAIGN_RECIPIENTS_QUEUED: 2,
-                                      metric_names.CAMPAIGN_RECIPIENTS_SKIPPED: 4}
+    assert world.telemetry.counts == {
+        metric_names.CAMPAIGN_RECIPIENTS_QUEUED: 2,
+        metric_names.CAMPAIGN_RECIPIENTS_SKIPPED: 4,
+    }
 
 
 def test_a_retried_invocation_queues_the_page_again_and_counts_it_once(world):
@@ -73,7 +91,9 @@ def test_a_retried_invocation_queues_the_page_again_and_counts_it_once(world):
     assert len(world.queue.take()) == 6  # the sender sends each idempotency key once
     assert world.runs.read("spring-sale", "r1").queued == 3
     assert [fields["counted"] for _, message, fields in world.telemetry.lines if message == "page queued"] == [
-        True, False]
+        True,
+        False,
+    ]
 
 
 def test_a_page_sqs_did_not_all_take_is_not_counted_and_the_invocation_fails_for_its_retry(world):
@@ -112,10 +132,10 @@ def test_when_time_runs_low_the_run_schedules_its_continuation_and_the_next_page
     assert (event["cursor"], event["continuation"]) == ("2", 1)
     assert world.telemetry.keys == {"campaign": "spring-sale", "run_id": "r1", "continuation": 0}
 
-    assert runner.handle(world.schedules.payload("campaign-spring-sale-r1-1"), Invocation([LOW]))["status"] == \
-        "CONTINUED"
-    assert runner.handle(world.schedules.payload("campaign-spring-sale-r1-2"), Invocation())["status"] == \
-        "QUEUED_ALL"
+    assert (
+        runner.handle(world.schedules.payload("campaign-spring-sale-r1-1"), Invocation([LOW]))["status"] == "CONTINUED"
+    )
+    assert runner.handle(world.schedules.payload("campaign-spring-sale-r1-2"), Invocation())["status"] == "QUEUED_ALL"
     report = world.runs.read("spring-sale", "r1")
     assert report.queued == 4 and dict(report.skipped) == {"DUPLICATE_ROW": 1}
     assert sorted(request.destination for request in world.queue.take()) == rows
@@ -132,8 +152,10 @@ def test_a_template_no_longer_deployed_fails_the_run_and_parks_the_event_with_it
     campaign = scene(world, numbers(2))
     event = run_event(Campaign("spring-sale", "gone", "PROMOTIONAL", AUDIENCE))
 
-    assert world.runner(TEMPLATES).handle(event, Invocation()) == {"status": "FAILED",
-                                                                   "reason": "no template gone is deployed"}
+    assert world.runner(TEMPLATES).handle(event, Invocation()) == {
+        "status": "FAILED",
+        "reason": "no template gone is deployed",
+    }
 
     assert campaign.template_id == "spring" and world.queue.take() == []
     report = world.runs.read("spring-sale", "r1")
@@ -163,12 +185,26 @@ def test_an_audience_that_cannot_be_read_for_now_is_raised_for_lambdas_retry(wor
     assert world.runs.read("spring-sale", "r1").status == "RUNNING" and world.dead_letters.parked == []
 
 
-@pytest.mark.parametrize(("event", "run", "fragment"), [
-    ({"kind": "party"}, None, "event kind 'party' must be one of"),
-    ({"kind": "campaign", "campaign": {"campaignId": "spring-sale", "templateId": "spring", "sendNow": True,
-                                       "audience": {"csv": {"bucket": "b", "key": "k"}}}, "runId": "r1"},
-     ("spring-sale", "r1"), "campaign has unknown fields"),
-])
+@pytest.mark.parametrize(
+    ("event", "run", "fragment"),
+    [
+        ({"kind": "party"}, None, "event kind 'party' must be one of"),
+        (
+            {
+                "kind": "campaign",
+                "campaign": {
+                    "campaignId": "spring-sale",
+                    "templateId": "spring",
+                    "sendNow": True,
+                    "audience": {"csv": {"bucket": "b", "key": "k"}},
+                },
+                "runId": "r1",
+            },
+            ("spring-sale", "r1"),
+            "campaign has unknown fields",
+        ),
+    ],
+)
 def test_an_event_that_can_never_run_is_parked_and_fails_the_run_it_names(world, event, run, fragment):
     result = world.runner(TEMPLATES).handle(event, Invocation())
 
@@ -183,8 +219,12 @@ def test_an_event_that_can_never_run_is_parked_and_fails_the_run_it_names(world,
 
 # -- held requests ------------------------------------------------------------------------------------------
 def held(n: int) -> SendRequest:
-    return SendRequest(destination=f"+1206555{n:04d}", message_type="TRANSACTIONAL", idempotency_key=f"held-{n:03d}",
-                       body="Your appointment is tomorrow.")
+    return SendRequest(
+        destination=f"+1206555{n:04d}",
+        message_type="TRANSACTIONAL",
+        idempotency_key=f"held-{n:03d}",
+        body="Your appointment is tomorrow.",
+    )
 
 
 def test_a_release_moves_the_minutes_requests_back_a_page_at_a_time(world):
@@ -218,7 +258,9 @@ def test_a_release_low_on_time_continues_in_a_new_invocation(world):
     runner = world.runner(TEMPLATES)
 
     assert runner.handle({"kind": "release", "minute": "2026-03-03T19:00"}, Invocation([LOW])) == {
-        "status": "CONTINUED", "released": 100}
+        "status": "CONTINUED",
+        "released": 100,
+    }
     event = world.schedules.payload("release-20260303T1900-1")
     assert event == {"kind": "release", "minute": "2026-03-03T19:00", "continuation": 1}
     assert runner.handle(event, Invocation()) == {"status": "RELEASED", "released": 150}

@@ -45,13 +45,19 @@ def plan(req: SendRequest, budget: BudgetState | None, contact: ContactState = O
 
 
 # -- the month ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("moment", "month", "next_start"), [
-    (AFTERNOON, "2026-11", DECEMBER_FIRST),
-    (datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc), "2026-12", datetime(2027, 1, 1, tzinfo=timezone.utc)),
-    # 19:30 on 31 January in New York is already February in UTC: the ledger counts UTC months.
-    (datetime(2027, 1, 31, 19, 30, tzinfo=timezone(timedelta(hours=-5))), "2027-02",
-     datetime(2027, 3, 1, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    ("moment", "month", "next_start"),
+    [
+        (AFTERNOON, "2026-11", DECEMBER_FIRST),
+        (datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc), "2026-12", datetime(2027, 1, 1, tzinfo=timezone.utc)),
+        # 19:30 on 31 January in New York is already February in UTC: the ledger counts UTC months.
+        (
+            datetime(2027, 1, 31, 19, 30, tzinfo=timezone(timedelta(hours=-5))),
+            "2027-02",
+            datetime(2027, 3, 1, tzinfo=timezone.utc),
+        ),
+    ],
+)
 def test_the_budget_month_is_the_utc_month_and_ends_at_the_next_months_first_midnight(moment, month, next_start):
     assert month_of(moment) == month and next_month_start(moment) == next_start
 
@@ -62,13 +68,16 @@ def test_a_naive_moment_is_refused():
 
 
 # -- who waits ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("budget", "promotional", "campaign", "expected"), [
-    (BUDGET, True, False, BUDGET_REACHED),
-    (BUDGET, False, True, BUDGET_REACHED),  # a transactional campaign is still a campaign
-    (BUDGET, False, False, None),  # transactional texts go on...
-    (HARD_STOP, False, False, BUDGET_HARD_STOP),  # ...unless the budget is a hard stop
-    (HARD_STOP, True, False, BUDGET_REACHED),
-])
+@pytest.mark.parametrize(
+    ("budget", "promotional", "campaign", "expected"),
+    [
+        (BUDGET, True, False, BUDGET_REACHED),
+        (BUDGET, False, True, BUDGET_REACHED),  # a transactional campaign is still a campaign
+        (BUDGET, False, False, None),  # transactional texts go on...
+        (HARD_STOP, False, False, BUDGET_HARD_STOP),  # ...unless the budget is a hard stop
+        (HARD_STOP, True, False, BUDGET_REACHED),
+    ],
+)
 def test_once_the_budget_is_reached_promotional_and_campaign_texts_wait(budget, promotional, campaign, expected):
     assert reached(budget).hold_reason(promotional=promotional, campaign=campaign) == expected
 
@@ -130,13 +139,16 @@ def test_the_budget_comes_from_the_environment_the_construct_sets():
     assert budget_text(100.0) == "100" and budget_text(12.5) == "12.5" and budget_text(7) == "7"
 
 
-@pytest.mark.parametrize(("monthly", "hard_stop", "message"), [
-    ("lots", "false", "MONTHLY_BUDGET_USD 'lots' must be a number"),
-    ("0", "false", "MONTHLY_BUDGET_USD '0' must be a positive"),
-    ("NaN", "false", "MONTHLY_BUDGET_USD 'NaN' must be a positive"),
-    ("100", "maybe", "BUDGET_HARD_STOP 'maybe' must be true or false"),
-    (None, "true", "a hard stop needs a budget"),
-])
+@pytest.mark.parametrize(
+    ("monthly", "hard_stop", "message"),
+    [
+        ("lots", "false", "MONTHLY_BUDGET_USD 'lots' must be a number"),
+        ("0", "false", "MONTHLY_BUDGET_USD '0' must be a positive"),
+        ("NaN", "false", "MONTHLY_BUDGET_USD 'NaN' must be a positive"),
+        ("100", "maybe", "BUDGET_HARD_STOP 'maybe' must be true or false"),
+        (None, "true", "a hard stop needs a budget"),
+    ],
+)
 def test_a_bad_budget_setting_fails_naming_the_value(monthly, hard_stop, message):
     with pytest.raises(ValueError, match=message):
         budget_from_environment(monthly, hard_stop)

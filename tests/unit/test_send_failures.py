@@ -21,11 +21,22 @@ class RecordingLogger:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {"Records": [{
-        "messageId": f"m-{n}", "receiptHandle": f"r-{n}", "body": body, "md5OfBody": "",
-        "attributes": {"ApproximateReceiveCount": "3"}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:outbound", "awsRegion": "us-east-1",
-    } for n, body in enumerate(bodies)]}
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{n}",
+                "receiptHandle": f"r-{n}",
+                "body": body,
+                "md5OfBody": "",
+                "attributes": {"ApproximateReceiveCount": "3"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:outbound",
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }
 
 
 # -- one line per failed record -------------------------------------------------------------
@@ -37,8 +48,9 @@ def test_each_failed_record_is_logged_once_with_its_message_id_and_reason():
             raise RuntimeError("the outbound table said no for +14255550182")
 
     processor = LoggedBatchProcessor(EventType.SQS, failure_logger=log)
-    response = process_partial_response(event=sqs_event("good", "bad", "good"), record_handler=handle,
-                                        processor=processor)
+    response = process_partial_response(
+        event=sqs_event("good", "bad", "good"), record_handler=handle, processor=processor
+    )
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     [(level, message, keys)] = log.lines
@@ -52,17 +64,23 @@ def test_a_whole_failed_batch_is_reported_not_raised():
     def handle(record: Any) -> None:
         raise ValueError("nope")
 
-    response = process_partial_response(event=sqs_event("a", "b"), record_handler=handle,
-                                        processor=LoggedBatchProcessor(EventType.SQS, failure_logger=RecordingLogger()))
+    response = process_partial_response(
+        event=sqs_event("a", "b"),
+        record_handler=handle,
+        processor=LoggedBatchProcessor(EventType.SQS, failure_logger=RecordingLogger()),
+    )
     assert len(response["batchItemFailures"]) == 2
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (ValueError("line one\nline two"), "ValueError: line one line two"),
-    (RuntimeError("call (206) 555-0100 or 206-555-0100"), "RuntimeError: call 20655***00 or 20655***00"),
-    (RuntimeError("at 2026-03-04T12:00:00Z, 3 parts"), "RuntimeError: at 2026-03-04T12:00:00Z, 3 parts"),
-    (None, "unknown error"),
-])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ValueError("line one\nline two"), "ValueError: line one line two"),
+        (RuntimeError("call (206) 555-0100 or 206-555-0100"), "RuntimeError: call 20655***00 or 20655***00"),
+        (RuntimeError("at 2026-03-04T12:00:00Z, 3 parts"), "RuntimeError: at 2026-03-04T12:00:00Z, 3 parts"),
+        (None, "unknown error"),
+    ],
+)
 def test_a_reason_is_one_line_without_a_phone_number(error, expected):
     assert failure_reason(error) == expected
 
@@ -94,13 +112,19 @@ class RecordingSqs:
 def test_a_parked_message_keeps_its_body_and_carries_its_reason_as_attributes():
     sqs = RecordingSqs()
     parked_as = DeadLetterQueue(sqs, "https://dlq").park(
-        "not json", reason="request is not JSON (Expecting value: line 1 column 1 (char 0))", source="sender",
-        attributes={"sqsMessageId": "m-1", "receiveCount": ""})
+        "not json",
+        reason="request is not JSON (Expecting value: line 1 column 1 (char 0))",
+        source="sender",
+        attributes={"sqsMessageId": "m-1", "receiveCount": ""},
+    )
     [sent] = sqs.sent
     assert parked_as == "dlq-1" and sent["QueueUrl"] == "https://dlq" and sent["MessageBody"] == "not json"
     assert {name: value["StringValue"] for name, value in sent["MessageAttributes"].items()} == {
-        "reason": "request is not JSON (Expecting value: line 1 column 1 (char 0))", "source": "sender",
-        "sqsMessageId": "m-1", "receiveCount": "-"}  # SQS takes no empty attribute value
+        "reason": "request is not JSON (Expecting value: line 1 column 1 (char 0))",
+        "source": "sender",
+        "sqsMessageId": "m-1",
+        "receiveCount": "-",
+    }  # SQS takes no empty attribute value
 
 
 def test_a_parked_event_is_wrapped_with_its_reason_and_a_long_reason_is_cut():

@@ -61,8 +61,10 @@ def test_the_state_limit_is_reported_before_the_daily_and_campaign_limits():
 def test_the_campaign_limit_is_per_run_and_per_recipient():
     contact = ContactState(campaign_sends={"c/r": 2})
     assert limit_refusal(promo(campaign=CampaignRef("c", "r", 3)), contact, NOW, daily_limit=None, state=None) is None
-    assert limit_refusal(promo(campaign=CampaignRef("c", "r", 2)), contact, NOW,
-                         daily_limit=None, state=None) == OVER_CAMPAIGN_LIMIT
+    assert (
+        limit_refusal(promo(campaign=CampaignRef("c", "r", 2)), contact, NOW, daily_limit=None, state=None)
+        == OVER_CAMPAIGN_LIMIT
+    )
     assert limit_refusal(promo(campaign=CampaignRef("c", "r2", 1)), contact, NOW, daily_limit=None, state=None) is None
 
 
@@ -80,11 +82,20 @@ def test_transactional_requests_have_no_limits():
 
 
 def test_numbers_read_from_dynamodb_as_decimals_are_counted():
-    contact = ContactState(recent_promotional={k: Decimal(str(v)) for k, v in history(1, 2, 3).items()},
-                           campaign_sends={"c/r": Decimal(1)})
+    contact = ContactState(
+        recent_promotional={k: Decimal(str(v)) for k, v in history(1, 2, 3).items()}, campaign_sends={"c/r": Decimal(1)}
+    )
     assert limit_refusal(promo(), contact, NOW, daily_limit=None, state="OK") == OVER_STATE_LIMIT
-    assert limit_refusal(promo(campaign=CampaignRef("c", "r")), ContactState(campaign_sends={"c/r": Decimal(1)}),
-                         NOW, daily_limit=None, state=None) == OVER_CAMPAIGN_LIMIT
+    assert (
+        limit_refusal(
+            promo(campaign=CampaignRef("c", "r")),
+            ContactState(campaign_sends={"c/r": Decimal(1)}),
+            NOW,
+            daily_limit=None,
+            state=None,
+        )
+        == OVER_CAMPAIGN_LIMIT
+    )
 
 
 def test_prune_drops_sends_older_than_seven_days():

@@ -120,18 +120,21 @@ def test_a_message_over_max_parts_is_refused():
 # -- the opt-out instruction ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, present", [
-    ("Reply STOP to opt out", True),
-    ("Text stop to quit.", True),
-    ("STOP=end", True),
-    ("To opt out, reply", True),
-    ("Opt-out anytime", True),
-    ("optout: reply", True),
-    ("Unsubscribe at example.com", True),
-    ("Our non-stop sale!", False),
-    ("Stopping by later?", False),
-    ("Big sale today", False),
-])
+@pytest.mark.parametrize(
+    "body, present",
+    [
+        ("Reply STOP to opt out", True),
+        ("Text stop to quit.", True),
+        ("STOP=end", True),
+        ("To opt out, reply", True),
+        ("Opt-out anytime", True),
+        ("optout: reply", True),
+        ("Unsubscribe at example.com", True),
+        ("Our non-stop sale!", False),
+        ("Stopping by later?", False),
+        ("Big sale today", False),
+    ],
+)
 def test_an_opt_out_instruction_is_recognised_case_insensitively(body, present):
     assert has_opt_out_instruction(body) is present
 
@@ -365,13 +368,22 @@ def test_sender_settings_round_trip_through_json_with_custom_quiet_hours():
         default=DailyWindow(time(9), time(20, 30)),
         states={"RI": (DailyWindow(time(10), time(17, 15, 30)),) * 7},
     )
-    settings = SenderSettings("arn:aws:sms-voice:us-east-1:111122223333:pool/pool-1", 3.0, rules,
-                              max_price_usd="0.05", time_to_live_seconds=3600, replace_lookalikes=False,
-                              max_parts=3, promotional_daily_limit=None)
+    settings = SenderSettings(
+        "arn:aws:sms-voice:us-east-1:111122223333:pool/pool-1",
+        3.0,
+        rules,
+        max_price_usd="0.05",
+        time_to_live_seconds=3600,
+        replace_lookalikes=False,
+        max_parts=3,
+        promotional_daily_limit=None,
+    )
     assert SenderSettings.from_json(settings.to_json()) == settings
     assert SenderSettings.from_json(SETTINGS.to_json()) == SETTINGS
     assert json.loads(settings.to_json())["quiet_hours"] == {
-        "default": "09:00-20:30", "states": {"RI": "10:00-17:15:30"}}
+        "default": "09:00-20:30",
+        "states": {"RI": "10:00-17:15:30"},
+    }
 
 
 def test_the_default_settings_fit_comfortably_in_a_lambda_environment():
@@ -381,13 +393,16 @@ def test_the_default_settings_fit_comfortably_in_a_lambda_environment():
     assert len(SETTINGS.to_json()) < 700
 
 
-@pytest.mark.parametrize("quiet_hours, fragment", [
-    ({"default": "8-21"}, "window '8-21'"),
-    ({"default": "21:00-08:00"}, "must start before it ends"),
-    ({"states": {"TX": ["09:00-21:00"] * 6}}, "6 daily windows"),
-    ({"states": {"TX": 9}}, "state 'TX'"),
-    ({"default": "08:00-21:00", "weekends": {}}, "unknown fields: weekends"),
-])
+@pytest.mark.parametrize(
+    "quiet_hours, fragment",
+    [
+        ({"default": "8-21"}, "window '8-21'"),
+        ({"default": "21:00-08:00"}, "must start before it ends"),
+        ({"states": {"TX": ["09:00-21:00"] * 6}}, "6 daily windows"),
+        ({"states": {"TX": 9}}, "state 'TX'"),
+        ({"default": "08:00-21:00", "weekends": {}}, "unknown fields: weekends"),
+    ],
+)
 def test_malformed_quiet_hours_in_settings_json_are_refused(quiet_hours, fragment):
     data = {"origination_identity": "+12065550199", "mps": 1, "quiet_hours": quiet_hours}
     with pytest.raises(ValueError, match=fragment):
@@ -401,19 +416,22 @@ def test_sender_settings_json_with_an_unknown_field_is_refused():
         SenderSettings.from_json(json.dumps(data))
 
 
-@pytest.mark.parametrize("changes, fragment", [
-    ({"origination_identity": ""}, "origination_identity ''"),
-    ({"mps": 0}, "mps 0"),
-    ({"mps": -1.5}, "mps -1.5"),
-    ({"max_price_usd": "5"}, "max_price_usd '5'"),
-    ({"max_price_usd": "100.0"}, "max_price_usd '100.0'"),
-    ({"max_price_usd": "0.123456"}, "max_price_usd '0.123456'"),
-    ({"time_to_live_seconds": 4}, "time_to_live_seconds 4"),
-    ({"time_to_live_seconds": 259201}, "time_to_live_seconds 259201"),
-    ({"max_parts": 0}, "max_parts 0"),
-    ({"max_parts": 11}, "max_parts 11"),
-    ({"promotional_daily_limit": 0}, "promotional_daily_limit 0"),
-])
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"origination_identity": ""}, "origination_identity ''"),
+        ({"mps": 0}, "mps 0"),
+        ({"mps": -1.5}, "mps -1.5"),
+        ({"max_price_usd": "5"}, "max_price_usd '5'"),
+        ({"max_price_usd": "100.0"}, "max_price_usd '100.0'"),
+        ({"max_price_usd": "0.123456"}, "max_price_usd '0.123456'"),
+        ({"time_to_live_seconds": 4}, "time_to_live_seconds 4"),
+        ({"time_to_live_seconds": 259201}, "time_to_live_seconds 259201"),
+        ({"max_parts": 0}, "max_parts 0"),
+        ({"max_parts": 11}, "max_parts 11"),
+        ({"promotional_daily_limit": 0}, "promotional_daily_limit 0"),
+    ],
+)
 def test_invalid_sender_settings_are_refused_naming_the_field_and_value(changes, fragment):
     with pytest.raises(ValueError) as raised:
         dataclasses.replace(SETTINGS, **changes)
@@ -441,8 +459,14 @@ def conversation_request(message_type="TRANSACTIONAL"):
 
 
 def test_a_conversation_request_sends_the_prompt_it_is_given():
-    result = plan_send(conversation_request(), contact=OPTED_IN, now=AFTERNOON, settings=SETTINGS,
-                       templates=TEMPLATES, prompt="Reply 1 to confirm or 2 to cancel.")
+    result = plan_send(
+        conversation_request(),
+        contact=OPTED_IN,
+        now=AFTERNOON,
+        settings=SETTINGS,
+        templates=TEMPLATES,
+        prompt="Reply 1 to confirm or 2 to cancel.",
+    )
 
     assert result.outcome is Outcome.SEND and result.body == "Reply 1 to confirm or 2 to cancel."
 
@@ -454,7 +478,13 @@ def test_a_conversation_request_without_a_prompt_is_refused_as_an_unknown_flow()
 
 
 def test_a_promotional_conversation_prompt_still_gets_the_opt_out_instruction():
-    result = plan_send(conversation_request("PROMOTIONAL"), contact=OPTED_IN, now=AFTERNOON, settings=SETTINGS,
-                       templates=TEMPLATES, prompt="New times are open: reply A or B.")
+    result = plan_send(
+        conversation_request("PROMOTIONAL"),
+        contact=OPTED_IN,
+        now=AFTERNOON,
+        settings=SETTINGS,
+        templates=TEMPLATES,
+        prompt="New times are open: reply A or B.",
+    )
 
     assert result.body == f"New times are open: reply A or B.\n{OPT_OUT_INSTRUCTION}"

@@ -182,11 +182,17 @@ def test_the_numbers_opt_out_list_refuses_and_is_learned(world):
     assert (consent["number"], consent["source"], consent["message_id"]) == (SEATTLE, "OPT_OUT_LIST", "r-1")
 
 
-@pytest.mark.parametrize("error, reason, code", [
-    (PriceAboveMax("ValidationException", "too dear", reason="PRICE_OVER_THRESHOLD"), "PRICE_ABOVE_MAX",
-     "ValidationException:PRICE_OVER_THRESHOLD"),
-    (SendRejected("AccessDeniedException", "no"), "REJECTED", "AccessDeniedException"),
-])
+@pytest.mark.parametrize(
+    "error, reason, code",
+    [
+        (
+            PriceAboveMax("ValidationException", "too dear", reason="PRICE_OVER_THRESHOLD"),
+            "PRICE_ABOVE_MAX",
+            "ValidationException:PRICE_OVER_THRESHOLD",
+        ),
+        (SendRejected("AccessDeniedException", "no"), "REJECTED", "AccessDeniedException"),
+    ],
+)
 def test_a_rejected_send_is_refused_with_its_reason_and_code(world, error, reason, code):
     world.sms.fail_next(error)
 
@@ -292,8 +298,9 @@ def test_a_request_the_budget_held_schedules_the_release_of_all_once_it_may_go_a
 
 def test_the_accounts_spend_limit_parks_the_request_and_releases_its_claim(world):
     sender = world.sender()
-    world.sms.fail_next(SendRejected("ServiceQuotaExceededException", "limit",
-                                     reason="MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT"))
+    world.sms.fail_next(
+        SendRejected("ServiceQuotaExceededException", "limit", reason="MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT")
+    )
 
     assert run_batch(sender, request("otp-1")) == []
 
@@ -317,7 +324,8 @@ def test_when_the_months_spend_cannot_be_read_every_record_fails_with_the_reason
 
     assert [fields["sqs_message_id"] for _, _, fields in world.log.lines] == ["m-0", "m-1"]
     assert {fields["reason"] for _, _, fields in world.log.lines} == {
-        "RuntimeError: ProvisionedThroughputExceededException"}
+        "RuntimeError: ProvisionedThroughputExceededException"
+    }
 
 
 # -- pacing and deferrals --------------------------------------------------------------------------------
@@ -332,8 +340,10 @@ def test_a_batch_is_booked_in_one_write_and_each_text_waits_for_its_slot(world):
 def test_a_campaign_with_its_own_mps_is_booked_on_its_schedule_first(world):
     campaign = {"campaignId": "spring", "runId": "r1", "mps": 1.0}
 
-    run_batch(world.sender(), *[request(f"spring:r1:{n}", destination=f"+1206555{n:04d}", campaign=campaign)
-                                for n in range(4)])
+    run_batch(
+        world.sender(),
+        *[request(f"spring:r1:{n}", destination=f"+1206555{n:04d}", campaign=campaign) for n in range(4)],
+    )
 
     assert world.schedule.writes == ["campaign#spring", OUR_NUMBER]
     times = [entry["sent_at_ms"] / 1000 for entry in world.ledger.sent]
@@ -352,8 +362,9 @@ def test_a_schedule_booked_beyond_the_horizon_defers_until_the_slot_is_near(worl
 
 
 def test_a_low_time_budget_defers_the_batch_instead_of_failing_it(world):
-    assert run_batch(world.sender(), request("late-1"), request("late-2", destination="+12065550124"),
-                     remaining=4.0) == []
+    assert (
+        run_batch(world.sender(), request("late-1"), request("late-2", destination="+12065550124"), remaining=4.0) == []
+    )
 
     assert world.sms.calls == 0 and world.queue.enqueued == [("late-1", 0), ("late-2", 0)]
 
@@ -370,8 +381,10 @@ def test_a_schedule_that_cannot_be_booked_fails_every_planned_record(world):
     assert run_batch(world.sender(), request("s-1"), request("s-2", destination="+12065550124")) == ["m-0", "m-1"]
 
     assert world.sms.calls == 0
-    assert world.log.messages("ERROR") == ["record failed: its slot could not be booked; it goes back to its queue "
-                                           "and is retried"] * 2
+    assert (
+        world.log.messages("ERROR")
+        == ["record failed: its slot could not be booked; it goes back to its queue and is retried"] * 2
+    )
 
 
 def test_throttles_back_off_exponentially_in_the_environment_and_pause_the_numbers_schedule(world):
@@ -409,8 +422,9 @@ def test_a_request_that_opens_a_conversation_texts_the_prompt_and_stores_it_with
 
 
 def test_a_flow_that_takes_a_code_texts_the_code_derived_from_the_request():
-    world = OutboundWorld(conversations=MemoryConversations(), flows=parse_flows(READY_FLOWS),
-                          code_for=lambda conversation_id: "424242")
+    world = OutboundWorld(
+        conversations=MemoryConversations(), flows=parse_flows(READY_FLOWS), code_for=lambda conversation_id: "424242"
+    )
     charge = {"merchant": "Example Bank", "amount": "$412.00", "card_last4": "0042"}
 
     run_batch(world.sender(), request("txn-9", variables=charge, conversation={"flow": "transaction"}))
@@ -418,10 +432,13 @@ def test_a_flow_that_takes_a_code_texts_the_code_derived_from_the_request():
     assert "Reply YES 424242" in world.sms.sent[0].body
 
 
-@pytest.mark.parametrize("conversations, code_for, variables, reason", [
-    (None, None, VISIT, "UNKNOWN_FLOW"),  # a sender without conversations
-    (MemoryConversations(), None, {"first_name": "Ana"}, "MISSING_VARIABLES"),
-])
+@pytest.mark.parametrize(
+    "conversations, code_for, variables, reason",
+    [
+        (None, None, VISIT, "UNKNOWN_FLOW"),  # a sender without conversations
+        (MemoryConversations(), None, {"first_name": "Ana"}, "MISSING_VARIABLES"),
+    ],
+)
 def test_a_conversation_that_cannot_be_opened_is_refused(conversations, code_for, variables, reason):
     world = OutboundWorld(conversations=conversations, flows=parse_flows(READY_FLOWS), code_for=code_for)
 

@@ -45,17 +45,20 @@ def test_a_repeated_placeholder_needs_one_variable():
     assert render(template, {"name": "Hi"}) == "Hi! Hi!"
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ("Hello {0}", "{0} is positional"),
-    ("Hello {}", "{} is positional"),
-    ("Hello {user.name}", "{user.name} looks up an attribute"),
-    ("Hello {names[0]}", "{names[0]} looks up an attribute or index"),
-    ("Hello {name!r}", "{name!r} has a conversion"),
-    ("Hello {name:>3}", "{name:>3} has a format spec"),
-    ("Hello { name }", "has spaces"),
-    ("Hello {name", "(write {{ and }} for literal braces)"),
-    ("Hello name}", "Single '}'"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("Hello {0}", "{0} is positional"),
+        ("Hello {}", "{} is positional"),
+        ("Hello {user.name}", "{user.name} looks up an attribute"),
+        ("Hello {names[0]}", "{names[0]} looks up an attribute or index"),
+        ("Hello {name!r}", "{name!r} has a conversion"),
+        ("Hello {name:>3}", "{name:>3} has a format spec"),
+        ("Hello { name }", "has spaces"),
+        ("Hello {name", "(write {{ and }} for literal braces)"),
+        ("Hello name}", "Single '}'"),
+    ],
+)
 def test_anything_but_a_plain_named_field_is_rejected_naming_template_and_field(body, fragment):
     with pytest.raises(TemplateError) as raised:
         parse_template("greeting", body, "TRANSACTIONAL")

@@ -18,11 +18,32 @@ from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import ResponderSettings
 
 __all__ = [
-    "CAPABILITIES", "CONFIG_FILE_CONTEXT_KEY", "CONTEXT_KEY", "DEFAULT_MAX_PRICE_USD", "MAX_CONCURRENCY",
-    "MAX_LEDGER_RETENTION_DAYS", "MAX_SHARD_COUNT", "MESSAGE_TYPES", "NUMBER_TYPES", "ORIGINATION_TYPES",
-    "STREAM_MODES", "ArchiveConfig", "ConfigError", "ConfigWarning", "ConversationsConfig", "DeliveryEventsConfig",
-    "ExistingOrigination", "ExtensionsConfig", "InboundConfig", "MonitoringConfig", "NewNumber", "OutboundConfig",
-    "ProtectConfig", "QuietHoursConfig", "ReplyReport", "TwoWaySmsConfig",
+    "CAPABILITIES",
+    "CONFIG_FILE_CONTEXT_KEY",
+    "CONTEXT_KEY",
+    "DEFAULT_MAX_PRICE_USD",
+    "MAX_CONCURRENCY",
+    "MAX_LEDGER_RETENTION_DAYS",
+    "MAX_SHARD_COUNT",
+    "MESSAGE_TYPES",
+    "NUMBER_TYPES",
+    "ORIGINATION_TYPES",
+    "STREAM_MODES",
+    "ArchiveConfig",
+    "ConfigError",
+    "ConfigWarning",
+    "ConversationsConfig",
+    "DeliveryEventsConfig",
+    "ExistingOrigination",
+    "ExtensionsConfig",
+    "InboundConfig",
+    "MonitoringConfig",
+    "NewNumber",
+    "OutboundConfig",
+    "ProtectConfig",
+    "QuietHoursConfig",
+    "ReplyReport",
+    "TwoWaySmsConfig",
 ]
 
 CONTEXT_KEY = "two-way-sms"
@@ -116,8 +137,9 @@ class QuietHoursConfig:
     state_rules: bool = True
 
     def rules(self) -> QuietHoursRules:
-        return QuietHoursRules(default=DailyWindow(self.start, self.end),
-                               states=dict(US_STATE_WINDOWS) if self.state_rules else {})
+        return QuietHoursRules(
+            default=DailyWindow(self.start, self.end), states=dict(US_STATE_WINDOWS) if self.state_rules else {}
+        )
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,32 @@ def load_config(context: dict[str, Any] | None, config_file: str | None = None) 
 
 
 def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
-    _reject_unknown(raw, {
-        "origination", "help_reply", "stop_reply", "opt_in_reply", "keywords", "extra_opt_out_words",
-        "extra_opt_in_words", "opt_out_phrases", "default_reply", "self_managed_opt_outs", "message_type",
-        "opt_out_list_name", "deletion_protection", "delivery_events", "archive", "monitoring", "outbound",
-        "conversations", "protect", "inbound",
-    }, "config")
+    _reject_unknown(
+        raw,
+        {
+            "origination",
+            "help_reply",
+            "stop_reply",
+            "opt_in_reply",
+            "keywords",
+            "extra_opt_out_words",
+            "extra_opt_in_words",
+            "opt_out_phrases",
+            "default_reply",
+            "self_managed_opt_outs",
+            "message_type",
+            "opt_out_list_name",
+            "deletion_protection",
+            "delivery_events",
+            "archive",
+            "monitoring",
+            "outbound",
+            "conversations",
+            "protect",
+            "inbound",
+        },
+        "config",
+    )
     origination = _origination(raw.get("origination", {"new_number": {}}))
     message_type = _choice(raw.get("message_type", "TRANSACTIONAL"), MESSAGE_TYPES, "message_type")
     if origination.number_type == "SIMULATOR" and message_type != "TRANSACTIONAL":
@@ -104,8 +124,11 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         keywords=keywords,
         extra_opt_out_words=tuple(_word(w, "extra_opt_out_words") for w in _list(raw, "extra_opt_out_words")),
         extra_opt_in_words=tuple(_word(w, "extra_opt_in_words") for w in _list(raw, "extra_opt_in_words")),
-        **({"opt_out_phrases": tuple(_text(p, "opt_out_phrases") for p in _list(raw, "opt_out_phrases"))}
-           if "opt_out_phrases" in raw else {}),
+        **(
+            {"opt_out_phrases": tuple(_text(p, "opt_out_phrases") for p in _list(raw, "opt_out_phrases"))}
+            if "opt_out_phrases" in raw
+            else {}
+        ),
         default_reply=_reply(raw, "default_reply") if raw.get("default_reply") is not None else None,
         self_managed_opt_outs=_bool(raw.get("self_managed_opt_outs", False), "self_managed_opt_outs"),
         number_type=origination.number_type,
@@ -141,21 +164,28 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
     )
 
 
-def _warnings(origination: NewNumber | ExistingOrigination, protect: ProtectConfig,
-              raw_outbound: Any) -> tuple[ConfigWarning, ...]:
+def _warnings(
+    origination: NewNumber | ExistingOrigination, protect: ProtectConfig, raw_outbound: Any
+) -> tuple[ConfigWarning, ...]:
     warnings = []
     if isinstance(origination, ExistingOrigination) and protect.defaulted:
-        warnings.append(ConfigWarning(
-            "two-way-sms:protect-countries-defaulted",
-            f"protect.allowed_countries is not set: texts may go to {', '.join(protect.allowed_countries)} only, "
-            "since the country of an existing number or pool is not known at synth; set it to the countries your "
-            "customers are in"))
+        warnings.append(
+            ConfigWarning(
+                "two-way-sms:protect-countries-defaulted",
+                f"protect.allowed_countries is not set: texts may go to {', '.join(protect.allowed_countries)} only, "
+                "since the country of an existing number or pool is not known at synth; set it to the countries your "
+                "customers are in",
+            )
+        )
     country = origination.iso_country_code if isinstance(origination, NewNumber) else "US"
     if country != "US" and isinstance(raw_outbound, dict) and "max_price_usd" not in raw_outbound:
-        warnings.append(ConfigWarning(
-            "two-way-sms:max-price-defaulted",
-            f"outbound.max_price_usd is not set: every text may cost at most ${DEFAULT_MAX_PRICE_USD}, a ceiling "
-            f"derived from US prices; set it for the prices of {country}"))
+        warnings.append(
+            ConfigWarning(
+                "two-way-sms:max-price-defaulted",
+                f"outbound.max_price_usd is not set: every text may cost at most ${DEFAULT_MAX_PRICE_USD}, a ceiling "
+                f"derived from US prices; set it for the prices of {country}",
+            )
+        )
     return tuple(warnings)
 
 
@@ -174,7 +204,8 @@ def _origination(raw: Any) -> NewNumber | ExistingOrigination:
         number_type = _choice(body.get("number_type", "SIMULATOR"), NUMBER_TYPES, "origination.new_number.number_type")
         if number_type in ("SIMULATOR", "TOLL_FREE", "TEN_DLC") and country != "US":
             raise ConfigError(
-                f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}")
+                f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}"
+            )
         capabilities = tuple(body.get("capabilities", ("SMS",)))
         for capability in capabilities:
             _choice(capability, CAPABILITIES, "origination.new_number.capabilities")
@@ -199,13 +230,15 @@ def _delivery_events(raw: Any) -> DeliveryEventsConfig:
     shard_count = raw.get("shard_count")
     if stream_mode == "ON_DEMAND":
         if shard_count is not None:
-            raise ConfigError(f"delivery_events.shard_count {shard_count!r} is only for a PROVISIONED stream, "
-                              "not ON_DEMAND (an on-demand stream sizes itself)")
+            raise ConfigError(
+                f"delivery_events.shard_count {shard_count!r} is only for a PROVISIONED stream, "
+                "not ON_DEMAND (an on-demand stream sizes itself)"
+            )
     else:
-        shard_count = _int(1 if shard_count is None else shard_count, 1, MAX_SHARD_COUNT,
-                           "delivery_events.shard_count")
-    retention_days = _int(raw.get("ledger_retention_days", 400), 1, MAX_LEDGER_RETENTION_DAYS,
-                          "delivery_events.ledger_retention_days")
+        shard_count = _int(1 if shard_count is None else shard_count, 1, MAX_SHARD_COUNT, "delivery_events.shard_count")
+    retention_days = _int(
+        raw.get("ledger_retention_days", 400), 1, MAX_LEDGER_RETENTION_DAYS, "delivery_events.ledger_retention_days"
+    )
     return DeliveryEventsConfig(stream_mode, shard_count, retention_days)
 
 
@@ -213,12 +246,17 @@ def _delivery_events(raw: Any) -> DeliveryEventsConfig:
 def _archive(raw: Any) -> ArchiveConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"archive {raw!r} must be an object")
-    _reject_unknown(raw, {"infrequent_access_after_days", "glacier_instant_retrieval_after_days",
-                          "expire_after_days"}, "archive")
+    _reject_unknown(
+        raw, {"infrequent_access_after_days", "glacier_instant_retrieval_after_days", "expire_after_days"}, "archive"
+    )
     # S3 moves objects to Standard-IA after 30 days at the earliest.
     infrequent = _int(raw.get("infrequent_access_after_days", 30), 30, 36500, "archive.infrequent_access_after_days")
-    glacier = _int(raw.get("glacier_instant_retrieval_after_days", 90), infrequent + 1, 36500,
-                   "archive.glacier_instant_retrieval_after_days")
+    glacier = _int(
+        raw.get("glacier_instant_retrieval_after_days", 90),
+        infrequent + 1,
+        36500,
+        "archive.glacier_instant_retrieval_after_days",
+    )
     expire = raw.get("expire_after_days")
     if expire is not None:
         expire = _int(expire, glacier + 1, 36500, "archive.expire_after_days")
@@ -228,8 +266,11 @@ def _archive(raw: Any) -> ArchiveConfig:
 def _monitoring(raw: Any) -> MonitoringConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"monitoring {raw!r} must be an object")
-    _reject_unknown(raw, {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent",
-                          "hard_stop"}, "monitoring")
+    _reject_unknown(
+        raw,
+        {"alarm_topic_arn", "alarm_emails", "monthly_budget_usd", "delivery_failure_rate_percent", "hard_stop"},
+        "monitoring",
+    )
     topic_arn = raw.get("alarm_topic_arn")
     if topic_arn is not None and (not isinstance(topic_arn, str) or not _SNS_TOPIC_ARN.match(topic_arn)):
         raise ConfigError(f"monitoring.alarm_topic_arn {topic_arn!r} is not an SNS topic ARN")
@@ -238,8 +279,9 @@ def _monitoring(raw: Any) -> MonitoringConfig:
         if not isinstance(email, str) or not EMAIL.fullmatch(email):
             raise ConfigError(f"monitoring.alarm_emails entry {email!r} is not an e-mail address")
     budget = raw.get("monthly_budget_usd", 100.0)
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
-                               or not math.isfinite(budget) or budget <= 0):
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0
+    ):
         raise ConfigError(f"monitoring.monthly_budget_usd {budget!r} must be a positive number of dollars or null")
     hard_stop = _bool(raw.get("hard_stop", False), "monitoring.hard_stop")
     if hard_stop and budget is None:
@@ -251,8 +293,17 @@ def _monitoring(raw: Any) -> MonitoringConfig:
 
 
 # -- outbound -------------------------------------------------------------------------------
-_OUTBOUND_KEYS = {"mps", "max_price_usd", "time_to_live_seconds", "replace_lookalikes", "max_parts",
-                  "promotional_daily_limit", "quiet_hours", "max_concurrency", "templates"}
+_OUTBOUND_KEYS = {
+    "mps",
+    "max_price_usd",
+    "time_to_live_seconds",
+    "replace_lookalikes",
+    "max_parts",
+    "promotional_daily_limit",
+    "quiet_hours",
+    "max_concurrency",
+    "templates",
+}
 
 
 def default_mps(origination: NewNumber | ExistingOrigination) -> float:
@@ -303,14 +354,16 @@ def _quiet_hours(raw: Any) -> QuietHoursConfig:
     start = _clock_time(raw.get("start", "08:00"), "outbound.quiet_hours.start")
     end = _clock_time(raw.get("end", "21:00"), "outbound.quiet_hours.end")
     if not start < end:
-        raise ConfigError(f"outbound.quiet_hours.end {raw.get('end')!r} must be later than start "
-                          f"{raw.get('start', '08:00')!r} (a window within one day)")
+        raise ConfigError(
+            f"outbound.quiet_hours.end {raw.get('end')!r} must be later than start "
+            f"{raw.get('start', '08:00')!r} (a window within one day)"
+        )
     return QuietHoursConfig(start, end, _bool(raw.get("state_rules", True), "outbound.quiet_hours.state_rules"))
 
 
 def _clock_time(value: Any, where: str) -> time:
     if not isinstance(value, str) or not _CLOCK_TIME.match(value):
-        raise ConfigError(f"{where} {value!r} must be a 24-hour time like \"08:00\"")
+        raise ConfigError(f'{where} {value!r} must be a 24-hour time like "08:00"')
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
 
@@ -340,8 +393,9 @@ def _templates(raw: Any) -> dict[str, Template]:
 # -- protection -------------------------------------------------------------------------------
 def _protect(raw: Any, origination: NewNumber | ExistingOrigination, deletion_protection: bool) -> ProtectConfig:
     if not isinstance(raw, dict):
-        raise ConfigError(f"protect {raw!r} must be an object with allowed_countries, deletion_protection and "
-                          "account_default")
+        raise ConfigError(
+            f"protect {raw!r} must be an object with allowed_countries, deletion_protection and account_default"
+        )
     _reject_unknown(raw, {"allowed_countries", "deletion_protection", "account_default"}, "protect")
     own_country = origination.iso_country_code if isinstance(origination, NewNumber) else None
     defaulted = raw.get("allowed_countries") is None
@@ -350,20 +404,27 @@ def _protect(raw: Any, origination: NewNumber | ExistingOrigination, deletion_pr
     else:
         value = raw["allowed_countries"]
         if not isinstance(value, list):
-            raise ConfigError(f"protect.allowed_countries {value!r} must be a list of ISO 3166-1 alpha-2 country "
-                              "codes, such as [\"US\", \"CA\"]")
+            raise ConfigError(
+                f"protect.allowed_countries {value!r} must be a list of ISO 3166-1 alpha-2 country "
+                'codes, such as ["US", "CA"]'
+            )
         if not value:
-            raise ConfigError("protect.allowed_countries [] must name at least one country: an empty list would "
-                              "block every text")
+            raise ConfigError(
+                "protect.allowed_countries [] must name at least one country: an empty list would block every text"
+            )
         for code in value:
             if not isinstance(code, str) or code.strip().upper() not in SMS_COUNTRY_CODES:
-                raise ConfigError(f"protect.allowed_countries entry {code!r} is not an ISO 3166-1 alpha-2 country "
-                                  "code End User Messaging sends to (such as \"US\", \"CA\" or \"GB\")")
+                raise ConfigError(
+                    f"protect.allowed_countries entry {code!r} is not an ISO 3166-1 alpha-2 country "
+                    'code End User Messaging sends to (such as "US", "CA" or "GB")'
+                )
         countries = tuple(code.strip().upper() for code in value)
         _reject_duplicates(list(countries), "protect.allowed_countries")
         if own_country is not None and own_country not in countries:
-            raise ConfigError(f"protect.allowed_countries {list(countries)!r} leaves out {own_country!r}, the "
-                              "country of the stack's own number: replies to its customers would be blocked")
+            raise ConfigError(
+                f"protect.allowed_countries {list(countries)!r} leaves out {own_country!r}, the "
+                "country of the stack's own number: replies to its customers would be blocked"
+            )
     return ProtectConfig(
         allowed_countries=countries,
         deletion_protection=_bool(raw.get("deletion_protection", deletion_protection), "protect.deletion_protection"),
@@ -378,8 +439,9 @@ def _inbound(raw: Any) -> InboundConfig:
     _reject_unknown(raw, {"test_publisher_role_arn", "reply_limits"}, "inbound")
     role_arn = raw.get("test_publisher_role_arn")
     if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.match(role_arn)):
-        raise ConfigError(f"inbound.test_publisher_role_arn {role_arn!r} is not an IAM role ARN "
-                          "(arn:aws:iam::123456789012:role/name)")
+        raise ConfigError(
+            f"inbound.test_publisher_role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"
+        )
     return InboundConfig(test_publisher_role_arn=role_arn, reply_limits=_reply_limits(raw.get("reply_limits", {})))
 
 
@@ -393,8 +455,9 @@ def _reply_limits(raw: Any) -> ReplyLimits:
         "per_window": raw.get("per_window", default.per_window),
         "window_seconds": _minutes(raw.get("window_minutes", default.window_seconds // 60), "window_minutes"),
         "per_day": raw.get("per_day", default.per_day),
-        "same_text_seconds": _minutes(raw.get("same_text_minutes", default.same_text_seconds // 60),
-                                      "same_text_minutes"),
+        "same_text_seconds": _minutes(
+            raw.get("same_text_minutes", default.same_text_seconds // 60), "same_text_minutes"
+        ),
     }
     for name in ("per_window", "per_day"):
         if isinstance(values[name], bool) or not isinstance(values[name], int) or not 1 <= values[name] <= 1000:
@@ -421,8 +484,10 @@ def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfi
         raise ConfigError(f"conversations.ready_flows {ready!r} must be a list of ready flow names")
     for name in ready:
         if not isinstance(name, str) or name not in READY_FLOWS:
-            raise ConfigError(f"conversations.ready_flows entry {name!r} is not a ready flow: the ready flows are "
-                              f"{', '.join(sorted(READY_FLOWS))}")
+            raise ConfigError(
+                f"conversations.ready_flows entry {name!r} is not a ready flow: the ready flows are "
+                f"{', '.join(sorted(READY_FLOWS))}"
+            )
     _reject_duplicates(ready, "conversations.ready_flows")
     custom = raw.get("flows", {})
     if not isinstance(custom, dict):
@@ -440,15 +505,20 @@ def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfi
     for flow in flows.values():
         for word in flow.start_words:
             if word in taken:
-                raise ConfigError(f"conversations: flow {flow.name}: start word {word} is also {taken[word]}; "
-                                  "choose another start word")
+                raise ConfigError(
+                    f"conversations: flow {flow.name}: start word {word} is also {taken[word]}; "
+                    "choose another start word"
+                )
     bus_name = raw.get("event_bus_name")
     if bus_name is not None and (not isinstance(bus_name, str) or not _EVENT_BUS_NAME.fullmatch(bus_name)):
-        raise ConfigError(f"conversations.event_bus_name {bus_name!r} must be the name (not the ARN) of an event bus: "
-                          "1-256 letters, digits, '.', '-', '_' or '/'")
+        raise ConfigError(
+            f"conversations.event_bus_name {bus_name!r} must be the name (not the ARN) of an event bus: "
+            "1-256 letters, digits, '.', '-', '_' or '/'"
+        )
     extensions = _extensions(raw["extensions"]) if raw.get("extensions") is not None else None
-    return ConversationsConfig(flows=MappingProxyType(flows), specs=MappingProxyType(specs), event_bus_name=bus_name,
-                               extensions=extensions)
+    return ConversationsConfig(
+        flows=MappingProxyType(flows), specs=MappingProxyType(specs), event_bus_name=bus_name, extensions=extensions
+    )
 
 
 def _extensions(raw: Any) -> ExtensionsConfig:
@@ -462,8 +532,10 @@ def _extensions(raw: Any) -> ExtensionsConfig:
         raise ConfigError(f"conversations.extensions.directory {directory!r} must be a directory path")
     base = Path(directory) / "python" / module.replace(".", "/")
     if not (base / "__init__.py").is_file() and not base.with_suffix(".py").is_file():
-        raise ConfigError(f"conversations.extensions: {directory!r} has no python/{module.replace('.', '/')} package "
-                          "or .py file: lay the directory out as a Lambda layer (python/<module>)")
+        raise ConfigError(
+            f"conversations.extensions: {directory!r} has no python/{module.replace('.', '/')} package "
+            "or .py file: lay the directory out as a Lambda layer (python/<module>)"
+        )
     return ExtensionsConfig(directory=str(Path(directory).resolve()), module=module)
 
 

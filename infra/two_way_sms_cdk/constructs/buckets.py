@@ -17,7 +17,8 @@ def access_logs_bucket(scope: Construct, construct_id: str, *, retention: Durati
     access logging destination bucket.
     """
     return s3.Bucket(
-        scope, construct_id,
+        scope,
+        construct_id,
         encryption=s3.BucketEncryption.S3_MANAGED,
         versioned=True,
         enforce_ssl=True,
@@ -25,21 +26,31 @@ def access_logs_bucket(scope: Construct, construct_id: str, *, retention: Durati
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=RemovalPolicy.RETAIN,
-        lifecycle_rules=[s3.LifecycleRule(
-            id="ExpireAccessLogs",
-            expiration=retention,
-            noncurrent_version_expiration=Duration.days(1),
-            abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
-        )],
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="ExpireAccessLogs",
+                expiration=retention,
+                noncurrent_version_expiration=Duration.days(1),
+                abort_incomplete_multipart_upload_after=INCOMPLETE_UPLOADS_KEPT_FOR,
+            )
+        ],
     )
 
 
-def encrypted_bucket(scope: Construct, construct_id: str, *, encryption_key: kms.IKey, access_logs: s3.IBucket,
-                     access_logs_prefix: str, lifecycle_rule: s3.LifecycleRule) -> s3.Bucket:
+def encrypted_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    encryption_key: kms.IKey,
+    access_logs: s3.IBucket,
+    access_logs_prefix: str,
+    lifecycle_rule: s3.LifecycleRule,
+) -> s3.Bucket:
     """A data bucket: SSE-KMS with ``encryption_key`` (bucket key on), versioned, TLS 1.2+ only, private,
     kept when the stack goes, its access logged to ``access_logs`` under ``access_logs_prefix``."""
     return s3.Bucket(
-        scope, construct_id,
+        scope,
+        construct_id,
         encryption=s3.BucketEncryption.KMS,
         encryption_key=encryption_key,
         bucket_key_enabled=True,

@@ -132,41 +132,61 @@ class Campaigns(Construct):
         super().__init__(scope, construct_id)
         self.node.set_context(_S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)  # before any child exists
         if existing_audience_bucket is not None:
-            given = sorted(name for name, value in (
-                ("audience_retention", audience_retention), ("access_logs_bucket", access_logs_bucket),
-            ) if value is not None)
+            given = sorted(
+                name
+                for name, value in (
+                    ("audience_retention", audience_retention),
+                    ("access_logs_bucket", access_logs_bucket),
+                )
+                if value is not None
+            )
             if given:
-                raise ValueError(f"pass existing_audience_bucket or the new bucket's settings {given}, not both: "
-                                 "an existing bucket keeps its own lifecycle and logging")
+                raise ValueError(
+                    f"pass existing_audience_bucket or the new bucket's settings {given}, not both: "
+                    "an existing bucket keeps its own lifecycle and logging"
+                )
         audience_retention = audience_retention or Duration.days(90)
-        _check_settings(retry_attempts=retry_attempts, max_event_age=max_event_age,
-                        audience_retention=audience_retention, reserved_concurrency=reserved_concurrency,
-                        budget_check_interval=budget_check_interval)
+        _check_settings(
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            audience_retention=audience_retention,
+            reserved_concurrency=reserved_concurrency,
+            budget_check_interval=budget_check_interval,
+        )
         self.templates: dict[str, Template] = dict(templates or {})
         templates_json = templates_to_json(self.templates)
         settings_json = sender_settings.to_json() if sender_settings is not None else ""
         size = settings_size(templates_json, settings_json)
         if size > MAX_SETTINGS_BYTES:
-            raise ValueError(f"the templates and sender settings take {size} bytes, more than the "
-                             f"{MAX_SETTINGS_BYTES} that fit in the function's environment: shorten or remove "
-                             "templates")
+            raise ValueError(
+                f"the templates and sender settings take {size} bytes, more than the "
+                f"{MAX_SETTINGS_BYTES} that fit in the function's environment: shorten or remove "
+                "templates"
+            )
 
         self.encryption_key: kms.IKey = encryption_key or new_key(
-            self, "Key", "Encrypts the campaign queues, logs and audiences")
+            self, "Key", "Encrypts the campaign queues, logs and audiences"
+        )
         allow_cloudwatch_logs(self.encryption_key)
 
         self.schedule_group = scheduler.ScheduleGroup(self, "ScheduleGroup", removal_policy=RemovalPolicy.DESTROY)
         self.schedule_dead_letter_queue = encrypted_queue(
-            self, "ScheduleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+            self, "ScheduleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION
+        )
         self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION
+        )
         self.scheduler_role = iam.Role(
-            self, "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(SCHEDULER_PRINCIPAL, conditions={
-                # Confused-deputy guard: only schedules of this account, in this group.
-                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                "ArnEquals": {"aws:SourceArn": self.schedule_group.schedule_group_arn},
-            }),
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                SCHEDULER_PRINCIPAL,
+                conditions={
+                    # Confused-deputy guard: only schedules of this account, in this group.
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnEquals": {"aws:SourceArn": self.schedule_group.schedule_group_arn},
+                },
+            ),
             description="Lets EventBridge Scheduler invoke the campaigns function for one-off SMS schedules",
         )
 
@@ -175,9 +195,13 @@ class Campaigns(Construct):
             self.audience_bucket: s3.IBucket = existing_audience_bucket
         else:
             self.access_logs_bucket = access_logs_bucket or new_access_logs_bucket(
-                self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
+                self, "AccessLogs", retention=ACCESS_LOG_RETENTION
+            )
             self.audience_bucket = encrypted_bucket(
-                self, "Audiences", encryption_key=self.encryption_key, access_logs=self.access_logs_bucket,
+                self,
+                "Audiences",
+                encryption_key=self.encryption_key,
+                access_logs=self.access_logs_bucket,
                 access_logs_prefix=ACCESS_LOGS_PREFIX,
                 lifecycle_rule=s3.LifecycleRule(
                     id="ExpireAudiences",
@@ -199,8 +223,12 @@ class Campaigns(Construct):
             **({"SENDER_SETTINGS": settings_json} if sender_settings is not None else {}),
         }
         handler = handler_function(
-            self, "campaigns", "Fans SMS campaigns out into the outbound queue and releases held requests",
-            encryption_key=self.encryption_key, environment=environment, contract=CampaignsSettings,
+            self,
+            "campaigns",
+            "Fans SMS campaigns out into the outbound queue and releases held requests",
+            encryption_key=self.encryption_key,
+            environment=environment,
+            contract=CampaignsSettings,
             sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         self.function, self.log_group = handler.function, handler.log_group
@@ -218,23 +246,32 @@ class Campaigns(Construct):
         # The scheduler role's permissions, exactly: CDK's grants would add the function's
         # versions (":*") and the key's ReEncrypt*/GenerateDataKey* families.
         self._scheduler_policy = iam.ManagedPolicy(
-            self, "SchedulerPolicy",
+            self,
+            "SchedulerPolicy",
             description="EventBridge Scheduler: invoke the campaigns function, park failed invocations",
             roles=[self.scheduler_role],
             statements=[
-                iam.PolicyStatement(sid="InvokeCampaignsFunction", actions=["lambda:InvokeFunction"],
-                                    resources=[self.function.function_arn]),
-                iam.PolicyStatement(sid="SendToDeadLetterQueue", actions=["sqs:SendMessage"],
-                                    resources=[self.schedule_dead_letter_queue.queue_arn]),
                 iam.PolicyStatement(
-                    sid="EncryptDeadLetters", actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    sid="InvokeCampaignsFunction",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.function.function_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="SendToDeadLetterQueue",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.schedule_dead_letter_queue.queue_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptDeadLetters",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=[self.encryption_key.key_arn],
                     conditions={"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(self).region}.amazonaws.com"}},
                 ),
             ],
         )
         self.budget_check = scheduler.CfnSchedule(
-            self, "BudgetCheck",
+            self,
+            "BudgetCheck",
             description="Tries one request parked for the monthly SMS budget again (released once the budget allows)",
             group_name=self.schedule_group.schedule_group_name,
             schedule_expression=f"rate({_rate(budget_check_interval)})",
@@ -248,7 +285,8 @@ class Campaigns(Construct):
                     maximum_retry_attempts=BUDGET_CHECK_RETRY_ATTEMPTS,
                 ),
                 dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.schedule_dead_letter_queue.queue_arn),
+                    arn=self.schedule_dead_letter_queue.queue_arn
+                ),
             ),
         )
         # The group's name is known at synth (no reference): the schedule must still come after the group.
@@ -264,35 +302,60 @@ class Campaigns(Construct):
         function = self.function.node.default_child
         # Overrides the reason handler.acknowledge_findings gave (the last acknowledgement wins).
         for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
-            acknowledge(function, finding, "Invoked asynchronously by EventBridge Scheduler; its asynchronous "
-                        "invocation config sends failed events to an SQS on-failure destination, which records the "
-                        "error with the event (a function DLQ would keep the event only)")
-        for queue, role in ((self.dead_letter_queue, "the campaigns function's on-failure destination"),
-                            (self.schedule_dead_letter_queue, "the dead-letter queue of every schedule in the group")):
-            acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy",
-                        "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
-            acknowledge(queue.node.default_child, "AwsSolutions-SQS3",
-                        f"This queue is {role} (set on each schedule at run time, or the function's "
-                        "EventInvokeConfig), not a source queue")
+            acknowledge(
+                function,
+                finding,
+                "Invoked asynchronously by EventBridge Scheduler; its asynchronous "
+                "invocation config sends failed events to an SQS on-failure destination, which records the "
+                "error with the event (a function DLQ would keep the event only)",
+            )
+        for queue, role in (
+            (self.dead_letter_queue, "the campaigns function's on-failure destination"),
+            (self.schedule_dead_letter_queue, "the dead-letter queue of every schedule in the group"),
+        ):
+            acknowledge(
+                queue.node.default_child,
+                "Serverless-SQSRedrivePolicy",
+                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
+            )
+            acknowledge(
+                queue.node.default_child,
+                "AwsSolutions-SQS3",
+                f"This queue is {role} (set on each schedule at run time, or the function's "
+                "EventInvokeConfig), not a source queue",
+            )
         policy = role_policy(self.function.role)
         stack = Stack.of(self)
         audiences = nag_resource_name(stack.resolve(self._audience_objects()))
-        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{audiences}]",
-                    "Audience CSVs have names chosen per campaign; read-only (s3:GetObject) on the audience bucket")
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{audiences}]",
+            "Audience CSVs have names chosen per campaign; read-only (s3:GetObject) on the audience bucket",
+        )
         if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
             return
-        acknowledge(self.audience_bucket.node.default_child, "HIPAA.Security-S3BucketReplicationEnabled",
-                    _NO_REPLICATION)
-        acknowledge(self.audience_bucket.node.default_child, "NIST.800.53.R5-S3BucketReplicationEnabled",
-                    _NO_REPLICATION)
+        acknowledge(
+            self.audience_bucket.node.default_child, "HIPAA.Security-S3BucketReplicationEnabled", _NO_REPLICATION
+        )
+        acknowledge(
+            self.audience_bucket.node.default_child, "NIST.800.53.R5-S3BucketReplicationEnabled", _NO_REPLICATION
+        )
         if isinstance(self.access_logs_bucket, s3.Bucket) and self.access_logs_bucket.node.scope is self:
             logs_bucket = self.access_logs_bucket.node.default_child
             for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
-                acknowledge(logs_bucket, finding, "Server access logs of the audience bucket, kept for a fixed "
-                            "retention; an audit trail of this account's own requests, not data to replicate")
+                acknowledge(
+                    logs_bucket,
+                    finding,
+                    "Server access logs of the audience bucket, kept for a fixed "
+                    "retention; an audit trail of this account's own requests, not data to replicate",
+                )
             for finding in ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS"):
-                acknowledge(logs_bucket, finding, "S3 server access logging delivers only to destination buckets "
-                            "with SSE-S3 default encryption, not SSE-KMS")
+                acknowledge(
+                    logs_bucket,
+                    finding,
+                    "S3 server access logging delivers only to destination buckets "
+                    "with SSE-S3 default encryption, not SSE-KMS",
+                )
 
     def _audience_objects(self) -> str:
         return self.audience_bucket.arn_for_objects("*")
@@ -301,10 +364,14 @@ class Campaigns(Construct):
     def grant_read_audiences(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read audience CSVs: ``s3:GetObject`` on the bucket's objects, ``s3:ListBucket`` (a missing
         key then reads as NoSuchKey, not AccessDenied) and decrypt with the bucket's key."""
-        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"],
-                                           resource_arns=[self._audience_objects()])
-        grant = grant.combine(iam.Grant.add_to_principal(grantee=grantee, actions=["s3:ListBucket"],
-                                                         resource_arns=[self.audience_bucket.bucket_arn]))
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject"], resource_arns=[self._audience_objects()]
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.audience_bucket.bucket_arn]
+            )
+        )
         if self.audience_bucket.encryption_key is not None:
             grant = grant.combine(self.audience_bucket.encryption_key.grant_decrypt(grantee))
         return grant
@@ -336,9 +403,11 @@ class Campaigns(Construct):
         return self.schedule_group.metric_target_errors(**{"statistic": "Sum", **kwargs})
 
 
-_NO_REPLICATION = ("Audience CSVs are short-lived inputs (they expire after the audience retention) that the uploader "
-                   "keeps; versioned and retained, encrypted with a retained key: a second-region copy of phone "
-                   "lists would widen their exposure for no recovery need")
+_NO_REPLICATION = (
+    "Audience CSVs are short-lived inputs (they expire after the audience retention) that the uploader "
+    "keeps; versioned and retained, encrypted with a retained key: a second-region copy of phone "
+    "lists would widen their exposure for no recovery need"
+)
 
 
 def _rate(interval: Duration) -> str:
@@ -351,25 +420,36 @@ def _rate(interval: Duration) -> str:
     raise AssertionError("every whole number of minutes has a unit")  # pragma: no cover
 
 
-def _check_settings(*, retry_attempts: int, max_event_age: Duration, audience_retention: Duration,
-                    reserved_concurrency: int, budget_check_interval: Duration) -> None:
+def _check_settings(
+    *,
+    retry_attempts: int,
+    max_event_age: Duration,
+    audience_retention: Duration,
+    reserved_concurrency: int,
+    budget_check_interval: Duration,
+) -> None:
     """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
     if not Token.is_unresolved(retry_attempts) and not 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS:
-        raise ValueError(f"retry_attempts {retry_attempts} must be 0-{MAX_RETRY_ATTEMPTS} (Lambda's asynchronous "
-                         "retries)")
+        raise ValueError(
+            f"retry_attempts {retry_attempts} must be 0-{MAX_RETRY_ATTEMPTS} (Lambda's asynchronous retries)"
+        )
     if not max_event_age.is_unresolved() and not (
-            MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds()):
+        MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds()
+    ):
         raise ValueError(f"max_event_age {max_event_age.to_human_string()} must be 1 minute to 6 hours")
     if not audience_retention.is_unresolved():
         days = audience_retention.to_days(integral=False)
         if days < 1 or days != int(days):
-            raise ValueError(f"audience_retention {audience_retention.to_human_string()} must be a whole number of "
-                             "days, at least 1")
+            raise ValueError(
+                f"audience_retention {audience_retention.to_human_string()} must be a whole number of days, at least 1"
+            )
     if not Token.is_unresolved(reserved_concurrency) and reserved_concurrency < 1:
         raise ValueError(f"reserved_concurrency {reserved_concurrency} must be at least 1")
     if budget_check_interval.is_unresolved():
         raise ValueError("budget_check_interval must be a concrete duration: it becomes a schedule's rate")
     seconds = budget_check_interval.to_seconds()
     if seconds % 60 or not MIN_BUDGET_CHECK_INTERVAL.to_seconds() <= seconds <= MAX_BUDGET_CHECK_INTERVAL.to_seconds():
-        raise ValueError(f"budget_check_interval {budget_check_interval.to_human_string()} must be whole minutes "
-                         "from 1 minute to 1 day")
+        raise ValueError(
+            f"budget_check_interval {budget_check_interval.to_human_string()} must be whole minutes "
+            "from 1 minute to 1 day"
+        )

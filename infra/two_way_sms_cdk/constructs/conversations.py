@@ -85,18 +85,24 @@ class Conversations(Construct):
         if existing_event_bus is not None and event_bus_props is not None:
             raise ValueError("existing_event_bus and event_bus_props are exclusive: give one or the other")
         if archive_retention is not None and archive_retention.to_hours() < 24:
-            raise ValueError(f"archive_retention {archive_retention.to_human_string()} must be at least 1 day "
-                             "(None: no archive)")
+            raise ValueError(
+                f"archive_retention {archive_retention.to_human_string()} must be at least 1 day (None: no archive)"
+            )
         self.flows: dict[str, Flow] = dict(flows)
         self.encryption_key = encryption_key
         self._publisher_arns: list[str] = []  # roles that may put events with the package's source
         self._code_user_arns: list[str] = []  # roles that may use the codes key
 
         self.table: dynamodb.Table = encrypted_table(
-            self, "Table", encryption_key=encryption_key, partition_key="customer_number",
-            sort_key="conversation_id", time_to_live_attribute="delete_at", kept=deletion_protection,
+            self,
+            "Table",
+            encryption_key=encryption_key,
+            partition_key="customer_number",
+            sort_key="conversation_id",
+            time_to_live_attribute="delete_at",
+            kept=deletion_protection,
             backup_reason="Holds conversations in progress, which expire by TTL within weeks; their outcomes are "
-                          "business events (archived on the bus)",
+            "business events (archived on the bus)",
         )
 
         flows_json = flows_to_json(self.flows)
@@ -104,10 +110,13 @@ class Conversations(Construct):
         self.flows_digest = flows_digest(flows_json)
         size = len(flows_json.encode())
         if size > ADVANCED_PARAMETER_BYTES:
-            raise ValueError(f"the flows take {size} bytes of JSON, more than the {ADVANCED_PARAMETER_BYTES} an SSM "
-                             "parameter holds: shorten the prompts and replies or switch flows off")
+            raise ValueError(
+                f"the flows take {size} bytes of JSON, more than the {ADVANCED_PARAMETER_BYTES} an SSM "
+                "parameter holds: shorten the prompts and replies or switch flows off"
+            )
         self.flows_parameter = ssm.StringParameter(
-            self, "Flows",
+            self,
+            "Flows",
             description="Two-way SMS conversation flows (JSON), read by the inbound and sender functions",
             string_value=flows_json,
             tier=ssm.ParameterTier.STANDARD if size <= STANDARD_PARAMETER_BYTES else ssm.ParameterTier.ADVANCED,
@@ -122,33 +131,46 @@ class Conversations(Construct):
         self.codes_key: kms.Key | None = None
         if any(flow.needs_a_code for flow in self.flows.values()):
             self.codes_key = kms.Key(
-                self, "CodesKey",
+                self,
+                "CodesKey",
                 description="Derives the one-use codes of two-way SMS conversations (HMAC)",
                 key_spec=kms.KeySpec.HMAC_256,
                 key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
                 removal_policy=RemovalPolicy.RETAIN,
             )
-            for finding in ("AwsSolutions-KMS5", "HIPAA.Security-KMSBackingKeyRotationEnabled",
-                            "NIST.800.53.R5-KMSBackingKeyRotationEnabled"):
-                acknowledge(self.codes_key.node.default_child, finding,
-                            "An HMAC KMS key cannot rotate automatically (KMS rotates symmetric encryption keys only); "
-                            "it only derives short-lived one-use codes, and a new key can replace it at any time")
+            for finding in (
+                "AwsSolutions-KMS5",
+                "HIPAA.Security-KMSBackingKeyRotationEnabled",
+                "NIST.800.53.R5-KMSBackingKeyRotationEnabled",
+            ):
+                acknowledge(
+                    self.codes_key.node.default_child,
+                    finding,
+                    "An HMAC KMS key cannot rotate automatically (KMS rotates symmetric encryption keys only); "
+                    "it only derives short-lived one-use codes, and a new key can replace it at any time",
+                )
             # The key's default statement lets any principal of the account that an IAM policy allows
             # use it: only the roles granted here may derive or check a code.
-            self.codes_key.add_to_resource_policy(iam.PolicyStatement(
-                sid="DenyCodesButToTheirFunctions",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["kms:GenerateMac", "kms:VerifyMac"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"ArnNotEquals": {"aws:PrincipalArn": lazy_list(
-                    lambda: self._code_user_arns or [_account_root()])}},
-            ))
+            self.codes_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyCodesButToTheirFunctions",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["kms:GenerateMac", "kms:VerifyMac"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={
+                        "ArnNotEquals": {
+                            "aws:PrincipalArn": lazy_list(lambda: self._code_user_arns or [_account_root()])
+                        }
+                    },
+                )
+            )
 
     def _new_event_bus(self, props: events.EventBusProps | None, archive_retention: Duration | None) -> events.EventBus:
         key = (props.kms_key if props is not None else None) or self.encryption_key
         bus = events.EventBus(
-            self, "EventBus",
+            self,
+            "EventBus",
             description=(props.description if props is not None else None)
             or "Two-way SMS business events: replies, opt-outs, opt-ins and conversation outcomes",
             event_bus_name=props.event_bus_name if props is not None else None,
@@ -159,46 +181,55 @@ class Conversations(Construct):
         )  # with a kms.Key, CDK adds the statement that lets EventBridge use it for this bus
         # The bus's ARN from its name (a literal CDK generates), not GetAtt: the bus's own policy,
         # or the key's policy naming the bus that the key encrypts, would be a circular dependency.
-        bus_arn = Stack.of(self).format_arn(service="events", resource="event-bus",
-                                            resource_name=bus.node.default_child.name)
+        bus_arn = Stack.of(self).format_arn(
+            service="events", resource="event-bus", resource_name=bus.node.default_child.name
+        )
         # Only the stack's functions publish the package's events (their roles, added by the grants).
         # The bus's own Policy property, not an AWS::Events::EventBusPolicy: this construct owns the
         # new bus's whole policy (and cdk-nag's check of EventBusPolicy reads a deprecated property).
         bus.node.default_child.policy = {
             "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "OnlyTheStackPublishesItsEvents",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "events:PutEvents",
-                "Resource": bus_arn,
-                "Condition": {
-                    "StringEquals": {"events:source": BUSINESS_EVENT_SOURCE},
-                    "ArnNotEquals": {"aws:PrincipalArn": lazy_list(
-                        lambda: self._publisher_arns or [_account_root()])},
-                },
-            }],
+            "Statement": [
+                {
+                    "Sid": "OnlyTheStackPublishesItsEvents",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                    "Condition": {
+                        "StringEquals": {"events:source": BUSINESS_EVENT_SOURCE},
+                        "ArnNotEquals": {
+                            "aws:PrincipalArn": lazy_list(lambda: self._publisher_arns or [_account_root()])
+                        },
+                    },
+                }
+            ],
         }
         if archive_retention is None:
             return bus
         if isinstance(key, kms.Key):
             # As the archive documentation asks: the archive's data keys, bound to the bus.
-            key.add_to_resource_policy(iam.PolicyStatement(
-                sid="AllowEventBridgeArchive",
-                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": bus_arn}},
-            ))
-            key.add_to_resource_policy(iam.PolicyStatement(
-                sid="AllowEventBridgeDescribeKey",
-                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-                actions=["kms:DescribeKey"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ))
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowEventBridgeArchive",
+                    principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": bus_arn}},
+                )
+            )
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowEventBridgeDescribeKey",
+                    principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                    actions=["kms:DescribeKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
         self.archive = events.CfnArchive(
-            self, "Archive",
+            self,
+            "Archive",
             source_arn=bus.event_bus_arn,
             description="Every event on the two-way SMS business event bus, to replay",
             retention_days=int(archive_retention.to_days()),

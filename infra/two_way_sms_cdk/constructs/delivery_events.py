@@ -138,9 +138,15 @@ class DeliveryEvents(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if existing_stream is not None:
-            given = {name: value for name, value in (
-                ("stream_mode", stream_mode), ("shard_count", shard_count), ("stream_retention", stream_retention),
-            ) if value is not None}
+            given = {
+                name: value
+                for name, value in (
+                    ("stream_mode", stream_mode),
+                    ("shard_count", shard_count),
+                    ("stream_retention", stream_retention),
+                )
+                if value is not None
+            }
             if given:
                 raise ValueError(
                     f"pass existing_stream or the new stream's settings {sorted(given)}, not both: an existing "
@@ -154,22 +160,32 @@ class DeliveryEvents(Construct):
                 shard_count = DEFAULT_SHARD_COUNT
             stream_retention = stream_retention or DEFAULT_STREAM_RETENTION
         _check_settings(
-            shard_count=shard_count, stream_retention=stream_retention, origination_numbers=origination_numbers,
-            batch_size=batch_size, max_batching_window=max_batching_window, retry_attempts=retry_attempts,
-            max_record_age=max_record_age, parallelization_factor=parallelization_factor, memory_size=memory_size,
-            timeout=timeout, reserved_concurrency=reserved_concurrency,
+            shard_count=shard_count,
+            stream_retention=stream_retention,
+            origination_numbers=origination_numbers,
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            retry_attempts=retry_attempts,
+            max_record_age=max_record_age,
+            parallelization_factor=parallelization_factor,
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrency=reserved_concurrency,
         )
         if reserved_concurrency is None:
             reserved_concurrency = _default_reserved_concurrency(
-                stream_mode if existing_stream is None else None, shard_count, parallelization_factor)
+                stream_mode if existing_stream is None else None, shard_count, parallelization_factor
+            )
 
         self.encryption_key: kms.IKey = encryption_key or new_key(
-            self, "Key", "Encrypts the delivery event stream, its queues and logs")
+            self, "Key", "Encrypts the delivery event stream, its queues and logs"
+        )
         allow_cloudwatch_logs(self.encryption_key)
         _allow_eventbridge_dead_letters(self.encryption_key)
 
         self.stream: kinesis.IStream = existing_stream or kinesis.Stream(
-            self, "Stream",
+            self,
+            "Stream",
             encryption=kinesis.StreamEncryption.KMS,
             encryption_key=self.encryption_key,
             stream_mode=stream_mode,
@@ -179,9 +195,11 @@ class DeliveryEvents(Construct):
         )
 
         self.rule_dead_letter_queue = encrypted_queue(
-            self, "RuleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+            self, "RuleDeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION
+        )
         self.rule = events.Rule(
-            self, "Rule",
+            self,
+            "Rule",
             description="End User Messaging SMS delivery events to the delivery event stream",
             event_pattern=events.EventPattern(
                 source=[EVENT_SOURCE],
@@ -189,24 +207,29 @@ class DeliveryEvents(Construct):
                 detail={"originationPhoneNumber": list(origination_numbers)} if origination_numbers else None,
             ),
         )
-        self.rule.add_target(targets.KinesisStream(
-            self.stream,
-            partition_key_path=PARTITION_KEY_PATH,
-            dead_letter_queue=self.rule_dead_letter_queue,
-            max_event_age=RULE_MAX_EVENT_AGE,
-            retry_attempts=RULE_MAX_RETRY_ATTEMPTS,
-        ))
+        self.rule.add_target(
+            targets.KinesisStream(
+                self.stream,
+                partition_key_path=PARTITION_KEY_PATH,
+                dead_letter_queue=self.rule_dead_letter_queue,
+                max_event_age=RULE_MAX_EVENT_AGE,
+                retry_attempts=RULE_MAX_RETRY_ATTEMPTS,
+            )
+        )
         # The Kinesis target, unlike the Lambda and SQS ones, leaves the dead-letter queue's policy to us.
-        self.rule_dead_letter_queue.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowDeliveryEventRule",
-            principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-            actions=["sqs:SendMessage"],
-            resources=[self.rule_dead_letter_queue.queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
-        ))
+        self.rule_dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowDeliveryEventRule",
+                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                actions=["sqs:SendMessage"],
+                resources=[self.rule_dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
+            )
+        )
 
         self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION
+        )
         environment = {
             "LEDGER_TABLE": ledger.table.table_name,
             "CONTACTS_TABLE": contacts_table.table_name,
@@ -215,8 +238,12 @@ class DeliveryEvents(Construct):
             **({"OUTBOUND_TABLE": outbound_table.table_name} if outbound_table is not None else {}),
         }
         handler = handler_function(
-            self, "events", "Applies SMS delivery events to the message ledger and records opt-outs they show",
-            encryption_key=self.encryption_key, environment=environment, contract=EventsSettings,
+            self,
+            "events",
+            "Applies SMS delivery events to the message ledger and records opt-outs they show",
+            encryption_key=self.encryption_key,
+            environment=environment,
+            contract=EventsSettings,
             sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         self.function, self.log_group = handler.function, handler.log_group
@@ -234,7 +261,8 @@ class DeliveryEvents(Construct):
         )
         self.function.add_event_source(self.event_source)  # also grants the function read on the stream
         self.event_source_mapping: lambda_.EventSourceMapping = next(
-            c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
+            c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping)
+        )
         ledger.grant_record(self.function)
         # Recording an opt-out (two_way_sms.adapters.contacts.ContactsTable.record_consent): the
         # proof's conditional PutItem and the profile's conditional UpdateItem; nothing else.
@@ -256,25 +284,47 @@ class DeliveryEvents(Construct):
         if isinstance(events_role, iam.Role):
             events_policy = role_policy(events_role)
             if self.stream.encryption_key is not None:
-                for finding in ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]"):
-                    acknowledge(events_policy, finding, "Scoped to the stream's one key: EventBridge puts records on "
-                                "the KMS-encrypted stream, and Kinesis needs a data key of it for each producer")
+                for finding in (
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                    "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+                ):
+                    acknowledge(
+                        events_policy,
+                        finding,
+                        "Scoped to the stream's one key: EventBridge puts records on "
+                        "the KMS-encrypted stream, and Kinesis needs a data key of it for each producer",
+                    )
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-                acknowledge(events_policy, finding, "CDK's policy for the role EventBridge assumes to write to this "
-                            "one stream; no other principal uses it")
+                acknowledge(
+                    events_policy,
+                    finding,
+                    "CDK's policy for the role EventBridge assumes to write to this "
+                    "one stream; no other principal uses it",
+                )
         if isinstance(self.stream, kinesis.Stream):
-            acknowledge(self.stream.node.default_child, "AwsSolutions-KDS3",
-                        "Every store in this stack uses a customer-managed key by design (key policy control, "
-                        "CloudTrail audit, one key for the ledger and its stream); Kinesis calls KMS about every five "
-                        "minutes per producer or consumer credential, a few dollars a month")
+            acknowledge(
+                self.stream.node.default_child,
+                "AwsSolutions-KDS3",
+                "Every store in this stack uses a customer-managed key by design (key policy control, "
+                "CloudTrail audit, one key for the ledger and its stream); Kinesis calls KMS about every five "
+                "minutes per producer or consumer credential, a few dollars a month",
+            )
         for queue in (self.dead_letter_queue, self.rule_dead_letter_queue):
-            acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy",
-                        "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
-        acknowledge(self.rule_dead_letter_queue.node.default_child, "AwsSolutions-SQS3",
-                    "This queue is the EventBridge rule target's dead-letter queue (the target's DeadLetterConfig)")
-        acknowledge(self.dead_letter_queue.node.default_child, "AwsSolutions-SQS3",
-                    "This queue is the Kinesis event source mapping's on-failure destination")
+            acknowledge(
+                queue.node.default_child,
+                "Serverless-SQSRedrivePolicy",
+                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
+            )
+        acknowledge(
+            self.rule_dead_letter_queue.node.default_child,
+            "AwsSolutions-SQS3",
+            "This queue is the EventBridge rule target's dead-letter queue (the target's DeadLetterConfig)",
+        )
+        acknowledge(
+            self.dead_letter_queue.node.default_child,
+            "AwsSolutions-SQS3",
+            "This queue is the Kinesis event source mapping's on-failure destination",
+        )
 
     def metric_iterator_age(self, **kwargs) -> cloudwatch.Metric:
         """How far behind the stream the function is (``IteratorAge``, maximum, milliseconds).
@@ -298,25 +348,33 @@ def _allow_eventbridge_dead_letters(key: kms.IKey) -> None:
     """
     if not isinstance(key, kms.Key) or getattr(key, _KEY_MARK, False):
         return
-    key.add_to_resource_policy(iam.PolicyStatement(
-        sid="AllowEventBridgeDeadLetters",
-        principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-        actions=["kms:GenerateDataKey", "kms:Decrypt"],
-        resources=["*"],  # in a key policy "*" means this key
-        conditions={
-            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/*"},
-        },
-    ))
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowEventBridgeDeadLetters",
+            principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/*"},
+            },
+        )
+    )
     setattr(key, _KEY_MARK, True)
 
 
 def _default_reserved_concurrency(
-    stream_mode: kinesis.StreamMode | None, shard_count: int | None, parallelization_factor: int,
+    stream_mode: kinesis.StreamMode | None,
+    shard_count: int | None,
+    parallelization_factor: int,
 ) -> int:
     """Enough concurrent invocations for every batch the mapping can run at once."""
-    if stream_mode == kinesis.StreamMode.PROVISIONED and shard_count is not None \
-            and not Token.is_unresolved(shard_count) and not Token.is_unresolved(parallelization_factor):
+    if (
+        stream_mode == kinesis.StreamMode.PROVISIONED
+        and shard_count is not None
+        and not Token.is_unresolved(shard_count)
+        and not Token.is_unresolved(parallelization_factor)
+    ):
         return max(2, shard_count * parallelization_factor)
     return UNKNOWN_SHARDS_CONCURRENCY_PER_FACTOR * parallelization_factor
 
@@ -336,21 +394,31 @@ def _check_settings(
     reserved_concurrency: int | None,
 ) -> None:
     """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
+
     def check_range(name: str, value: int | None, low: int, high: int, why: str = "") -> None:
         if value is not None and not Token.is_unresolved(value) and not low <= value <= high:
             raise ValueError(f"{name} {value} must be {low:,}-{high:,}{why}")
 
     def check_duration(name: str, value: Duration | None, low: Duration, high: Duration) -> None:
-        if value is not None and not value.is_unresolved() \
-                and not low.to_seconds() <= value.to_seconds() <= high.to_seconds():
-            raise ValueError(f"{name} {value.to_human_string()} must be {low.to_human_string()} to "
-                             f"{high.to_human_string()}")
+        if (
+            value is not None
+            and not value.is_unresolved()
+            and not low.to_seconds() <= value.to_seconds() <= high.to_seconds()
+        ):
+            raise ValueError(
+                f"{name} {value.to_human_string()} must be {low.to_human_string()} to {high.to_human_string()}"
+            )
 
     if shard_count is not None and not Token.is_unresolved(shard_count) and shard_count < 1:
         raise ValueError(f"shard_count {shard_count} must be at least 1")
     check_range("batch_size", batch_size, 1, 10_000)
-    check_range("retry_attempts", retry_attempts, 0, 10_000, " (a bounded number: -1, retrying forever, would "
-                "let one bad record hold up its shard until it ages out)")
+    check_range(
+        "retry_attempts",
+        retry_attempts,
+        0,
+        10_000,
+        " (a bounded number: -1, retrying forever, would let one bad record hold up its shard until it ages out)",
+    )
     check_range("parallelization_factor", parallelization_factor, 1, 10)
     check_range("memory_size", memory_size, 128, 10_240)
     check_range("reserved_concurrency", reserved_concurrency, 1, 10_000)
@@ -358,8 +426,12 @@ def _check_settings(
     check_duration("max_record_age", max_record_age, Duration.seconds(60), Duration.days(7))
     check_duration("timeout", timeout, Duration.seconds(1), Duration.seconds(900))
     check_duration("stream_retention", stream_retention, Duration.hours(24), Duration.days(365))
-    if stream_retention is not None and not stream_retention.is_unresolved() and not max_record_age.is_unresolved() \
-            and max_record_age.to_seconds() >= stream_retention.to_seconds():
+    if (
+        stream_retention is not None
+        and not stream_retention.is_unresolved()
+        and not max_record_age.is_unresolved()
+        and max_record_age.to_seconds() >= stream_retention.to_seconds()
+    ):
         raise ValueError(
             f"max_record_age {max_record_age.to_human_string()} must be shorter than stream_retention "
             f"{stream_retention.to_human_string()}: the stream would drop records before they reach the "
@@ -367,8 +439,10 @@ def _check_settings(
         )
     if origination_numbers is not None:
         if isinstance(origination_numbers, str) or not origination_numbers:
-            raise ValueError(f"origination_numbers {origination_numbers!r} must be a non-empty list of numbers, "
-                             "or None for every number")
+            raise ValueError(
+                f"origination_numbers {origination_numbers!r} must be a non-empty list of numbers, "
+                "or None for every number"
+            )
         for number in origination_numbers:
             if not Token.is_unresolved(number) and not _E164.match(number):
                 raise ValueError(f"origination_numbers entry {number!r} is not an E.164 number like +12065550100")

@@ -13,8 +13,9 @@ _MARK = "_two_way_sms_allows_logs"  # set on a key object once its policy has th
 
 def new_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
     """A symmetric CMK with yearly rotation, kept when the stack is deleted (its data may outlive it)."""
-    return kms.Key(scope, construct_id, description=description, enable_key_rotation=True,
-                   removal_policy=RemovalPolicy.RETAIN)
+    return kms.Key(
+        scope, construct_id, description=description, enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN
+    )
 
 
 def allow_cloudwatch_logs(key: kms.IKey) -> None:
@@ -25,12 +26,22 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
     if not isinstance(key, kms.Key) or getattr(key, _MARK, False):
         return
     stack = Stack.of(key)
-    key.add_to_resource_policy(iam.PolicyStatement(
-        sid=_LOGS_STATEMENT_ID,
-        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-        actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-        resources=["*"],  # in a key policy "*" means this key
-        conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-            service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)}},
-    ))
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=_LOGS_STATEMENT_ID,
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
     setattr(key, _MARK, True)

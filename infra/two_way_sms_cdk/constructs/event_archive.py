@@ -125,7 +125,8 @@ class EventArchive(Construct):
         )
 
         self.encryption_key: kms.IKey = encryption_key or new_key(
-            self, "Key", "Encrypts the SMS delivery event archive: stream, objects and logs")
+            self, "Key", "Encrypts the SMS delivery event archive: stream, objects and logs"
+        )
         allow_cloudwatch_logs(self.encryption_key)
 
         self.access_logs_bucket: s3.Bucket | None = None
@@ -134,15 +135,21 @@ class EventArchive(Construct):
         else:
             self.access_logs_bucket = access_logs_bucket(self, "AccessLogs", retention=access_log_retention)
             self.bucket = encrypted_bucket(
-                self, "Bucket", encryption_key=self.encryption_key, access_logs=self.access_logs_bucket,
+                self,
+                "Bucket",
+                encryption_key=self.encryption_key,
+                access_logs=self.access_logs_bucket,
                 access_logs_prefix="archive/",
                 lifecycle_rule=s3.LifecycleRule(
                     id="TierAndExpire",
                     transitions=[
-                        s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                                      transition_after=infrequent_access_after),
-                        s3.Transition(storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-                                      transition_after=glacier_instant_retrieval_after),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=infrequent_access_after
+                        ),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=glacier_instant_retrieval_after,
+                        ),
                     ],
                     expiration=expire_after,
                     noncurrent_version_expiration=NONCURRENT_VERSIONS_KEPT_FOR,
@@ -151,16 +158,21 @@ class EventArchive(Construct):
             )
 
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, encryption_key=self.encryption_key,
+            self,
+            "Logs",
+            retention=log_retention,
+            encryption_key=self.encryption_key,
             removal_policy=RemovalPolicy.RETAIN,
         )
 
         # Firehose's role, with exactly the permissions below: CDK's grants would add s3:DeleteObject*
         # (a delivery role has no business deleting archived versions) and kms:ReEncrypt*/GenerateDataKey*.
         firehose_role = iam.Role(
-            self, "FirehoseRole",
+            self,
+            "FirehoseRole",
             assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}}),
+                "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}}
+            ),
             description="Lets Amazon Data Firehose write SMS delivery events to the archive bucket",
         )
         # CDK's grants to this view are dropped; a Direct PUT stream uses no stream role at all (Firehose
@@ -169,7 +181,8 @@ class EventArchive(Construct):
         stack = Stack.of(self)
         mapping_existed = stack.node.try_find_child(_FIREHOSE_CIDR_MAPPING) is not None
         self.delivery_stream = firehose.DeliveryStream(
-            self, "Stream",
+            self,
+            "Stream",
             encryption=firehose.StreamEncryption.customer_managed_key(self.encryption_key),
             role=firehose_role_as_is,
             destination=firehose.S3Bucket(
@@ -190,7 +203,8 @@ class EventArchive(Construct):
         log_stream = self.log_group.node.try_find_child("S3Destination")
         log_stream_name = log_stream.log_stream_name if isinstance(log_stream, logs.LogStream) else "*"
         self._firehose_policy = iam.ManagedPolicy(
-            self, "FirehosePolicy",
+            self,
+            "FirehosePolicy",
             description="Amazon Data Firehose: deliver SMS delivery events to the archive bucket",
             roles=[firehose_role],
             statements=[
@@ -213,31 +227,43 @@ class EventArchive(Construct):
                 iam.PolicyStatement(
                     sid="LogDeliveryErrors",
                     actions=["logs:PutLogEvents"],
-                    resources=[stack.format_arn(
-                        service="logs", resource="log-group",
-                        resource_name=f"{self.log_group.log_group_name}:log-stream:{log_stream_name}",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+                    resources=[
+                        stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=f"{self.log_group.log_group_name}:log-stream:{log_stream_name}",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
                 ),
             ],
         )
         self.delivery_stream.node.add_dependency(self._firehose_policy)
 
         self.sms_voice_role = iam.Role(
-            self, "SmsVoiceRole",
+            self,
+            "SmsVoiceRole",
             # Configuration sets only (its own ARN would be a circular dependency: the set names this role).
-            assumed_by=iam.ServicePrincipal(SMS_VOICE_PRINCIPAL, conditions=sms_voice_conditions(
-                [f"arn:{Aws.PARTITION}:sms-voice:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/*"])),
+            assumed_by=iam.ServicePrincipal(
+                SMS_VOICE_PRINCIPAL,
+                conditions=sms_voice_conditions(
+                    [f"arn:{Aws.PARTITION}:sms-voice:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/*"]
+                ),
+            ),
             description="Lets AWS End User Messaging put SMS delivery events on the archive stream",
         )
         self._sms_voice_policy = iam.ManagedPolicy(
-            self, "SmsVoicePolicy",
+            self,
+            "SmsVoicePolicy",
             description="AWS End User Messaging: put SMS delivery events on the archive stream",
             roles=[self.sms_voice_role],
-            statements=[iam.PolicyStatement(
-                sid="PutDeliveryEvents",
-                actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
-                resources=[self.delivery_stream.delivery_stream_arn],
-            )],
+            statements=[
+                iam.PolicyStatement(
+                    sid="PutDeliveryEvents",
+                    actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
+                    resources=[self.delivery_stream.delivery_stream_arn],
+                )
+            ],
         )
         configuration_set.add_event_destination(
             EVENT_DESTINATION_NAME,
@@ -256,24 +282,37 @@ class EventArchive(Construct):
         stack = Stack.of(self)
         policy = self._firehose_policy.node.default_child
         for arn in self._object_arns():
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_resource_name(stack.resolve(arn))}]",
-                        "Firehose writes a new object per delivery, so object-level S3 actions need an object "
-                        "wildcard; it is limited to the events/ and errors/ prefixes of the archive bucket")
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_resource_name(stack.resolve(arn))}]",
+                "Firehose writes a new object per delivery, so object-level S3 actions need an object "
+                "wildcard; it is limited to the events/ and errors/ prefixes of the archive bucket",
+            )
         if self.access_logs_bucket is None:  # an existing bucket: its settings are its owner's
             return
         for bucket, reason in (
-            (self.bucket, "The archive is versioned, retained on stack deletion and encrypted with a retained key; "
-                          "a second-region copy is a disaster-recovery choice for the deployer (add an S3 "
-                          "replication rule or an AWS Backup plan), not a default"),
-            (self.access_logs_bucket, "Server access logs of the archive bucket, kept for a fixed retention; they "
-                                      "are an audit trail of this account's own requests, not data to replicate"),
+            (
+                self.bucket,
+                "The archive is versioned, retained on stack deletion and encrypted with a retained key; "
+                "a second-region copy is a disaster-recovery choice for the deployer (add an S3 "
+                "replication rule or an AWS Backup plan), not a default",
+            ),
+            (
+                self.access_logs_bucket,
+                "Server access logs of the archive bucket, kept for a fixed retention; they "
+                "are an audit trail of this account's own requests, not data to replicate",
+            ),
         ):
             for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
                 acknowledge(bucket.node.default_child, finding, reason)
         access_logs = self.access_logs_bucket.node.default_child
         for finding in ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS"):
-            acknowledge(access_logs, finding, "S3 server access logging delivers only to destination buckets "
-                        "with SSE-S3 default encryption, not SSE-KMS")
+            acknowledge(
+                access_logs,
+                finding,
+                "S3 server access logging delivers only to destination buckets "
+                "with SSE-S3 default encryption, not SSE-KMS",
+            )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the archived events (and decrypt them)."""
@@ -301,25 +340,33 @@ def _validate(
     access_log_retention: Duration,
 ) -> None:
     """Fails early, naming the bad value; skips values that are unresolved tokens."""
-    lifecycle = [("infrequent_access_after", infrequent_access_after),
-                 ("glacier_instant_retrieval_after", glacier_instant_retrieval_after)]
+    lifecycle = [
+        ("infrequent_access_after", infrequent_access_after),
+        ("glacier_instant_retrieval_after", glacier_instant_retrieval_after),
+    ]
     if expire_after is not None:
         lifecycle.append(("expire_after", expire_after))
     resolved = [(name, d) for name, d in lifecycle if not d.is_unresolved()]
     for name, duration in [*resolved, ("access_log_retention", access_log_retention)]:
         if not duration.is_unresolved() and (_seconds(duration) <= 0 or _seconds(duration) % 86400):
             raise ValueError(f"{name} {duration.to_human_string()} must be a whole number of days, at least 1")
-    if not infrequent_access_after.is_unresolved() and \
-            _seconds(infrequent_access_after) < _seconds(MIN_INFREQUENT_ACCESS_AFTER):
-        raise ValueError(f"infrequent_access_after {infrequent_access_after.to_human_string()} must be at least "
-                         f"30 days: S3 moves nothing to Standard-IA sooner")
+    if not infrequent_access_after.is_unresolved() and _seconds(infrequent_access_after) < _seconds(
+        MIN_INFREQUENT_ACCESS_AFTER
+    ):
+        raise ValueError(
+            f"infrequent_access_after {infrequent_access_after.to_human_string()} must be at least "
+            f"30 days: S3 moves nothing to Standard-IA sooner"
+        )
     for (earlier_name, earlier), (later_name, later) in zip(resolved, resolved[1:]):
         if _seconds(later) <= _seconds(earlier):
-            raise ValueError(f"{later_name} {later.to_human_string()} must be later than "
-                             f"{earlier_name} {earlier.to_human_string()}")
+            raise ValueError(
+                f"{later_name} {later.to_human_string()} must be later than {earlier_name} {earlier.to_human_string()}"
+            )
     if not buffering_interval.is_unresolved() and not (
-            _seconds(MIN_BUFFERING_INTERVAL) <= _seconds(buffering_interval) <= _seconds(MAX_BUFFERING_INTERVAL)):
+        _seconds(MIN_BUFFERING_INTERVAL) <= _seconds(buffering_interval) <= _seconds(MAX_BUFFERING_INTERVAL)
+    ):
         raise ValueError(f"buffering_interval {buffering_interval.to_human_string()} must be 0-900 seconds")
     if not buffering_size.is_unresolved() and not (
-            _mebibytes(MIN_BUFFERING_SIZE) <= _mebibytes(buffering_size) <= _mebibytes(MAX_BUFFERING_SIZE)):
+        _mebibytes(MIN_BUFFERING_SIZE) <= _mebibytes(buffering_size) <= _mebibytes(MAX_BUFFERING_SIZE)
+    ):
         raise ValueError(f"buffering_size {_mebibytes(buffering_size):g} MiB must be 1-128 MiB")

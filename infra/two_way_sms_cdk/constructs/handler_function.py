@@ -25,7 +25,8 @@ from two_way_sms_cdk.nag import acknowledge
 
 # Every function's metrics and logs carry the one service and namespace the dashboard and alarms read.
 POWERTOOLS_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE, "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+    "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
+    "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
 }
 
 
@@ -46,22 +47,37 @@ class HandlerFunction:
         """
         policy = role_policy(self.role)
         for finding in ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]"):
-            acknowledge(policy, finding, f"Scoped to {key_scope}; SQS and DynamoDB encryption need the "
-                        "GenerateDataKey*/ReEncrypt* family of a key")
+            acknowledge(
+                policy,
+                finding,
+                f"Scoped to {key_scope}; SQS and DynamoDB encryption need the "
+                "GenerateDataKey*/ReEncrypt* family of a key",
+            )
         for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-            acknowledge(policy, finding, "CDK grants write this role's own policy, used by no other principal; every "
-                        "statement names this stack's resources")
+            acknowledge(
+                policy,
+                finding,
+                "CDK grants write this role's own policy, used by no other principal; every "
+                "statement names this stack's resources",
+            )
         tracing_policy = cfn_policy(self.tracing_policy)
-        acknowledge(tracing_policy, "AwsSolutions-IAM5[Resource::*]",
-                    "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
+        acknowledge(
+            tracing_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions",
+        )
         for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(tracing_policy, finding, "The X-Ray write policy of this function's role only")
         function = self.function.node.default_child
         for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
             acknowledge(function, finding, f"Invoked synchronously by {invoked_by}, where a function DLQ never fires")
         for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
-            acknowledge(function, finding, f"Calls only AWS service endpoints ({calls}) over TLS with IAM auth; a VPC "
-                        "would add NAT or interface endpoints and no control over the data")
+            acknowledge(
+                function,
+                finding,
+                f"Calls only AWS service endpoints ({calls}) over TLS with IAM auth; a VPC "
+                "would add NAT or interface endpoints and no control over the data",
+            )
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,10 @@ def handler_function(
         contract.from_environment(environment)
     allow_cloudwatch_logs(encryption_key)
     log_group = logs.LogGroup(
-        scope, "Logs", retention=sizing.log_retention, encryption_key=encryption_key,
+        scope,
+        "Logs",
+        retention=sizing.log_retention,
+        encryption_key=encryption_key,
         removal_policy=RemovalPolicy.RETAIN,
     )
     # An own role, not AWSLambdaBasicExecutionRole: it may write to its own log group only.
@@ -108,7 +127,8 @@ def handler_function(
     log_group.grant_write(role)
     code, handler = handler_code(function_dir)
     function = lambda_.Function(
-        scope, "Function",
+        scope,
+        "Function",
         role=role,
         description=description,
         runtime=RUNTIME,

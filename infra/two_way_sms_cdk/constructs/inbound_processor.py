@@ -119,20 +119,29 @@ class InboundProcessor(Construct):
         reply_limits: ReplyLimits = ReplyLimits(),
     ) -> None:
         super().__init__(scope, construct_id)
-        if reply_max_price_usd is not None and not Token.is_unresolved(reply_max_price_usd) and (
-                not isinstance(reply_max_price_usd, str) or not MAX_PRICE_PATTERN.fullmatch(reply_max_price_usd)):
-            raise ValueError(f"reply_max_price_usd {reply_max_price_usd!r} must look like \"0.10\" (up to 2 digits, "
-                             "'.', 1-5 digits)")
+        if (
+            reply_max_price_usd is not None
+            and not Token.is_unresolved(reply_max_price_usd)
+            and (not isinstance(reply_max_price_usd, str) or not MAX_PRICE_PATTERN.fullmatch(reply_max_price_usd))
+        ):
+            raise ValueError(
+                f"reply_max_price_usd {reply_max_price_usd!r} must look like \"0.10\" (up to 2 digits, '.', 1-5 digits)"
+            )
         if not Token.is_unresolved(reply_time_to_live_seconds) and (
-                isinstance(reply_time_to_live_seconds, bool) or not isinstance(reply_time_to_live_seconds, int)
-                or not MIN_TIME_TO_LIVE_SECONDS <= reply_time_to_live_seconds <= MAX_TIME_TO_LIVE_SECONDS):
-            raise ValueError(f"reply_time_to_live_seconds {reply_time_to_live_seconds!r} must be a whole number from "
-                             f"{MIN_TIME_TO_LIVE_SECONDS} to {MAX_TIME_TO_LIVE_SECONDS:,}")
+            isinstance(reply_time_to_live_seconds, bool)
+            or not isinstance(reply_time_to_live_seconds, int)
+            or not MIN_TIME_TO_LIVE_SECONDS <= reply_time_to_live_seconds <= MAX_TIME_TO_LIVE_SECONDS
+        ):
+            raise ValueError(
+                f"reply_time_to_live_seconds {reply_time_to_live_seconds!r} must be a whole number from "
+                f"{MIN_TIME_TO_LIVE_SECONDS} to {MAX_TIME_TO_LIVE_SECONDS:,}"
+            )
         if not Token.is_unresolved(max_receive_count) and not 1 <= max_receive_count <= 1000:
             raise ValueError(f"max_receive_count {max_receive_count} must be 1-1,000")
         if hard_stop_budget_usd is not None and ledger is None:
             raise ValueError(
-                f"hard_stop_budget_usd {hard_stop_budget_usd!r} needs a ledger: the spend is counted there")
+                f"hard_stop_budget_usd {hard_stop_budget_usd!r} needs a ledger: the spend is counted there"
+            )
         settings_json = number.responder.to_json()
         if len(settings_json.encode()) > MAX_SETTINGS_BYTES:
             raise ValueError(
@@ -142,34 +151,48 @@ class InboundProcessor(Construct):
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size {batch_size} must be 1-10 (an SQS batch without a batching window)")
         if (extensions is None) != (extensions_module is None):
-            raise ValueError(f"extensions and extensions_module {extensions_module!r} go together: the layer "
-                             "holds the module the function imports")
+            raise ValueError(
+                f"extensions and extensions_module {extensions_module!r} go together: the layer "
+                "holds the module the function imports"
+            )
 
         own_key = encryption_key is None
-        self.encryption_key = encryption_key or new_key(
-            self, "Key", "Encrypts the inbound SMS queues, tables and logs")
+        self.encryption_key = encryption_key or new_key(self, "Key", "Encrypts the inbound SMS queues, tables and logs")
         allow_cloudwatch_logs(self.encryption_key)
         self.max_receive_count = max_receive_count
 
         self.subscription_dead_letter_queue = encrypted_queue(
-            self, "SubscriptionDeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14))
+            self, "SubscriptionDeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14)
+        )
         self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14))
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=Duration.days(14)
+        )
         self.queue = encrypted_queue(
-            self, "Queue", encryption_key=self.encryption_key, retention=Duration.days(4),
+            self,
+            "Queue",
+            encryption_key=self.encryption_key,
+            retention=Duration.days(4),
             # AWS's advice for SQS-triggered functions: at least six times the timeout.
             visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
         # The SNS envelope, not raw delivery: its MessageId and Timestamp are the same on every SNS
         # redelivery (SQS's SentTimestamp is not); the handler takes the inbound JSON out of it.
-        topic.add_subscription(subscriptions.SqsSubscription(
-            self.queue, raw_message_delivery=False, dead_letter_queue=self.subscription_dead_letter_queue,
-        ))
+        topic.add_subscription(
+            subscriptions.SqsSubscription(
+                self.queue,
+                raw_message_delivery=False,
+                dead_letter_queue=self.subscription_dead_letter_queue,
+            )
+        )
         self._accept_only_the_topic(topic, restrict_key=own_key)
 
         self.contacts_table: dynamodb.ITable = existing_contacts_table or encrypted_table(
-            self, "Contacts", encryption_key=self.encryption_key, partition_key="phone_number", sort_key="record",
+            self,
+            "Contacts",
+            encryption_key=self.encryption_key,
+            partition_key="phone_number",
+            sort_key="record",
         )
 
         environment = {
@@ -183,11 +206,17 @@ class InboundProcessor(Construct):
             "REPLY_TIME_TO_LIVE": str(reply_time_to_live_seconds),
             "REPLY_LIMITS": reply_limits.to_text(),
             **({"REPLY_MAX_PRICE": reply_max_price_usd} if reply_max_price_usd is not None else {}),
-            **({"MONTHLY_BUDGET_USD": budget_text(hard_stop_budget_usd), "BUDGET_HARD_STOP": "true"}
-               if hard_stop_budget_usd is not None else {}),
+            **(
+                {"MONTHLY_BUDGET_USD": budget_text(hard_stop_budget_usd), "BUDGET_HARD_STOP": "true"}
+                if hard_stop_budget_usd is not None
+                else {}
+            ),
             **number.inbound_environment(),
-            **({"LEDGER_TABLE": ledger.table.table_name, "LEDGER_RETENTION_DAYS": str(ledger.retention_days)}
-               if ledger is not None else {}),
+            **(
+                {"LEDGER_TABLE": ledger.table.table_name, "LEDGER_RETENTION_DAYS": str(ledger.retention_days)}
+                if ledger is not None
+                else {}
+            ),
             **(conversations.inbound_environment() if conversations is not None else {}),
             **({"EXTENSIONS_MODULE": extensions_module} if extensions_module else {}),
         }
@@ -195,22 +224,31 @@ class InboundProcessor(Construct):
         if size > LAMBDA_ENVIRONMENT_BYTES:
             raise ValueError(
                 f"the function's environment would take about {size} bytes once deployed, more than Lambda's "
-                f"{LAMBDA_ENVIRONMENT_BYTES}: shorten the replies and keywords ({len(settings_json.encode())} bytes)")
+                f"{LAMBDA_ENVIRONMENT_BYTES}: shorten the replies and keywords ({len(settings_json.encode())} bytes)"
+            )
         handler = handler_function(
-            self, "inbound", "Answers inbound SMS: keywords, HELP, opt-outs, opt-ins and conversations",
-            encryption_key=self.encryption_key, environment=environment, contract=InboundSettings,
+            self,
+            "inbound",
+            "Answers inbound SMS: keywords, HELP, opt-outs, opt-ins and conversations",
+            encryption_key=self.encryption_key,
+            environment=environment,
+            contract=InboundSettings,
             sizing=FunctionSizing(memory_size, timeout, reserved_concurrency, log_retention),
         )
         if extensions is not None:
             handler.function.add_layers(extensions)
         self.function, self.log_group = handler.function, handler.log_group
-        self.function.add_event_source(event_sources.SqsEventSource(
-            self.queue, batch_size=batch_size, report_batch_item_failures=True,
-            # No more concurrent batches than the reserved concurrency (2 is the least the mapping
-            # takes): a throttled batch goes back to the queue and its receives count towards the
-            # redrive, so a burst would send messages to the dead-letter queue unprocessed.
-            max_concurrency=max(2, reserved_concurrency),
-        ))
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                report_batch_item_failures=True,
+                # No more concurrent batches than the reserved concurrency (2 is the least the mapping
+                # takes): a throttled batch goes back to the queue and its receives count towards the
+                # redrive, so a burst would send messages to the dead-letter queue unprocessed.
+                max_concurrency=max(2, reserved_concurrency),
+            )
+        )
         self.contacts_table.grant_read_write_data(self.function)
         self.dead_letter_queue.grant_send_messages(self.function)  # parks what can never be answered, with why
         if ledger is not None:
@@ -233,37 +271,52 @@ class InboundProcessor(Construct):
         for this topic only (the restrictSqsDescryption flag, or the same as a Deny without it)."""
         # The redrive dead-letter queue stands in the inbound queue's list in case a message move task
         # (a redrive back to the queue) sends with the dead-letter queue as its source.
-        for queue, sources in ((self.queue, [topic.topic_arn, self.dead_letter_queue.queue_arn]),
-                               (self.subscription_dead_letter_queue, [topic.topic_arn])):
-            queue.add_to_resource_policy(iam.PolicyStatement(
-                sid="DenySendingButFromTheTopic",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn],
-                conditions={"ArnNotEquals": {"aws:SourceArn": sources}},
-            ))
+        for queue, sources in (
+            (self.queue, [topic.topic_arn, self.dead_letter_queue.queue_arn]),
+            (self.subscription_dead_letter_queue, [topic.topic_arn]),
+        ):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenySendingButFromTheTopic",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnNotEquals": {"aws:SourceArn": sources}},
+                )
+            )
         # A key given to the construct may serve other SNS topics: its policy is its owner's.
         if restrict_key and not FeatureFlags.of(topic).is_enabled(RESTRICT_SQS_DECRYPTION_FLAG):
-            self.encryption_key.add_to_resource_policy(iam.PolicyStatement(
-                sid="DenySnsButForTheInboundTopic",
-                effect=iam.Effect.DENY,
-                principals=[iam.ServicePrincipal(SNS_PRINCIPAL)],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"ArnNotEquals": {"aws:SourceArn": topic.topic_arn}},
-            ))
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenySnsButForTheInboundTopic",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.ServicePrincipal(SNS_PRINCIPAL)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={"ArnNotEquals": {"aws:SourceArn": topic.topic_arn}},
+                )
+            )
 
     def _acknowledge_findings(self) -> None:
         mapping = next(c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
-        acknowledge(mapping.node.default_child, "Serverless-LambdaEventSourceMappingDestination",
-                    "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
-                    "failed messages to the dead-letter queue")
+        acknowledge(
+            mapping.node.default_child,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
+            "failed messages to the dead-letter queue",
+        )
         for queue in (self.dead_letter_queue, self.subscription_dead_letter_queue):
-            acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy",
-                        "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
-        acknowledge(self.subscription_dead_letter_queue.node.default_child, "AwsSolutions-SQS3",
-                    "This queue is the SNS subscription's dead-letter queue (the subscription's RedrivePolicy)")
+            acknowledge(
+                queue.node.default_child,
+                "Serverless-SQSRedrivePolicy",
+                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
+            )
+        acknowledge(
+            self.subscription_dead_letter_queue.node.default_child,
+            "AwsSolutions-SQS3",
+            "This queue is the SNS subscription's dead-letter queue (the subscription's RedrivePolicy)",
+        )
 
     def grant_read_contacts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read who opted out (an outbound sender must check before every send)."""
@@ -284,5 +337,7 @@ class InboundProcessor(Construct):
 
 def environment_size(environment: dict[str, str]) -> int:
     """Bytes ``environment`` takes in Lambda (names and values), each token counted as a generated name."""
-    return sum(len(name.encode()) + len(value.encode()) + RESOLVED_NAME_BYTES * value.count("${Token[")
-               for name, value in environment.items())
+    return sum(
+        len(name.encode()) + len(value.encode()) + RESOLVED_NAME_BYTES * value.count("${Token[")
+        for name, value in environment.items()
+    )

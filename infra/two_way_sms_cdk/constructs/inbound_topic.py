@@ -103,39 +103,52 @@ class EncryptedInboundTopic(Construct):
                 enforce_ssl=True,
             )
         publish = {"actions": ["sns:Publish"], "resources": [self.topic.topic_arn]}
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowEndUserMessagingToPublish",
-            principals=[iam.ServicePrincipal(SMS_VOICE_PRINCIPAL)],
-            conditions=sms_voice_conditions(source_arns),
-            **publish,
-        ))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEndUserMessagingToPublish",
+                principals=[iam.ServicePrincipal(SMS_VOICE_PRINCIPAL)],
+                conditions=sms_voice_conditions(source_arns),
+                **publish,
+            )
+        )
         # IAM principals (people, roles, other accounts): none but the test publisher.
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="DenyPublishingByPrincipals",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            conditions={
-                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
-                **({"ArnNotEquals": {"aws:PrincipalArn": test_publisher.role_arn}} if test_publisher else {}),
-            },
-            **publish,
-        ))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyPublishingByPrincipals",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                conditions={
+                    "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                    **({"ArnNotEquals": {"aws:PrincipalArn": test_publisher.role_arn}} if test_publisher else {}),
+                },
+                **publish,
+            )
+        )
         # Services: only for this account, and only for the identity that answers.
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="DenyPublishingForOtherAccounts",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            conditions={"Bool": {"aws:PrincipalIsAWSService": "true"},
-                        "StringNotEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            **publish,
-        ))
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="DenyPublishingForOtherSources",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            conditions={"Bool": {"aws:PrincipalIsAWSService": "true"}, "ArnNotLike": {"aws:SourceArn": source_arns}},
-            **publish,
-        ))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyPublishingForOtherAccounts",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                conditions={
+                    "Bool": {"aws:PrincipalIsAWSService": "true"},
+                    "StringNotEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+                **publish,
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyPublishingForOtherSources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                conditions={
+                    "Bool": {"aws:PrincipalIsAWSService": "true"},
+                    "ArnNotLike": {"aws:SourceArn": source_arns},
+                },
+                **publish,
+            )
+        )
 
     def restrict_sources(self, source_arns: Sequence[str], key_source_arns: Sequence[str] | None = None) -> None:
         """Only End User Messaging acting for ``source_arns`` (ARNs or ARN patterns: the number or

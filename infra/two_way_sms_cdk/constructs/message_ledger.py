@@ -15,8 +15,14 @@ BY_DESTINATION_INDEX = "ByDestination"
 # What the handlers do to a ledger item (two_way_sms.adapters.ledger): conditional updates,
 # transactions of updates (IAM authorises each item's UpdateItem) and reads by message id.
 _RECORD_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-                 "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem")
+_READ_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:DescribeTable",
+    "dynamodb:ConditionCheckItem",
+)
 # The key actions CDK's own table grants use: DynamoDB calls KMS on the caller's behalf.
 _KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 _KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
@@ -72,8 +78,13 @@ class MessageLedger(Construct):
             return
 
         self.encryption_key = encryption_key or new_key(self, "Key", "Encrypts the message ledger")
-        table = encrypted_table(self, "Table", encryption_key=self.encryption_key, partition_key="message_id",
-                                time_to_live_attribute="expires_at")
+        table = encrypted_table(
+            self,
+            "Table",
+            encryption_key=self.encryption_key,
+            partition_key="message_id",
+            time_to_live_attribute="expires_at",
+        )
         table.add_global_secondary_index(
             index_name=BY_DESTINATION_INDEX,
             partition_key=dynamodb.Attribute(name="destination_number", type=dynamodb.AttributeType.STRING),
@@ -92,11 +103,16 @@ class MessageLedger(Construct):
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the ledger: items by message id, scans, and queries of the ``ByDestination`` index."""
-        return self._grant(grantee, _READ_ACTIONS, _KEY_READ_ACTIONS,
-                           [self.table.table_arn, f"{self.table.table_arn}/index/{BY_DESTINATION_INDEX}"])
+        return self._grant(
+            grantee,
+            _READ_ACTIONS,
+            _KEY_READ_ACTIONS,
+            [self.table.table_arn, f"{self.table.table_arn}/index/{BY_DESTINATION_INDEX}"],
+        )
 
-    def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...], key_actions: tuple[str, ...],
-               resource_arns: list[str]) -> iam.Grant:
+    def _grant(
+        self, grantee: iam.IGrantable, actions: tuple[str, ...], key_actions: tuple[str, ...], resource_arns: list[str]
+    ) -> iam.Grant:
         # Named resources rather than ``Table.grant``, which adds every index (``index/*``).
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resource_arns)
         if self.table.encryption_key is not None:

@@ -47,10 +47,17 @@ _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 def known_metric_names() -> frozenset[str]:
     """Every custom metric the handlers emit, as ``metric_names`` names them."""
-    names = {value for key, value in vars(metric_names).items()
-             if key.isupper() and isinstance(value, str) and key not in ("NAMESPACE", "SERVICE")}
-    names |= {name for key, value in vars(metric_names).items() if key.isupper() and isinstance(value, Mapping)
-              for name in value.values()}  # INBOUND_BY_INTENT, OUTBOUND_REFUSED_BY_REASON
+    names = {
+        value
+        for key, value in vars(metric_names).items()
+        if key.isupper() and isinstance(value, str) and key not in ("NAMESPACE", "SERVICE")
+    }
+    names |= {
+        name
+        for key, value in vars(metric_names).items()
+        if key.isupper() and isinstance(value, Mapping)
+        for name in value.values()
+    }  # INBOUND_BY_INTENT, OUTBOUND_REFUSED_BY_REASON
     names |= {metric_names.event_type_metric(t) for t in metric_names.TEXT_EVENT_TYPES}
     return frozenset(names)
 
@@ -182,10 +189,15 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         _validate(
-            dead_letter_queues=dead_letter_queues, functions=functions, alarm_emails=alarm_emails,
-            monthly_budget_usd=monthly_budget_usd, delivery_failure_rate_percent=delivery_failure_rate_percent,
-            failure_rate_period=failure_rate_period, minimum_final_messages=minimum_final_messages,
-            iterator_age_threshold=iterator_age_threshold, archive_freshness_threshold=archive_freshness_threshold,
+            dead_letter_queues=dead_letter_queues,
+            functions=functions,
+            alarm_emails=alarm_emails,
+            monthly_budget_usd=monthly_budget_usd,
+            delivery_failure_rate_percent=delivery_failure_rate_percent,
+            failure_rate_period=failure_rate_period,
+            minimum_final_messages=minimum_final_messages,
+            iterator_age_threshold=iterator_age_threshold,
+            archive_freshness_threshold=archive_freshness_threshold,
             dashboard_name=dashboard_name,
         )
         self.monthly_budget_usd = monthly_budget_usd
@@ -213,57 +225,93 @@ class Monitoring(Construct):
         self._alarm_dead_letters()
         if alarm_on_function_errors:
             self._alarm_function_errors()
-        self._alarm("delivery-failure-rate", "DeliveryFailureRateAlarm",
-                    metric=self.metric_delivery_failure_rate(),
-                    threshold=delivery_failure_rate_percent,
-                    description=(f"{_shown(delivery_failure_rate_percent, '{:g}%')} or more of the texts that "
-                                 f"reached a final status in {failure_rate_period.to_human_string()} failed "
-                                 f"(counted once at least {_shown(minimum_final_messages, '{:g}')} did). Look at "
-                                 "the delivery outcomes on the dashboard: carrier blocking, spam filtering, "
-                                 "unreachable or invalid numbers."))
+        self._alarm(
+            "delivery-failure-rate",
+            "DeliveryFailureRateAlarm",
+            metric=self.metric_delivery_failure_rate(),
+            threshold=delivery_failure_rate_percent,
+            description=(
+                f"{_shown(delivery_failure_rate_percent, '{:g}%')} or more of the texts that "
+                f"reached a final status in {failure_rate_period.to_human_string()} failed "
+                f"(counted once at least {_shown(minimum_final_messages, '{:g}')} did). Look at "
+                "the delivery outcomes on the dashboard: carrier blocking, spam filtering, "
+                "unreachable or invalid numbers."
+            ),
+        )
         if events_function is not None:
-            self._alarm("iterator-age", "IteratorAgeAlarm",
-                        metric=self.metric_iterator_age(),
-                        threshold=iterator_age_threshold.to_milliseconds(),
-                        description=(f"The delivery-event stream's oldest unread event is at least "
-                                     f"{iterator_age_threshold.to_human_string()} old: the events function is "
-                                     "failing or falling behind, and the message ledger is out of date."))
+            self._alarm(
+                "iterator-age",
+                "IteratorAgeAlarm",
+                metric=self.metric_iterator_age(),
+                threshold=iterator_age_threshold.to_milliseconds(),
+                description=(
+                    f"The delivery-event stream's oldest unread event is at least "
+                    f"{iterator_age_threshold.to_human_string()} old: the events function is "
+                    "failing or falling behind, and the message ledger is out of date."
+                ),
+            )
         if sender_function is not None:
             minutes = int(THROTTLING_PERIOD.to_minutes())
-            self._alarm("outbound-throttled", "OutboundThrottledAlarm",
-                        metric=self.metric(metric_names.OUTBOUND_THROTTLED, period=THROTTLING_PERIOD,
-                                           label="Outbound sends throttled"),
-                        threshold=1,
-                        evaluation_periods=THROTTLING_PERIODS,
-                        description=(f"End User Messaging throttled outbound sends in {THROTTLING_PERIODS} "
-                                     f"consecutive {minutes}-minute periods. The sender paces itself to the "
-                                     "configured MPS, so that MPS is above the number's real throughput: lower "
-                                     "outbound.mps (or raise the number's throughput quota)."))
+            self._alarm(
+                "outbound-throttled",
+                "OutboundThrottledAlarm",
+                metric=self.metric(
+                    metric_names.OUTBOUND_THROTTLED, period=THROTTLING_PERIOD, label="Outbound sends throttled"
+                ),
+                threshold=1,
+                evaluation_periods=THROTTLING_PERIODS,
+                description=(
+                    f"End User Messaging throttled outbound sends in {THROTTLING_PERIODS} "
+                    f"consecutive {minutes}-minute periods. The sender paces itself to the "
+                    "configured MPS, so that MPS is above the number's real throughput: lower "
+                    "outbound.mps (or raise the number's throughput quota)."
+                ),
+            )
         if monthly_budget_usd is not None:
-            self._alarm("monthly-spend", "MonthlySpendAlarm",
-                        metric=self.metric(metric_names.MONTH_TO_DATE_SPEND_USD, statistic="Maximum",
-                                           period=SPEND_PERIOD, label="Spend this month (USD)"),
-                        threshold=monthly_budget_usd,
-                        description=(f"SMS spend this UTC month reached the budget of "
-                                     f"{_shown(monthly_budget_usd, '{:g} USD')} "
-                                     "(price and carrier fees of the messages that reached a final status)."))
+            self._alarm(
+                "monthly-spend",
+                "MonthlySpendAlarm",
+                metric=self.metric(
+                    metric_names.MONTH_TO_DATE_SPEND_USD,
+                    statistic="Maximum",
+                    period=SPEND_PERIOD,
+                    label="Spend this month (USD)",
+                ),
+                threshold=monthly_budget_usd,
+                description=(
+                    f"SMS spend this UTC month reached the budget of "
+                    f"{_shown(monthly_budget_usd, '{:g} USD')} "
+                    "(price and carrier fees of the messages that reached a final status)."
+                ),
+            )
         if conversations:
-            self._alarm("flows-not-as-deployed", "FlowsNotAsDeployedAlarm",
-                        metric=self.metric(metric_names.FLOWS_NOT_AS_DEPLOYED, label="Flows refused"),
-                        threshold=1,
-                        description=("A function refused the conversation flows parameter: it no longer holds "
-                                     "what the stack deployed (changed by hand, or by someone with "
-                                     "ssm:PutParameter). Conversation messages fail and go to the dead-letter "
-                                     "queues until the parameter is restored by a deploy."))
+            self._alarm(
+                "flows-not-as-deployed",
+                "FlowsNotAsDeployedAlarm",
+                metric=self.metric(metric_names.FLOWS_NOT_AS_DEPLOYED, label="Flows refused"),
+                threshold=1,
+                description=(
+                    "A function refused the conversation flows parameter: it no longer holds "
+                    "what the stack deployed (changed by hand, or by someone with "
+                    "ssm:PutParameter). Conversation messages fail and go to the dead-letter "
+                    "queues until the parameter is restored by a deploy."
+                ),
+            )
         if archive_delivery_stream is not None:
-            self._alarm("archive-freshness", "ArchiveFreshnessAlarm",
-                        metric=self.metric_archive_freshness(),
-                        threshold=archive_freshness_threshold.to_seconds(),
-                        description=(f"Delivery events waited {archive_freshness_threshold.to_human_string()} or "
-                                     "more to reach the S3 archive: Firehose cannot deliver to the bucket."))
+            self._alarm(
+                "archive-freshness",
+                "ArchiveFreshnessAlarm",
+                metric=self.metric_archive_freshness(),
+                threshold=archive_freshness_threshold.to_seconds(),
+                description=(
+                    f"Delivery events waited {archive_freshness_threshold.to_human_string()} or "
+                    "more to reach the S3 archive: Firehose cannot deliver to the bucket."
+                ),
+            )
 
         self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard",
+            self,
+            "Dashboard",
             dashboard_name=dashboard_name,
             default_interval=Duration.days(1),
             # Each graph keeps its own period: spend stays per day whatever the time range.
@@ -273,8 +321,15 @@ class Monitoring(Construct):
             self.dashboard.add_widgets(*row)
 
     # -- metrics ------------------------------------------------------------------------------
-    def metric(self, metric_name: str, *, statistic: str = "Sum", period: Duration = GRAPH_PERIOD,
-               label: str | None = None, **kwargs) -> cloudwatch.Metric:
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration = GRAPH_PERIOD,
+        label: str | None = None,
+        **kwargs,
+    ) -> cloudwatch.Metric:
         """One of the custom metrics the handlers emit (a ``two_way_sms.metric_names`` name).
 
         Defaults: the Sum over 5 minutes, labelled with the metric's name.
@@ -313,16 +368,19 @@ class Monitoring(Construct):
         """Age of the oldest delivery event the events function read (ms, Maximum over 5 minutes)."""
         if self.events_function is None:
             raise ValueError("metric_iterator_age needs the events_function")
-        options = {"statistic": "Maximum", "period": ITERATOR_AGE_PERIOD,
-                   "label": "Oldest event read (ms)", **kwargs}
+        options = {"statistic": "Maximum", "period": ITERATOR_AGE_PERIOD, "label": "Oldest event read (ms)", **kwargs}
         return self.events_function.metric("IteratorAge", **options)
 
     def metric_archive_freshness(self, **kwargs) -> cloudwatch.Metric:
         """Age of the oldest event not yet delivered to S3 (seconds, Maximum over 5 minutes)."""
         if self.archive_delivery_stream is None:
             raise ValueError("metric_archive_freshness needs the archive_delivery_stream")
-        options = {"statistic": "Maximum", "period": ARCHIVE_FRESHNESS_PERIOD,
-                   "label": "Oldest event not in S3 (s)", **kwargs}
+        options = {
+            "statistic": "Maximum",
+            "period": ARCHIVE_FRESHNESS_PERIOD,
+            "label": "Oldest event not in S3 (s)",
+            **kwargs,
+        }
         return self.archive_delivery_stream.metric("DeliveryToS3.DataFreshness", **options)
 
     # -- alarm topic --------------------------------------------------------------------------
@@ -338,63 +396,83 @@ class Monitoring(Construct):
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
             "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"},
         }
-        key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchAlarmsToNotify",
-            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions=conditions,
-        ))
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToNotify",
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=conditions,
+            )
+        )
         topic = sns.Topic(self, "AlarmTopic", display_name="Two-way SMS alarms", master_key=key, enforce_ssl=True)
-        topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchAlarmsToPublish",
-            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-            actions=["sns:Publish"],
-            resources=[topic.topic_arn],
-            conditions=conditions,
-        ))
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=conditions,
+            )
+        )
         return topic
 
     def _subscribe_emails(self, emails: Sequence[str]) -> sqs.Queue:
         key = self._key()
-        dead_letters = encrypted_queue(self, "NotificationDeadLetters", encryption_key=key,
-                                       retention=Duration.days(14))
+        dead_letters = encrypted_queue(self, "NotificationDeadLetters", encryption_key=key, retention=Duration.days(14))
         # SNS encrypts what it moves to the encrypted dead-letter queue with this key. The
         # condition names topics of this account and region, not the alarm topic's ARN: that
         # topic is encrypted with this key, and the key policy naming it would be circular.
-        key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowSnsToFillTheDeadLetterQueue",
-            principals=[iam.ServicePrincipal(SNS_PRINCIPAL)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"},
-            },
-        ))
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSnsToFillTheDeadLetterQueue",
+                principals=[iam.ServicePrincipal(SNS_PRINCIPAL)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"},
+                },
+            )
+        )
         for index, email in enumerate(emails):
             sns.Subscription(
                 # Keyed by address: adding or removing one never re-creates (and unconfirms) another.
-                self, f"Email{index}" if Token.is_unresolved(email) else f"Email-{email}",
+                self,
+                f"Email{index}" if Token.is_unresolved(email) else f"Email-{email}",
                 topic=self.alarm_topic,
                 protocol=sns.SubscriptionProtocol.EMAIL,
                 endpoint=email,
                 dead_letter_queue=dead_letters,
             )
         resource = dead_letters.node.default_child
-        acknowledge(resource, "Serverless-SQSRedrivePolicy",
-                    "This queue is itself a dead-letter queue (of the alarm emails); it is alarmed and its messages "
-                    "are read by hand")
-        acknowledge(resource, "AwsSolutions-SQS3",
-                    "This queue is the dead-letter queue of the alarm topic's email subscriptions "
-                    "(their RedrivePolicy)")
+        acknowledge(
+            resource,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is itself a dead-letter queue (of the alarm emails); it is alarmed and its messages "
+            "are read by hand",
+        )
+        acknowledge(
+            resource,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the alarm topic's email subscriptions (their RedrivePolicy)",
+        )
         return dead_letters
 
     # -- alarms -------------------------------------------------------------------------------
-    def _alarm(self, key: str, construct_id: str, *, metric: cloudwatch.IMetric, threshold: float,
-               description: str, evaluation_periods: int = 1) -> cloudwatch.Alarm:
+    def _alarm(
+        self,
+        key: str,
+        construct_id: str,
+        *,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self, construct_id,
+            self,
+            construct_id,
             metric=metric,
             threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -412,26 +490,33 @@ class Monitoring(Construct):
     def _alarm_dead_letters(self) -> None:
         for label, queue in self.dead_letter_queues.items():
             self._alarm(
-                f"dead-letters:{label}", f"DeadLettersAlarm{_id_part(label)}",
+                f"dead-letters:{label}",
+                f"DeadLettersAlarm{_id_part(label)}",
                 metric=queue.metric_approximate_number_of_messages_visible(
-                    statistic="Maximum", period=DEAD_LETTER_PERIOD, label=f"{label} dead letters"),
+                    statistic="Maximum", period=DEAD_LETTER_PERIOD, label=f"{label} dead letters"
+                ),
                 threshold=1,
-                description=(f"Messages are waiting in the {label} dead-letter queue: each failed every retry. "
-                             "Find the cause in the logs, fix it, then redrive the queue."),
+                description=(
+                    f"Messages are waiting in the {label} dead-letter queue: each failed every retry. "
+                    "Find the cause in the logs, fix it, then redrive the queue."
+                ),
             )
 
     def _alarm_function_errors(self) -> None:
         minutes = int(FUNCTION_ERROR_PERIOD.to_minutes())
         for label, function in self.functions.items():
             self._alarm(
-                f"function-errors:{label}", f"FunctionErrorsAlarm{_id_part(label)}",
-                metric=function.metric_errors(statistic="Sum", period=FUNCTION_ERROR_PERIOD,
-                                              label=f"{label} errors"),
+                f"function-errors:{label}",
+                f"FunctionErrorsAlarm{_id_part(label)}",
+                metric=function.metric_errors(statistic="Sum", period=FUNCTION_ERROR_PERIOD, label=f"{label} errors"),
                 threshold=1,
                 evaluation_periods=FUNCTION_ERROR_PERIODS,
-                description=(f"The {label} function failed in {FUNCTION_ERROR_PERIODS} consecutive "
-                             f"{minutes}-minute periods: it keeps failing, see its logs."),
+                description=(
+                    f"The {label} function failed in {FUNCTION_ERROR_PERIODS} consecutive "
+                    f"{minutes}-minute periods: it keeps failing, see its logs."
+                ),
             )
+
 
 def _validate(
     *,
@@ -467,21 +552,30 @@ def _validate(
         if not math.isfinite(monthly_budget_usd) or monthly_budget_usd <= 0:
             raise ValueError(f"monthly_budget_usd {monthly_budget_usd} must be more than 0 (or None for no alarm)")
     if not _unresolved(delivery_failure_rate_percent) and not 0 < delivery_failure_rate_percent <= 100:
-        raise ValueError(f"delivery_failure_rate_percent {delivery_failure_rate_percent} must be more than 0 and "
-                         "at most 100")
+        raise ValueError(
+            f"delivery_failure_rate_percent {delivery_failure_rate_percent} must be more than 0 and at most 100"
+        )
     if not _unresolved(minimum_final_messages) and (
-            isinstance(minimum_final_messages, bool) or not isinstance(minimum_final_messages, (int, float))
-            or not float(minimum_final_messages).is_integer() or minimum_final_messages < 1):
+        isinstance(minimum_final_messages, bool)
+        or not isinstance(minimum_final_messages, (int, float))
+        or not float(minimum_final_messages).is_integer()
+        or minimum_final_messages < 1
+    ):
         raise ValueError(f"minimum_final_messages {minimum_final_messages} must be a whole number of at least 1")
 
     if not Token.is_unresolved(failure_rate_period.to_string()):
         seconds = failure_rate_period.to_seconds()
         if seconds <= 0 or seconds % 60 or seconds > 86400:
-            raise ValueError(f"failure_rate_period {failure_rate_period.to_human_string()} must be whole minutes, "
-                             "from 1 minute to 1 day (a CloudWatch alarm period)")
+            raise ValueError(
+                f"failure_rate_period {failure_rate_period.to_human_string()} must be whole minutes, "
+                "from 1 minute to 1 day (a CloudWatch alarm period)"
+            )
     _positive_duration("iterator_age_threshold", iterator_age_threshold)
     _positive_duration("archive_freshness_threshold", archive_freshness_threshold)
 
-    if dashboard_name is not None and not Token.is_unresolved(dashboard_name) \
-            and not _DASHBOARD_NAME.match(dashboard_name):
+    if (
+        dashboard_name is not None
+        and not Token.is_unresolved(dashboard_name)
+        and not _DASHBOARD_NAME.match(dashboard_name)
+    ):
         raise ValueError(f"dashboard_name {dashboard_name!r} must be 1-255 letters, digits, '-' or '_'")

@@ -45,8 +45,13 @@ QUEUE_RETENTION = Duration.days(4)
 DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
 
 # The contacts-table actions the sender calls (two_way_sms.adapters.contacts), and no others.
-SENDER_CONTACTS_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem",
-                           "dynamodb:UpdateItem")
+SENDER_CONTACTS_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
 _RELEASE_ENVIRONMENT = ("SCHEDULE_GROUP", "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN")
 
 
@@ -56,8 +61,9 @@ def settings_size(*texts: str) -> int:
     return sum(len(text.encode()) + RESOLVED_ARN_BYTES * text.count("${Token[") for text in texts)
 
 
-def grant_create_schedules(grantee: iam.IGrantable, schedule_group: scheduler.IScheduleGroup,
-                           scheduler_role: iam.IRole) -> iam.Grant:
+def grant_create_schedules(
+    grantee: iam.IGrantable, schedule_group: scheduler.IScheduleGroup, scheduler_role: iam.IRole
+) -> iam.Grant:
     """``scheduler:CreateSchedule`` in ``schedule_group`` and passing ``scheduler_role`` to EventBridge Scheduler.
 
     All a principal needs to schedule a one-off invocation that ``scheduler_role`` carries out.
@@ -68,12 +74,14 @@ def grant_create_schedules(grantee: iam.IGrantable, schedule_group: scheduler.IS
         actions=["scheduler:CreateSchedule"],
         resource_arns=[schedules_arn(schedule_group)],
     )
-    grant = grant.combine(iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=["iam:PassRole"],
-        resource_arns=[scheduler_role.role_arn],
-        conditions={"StringEquals": {"iam:PassedToService": SCHEDULER_PRINCIPAL}},
-    ))
+    grant = grant.combine(
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[scheduler_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": SCHEDULER_PRINCIPAL}},
+        )
+    )
     policy = default_policy(grantee.grant_principal)
     if policy is not None:
         acknowledge(
@@ -88,7 +96,8 @@ def grant_create_schedules(grantee: iam.IGrantable, schedule_group: scheduler.IS
 def schedules_arn(schedule_group: scheduler.IScheduleGroup) -> str:
     """Every schedule of the group: ``arn:...:scheduler:<region>:<account>:schedule/<group>/*``."""
     return Stack.of(schedule_group).format_arn(
-        service="scheduler", resource="schedule", resource_name=f"{schedule_group.schedule_group_name}/*")
+        service="scheduler", resource="schedule", resource_name=f"{schedule_group.schedule_group_name}/*"
+    )
 
 
 class OutboundSender(Construct):
@@ -190,8 +199,13 @@ class OutboundSender(Construct):
         super().__init__(scope, construct_id)
         budget_environment = _budget_environment(monthly_budget_usd, budget_hard_stop)
         self.monthly_budget_usd, self.budget_hard_stop = monthly_budget_usd, budget_hard_stop
-        _check_settings(batch_size=batch_size, max_concurrency=max_concurrency, max_receive_count=max_receive_count,
-                        memory_size=memory_size, timeout=timeout)
+        _check_settings(
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_receive_count=max_receive_count,
+            memory_size=memory_size,
+            timeout=timeout,
+        )
         self.settings = dataclasses.replace(settings, origination_identity=number.origination_arn)
         self.templates: dict[str, Template] = dict(templates or {})
         settings_json, templates_json = self.settings.to_json(), templates_to_json(self.templates)
@@ -203,19 +217,28 @@ class OutboundSender(Construct):
             )
 
         self.encryption_key: kms.IKey = encryption_key or new_key(
-            self, "Key", "Encrypts the outbound SMS queues, table and logs")
+            self, "Key", "Encrypts the outbound SMS queues, table and logs"
+        )
         allow_cloudwatch_logs(self.encryption_key)
 
         self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION)
+            self, "DeadLetters", encryption_key=self.encryption_key, retention=DEAD_LETTER_RETENTION
+        )
         self.queue = encrypted_queue(
-            self, "Queue", encryption_key=self.encryption_key, retention=QUEUE_RETENTION,
+            self,
+            "Queue",
+            encryption_key=self.encryption_key,
+            retention=QUEUE_RETENTION,
             # AWS's advice for SQS-triggered functions: at least six times the timeout.
             visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
         self.table = encrypted_table(
-            self, "Table", encryption_key=self.encryption_key, partition_key="pk", sort_key="sk",
+            self,
+            "Table",
+            encryption_key=self.encryption_key,
+            partition_key="pk",
+            sort_key="sk",
             time_to_live_attribute="expires_at",
         )
 
@@ -234,18 +257,27 @@ class OutboundSender(Construct):
             **(conversations.sender_environment() if conversations is not None else {}),
         }
         handler = handler_function(
-            self, "sender", "Sends queued SMS: consent, quiet hours, pacing to the number's throughput, cost checks",
-            encryption_key=self.encryption_key, environment=self._environment,
+            self,
+            "sender",
+            "Sends queued SMS: consent, quiet hours, pacing to the number's throughput, cost checks",
+            encryption_key=self.encryption_key,
+            environment=self._environment,
             contract=None,  # checked once the release schedules complete it (add_release_schedules)
             sizing=FunctionSizing(memory_size, timeout, max_concurrency, log_retention),
         )
         self._handler = handler
         self.function, self.log_group = handler.function, handler.log_group
-        self.function.add_event_source(event_sources.SqsEventSource(
-            self.queue, batch_size=batch_size, report_batch_item_failures=True, max_concurrency=max_concurrency,
-        ))  # also grants the function the queue's consume actions
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
+            )
+        )  # also grants the function the queue's consume actions
         self.event_source_mapping: lambda_.EventSourceMapping = next(
-            c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
+            c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping)
+        )
         self.queue.grant_send_messages(self.function)  # deferrals: back on the queue with a delay
         self.dead_letter_queue.grant_send_messages(self.function)  # malformed requests, parked with their reason
         self.table.grant_read_write_data(self.function)
@@ -260,7 +292,7 @@ class OutboundSender(Construct):
             key_scope="this construct's CMK and the keys of the contacts, ledger and conversations tables",
             invoked_by="an SQS event source mapping; failed messages go to the queue's redrive dead-letter queue",
             calls="SQS, DynamoDB, End User Messaging, EventBridge Scheduler"
-                  + (", Systems Manager, KMS" if conversations else ""),
+            + (", Systems Manager, KMS" if conversations else ""),
         )
         self._acknowledge_findings()
         self._release_target: lambda_.IFunction | None = None
@@ -282,11 +314,20 @@ class OutboundSender(Construct):
         ``dead_letter_queue``). Once only.
         """
         if self._release_target is not None:
-            raise ValueError(f"the release schedules of {self.node.path} are set already (to "
-                             f"{self._release_target.node.path})")
-        release = dict(zip(_RELEASE_ENVIRONMENT, (
-            schedule_group.schedule_group_name, target.function_arn, scheduler_role.role_arn,
-            dead_letter_queue.queue_arn)))
+            raise ValueError(
+                f"the release schedules of {self.node.path} are set already (to {self._release_target.node.path})"
+            )
+        release = dict(
+            zip(
+                _RELEASE_ENVIRONMENT,
+                (
+                    schedule_group.schedule_group_name,
+                    target.function_arn,
+                    scheduler_role.role_arn,
+                    dead_letter_queue.queue_arn,
+                ),
+            )
+        )
         # What the handler reads when it is wired: the same contract, on the complete environment.
         SenderFunctionSettings.from_environment({**self._environment, **release})
         self._release_target = target
@@ -295,11 +336,17 @@ class OutboundSender(Construct):
         grant_create_schedules(self.function, schedule_group, scheduler_role)
 
     def _acknowledge_findings(self) -> None:
-        acknowledge(self.event_source_mapping.node.default_child, "Serverless-LambdaEventSourceMappingDestination",
-                    "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
-                    "failed messages to the dead-letter queue")
-        acknowledge(self.dead_letter_queue.node.default_child, "Serverless-SQSRedrivePolicy",
-                    "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand")
+        acknowledge(
+            self.event_source_mapping.node.default_child,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
+            "failed messages to the dead-letter queue",
+        )
+        acknowledge(
+            self.dead_letter_queue.node.default_child,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
+        )
 
     # -- grants -------------------------------------------------------------------------------
     def grant_enqueue(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -322,7 +369,8 @@ class OutboundSender(Construct):
     def metric_dead_letters(self, **kwargs: Any) -> cloudwatch.Metric:
         """Requests in the dead-letter queue (Maximum): each one failed every receive."""
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            **{"statistic": "Maximum", **kwargs})
+            **{"statistic": "Maximum", **kwargs}
+        )
 
 
 @jsii.implements(IValidation)
@@ -332,8 +380,10 @@ class _ReleaseSchedulesAdded:
 
     def validate(self) -> list[str]:
         if self.sender._release_target is None:
-            return [f"{self.sender.node.path} has no release schedules: call add_release_schedules (held requests "
-                    "would never be released)"]
+            return [
+                f"{self.sender.node.path} has no release schedules: call add_release_schedules (held requests "
+                "would never be released)"
+            ]
         return []
 
 
@@ -357,25 +407,35 @@ def _least_timeout_seconds(batch_size: int) -> int:
     return 5 + batch_size + 5
 
 
-def _check_settings(*, batch_size: int, max_concurrency: int, max_receive_count: int, memory_size: int,
-                    timeout: Duration) -> None:
+def _check_settings(
+    *, batch_size: int, max_concurrency: int, max_receive_count: int, memory_size: int, timeout: Duration
+) -> None:
     """Fails early, naming the bad value; unresolved tokens are left to CloudFormation."""
+
     def check_range(name: str, value: int, low: int, high: int, why: str = "") -> None:
         if not Token.is_unresolved(value) and not low <= value <= high:
             raise ValueError(f"{name} {value} must be {low:,}-{high:,}{why}")
 
     check_range("batch_size", batch_size, 1, 10, " (an SQS batch without a batching window)")
-    check_range("max_concurrency", max_concurrency, 2, 1000, " (the range of an SQS event source's maximum "
-                "concurrency)")
+    check_range(
+        "max_concurrency", max_concurrency, 2, 1000, " (the range of an SQS event source's maximum concurrency)"
+    )
     check_range("max_receive_count", max_receive_count, 1, 1000)
     check_range("memory_size", memory_size, 128, 10_240)
     if not timeout.is_unresolved() and not 1 <= timeout.to_seconds() <= 900:
         raise ValueError(f"timeout {timeout.to_human_string()} must be 1 second to 15 minutes")
-    if not timeout.is_unresolved() and not Token.is_unresolved(batch_size) \
-            and timeout.to_seconds() < _least_timeout_seconds(batch_size):
-        raise ValueError(f"timeout {timeout.to_human_string()} must be at least {_least_timeout_seconds(batch_size)} "
-                         f"seconds for batches of {batch_size}: the sender keeps 5 s back, a second for each send's "
-                         "bookkeeping, and at least 5 s to wait for the batch's slots")
+    if (
+        not timeout.is_unresolved()
+        and not Token.is_unresolved(batch_size)
+        and timeout.to_seconds() < _least_timeout_seconds(batch_size)
+    ):
+        raise ValueError(
+            f"timeout {timeout.to_human_string()} must be at least {_least_timeout_seconds(batch_size)} "
+            f"seconds for batches of {batch_size}: the sender keeps 5 s back, a second for each send's "
+            "bookkeeping, and at least 5 s to wait for the batch's slots"
+        )
     if not timeout.is_unresolved() and timeout.to_seconds() * 6 > 43_200:
-        raise ValueError(f"timeout {timeout.to_human_string()} is too long: the queue's visibility timeout "
-                         "(six times it) would exceed SQS's 12 hours")
+        raise ValueError(
+            f"timeout {timeout.to_human_string()} is too long: the queue's visibility timeout "
+            "(six times it) would exceed SQS's 12 hours"
+        )

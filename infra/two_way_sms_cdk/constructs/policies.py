@@ -36,7 +36,8 @@ def add_active_tracing(function: lambda_.Function, role: iam.IRole) -> iam.Polic
     assert isinstance(cfn_function, lambda_.CfnFunction)
     cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
     return iam.Policy(
-        function, "TracingPolicy",
+        function,
+        "TracingPolicy",
         statements=[iam.PolicyStatement(actions=list(XRAY_WRITE_ACTIONS), resources=["*"])],
         roles=[role],
     )

@@ -62,22 +62,31 @@ class SmsProtectConfiguration(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if isinstance(allowed_countries, str) or not allowed_countries:
-            raise ValueError(f"allowed_countries {allowed_countries!r} must name at least one country: an empty "
-                             "list would block every text")
+            raise ValueError(
+                f"allowed_countries {allowed_countries!r} must name at least one country: an empty "
+                "list would block every text"
+            )
         for country in allowed_countries:
             if not Token.is_unresolved(country) and country not in SMS_COUNTRY_CODES:
-                raise ValueError(f"allowed_countries entry {country!r} is not an ISO 3166-1 alpha-2 code End User "
-                                 "Messaging sends to (such as 'US', 'CA' or 'GB')")
+                raise ValueError(
+                    f"allowed_countries entry {country!r} is not an ISO 3166-1 alpha-2 code End User "
+                    "Messaging sends to (such as 'US', 'CA' or 'GB')"
+                )
         self.allowed_countries: tuple[str, ...] = tuple(dict.fromkeys(allowed_countries))
         self.blocked_countries: tuple[str, ...] = tuple(blocked_countries(self.allowed_countries))
         rules = [
-            *(smsvoice.CfnProtectConfiguration.CountryRuleProperty(country_code=code, protect_status="ALLOW")
-              for code in sorted(self.allowed_countries)),
-            *(smsvoice.CfnProtectConfiguration.CountryRuleProperty(country_code=code, protect_status="BLOCK")
-              for code in self.blocked_countries),
+            *(
+                smsvoice.CfnProtectConfiguration.CountryRuleProperty(country_code=code, protect_status="ALLOW")
+                for code in sorted(self.allowed_countries)
+            ),
+            *(
+                smsvoice.CfnProtectConfiguration.CountryRuleProperty(country_code=code, protect_status="BLOCK")
+                for code in self.blocked_countries
+            ),
         ]
         self.resource = smsvoice.CfnProtectConfiguration(
-            self, "Resource",
+            self,
+            "Resource",
             country_rule_set=smsvoice.CfnProtectConfiguration.CountryRuleSetProperty(sms=rules),
             deletion_protection_enabled=deletion_protection,
         )
@@ -86,38 +95,59 @@ class SmsProtectConfiguration(Construct):
         self.protect_configuration_id: str = self.resource.attr_protect_configuration_id
         self.protect_configuration_arn: str = self.resource.attr_arn
         self.account_default: cr.AwsCustomResource | None = (
-            self._make_account_default(log_encryption_key) if account_default else None)
+            self._make_account_default(log_encryption_key) if account_default else None
+        )
 
     def _make_account_default(self, log_encryption_key: kms.IKey | None) -> cr.AwsCustomResource:
         key = log_encryption_key or kms.Key(
-            self, "AccountDefaultLogsKey", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
-            description="Encrypts the logs of the account-default protect configuration custom resource")
+            self,
+            "AccountDefaultLogsKey",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            description="Encrypts the logs of the account-default protect configuration custom resource",
+        )
         allow_cloudwatch_logs(key)
-        log_group = logs.LogGroup(self, "AccountDefaultLogs", retention=logs.RetentionDays.ONE_YEAR,
-                                  encryption_key=key, removal_policy=RemovalPolicy.RETAIN)
+        log_group = logs.LogGroup(
+            self,
+            "AccountDefaultLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         # Its own role, not AWSLambdaBasicExecutionRole: it may write to its own log group only.
-        role = iam.Role(self, "AccountDefaultRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description="Sets this stack's protect configuration as the account default, and removes it")
+        role = iam.Role(
+            self,
+            "AccountDefaultRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Sets this stack's protect configuration as the account default, and removes it",
+        )
         log_group.grant_write(role)
-        policy = cr.AwsCustomResourcePolicy.from_statements([
-            iam.PolicyStatement(actions=["sms-voice:SetAccountDefaultProtectConfiguration"],
-                                resources=[self.protect_configuration_arn]),
-            # Takes no parameter, so it names no resource.
-            iam.PolicyStatement(actions=["sms-voice:DeleteAccountDefaultProtectConfiguration"], resources=["*"]),
-            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-        ])
+        policy = cr.AwsCustomResourcePolicy.from_statements(
+            [
+                iam.PolicyStatement(
+                    actions=["sms-voice:SetAccountDefaultProtectConfiguration"],
+                    resources=[self.protect_configuration_arn],
+                ),
+                # Takes no parameter, so it names no resource.
+                iam.PolicyStatement(actions=["sms-voice:DeleteAccountDefaultProtectConfiguration"], resources=["*"]),
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            ]
+        )
         set_default = cr.AwsSdkCall(
-            service=SMS_VOICE_SERVICE, action="SetAccountDefaultProtectConfiguration",
+            service=SMS_VOICE_SERVICE,
+            action="SetAccountDefaultProtectConfiguration",
             parameters={"ProtectConfigurationId": self.protect_configuration_id},
             physical_resource_id=cr.PhysicalResourceId.of(ACCOUNT_DEFAULT_PHYSICAL_ID),
         )
         resource = cr.AwsCustomResource(
-            self, "AccountDefault",
+            self,
+            "AccountDefault",
             resource_type="Custom::SmsAccountDefaultProtectConfiguration",
             on_create=set_default,
             on_update=set_default,
             on_delete=cr.AwsSdkCall(
-                service=SMS_VOICE_SERVICE, action="DeleteAccountDefaultProtectConfiguration",
+                service=SMS_VOICE_SERVICE,
+                action="DeleteAccountDefaultProtectConfiguration",
                 physical_resource_id=cr.PhysicalResourceId.of(ACCOUNT_DEFAULT_PHYSICAL_ID),
                 ignore_error_codes_matching="ResourceNotFoundException",  # no default set any more
             ),
@@ -141,23 +171,41 @@ class SmsProtectConfiguration(Construct):
             function.reserved_concurrent_executions = 1  # CloudFormation sends one event at a time
             function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
             for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
-                acknowledge(function, finding, "CDK's AwsCustomResource function, invoked synchronously by "
-                            "CloudFormation: a failure fails the stack operation, and a function DLQ never fires")
+                acknowledge(
+                    function,
+                    finding,
+                    "CDK's AwsCustomResource function, invoked synchronously by "
+                    "CloudFormation: a failure fails the stack operation, and a function DLQ never fires",
+                )
             for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
-                acknowledge(function, finding, "Calls only the End User Messaging API and CloudFormation's "
-                            "pre-signed S3 response URL, over TLS with IAM auth; it handles no message data")
+                acknowledge(
+                    function,
+                    finding,
+                    "Calls only the End User Messaging API and CloudFormation's "
+                    "pre-signed S3 response URL, over TLS with IAM auth; it handles no message data",
+                )
         policy = resource.node.try_find_child("CustomResourcePolicy")
         if isinstance(policy, iam.Policy):
             cfn_policy = policy.node.default_child
-            acknowledge(cfn_policy, "AwsSolutions-IAM5[Resource::*]",
-                        "sms-voice:DeleteAccountDefaultProtectConfiguration takes no parameter and names no "
-                        "resource; xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                        "permissions")
+            acknowledge(
+                cfn_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "sms-voice:DeleteAccountDefaultProtectConfiguration takes no parameter and names no "
+                "resource; xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+                "permissions",
+            )
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-                acknowledge(cfn_policy, finding, "The policy AwsCustomResource attaches to this construct's own "
-                            "role: the protect configuration's account-default calls and X-Ray")
+                acknowledge(
+                    cfn_policy,
+                    finding,
+                    "The policy AwsCustomResource attaches to this construct's own "
+                    "role: the protect configuration's account-default calls and X-Ray",
+                )
         role_policy = default_policy(role)
         if role_policy is not None:
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
-                acknowledge(role_policy.node.default_child, finding,
-                            "CDK grants write this role's own policy: its own log group only")
+                acknowledge(
+                    role_policy.node.default_child,
+                    finding,
+                    "CDK grants write this role's own policy: its own log group only",
+                )

@@ -18,11 +18,25 @@ from two_way_sms_cdk.constructs.protect_configuration import SmsProtectConfigura
 # A configuration set takes at most this many event destinations (AWS End User Messaging quota).
 MAX_EVENT_DESTINATIONS = 5
 # The SMS delivery events a destination can match. TEXT_SENT is in the API's enum but not supported.
-TEXT_EVENT_TYPES = frozenset({
-    "TEXT_ALL", "TEXT_PENDING", "TEXT_QUEUED", "TEXT_SUCCESSFUL", "TEXT_DELIVERED", "TEXT_INVALID",
-    "TEXT_INVALID_MESSAGE", "TEXT_UNREACHABLE", "TEXT_CARRIER_UNREACHABLE", "TEXT_BLOCKED",
-    "TEXT_CARRIER_BLOCKED", "TEXT_SPAM", "TEXT_UNKNOWN", "TEXT_TTL_EXPIRED", "TEXT_PROTECT_BLOCKED",
-})
+TEXT_EVENT_TYPES = frozenset(
+    {
+        "TEXT_ALL",
+        "TEXT_PENDING",
+        "TEXT_QUEUED",
+        "TEXT_SUCCESSFUL",
+        "TEXT_DELIVERED",
+        "TEXT_INVALID",
+        "TEXT_INVALID_MESSAGE",
+        "TEXT_UNREACHABLE",
+        "TEXT_CARRIER_UNREACHABLE",
+        "TEXT_BLOCKED",
+        "TEXT_CARRIER_BLOCKED",
+        "TEXT_SPAM",
+        "TEXT_UNKNOWN",
+        "TEXT_TTL_EXPIRED",
+        "TEXT_PROTECT_BLOCKED",
+    }
+)
 _DESTINATION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -47,9 +61,11 @@ class ReplyConfigurationSet(Construct):
     def protect_with(self, protect_configuration: SmsProtectConfiguration) -> None:
         """Associates ``protect_configuration`` (once): every send through this set follows its country rules."""
         if self.protect_configuration is not None:
-            raise ValueError(f"the configuration set {self.node.path} is protected by "
-                             f"{self.protect_configuration.node.path} already: a configuration set takes one "
-                             "protect configuration")
+            raise ValueError(
+                f"the configuration set {self.node.path} is protected by "
+                f"{self.protect_configuration.node.path} already: a configuration set takes one "
+                "protect configuration"
+            )
         self.protect_configuration = protect_configuration
         self.resource.protect_configuration_id = protect_configuration.protect_configuration_id
 
@@ -102,7 +118,8 @@ class ReplyConfigurationSet(Construct):
         for event_type in event_types:
             if event_type == "TEXT_SENT":
                 raise ValueError(
-                    f"event type 'TEXT_SENT' (destination {name!r}) is not supported by End User Messaging")
+                    f"event type 'TEXT_SENT' (destination {name!r}) is not supported by End User Messaging"
+                )
             if event_type not in TEXT_EVENT_TYPES:
                 raise ValueError(
                     f"event type {event_type!r} (destination {name!r}) is not one of "
@@ -117,15 +134,22 @@ class ReplyConfigurationSet(Construct):
         if topic is not None:
             if role is not None:
                 raise ValueError(
-                    f"event destination {name!r}: an SNS destination takes no role, the topic policy decides")
+                    f"event destination {name!r}: an SNS destination takes no role, the topic policy decides"
+                )
             target = {"sns_destination": smsvoice.CfnConfigurationSet.SnsDestinationProperty(topic_arn=topic.topic_arn)}
         else:
             if role is None:
                 raise ValueError(f"event destination {name!r}: a Firehose destination needs a role")
             assert delivery_stream is not None
-            target = {"kinesis_firehose_destination": smsvoice.CfnConfigurationSet.KinesisFirehoseDestinationProperty(
-                delivery_stream_arn=delivery_stream.delivery_stream_arn, iam_role_arn=role.role_arn)}
-        self._event_destinations.append(smsvoice.CfnConfigurationSet.EventDestinationProperty(
-            event_destination_name=name, enabled=enabled, matching_event_types=event_types, **target))
+            target = {
+                "kinesis_firehose_destination": smsvoice.CfnConfigurationSet.KinesisFirehoseDestinationProperty(
+                    delivery_stream_arn=delivery_stream.delivery_stream_arn, iam_role_arn=role.role_arn
+                )
+            }
+        self._event_destinations.append(
+            smsvoice.CfnConfigurationSet.EventDestinationProperty(
+                event_destination_name=name, enabled=enabled, matching_event_types=event_types, **target
+            )
+        )
         # The whole list again: each construct that adds a destination adds to the same property.
         self.resource.event_destinations = list(self._event_destinations)

@@ -13,8 +13,10 @@ from constructs import Construct
 from two_way_sms_cdk.nag import acknowledge
 
 # A record of consent or of delivery must outlive a mistaken `cdk destroy`.
-KEPT_REASON = ("Point-in-time recovery (35 days), deletion protection and a retain policy protect it; add it to your "
-               "organisation's AWS Backup plan by tag if you need longer")
+KEPT_REASON = (
+    "Point-in-time recovery (35 days), deletion protection and a retain policy protect it; add it to your "
+    "organisation's AWS Backup plan by tag if you need longer"
+)
 
 
 def encrypted_table(
@@ -35,7 +37,8 @@ def encrypted_table(
     :param backup_reason: why the table is not in an AWS Backup plan (the HIPAA/NIST finding).
     """
     table = dynamodb.Table(
-        scope, construct_id,
+        scope,
+        construct_id,
         partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
         sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
         time_to_live_attribute=time_to_live_attribute,
@@ -43,7 +46,8 @@ def encrypted_table(
         encryption_key=encryption_key,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True),
+            point_in_time_recovery_enabled=True
+        ),
         deletion_protection=True if kept else None,
         removal_policy=RemovalPolicy.RETAIN if kept else RemovalPolicy.DESTROY,
     )
@@ -57,13 +61,15 @@ TABLE_KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 TABLE_KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
 
-def grant_table_actions(table: dynamodb.ITable, grantee: iam.IGrantable, actions: Sequence[str], *,
-                        write: bool) -> iam.Grant:
+def grant_table_actions(
+    table: dynamodb.ITable, grantee: iam.IGrantable, actions: Sequence[str], *, write: bool
+) -> iam.Grant:
     """Exactly ``actions`` on ``table`` (and its indexes), and the key actions DynamoDB needs of the
     caller: read ones, or with ``write`` those of a writer. Least privilege where
     ``grant_read_write_data`` would add scans, deletes and batch writes."""
     grant = table.grant(grantee, *actions)
     if table.encryption_key is not None:
-        grant = grant.combine(table.encryption_key.grant(
-            grantee, *(TABLE_KEY_WRITE_ACTIONS if write else TABLE_KEY_READ_ACTIONS)))
+        grant = grant.combine(
+            table.encryption_key.grant(grantee, *(TABLE_KEY_WRITE_ACTIONS if write else TABLE_KEY_READ_ACTIONS))
+        )
     return grant

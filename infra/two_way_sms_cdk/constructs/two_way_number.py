@@ -106,7 +106,8 @@ class TwoWayNumber(Construct):
             identity_arn = sms_voice_arn(f"{origination_type}/{origination_id}")  # known at synth: no dependency
             self._pool_arn: str | None = identity_arn if existing_pool_id else None
             self.inbound_source_arns: list[str] = (
-                [identity_arn, ANY_PHONE_NUMBER] if existing_pool_id else [identity_arn])
+                [identity_arn, ANY_PHONE_NUMBER] if existing_pool_id else [identity_arn]
+            )
             self.inbound_key_source_arns: list[str] = list(self.inbound_source_arns)
         else:
             help_rule, stop_rule = responder.mandatory_keywords()
@@ -143,8 +144,12 @@ class TwoWayNumber(Construct):
             self.inbound_source_arns = [number.attr_arn]
             self.inbound_key_source_arns = [ANY_PHONE_NUMBER]
 
-    def grant_send(self, grantee: iam.IGrantable, configuration_set_arn: str, *protect_configuration_arns: str,
-                   ) -> iam.Grant:
+    def grant_send(
+        self,
+        grantee: iam.IGrantable,
+        configuration_set_arn: str,
+        *protect_configuration_arns: str,
+    ) -> iam.Grant:
         """``SendTextMessage`` from this identity through the given configuration set only (and the
         configuration set's protect configuration, which a send through it names implicitly)."""
         grant = iam.Grant.add_to_principal(
@@ -202,17 +207,30 @@ class TwoWayNumber(Construct):
         parameter_name = f"/two-way-sms/{stack.stack_name}/{self.node.addr}/previous-settings"
         # The custom resource's events carry the replies and keywords: its logs get a CMK too.
         logs_key = kms.Key(
-            self, "SettingsLogsKey", description="Encrypts the logs of the two-way number settings custom resource",
-            enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
+            self,
+            "SettingsLogsKey",
+            description="Encrypts the logs of the two-way number settings custom resource",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
         )
-        logs_key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchLogs",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)}},
-        ))
+        logs_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
         log_group = logs.LogGroup(self, "SettingsLogs", retention=logs.RetentionDays.ONE_YEAR, encryption_key=logs_key)
         # Own roles, not AWSLambdaBasicExecutionRole: each may write to its own log group only.
         role = iam.Role(self, "SettingsFunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -221,7 +239,8 @@ class TwoWayNumber(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "sms-voice:DescribePhoneNumbers" if origination_type == "phone-number"
+                    "sms-voice:DescribePhoneNumbers"
+                    if origination_type == "phone-number"
                     else "sms-voice:DescribePools",
                     "sms-voice:UpdatePhoneNumber" if origination_type == "phone-number" else "sms-voice:UpdatePool",
                     "sms-voice:DescribeKeywords",
@@ -257,12 +276,18 @@ class TwoWayNumber(Construct):
         self.settings_function = function
 
         provider_log_group = logs.LogGroup(
-            self, "SettingsProviderLogs", retention=logs.RetentionDays.ONE_YEAR, encryption_key=logs_key,
+            self,
+            "SettingsProviderLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=logs_key,
         )
         provider_role = iam.Role(self, "SettingsProviderRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         provider_log_group.grant_write(provider_role)
         provider = cr.Provider(
-            self, "SettingsProvider", on_event_handler=function, log_group=provider_log_group,
+            self,
+            "SettingsProvider",
+            on_event_handler=function,
+            log_group=provider_log_group,
             framework_on_event_role=provider_role,
         )
         # The provider framework exposes neither memory, concurrency nor tracing: set them on its function.
@@ -283,60 +308,99 @@ class TwoWayNumber(Construct):
                 "TwoWayChannelArn": topic.topic_arn,
                 "SelfManagedOptOutsEnabled": str(self.responder.self_managed_opt_outs).lower(),
                 "OptOutListName": self.opt_out_list_name,
-                "Keywords": [{"Keyword": k.keyword, "Message": k.reply, "Action": k.action.value}
-                             for k in (*self.responder.mandatory_keywords(), *keywords)],
+                "Keywords": [
+                    {"Keyword": k.keyword, "Message": k.reply, "Action": k.action.value}
+                    for k in (*self.responder.mandatory_keywords(), *keywords)
+                ],
                 "SnapshotParameterName": parameter_name,
             },
         )
 
     def _acknowledge_settings_findings(
-        self, function: lambda_.Function, role: iam.Role, tracing: iam.Policy, provider: cr.Provider,
+        self,
+        function: lambda_.Function,
+        role: iam.Role,
+        tracing: iam.Policy,
+        provider: cr.Provider,
         provider_role: iam.Role,
     ) -> None:
         function_l1 = function.node.default_child
         framework = provider.node.find_child("framework-onEvent")
         framework_function = framework.node.default_child
         for finding in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
-            acknowledge(function_l1, finding, "Invoked synchronously by the provider framework function, where a "
-                        "function DLQ never fires; an error goes back to CloudFormation, which fails the stack "
-                        "operation")
+            acknowledge(
+                function_l1,
+                finding,
+                "Invoked synchronously by the provider framework function, where a "
+                "function DLQ never fires; an error goes back to CloudFormation, which fails the stack "
+                "operation",
+            )
         for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
-            acknowledge(function_l1, finding, "Calls only AWS service endpoints (End User Messaging, SSM) over TLS "
-                        "with IAM auth; a VPC would add NAT or interface endpoints and no control over the data")
+            acknowledge(
+                function_l1,
+                finding,
+                "Calls only AWS service endpoints (End User Messaging, SSM) over TLS "
+                "with IAM auth; a VPC would add NAT or interface endpoints and no control over the data",
+            )
         for finding in ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ", "Serverless-LambdaDLQ"):
-            acknowledge(framework_function, finding, "CDK provider framework function invoked by CloudFormation for "
-                        "this stack's one custom resource; a failure is reported to CloudFormation and fails the stack "
-                        "operation, and an event cannot be replayed later (its response URL expires)")
+            acknowledge(
+                framework_function,
+                finding,
+                "CDK provider framework function invoked by CloudFormation for "
+                "this stack's one custom resource; a failure is reported to CloudFormation and fails the stack "
+                "operation, and an event cannot be replayed later (its response URL expires)",
+            )
         for finding in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
-            acknowledge(framework_function, finding, "Calls only the Lambda API (the settings function) and "
-                        "CloudFormation's pre-signed S3 response URL, over TLS; it handles no message data")
+            acknowledge(
+                framework_function,
+                finding,
+                "Calls only the Lambda API (the settings function) and "
+                "CloudFormation's pre-signed S3 response URL, over TLS; it handles no message data",
+            )
 
         stack = Stack.of(self)
         settings_arn = f"<{stack.get_logical_id(function_l1)}.Arn>"
         provider_policy = role_policy(provider_role)
-        acknowledge(provider_policy, f"AwsSolutions-IAM5[Resource::{settings_arn}:*]",
-                    "lambda:InvokeFunction on the settings function's versions and aliases (CDK's grantInvoke); "
-                    "no other function")
-        acknowledge(provider_policy, "AwsSolutions-IAM5[Resource::*]",
-                    "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
+        acknowledge(
+            provider_policy,
+            f"AwsSolutions-IAM5[Resource::{settings_arn}:*]",
+            "lambda:InvokeFunction on the settings function's versions and aliases (CDK's grantInvoke); "
+            "no other function",
+        )
+        acknowledge(
+            provider_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions",
+        )
         tracing_policy = cfn_policy(tracing)
-        acknowledge(tracing_policy, "AwsSolutions-IAM5[Resource::*]",
-                    "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions")
+        acknowledge(
+            tracing_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions",
+        )
         # The framework's lambda:GetFunction on the settings function (Function.addToRolePolicy): a policy
         # of its own under @aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePolicy, else the provider
         # role's, acknowledged above. Found by type: CDK names it after a private counter.
         framework_policies = [
-            (cfn_policy(policy), "The lambda:GetFunction policy the provider framework adds to its own role, "
-             "on the settings function only")
+            (
+                cfn_policy(policy),
+                "The lambda:GetFunction policy the provider framework adds to its own role, "
+                "on the settings function only",
+            )
             for policy in added_policies(framework)
         ]
         for policy, reason in (
-            (role_policy(role),
-             "CDK grants write this role's own policy, used by no other principal; every statement names this "
-             "number (or pool), its snapshot parameter or its log group"),
+            (
+                role_policy(role),
+                "CDK grants write this role's own policy, used by no other principal; every statement names this "
+                "number (or pool), its snapshot parameter or its log group",
+            ),
             (tracing_policy, "The X-Ray write policy of the settings function's role only"),
-            (provider_policy, "CDK grants write this role's own policy, used by no other principal: invoke (and, "
-             "under some feature flags, get) the settings function, write its own log group, X-Ray"),
+            (
+                provider_policy,
+                "CDK grants write this role's own policy, used by no other principal: invoke (and, "
+                "under some feature flags, get) the settings function, write its own log group, X-Ray",
+            ),
             *framework_policies,
         ):
             for finding in ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):

@@ -82,23 +82,35 @@ class TwoWaySms(Construct):
         # whatever the app's flags (inbound_processor.py does the same without it, with a Deny).
         self.node.set_context(RESTRICT_SQS_DECRYPTION_FLAG, True)
         self.config = config
-        test_publisher = iam.Role.from_role_arn(
-            self, "TestPublisher", config.inbound.test_publisher_role_arn, mutable=False,
-        ) if config.inbound.test_publisher_role_arn else None
+        test_publisher = (
+            iam.Role.from_role_arn(
+                self,
+                "TestPublisher",
+                config.inbound.test_publisher_role_arn,
+                mutable=False,
+            )
+            if config.inbound.test_publisher_role_arn
+            else None
+        )
         self.inbound_topic = EncryptedInboundTopic(
-            self, "InboundTopic", existing_topic=existing_topic, existing_key=existing_topic_key,
+            self,
+            "InboundTopic",
+            existing_topic=existing_topic,
+            existing_key=existing_topic_key,
             test_publisher=test_publisher,
         )
         origination = config.origination
         if isinstance(origination, ExistingOrigination):
             where = {
-                "existing_pool_id" if origination.origination_type == "pool" else "existing_phone_number_id":
-                    origination.origination_id,
+                "existing_pool_id"
+                if origination.origination_type == "pool"
+                else "existing_phone_number_id": origination.origination_id,
             }
         else:
             where = {"iso_country_code": origination.iso_country_code, "capabilities": origination.capabilities}
         self.number = TwoWayNumber(
-            self, "Number",
+            self,
+            "Number",
             topic=self.inbound_topic.topic,
             responder=config.responder,
             number_type=origination.number_type,
@@ -111,11 +123,15 @@ class TwoWaySms(Construct):
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
         delivery = config.delivery_events
         self.events_key = new_key(
-            self, "EventsKey", "Encrypts the message ledger, the delivery event stream, its queues, logs and archive, "
-            "the conversations table and the business event bus")
+            self,
+            "EventsKey",
+            "Encrypts the message ledger, the delivery event stream, its queues, logs and archive, "
+            "the conversations table and the business event bus",
+        )
         protect = config.protect
         self.protect_configuration = SmsProtectConfiguration(
-            self, "ProtectConfiguration",
+            self,
+            "ProtectConfiguration",
             allowed_countries=protect.allowed_countries,
             deletion_protection=protect.deletion_protection,
             account_default=protect.account_default,
@@ -125,25 +141,38 @@ class TwoWaySms(Construct):
         for warning in config.warnings:
             Annotations.of(self).add_warning_v2(warning.id, warning.message)
         self.ledger = MessageLedger(
-            self, "Ledger",
+            self,
+            "Ledger",
             encryption_key=self.events_key,
             retention=Duration.days(delivery.ledger_retention_days),
         )
         conversations = config.conversations
         self.conversations = Conversations(
-            self, "Conversations",
+            self,
+            "Conversations",
             flows=conversations.flows,
             encryption_key=self.events_key,
             existing_event_bus=eventbridge.EventBus.from_event_bus_name(
-                self, "ExistingEventBus", conversations.event_bus_name) if conversations.event_bus_name else None,
+                self, "ExistingEventBus", conversations.event_bus_name
+            )
+            if conversations.event_bus_name
+            else None,
             deletion_protection=config.deletion_protection,
         )
         extensions = conversations.extensions
-        self.extensions = extensions_layer(
-            self, "Extensions", directory=extensions.directory, module=extensions.module,
-        ) if extensions is not None else None
+        self.extensions = (
+            extensions_layer(
+                self,
+                "Extensions",
+                directory=extensions.directory,
+                module=extensions.module,
+            )
+            if extensions is not None
+            else None
+        )
         self.inbound_processor = InboundProcessor(
-            self, "InboundProcessor",
+            self,
+            "InboundProcessor",
             topic=self.inbound_topic.topic,
             number=self.number,
             configuration_set=self.configuration_set,
@@ -161,9 +190,11 @@ class TwoWaySms(Construct):
         # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
         # actions, and with them no way to read the contacts or ledger tables.
         self.outbound_key = new_key(
-            self, "OutboundKey", "Encrypts the outbound queue and table, campaign queues, audiences and their logs")
+            self, "OutboundKey", "Encrypts the outbound queue and table, campaign queues, audiences and their logs"
+        )
         self.outbound_sender = OutboundSender(
-            self, "OutboundSender",
+            self,
+            "OutboundSender",
             number=self.number,
             configuration_set=self.configuration_set,
             contacts_table=self.inbound_processor.contacts_table,
@@ -181,9 +212,11 @@ class TwoWaySms(Construct):
             Annotations.of(self.outbound_sender).add_warning_v2(
                 "two-way-sms:simulator-sends-transactional-only",
                 f"templates {', '.join(promotional)} are PROMOTIONAL, and a SIMULATOR number sends TRANSACTIONAL "
-                "texts only: their sends are refused (REJECTED) until the stack uses a real number")
+                "texts only: their sends are refused (REJECTED) until the stack uses a real number",
+            )
         self.delivery_events = DeliveryEvents(
-            self, "DeliveryEvents",
+            self,
+            "DeliveryEvents",
             ledger=self.ledger,
             contacts_table=self.inbound_processor.contacts_table,
             encryption_key=self.events_key,
@@ -195,7 +228,8 @@ class TwoWaySms(Construct):
         )
         archive = config.archive
         self.event_archive = EventArchive(
-            self, "EventArchive",
+            self,
+            "EventArchive",
             configuration_set=self.configuration_set,
             encryption_key=self.events_key,
             infrequent_access_after=Duration.days(archive.infrequent_access_after_days),
@@ -205,7 +239,8 @@ class TwoWaySms(Construct):
         # Built after the sender (it needs its queue and table); the sender's held requests are
         # then released by schedules that invoke the campaigns function.
         self.campaigns = Campaigns(
-            self, "Campaigns",
+            self,
+            "Campaigns",
             outbound_queue=self.outbound_sender.queue,
             outbound_table=self.outbound_sender.table,
             contacts_table=self.inbound_processor.contacts_table,
@@ -224,7 +259,8 @@ class TwoWaySms(Construct):
         processor, events = self.inbound_processor, self.delivery_events
         sender, campaigns = self.outbound_sender, self.campaigns
         self.monitoring = Monitoring(
-            self, "Monitoring",
+            self,
+            "Monitoring",
             dead_letter_queues={
                 "inbound subscription": processor.subscription_dead_letter_queue,
                 "inbound processing": processor.dead_letter_queue,
@@ -234,15 +270,20 @@ class TwoWaySms(Construct):
                 "campaign invocations": campaigns.dead_letter_queue,
                 "campaign schedules": campaigns.schedule_dead_letter_queue,
             },
-            functions={"inbound": processor.function, "events": events.function, "sender": sender.function,
-                       "campaigns": campaigns.function},
+            functions={
+                "inbound": processor.function,
+                "events": events.function,
+                "sender": sender.function,
+                "campaigns": campaigns.function,
+            },
             events_function=events.function,
             sender_function=sender.function,
             inbound_topic=self.inbound_topic.topic,
             archive_delivery_stream=self.event_archive.delivery_stream,
             conversations=self.conversations is not None,
             alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", monitoring.alarm_topic_arn)
-            if monitoring.alarm_topic_arn else None,
+            if monitoring.alarm_topic_arn
+            else None,
             alarm_emails=monitoring.alarm_emails,
             monthly_budget_usd=monitoring.monthly_budget_usd,
             delivery_failure_rate_percent=monitoring.delivery_failure_rate_percent,

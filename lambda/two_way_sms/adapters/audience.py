@@ -73,16 +73,18 @@ class AudiencePage:
 
 
 class AudienceReader:
-    def __init__(self, *, s3_client: Any = None, contacts_table: Any = None,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(
+        self, *, s3_client: Any = None, contacts_table: Any = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
         if page_size < 1:
             raise ValueError(f"page size {page_size} must be at least 1")
         self._s3 = s3_client
         self._contacts = contacts_table  # a boto3 DynamoDB Table resource
         self._page_size = page_size
 
-    def pages(self, audience: Audience, cursor: str | None = None,
-              earlier: set[str] | None = None) -> Iterator[AudiencePage]:
+    def pages(
+        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+    ) -> Iterator[AudiencePage]:
         """The audience's pages from ``cursor`` on (the beginning when None).
 
         ``earlier``, when given, receives the destinations of the CSV rows before the
@@ -135,9 +137,12 @@ class AudienceReader:
             values[f":a{position}"] = value
             conditions.append(f"#attributes.#a{position} = :a{position}")
         arguments = {
-            "FilterExpression": " AND ".join(conditions), "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values, "Limit": self._page_size,
-            "ProjectionExpression": "phone_number, #attributes", "ConsistentRead": True,
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": self._page_size,
+            "ProjectionExpression": "phone_number, #attributes",
+            "ConsistentRead": True,
         }
         row_number = 0
         while True:
@@ -154,8 +159,9 @@ class AudienceReader:
             start_key = next_key
 
 
-def read_csv_from(lines: Iterable[str], after_row: int,
-                  earlier: set[str] | None = None) -> Iterator[AudienceRow | AudienceRowError]:
+def read_csv_from(
+    lines: Iterable[str], after_row: int, earlier: set[str] | None = None
+) -> Iterator[AudienceRow | AudienceRowError]:
     """``read_audience_csv``'s entries after row ``after_row``, with their numbers in the whole file.
 
     The rows before the cursor are skipped with the csv module alone, counting rows the way
@@ -214,8 +220,8 @@ def bounded_lines(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
             if end.group() == b"\r" and end.end() == len(buffer):
                 break  # a last "\r" may be the start of "\r\n": wait for the next chunk
             ending = end.group()  # (read before the buffer changes under the match)
-            line = bytes(buffer[:end.start()]) if cut is None else cut
-            del buffer[:end.end()]
+            line = bytes(buffer[: end.start()]) if cut is None else cut
+            del buffer[: end.end()]
             cut = None
             yield line[:limit] + ending
         if len(buffer) > limit:

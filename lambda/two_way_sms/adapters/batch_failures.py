@@ -50,8 +50,15 @@ def record_identity(record: Any) -> dict[str, Any]:
 class LoggedBatchProcessor(BatchProcessor):
     """``BatchProcessor`` whose ``failure_handler`` logs one line per failed record: its id and the reason."""
 
-    def __init__(self, event_type: EventType, *, failure_logger: Any, raise_on_entire_batch_failure: bool = False,
-                 max_receive_count: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        event_type: EventType,
+        *,
+        failure_logger: Any,
+        raise_on_entire_batch_failure: bool = False,
+        max_receive_count: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         # Powertools' own ``logger`` would log a second line (a warning without the record's id).
         super().__init__(event_type, raise_on_entire_batch_failure=raise_on_entire_batch_failure, **kwargs)
         self._failure_logger = failure_logger
@@ -60,10 +67,13 @@ class LoggedBatchProcessor(BatchProcessor):
     def failure_handler(self, record: Any, exception: Any) -> Any:
         entry = super().failure_handler(record, exception)
         error = exception[1] if exception else None
-        self._failure_logger.error(self._what_happens_next(record),
-                                   **record_identity(record), reason=failure_reason(error),
-                                   error_type=type(error).__name__ if error is not None else None,
-                                   exc_info=exception if exception and exception[0] is not None else None)
+        self._failure_logger.error(
+            self._what_happens_next(record),
+            **record_identity(record),
+            reason=failure_reason(error),
+            error_type=type(error).__name__ if error is not None else None,
+            exc_info=exception if exception and exception[0] is not None else None,
+        )
         return entry
 
     def _what_happens_next(self, record: Any) -> str:

@@ -35,12 +35,14 @@ class BusinessEventBus:
     def put(self, events: Sequence[BusinessEvent]) -> None:
         entries = [self._entry(event) for event in events]
         for start in range(0, len(entries), MAX_ENTRIES):
-            self._put_all(entries[start:start + MAX_ENTRIES])
+            self._put_all(entries[start : start + MAX_ENTRIES])
 
     def _entry(self, event: BusinessEvent) -> dict[str, Any]:
         occurred = event.detail.get("occurredAt")
         entry: dict[str, Any] = {
-            "Source": self._source, "DetailType": event.detail_type, "EventBusName": self._bus_name,
+            "Source": self._source,
+            "DetailType": event.detail_type,
+            "EventBusName": self._bus_name,
             "Detail": json.dumps(dict(event.detail), separators=(",", ":"), sort_keys=True, default=str),
         }
         if isinstance(occurred, (int, float)):
@@ -57,6 +59,7 @@ class BusinessEventBus:
             failed = [(entry, result) for entry, result in zip(entries, results) if result.get("ErrorCode")]
             entries = [entry for entry, _ in failed]
             errors = sorted({str(result.get("ErrorCode")) for _, result in failed})
-            time.sleep(min(0.1 * 2 ** attempt, 1.0))
-        raise EventsNotDelivered(f"{len(entries)} business events not delivered to {self._bus_name}: "
-                                 f"{', '.join(errors)}")
+            time.sleep(min(0.1 * 2**attempt, 1.0))
+        raise EventsNotDelivered(
+            f"{len(entries)} business events not delivered to {self._bus_name}: {', '.join(errors)}"
+        )

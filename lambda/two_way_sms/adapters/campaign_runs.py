@@ -106,11 +106,20 @@ class CampaignReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "campaignId": self.campaign_id, "runId": self.run_id, "status": self.status,
-            "startedAt": self.started_at, "queuedAllAt": self.queued_all_at,
-            "queued": self.queued, "skipped": dict(self.skipped), "sent": self.sent,
-            "refused": dict(self.refused), "unknown": self.unknown, "delivered": self.delivered, "failed": self.failed,
-            "awaitingSend": self.awaiting_send, "templateId": self.template_id,
+            "campaignId": self.campaign_id,
+            "runId": self.run_id,
+            "status": self.status,
+            "startedAt": self.started_at,
+            "queuedAllAt": self.queued_all_at,
+            "queued": self.queued,
+            "skipped": dict(self.skipped),
+            "sent": self.sent,
+            "refused": dict(self.refused),
+            "unknown": self.unknown,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "awaitingSend": self.awaiting_send,
+            "templateId": self.template_id,
             "templateLacksOptOutInstruction": self.template_lacks_opt_out_instruction,
             "failure": self.failure,
         }
@@ -120,8 +129,15 @@ class CampaignRuns:
     def __init__(self, table: Any) -> None:
         self._table = table  # a boto3 DynamoDB Table resource (the outbound table)
 
-    def start(self, campaign_id: str, run_id: str, at: datetime, *, template_id: str | None = None,
-              template_lacks_opt_out_instruction: bool | None = None) -> None:
+    def start(
+        self,
+        campaign_id: str,
+        run_id: str,
+        at: datetime,
+        *,
+        template_id: str | None = None,
+        template_lacks_opt_out_instruction: bool | None = None,
+    ) -> None:
         """Marks the run RUNNING; a repeat (a retried or continued invocation) changes nothing."""
         names = {"#status": "status"}
         values: dict[str, Any] = {":running": RUNNING, ":at": at.isoformat()}
@@ -133,8 +149,10 @@ class CampaignRuns:
             assignments.append("template_lacks_opt_out_instruction = :lacks")
             values[":lacks"] = template_lacks_opt_out_instruction
         self._table.update_item(
-            Key=run_key(campaign_id, run_id), UpdateExpression="SET " + ", ".join(assignments),
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            Key=run_key(campaign_id, run_id),
+            UpdateExpression="SET " + ", ".join(assignments),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
 
     def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
@@ -145,8 +163,9 @@ class CampaignRuns:
         """
         for name, value in counts.items():
             if not _COUNTER_NAME.fullmatch(name):
-                raise ValueError(f"counter {name!r} is not queued, sent, delivered, failed, skipped_<REASON> "
-                                 "or refused_<REASON>")
+                raise ValueError(
+                    f"counter {name!r} is not queued, sent, delivered, failed, skipped_<REASON> or refused_<REASON>"
+                )
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"count {value!r} of {name} must be a whole number")
         if chunk is not None and not _CHUNK_ID.fullmatch(chunk):
@@ -171,8 +190,10 @@ class CampaignRuns:
             arguments["ExpressionAttributeNames"] = names
         try:
             self._table.update_item(
-                Key=run_key(campaign_id, run_id), UpdateExpression="ADD " + ", ".join(additions),
-                ExpressionAttributeValues=values, **arguments,
+                Key=run_key(campaign_id, run_id),
+                UpdateExpression="ADD " + ", ".join(additions),
+                ExpressionAttributeValues=values,
+                **arguments,
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
@@ -205,17 +226,23 @@ class CampaignRuns:
         ordered = sorted(errors, key=lambda error: error.row_number)
         with self._table.batch_writer() as batch:
             for part, start in enumerate(range(0, len(ordered), ROW_ERRORS_PER_ITEM)):
-                batch.put_item(Item={
-                    "pk": run_key(campaign_id, run_id)["pk"], "sk": f"{ROW_ERRORS_PREFIX}{run_id}#{chunk}#{part}",
-                    "rows": [{"row": error.row_number, "reason": error.reason[:MAX_ROW_ERROR_CHARACTERS]}
-                             for error in ordered[start:start + ROW_ERRORS_PER_ITEM]],
-                })
+                batch.put_item(
+                    Item={
+                        "pk": run_key(campaign_id, run_id)["pk"],
+                        "sk": f"{ROW_ERRORS_PREFIX}{run_id}#{chunk}#{part}",
+                        "rows": [
+                            {"row": error.row_number, "reason": error.reason[:MAX_ROW_ERROR_CHARACTERS]}
+                            for error in ordered[start : start + ROW_ERRORS_PER_ITEM]
+                        ],
+                    }
+                )
 
     def row_errors(self, campaign_id: str, run_id: str) -> list[RowError]:
         """Every bad audience row recorded for the run, by row number."""
         prefix = f"{ROW_ERRORS_PREFIX}{run_id}#"
         arguments: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)", "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ConsistentRead": True,
             "ExpressionAttributeValues": {":pk": run_key(campaign_id, run_id)["pk"], ":prefix": prefix},
         }
         found: list[RowError] = []
@@ -237,17 +264,29 @@ class CampaignRuns:
 
 
 def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> CampaignReport:
-    skipped_counts = {name.removeprefix(SKIPPED_PREFIX): int(value) for name, value in item.items()
-                      if name.startswith(SKIPPED_PREFIX) and int(value)}
-    refused_counts = {name.removeprefix(REFUSED_PREFIX): int(value) for name, value in item.items()
-                      if name.startswith(REFUSED_PREFIX) and int(value)}
+    skipped_counts = {
+        name.removeprefix(SKIPPED_PREFIX): int(value)
+        for name, value in item.items()
+        if name.startswith(SKIPPED_PREFIX) and int(value)
+    }
+    refused_counts = {
+        name.removeprefix(REFUSED_PREFIX): int(value)
+        for name, value in item.items()
+        if name.startswith(REFUSED_PREFIX) and int(value)
+    }
     lacks = item.get("template_lacks_opt_out_instruction")
     return CampaignReport(
-        campaign_id=campaign_id, run_id=run_id, status=str(item.get("status", RUNNING)),
-        started_at=item.get("started_at"), queued_all_at=item.get("queued_all_at"),
-        queued=int(item.get("queued", 0)), skipped=MappingProxyType(dict(sorted(skipped_counts.items()))),
-        sent=int(item.get("sent", 0)), refused=MappingProxyType(dict(sorted(refused_counts.items()))),
-        unknown=int(item.get("unknown", 0)), delivered=int(item.get("delivered", 0)),
+        campaign_id=campaign_id,
+        run_id=run_id,
+        status=str(item.get("status", RUNNING)),
+        started_at=item.get("started_at"),
+        queued_all_at=item.get("queued_all_at"),
+        queued=int(item.get("queued", 0)),
+        skipped=MappingProxyType(dict(sorted(skipped_counts.items()))),
+        sent=int(item.get("sent", 0)),
+        refused=MappingProxyType(dict(sorted(refused_counts.items()))),
+        unknown=int(item.get("unknown", 0)),
+        delivered=int(item.get("delivered", 0)),
         failed=int(item.get("failed", 0)),
         template_id=item.get("template_id"),
         template_lacks_opt_out_instruction=None if lacks is None else bool(lacks),

@@ -114,16 +114,19 @@ class ContactsTable:
         expression = "SET opted_out = :out, consent_changed_at = :at, consent_message_id = :id"
         values: dict[str, Any] = {":out": change is ConsentChange.OPTED_OUT, ":at": at, ":id": message_id}
         if change is ConsentChange.OPTED_IN:
-            expression += (", opt_in_at = if_not_exists(opt_in_at, :at),"
-                           " opt_in_source = if_not_exists(opt_in_source, :src)")
+            expression += (
+                ", opt_in_at = if_not_exists(opt_in_at, :at), opt_in_source = if_not_exists(opt_in_source, :src)"
+            )
             values[":src"] = opt_in_source or KEYWORD_OPT_IN_SOURCE
         try:
             self._table.update_item(
                 Key={"phone_number": number, "record": PROFILE},
                 UpdateExpression=expression,
                 # Ties on the time (the same millisecond) go to the greater message id: any order ends alike.
-                ConditionExpression=("attribute_not_exists(consent_changed_at) OR consent_changed_at < :at"
-                                     " OR (consent_changed_at = :at AND consent_message_id <= :id)"),
+                ConditionExpression=(
+                    "attribute_not_exists(consent_changed_at) OR consent_changed_at < :at"
+                    " OR (consent_changed_at = :at AND consent_message_id <= :id)"
+                ),
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
@@ -148,8 +151,9 @@ class ContactsTable:
         """Every number's ContactState, read 50 numbers (100 keys) per consistent BatchGetItem:
         a campaign page of 500 recipients takes 10 reads, not 500 queries."""
         found: dict[str, dict[str, Any]] = {number: {} for number in numbers}
-        keys = [{"phone_number": number, "record": record}
-                for number in found for record in (PROFILE, PROMOTIONAL_SENDS)]
+        keys = [
+            {"phone_number": number, "record": record} for number in found for record in (PROFILE, PROMOTIONAL_SENDS)
+        ]
         for item in batch_get(self._table, keys):
             found[item["phone_number"]][item["record"]] = item
         return {number: _contact_state(items) for number, items in found.items()}
@@ -160,7 +164,8 @@ class ContactsTable:
         sent_at = at.timestamp()
         for _ in range(_MAX_ATTEMPTS):
             item = self._table.get_item(
-                Key={"phone_number": number, "record": PROMOTIONAL_SENDS}, ConsistentRead=True).get("Item")
+                Key={"phone_number": number, "record": PROMOTIONAL_SENDS}, ConsistentRead=True
+            ).get("Item")
             item = item or {}
             recent = {k: float(v) for k, v in item.get("recent", {}).items()}
             if key in recent:
@@ -177,8 +182,11 @@ class ContactsTable:
             try:
                 self._table.put_item(
                     Item={
-                        "phone_number": number, "record": PROMOTIONAL_SENDS,
-                        "recent": _numbers(recent), "campaigns": campaigns, "campaign_last_sent": _numbers(last_sent),
+                        "phone_number": number,
+                        "record": PROMOTIONAL_SENDS,
+                        "recent": _numbers(recent),
+                        "campaigns": campaigns,
+                        "campaign_last_sent": _numbers(last_sent),
                         "version": int(version or 0) + 1,
                         "expires_at": int(max(recent.values(), default=sent_at)) + RETENTION_SECONDS,
                     },
@@ -208,17 +216,28 @@ class ContactsTable:
             values[":attributes"] = dict(contact.attributes)
         if source and opt_in_at is not None:
             at_ms = int(opt_in_at.timestamp() * 1000)
-            recorded = bool(self.record_consent(
-                number=number, change=ConsentChange.OPTED_IN, at_ms=at_ms, message_id=f"import:{source}",
-                keyword="", our_number="", source=IMPORT_SOURCE, opt_in_source=source,
-            ))
+            recorded = bool(
+                self.record_consent(
+                    number=number,
+                    change=ConsentChange.OPTED_IN,
+                    at_ms=at_ms,
+                    message_id=f"import:{source}",
+                    keyword="",
+                    our_number="",
+                    source=IMPORT_SOURCE,
+                    opt_in_source=source,
+                )
+            )
             # The proof exists whatever the current state: the first opt-in on record is kept.
-            assignments += ["opt_in_at = if_not_exists(opt_in_at, :at)",
-                            "opt_in_source = if_not_exists(opt_in_source, :src)"]
+            assignments += [
+                "opt_in_at = if_not_exists(opt_in_at, :at)",
+                "opt_in_source = if_not_exists(opt_in_source, :src)",
+            ]
             values.update({":at": _iso(at_ms), ":src": source})
         if assignments:
             self._table.update_item(
-                Key={"phone_number": number, "record": PROFILE}, UpdateExpression="SET " + ", ".join(assignments),
+                Key={"phone_number": number, "record": PROFILE},
+                UpdateExpression="SET " + ", ".join(assignments),
                 ExpressionAttributeValues=values,
             )
         return recorded

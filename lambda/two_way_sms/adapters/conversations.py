@@ -43,15 +43,24 @@ class TurnRecord:
     events: tuple[BusinessEvent, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps({"inboundMessageId": self.inbound_message_id, "replies": list(self.replies),
-                           "events": [{"detailType": e.detail_type, "detail": dict(e.detail)} for e in self.events]},
-                          separators=(",", ":"), default=str)
+        return json.dumps(
+            {
+                "inboundMessageId": self.inbound_message_id,
+                "replies": list(self.replies),
+                "events": [{"detailType": e.detail_type, "detail": dict(e.detail)} for e in self.events],
+            },
+            separators=(",", ":"),
+            default=str,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> TurnRecord:
         data = json.loads(text)
-        return cls(data["inboundMessageId"], tuple(data["replies"]),
-                   tuple(BusinessEvent(e["detailType"], e["detail"]) for e in data["events"]))
+        return cls(
+            data["inboundMessageId"],
+            tuple(data["replies"]),
+            tuple(BusinessEvent(e["detailType"], e["detail"]) for e in data["events"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -68,8 +77,10 @@ class ConversationStore:
     def for_number(self, customer_number: str) -> list[Stored]:
         """Every conversation kept for the number (open, closed and expired): the engine picks."""
         items: list[dict[str, Any]] = []
-        arguments: dict[str, Any] = {"KeyConditionExpression": Key("customer_number").eq(customer_number),
-                                     "ConsistentRead": True}
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": Key("customer_number").eq(customer_number),
+            "ConsistentRead": True,
+        }
         while True:
             page = self._table.query(**arguments)
             items += page.get("Items", [])
@@ -78,22 +89,32 @@ class ConversationStore:
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get(self, customer_number: str, conversation_id: str) -> Stored | None:
-        item = self._table.get_item(Key={"customer_number": customer_number, "conversation_id": conversation_id},
-                                    ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"customer_number": customer_number, "conversation_id": conversation_id}, ConsistentRead=True
+        ).get("Item")
         return _stored(item) if item else None
 
     def create(self, conversation: Conversation, *, turn: TurnRecord | None = None) -> Stored:
         """Stores a new conversation; a second create of the same id is refused (ConversationMoved)."""
-        return self._write(conversation, version=1, turn=turn,
-                           condition={"ConditionExpression": "attribute_not_exists(conversation_id)"})
+        return self._write(
+            conversation,
+            version=1,
+            turn=turn,
+            condition={"ConditionExpression": "attribute_not_exists(conversation_id)"},
+        )
 
     def save(self, conversation: Conversation, *, read_at: int, turn: TurnRecord | None = None) -> Stored:
         """Stores the conversation as a turn left it, if nobody wrote it since ``read_at`` (its version)."""
-        return self._write(conversation, version=read_at + 1, turn=turn, condition={
-            "ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": read_at}})
+        return self._write(
+            conversation,
+            version=read_at + 1,
+            turn=turn,
+            condition={"ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": read_at}},
+        )
 
-    def _write(self, conversation: Conversation, *, version: int, turn: TurnRecord | None,
-               condition: dict[str, Any]) -> Stored:
+    def _write(
+        self, conversation: Conversation, *, version: int, turn: TurnRecord | None, condition: dict[str, Any]
+    ) -> Stored:
         item = _item(conversation, version)
         if turn is not None:
             item["last_turn"] = turn.to_json()
@@ -108,29 +129,48 @@ class ConversationStore:
 
 def _item(conversation: Conversation, version: int) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "customer_number": conversation.customer_number, "conversation_id": conversation.conversation_id,
-        "flow": conversation.flow, "step": conversation.step, "our_number": conversation.our_number,
-        "opened_at": _number(conversation.opened_at), "expires_at": _number(conversation.expires_at),
-        "status": conversation.status, "variables": dict(conversation.variables), "slots": list(conversation.slots),
-        "prompt_message_ids": list(conversation.prompt_message_ids), "version": version,
+        "customer_number": conversation.customer_number,
+        "conversation_id": conversation.conversation_id,
+        "flow": conversation.flow,
+        "step": conversation.step,
+        "our_number": conversation.our_number,
+        "opened_at": _number(conversation.opened_at),
+        "expires_at": _number(conversation.expires_at),
+        "status": conversation.status,
+        "variables": dict(conversation.variables),
+        "slots": list(conversation.slots),
+        "prompt_message_ids": list(conversation.prompt_message_ids),
+        "version": version,
         "delete_at": math.ceil(conversation.expires_at) + KEEP_AFTER_EXPIRY_SECONDS,
     }
-    optional = {"reference": conversation.reference, "chosen_slot": conversation.chosen_slot,
-                "takes_code": conversation.takes_code or None, "wrong_codes": conversation.wrong_codes or None}
+    optional = {
+        "reference": conversation.reference,
+        "chosen_slot": conversation.chosen_slot,
+        "takes_code": conversation.takes_code or None,
+        "wrong_codes": conversation.wrong_codes or None,
+    }
     item.update({name: value for name, value in optional.items() if value is not None})
     return item
 
 
 def _stored(item: Mapping[str, Any]) -> Stored:
     conversation = Conversation(
-        conversation_id=item["conversation_id"], flow=item["flow"], step=item["step"],
-        customer_number=item["customer_number"], our_number=item["our_number"],
-        opened_at=float(item["opened_at"]), expires_at=float(item["expires_at"]), reference=item.get("reference"),
+        conversation_id=item["conversation_id"],
+        flow=item["flow"],
+        step=item["step"],
+        customer_number=item["customer_number"],
+        our_number=item["our_number"],
+        opened_at=float(item["opened_at"]),
+        expires_at=float(item["expires_at"]),
+        reference=item.get("reference"),
         variables={str(k): str(v) for k, v in item.get("variables", {}).items()},
-        slots=tuple(item.get("slots", [])), status=item["status"],
+        slots=tuple(item.get("slots", [])),
+        status=item["status"],
         # Items written before codes were derived again kept a hash: they still take a code.
-        takes_code=bool(item.get("takes_code") or item.get("code_hash")), wrong_codes=int(item.get("wrong_codes", 0)),
-        prompt_message_ids=tuple(item.get("prompt_message_ids", [])), chosen_slot=item.get("chosen_slot"),
+        takes_code=bool(item.get("takes_code") or item.get("code_hash")),
+        wrong_codes=int(item.get("wrong_codes", 0)),
+        prompt_message_ids=tuple(item.get("prompt_message_ids", [])),
+        chosen_slot=item.get("chosen_slot"),
     )
     last_turn = TurnRecord.from_json(item["last_turn"]) if item.get("last_turn") else None
     return Stored(conversation, int(item["version"]), last_turn)

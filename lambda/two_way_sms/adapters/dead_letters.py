@@ -29,9 +29,11 @@ class DeadLetterQueue:
         returns the dead-letter message's id. A redrive puts the original body back on its queue."""
         values = {"reason": reason[:MAX_REASON_CHARACTERS], "source": source, **(attributes or {})}
         response = self._sqs.send_message(
-            QueueUrl=self._queue_url, MessageBody=body,
-            MessageAttributes={name: {"DataType": "String", "StringValue": value or "-"}
-                               for name, value in values.items()},
+            QueueUrl=self._queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value or "-"} for name, value in values.items()
+            },
         )
         return str(response["MessageId"])
 
@@ -39,5 +41,6 @@ class DeadLetterQueue:
         """Parks an invocation's event in an envelope ``{"reason", "source", ..., "event"}``: the event was
         never a queue message, so the body says what it was and why it is here."""
         envelope = {"reason": reason[:MAX_REASON_CHARACTERS], "source": source, **(attributes or {}), "event": event}
-        return self.park(json.dumps(envelope, default=str, ensure_ascii=False), reason=reason, source=source,
-                         attributes=attributes)
+        return self.park(
+            json.dumps(envelope, default=str, ensure_ascii=False), reason=reason, source=source, attributes=attributes
+        )

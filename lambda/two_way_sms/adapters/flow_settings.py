@@ -28,8 +28,15 @@ class FlowsNotAsDeployed(RuntimeError):
 
 
 class FlowSettings:
-    def __init__(self, ssm_client: Any, parameter_name: str | None, *, max_age: int = MAX_AGE_SECONDS,
-                 expected_digest: str | None = None, on_mismatch: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        ssm_client: Any,
+        parameter_name: str | None,
+        *,
+        max_age: int = MAX_AGE_SECONDS,
+        expected_digest: str | None = None,
+        on_mismatch: Callable[[], None] = lambda: None,
+    ) -> None:
         self._provider = SSMProvider(boto3_client=ssm_client) if parameter_name else None
         self._name = parameter_name
         self._max_age = max_age
@@ -46,7 +53,9 @@ class FlowSettings:
         if self._parsed is None or self._parsed[0] != text:
             if self._expected_digest is not None and flows_digest(text) != self._expected_digest:
                 self._on_mismatch()
-                raise FlowsNotAsDeployed(f"the flows parameter {self._name} does not hold the flows this stack "
-                                         "deployed: refused (deploy to change flows)")
+                raise FlowsNotAsDeployed(
+                    f"the flows parameter {self._name} does not hold the flows this stack "
+                    "deployed: refused (deploy to change flows)"
+                )
             self._parsed = (text, flows_from_json(text))
         return self._parsed[1]

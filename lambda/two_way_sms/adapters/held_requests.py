@@ -88,10 +88,14 @@ class HeldRequests:
             raise ValueError("holding requests needs a scheduler client, group, target ARN and role ARN")
         minute = release_minute(release_at)
         text = minute.strftime(MINUTE_FORMAT)
-        self._table.put_item(Item={
-            "pk": PREFIX + text, "sk": request.idempotency_key, "request": request.to_json(),
-            "expires_at": int((minute + KEEP_AFTER_RELEASE).timestamp()),
-        })
+        self._table.put_item(
+            Item={
+                "pk": PREFIX + text,
+                "sk": request.idempotency_key,
+                "request": request.to_json(),
+                "expires_at": int((minute + KEEP_AFTER_RELEASE).timestamp()),
+            }
+        )
         self._ensure_release_schedule(minute)
         return text
 
@@ -101,10 +105,14 @@ class HeldRequests:
             raise ValueError(f"reason {reason!r} must be one of {', '.join(BUDGET_HOLD_REASONS)}")
         if at.tzinfo is None:
             raise ValueError(f"at {at.isoformat()} must be timezone-aware")
-        self._table.put_item(Item={
-            "pk": PREFIX + reason, "sk": request.idempotency_key, "request": request.to_json(),
-            "expires_at": int((at + KEEP_PARKED).timestamp()),
-        })
+        self._table.put_item(
+            Item={
+                "pk": PREFIX + reason,
+                "sk": request.idempotency_key,
+                "request": request.to_json(),
+                "expires_at": int((at + KEEP_PARKED).timestamp()),
+            }
+        )
 
     def peek_parked(self, reason: str, limit: int = 100) -> tuple[list[tuple[str, SendRequest]], bool]:
         """Up to ``limit`` (idempotency key, request) pairs parked for ``reason``, without deleting them."""
@@ -146,7 +154,10 @@ class HeldRequests:
         if limit < 1:
             raise ValueError(f"limit {limit} must be at least 1")
         response = self._table.query(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk}, Limit=limit, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": pk},
+            Limit=limit,
+            ConsistentRead=True,
         )
         entries = [(item["sk"], parse_send_request(item["request"])) for item in response.get("Items", [])]
         return entries, "LastEvaluatedKey" in response
@@ -157,21 +168,28 @@ class HeldRequests:
                 batch.delete_item(Key={"pk": pk, "sk": key})
 
     def _ensure_release_schedule(self, minute: datetime) -> None:
-        self._create_schedule(schedule_name(minute), minute,
-                              {"kind": "release", "minute": minute.strftime(MINUTE_FORMAT)})
+        self._create_schedule(
+            schedule_name(minute), minute, {"kind": "release", "minute": minute.strftime(MINUTE_FORMAT)}
+        )
 
     def _create_schedule(self, name: str, minute: datetime, payload: dict[str, Any]) -> None:
         target: dict[str, Any] = {
-            "Arn": self._target_arn, "RoleArn": self._role_arn, "RetryPolicy": RETRY_POLICY,
+            "Arn": self._target_arn,
+            "RoleArn": self._role_arn,
+            "RetryPolicy": RETRY_POLICY,
             "Input": json.dumps(payload),
         }
         if self._dead_letter_arn:
             target["DeadLetterConfig"] = {"Arn": self._dead_letter_arn}
         try:
             self._scheduler.create_schedule(
-                Name=name, GroupName=self._group,
-                ScheduleExpression=f"at({minute.strftime('%Y-%m-%dT%H:%M:%S')})", ScheduleExpressionTimezone="UTC",
-                FlexibleTimeWindow={"Mode": "OFF"}, ActionAfterCompletion="DELETE", Target=target,
+                Name=name,
+                GroupName=self._group,
+                ScheduleExpression=f"at({minute.strftime('%Y-%m-%dT%H:%M:%S')})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target=target,
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConflictException":

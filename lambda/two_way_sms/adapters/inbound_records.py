@@ -25,8 +25,16 @@ from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 class InboundRecords:
     """One SQS record at a time: parse, check it is ours and answerable, answer or park it."""
 
-    def __init__(self, answerer: InboundAnswerer, our_numbers: OurNumbers, dead_letters: DeadLetterQueue | None,
-                 max_receive_count: int, *, logger: Logger, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        answerer: InboundAnswerer,
+        our_numbers: OurNumbers,
+        dead_letters: DeadLetterQueue | None,
+        max_receive_count: int,
+        *,
+        logger: Logger,
+        metrics: Metrics,
+    ) -> None:
         self._answerer, self._our_numbers = answerer, our_numbers
         self._dead_letters, self._max_receive_count = dead_letters, max_receive_count
         self._logger, self._metrics = logger, metrics
@@ -48,19 +56,25 @@ class InboundRecords:
         remaining_ms = lambda_context.get_remaining_time_in_millis() if lambda_context is not None else 30_000
         delivery = Delivery(
             sent_at_ms=message.published_at_ms or int(record.attributes.sent_timestamp),
-            remaining_seconds=remaining_ms / 1000, last_attempt=receives >= self._max_receive_count,
+            remaining_seconds=remaining_ms / 1000,
+            last_attempt=receives >= self._max_receive_count,
         )
         answer = self._answerer.answer(message, delivery)
         return {"intent": answer.intent, "path": answer.path, "reply_message_id": answer.reply_message_id}
 
     def _park(self, record: SQSRecord, reason: str) -> dict[str, Any]:
         """A record that can never succeed: to the dead-letter queue now, with its reason."""
-        self._logger.error("inbound message parked in the dead-letter queue", reason=reason,
-                           sqs_message_id=record.message_id)
-        self._metrics.add_metric(name=metric_names.MALFORMED_INBOUND if reason.startswith("MALFORMED")
-                           else metric_names.INBOUND_PARKED, unit=MetricUnit.Count, value=1)
+        self._logger.error(
+            "inbound message parked in the dead-letter queue", reason=reason, sqs_message_id=record.message_id
+        )
+        self._metrics.add_metric(
+            name=metric_names.MALFORMED_INBOUND if reason.startswith("MALFORMED") else metric_names.INBOUND_PARKED,
+            unit=MetricUnit.Count,
+            value=1,
+        )
         if self._dead_letters is None:  # reused without a queue to park in: fail it, and SQS's redrive parks it
             raise MalformedInboundMessage(reason)
-        self._dead_letters.park(record.body, reason=reason, source="inbound-handler",
-                                attributes={"originalMessageId": record.message_id})
+        self._dead_letters.park(
+            record.body, reason=reason, source="inbound-handler", attributes={"originalMessageId": record.message_id}
+        )
         return {"path": "parked", "reason": reason}

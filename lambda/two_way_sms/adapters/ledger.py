@@ -32,8 +32,16 @@ SPEND_PREFIX = "SPEND#"
 # Owned by the winning event: written when it has them, removed when it has not, so the
 # item shows exactly one event's view whatever arrived before it.
 _EVENT_FIELDS = (
-    "status_description", "iso_country_code", "is_international", "mcc", "mnc", "carrier_name", "encoding",
-    "parts", "price_usd", "carrier_fee_usd",
+    "status_description",
+    "iso_country_code",
+    "is_international",
+    "mcc",
+    "mnc",
+    "carrier_name",
+    "encoding",
+    "parts",
+    "price_usd",
+    "carrier_fee_usd",
 )
 _deserialize = TypeDeserializer().deserialize
 
@@ -70,10 +78,18 @@ class MessageLedger:
     ) -> None:
         sent_at = iso_timestamp(sent_at_ms)
         values = {
-            ":sent": SENT_STATUS, ":sent_key": SENT_STATUS_KEY, ":false": False, ":sent_at": sent_at,
-            ":by": sent_by, ":context": context, ":destination": destination, ":origination": origination,
-            ":message_type": message_type, ":expires_at": sent_at_ms // 1000 + self._retention_seconds,
-            ":parts": estimated_parts, ":history": {f"{sent_at} {SENT_STATUS} {SENT_STATUS}"},
+            ":sent": SENT_STATUS,
+            ":sent_key": SENT_STATUS_KEY,
+            ":false": False,
+            ":sent_at": sent_at,
+            ":by": sent_by,
+            ":context": context,
+            ":destination": destination,
+            ":origination": origination,
+            ":message_type": message_type,
+            ":expires_at": sent_at_ms // 1000 + self._retention_seconds,
+            ":parts": estimated_parts,
+            ":history": {f"{sent_at} {SENT_STATUS} {SENT_STATUS}"},
         }
         self._table.update_item(
             Key={"message_id": message_id},
@@ -110,8 +126,14 @@ class MessageLedger:
         old = response.get("Attributes", {})
         became_final = event.is_final and not old.get("is_final")
         if event.is_final and "spend_month" not in old:
-            return self._count_spend(event.message_id, event.billing_month, event.spend_usd, event.parts,
-                                     advanced=True, became_final=became_final)
+            return self._count_spend(
+                event.message_id,
+                event.billing_month,
+                event.spend_usd,
+                event.parts,
+                advanced=True,
+                became_final=became_final,
+            )
         return Applied(advanced=True, became_final=became_final)
 
     def _stale(self, event: DeliveryEvent, current: dict[str, Any]) -> Applied:
@@ -125,18 +147,26 @@ class MessageLedger:
             # A retry after the status was written but before its spend was counted.
             spend = Decimal(current.get("price_usd", 0)) + Decimal(current.get("carrier_fee_usd", 0))
             parts = int(current["parts"]) if "parts" in current else None
-            return self._count_spend(event.message_id, event.billing_month, spend, parts,
-                                     advanced=False, became_final=False)
+            return self._count_spend(
+                event.message_id, event.billing_month, spend, parts, advanced=False, became_final=False
+            )
         return Applied(advanced=False, became_final=False)
 
     def _winner_update(self, event: DeliveryEvent) -> dict[str, Any]:
         names = {"#status": "status"}
         values: dict[str, Any] = {
-            ":status": event.message_status, ":event_type": event.event_type, ":status_key": event.status_key,
-            ":is_final": event.is_final, ":reported_at": event.reported_at, ":history": {event.history_entry},
+            ":status": event.message_status,
+            ":event_type": event.event_type,
+            ":status_key": event.status_key,
+            ":is_final": event.is_final,
+            ":reported_at": event.reported_at,
+            ":history": {event.history_entry},
         }
         assignments = [
-            "#status = :status", "event_type = :event_type", "status_key = :status_key", "is_final = :is_final",
+            "#status = :status",
+            "event_type = :event_type",
+            "status_key = :status_key",
+            "is_final = :is_final",
             "reported_at = :reported_at",
         ]
         removals = []
@@ -172,27 +202,35 @@ class MessageLedger:
         if removals:
             expression += " REMOVE " + ", ".join(removals)
         expression += " ADD history :history"
-        return {"UpdateExpression": expression, "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values}
+        return {"UpdateExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
     # -- spend ---------------------------------------------------------------------------------
-    def _count_spend(self, message_id: str, month: str, spend: Decimal, parts: int | None, *,
-                     advanced: bool, became_final: bool) -> Applied:
+    def _count_spend(
+        self, message_id: str, month: str, spend: Decimal, parts: int | None, *, advanced: bool, became_final: bool
+    ) -> Applied:
         table = self._table.name
         try:
-            self._client.transact_write_items(TransactItems=[
-                {"Update": {
-                    "TableName": table, "Key": {"message_id": message_id},
-                    "UpdateExpression": "SET spend_month = :month",
-                    "ConditionExpression": "attribute_not_exists(spend_month)",
-                    "ExpressionAttributeValues": {":month": month},
-                }},
-                {"Update": {
-                    "TableName": table, "Key": {"message_id": SPEND_PREFIX + month},
-                    "UpdateExpression": "ADD spend_usd :spend, parts :parts, messages :one",
-                    "ExpressionAttributeValues": {":spend": spend, ":parts": parts or 0, ":one": 1},
-                }},
-            ])
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"message_id": message_id},
+                            "UpdateExpression": "SET spend_month = :month",
+                            "ConditionExpression": "attribute_not_exists(spend_month)",
+                            "ExpressionAttributeValues": {":month": month},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"message_id": SPEND_PREFIX + month},
+                            "UpdateExpression": "ADD spend_usd :spend, parts :parts, messages :one",
+                            "ExpressionAttributeValues": {":spend": spend, ":parts": parts or 0, ":one": 1},
+                        }
+                    },
+                ]
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -200,8 +238,13 @@ class MessageLedger:
             if reasons[:1] != ["ConditionalCheckFailed"]:
                 raise  # a conflict or throttle: the record is retried and counts then
             return Applied(advanced=advanced, became_final=became_final)  # counted by a concurrent record
-        return Applied(advanced=advanced, became_final=became_final, counted_spend=spend, counted_parts=parts,
-                       month_to_date_usd=self.month_to_date(month))
+        return Applied(
+            advanced=advanced,
+            became_final=became_final,
+            counted_spend=spend,
+            counted_parts=parts,
+            month_to_date_usd=self.month_to_date(month),
+        )
 
     def month_to_date(self, month: str) -> Decimal:
         item = self._table.get_item(Key={"message_id": SPEND_PREFIX + month}).get("Item", {})
@@ -209,5 +252,6 @@ class MessageLedger:
 
     def get(self, message_id: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._table.get_item(Key={"message_id": message_id}, ConsistentRead=True).get(
-            "Item")
+            "Item"
+        )
         return item

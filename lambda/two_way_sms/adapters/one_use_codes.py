@@ -26,7 +26,10 @@ class OneUseCodes:
         self._digits = digits
 
     def code_for(self, conversation_id: str) -> str:
-        mac = self._kms.generate_mac(KeyId=self._key_id, MacAlgorithm=MAC_ALGORITHM,
-                                     Message=f"two-way-sms/conversation/{conversation_id}".encode())["Mac"]
+        mac = self._kms.generate_mac(
+            KeyId=self._key_id,
+            MacAlgorithm=MAC_ALGORITHM,
+            Message=f"two-way-sms/conversation/{conversation_id}".encode(),
+        )["Mac"]
         # 64 bits modulo 10^digits: a bias below one in 10^8, far under a guess's odds.
-        return str(int.from_bytes(mac[:8], "big") % 10 ** self._digits).zfill(self._digits)
+        return str(int.from_bytes(mac[:8], "big") % 10**self._digits).zfill(self._digits)

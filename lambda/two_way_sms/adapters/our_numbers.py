@@ -18,8 +18,14 @@ REFRESH_SECONDS = 300
 
 
 class OurNumbers:
-    def __init__(self, numbers: Iterable[str] = (), *, sms_client: Any = None, pool_id: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        numbers: Iterable[str] = (),
+        *,
+        sms_client: Any = None,
+        pool_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._known = frozenset(numbers)
         self._client = sms_client
         self._pool_id = pool_id
@@ -43,8 +49,9 @@ class OurNumbers:
     def __contains__(self, number: str) -> bool:
         if not self.checked or number in self._known:
             return True
-        if self._pool_id is not None and (self._listed_at is None
-                                          or self._clock() - self._listed_at >= REFRESH_SECONDS):
+        if self._pool_id is not None and (
+            self._listed_at is None or self._clock() - self._listed_at >= REFRESH_SECONDS
+        ):
             self._known = self._known | self._list_pool()
             self._listed_at = self._clock()
             return number in self._known
@@ -55,8 +62,11 @@ class OurNumbers:
         arguments: dict[str, Any] = {"PoolId": self._pool_id}
         while True:
             page = self._client.list_pool_origination_identities(**arguments)
-            numbers.update(identity["PhoneNumber"] for identity in page.get("OriginationIdentities", [])
-                           if identity.get("PhoneNumber"))
+            numbers.update(
+                identity["PhoneNumber"]
+                for identity in page.get("OriginationIdentities", [])
+                if identity.get("PhoneNumber")
+            )
             if not page.get("NextToken"):
                 return frozenset(numbers)
             arguments["NextToken"] = page["NextToken"]

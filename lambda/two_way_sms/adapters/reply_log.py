@@ -82,8 +82,12 @@ class ReplyLogTable:
                 UpdateExpression="SET replies.#k = :entry, version = :next, expires_at = :expires" + removal,
                 ConditionExpression="version = :read",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":entry": _item(entry), ":next": read.version + 1, ":read": read.version,
-                                           ":expires": expires_at},
+                ExpressionAttributeValues={
+                    ":entry": _item(entry),
+                    ":next": read.version + 1,
+                    ":read": read.version,
+                    ":expires": expires_at,
+                },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -100,8 +104,11 @@ class ReplyLogTable:
                 UpdateExpression="SET replies.#k = :outcome",
                 ConditionExpression="replies.#k.s = :sending AND replies.#k.t = :at",
                 ExpressionAttributeNames={"#k": key},
-                ExpressionAttributeValues={":outcome": _item(outcome), ":sending": Status.SENDING.value,
-                                           ":at": _decimal(claim.at)},
+                ExpressionAttributeValues={
+                    ":outcome": _item(outcome),
+                    ":sending": Status.SENDING.value,
+                    ":at": _decimal(claim.at),
+                },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -117,8 +124,12 @@ def _state(item: Mapping[str, Any] | None) -> ReplyLogState:
 
 
 def _item(entry: Entry) -> dict[str, Any]:
-    item: dict[str, Any] = {"s": entry.status.value, "t": _decimal(entry.at), "k": entry.kind.value,
-                            "h": entry.text_hash}
+    item: dict[str, Any] = {
+        "s": entry.status.value,
+        "t": _decimal(entry.at),
+        "k": entry.kind.value,
+        "h": entry.text_hash,
+    }
     if entry.until:
         item["u"] = _decimal(entry.until)
     if entry.message_id:
@@ -129,10 +140,16 @@ def _item(entry: Entry) -> dict[str, Any]:
 
 
 def _entry(item: Mapping[str, Any]) -> Entry:
-    return Entry(status=Status(item["s"]), at=float(item["t"]), kind=ReplyKind(item["k"]), text_hash=item["h"],
-                 until=float(item.get("u", 0)), message_id=item.get("m"), reason=item.get("r"))
+    return Entry(
+        status=Status(item["s"]),
+        at=float(item["t"]),
+        kind=ReplyKind(item["k"]),
+        text_hash=item["h"],
+        until=float(item.get("u", 0)),
+        message_id=item.get("m"),
+        reason=item.get("r"),
+    )
 
 
 def _decimal(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
-

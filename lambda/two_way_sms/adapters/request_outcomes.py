@@ -50,8 +50,16 @@ class RequestOutcomes:
         self._table = table  # a boto3 DynamoDB Table resource (the outbound table)
         self._retention_seconds = retention_days * 86400
 
-    def record(self, key: str, status: str, reason: str | None = None, message_id: str | None = None, *,
-               at: datetime, code: str | None = None) -> bool:
+    def record(
+        self,
+        key: str,
+        status: str,
+        reason: str | None = None,
+        message_id: str | None = None,
+        *,
+        at: datetime,
+        code: str | None = None,
+    ) -> bool:
         """Stores the request's outcome; True when its status changed (False: the same status
         again, or the request was already SENT, which is kept)."""
         if status not in STATUSES:
@@ -59,7 +67,9 @@ class RequestOutcomes:
         if at.tzinfo is None:
             raise ValueError(f"at {at.isoformat()} must be timezone-aware")
         item: dict[str, Any] = {
-            **outcome_key(key), "status": status, "at": at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            **outcome_key(key),
+            "status": status,
+            "at": at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
             "expires_at": int(at.timestamp()) + self._retention_seconds,
         }
         if reason is not None:
@@ -71,8 +81,10 @@ class RequestOutcomes:
         try:
             # The whole item is the outcome: a HELD request later SENT keeps no stale hold reason.
             response = self._table.put_item(
-                Item=item, ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
-                ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues={":sent": SENT},
+                Item=item,
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":sent": SENT},
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
@@ -88,11 +100,19 @@ class RequestOutcomes:
     def get_many(self, keys: Iterable[str]) -> dict[str, RequestOutcome]:
         """The outcomes recorded for ``keys`` (consistent batch reads); a key with none is left out."""
         unique = list(dict.fromkeys(keys))
-        found = (_outcome(item["pk"].removeprefix("REQUEST#"), item)
-                 for item in batch_get(self._table, [outcome_key(key) for key in unique]))
+        found = (
+            _outcome(item["pk"].removeprefix("REQUEST#"), item)
+            for item in batch_get(self._table, [outcome_key(key) for key in unique])
+        )
         return {outcome.idempotency_key: outcome for outcome in found}
 
 
 def _outcome(key: str, item: dict[str, Any]) -> RequestOutcome:
-    return RequestOutcome(idempotency_key=key, status=item["status"], at=item["at"],
-                          reason=item.get("reason"), message_id=item.get("message_id"), code=item.get("code"))
+    return RequestOutcome(
+        idempotency_key=key,
+        status=item["status"],
+        at=item["at"],
+        reason=item.get("reason"),
+        message_id=item.get("message_id"),
+        code=item.get("code"),
+    )

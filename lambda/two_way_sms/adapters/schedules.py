@@ -48,15 +48,21 @@ def create_one_time_schedule(
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     target: dict[str, Any] = {
-        "Arn": target_arn, "RoleArn": role_arn, "RetryPolicy": dict(RETRY_POLICY),
+        "Arn": target_arn,
+        "RoleArn": role_arn,
+        "RetryPolicy": dict(RETRY_POLICY),
         "Input": json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False),
     }
     if dead_letter_queue_arn:
         target["DeadLetterConfig"] = {"Arn": dead_letter_queue_arn}
     try:
         scheduler.create_schedule(
-            Name=name, GroupName=group, ScheduleExpression=f"at({moment:%Y-%m-%dT%H:%M:%S})",
-            ScheduleExpressionTimezone="UTC", FlexibleTimeWindow={"Mode": "OFF"}, ActionAfterCompletion="DELETE",
+            Name=name,
+            GroupName=group,
+            ScheduleExpression=f"at({moment:%Y-%m-%dT%H:%M:%S})",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
             Target=target,
         )
     except ClientError as error:

@@ -47,10 +47,17 @@ class SendClaims:
         pass for a send whose outcome was lost."""
         try:
             self._table.put_item(
-                Item={"pk": f"REQUEST#{key}", "sk": SORT_KEY, "status": SENDING, "at": _decimal(now),
-                      "until": _decimal(until), "expires_at": int(now) + KEEP_SECONDS},
+                Item={
+                    "pk": f"REQUEST#{key}",
+                    "sk": SORT_KEY,
+                    "status": SENDING,
+                    "at": _decimal(now),
+                    "until": _decimal(until),
+                    "expires_at": int(now) + KEEP_SECONDS,
+                },
                 ConditionExpression="attribute_not_exists(pk) OR #status = :not_sent",
-                ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues={":not_sent": NOT_SENT},
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":not_sent": NOT_SENT},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -83,18 +90,25 @@ class SendClaims:
     def finish(self, key: str, *, claimed_at: float, result: dict[str, Any] | None) -> bool:
         """Completes our claim: DONE with ``result``, or NOT_SENT (``result`` None) to let a retry send.
         False when the claim is no longer ours (nothing written)."""
-        values: dict[str, Any] = {":sending": SENDING, ":at": _decimal(claimed_at),
-                                  ":status": DONE if result is not None else NOT_SENT}
+        values: dict[str, Any] = {
+            ":sending": SENDING,
+            ":at": _decimal(claimed_at),
+            ":status": DONE if result is not None else NOT_SENT,
+        }
         expression = "SET #status = :status"
         if result is not None:
             expression += ", #result = :result"
             values[":result"] = json.dumps(result, separators=(",", ":"), default=str)
         try:
             self._table.update_item(
-                Key={"pk": f"REQUEST#{key}", "sk": SORT_KEY}, UpdateExpression=expression,
+                Key={"pk": f"REQUEST#{key}", "sk": SORT_KEY},
+                UpdateExpression=expression,
                 ConditionExpression="#status = :sending AND #at = :at",
-                ExpressionAttributeNames={"#status": "status", "#at": "at",
-                                          **({"#result": "result"} if result is not None else {})},
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#at": "at",
+                    **({"#result": "result"} if result is not None else {}),
+                },
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:

@@ -63,9 +63,16 @@ class SendResult:
 class SmsGateway:
     """Sends through one configuration set; keeps one opt-out list (when given one)."""
 
-    def __init__(self, client: Any, *, configuration_set: str, opt_out_list: str | None = None,
-                 message_type: str = "TRANSACTIONAL", reply_max_price: str | None = None,
-                 reply_time_to_live_seconds: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        configuration_set: str,
+        opt_out_list: str | None = None,
+        message_type: str = "TRANSACTIONAL",
+        reply_max_price: str | None = None,
+        reply_time_to_live_seconds: int | None = None,
+    ) -> None:
         self._client = client
         self._configuration_set = configuration_set
         self._opt_out_list = opt_out_list
@@ -75,9 +82,15 @@ class SmsGateway:
 
     def send_text(self, *, to: str, from_number: str, body: str, context: dict[str, str]) -> SendResult:
         """A reply to a customer's text, with the gateway's message type, price ceiling and time to live."""
-        return self.send(destination=to, origination_identity=from_number, body=body,
-                         message_type=self._message_type, context=context, max_price=self._reply_max_price,
-                         time_to_live_seconds=self._reply_time_to_live_seconds)
+        return self.send(
+            destination=to,
+            origination_identity=from_number,
+            body=body,
+            message_type=self._message_type,
+            context=context,
+            max_price=self._reply_max_price,
+            time_to_live_seconds=self._reply_time_to_live_seconds,
+        )
 
     def send(
         self,

@@ -42,8 +42,9 @@ class MonthSpend:
         self._cached = None
 
 
-def hard_stop_from_environment(environment: Mapping[str, str],
-                               read: Callable[[str], Decimal] | None) -> Callable[[float], bool] | None:
+def hard_stop_from_environment(
+    environment: Mapping[str, str], read: Callable[[str], Decimal] | None
+) -> Callable[[float], bool] | None:
     """Whether the month's budget stops every text now (``MONTHLY_BUDGET_USD`` with ``BUDGET_HARD_STOP``),
     from the spend ``read`` counts (``MessageLedger.month_to_date``); None without a hard stop."""
     budget = budget_from_environment(environment.get("MONTHLY_BUDGET_USD"), environment.get("BUDGET_HARD_STOP"))

@@ -76,9 +76,18 @@ class Turn:
     matched: str | None = None  # the alternative the message matched; None: the step's otherwise
 
 
-def open_conversation(flow: Flow, *, conversation_id: str, customer_number: str, our_number: str, now: float,
-                      reference: str | None = None, variables: Mapping[str, str] | None = None,
-                      slots: Iterable[str] = (), code: str | None = None) -> tuple[Conversation, str | None]:
+def open_conversation(
+    flow: Flow,
+    *,
+    conversation_id: str,
+    customer_number: str,
+    our_number: str,
+    now: float,
+    reference: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    slots: Iterable[str] = (),
+    code: str | None = None,
+) -> tuple[Conversation, str | None]:
     """A new conversation at the flow's start step and the prompt to send (None: a silent step).
 
     ``code`` is the one-use code for a flow whose answers take one (derived from the
@@ -94,9 +103,17 @@ def open_conversation(flow: Flow, *, conversation_id: str, customer_number: str,
     if clash:
         raise ConversationError(f"variables {', '.join(clash)} are the engine's to fill in")
     conversation = Conversation(
-        conversation_id=conversation_id, flow=flow.name, step=flow.start, customer_number=customer_number,
-        our_number=our_number, opened_at=now, expires_at=now + flow.timeout_seconds, reference=reference,
-        variables=values, slots=offered, takes_code=code is not None,
+        conversation_id=conversation_id,
+        flow=flow.name,
+        step=flow.start,
+        customer_number=customer_number,
+        our_number=our_number,
+        opened_at=now,
+        expires_at=now + flow.timeout_seconds,
+        reference=reference,
+        variables=values,
+        slots=offered,
+        takes_code=code is not None,
     )
     step = flow.steps[flow.start]
     prompt = _render(step.prompt, conversation, extra={"code": code} if code else {}) if step.prompt else None
@@ -107,8 +124,12 @@ def sent_at(conversation: Conversation, *, message_id: str, at: float) -> Conver
     """The conversation as its prompt went out: timed from the send (a held or paced prompt goes
     later than it was opened), with the prompt's message id for replies to quote."""
     shift = at - conversation.opened_at
-    return replace(conversation, opened_at=at, expires_at=conversation.expires_at + shift,
-                   prompt_message_ids=conversation.prompt_message_ids + (message_id,))
+    return replace(
+        conversation,
+        opened_at=at,
+        expires_at=conversation.expires_at + shift,
+        prompt_message_ids=conversation.prompt_message_ids + (message_id,),
+    )
 
 
 def start_word(flows: Mapping[str, Flow], body: str) -> Flow | None:
@@ -117,21 +138,36 @@ def start_word(flows: Mapping[str, Flow], body: str) -> Flow | None:
     return next((flow for flow in flows.values() if first in flow.start_words), None)
 
 
-def open_by_word(flow: Flow, *, conversation_id: str, customer_number: str, our_number: str, now: float,
-                 inbound_message_id: str, body: str) -> Turn:
+def open_by_word(
+    flow: Flow,
+    *,
+    conversation_id: str,
+    customer_number: str,
+    our_number: str,
+    now: float,
+    inbound_message_id: str,
+    body: str,
+) -> Turn:
     """A conversation a customer opened with a start word: the flow's on_start_word, then the prompt."""
-    conversation, prompt = open_conversation(flow, conversation_id=conversation_id, customer_number=customer_number,
-                                             our_number=our_number, now=now)
+    conversation, prompt = open_conversation(
+        flow, conversation_id=conversation_id, customer_number=customer_number, our_number=our_number, now=now
+    )
     turn = Turn(conversation, replies=(prompt,) if prompt else ())
     if flow.on_start_word is None:
         return turn
     done = _do(flow.on_start_word, flow, conversation, now, inbound_message_id, body, answer=None)
-    return Turn(done.conversation, replies=done.replies + turn.replies, events=done.events, handler=done.handler,
-                matched=normalise_answer(body).split(" ")[0])
+    return Turn(
+        done.conversation,
+        replies=done.replies + turn.replies,
+        events=done.events,
+        handler=done.handler,
+        matched=normalise_answer(body).split(" ")[0],
+    )
 
 
-def correlate(conversations: Iterable[Conversation], *, previous_message_id: str | None,
-              now: float) -> Conversation | None:
+def correlate(
+    conversations: Iterable[Conversation], *, previous_message_id: str | None, now: float
+) -> Conversation | None:
     """The open conversation a reply belongs to: the one whose prompt it quotes
     (``previousPublishedMessageId``), else the number's most recently opened one."""
     live = [c for c in conversations if c.is_open(now)]
@@ -142,8 +178,15 @@ def correlate(conversations: Iterable[Conversation], *, previous_message_id: str
     return max(live, key=lambda c: (c.opened_at, c.conversation_id), default=None)
 
 
-def advance(conversation: Conversation, flow: Flow, body: str, *, now: float, inbound_message_id: str,
-            code_for: CodeFor | None = None) -> Turn:
+def advance(
+    conversation: Conversation,
+    flow: Flow,
+    body: str,
+    *,
+    now: float,
+    inbound_message_id: str,
+    code_for: CodeFor | None = None,
+) -> Turn:
     """One message in ``conversation`` (open, of ``flow``): what to reply, emit and become.
 
     ``code_for`` derives the conversation's one-use code; without it no code answer matches.
@@ -168,8 +211,9 @@ def advance(conversation: Conversation, flow: Flow, body: str, *, now: float, in
     return replace(turn, matched=alternative)
 
 
-def go_to(flow: Flow, conversation: Conversation, step_name: str, *, now: float, inbound_message_id: str,
-          body: str) -> tuple[Conversation, list[str]]:
+def go_to(
+    flow: Flow, conversation: Conversation, step_name: str, *, now: float, inbound_message_id: str, body: str
+) -> tuple[Conversation, list[str]]:
     """Moves the conversation to another of its flow's steps (a handler's ``goto``): the
     conversation there and the prompts to send."""
     if step_name not in flow.steps:
@@ -189,12 +233,17 @@ def slot_letter(index: int) -> str:
 # -- the pieces --------------------------------------------------------------------------------------
 def _answers_with_a_code(step: Step, text: str) -> bool:
     """The message is a code answer's words followed by something (a code that did not match)."""
-    return any(_begins_with(text, alternative[: -len(CODE)].strip()) and text != alternative[: -len(CODE)].strip()
-               for answer in step.answers for alternative in answer.alternatives if alternative.endswith(CODE))
+    return any(
+        _begins_with(text, alternative[: -len(CODE)].strip()) and text != alternative[: -len(CODE)].strip()
+        for answer in step.answers
+        for alternative in answer.alternatives
+        if alternative.endswith(CODE)
+    )
 
 
-def _match(step: Step, conversation: Conversation, text: str,
-           code_for: CodeFor | None) -> tuple[Answer, str, str | None] | None:
+def _match(
+    step: Step, conversation: Conversation, text: str, code_for: CodeFor | None
+) -> tuple[Answer, str, str | None] | None:
     """(answer, the alternative matched, the chosen slot) or None."""
     for answer in step.answers:
         for alternative in answer.alternatives:
@@ -202,12 +251,12 @@ def _match(step: Step, conversation: Conversation, text: str,
                 return answer, ANY, None
             if alternative == SLOT:
                 letter = text.split(" ")[0] if text else ""
-                offered = SLOT_LETTERS[:len(conversation.slots)]
+                offered = SLOT_LETTERS[: len(conversation.slots)]
                 if len(letter) == 1 and letter in offered:
                     return answer, SLOT, conversation.slots[offered.index(letter)]
             elif alternative.endswith(CODE):
                 words = alternative[: -len(CODE)].strip()
-                if _begins_with(text, words) and _code_matches(conversation, text[len(words):].strip(), code_for):
+                if _begins_with(text, words) and _code_matches(conversation, text[len(words) :].strip(), code_for):
                     return answer, alternative, None
             elif _begins_with(text, alternative):
                 return answer, alternative, None
@@ -225,8 +274,16 @@ def _code_matches(conversation: Conversation, rest: str, code_for: CodeFor | Non
     return hmac.compare_digest(code_for(conversation.conversation_id).encode(), given.encode())
 
 
-def _do(action: Action, flow: Flow, conversation: Conversation, now: float, inbound_message_id: str, body: str,
-        *, answer: str | None) -> Turn:
+def _do(
+    action: Action,
+    flow: Flow,
+    conversation: Conversation,
+    now: float,
+    inbound_message_id: str,
+    body: str,
+    *,
+    answer: str | None,
+) -> Turn:
     replies = []
     if action.reply:
         replies.append(_render(action.reply, conversation))
@@ -241,8 +298,9 @@ def _do(action: Action, flow: Flow, conversation: Conversation, now: float, inbo
     return Turn(conversation, replies=tuple(replies), events=tuple(events), handler=action.handler)
 
 
-def _enter(flow: Flow, conversation: Conversation, step_name: str, now: float, inbound_message_id: str,
-           body: str) -> tuple[Conversation, list[str]]:
+def _enter(
+    flow: Flow, conversation: Conversation, step_name: str, now: float, inbound_message_id: str, body: str
+) -> tuple[Conversation, list[str]]:
     """Moves to ``step_name`` (a fresh time-out) and returns its prompt; a slot step with no
     slots offered does its ``without_slots`` instead."""
     step = flow.steps[step_name]
@@ -254,12 +312,18 @@ def _enter(flow: Flow, conversation: Conversation, step_name: str, now: float, i
     return moved, [_render(step.prompt, moved)] if step.prompt else []
 
 
-def _event(detail_type: str, conversation: Conversation, now: float, inbound_message_id: str, body: str,
-           answer: str | None) -> BusinessEvent:
+def _event(
+    detail_type: str, conversation: Conversation, now: float, inbound_message_id: str, body: str, answer: str | None
+) -> BusinessEvent:
     detail: dict[str, Any] = {
-        "conversationId": conversation.conversation_id, "flow": conversation.flow, "step": conversation.step,
-        "reference": conversation.reference, "customerNumber": conversation.customer_number,
-        "ourNumber": conversation.our_number, "inboundMessageId": inbound_message_id, "answer": answer,
+        "conversationId": conversation.conversation_id,
+        "flow": conversation.flow,
+        "step": conversation.step,
+        "reference": conversation.reference,
+        "customerNumber": conversation.customer_number,
+        "ourNumber": conversation.our_number,
+        "inboundMessageId": inbound_message_id,
+        "answer": answer,
         "occurredAt": now,
     }
     if conversation.chosen_slot is not None:
@@ -270,7 +334,7 @@ def _event(detail_type: str, conversation: Conversation, now: float, inbound_mes
 
 
 def _render(text: str, conversation: Conversation, *, extra: Mapping[str, str] | None = None) -> str:
-    letters = SLOT_LETTERS[:len(conversation.slots)]
+    letters = SLOT_LETTERS[: len(conversation.slots)]
     values = {
         **conversation.variables,
         "slot_choices": _either(list(letters)),

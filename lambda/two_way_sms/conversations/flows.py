@@ -39,8 +39,15 @@ from two_way_sms.keywords import normalise as normalise_text
 from two_way_sms.outbound.templates import TemplateError, parse_template
 
 EVENT_TYPES = (
-    "reply.received", "appointment.confirmed", "appointment.cancelled", "appointment.rebooked",
-    "transaction.approved", "transaction.declined", "support.requested", "optout.recorded", "optin.recorded",
+    "reply.received",
+    "appointment.confirmed",
+    "appointment.cancelled",
+    "appointment.rebooked",
+    "transaction.approved",
+    "transaction.declined",
+    "support.requested",
+    "optout.recorded",
+    "optin.recorded",
     "verification.locked",  # the engine's: too many wrong one-use codes closed the conversation
 )
 RESERVED_WORDS = frozenset(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + DEFAULT_OPT_IN_WORDS + HELP_WORDS)
@@ -143,8 +150,10 @@ def parse_flow(name: str, spec: Any) -> Flow:
         for field_name, text in _texts(step):
             if field_name != "prompt" or step.name != start:
                 if text is not None and CODE in text:
-                    raise FlowError(f"{where}, step {step.name}: {field_name} uses {CODE}; only the start step's "
-                                    "prompt may (the code is never kept once it is sent)")
+                    raise FlowError(
+                        f"{where}, step {step.name}: {field_name} uses {CODE}; only the start step's "
+                        "prompt may (the code is never kept once it is sent)"
+                    )
     start_words = tuple(_word(word, f"{where}: start word") for word in spec.get("start_words", ()))
     on_start_word = _parse_action(f"{where}, on_start_word", spec["on_start_word"]) if "on_start_word" in spec else None
     if on_start_word is not None and not start_words:
@@ -154,8 +163,16 @@ def parse_flow(name: str, spec: Any) -> Flow:
             if action.goto is not None and action.goto not in steps:
                 raise FlowError(f"{where}, step {step.name}: goto {action.goto!r} is not one of its steps")
 
-    return Flow(name=name, start=start, steps=steps, timeout_seconds=timeout, start_words=start_words,
-                on_start_word=on_start_word, description=str(spec.get("description", "")), raw=dict(spec))
+    return Flow(
+        name=name,
+        start=start,
+        steps=steps,
+        timeout_seconds=timeout,
+        start_words=start_words,
+        on_start_word=on_start_word,
+        description=str(spec.get("description", "")),
+        raw=dict(spec),
+    )
 
 
 DIGEST_CHARACTERS = 16  # 64 bits of SHA-256: the functions' environment has little room to spare
@@ -168,8 +185,12 @@ def flows_digest(flows_json: str) -> str:
 
 def flows_to_json(flows: Mapping[str, Flow]) -> str:
     """The flows parameter's value: the flows as configured (parsed again by the function)."""
-    return json.dumps({name: dict(flow.raw) for name, flow in flows.items()}, separators=(",", ":"), sort_keys=True,
-                      ensure_ascii=False)
+    return json.dumps(
+        {name: dict(flow.raw) for name, flow in flows.items()},
+        separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+    )
 
 
 def flows_from_json(text: str) -> dict[str, Flow]:
@@ -218,7 +239,7 @@ def _parse_answer(where: str, spec: Any) -> Answer:
     _only(spec, {"match", "reply", "emit", "goto", "close", "handler"}, where)
     match = spec.get("match")
     if not isinstance(match, str) or not match.strip():
-        raise FlowError(f"{where}: match must be words separated by |, such as \"1|YES|Y\"")
+        raise FlowError(f'{where}: match must be words separated by |, such as "1|YES|Y"')
     alternatives = []
     for raw in match.split("|"):
         alternative = raw.strip() if raw.strip() in (SLOT, ANY) else _normalise_alternative(raw)
@@ -248,8 +269,9 @@ def _parse_action(where: str, spec: Any) -> Action:
     handler = spec.get("handler")
     if handler is not None and (not isinstance(handler, str) or not NAME.fullmatch(handler)):
         raise FlowError(f"{where}: handler {handler!r} must be a name of a-z, 0-9 and _")
-    action = Action(reply=_template(spec.get("reply"), f"{where}: reply"), emit=emit, goto=goto, close=close,
-                    handler=handler)
+    action = Action(
+        reply=_template(spec.get("reply"), f"{where}: reply"), emit=emit, goto=goto, close=close, handler=handler
+    )
     if not (action.reply or action.emit or action.goto or action.close or action.handler):
         raise FlowError(f"{where} does nothing: give it a reply, emit, goto, close or handler")
     return action

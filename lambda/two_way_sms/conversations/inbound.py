@@ -51,10 +51,21 @@ class Routed:
     conversation: Conversation | None = None  # the conversation the message belongs to, as it is now
 
 
-def route(decision: Decision, *, body: str, customer_number: str, our_number: str, inbound_message_id: str,
-          previous_message_id: str | None, now: float, conversations: Sequence[Conversation],
-          flows: Mapping[str, Flow], new_conversation_id: str, has_keyword_handler: bool,
-          code_for: CodeFor | None = None) -> Routed:
+def route(
+    decision: Decision,
+    *,
+    body: str,
+    customer_number: str,
+    our_number: str,
+    inbound_message_id: str,
+    previous_message_id: str | None,
+    now: float,
+    conversations: Sequence[Conversation],
+    flows: Mapping[str, Flow],
+    new_conversation_id: str,
+    has_keyword_handler: bool,
+    code_for: CodeFor | None = None,
+) -> Routed:
     if decision.consent_change is ConsentChange.OPTED_OUT:
         closing = tuple(closed_by_opt_out(c) for c in conversations if c.is_open(now))
         detail = _consent_detail(customer_number, our_number, inbound_message_id, decision, now)
@@ -71,78 +82,146 @@ def route(decision: Decision, *, body: str, customer_number: str, our_number: st
         # Replies go from the number the customer texted (a sender-opened conversation knows
         # only the origination identity it was sent from, which may be a pool).
         current = replace(current, our_number=our_number)
-        turn = advance(current, flows[current.flow], body, now=now, inbound_message_id=inbound_message_id,
-                       code_for=code_for)
+        turn = advance(
+            current, flows[current.flow], body, now=now, inbound_message_id=inbound_message_id, code_for=code_for
+        )
         events = turn.events
         if turn.matched is None and not events:  # no answer of the step: the business still hears what was said
-            events = (BusinessEvent("reply.received", _unmatched_detail(current, body, inbound_message_id, decision,
-                                                                        now)),)
-        return Routed("conversation", replies=turn.replies, events=events, changed=(turn.conversation,),
-                      handler=turn.handler, conversation=turn.conversation)
+            events = (
+                BusinessEvent("reply.received", _unmatched_detail(current, body, inbound_message_id, decision, now)),
+            )
+        return Routed(
+            "conversation",
+            replies=turn.replies,
+            events=events,
+            changed=(turn.conversation,),
+            handler=turn.handler,
+            conversation=turn.conversation,
+        )
 
     flow = start_word(flows, body)
     if flow is not None:
-        turn = open_by_word(flow, conversation_id=new_conversation_id, customer_number=customer_number,
-                            our_number=our_number, now=now, inbound_message_id=inbound_message_id, body=body)
-        return Routed("start_word", replies=turn.replies, events=turn.events, changed=(turn.conversation,),
-                      created=turn.conversation, handler=turn.handler, conversation=turn.conversation)
+        turn = open_by_word(
+            flow,
+            conversation_id=new_conversation_id,
+            customer_number=customer_number,
+            our_number=our_number,
+            now=now,
+            inbound_message_id=inbound_message_id,
+            body=body,
+        )
+        return Routed(
+            "start_word",
+            replies=turn.replies,
+            events=turn.events,
+            changed=(turn.conversation,),
+            created=turn.conversation,
+            handler=turn.handler,
+            conversation=turn.conversation,
+        )
 
     if has_keyword_handler:
         return Routed("keyword_handler")
 
-    detail = {"customerNumber": customer_number, "ourNumber": our_number, "inboundMessageId": inbound_message_id,
-              "intent": decision.intent.value, "keyword": decision.matched, "text": body, "occurredAt": now,
-              "conversationId": None}
+    detail = {
+        "customerNumber": customer_number,
+        "ourNumber": our_number,
+        "inboundMessageId": inbound_message_id,
+        "intent": decision.intent.value,
+        "keyword": decision.matched,
+        "text": body,
+        "occurredAt": now,
+        "conversationId": None,
+    }
     return Routed("responder", events=(BusinessEvent("reply.received", detail),))
 
 
-def _unmatched_detail(conversation: Conversation, body: str, inbound_message_id: str, decision: Decision,
-                      now: float) -> dict[str, Any]:
-    return {"customerNumber": conversation.customer_number, "ourNumber": conversation.our_number,
-            "inboundMessageId": inbound_message_id, "intent": decision.intent.value, "keyword": decision.matched,
-            "text": body, "occurredAt": now, "conversationId": conversation.conversation_id,
-            "flow": conversation.flow, "step": conversation.step, "reference": conversation.reference,
-            "answer": None}
+def _unmatched_detail(
+    conversation: Conversation, body: str, inbound_message_id: str, decision: Decision, now: float
+) -> dict[str, Any]:
+    return {
+        "customerNumber": conversation.customer_number,
+        "ourNumber": conversation.our_number,
+        "inboundMessageId": inbound_message_id,
+        "intent": decision.intent.value,
+        "keyword": decision.matched,
+        "text": body,
+        "occurredAt": now,
+        "conversationId": conversation.conversation_id,
+        "flow": conversation.flow,
+        "step": conversation.step,
+        "reference": conversation.reference,
+        "answer": None,
+    }
 
 
-def _consent_detail(customer_number: str, our_number: str, inbound_message_id: str, decision: Decision,
-                    now: float) -> dict[str, Any]:
-    return {"customerNumber": customer_number, "ourNumber": our_number, "inboundMessageId": inbound_message_id,
-            "keyword": decision.matched, "occurredAt": now}
+def _consent_detail(
+    customer_number: str, our_number: str, inbound_message_id: str, decision: Decision, now: float
+) -> dict[str, Any]:
+    return {
+        "customerNumber": customer_number,
+        "ourNumber": our_number,
+        "inboundMessageId": inbound_message_id,
+        "keyword": decision.matched,
+        "occurredAt": now,
+    }
 
 
-def handler_message(routed: Routed, *, body: str, customer_number: str, our_number: str,
-                    inbound_message_id: str) -> Message:
+def handler_message(
+    routed: Routed, *, body: str, customer_number: str, our_number: str, inbound_message_id: str
+) -> Message:
     """What a registered handler is given: the message and, in a conversation, where it stands."""
     conversation = routed.conversation
-    return Message(text=body, customer_number=customer_number, our_number=our_number,
-                   inbound_message_id=inbound_message_id,
-                   conversation_id=conversation.conversation_id if conversation else None,
-                   flow=conversation.flow if conversation else None, step=conversation.step if conversation else None,
-                   reference=conversation.reference if conversation else None)
+    return Message(
+        text=body,
+        customer_number=customer_number,
+        our_number=our_number,
+        inbound_message_id=inbound_message_id,
+        conversation_id=conversation.conversation_id if conversation else None,
+        flow=conversation.flow if conversation else None,
+        step=conversation.step if conversation else None,
+        reference=conversation.reference if conversation else None,
+    )
 
 
-def with_handler_result(routed: Routed, result: HandlerResult | None, *, flows: Mapping[str, Flow],
-                        message: Message, now: float) -> Routed:
+def with_handler_result(
+    routed: Routed, result: HandlerResult | None, *, flows: Mapping[str, Flow], message: Message, now: float
+) -> Routed:
     """The routing with a handler's reply and events added, and its goto or close applied to the
     conversation (outside a conversation they mean nothing and are ignored)."""
     if result is None:
         return routed
     replies = routed.replies + ((result.reply,) if result.reply else ())
-    base = {"customerNumber": message.customer_number, "ourNumber": message.our_number,
-            "inboundMessageId": message.inbound_message_id, "conversationId": message.conversation_id,
-            "flow": message.flow, "reference": message.reference, "occurredAt": now}
-    events = routed.events + tuple(BusinessEvent(detail_type, {**base, **detail})
-                                   for detail_type, detail in result.events)
+    base = {
+        "customerNumber": message.customer_number,
+        "ourNumber": message.our_number,
+        "inboundMessageId": message.inbound_message_id,
+        "conversationId": message.conversation_id,
+        "flow": message.flow,
+        "reference": message.reference,
+        "occurredAt": now,
+    }
+    events = routed.events + tuple(
+        BusinessEvent(detail_type, {**base, **detail}) for detail_type, detail in result.events
+    )
     conversation = routed.conversation
     if conversation is not None and conversation.status != CLOSED:
         if result.close:
             conversation = replace(conversation, status=CLOSED)
         elif result.goto:
-            conversation, prompts = go_to(flows[conversation.flow], conversation, result.goto, now=now,
-                                          inbound_message_id=message.inbound_message_id, body=message.text)
+            conversation, prompts = go_to(
+                flows[conversation.flow],
+                conversation,
+                result.goto,
+                now=now,
+                inbound_message_id=message.inbound_message_id,
+                body=message.text,
+            )
             replies += tuple(prompts)
-    changed = tuple(conversation if c.conversation_id == conversation.conversation_id else c
-                    for c in routed.changed) if conversation is not None else routed.changed
+    changed = (
+        tuple(conversation if c.conversation_id == conversation.conversation_id else c for c in routed.changed)
+        if conversation is not None
+        else routed.changed
+    )
     created = conversation if routed.created is not None and conversation is not None else routed.created
     return replace(routed, replies=replies, events=events, changed=changed, created=created, conversation=conversation)

@@ -25,26 +25,35 @@ APPOINTMENT: dict[str, Any] = {
     "steps": {
         "confirm": {
             "prompt": "Hi {first_name}, this is a reminder of your appointment on {when}. "
-                      "Reply 1 to confirm or 2 to cancel.",
+            "Reply 1 to confirm or 2 to cancel.",
             "answers": [
-                {"match": "1|YES|Y|CONFIRM", "emit": "appointment.confirmed",
-                 "reply": "Thank you, your appointment on {when} is confirmed.", "close": True},
+                {
+                    "match": "1|YES|Y|CONFIRM",
+                    "emit": "appointment.confirmed",
+                    "reply": "Thank you, your appointment on {when} is confirmed.",
+                    "close": True,
+                },
                 {"match": "2|NO|N", "emit": "appointment.cancelled", "goto": "rebook"},
             ],
             "otherwise": "Sorry, we did not understand. Reply 1 to confirm or 2 to cancel your appointment on {when}.",
         },
         "rebook": {
             "prompt": "Your appointment is cancelled. Would another time suit you? {slot_list}. "
-                      "Reply {slot_choices}, or 0 for none.",
+            "Reply {slot_choices}, or 0 for none.",
             "answers": [
-                {"match": "{slot}", "emit": "appointment.rebooked",
-                 "reply": "You are booked for {chosen_slot}. See you then.", "close": True},
-                {"match": "0|NONE|NO THANKS", "reply": "No problem. Call us when you want a new time.",
-                 "close": True},
+                {
+                    "match": "{slot}",
+                    "emit": "appointment.rebooked",
+                    "reply": "You are booked for {chosen_slot}. See you then.",
+                    "close": True,
+                },
+                {"match": "0|NONE|NO THANKS", "reply": "No problem. Call us when you want a new time.", "close": True},
             ],
             "otherwise": "Please reply {slot_choices} to book a new time, or 0 for none.",
-            "without_slots": {"reply": "Your appointment is cancelled. Call us when you want a new time.",
-                              "close": True},
+            "without_slots": {
+                "reply": "Your appointment is cancelled. Call us when you want a new time.",
+                "close": True,
+            },
         },
     },
 }
@@ -56,12 +65,20 @@ TRANSACTION: dict[str, Any] = {
     "steps": {
         "verify": {
             "prompt": "{merchant}: did you make a charge of {amount} on the card ending {card_last4}? "
-                      "Reply YES {code} to approve or NO {code} to decline.",
+            "Reply YES {code} to approve or NO {code} to decline.",
             "answers": [
-                {"match": "YES {code}|Y {code}|APPROVE {code}", "emit": "transaction.approved",
-                 "reply": "Thank you, the charge is approved.", "close": True},
-                {"match": "NO {code}|N {code}|DECLINE {code}", "emit": "transaction.declined",
-                 "reply": "The charge is declined and your card is on hold. We will call you.", "close": True},
+                {
+                    "match": "YES {code}|Y {code}|APPROVE {code}",
+                    "emit": "transaction.approved",
+                    "reply": "Thank you, the charge is approved.",
+                    "close": True,
+                },
+                {
+                    "match": "NO {code}|N {code}|DECLINE {code}",
+                    "emit": "transaction.declined",
+                    "reply": "The charge is declined and your card is on hold. We will call you.",
+                    "close": True,
+                },
             ],
             "otherwise": "Please reply YES or NO, then the code we sent, to approve or decline the charge of {amount}.",
         },

@@ -80,6 +80,7 @@ class Router:
                 raise ValueError(f"keyword {normalised} already has a handler")
             self._by_keyword[normalised] = function
             return function
+
         return register
 
     def handler(self, name: str) -> Callable[[Handler], Handler]:
@@ -92,6 +93,7 @@ class Router:
                 raise ValueError(f"handler {name} is already registered")
             self._by_name[name] = function
             return function
+
         return register
 
     def for_keyword(self, text: str) -> Handler | None:

@@ -34,26 +34,41 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-def make_handler(settings: CampaignsSettings, clients: AwsClients, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 audience_page_size: int = PAGE_SIZE) -> LambdaHandler:
+def make_handler(
+    settings: CampaignsSettings,
+    clients: AwsClients,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    audience_page_size: int = PAGE_SIZE,
+) -> LambdaHandler:
     """Builds the adapters and the use cases once; returns the Lambda entry point."""
     outbound_table = clients.dynamodb.Table(settings.outbound_table)
     contacts_table = clients.dynamodb.Table(settings.contacts_table)
 
     def schedule(*, name: str, at: datetime, target_arn: str, payload: Mapping[str, Any]) -> bool:
         return create_one_time_schedule(
-            clients.scheduler, name=name, at=at, group=settings.schedule_group, target_arn=target_arn,
-            role_arn=settings.scheduler_role_arn, dead_letter_queue_arn=settings.schedule_dead_letter_queue_arn,
-            payload=payload)
+            clients.scheduler,
+            name=name,
+            at=at,
+            group=settings.schedule_group,
+            target_arn=target_arn,
+            role_arn=settings.scheduler_role_arn,
+            dead_letter_queue_arn=settings.schedule_dead_letter_queue_arn,
+            payload=payload,
+        )
 
     runner = CampaignRunner(
-        templates=settings.templates, daily_limit=settings.promotional_daily_limit,
+        templates=settings.templates,
+        daily_limit=settings.promotional_daily_limit,
         audience=AudienceReader(s3_client=clients.s3, contacts_table=contacts_table, page_size=audience_page_size),
-        contacts=ContactsTable(contacts_table), runs=CampaignRuns(outbound_table), held=HeldRequests(outbound_table),
+        contacts=ContactsTable(contacts_table),
+        runs=CampaignRuns(outbound_table),
+        held=HeldRequests(outbound_table),
         queue=OutboundQueue(clients.sqs, settings.outbound_queue_url),
-        dead_letters=DeadLetterQueue(clients.sqs, settings.dead_letter_queue_url), schedule=schedule,
-        telemetry=PowertoolsTelemetry(logger, metrics), clock=clock,
+        dead_letters=DeadLetterQueue(clients.sqs, settings.dead_letter_queue_url),
+        schedule=schedule,
+        telemetry=PowertoolsTelemetry(logger, metrics),
+        clock=clock,
     )
 
     @logger.inject_lambda_context(clear_state=True)
@@ -63,12 +78,15 @@ def make_handler(settings: CampaignsSettings, clients: AwsClients, *,
         try:
             return runner.handle(event, context)
         except Exception as error:
-            logger.exception("invocation failed; Lambda retries it, then sends it to the dead-letter queue",
-                             reason=failure_reason(error))
+            logger.exception(
+                "invocation failed; Lambda retries it, then sends it to the dead-letter queue",
+                reason=failure_reason(error),
+            )
             raise
 
     return handler
 
 
 handler = wired_on_first_call(
-    lambda: make_handler(CampaignsSettings.from_environment(os.environ), AwsClients.from_default_session()))
+    lambda: make_handler(CampaignsSettings.from_environment(os.environ), AwsClients.from_default_session())
+)

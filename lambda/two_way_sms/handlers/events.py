@@ -53,8 +53,11 @@ def make_handler(settings: EventsSettings, clients: AwsClients) -> LambdaHandler
         tally = BatchTally()
         try:
             return process_partial_response(
-                event=event, record_handler=lambda record: recorder.record(_stream_record(record), tally),
-                processor=processor, context=context)
+                event=event,
+                record_handler=lambda record: recorder.record(_stream_record(record), tally),
+                processor=processor,
+                context=context,
+            )
         finally:
             recorder.write_metrics(tally)
 
@@ -63,10 +66,15 @@ def make_handler(settings: EventsSettings, clients: AwsClients) -> LambdaHandler
 
 def _stream_record(record: KinesisStreamRecord) -> StreamRecord:
     kinesis = record.kinesis
-    return StreamRecord(sequence_number=kinesis.sequence_number, partition_key=kinesis.partition_key,
-                        data=kinesis.data, event_source_arn=record.event_source_arn,
-                        approximate_arrival_timestamp=kinesis.approximate_arrival_timestamp)
+    return StreamRecord(
+        sequence_number=kinesis.sequence_number,
+        partition_key=kinesis.partition_key,
+        data=kinesis.data,
+        event_source_arn=record.event_source_arn,
+        approximate_arrival_timestamp=kinesis.approximate_arrival_timestamp,
+    )
 
 
 handler = wired_on_first_call(
-    lambda: make_handler(EventsSettings.from_environment(os.environ), AwsClients.from_default_session()))
+    lambda: make_handler(EventsSettings.from_environment(os.environ), AwsClients.from_default_session())
+)

@@ -51,8 +51,14 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-def make_handler(settings: InboundSettings, clients: AwsClients, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, router: routing.Router | None = None) -> LambdaHandler:
+def make_handler(
+    settings: InboundSettings,
+    clients: AwsClients,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    router: routing.Router | None = None,
+) -> LambdaHandler:
     """Builds the adapters and the use case once; returns the Lambda entry point.
 
     ``router`` holds the handlers of your own flows; by default the registry that
@@ -61,39 +67,55 @@ def make_handler(settings: InboundSettings, clients: AwsClients, *, clock: Calla
     table = clients.dynamodb.Table
     contacts_table = table(settings.contacts_table)
     # Optional: a processor reused without a message ledger does not record its replies.
-    ledger = (MessageLedger(table(settings.ledger_table), retention_days=settings.ledger_retention_days)
-              if settings.ledger_table else None)
+    ledger = (
+        MessageLedger(table(settings.ledger_table), retention_days=settings.ledger_retention_days)
+        if settings.ledger_table
+        else None
+    )
     gateway = SmsGateway(
-        clients.sms, configuration_set=settings.configuration_set, opt_out_list=settings.opt_out_list,
-        message_type=settings.message_type, reply_max_price=settings.reply_max_price,
+        clients.sms,
+        configuration_set=settings.configuration_set,
+        opt_out_list=settings.opt_out_list,
+        message_type=settings.message_type,
+        reply_max_price=settings.reply_max_price,
         reply_time_to_live_seconds=settings.reply_time_to_live,
     )
     # Optional: a processor reused without conversations or a bus answers with the responder alone.
     flow_settings = FlowSettings(
-        clients.ssm, settings.flows_parameter, expected_digest=settings.flows_digest,
-        on_mismatch=lambda: metrics.add_metric(name=metric_names.FLOWS_NOT_AS_DEPLOYED, unit=MetricUnit.Count,
-                                               value=1),
+        clients.ssm,
+        settings.flows_parameter,
+        expected_digest=settings.flows_digest,
+        on_mismatch=lambda: metrics.add_metric(name=metric_names.FLOWS_NOT_AS_DEPLOYED, unit=MetricUnit.Count, value=1),
     )
     _import_extensions(settings.extensions_module)
     # Optional: flows whose answers carry a one-use code need the key that derives it again.
     codes = OneUseCodes(clients.kms, settings.codes_key_id) if settings.codes_key_id else None
     answerer = InboundAnswerer(
-        responder=ResponderSettings.from_json(settings.responder_settings), reply_log=ReplyLogTable(contacts_table),
-        contacts=ContactsTable(contacts_table), gateway=gateway, telemetry=PowertoolsTelemetry(logger, metrics),
+        responder=ResponderSettings.from_json(settings.responder_settings),
+        reply_log=ReplyLogTable(contacts_table),
+        contacts=ContactsTable(contacts_table),
+        gateway=gateway,
+        telemetry=PowertoolsTelemetry(logger, metrics),
         ledger=ledger,
         conversations=ConversationStore(table(settings.conversations_table)) if settings.conversations_table else None,
         bus=BusinessEventBus(clients.events, settings.event_bus_name) if settings.event_bus_name else None,
         # The registry as it is now: the extensions imported above registered their handlers with it.
         router=router if router is not None else routing.router,
-        flows=flow_settings.flows, message_type=settings.message_type, limits=settings.reply_limits,
+        flows=flow_settings.flows,
+        message_type=settings.message_type,
+        limits=settings.reply_limits,
         code_for=codes.code_for if codes is not None else None,
         hard_stopped=hard_stop_from_environment(settings.to_environment(), ledger.month_to_date if ledger else None),
-        clock=clock, sleep=sleep,
+        clock=clock,
+        sleep=sleep,
     )
     records = InboundRecords(
-        answerer, OurNumbers.from_environment(settings.to_environment(), clients.sms),
+        answerer,
+        OurNumbers.from_environment(settings.to_environment(), clients.sms),
         DeadLetterQueue(clients.sqs, settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
-        settings.max_receive_count, logger=logger, metrics=metrics,
+        settings.max_receive_count,
+        logger=logger,
+        metrics=metrics,
     )
     record_handler = tracer.capture_method(records.handle)
 
@@ -104,10 +126,12 @@ def make_handler(settings: InboundSettings, clients: AwsClients, *, clock: Calla
         # A batch where every record failed is still a partial response: no Lambda error, each record
         # retried, with one log line each (the dead-letter queue's messages are explained by these).
         # One processor per invocation: it holds the batch's state.
-        processor = LoggedBatchProcessor(EventType.SQS, failure_logger=logger,
-                                         max_receive_count=settings.max_receive_count)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        processor = LoggedBatchProcessor(
+            EventType.SQS, failure_logger=logger, max_receive_count=settings.max_receive_count
+        )
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return handler
 
@@ -119,9 +143,12 @@ def _import_extensions(module_name: str | None) -> None:
     try:
         importlib.import_module(module_name)
     except ImportError as error:
-        raise RuntimeError(f"EXTENSIONS_MODULE {module_name!r} cannot be imported ({error}): bundle it with "
-                           "the function (see the README, \"Your own handlers\")") from None
+        raise RuntimeError(
+            f"EXTENSIONS_MODULE {module_name!r} cannot be imported ({error}): bundle it with "
+            'the function (see the README, "Your own handlers")'
+        ) from None
 
 
 handler = wired_on_first_call(
-    lambda: make_handler(InboundSettings.from_environment(os.environ), AwsClients.from_default_session()))
+    lambda: make_handler(InboundSettings.from_environment(os.environ), AwsClients.from_default_session())
+)

@@ -55,25 +55,51 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
     outbound, telemetry = clients.dynamodb.Table(settings.outbound_table), PowertoolsTelemetry(logger, metrics)
     contacts = ContactsTable(clients.dynamodb.Table(settings.contacts_table))
     ledger = MessageLedger(clients.dynamodb.Table(settings.ledger_table), retention_days=settings.ledger_retention_days)
-    held = HeldRequests(outbound, clients.scheduler, settings.schedule_group, settings.release_target_arn,
-                        settings.scheduler_role_arn, dead_letter_arn=settings.schedule_dead_letter_queue_arn)
+    held = HeldRequests(
+        outbound,
+        clients.scheduler,
+        settings.schedule_group,
+        settings.release_target_arn,
+        settings.scheduler_role_arn,
+        dead_letter_arn=settings.schedule_dead_letter_queue_arn,
+    )
     gateway = SmsGateway(clients.sms, configuration_set=settings.configuration_set)
-    flows = FlowSettings(clients.ssm, settings.flows_parameter, expected_digest=settings.flows_digest,
-                         on_mismatch=lambda: telemetry.count(metric_names.FLOWS_NOT_AS_DEPLOYED))
+    flows = FlowSettings(
+        clients.ssm,
+        settings.flows_parameter,
+        expected_digest=settings.flows_digest,
+        on_mismatch=lambda: telemetry.count(metric_names.FLOWS_NOT_AS_DEPLOYED),
+    )
     requests = RequestSender(
-        settings=settings.sender, templates=settings.templates, contacts=contacts, outcomes=RequestOutcomes(outbound),
-        sender=OnceOnlySender(claims=SendClaims(outbound), gateway=gateway, settings=settings.sender, clock=clock,
-                              log=logger),
-        schedule=ThroughputSchedule(outbound), held=held, queue=OutboundQueue(clients.sqs, settings.outbound_queue_url),
-        budget=BudgetHolds(held=held, log=logger, budget=settings.budget,
-                           spend=MonthSpend(ledger.month_to_date, ttl_seconds=SPEND_CACHE_SECONDS)),
-        campaign_runs=CampaignRuns(outbound), ledger=ledger, log=logger, counts=telemetry, clock=clock,
+        settings=settings.sender,
+        templates=settings.templates,
+        contacts=contacts,
+        outcomes=RequestOutcomes(outbound),
+        sender=OnceOnlySender(
+            claims=SendClaims(outbound), gateway=gateway, settings=settings.sender, clock=clock, log=logger
+        ),
+        schedule=ThroughputSchedule(outbound),
+        held=held,
+        queue=OutboundQueue(clients.sqs, settings.outbound_queue_url),
+        budget=BudgetHolds(
+            held=held,
+            log=logger,
+            budget=settings.budget,
+            spend=MonthSpend(ledger.month_to_date, ttl_seconds=SPEND_CACHE_SECONDS),
+        ),
+        campaign_runs=CampaignRuns(outbound),
+        ledger=ledger,
+        log=logger,
+        counts=telemetry,
+        clock=clock,
         dead_letters=DeadLetterQueue(clients.sqs, settings.dead_letter_queue_url)
-        if settings.dead_letter_queue_url else None,
+        if settings.dead_letter_queue_url
+        else None,
         conversations=ConversationStore(clients.dynamodb.Table(settings.conversations_table))
-        if settings.conversations_table else None,
-        flows=flows.flows, code_for=OneUseCodes(clients.kms, settings.codes_key_id).code_for
-        if settings.codes_key_id else None,
+        if settings.conversations_table
+        else None,
+        flows=flows.flows,
+        code_for=OneUseCodes(clients.kms, settings.codes_key_id).code_for if settings.codes_key_id else None,
     )
 
     @logger.inject_lambda_context(clear_state=True)
@@ -92,8 +118,12 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
             requests.plan(batch, QueuedRequest(record.message_id, record.body, str(receives)))
 
         try:
-            response = process_partial_response(event=event, record_handler=record_handler, context=context,
-                                                processor=LoggedBatchProcessor(EventType.SQS, failure_logger=logger))
+            response = process_partial_response(
+                event=event,
+                record_handler=record_handler,
+                context=context,
+                processor=LoggedBatchProcessor(EventType.SQS, failure_logger=logger),
+            )
             failed = requests.send_planned(batch, remaining_seconds=context.get_remaining_time_in_millis() / 1000)
             response.setdefault("batchItemFailures", []).extend({"itemIdentifier": i} for i in failed)
             return response

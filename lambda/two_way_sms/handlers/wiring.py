@@ -38,14 +38,21 @@ class AwsClients:
         """Clients of the default session, so ``AWS_ENDPOINT_URL_<SERVICE>`` points them at an emulator."""
         return cls(
             dynamodb=_Lazy(lambda: boto3.resource("dynamodb")),
-            **{name: _Lazy(lambda service=service: boto3.client(service))  # type: ignore[misc]
-               for name, service in _CLIENTS.items()},
+            **{
+                name: _Lazy(lambda service=service: boto3.client(service))  # type: ignore[misc]
+                for name, service in _CLIENTS.items()
+            },
         )
 
 
 _CLIENTS = {
-    "sms": "pinpoint-sms-voice-v2", "sqs": "sqs", "events": "events", "ssm": "ssm", "kms": "kms",
-    "scheduler": "scheduler", "s3": "s3",
+    "sms": "pinpoint-sms-voice-v2",
+    "sqs": "sqs",
+    "events": "events",
+    "ssm": "ssm",
+    "kms": "kms",
+    "scheduler": "scheduler",
+    "s3": "s3",
 }
 
 

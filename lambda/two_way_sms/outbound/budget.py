@@ -89,8 +89,12 @@ def budget_from_environment(monthly_usd: str | None, hard_stop: str | None) -> S
 
 def budget_text(monthly_usd: float) -> str:
     """``monthly_usd`` as the environment carries it (``100``, ``12.5``); ValueError unless positive and finite."""
-    if isinstance(monthly_usd, bool) or not isinstance(monthly_usd, (int, float)) \
-            or not math.isfinite(monthly_usd) or monthly_usd <= 0:
+    if (
+        isinstance(monthly_usd, bool)
+        or not isinstance(monthly_usd, (int, float))
+        or not math.isfinite(monthly_usd)
+        or monthly_usd <= 0
+    ):
         raise ValueError(f"monthly_budget_usd {monthly_usd!r} must be a positive number of dollars")
     return format(Decimal(str(monthly_usd)).normalize(), "f")
 

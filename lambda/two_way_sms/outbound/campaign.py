@@ -170,7 +170,7 @@ _CAMPAIGN_FIELDS = {
 
 def _parse_audience(raw: Any) -> Audience:
     if not isinstance(raw, Mapping) or len(raw) != 1 or not ({"csv", "query"} & set(raw)):
-        raise InvalidCampaign(f"audience must be {{\"csv\": {{...}}}} or {{\"query\": {{...}}}}, not {_keys(raw)}")
+        raise InvalidCampaign(f'audience must be {{"csv": {{...}}}} or {{"query": {{...}}}}, not {_keys(raw)}')
     if "csv" in raw:
         spec = raw["csv"]
         if not isinstance(spec, Mapping) or set(spec) != {"bucket", "key"}:
@@ -312,7 +312,8 @@ def check_run_id(campaign_id: str, run_id: str) -> None:
         raise InvalidCampaign(
             f"campaign id and run id have {together} characters together; at most "
             f"{MAX_CAMPAIGN_AND_RUN_ID_CHARACTERS} fit in a request's idempotency key "
-            "(<campaign id>:<run id>:<destination>, at most 128 characters)")
+            "(<campaign id>:<run id>:<destination>, at most 128 characters)"
+        )
 
 
 def campaign_request(campaign: Campaign, run_id: str, row: AudienceRow, *, now: datetime) -> SendRequest:

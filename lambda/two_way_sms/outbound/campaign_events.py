@@ -89,7 +89,8 @@ def _run_campaign(event: Mapping[str, Any]) -> RunCampaign:
     campaign_id = raw.get("campaignId") if isinstance(raw, Mapping) else None
     run_id = event.get("runId")
     names = {  # the run to mark FAILED, when both ids can name one
-        "campaign_id": campaign_id if isinstance(campaign_id, str) and CAMPAIGN_ID_PATTERN.fullmatch(campaign_id)
+        "campaign_id": campaign_id
+        if isinstance(campaign_id, str) and CAMPAIGN_ID_PATTERN.fullmatch(campaign_id)
         else None,
         "run_id": run_id if isinstance(run_id, str) and RUN_ID_PATTERN.fullmatch(run_id) else None,
     }
@@ -120,6 +121,7 @@ def _minute(raw: Any) -> str:
 def _continuation(event: Mapping[str, Any]) -> int:
     value = event.get("continuation", 0)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONTINUATION:
-        raise InvalidCampaignEvent(f"continuation {str(value)[:20]} must be a whole number from 0 to "
-                                   f"{MAX_CONTINUATION:,}")
+        raise InvalidCampaignEvent(
+            f"continuation {str(value)[:20]} must be a whole number from 0 to {MAX_CONTINUATION:,}"
+        )
     return int(value)

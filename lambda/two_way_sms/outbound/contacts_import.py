@@ -23,6 +23,7 @@ OPT_IN_SOURCE_COLUMN = "opt_in_source"
 OPT_IN_AT_COLUMN = "opt_in_at"
 MAX_OPT_IN_SOURCE_CHARACTERS = 64
 
+
 class InvalidContactsFile(ValueError):
     """A contacts CSV that cannot be read at all (no header, no phone_number column, duplicate columns)."""
 
@@ -92,8 +93,9 @@ def _contact(row: Mapping[str, Any], columns: Mapping[str, str], special: set[st
     source = _value(row, columns, OPT_IN_SOURCE_COLUMN) or None
     at_text = _value(row, columns, OPT_IN_AT_COLUMN) or None
     if (source is None) != (at_text is None):
-        present, missing = (OPT_IN_AT_COLUMN, OPT_IN_SOURCE_COLUMN) if source is None else (
-            OPT_IN_SOURCE_COLUMN, OPT_IN_AT_COLUMN)
+        present, missing = (
+            (OPT_IN_AT_COLUMN, OPT_IN_SOURCE_COLUMN) if source is None else (OPT_IN_SOURCE_COLUMN, OPT_IN_AT_COLUMN)
+        )
         raise ValueError(f"{present} is set but {missing} is missing (proof of opt-in needs both)")
     opt_in_at = None
     if source is not None:
@@ -129,5 +131,3 @@ def _columns(fieldnames: Sequence[str]) -> dict[str, str]:
 def _value(row: Mapping[str, Any], columns: Mapping[str, str], name: str) -> str:
     """The stripped cell of column ``name`` ("" when the column or the cell is missing)."""
     return cell_text(row.get(columns[name])) if name in columns else ""
-
-

@@ -199,7 +199,7 @@ def quiet_hours_from_dict(data: Mapping[str, Any]) -> QuietHoursRules:
         elif isinstance(windows, list):
             week[state] = tuple(_window_from_text(text) for text in windows)  # QuietHoursRules checks there are 7
         else:
-            raise ValueError(f"quiet_hours state {state!r} must be a window \"HH:MM-HH:MM\" or a list of 7")
+            raise ValueError(f'quiet_hours state {state!r} must be a window "HH:MM-HH:MM" or a list of 7')
     if "default" in data:
         return QuietHoursRules(default=_window_from_text(data["default"]), states=week)
     return QuietHoursRules(states=week)
@@ -214,7 +214,7 @@ def _window_from_text(text: Any) -> DailyWindow:
     try:
         return DailyWindow(time.fromisoformat(start), time.fromisoformat(end))
     except ValueError as error:
-        raise ValueError(f"quiet hours window {text!r} must be \"HH:MM-HH:MM\" ({error})") from None
+        raise ValueError(f'quiet hours window {text!r} must be "HH:MM-HH:MM" ({error})') from None
 
 
 def _time_text(moment: time) -> str:
@@ -300,8 +300,15 @@ def plan_send(
         return refuse(TOO_MANY_PARTS, f"{report.parts} parts ({report.encoding}); the limit is {settings.max_parts}")
 
     def hold(until: datetime, reason: str) -> SendPlan:
-        return SendPlan(Outcome.HOLD, body=body, parts=report.parts, encoding=report.encoding,
-                        hold_until=until, reason=reason, message_type=message_type)
+        return SendPlan(
+            Outcome.HOLD,
+            body=body,
+            parts=report.parts,
+            encoding=report.encoding,
+            hold_until=until,
+            reason=reason,
+            message_type=message_type,
+        )
 
     if request.send_after is not None and request.send_after > now:
         return hold(request.send_after, SEND_AFTER)
@@ -322,7 +329,9 @@ def plan_send(
         if message_type != request.message_type:
             as_planned = request.with_changes(message_type=message_type)
         over = limit_refusal(
-            as_planned, contact, now,
+            as_planned,
+            contact,
+            now,
             daily_limit=settings.promotional_daily_limit,
             state=locate(request.destination).state,
         )

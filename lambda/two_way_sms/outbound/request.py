@@ -86,8 +86,12 @@ class CampaignRef:
         return f"{self.campaign_id}/{self.run_id}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"campaignId": self.campaign_id, "runId": self.run_id,
-                "maxPerRecipient": self.max_per_recipient, "mps": self.mps}
+        return {
+            "campaignId": self.campaign_id,
+            "runId": self.run_id,
+            "maxPerRecipient": self.max_per_recipient,
+            "mps": self.mps,
+        }
 
 
 @dataclass(frozen=True)
@@ -100,20 +104,26 @@ class ConversationRef:
 
     def __post_init__(self) -> None:
         if not isinstance(self.flow, str) or not FLOW_NAME_PATTERN.fullmatch(self.flow):
-            raise InvalidSendRequest(f"conversation flow {_shorten(self.flow)!r} must be 1-40 characters of "
-                                     "a-z, 0-9 and _, starting with a letter")
-        if self.reference is not None and (not isinstance(self.reference, str)
-                                           or not 1 <= len(self.reference) <= MAX_REFERENCE_CHARACTERS):
-            raise InvalidSendRequest(f"conversation reference {_shorten(self.reference)!r} must be a string of "
-                                     f"1-{MAX_REFERENCE_CHARACTERS} characters")
+            raise InvalidSendRequest(
+                f"conversation flow {_shorten(self.flow)!r} must be 1-40 characters of "
+                "a-z, 0-9 and _, starting with a letter"
+            )
+        if self.reference is not None and (
+            not isinstance(self.reference, str) or not 1 <= len(self.reference) <= MAX_REFERENCE_CHARACTERS
+        ):
+            raise InvalidSendRequest(
+                f"conversation reference {_shorten(self.reference)!r} must be a string of "
+                f"1-{MAX_REFERENCE_CHARACTERS} characters"
+            )
         if isinstance(self.slots, (str, bytes)) or not isinstance(self.slots, (list, tuple)):
             raise InvalidSendRequest(f"conversation slots must be a list of strings, not {type(self.slots).__name__}")
         if len(self.slots) > MAX_SLOTS:
             raise InvalidSendRequest(f"conversation offers {len(self.slots)} slots; at most {MAX_SLOTS} (A-I)")
         for slot in self.slots:
             if not isinstance(slot, str) or not 1 <= len(slot.strip()) <= MAX_SLOT_CHARACTERS:
-                raise InvalidSendRequest(f"conversation slot {_shorten(slot)!r} must be a string of "
-                                         f"1-{MAX_SLOT_CHARACTERS} characters")
+                raise InvalidSendRequest(
+                    f"conversation slot {_shorten(slot)!r} must be a string of 1-{MAX_SLOT_CHARACTERS} characters"
+                )
         object.__setattr__(self, "slots", tuple(slot.strip() for slot in self.slots))
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,8 +163,9 @@ class SendRequest:
             raise InvalidSendRequest(f"conversation {type(self.conversation).__name__} must be a ConversationRef")
         if self.conversation is not None:
             if self.body is not None or self.template_id is not None:
-                raise InvalidSendRequest("a conversation request takes neither body nor templateId: "
-                                         "its text is the flow's start prompt")
+                raise InvalidSendRequest(
+                    "a conversation request takes neither body nor templateId: its text is the flow's start prompt"
+                )
         elif (self.body is None) == (self.template_id is None):
             raise InvalidSendRequest("exactly one of body and templateId must be set")
         if self.body is not None:

@@ -85,8 +85,17 @@ class ReplyLog(Protocol):
 class Consent(Protocol):
     """Where consent changes and their proof are kept (``adapters.contacts.ContactsTable``)."""
 
-    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
-                       our_number: str, source: str = ...) -> ConsentRecorded: ...
+    def record_consent(
+        self,
+        *,
+        number: str,
+        change: ConsentChange,
+        at_ms: int,
+        message_id: str,
+        keyword: str,
+        our_number: str,
+        source: str = ...,
+    ) -> ConsentRecorded: ...
 
 
 class Sms(Protocol):
@@ -128,13 +137,26 @@ class Answer:
 class InboundAnswerer:
     """Answers inbound texts with the collaborators it is given (adapters in Lambda, fakes in tests)."""
 
-    def __init__(self, *, responder: ResponderSettings, reply_log: ReplyLog, contacts: Consent, gateway: Sms,
-                 telemetry: Telemetry, ledger: Any = None, conversations: Any = None, bus: Any = None,
-                 flows: Callable[[], Mapping[str, Flow]] = dict, router: Router | None = None,
-                 limits: ReplyLimits = ReplyLimits(), message_type: str = "TRANSACTIONAL",
-                 code_for: CodeFor | None = None, hard_stopped: Callable[[float], bool] | None = None,
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        responder: ResponderSettings,
+        reply_log: ReplyLog,
+        contacts: Consent,
+        gateway: Sms,
+        telemetry: Telemetry,
+        ledger: Any = None,
+        conversations: Any = None,
+        bus: Any = None,
+        flows: Callable[[], Mapping[str, Flow]] = dict,
+        router: Router | None = None,
+        limits: ReplyLimits = ReplyLimits(),
+        message_type: str = "TRANSACTIONAL",
+        code_for: CodeFor | None = None,
+        hard_stopped: Callable[[float], bool] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._responder = responder
         self._reply_log = reply_log
         self._contacts = contacts
@@ -155,8 +177,9 @@ class InboundAnswerer:
     def answer(self, inbound: InboundMessage, delivery: Delivery) -> Answer:
         view = self._reply_log.view(inbound.customer_number)
         decision = decide(inbound.body, opted_out=view.opted_out, settings=self._responder)
-        self._telemetry.info("decided", intent=decision.intent.value, matched=decision.matched,
-                             replies=decision.reply is not None)
+        self._telemetry.info(
+            "decided", intent=decision.intent.value, matched=decision.matched, replies=decision.reply is not None
+        )
         self._telemetry.count(metric_names.INBOUND_BY_INTENT[decision.intent.value])
         turn = _Turn(inbound, decision, delivery, view.log, deadline=self._clock() + delivery.remaining_seconds)
         if decision.consent_change is ConsentChange.OPTED_OUT:
@@ -183,9 +206,16 @@ class InboundAnswerer:
         key = entry_key(inbound.inbound_message_id, 0)
         owed = self._confirmation_owed(turn)
         if owed and key not in turn.log.entries:  # noted first: once the opt-out is recorded, decide() says none is
-            turn.log = self._write_log(turn, key, Entry(Status.NOT_SENT, at=self._clock(),
-                                                        kind=ReplyKind.OPT_OUT_CONFIRMATION,
-                                                        text_hash=text_hash(self._responder.stop_reply)))
+            turn.log = self._write_log(
+                turn,
+                key,
+                Entry(
+                    Status.NOT_SENT,
+                    at=self._clock(),
+                    kind=ReplyKind.OPT_OUT_CONFIRMATION,
+                    text_hash=text_hash(self._responder.stop_reply),
+                ),
+            )
         if not self._retried(lambda: self._record_consent(turn)):
             return Answer(turn.decision.intent.value, "consent_superseded")
         reply_id = self._send(turn, 0, self._responder.stop_reply, ReplyKind.OPT_OUT_CONFIRMATION) if owed else None
@@ -201,8 +231,10 @@ class InboundAnswerer:
             return Answer(turn.decision.intent.value, "consent_superseded")
         entry = turn.log.entries.get(entry_key(turn.inbound.inbound_message_id, 0))
         if self._confirmation_owed(turn) and (entry is None or entry.status is not Status.SENT):
-            self._telemetry.warning("confirmation given up: it could not go in time; the opt-out stands",
-                                    reply=entry_key(turn.inbound.inbound_message_id, 0))
+            self._telemetry.warning(
+                "confirmation given up: it could not go in time; the opt-out stands",
+                reply=entry_key(turn.inbound.inbound_message_id, 0),
+            )
             self._telemetry.count(metric_names.CONFIRMATIONS_GIVEN_UP)
         self._retried(lambda: self._gateway.put_opted_out(turn.inbound.customer_number))
         try:
@@ -231,8 +263,12 @@ class InboundAnswerer:
         inbound, decision = turn.inbound, turn.decision
         assert decision.consent_change is not None
         recorded = self._contacts.record_consent(
-            number=inbound.customer_number, change=decision.consent_change, at_ms=turn.delivery.sent_at_ms,
-            message_id=inbound.inbound_message_id, keyword=decision.matched or "", our_number=inbound.our_number,
+            number=inbound.customer_number,
+            change=decision.consent_change,
+            at_ms=turn.delivery.sent_at_ms,
+            message_id=inbound.inbound_message_id,
+            keyword=decision.matched or "",
+            our_number=inbound.our_number,
         )
         if recorded:
             opted_out = decision.consent_change is ConsentChange.OPTED_OUT
@@ -254,14 +290,21 @@ class InboundAnswerer:
         flows = self._flows()
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             stored = self._read_conversations(inbound.customer_number)
-            done = next((item.last_turn for item in stored if item.last_turn is not None
-                         and item.last_turn.inbound_message_id == inbound.inbound_message_id), None)
+            done = next(
+                (
+                    item.last_turn
+                    for item in stored
+                    if item.last_turn is not None and item.last_turn.inbound_message_id == inbound.inbound_message_id
+                ),
+                None,
+            )
             if done is not None:  # a retry: do what the stored turn decided, do not decide again
                 self._telemetry.info("turn already taken; repeating what it decided")
                 return self._deliver(turn, done.replies, done.events, path="conversation")
             has_handler = self._router is not None and self._router.for_keyword(inbound.body) is not None
-            routed = self._with_registered_handler(self._routed(turn, stored, flows=flows,
-                                                                has_keyword_handler=has_handler), turn, flows)
+            routed = self._with_registered_handler(
+                self._routed(turn, stored, flows=flows, has_keyword_handler=has_handler), turn, flows
+            )
             try:
                 self._store_turn(routed, stored, inbound.inbound_message_id)
                 break
@@ -271,20 +314,34 @@ class InboundAnswerer:
                 self._telemetry.info("conversation moved meanwhile; reading it again", attempt=attempt)
         replies = ((decision.reply,) if decision.reply else ()) if routed.path == "responder" else routed.replies
         if routed.conversation is not None:
-            self._telemetry.info("conversation turn", flow=routed.conversation.flow, step=routed.conversation.step,
-                                 status=routed.conversation.status, path=routed.path)
+            self._telemetry.info(
+                "conversation turn",
+                flow=routed.conversation.flow,
+                step=routed.conversation.step,
+                status=routed.conversation.status,
+                path=routed.path,
+            )
             self._telemetry.count(metric_names.CONVERSATION_TURNS)
         return self._deliver(turn, replies, routed.events, path=routed.path)
 
-    def _routed(self, turn: _Turn, stored: Sequence[Stored], *, flows: Mapping[str, Flow],
-                has_keyword_handler: bool) -> Routed:
+    def _routed(
+        self, turn: _Turn, stored: Sequence[Stored], *, flows: Mapping[str, Flow], has_keyword_handler: bool
+    ) -> Routed:
         inbound = turn.inbound
-        return route(turn.decision, body=inbound.body, customer_number=inbound.customer_number,
-                     our_number=inbound.our_number, inbound_message_id=inbound.inbound_message_id,
-                     previous_message_id=inbound.previous_published_message_id, now=turn.delivery.sent_at_ms / 1000,
-                     conversations=[item.conversation for item in stored], flows=flows,
-                     new_conversation_id=inbound.inbound_message_id, has_keyword_handler=has_keyword_handler,
-                     code_for=self._code_for)
+        return route(
+            turn.decision,
+            body=inbound.body,
+            customer_number=inbound.customer_number,
+            our_number=inbound.our_number,
+            inbound_message_id=inbound.inbound_message_id,
+            previous_message_id=inbound.previous_published_message_id,
+            now=turn.delivery.sent_at_ms / 1000,
+            conversations=[item.conversation for item in stored],
+            flows=flows,
+            new_conversation_id=inbound.inbound_message_id,
+            has_keyword_handler=has_keyword_handler,
+            code_for=self._code_for,
+        )
 
     def _read_conversations(self, customer_number: str) -> list[Stored]:
         return self._conversations.for_number(customer_number) if self._conversations is not None else []
@@ -303,10 +360,16 @@ class InboundAnswerer:
             function = found
         else:
             return routed
-        message = handler_message(routed, body=inbound.body, customer_number=inbound.customer_number,
-                                  our_number=inbound.our_number, inbound_message_id=inbound.inbound_message_id)
-        return with_handler_result(routed, function(message), flows=flows, message=message,
-                                   now=turn.delivery.sent_at_ms / 1000)
+        message = handler_message(
+            routed,
+            body=inbound.body,
+            customer_number=inbound.customer_number,
+            our_number=inbound.our_number,
+            inbound_message_id=inbound.inbound_message_id,
+        )
+        return with_handler_result(
+            routed, function(message), flows=flows, message=message, now=turn.delivery.sent_at_ms / 1000
+        )
 
     def _store_turn(self, routed: Routed, stored: Sequence[Stored], inbound_message_id: str) -> None:
         """Writes the conversation this message moved (or opened), with the turn it took. Raises
@@ -320,8 +383,9 @@ class InboundAnswerer:
             self._conversations.create(conversation, turn=turn)
             self._telemetry.count(metric_names.CONVERSATIONS_OPENED)
             return
-        version = next(item.version for item in stored
-                       if item.conversation.conversation_id == conversation.conversation_id)
+        version = next(
+            item.version for item in stored if item.conversation.conversation_id == conversation.conversation_id
+        )
         self._conversations.save(conversation, read_at=version, turn=turn)
 
     def _close_all(self, closing: Sequence[Conversation], stored: Sequence[Stored]) -> None:
@@ -370,13 +434,15 @@ class InboundAnswerer:
         inbound = turn.inbound
         context = {"inboundMessageId": inbound.inbound_message_id, "intent": turn.decision.intent.value}
         try:
-            result = self._gateway.send_text(to=inbound.customer_number, from_number=inbound.our_number, body=text,
-                                             context=context)
+            result = self._gateway.send_text(
+                to=inbound.customer_number, from_number=inbound.our_number, body=text, context=context
+            )
         except RetryableSendError as error:
             if self._gives_up(turn, kind):
                 self._complete(turn, key, claim, Status.FAILED, reason=f"GAVE_UP_{error.code}")
-                self._telemetry.warning("confirmation given up: it could not go in time; the opt-out stands",
-                                        code=error.code, reply=key)
+                self._telemetry.warning(
+                    "confirmation given up: it could not go in time; the opt-out stands", code=error.code, reply=key
+                )
                 self._telemetry.count(metric_names.CONFIRMATIONS_GIVEN_UP)
                 return None
             self._complete(turn, key, claim, Status.NOT_SENT, reason=error.code, must=True)
@@ -393,8 +459,9 @@ class InboundAnswerer:
             return None
         except SendRejected as error:
             self._complete(turn, key, claim, Status.FAILED, reason=error.reason or error.code)
-            self._telemetry.warning("reply refused for good by End User Messaging", code=error.code,
-                                    reason=error.reason, reply=key)
+            self._telemetry.warning(
+                "reply refused for good by End User Messaging", code=error.code, reason=error.reason, reply=key
+            )
             self._telemetry.count(metric_names.REPLIES_REJECTED)
             return None
         if result.blocked_by_opt_out or result.message_id is None:
@@ -466,8 +533,7 @@ class InboundAnswerer:
     def _write_log(self, turn: _Turn, key: str, entry: Entry) -> ReplyLogState:
         for _ in range(WRITE_ATTEMPTS):
             try:
-                return self._reply_log.write(turn.inbound.customer_number, key, entry, read=turn.log,
-                                             now=self._clock())
+                return self._reply_log.write(turn.inbound.customer_number, key, entry, read=turn.log, now=self._clock())
             except ReplyLogMoved:
                 turn.log = self._reply_log.read(turn.inbound.customer_number)
                 if key in turn.log.entries:
@@ -486,8 +552,17 @@ class InboundAnswerer:
                 self._sleep(COMPLETION_BACKOFF_SECONDS * attempt)
         return action()
 
-    def _complete(self, turn: _Turn, key: str, claim: Entry, status: Status, *, message_id: str | None = None,
-                  reason: str | None = None, must: bool = False) -> None:
+    def _complete(
+        self,
+        turn: _Turn,
+        key: str,
+        claim: Entry,
+        status: Status,
+        *,
+        message_id: str | None = None,
+        reason: str | None = None,
+        must: bool = False,
+    ) -> None:
         """Records what became of a claimed reply, trying a few times: a claim left behind reads as
         an unknown outcome later, so a reply that surely did not go would never be sent. A failed
         write of a sent reply is only logged: the claim already keeps it from going twice."""
@@ -502,8 +577,12 @@ class InboundAnswerer:
                     continue
                 if must:
                     raise
-                self._telemetry.warning("reply outcome not recorded; its claim keeps it from going twice",
-                                        reply=key, status=status.value, error=type(error).__name__)
+                self._telemetry.warning(
+                    "reply outcome not recorded; its claim keeps it from going twice",
+                    reply=key,
+                    status=status.value,
+                    error=type(error).__name__,
+                )
                 self._telemetry.count(metric_names.REPLY_LOG_WRITES_FAILED)
 
     def _gives_up(self, turn: _Turn, kind: ReplyKind) -> bool:
@@ -520,8 +599,12 @@ class InboundAnswerer:
         if turn.decision.intent is not Intent.OPT_OUT:
             inbound = turn.inbound
             self._contacts.record_consent(
-                number=inbound.customer_number, change=ConsentChange.OPTED_OUT, at_ms=turn.delivery.sent_at_ms,
-                message_id=inbound.inbound_message_id, keyword="OPT_OUT_LIST", our_number=inbound.our_number,
+                number=inbound.customer_number,
+                change=ConsentChange.OPTED_OUT,
+                at_ms=turn.delivery.sent_at_ms,
+                message_id=inbound.inbound_message_id,
+                keyword="OPT_OUT_LIST",
+                our_number=inbound.our_number,
                 source="OPT_OUT_LIST",
             )
 
@@ -536,21 +619,31 @@ class InboundAnswerer:
         inbound = turn.inbound
         try:
             self._ledger.record_sent(
-                message_id=message_id, destination=inbound.customer_number, origination=inbound.our_number,
-                context=context, sent_at_ms=int(self._clock() * 1000), message_type=self._message_type,
-                estimated_parts=analyse(text).parts, sent_by="inbound",
+                message_id=message_id,
+                destination=inbound.customer_number,
+                origination=inbound.our_number,
+                context=context,
+                sent_at_ms=int(self._clock() * 1000),
+                message_type=self._message_type,
+                estimated_parts=analyse(text).parts,
+                sent_by="inbound",
             )
         except Exception as error:
-            self._telemetry.warning("reply sent but not recorded in the ledger; its delivery events will record it",
-                                    error=type(error).__name__, code=_error_code(error), message_id=message_id)
+            self._telemetry.warning(
+                "reply sent but not recorded in the ledger; its delivery events will record it",
+                error=type(error).__name__,
+                code=_error_code(error),
+                message_id=message_id,
+            )
             self._telemetry.count(metric_names.LEDGER_WRITES_FAILED)
 
 
 class _Turn:
     """One message's answer in progress: what was decided, and the reply log as last read."""
 
-    def __init__(self, inbound: InboundMessage, decision: Decision, delivery: Delivery, log: ReplyLogState, *,
-                 deadline: float) -> None:
+    def __init__(
+        self, inbound: InboundMessage, decision: Decision, delivery: Delivery, log: ReplyLogState, *, deadline: float
+    ) -> None:
         self.inbound = inbound
         self.decision = decision
         self.delivery = delivery

@@ -51,15 +51,25 @@ class Ledger(Protocol):
 class Consent(Protocol):
     """Where consent changes and their proof are kept (``adapters.contacts.ContactsTable``)."""
 
-    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
-                       our_number: str, source: str = ...) -> ConsentRecorded: ...
+    def record_consent(
+        self,
+        *,
+        number: str,
+        change: ConsentChange,
+        at_ms: int,
+        message_id: str,
+        keyword: str,
+        our_number: str,
+        source: str = ...,
+    ) -> ConsentRecorded: ...
 
 
 class CampaignCounters(Protocol):
     """Campaign run counters (``adapters.campaign_runs.CampaignRuns``)."""
 
-    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int],
-                   chunk: str | None = None) -> bool: ...
+    def add_counts(
+        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
+    ) -> bool: ...
 
 
 class DeadLetters(Protocol):
@@ -124,8 +134,15 @@ class BatchTally:
 class DeliveryEventRecorder:
     """Records delivery events with the collaborators it is given (adapters in Lambda, fakes in tests)."""
 
-    def __init__(self, *, ledger: Ledger, contacts: Consent, dead_letters: DeadLetters, telemetry: Telemetry,
-                 campaign_runs: CampaignCounters | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        contacts: Consent,
+        dead_letters: DeadLetters,
+        telemetry: Telemetry,
+        campaign_runs: CampaignCounters | None = None,
+    ) -> None:
         self._ledger = ledger
         self._contacts = contacts
         self._dead_letters = dead_letters
@@ -146,8 +163,9 @@ class DeliveryEventRecorder:
         try:
             applied = self._ledger.apply(event)
         except Exception as error:
-            self._telemetry.warning("ledger write failed; the record will be retried", message_id=event.message_id,
-                                    code=_error_code(error))
+            self._telemetry.warning(
+                "ledger write failed; the record will be retried", message_id=event.message_id, code=_error_code(error)
+            )
             raise
         tally.add(event, applied)
         if applied.became_final:
@@ -172,23 +190,38 @@ class DeliveryEventRecorder:
         try:
             self._campaign_runs.add_counts(campaign, run_id, {outcome: 1})
         except Exception as error:
-            self._telemetry.warning("campaign run counter not updated", campaign=campaign, run_id=run_id,
-                                    outcome=outcome, message_id=event.message_id, code=_error_code(error))
+            self._telemetry.warning(
+                "campaign run counter not updated",
+                campaign=campaign,
+                run_id=run_id,
+                outcome=outcome,
+                message_id=event.message_id,
+                code=_error_code(error),
+            )
 
     def _park(self, record: StreamRecord, reason: str, tally: BatchTally) -> None:
         """Keeps a record that can never be processed, with its reason, in the dead-letter queue."""
-        self._dead_letters.park(json.dumps({
-            "reason": reason,
-            "source": SOURCE,
-            "eventSourceARN": record.event_source_arn,
-            "partitionKey": record.partition_key,
-            "sequenceNumber": record.sequence_number,
-            "approximateArrivalTimestamp": record.approximate_arrival_timestamp,
-            "data": record.data,
-        }), reason=reason, source=SOURCE)
+        self._dead_letters.park(
+            json.dumps(
+                {
+                    "reason": reason,
+                    "source": SOURCE,
+                    "eventSourceARN": record.event_source_arn,
+                    "partitionKey": record.partition_key,
+                    "sequenceNumber": record.sequence_number,
+                    "approximateArrivalTimestamp": record.approximate_arrival_timestamp,
+                    "data": record.data,
+                }
+            ),
+            reason=reason,
+            source=SOURCE,
+        )
         tally.counts[metric_names.MALFORMED_DELIVERY_EVENTS] += 1
-        self._telemetry.error("malformed delivery event parked in the dead-letter queue", reason=reason,
-                              sequence_number=record.sequence_number)
+        self._telemetry.error(
+            "malformed delivery event parked in the dead-letter queue",
+            reason=reason,
+            sequence_number=record.sequence_number,
+        )
 
     def _record_opt_out(self, event: DeliveryEvent, destination: str, tally: BatchTally) -> None:
         recorded = self._contacts.record_consent(
@@ -202,9 +235,12 @@ class DeliveryEventRecorder:
         )
         if recorded:
             tally.counts[metric_names.OPT_OUTS_FROM_DELIVERY_EVENTS] += 1
-            self._telemetry.warning("a carrier reported the destination opted out; contact marked opted out",
-                                    customer=mask(destination), message_id=event.message_id,
-                                    event_type=event.event_type)
+            self._telemetry.warning(
+                "a carrier reported the destination opted out; contact marked opted out",
+                customer=mask(destination),
+                message_id=event.message_id,
+                event_type=event.event_type,
+            )
 
 
 def _error_code(error: Exception) -> str | None:

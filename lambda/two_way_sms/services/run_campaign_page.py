@@ -96,8 +96,9 @@ Held = list[tuple[str, SendRequest]]  # (idempotency key, request) pairs, as the
 class AudiencePages(Protocol):
     """A campaign's audience in resumable pages (``adapters.audience.AudienceReader``)."""
 
-    def pages(self, audience: Audience, cursor: str | None = None,
-              earlier: set[str] | None = None) -> Iterator[AudiencePage]: ...
+    def pages(
+        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+    ) -> Iterator[AudiencePage]: ...
 
 
 class ContactStates(Protocol):
@@ -109,11 +110,19 @@ class ContactStates(Protocol):
 class Runs(Protocol):
     """Campaign runs: status, counters, bad rows (``adapters.campaign_runs.CampaignRuns``)."""
 
-    def start(self, campaign_id: str, run_id: str, at: datetime, *, template_id: str | None = None,
-              template_lacks_opt_out_instruction: bool | None = None) -> None: ...
+    def start(
+        self,
+        campaign_id: str,
+        run_id: str,
+        at: datetime,
+        *,
+        template_id: str | None = None,
+        template_lacks_opt_out_instruction: bool | None = None,
+    ) -> None: ...
 
-    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int],
-                   chunk: str | None = None) -> bool: ...
+    def add_counts(
+        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
+    ) -> bool: ...
 
     def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None: ...
 
@@ -143,8 +152,9 @@ class Queue(Protocol):
 class DeadLetters(Protocol):
     """Where events that can never run are kept (``adapters.dead_letters.DeadLetterQueue``)."""
 
-    def park_event(self, event: Any, *, reason: str, source: str,
-                   attributes: Mapping[str, str] | None = None) -> str: ...
+    def park_event(
+        self, event: Any, *, reason: str, source: str, attributes: Mapping[str, str] | None = None
+    ) -> str: ...
 
 
 class ScheduleOnce(Protocol):
@@ -192,9 +202,21 @@ class RunFailed(Exception):
 class CampaignRunner:
     """The campaigns function's use cases, with the collaborators it is given (adapters in Lambda, fakes in tests)."""
 
-    def __init__(self, *, templates: Mapping[str, Template], audience: AudiencePages, contacts: ContactStates,
-                 runs: Runs, held: HeldRequests, queue: Queue, dead_letters: DeadLetters, schedule: ScheduleOnce,
-                 telemetry: Telemetry, clock: Callable[[], datetime], daily_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        templates: Mapping[str, Template],
+        audience: AudiencePages,
+        contacts: ContactStates,
+        runs: Runs,
+        held: HeldRequests,
+        queue: Queue,
+        dead_letters: DeadLetters,
+        schedule: ScheduleOnce,
+        telemetry: Telemetry,
+        clock: Callable[[], datetime],
+        daily_limit: int | None = None,
+    ) -> None:
         self._templates = templates
         self._audience = audience
         self._contacts = contacts
@@ -223,15 +245,27 @@ class CampaignRunner:
         assert isinstance(command, CheckBudgetHolds)
         return self.check_budget_holds()
 
-    def _park(self, event: Any, reason: str, invocation: Invocation, *, campaign_id: str | None = None,
-              run_id: str | None = None) -> dict[str, Any]:
+    def _park(
+        self,
+        event: Any,
+        reason: str,
+        invocation: Invocation,
+        *,
+        campaign_id: str | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
         """Keeps an event that can never run in the dead-letter queue with its reason, and fails its run."""
         if campaign_id is not None and run_id is not None:
             self._runs.fail(campaign_id, run_id, reason, self._clock())
-        self._dead_letters.park_event(event, reason=reason, source=SOURCE,
-                                      attributes={"requestId": invocation.aws_request_id or ""})
-        self._telemetry.error("event parked in the dead-letter queue: it can never run", reason=reason,
-                              campaign=campaign_id, run_id=run_id)
+        self._dead_letters.park_event(
+            event, reason=reason, source=SOURCE, attributes={"requestId": invocation.aws_request_id or ""}
+        )
+        self._telemetry.error(
+            "event parked in the dead-letter queue: it can never run",
+            reason=reason,
+            campaign=campaign_id,
+            run_id=run_id,
+        )
         return {"status": "PARKED", "reason": reason}
 
     # -- campaigns ------------------------------------------------------------------------------------
@@ -244,8 +278,16 @@ class CampaignRunner:
         except RunFailed as failure:
             self._runs.fail(campaign.campaign_id, run_id, failure.reason, self._clock())
             self._telemetry.error("campaign run failed", reason=failure.reason)
-            self._dead_letters.park_event(event, reason=failure.reason, source=SOURCE, attributes={
-                "requestId": invocation.aws_request_id or "", "campaignId": campaign.campaign_id, "runId": run_id})
+            self._dead_letters.park_event(
+                event,
+                reason=failure.reason,
+                source=SOURCE,
+                attributes={
+                    "requestId": invocation.aws_request_id or "",
+                    "campaignId": campaign.campaign_id,
+                    "runId": run_id,
+                },
+            )
             return {"status": "FAILED", "reason": failure.reason}
 
     def _fan_out(self, command: RunCampaign, invocation: Invocation) -> dict[str, Any]:
@@ -258,11 +300,18 @@ class CampaignRunner:
             raise RunFailed(f"no template {campaign.template_id} is deployed")
         lacks_opt_out = not has_opt_out_instruction(template.body)
         promotional = PROMOTIONAL in (campaign.message_type, template.message_type)
-        self._runs.start(campaign.campaign_id, run_id, now, template_id=template.template_id,
-                         template_lacks_opt_out_instruction=lacks_opt_out)
+        self._runs.start(
+            campaign.campaign_id,
+            run_id,
+            now,
+            template_id=template.template_id,
+            template_lacks_opt_out_instruction=lacks_opt_out,
+        )
         if lacks_opt_out and promotional and command.cursor is None:
-            self._telemetry.warning("the template has no opt-out instruction: the sender appends one to every text",
-                                    template_id=template.template_id)
+            self._telemetry.warning(
+                "the template has no opt-out instruction: the sender appends one to every text",
+                template_id=template.template_id,
+            )
 
         fan_out = _PageFanOut(self, campaign, run_id, template, promotional)
         totals: Counter[str] = Counter()
@@ -273,11 +322,17 @@ class CampaignRunner:
             if row_errors:  # before the counts: a retried page writes the same items again
                 self._runs.record_row_errors(campaign.campaign_id, run_id, page.chunk_id, row_errors)
             counted = self._runs.add_counts(campaign.campaign_id, run_id, counts, chunk=page.chunk_id)
-            self._telemetry.info("page queued", chunk=page.chunk_id, queued=counts.get("queued", 0),
-                                 skipped=_skipped(counts), counted=counted)
+            self._telemetry.info(
+                "page queued",
+                chunk=page.chunk_id,
+                queued=counts.get("queued", 0),
+                skipped=_skipped(counts),
+                counted=counted,
+            )
             if page.next_cursor is not None and invocation.get_remaining_time_in_millis() < CONTINUE_BELOW_MS:
-                self._continue_campaign(campaign, run_id, page.next_cursor, command.continuation + 1,
-                                        invocation.invoked_function_arn)
+                self._continue_campaign(
+                    campaign, run_id, page.next_cursor, command.continuation + 1, invocation.invoked_function_arn
+                )
                 self._write_fan_out_metrics(totals)
                 return {"status": "CONTINUED", "counts": dict(totals)}
         self._runs.finish_fan_out(campaign.campaign_id, run_id, self._clock())
@@ -285,16 +340,26 @@ class CampaignRunner:
         self._telemetry.info("campaign fanned out", queued=totals.get("queued", 0), skipped=_skipped(totals))
         return {"status": "QUEUED_ALL", "counts": dict(totals)}
 
-    def _continue_campaign(self, campaign: Campaign, run_id: str, cursor: str, continuation: int,
-                           self_arn: str) -> None:
+    def _continue_campaign(
+        self, campaign: Campaign, run_id: str, cursor: str, continuation: int, self_arn: str
+    ) -> None:
         created = self._schedule(
             name=schedule_name(f"campaign-{campaign.campaign_id}-{run_id}-{continuation}"),
-            at=self._clock() + timedelta(seconds=CONTINUE_AFTER_SECONDS), target_arn=self_arn,
-            payload={"kind": "campaign", "campaign": campaign.to_dict(), "runId": run_id, "cursor": cursor,
-                     "continuation": continuation},
+            at=self._clock() + timedelta(seconds=CONTINUE_AFTER_SECONDS),
+            target_arn=self_arn,
+            payload={
+                "kind": "campaign",
+                "campaign": campaign.to_dict(),
+                "runId": run_id,
+                "cursor": cursor,
+                "continuation": continuation,
+            },
         )
-        self._telemetry.info("time is running low: the run continues in a new invocation",
-                             next_continuation=continuation, schedule_created=created)
+        self._telemetry.info(
+            "time is running low: the run continues in a new invocation",
+            next_continuation=continuation,
+            schedule_created=created,
+        )
 
     def _write_fan_out_metrics(self, totals: Counter[str]) -> None:
         self._telemetry.count(metric_names.CAMPAIGN_RECIPIENTS_QUEUED, totals.get("queued", 0))
@@ -312,8 +377,14 @@ class CampaignRunner:
         def remove(keys: list[str]) -> None:
             self._held.remove(minute, keys)
 
-        return self._release(take, remove, invocation, name=f"release-{minute.replace('-', '').replace(':', '')}",
-                             payload={"kind": "release", "minute": minute}, continuation=continuation)
+        return self._release(
+            take,
+            remove,
+            invocation,
+            name=f"release-{minute.replace('-', '').replace(':', '')}",
+            payload={"kind": "release", "minute": minute},
+            continuation=continuation,
+        )
 
     def release_budget_holds(self, command: ReleaseBudgetHolds, invocation: Invocation) -> dict[str, Any]:
         """Every request parked for the budget, back into the queue; the sender parks again what still waits."""
@@ -331,9 +402,15 @@ class CampaignRunner:
         def remove(keys: list[str]) -> None:
             self._held.remove_parked(reasons[0], keys)
 
-        return self._release(take, remove, invocation, name=f"release-budget-{self._clock():%Y%m%dT%H%M}",
-                             payload={"kind": "release-budget"}, continuation=command.continuation,
-                             delay_seconds=BUDGET_RELEASE_DELAY_SECONDS)
+        return self._release(
+            take,
+            remove,
+            invocation,
+            name=f"release-budget-{self._clock():%Y%m%dT%H%M}",
+            payload={"kind": "release-budget"},
+            continuation=command.continuation,
+            delay_seconds=BUDGET_RELEASE_DELAY_SECONDS,
+        )
 
     def check_budget_holds(self) -> dict[str, Any]:
         """One parked request of each budget reason back into the queue: the sender tries it against the budget."""
@@ -342,8 +419,9 @@ class CampaignRunner:
             entries, _ = self._held.peek_parked(reason, 1)
             if not entries:
                 continue
-            result = self._queue.enqueue([request for _, request in entries],
-                                         delay_seconds=BUDGET_RELEASE_DELAY_SECONDS)
+            result = self._queue.enqueue(
+                [request for _, request in entries], delay_seconds=BUDGET_RELEASE_DELAY_SECONDS
+            )
             if result.failed:
                 raise RuntimeError(f"a request parked for {reason} was not queued (SQS: {result.failed[0][1]})")
             self._held.remove_parked(reason, [key for key, _ in entries])
@@ -352,9 +430,17 @@ class CampaignRunner:
             self._telemetry.info("parked requests put back to try the budget", requeued=requeued)
         return {"status": "CHECKED", "requeued": requeued}
 
-    def _release(self, take: Callable[[], tuple[Held, bool]], remove: Callable[[list[str]], None],
-                 invocation: Invocation, *, name: str, payload: dict[str, Any], continuation: int,
-                 delay_seconds: int = 0) -> dict[str, Any]:
+    def _release(
+        self,
+        take: Callable[[], tuple[Held, bool]],
+        remove: Callable[[list[str]], None],
+        invocation: Invocation,
+        *,
+        name: str,
+        payload: dict[str, Any],
+        continuation: int,
+        delay_seconds: int = 0,
+    ) -> dict[str, Any]:
         """Moves held requests back into the queue a page at a time, continuing in a new invocation when
         time runs low."""
         released = 0
@@ -378,8 +464,9 @@ class CampaignRunner:
                         target_arn=invocation.invoked_function_arn,
                         payload={**payload, "continuation": continuation + 1},
                     )
-                    self._telemetry.info("time is running low: the release continues in a new invocation",
-                                         schedule_created=created)
+                    self._telemetry.info(
+                        "time is running low: the release continues in a new invocation", schedule_created=created
+                    )
                     return {"status": "CONTINUED", "released": released}
         finally:
             self._telemetry.count(metric_names.HELD_REQUESTS_RELEASED, released)
@@ -390,8 +477,9 @@ class CampaignRunner:
 class _PageFanOut:
     """Decides, for each recipient of one page, whether to queue the request or to leave it out, and queues."""
 
-    def __init__(self, runner: CampaignRunner, campaign: Campaign, run_id: str, template: Template,
-                 promotional: bool) -> None:
+    def __init__(
+        self, runner: CampaignRunner, campaign: Campaign, run_id: str, template: Template, promotional: bool
+    ) -> None:
         self._contacts, self._queue = runner._contacts, runner._queue
         self._telemetry, self._daily_limit = runner._telemetry, runner._daily_limit
         self.campaign, self.run_id, self.template, self.promotional = campaign, run_id, template, promotional
@@ -433,8 +521,10 @@ class _PageFanOut:
             result = self._queue.enqueue(requests)
             if result.failed:
                 # Nothing of this page is counted: the retried invocation queues it again.
-                raise RuntimeError(f"{len(result.failed)} request(s) of page {page.chunk_id} not queued "
-                                   f"(SQS: {', '.join(sorted({code for _, code in result.failed}))})")
+                raise RuntimeError(
+                    f"{len(result.failed)} request(s) of page {page.chunk_id} not queued "
+                    f"(SQS: {', '.join(sorted({code for _, code in result.failed}))})"
+                )
         counts["queued"] += len(requests)
         return counts, row_errors
 

@@ -121,11 +121,28 @@ class Batch:
 class RequestSender:
     """Plans, books and sends batches of send requests with the collaborators it is given."""
 
-    def __init__(self, *, settings: SenderSettings, templates: Mapping[str, Template], contacts: Contacts,
-                 outcomes: Outcomes, sender: OnceOnlySender, schedule: Schedule, held: Held, budget: BudgetHolds,
-                 queue: Queue, campaign_runs: CampaignRuns, ledger: Ledger, log: Log, counts: Counts, clock: Clock,
-                 dead_letters: DeadLetters | None = None, conversations: Conversations | None = None,
-                 flows: Callable[[], Mapping[str, Flow]] = dict, code_for: CodeFor | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: SenderSettings,
+        templates: Mapping[str, Template],
+        contacts: Contacts,
+        outcomes: Outcomes,
+        sender: OnceOnlySender,
+        schedule: Schedule,
+        held: Held,
+        budget: BudgetHolds,
+        queue: Queue,
+        campaign_runs: CampaignRuns,
+        ledger: Ledger,
+        log: Log,
+        counts: Counts,
+        clock: Clock,
+        dead_letters: DeadLetters | None = None,
+        conversations: Conversations | None = None,
+        flows: Callable[[], Mapping[str, Flow]] = dict,
+        code_for: CodeFor | None = None,
+    ) -> None:
         self._settings = settings
         self._templates = templates
         self._contacts = contacts
@@ -167,8 +184,11 @@ class RequestSender:
         """Every record of a batch whose reads failed, each logged with the reason: all are retried."""
         reason = failure_reason(error)
         for record in records:
-            self._log.error("record failed: the batch's reads failed; it goes back to its queue and is retried",
-                            sqs_message_id=record.record_id, reason=reason)
+            self._log.error(
+                "record failed: the batch's reads failed; it goes back to its queue and is retried",
+                sqs_message_id=record.record_id,
+                reason=reason,
+            )
         return [record.record_id for record in records]
 
     def plan(self, batch: Batch, record: QueuedRequest) -> None:
@@ -185,8 +205,9 @@ class RequestSender:
     def send_planned(self, batch: Batch, *, remaining_seconds: float) -> list[str]:
         """Books the batch's planned sends and sends each at its slot; the record ids that failed."""
         planned = batch.planned
-        horizon = min(MAX_PACING_HORIZON_SECONDS,
-                      remaining_seconds - SEND_MARGIN_SECONDS - SECONDS_PER_SEND * len(planned))
+        horizon = min(
+            MAX_PACING_HORIZON_SECONDS, remaining_seconds - SEND_MARGIN_SECONDS - SECONDS_PER_SEND * len(planned)
+        )
         failed: list[str] = []
         if horizon < 0:
             for item in planned:
@@ -198,8 +219,11 @@ class RequestSender:
             reason = failure_reason(error)
             for item in planned:
                 if item.record_id not in failed:
-                    self._log.error("record failed: its slot could not be booked; it goes back to its queue and is "
-                                    "retried", sqs_message_id=item.record_id, reason=reason)
+                    self._log.error(
+                        "record failed: its slot could not be booked; it goes back to its queue and is retried",
+                        sqs_message_id=item.record_id,
+                        reason=reason,
+                    )
                     failed.append(item.record_id)
             return failed
         for at, item in booked:
@@ -208,8 +232,11 @@ class RequestSender:
                     self._clock.sleep(at - self._clock.now())  # waits for its own slot: no polling
                     self._send(batch, item)
                 except Exception as error:
-                    self._log.exception("send failed; SQS retries the record", sqs_message_id=item.record_id,
-                                        reason=failure_reason(error))
+                    self._log.exception(
+                        "send failed; SQS retries the record",
+                        sqs_message_id=item.record_id,
+                        reason=failure_reason(error),
+                    )
                     failed.append(item.record_id)
         return failed
 
@@ -224,10 +251,18 @@ class RequestSender:
         """A request that can never be sent: straight to the dead-letter queue with its reason (the record succeeds)."""
         if self._dead_letters is None:
             raise InvalidSendRequest(reason)  # failed (and logged) by the processor; the redrive policy parks it
-        parked_as = self._dead_letters.park(record.body, reason=reason, source=SOURCE, attributes={
-            "sqsMessageId": record.record_id, "receiveCount": record.receive_count})
-        self._log.error("malformed send request parked in the dead-letter queue", reason=reason,
-                        sqs_message_id=record.record_id, dead_letter_message_id=parked_as)
+        parked_as = self._dead_letters.park(
+            record.body,
+            reason=reason,
+            source=SOURCE,
+            attributes={"sqsMessageId": record.record_id, "receiveCount": record.receive_count},
+        )
+        self._log.error(
+            "malformed send request parked in the dead-letter queue",
+            reason=reason,
+            sqs_message_id=record.record_id,
+            dead_letter_message_id=parked_as,
+        )
 
     def _plan(self, batch: Batch, record_id: str, request: SendRequest) -> None:
         previous = self._outcome(batch, request.idempotency_key)
@@ -235,17 +270,29 @@ class RequestSender:
             self._log.info("request already sent; duplicate ignored", message_id=previous.message_id)
             return
         now = self._clock.now()
-        contact = _with_planned_sends(self._contact(batch, request.destination), request.destination,
-                                      batch.planned, now)
+        contact = _with_planned_sends(
+            self._contact(batch, request.destination), request.destination, batch.planned, now
+        )
         try:
             conversation, prompt = self._opened_conversation(request, now) if not contact.opted_out else (None, None)
         except ConversationError as error:  # a variable its prompt needs is missing
             self._refuse(batch, request, MISSING_VARIABLES, now, detail=str(error))
             return
-        plan = plan_by_policy(request, contact=contact, now=_moment(now), settings=self._settings,
-                              templates=self._templates, prompt=prompt, budget=batch.budget)
-        if previous is not None and previous.status == HELD and previous.reason in (BUDGET_REACHED, BUDGET_HARD_STOP) \
-                and budget_allows(batch.budget, request, plan):
+        plan = plan_by_policy(
+            request,
+            contact=contact,
+            now=_moment(now),
+            settings=self._settings,
+            templates=self._templates,
+            prompt=prompt,
+            budget=batch.budget,
+        )
+        if (
+            previous is not None
+            and previous.status == HELD
+            and previous.reason in (BUDGET_REACHED, BUDGET_HARD_STOP)
+            and budget_allows(batch.budget, request, plan)
+        ):
             self._budget.release_all(now)
         if plan.outcome is Outcome.REFUSE:
             self._refuse(batch, request, plan.reason or REJECTED, now, detail=plan.detail)
@@ -274,13 +321,28 @@ class RequestSender:
             return None, None
         code = self._code_for(request.idempotency_key) if flow.needs_a_code and self._code_for is not None else None
         return open_conversation(
-            flow, conversation_id=request.idempotency_key, customer_number=request.destination,
-            our_number=self._settings.origination_identity, now=now, reference=request.conversation.reference,
-            variables=request.variables, slots=request.conversation.slots, code=code)
+            flow,
+            conversation_id=request.idempotency_key,
+            customer_number=request.destination,
+            our_number=self._settings.origination_identity,
+            now=now,
+            reference=request.conversation.reference,
+            variables=request.variables,
+            slots=request.conversation.slots,
+            code=code,
+        )
 
     # -- refuse and hold ------------------------------------------------------------------------
-    def _refuse(self, batch: Batch, request: SendRequest, reason: str, at: float, *, detail: str | None = None,
-                code: str | None = None) -> None:
+    def _refuse(
+        self,
+        batch: Batch,
+        request: SendRequest,
+        reason: str,
+        at: float,
+        *,
+        detail: str | None = None,
+        code: str | None = None,
+    ) -> None:
         changed = self._outcomes.record(request.idempotency_key, REFUSED, reason=reason, at=_moment(at), code=code)
         self._log.info("request refused", reason=reason, detail=detail, code=code)
         if not changed:
@@ -301,8 +363,9 @@ class RequestSender:
             self._held.hold(request, plan.hold_until)  # released at its minute by the campaigns function
         self._outcomes.record(request.idempotency_key, HELD, reason=plan.reason, at=_moment(now))
         batch.counts[metric_names.OUTBOUND_HELD] += 1
-        self._log.info("request held", reason=plan.reason, hold_until=plan.hold_until.isoformat(),
-                       wait_seconds=round(wait))
+        self._log.info(
+            "request held", reason=plan.reason, hold_until=plan.hold_until.isoformat(), wait_seconds=round(wait)
+        )
 
     def _hold_for_budget(self, batch: Batch, request: SendRequest, reason: str, now: float) -> None:
         """Parks the request until the budget allows it again (raised, or a new month)."""
@@ -310,12 +373,18 @@ class RequestSender:
         self._outcomes.record(request.idempotency_key, HELD, reason=reason, at=_moment(now))
         batch.counts[metric_names.OUTBOUND_HELD] += 1
         if reason == ACCOUNT_SPEND_LIMIT:
-            self._log.warning("request held: the account's monthly SMS spend limit is reached (End User Messaging)",
-                              reason=reason)
+            self._log.warning(
+                "request held: the account's monthly SMS spend limit is reached (End User Messaging)", reason=reason
+            )
             return
         assert batch.budget is not None  # a budget hold comes from a budget
-        self._log.info("request held: this month's spend reached the budget", reason=reason, month=batch.budget.month,
-                       spend_usd=str(batch.budget.spend_usd), budget_usd=str(batch.budget.budget.monthly_usd))
+        self._log.info(
+            "request held: this month's spend reached the budget",
+            reason=reason,
+            month=batch.budget.month,
+            spend_usd=str(batch.budget.spend_usd),
+            budget_usd=str(batch.budget.budget.monthly_usd),
+        )
 
     # -- booking --------------------------------------------------------------------------------
     def _book_slots(self, batch: Batch, horizon: float, failed: list[str]) -> list[tuple[float, PlannedSend]]:
@@ -324,22 +393,32 @@ class RequestSender:
         def defer(item: PlannedSend, slot: float, schedule_key: str) -> None:
             self._defer_until(batch, item, slot, now, schedule_key, failed)
 
-        return book_slots(self._schedule, batch.planned, identity=self._settings.origination_identity,
-                          mps=self._settings.mps, now=now, horizon=horizon, defer=defer)
+        return book_slots(
+            self._schedule,
+            batch.planned,
+            identity=self._settings.origination_identity,
+            mps=self._settings.mps,
+            now=now,
+            horizon=horizon,
+            defer=defer,
+        )
 
-    def _defer_until(self, batch: Batch, item: PlannedSend, slot: float, now: float, schedule_key: str,
-                     failed: list[str]) -> None:
+    def _defer_until(
+        self, batch: Batch, item: PlannedSend, slot: float, now: float, schedule_key: str, failed: list[str]
+    ) -> None:
         delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(slot - now - DEFERRAL_LEAD_SECONDS)))
         self._defer_or_fail(batch, item, delay, f"throughput of {schedule_key} booked ahead", failed)
 
-    def _defer_or_fail(self, batch: Batch, item: PlannedSend, delay_seconds: int, why: str,
-                       failed: list[str]) -> None:
+    def _defer_or_fail(self, batch: Batch, item: PlannedSend, delay_seconds: int, why: str, failed: list[str]) -> None:
         with self._request_keys(item.request):
             try:
                 self._defer(batch, item.request, delay_seconds, why=why)
             except Exception as error:
-                self._log.exception("could not defer the request; SQS retries the record",
-                                    sqs_message_id=item.record_id, reason=failure_reason(error))
+                self._log.exception(
+                    "could not defer the request; SQS retries the record",
+                    sqs_message_id=item.record_id,
+                    reason=failure_reason(error),
+                )
                 failed.append(item.record_id)
 
     # -- sending and recording ------------------------------------------------------------------
@@ -347,8 +426,9 @@ class RequestSender:
         request, plan = item.request, item.plan
         assert plan.body is not None  # a SEND plan carries its final text
         try:
-            result = self._sender.deliver(Send(request, plan.body, plan.parts, item.message_type),
-                                          deadline=batch.deadline)
+            result = self._sender.deliver(
+                Send(request, plan.body, plan.parts, item.message_type), deadline=batch.deadline
+            )
         except RetryableSendError as error:
             self._back_off(batch, request, plan.parts, error)
             return
@@ -367,16 +447,21 @@ class RequestSender:
             if self._outcomes.record(request.idempotency_key, UNKNOWN, reason="ANSWER_LOST", at=_moment(at)):
                 batch.counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
                 if request.campaign is not None:  # the run's counts still add up: sent, unknown, refused
-                    self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id,
-                                                   {"unknown": 1})
+                    self._campaign_runs.add_counts(
+                        request.campaign.campaign_id, request.campaign.run_id, {"unknown": 1}
+                    )
             return
         if result["status"] != SENT:
             if result["reason"] == OPTED_OUT:
                 # The number's opt-out list knows better than our table: learn it.
                 self._contacts.record_consent(
-                    number=request.destination, change=ConsentChange.OPTED_OUT, at_ms=int(at * 1000),
-                    message_id=request.idempotency_key, keyword="OPT_OUT_LIST",
-                    our_number=self._settings.origination_identity, source="OPT_OUT_LIST",
+                    number=request.destination,
+                    change=ConsentChange.OPTED_OUT,
+                    at_ms=int(at * 1000),
+                    message_id=request.idempotency_key,
+                    keyword="OPT_OUT_LIST",
+                    our_number=self._settings.origination_identity,
+                    source="OPT_OUT_LIST",
                 )
             self._refuse(batch, request, result["reason"], at, code=result.get("code"))
             return
@@ -387,20 +472,31 @@ class RequestSender:
         if item.conversation is not None:
             self._store_conversation(item.conversation, message_id, at)
         self._ledger.record_sent(
-            message_id=message_id, destination=request.destination, origination=self._settings.origination_identity,
-            context=send_context(request), sent_at_ms=int(at * 1000), message_type=item.message_type,
-            estimated_parts=item.plan.parts, sent_by="sender",
+            message_id=message_id,
+            destination=request.destination,
+            origination=self._settings.origination_identity,
+            context=send_context(request),
+            sent_at_ms=int(at * 1000),
+            message_type=item.message_type,
+            estimated_parts=item.plan.parts,
+            sent_by="sender",
         )
         if item.message_type == PROMOTIONAL:
-            self._contacts.record_promotional_send(request.destination, request.idempotency_key, request.campaign,
-                                                   _moment(at))
+            self._contacts.record_promotional_send(
+                request.destination, request.idempotency_key, request.campaign, _moment(at)
+            )
         if self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=_moment(at)):
             batch.counts[metric_names.OUTBOUND_SENT] += 1
             batch.counts[metric_names.OUTBOUND_PARTS_SENT] += item.plan.parts
             if request.campaign is not None:
                 self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"sent": 1})
-        self._log.info("sent", message_id=message_id, parts=item.plan.parts, encoding=item.plan.encoding,
-                       message_type=item.message_type)
+        self._log.info(
+            "sent",
+            message_id=message_id,
+            parts=item.plan.parts,
+            encoding=item.plan.encoding,
+            message_type=item.message_type,
+        )
 
     def _store_conversation(self, conversation: Conversation, message_id: str, at: float) -> None:
         """Before the outcome is recorded SENT: a failure here fails the record, and its retry (which
@@ -421,11 +517,17 @@ class RequestSender:
         if error.throttled:
             batch.counts[metric_names.OUTBOUND_THROTTLED] += 1
             # Something else uses the number's throughput (replies, another system): every sender slows down.
-            self._schedule.book(self._settings.origination_identity, max(parts, math.ceil(self._settings.mps)),
-                                self._settings.mps, now=self._clock.now(), horizon=math.inf)
+            self._schedule.book(
+                self._settings.origination_identity,
+                max(parts, math.ceil(self._settings.mps)),
+                self._settings.mps,
+                now=self._clock.now(),
+                horizon=math.inf,
+            )
         delay = min(MAX_THROTTLE_BACKOFF_SECONDS, 2 ** min(self._throttle_streak, 10) + random.randint(0, 2))
-        self._log.warning("End User Messaging throttled or failed; request deferred", code=error.code,
-                          delay_seconds=delay)
+        self._log.warning(
+            "End User Messaging throttled or failed; request deferred", code=error.code, delay_seconds=delay
+        )
         self._defer(batch, request, delay, why=error.code)
 
     def _defer(self, batch: Batch, request: SendRequest, delay_seconds: int, *, why: str) -> None:
@@ -443,27 +545,35 @@ class RequestSender:
     def _request_keys(self, request: SendRequest) -> Iterator[None]:
         """The request's key and masked destination on every log line about it (a campaign request's key
         ends with the number: masked too)."""
-        self._log.append_keys(idempotency_key=mask_numbers(request.idempotency_key),
-                              destination=mask(request.destination))
+        self._log.append_keys(
+            idempotency_key=mask_numbers(request.idempotency_key), destination=mask(request.destination)
+        )
         try:
             yield
         finally:
             self._log.remove_keys(["idempotency_key", "destination"])
 
 
-def _with_planned_sends(contact: ContactState, destination: str, planned: Sequence[PlannedSend],
-                        now: float) -> ContactState:
+def _with_planned_sends(
+    contact: ContactState, destination: str, planned: Sequence[PlannedSend], now: float
+) -> ContactState:
     """The contact as it will be once this batch's promotional sends to it went out: a second
     request to the same number in one batch counts against its limits like a later one would."""
-    same_number = [item for item in planned
-                   if item.request.destination == destination and item.message_type == PROMOTIONAL]
+    same_number = [
+        item for item in planned if item.request.destination == destination and item.message_type == PROMOTIONAL
+    ]
     if not same_number:
         return contact
     campaign_sends = Counter(contact.campaign_sends)
     campaign_sends.update(item.request.campaign.run_key for item in same_number if item.request.campaign is not None)
-    return replace(contact, recent_promotional={**contact.recent_promotional,
-                                                **{item.request.idempotency_key: now for item in same_number}},
-                   campaign_sends=dict(campaign_sends))
+    return replace(
+        contact,
+        recent_promotional={
+            **contact.recent_promotional,
+            **{item.request.idempotency_key: now for item in same_number},
+        },
+        campaign_sends=dict(campaign_sends),
+    )
 
 
 def _moment(epoch_seconds: float) -> datetime:

@@ -73,8 +73,17 @@ class Contacts(Protocol):
 
     def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]: ...
 
-    def record_consent(self, *, number: str, change: ConsentChange, at_ms: int, message_id: str, keyword: str,
-                       our_number: str, source: str = ...) -> ConsentRecorded: ...
+    def record_consent(
+        self,
+        *,
+        number: str,
+        change: ConsentChange,
+        at_ms: int,
+        message_id: str,
+        keyword: str,
+        our_number: str,
+        source: str = ...,
+    ) -> ConsentRecorded: ...
 
     def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool: ...
 
@@ -86,8 +95,16 @@ class Outcomes(Protocol):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, RequestOutcome]: ...
 
-    def record(self, key: str, status: str, reason: str | None = None, message_id: str | None = None, *,
-               at: datetime, code: str | None = None) -> bool: ...
+    def record(
+        self,
+        key: str,
+        status: str,
+        reason: str | None = None,
+        message_id: str | None = None,
+        *,
+        at: datetime,
+        code: str | None = None,
+    ) -> bool: ...
 
 
 class Claims(Protocol):
@@ -101,9 +118,17 @@ class Claims(Protocol):
 class Sms(Protocol):
     """``SendTextMessage`` (``adapters.sms.SmsGateway``)."""
 
-    def send(self, *, destination: str, origination_identity: str, body: str, message_type: str,
-             context: dict[str, str], max_price: str | None = None,
-             time_to_live_seconds: int | None = None) -> SendResult: ...
+    def send(
+        self,
+        *,
+        destination: str,
+        origination_identity: str,
+        body: str,
+        message_type: str,
+        context: dict[str, str],
+        max_price: str | None = None,
+        time_to_live_seconds: int | None = None,
+    ) -> SendResult: ...
 
 
 class Schedule(Protocol):
@@ -111,8 +136,7 @@ class Schedule(Protocol):
 
     def book(self, key: str, parts: int, mps: float, now: float, horizon: float) -> Booking: ...
 
-    def book_all(self, key: str, wanted: Sequence[Wanted], mps: float, now: float,
-                 horizon: float) -> list[Booking]: ...
+    def book_all(self, key: str, wanted: Sequence[Wanted], mps: float, now: float, horizon: float) -> list[Booking]: ...
 
 
 class Held(Protocol):
@@ -134,15 +158,26 @@ class Queue(Protocol):
 class CampaignRuns(Protocol):
     """A campaign run's counters (``adapters.campaign_runs.CampaignRuns``)."""
 
-    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int],
-                   chunk: str | None = None) -> bool: ...
+    def add_counts(
+        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
+    ) -> bool: ...
 
 
 class Ledger(Protocol):
     """Every text sent (``adapters.ledger.MessageLedger``)."""
 
-    def record_sent(self, *, message_id: str, destination: str, origination: str, context: dict[str, str],
-                    sent_at_ms: int, message_type: str, estimated_parts: int, sent_by: str) -> None: ...
+    def record_sent(
+        self,
+        *,
+        message_id: str,
+        destination: str,
+        origination: str,
+        context: dict[str, str],
+        sent_at_ms: int,
+        message_type: str,
+        estimated_parts: int,
+        sent_by: str,
+    ) -> None: ...
 
 
 class DeadLetters(Protocol):

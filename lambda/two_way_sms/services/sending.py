@@ -85,9 +85,13 @@ class OnceOnlySender:
             return self._finish(key, now, {"status": UNKNOWN, "at": now}, claimed=False)
         try:
             result = self._gateway.send(
-                destination=send.request.destination, origination_identity=self._settings.origination_identity,
-                body=send.body, message_type=send.message_type, context=send_context(send.request),
-                max_price=self._settings.max_price_usd, time_to_live_seconds=self._settings.time_to_live_seconds,
+                destination=send.request.destination,
+                origination_identity=self._settings.origination_identity,
+                body=send.body,
+                message_type=send.message_type,
+                context=send_context(send.request),
+                max_price=self._settings.max_price_usd,
+                time_to_live_seconds=self._settings.time_to_live_seconds,
             )
         except (RetryableSendError, AccountSpendLimitReached):
             self._finish_claim(key, now, None)  # surely not sent: a retry may claim it again
@@ -101,11 +105,18 @@ class OnceOnlySender:
                 raise AccountSpendLimitReached(error.reason) from error
             reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
             code = f"{error.code}:{error.reason}" if error.reason else error.code
-            return self._finish(key, now, {"status": REFUSED, "reason": reason, "code": code,
-                                           "at": self._clock.now()})
+            return self._finish(key, now, {"status": REFUSED, "reason": reason, "code": code, "at": self._clock.now()})
         if result.blocked_by_opt_out:
-            return self._finish(key, now, {"status": REFUSED, "reason": OPTED_OUT,
-                                           "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT", "at": self._clock.now()})
+            return self._finish(
+                key,
+                now,
+                {
+                    "status": REFUSED,
+                    "reason": OPTED_OUT,
+                    "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                    "at": self._clock.now(),
+                },
+            )
         return self._finish(key, now, {"status": SENT, "message_id": result.message_id, "at": self._clock.now()})
 
     def _finish(self, key: str, claimed_at: float, result: dict[str, Any], *, claimed: bool = True) -> dict[str, Any]:
@@ -115,8 +126,10 @@ class OnceOnlySender:
             try:
                 self._finish_claim(key, claimed_at, result)
             except Exception as error:
-                self._log.warning("send result not kept with its claim; the claim keeps it from going twice",
-                                  reason=failure_reason(error))
+                self._log.warning(
+                    "send result not kept with its claim; the claim keeps it from going twice",
+                    reason=failure_reason(error),
+                )
         return result
 
     def _finish_claim(self, key: str, claimed_at: float, result: dict[str, Any] | None) -> None:

@@ -35,8 +35,16 @@ class PlannedSend:
 Defer = Callable[[PlannedSend, float, str], None]
 
 
-def book_slots(schedule: Schedule, planned: Sequence[PlannedSend], *, identity: str, mps: float, now: float,
-               horizon: float, defer: Defer) -> list[tuple[float, PlannedSend]]:
+def book_slots(
+    schedule: Schedule,
+    planned: Sequence[PlannedSend],
+    *,
+    identity: str,
+    mps: float,
+    now: float,
+    horizon: float,
+    defer: Defer,
+) -> list[tuple[float, PlannedSend]]:
     """The planned sends that got a slot on every schedule they are paced by, by slot; ``defer`` is
     called for each of the others, as soon as its schedule turned it away."""
     not_before: dict[int, float] = {}
@@ -50,17 +58,22 @@ def book_slots(schedule: Schedule, planned: Sequence[PlannedSend], *, identity: 
         # after them, so no slot of the number's shared throughput is left unused.
         campaign_mps = items[0].request.campaign.mps if items[0].request.campaign is not None else None
         assert campaign_mps  # only items with a paced campaign were grouped
-        bookings = schedule.book_all(f"campaign#{campaign_id}", [Wanted(i.plan.parts) for i in items], campaign_mps,
-                                     now=now, horizon=horizon)
+        bookings = schedule.book_all(
+            f"campaign#{campaign_id}", [Wanted(i.plan.parts) for i in items], campaign_mps, now=now, horizon=horizon
+        )
         for item, booking in zip(items, bookings):
             if booking.booked:
                 not_before[id(item)] = booking.at
             else:
                 defer(item, booking.at, f"campaign#{campaign_id}")
-    ready = [item for item in planned if id(item) in not_before or item.request.campaign is None
-             or not item.request.campaign.mps]
-    bookings = schedule.book_all(identity, [Wanted(i.plan.parts, not_before.get(id(i), 0.0)) for i in ready], mps,
-                                 now=now, horizon=horizon)
+    ready = [
+        item
+        for item in planned
+        if id(item) in not_before or item.request.campaign is None or not item.request.campaign.mps
+    ]
+    bookings = schedule.book_all(
+        identity, [Wanted(i.plan.parts, not_before.get(id(i), 0.0)) for i in ready], mps, now=now, horizon=horizon
+    )
     slots = []
     for item, booking in zip(ready, bookings):
         if booking.booked:

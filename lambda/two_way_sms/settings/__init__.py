@@ -12,6 +12,12 @@ from two_way_sms.settings.inbound import OPTIONAL, REQUIRED, InboundSettings
 from two_way_sms.settings.sender import SenderFunctionSettings
 
 __all__ = [
-    "CONVERSATION_SETTINGS", "OPTIONAL", "REQUIRED", "CampaignsSettings", "EventsSettings", "InboundSettings",
-    "SenderFunctionSettings", "conversation_settings",
+    "CONVERSATION_SETTINGS",
+    "OPTIONAL",
+    "REQUIRED",
+    "CampaignsSettings",
+    "EventsSettings",
+    "InboundSettings",
+    "SenderFunctionSettings",
+    "conversation_settings",
 ]

@@ -16,8 +16,14 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_from_json, templates_to_json
 
 REQUIRED = (
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "TEMPLATES", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN",
-    "SCHEDULE_DEAD_LETTER_QUEUE_ARN", "DEAD_LETTER_QUEUE_URL",
+    "OUTBOUND_QUEUE_URL",
+    "OUTBOUND_TABLE",
+    "CONTACTS_TABLE",
+    "TEMPLATES",
+    "SCHEDULE_GROUP",
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "DEAD_LETTER_QUEUE_URL",
 )
 OPTIONAL = ("SENDER_SETTINGS",)
 
@@ -39,8 +45,9 @@ class CampaignsSettings:
         """Reads and checks the environment; RuntimeError naming what is missing or wrong."""
         missing = [name for name in REQUIRED if not environment.get(name)]
         if missing:
-            raise RuntimeError(f"campaigns function is missing environment variables {missing}: deploy it with the "
-                               "construct")
+            raise RuntimeError(
+                f"campaigns function is missing environment variables {missing}: deploy it with the construct"
+            )
         sender_json = environment.get("SENDER_SETTINGS") or None
         try:
             templates = templates_from_json(environment["TEMPLATES"])
@@ -48,11 +55,15 @@ class CampaignsSettings:
         except (ValueError, TypeError) as error:  # TypeError: a sender settings field missing
             raise RuntimeError(f"campaigns function settings are invalid: {error}") from None
         return cls(
-            outbound_queue_url=environment["OUTBOUND_QUEUE_URL"], outbound_table=environment["OUTBOUND_TABLE"],
-            contacts_table=environment["CONTACTS_TABLE"], templates=templates,
-            schedule_group=environment["SCHEDULE_GROUP"], scheduler_role_arn=environment["SCHEDULER_ROLE_ARN"],
+            outbound_queue_url=environment["OUTBOUND_QUEUE_URL"],
+            outbound_table=environment["OUTBOUND_TABLE"],
+            contacts_table=environment["CONTACTS_TABLE"],
+            templates=templates,
+            schedule_group=environment["SCHEDULE_GROUP"],
+            scheduler_role_arn=environment["SCHEDULER_ROLE_ARN"],
             schedule_dead_letter_queue_arn=environment["SCHEDULE_DEAD_LETTER_QUEUE_ARN"],
-            dead_letter_queue_url=environment["DEAD_LETTER_QUEUE_URL"], sender_settings=sender_settings,
+            dead_letter_queue_url=environment["DEAD_LETTER_QUEUE_URL"],
+            sender_settings=sender_settings,
         )
 
     @property
@@ -63,9 +74,12 @@ class CampaignsSettings:
     def to_environment(self) -> dict[str, str]:
         """The variables these settings are (the construct sets them; an unset option is left out)."""
         return {
-            "OUTBOUND_QUEUE_URL": self.outbound_queue_url, "OUTBOUND_TABLE": self.outbound_table,
-            "CONTACTS_TABLE": self.contacts_table, "TEMPLATES": templates_to_json(self.templates),
-            "SCHEDULE_GROUP": self.schedule_group, "SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
+            "OUTBOUND_QUEUE_URL": self.outbound_queue_url,
+            "OUTBOUND_TABLE": self.outbound_table,
+            "CONTACTS_TABLE": self.contacts_table,
+            "TEMPLATES": templates_to_json(self.templates),
+            "SCHEDULE_GROUP": self.schedule_group,
+            "SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
             "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue_arn,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             **({"SENDER_SETTINGS": self.sender_settings.to_json()} if self.sender_settings is not None else {}),

@@ -12,6 +12,8 @@ def conversation_settings(environment: Mapping[str, str], function: str) -> dict
     """The conversation settings a function was deployed with: both, or none (no conversations)."""
     present = {name: environment[name] for name in CONVERSATION_SETTINGS if environment.get(name)}
     if present and len(present) < len(CONVERSATION_SETTINGS):
-        raise RuntimeError(f"{function} handler needs all of {list(CONVERSATION_SETTINGS)} for conversations, "
-                           f"or none: it has only {list(present)}")
+        raise RuntimeError(
+            f"{function} handler needs all of {list(CONVERSATION_SETTINGS)} for conversations, "
+            f"or none: it has only {list(present)}"
+        )
     return present

@@ -28,21 +28,25 @@ class EventsSettings:
         """Reads and checks the environment; RuntimeError naming what is missing or wrong."""
         missing = [name for name in REQUIRED if not environment.get(name)]
         if missing:
-            raise RuntimeError(f"events handler is missing environment variables {missing}: deploy it with the "
-                               "construct")
+            raise RuntimeError(
+                f"events handler is missing environment variables {missing}: deploy it with the construct"
+            )
         days = environment["LEDGER_RETENTION_DAYS"]
         if not days.isdigit() or int(days) < 1:
             raise RuntimeError(f"LEDGER_RETENTION_DAYS {days!r} must be a whole number of days")
         return cls(
-            ledger_table=environment["LEDGER_TABLE"], contacts_table=environment["CONTACTS_TABLE"],
-            dead_letter_queue_url=environment["DEAD_LETTER_QUEUE_URL"], ledger_retention_days=int(days),
+            ledger_table=environment["LEDGER_TABLE"],
+            contacts_table=environment["CONTACTS_TABLE"],
+            dead_letter_queue_url=environment["DEAD_LETTER_QUEUE_URL"],
+            ledger_retention_days=int(days),
             outbound_table=environment.get("OUTBOUND_TABLE") or None,
         )
 
     def to_environment(self) -> dict[str, str]:
         """The variables these settings are (the construct sets them; an unset option is left out)."""
         return {
-            "LEDGER_TABLE": self.ledger_table, "CONTACTS_TABLE": self.contacts_table,
+            "LEDGER_TABLE": self.ledger_table,
+            "CONTACTS_TABLE": self.contacts_table,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             "LEDGER_RETENTION_DAYS": str(self.ledger_retention_days),
             **({"OUTBOUND_TABLE": self.outbound_table} if self.outbound_table else {}),

@@ -21,15 +21,29 @@ from two_way_sms.outbound.templates import Template, TemplateError, templates_fr
 from two_way_sms.settings.common import conversation_settings
 
 REQUIRED = (
-    "OUTBOUND_QUEUE_URL", "OUTBOUND_TABLE", "CONTACTS_TABLE", "LEDGER_TABLE", "LEDGER_RETENTION_DAYS",
-    "CONFIGURATION_SET", "SENDER_SETTINGS", "TEMPLATES", "SCHEDULE_GROUP", "RELEASE_TARGET_ARN",
-    "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
+    "OUTBOUND_QUEUE_URL",
+    "OUTBOUND_TABLE",
+    "CONTACTS_TABLE",
+    "LEDGER_TABLE",
+    "LEDGER_RETENTION_DAYS",
+    "CONFIGURATION_SET",
+    "SENDER_SETTINGS",
+    "TEMPLATES",
+    "SCHEDULE_GROUP",
+    "RELEASE_TARGET_ARN",
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_DEAD_LETTER_QUEUE_ARN",
 )
 # Without DEAD_LETTER_QUEUE_URL a malformed request fails its record until the redrive policy parks it;
 # without conversations a request that opens one is refused (UNKNOWN_FLOW).
 OPTIONAL = (
-    "DEAD_LETTER_QUEUE_URL", "MONTHLY_BUDGET_USD", "BUDGET_HARD_STOP", "FLOWS_PARAMETER", "FLOWS_DIGEST",
-    "CONVERSATIONS_TABLE", "CODES_KEY_ID",
+    "DEAD_LETTER_QUEUE_URL",
+    "MONTHLY_BUDGET_USD",
+    "BUDGET_HARD_STOP",
+    "FLOWS_PARAMETER",
+    "FLOWS_DIGEST",
+    "CONVERSATIONS_TABLE",
+    "CODES_KEY_ID",
 )
 
 
@@ -59,8 +73,9 @@ class SenderFunctionSettings:
         """Reads and checks the environment; RuntimeError naming what is missing or wrong."""
         missing = [name for name in REQUIRED if not environment.get(name)]
         if missing:
-            raise RuntimeError(f"sender handler is missing environment variables {missing}: deploy it with the "
-                               "construct")
+            raise RuntimeError(
+                f"sender handler is missing environment variables {missing}: deploy it with the construct"
+            )
         conversation_settings(environment, "sender")  # both or none
         value = {name: environment.get(name) or None for name in OPTIONAL}
         try:
@@ -68,38 +83,58 @@ class SenderFunctionSettings:
         except ValueError as error:
             raise RuntimeError(f"sender handler settings are invalid: {error}") from None
         return cls(
-            outbound_queue_url=environment["OUTBOUND_QUEUE_URL"], outbound_table=environment["OUTBOUND_TABLE"],
-            contacts_table=environment["CONTACTS_TABLE"], ledger_table=environment["LEDGER_TABLE"],
+            outbound_queue_url=environment["OUTBOUND_QUEUE_URL"],
+            outbound_table=environment["OUTBOUND_TABLE"],
+            contacts_table=environment["CONTACTS_TABLE"],
+            ledger_table=environment["LEDGER_TABLE"],
             ledger_retention_days=_whole(environment["LEDGER_RETENTION_DAYS"], "LEDGER_RETENTION_DAYS"),
             configuration_set=environment["CONFIGURATION_SET"],
             sender=_sender_settings(environment["SENDER_SETTINGS"]),
             templates=MappingProxyType(_templates(environment["TEMPLATES"])),
-            schedule_group=environment["SCHEDULE_GROUP"], release_target_arn=environment["RELEASE_TARGET_ARN"],
+            schedule_group=environment["SCHEDULE_GROUP"],
+            release_target_arn=environment["RELEASE_TARGET_ARN"],
             scheduler_role_arn=environment["SCHEDULER_ROLE_ARN"],
             schedule_dead_letter_queue_arn=environment["SCHEDULE_DEAD_LETTER_QUEUE_ARN"],
-            dead_letter_queue_url=value["DEAD_LETTER_QUEUE_URL"], budget=budget,
-            flows_parameter=value["FLOWS_PARAMETER"], flows_digest=value["FLOWS_DIGEST"],
-            conversations_table=value["CONVERSATIONS_TABLE"], codes_key_id=value["CODES_KEY_ID"],
+            dead_letter_queue_url=value["DEAD_LETTER_QUEUE_URL"],
+            budget=budget,
+            flows_parameter=value["FLOWS_PARAMETER"],
+            flows_digest=value["FLOWS_DIGEST"],
+            conversations_table=value["CONVERSATIONS_TABLE"],
+            codes_key_id=value["CODES_KEY_ID"],
         )
 
     def to_environment(self) -> dict[str, str]:
         """The variables these settings are (unset options are left out)."""
-        budget = ({"MONTHLY_BUDGET_USD": str(self.budget.monthly_usd),
-                   "BUDGET_HARD_STOP": "true" if self.budget.hard_stop else "false"} if self.budget else {})
+        budget = (
+            {
+                "MONTHLY_BUDGET_USD": str(self.budget.monthly_usd),
+                "BUDGET_HARD_STOP": "true" if self.budget.hard_stop else "false",
+            }
+            if self.budget
+            else {}
+        )
         optional: dict[str, str | None] = {
-            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url, "FLOWS_PARAMETER": self.flows_parameter,
-            "FLOWS_DIGEST": self.flows_digest, "CONVERSATIONS_TABLE": self.conversations_table,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
+            "FLOWS_PARAMETER": self.flows_parameter,
+            "FLOWS_DIGEST": self.flows_digest,
+            "CONVERSATIONS_TABLE": self.conversations_table,
             "CODES_KEY_ID": self.codes_key_id,
         }
         return {
-            "OUTBOUND_QUEUE_URL": self.outbound_queue_url, "OUTBOUND_TABLE": self.outbound_table,
-            "CONTACTS_TABLE": self.contacts_table, "LEDGER_TABLE": self.ledger_table,
-            "LEDGER_RETENTION_DAYS": str(self.ledger_retention_days), "CONFIGURATION_SET": self.configuration_set,
-            "SENDER_SETTINGS": self.sender.to_json(), "TEMPLATES": templates_to_json(self.templates),
-            "SCHEDULE_GROUP": self.schedule_group, "RELEASE_TARGET_ARN": self.release_target_arn,
+            "OUTBOUND_QUEUE_URL": self.outbound_queue_url,
+            "OUTBOUND_TABLE": self.outbound_table,
+            "CONTACTS_TABLE": self.contacts_table,
+            "LEDGER_TABLE": self.ledger_table,
+            "LEDGER_RETENTION_DAYS": str(self.ledger_retention_days),
+            "CONFIGURATION_SET": self.configuration_set,
+            "SENDER_SETTINGS": self.sender.to_json(),
+            "TEMPLATES": templates_to_json(self.templates),
+            "SCHEDULE_GROUP": self.schedule_group,
+            "RELEASE_TARGET_ARN": self.release_target_arn,
             "SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
             "SCHEDULE_DEAD_LETTER_QUEUE_ARN": self.schedule_dead_letter_queue_arn,
-            **budget, **{name: text for name, text in optional.items() if text is not None},
+            **budget,
+            **{name: text for name, text in optional.items() if text is not None},
         }
 
 

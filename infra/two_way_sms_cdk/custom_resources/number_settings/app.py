@@ -71,9 +71,7 @@ class Settings:
 def parse_properties(props: dict[str, Any]) -> Settings:
     origination_type = props.get("OriginationType")
     if origination_type not in _ORIGINATIONS:
-        raise InvalidProperties(
-            f"OriginationType {origination_type!r} is not one of {sorted(_ORIGINATIONS)}"
-        )
+        raise InvalidProperties(f"OriginationType {origination_type!r} is not one of {sorted(_ORIGINATIONS)}")
     return Settings(
         origination_type=origination_type,
         origination_id=_required(props, "OriginationId"),
@@ -112,9 +110,7 @@ def _keywords(raw: Any) -> tuple[Keyword, ...]:
         word = _required(item, "Keyword")
         action = item.get("Action")
         if action not in KEYWORD_ACTIONS:
-            raise InvalidProperties(
-                f"keyword {word!r}: Action {action!r} is not one of {list(KEYWORD_ACTIONS)}"
-            )
+            raise InvalidProperties(f"keyword {word!r}: Action {action!r} is not one of {list(KEYWORD_ACTIONS)}")
         if word.upper() in keywords:
             raise InvalidProperties(f"keyword {word!r} is listed twice")
         keywords[word.upper()] = Keyword(word, _required(item, "Message"), action)
@@ -146,11 +142,20 @@ class _Origination:
 
 _ORIGINATIONS = {
     "phone-number": _Origination(
-        "describe_phone_numbers", "PhoneNumberIds", "PhoneNumbers",
-        "update_phone_number", "PhoneNumberId", "PhoneNumberArn",
+        "describe_phone_numbers",
+        "PhoneNumberIds",
+        "PhoneNumbers",
+        "update_phone_number",
+        "PhoneNumberId",
+        "PhoneNumberArn",
     ),
     "pool": _Origination(
-        "describe_pools", "PoolIds", "Pools", "update_pool", "PoolId", "PoolArn",
+        "describe_pools",
+        "PoolIds",
+        "Pools",
+        "update_pool",
+        "PoolId",
+        "PoolArn",
     ),
 }
 
@@ -167,8 +172,11 @@ def _take_snapshot(settings: Settings, current: dict[str, Any]) -> dict[str, Any
         "SelfManagedOptOutsEnabled": bool(current.get("SelfManagedOptOutsEnabled", False)),
         "OptOutListName": current.get("OptOutListName", ""),
         "Keywords": {
-            k["Keyword"].upper(): {"Keyword": k["Keyword"], "Message": k["KeywordMessage"],
-                                   "Action": k.get("KeywordAction", "AUTOMATIC_RESPONSE")}
+            k["Keyword"].upper(): {
+                "Keyword": k["Keyword"],
+                "Message": k["KeywordMessage"],
+                "Action": k.get("KeywordAction", "AUTOMATIC_RESPONSE"),
+            }
             for k in _describe_keywords(settings.origination_id)
         },
     }
@@ -271,9 +279,7 @@ def _restore_keyword(origination_id: str, word: str, snapshot: dict[str, Any]) -
 
 
 def _put_keyword(origination_id: str, word: str, message: str, action: str) -> None:
-    sms.put_keyword(
-        OriginationIdentity=origination_id, Keyword=word, KeywordMessage=message, KeywordAction=action
-    )
+    sms.put_keyword(OriginationIdentity=origination_id, Keyword=word, KeywordMessage=message, KeywordAction=action)
 
 
 def _result(settings: Settings, described: dict[str, Any]) -> dict[str, Any]:
