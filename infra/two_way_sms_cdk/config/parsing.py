@@ -87,6 +87,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
     _reject_unknown(
         raw,
         {
+            "$schema",  # the published JSON Schema, for editors; nothing to the stack
             "origination",
             "help_reply",
             "stop_reply",
