@@ -196,11 +196,12 @@ def inbound_world(
         clock = SimulatedClock(START)
         sms = SmsEmulator(clock=clock, mps=1000)
         events = boto3.client("events", region_name=REGION)
-        faults.attach(dynamodb.meta.client)
+        function_dynamodb = boto3.resource("dynamodb", region_name=REGION)  # the function's own: faults hit it alone
+        faults.attach(function_dynamodb.meta.client)
         faults.attach(events)
         handler = make_handler(
             InboundSettings.from_environment(settings),
-            emulated_clients(sms=faults.wrap_sms(sms), dynamodb=dynamodb, sqs=sqs, events=events),
+            emulated_clients(sms=faults.wrap_sms(sms), dynamodb=function_dynamodb, sqs=sqs, events=events),
             clock=clock.now,
             sleep=clock.sleep,
             router=Router(),
