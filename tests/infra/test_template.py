@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from tests.infra.synth import EXISTING_PHONE_NUMBER_ID, Synthesized
 from two_way_sms.responder import ResponderSettings
@@ -138,6 +139,12 @@ def keywords_by_word(keywords: list[dict[str, Any]], word: str = "Keyword") -> d
 
 
 # -- the topic's KMS key -----------------------------------------------------------------------
+def test_the_default_config_synthesizes_with_no_warning(default):
+    """A new user's first `make synth` is clean: no annotation to acknowledge, no reply to fix."""
+    assert Annotations.from_stack(default.stack).find_warning("*", Match.any_value()) == []
+    assert [reply.name for reply in default.config.reply_reports if reply.warning] == []
+
+
 def test_topic_key_rotates(default):
     key = default.resources[topic_key_id(default)]
     assert key["Properties"]["EnableKeyRotation"] is True
