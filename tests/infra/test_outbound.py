@@ -770,13 +770,22 @@ def fails(raw: dict[str, Any], message: str) -> None:
             {
                 "existing": {
                     "origination_type": "phone-number",
-                    "origination_id": "phone-0123",
+                    "origination_id": "phone-0123456789abcdef0123456789abcdef",
                     "number_type": "LONG_CODE",
                 }
             },
             1.0,
         ),
-        ({"existing": {"origination_type": "pool", "origination_id": "pool-0123", "number_type": "TOLL_FREE"}}, 3.0),
+        (
+            {
+                "existing": {
+                    "origination_type": "pool",
+                    "origination_id": "pool-0123456789abcdef0123456789abcdef",
+                    "number_type": "TOLL_FREE",
+                }
+            },
+            3.0,
+        ),
     ],
 )
 def test_mps_defaults_to_the_number_types_throughput(origination, mps):
@@ -792,9 +801,13 @@ def test_mps_that_is_not_a_positive_number_is_rejected(mps):
     fails(outbound(mps=mps), f"outbound.mps {mps!r} must be a positive number")
 
 
-@pytest.mark.parametrize("price", ["1", "0.0000001", 0.05, "five cents"])
+@pytest.mark.parametrize("price", ["1", "0.0000001", "five cents"])
 def test_max_price_that_is_not_a_price_string_is_rejected(price):
     fails(outbound(max_price_usd=price), f"outbound.max_price_usd {price!r} must look like")
+
+
+def test_max_price_as_a_json_number_asks_for_the_string():
+    fails(outbound(max_price_usd=0.05), 'outbound.max_price_usd 0.05 must be a string of dollars, such as "0.05"')
 
 
 def test_max_price_as_text_is_kept():

@@ -30,7 +30,7 @@ class _Section(BaseModel):
 class NewNumberBody(_Section):
     iso_country_code: str = Field("US", description="ISO 3166-1 alpha-2 country of the number to request.")
     number_type: NumberType = Field("SIMULATOR", description="SIMULATOR needs no registration (US only).")
-    capabilities: list[Literal["SMS", "VOICE", "MMS"]] = Field(["SMS"], description="What the number can do.")
+    capabilities: list[Literal["SMS", "VOICE", "MMS"]] = Field(["SMS"], description="What the number can do (a list).")
 
 
 class NewNumberOrigination(_Section):
@@ -39,7 +39,10 @@ class NewNumberOrigination(_Section):
 
 class ExistingBody(_Section):
     origination_type: Literal["phone-number", "pool"]
-    origination_id: str = Field(description="The phone number id (phone-...) or pool id (pool-...), not an ARN.")
+    origination_id: str = Field(
+        pattern=r"^(phone|pool)-[0-9A-Za-z]{1,64}$",
+        description="The phone number id (phone-...) or pool id (pool-...), not the number or an ARN.",
+    )
     number_type: NumberType = "LONG_CODE"
 
 
@@ -88,7 +91,11 @@ class Template(_Section):
 
 class Outbound(_Section):
     mps: float | None = Field(None, gt=0, description="Parts per second; the number type's default when null.")
-    max_price_usd: str = Field("0.10", description="MaxPrice of every text, per part, in US dollars (a decimal).")
+    max_price_usd: str | None = Field(
+        "0.10",
+        pattern=r"^\d{1,2}\.\d{1,5}$",
+        description='MaxPrice of every text, in US dollars, as a string ("0.10"); null for no ceiling.',
+    )
     time_to_live_seconds: int = 259200
     replace_lookalikes: bool = Field(True, description="Swap look-alike characters for GSM-7 ones (cheaper parts).")
     max_parts: int = 6

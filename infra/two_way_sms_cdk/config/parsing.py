@@ -18,16 +18,22 @@ from typing import Any
 import phonenumbers
 
 from two_way_sms.compliance import EMAIL, help_reply_problem, stop_reply_problem
-from two_way_sms.conversations.flows import FlowError, parse_flows
+from two_way_sms.conversations.flows import Flow, FlowError, parse_flows, step_texts
 from two_way_sms.conversations.ready_flows import READY_FLOWS
-from two_way_sms.encoding import analyse
+from two_way_sms.encoding import analyse, replace_lookalikes
 from two_way_sms.inbound import MAX_BODY_CHARACTERS
 from two_way_sms.keywords import MANDATORY_KEYWORDS, keyword_problem, normalise_keyword
-from two_way_sms.outbound.policy import SenderSettings
-from two_way_sms.outbound.templates import Template, TemplateError, parse_template
+from two_way_sms.outbound.policy import PROMOTIONAL, SenderSettings, with_opt_out_instruction
+from two_way_sms.outbound.templates import Template, TemplateError, parse_template, render, templates_to_json
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
+from two_way_sms_cdk.config.environment_limits import (
+    INBOUND_SETTINGS_BYTES,
+    RESOLVED_ARN_BYTES,
+    SENDER_SETTINGS_BYTES,
+    largest,
+)
 from two_way_sms_cdk.config.model import (
     CAPABILITIES,
     CONTEXT_KEY,
@@ -57,7 +63,11 @@ from two_way_sms_cdk.config.model import (
 )
 from two_way_sms_cdk.sms_countries import SMS_COUNTRY_CODES
 
-_ORIGINATION_ID = re.compile(r"^(phone-|pool-)?[A-Za-z0-9_:/+.-]{1,256}$")
+# DescribePhoneNumbers / DescribePools ids: "phone-" or "pool-" and 32 hex digits (letters and digits accepted).
+_ORIGINATION_IDS = {
+    "phone-number": re.compile(r"^phone-[0-9A-Za-z]{1,64}$"),
+    "pool": re.compile(r"^pool-[0-9A-Za-z]{1,64}$"),
+}
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _OPT_OUT_LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -140,6 +150,7 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
 
     _check_help_reply(responder.help_reply)
     _check_stop_reply(responder.stop_reply)
+    _check_inbound_environment(responder)
     opt_out_list_name = raw.get("opt_out_list_name")
     if opt_out_list_name is not None and not _OPT_OUT_LIST_NAME.match(str(opt_out_list_name)):
         raise ConfigError(f"opt_out_list_name {opt_out_list_name!r} must be 1-64 letters, digits, '_' or '-'")
@@ -157,12 +168,22 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         archive=_archive(raw.get("archive", {})),
         monitoring=_monitoring(raw.get("monitoring", {})),
         outbound=outbound,
-        conversations=_conversations(raw.get("conversations", {}), responder),
+        conversations=_conversations(raw.get("conversations", {}), responder, outbound),
         protect=protect,
         inbound=_inbound(raw.get("inbound", {})),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
         warnings=_warnings(origination, protect, raw_outbound),
     )
+
+
+def _check_inbound_environment(responder: ResponderSettings) -> None:
+    size = len(responder.to_json().encode())
+    if size > INBOUND_SETTINGS_BYTES:
+        sizes = {name: len(json.dumps(text, ensure_ascii=False).encode()) for name, text in responder.replies.items()}
+        raise ConfigError(
+            f"the replies and keywords take {size:,} bytes of the inbound function's environment, more than the "
+            f"{INBOUND_SETTINGS_BYTES:,} that fit (Lambda's 4 KB with the rest): shorten the largest: {largest(sizes)}"
+        )
 
 
 def _warnings(
@@ -207,7 +228,12 @@ def _origination(raw: Any) -> NewNumber | ExistingOrigination:
             raise ConfigError(
                 f"origination.new_number.number_type {number_type!r} exists in the US only, not {country!r}"
             )
-        capabilities = tuple(body.get("capabilities", ("SMS",)))
+        raw_capabilities = body.get("capabilities", ["SMS"])
+        if not isinstance(raw_capabilities, list):
+            raise ConfigError(
+                f'origination.new_number.capabilities {raw_capabilities!r} must be a list, such as ["SMS"]'
+            )
+        capabilities = tuple(raw_capabilities)
         for capability in capabilities:
             _choice(capability, CAPABILITIES, "origination.new_number.capabilities")
         if "SMS" not in capabilities:
@@ -215,11 +241,32 @@ def _origination(raw: Any) -> NewNumber | ExistingOrigination:
         return NewNumber(country, number_type, capabilities)
     _reject_unknown(body, {"origination_type", "origination_id", "number_type"}, "origination.existing")
     origination_type = _choice(body.get("origination_type"), ORIGINATION_TYPES, "origination.existing.origination_type")
-    origination_id = body.get("origination_id")
-    if not isinstance(origination_id, str) or not _ORIGINATION_ID.match(origination_id):
-        raise ConfigError(f"origination.existing.origination_id {origination_id!r} is not a phone number or pool id")
+    origination_id = _origination_id(body.get("origination_id"), origination_type)
     number_type = _choice(body.get("number_type", "LONG_CODE"), NUMBER_TYPES, "origination.existing.number_type")
     return ExistingOrigination(origination_type, origination_id, number_type)
+
+
+def _origination_id(value: Any, origination_type: str) -> str:
+    """The id of an existing phone number (``phone-`` + 32 hex digits) or pool (``pool-`` ...), with a hint for
+    what people give instead: the number itself, its ARN, the other kind's id."""
+    where = "origination.existing.origination_id"
+    prefix = "phone-" if origination_type == "phone-number" else "pool-"
+    hint = f"give the {origination_type}'s id ({prefix}...): `aws pinpoint-sms-voice-v2 describe-{origination_type}s`"
+    if isinstance(value, str) and _ORIGINATION_IDS[origination_type].match(value):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(f"{where} {value!r} is a number, not an id: {hint}")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} {value!r} must be a string: {hint}")
+    if value.startswith("arn:"):
+        tail = value.rsplit("/", 1)[-1]
+        raise ConfigError(f"{where} {value!r} is an ARN: give the id after its last '/' ({tail!r})")
+    if value.startswith("+") or value.replace(" ", "").replace("-", "").isdigit():
+        raise ConfigError(f"{where} {value!r} is a phone number, not its id: {hint}")
+    other = "pool" if origination_type == "phone-number" else "phone-number"
+    if _ORIGINATION_IDS[other].match(value):
+        raise ConfigError(f"{where} {value!r} is a {other} id, but origination_type is {origination_type!r}")
+    raise ConfigError(f"{where} {value!r} is not a {origination_type} id ({prefix} and letters or digits): {hint}")
 
 
 # -- delivery events --------------------------------------------------------------------------
@@ -322,6 +369,12 @@ def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> Outboun
     _reject_unknown(raw, _OUTBOUND_KEYS, "outbound")
     quiet_hours = _quiet_hours(raw.get("quiet_hours", {}))
     mps = raw.get("mps")
+    price = raw.get("max_price_usd")
+    if isinstance(price, (int, float)) and not isinstance(price, bool):
+        raise ConfigError(
+            f'outbound.max_price_usd {price!r} must be a string of dollars, such as "{price:.2f}" '
+            "(a JSON number may not keep the exact decimal)"
+        )
     try:  # the sender's own checks (two_way_sms.outbound.policy), on everything it will be given
         settings = SenderSettings(
             origination_identity=_VALIDATION_IDENTITY,
@@ -335,6 +388,9 @@ def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> Outboun
         )
     except ValueError as error:
         raise ConfigError(f"outbound.{error}") from None
+    templates = _templates(raw.get("templates", {}))
+    _check_template_parts(templates, settings)
+    _check_sender_environment(templates, settings)
     return OutboundConfig(
         mps=float(settings.mps),
         max_price_usd=settings.max_price_usd,
@@ -344,8 +400,44 @@ def _outbound(raw: Any, origination: NewNumber | ExistingOrigination) -> Outboun
         promotional_daily_limit=settings.promotional_daily_limit,
         quiet_hours=quiet_hours,
         max_concurrency=_int(raw.get("max_concurrency", 2), 2, MAX_CONCURRENCY, "outbound.max_concurrency"),
-        templates=MappingProxyType(_templates(raw.get("templates", {}))),
+        templates=MappingProxyType(templates),
     )
+
+
+def _fewest_parts_text(body: str, variables: frozenset[str], message_type: str, settings: SenderSettings) -> str:
+    """What the sender would send with every variable empty: the shortest text any send of it can be."""
+    text = render(parse_template("check", body, message_type), {name: "" for name in variables})
+    if message_type == PROMOTIONAL:
+        text = with_opt_out_instruction(text)
+    return replace_lookalikes(text) if settings.replace_lookalikes else text
+
+
+def _check_template_parts(templates: dict[str, Template], settings: SenderSettings) -> None:
+    """A template the sender would refuse on every send (more than max_parts) fails the config, not the sends."""
+    for template_id, template in templates.items():
+        text = _fewest_parts_text(template.body, template.placeholders, template.message_type, settings)
+        report = analyse(text)
+        if report.parts > settings.max_parts:
+            raise ConfigError(
+                f"outbound.templates.{template_id} takes {report.parts} parts ({report.encoding}, {report.characters:,} "
+                f"characters with its variables empty), more than outbound.max_parts {settings.max_parts}: every send "
+                "would be refused; shorten it or raise max_parts"
+            )
+
+
+def _check_sender_environment(templates: dict[str, Template], settings: SenderSettings) -> None:
+    # The settings as the construct ships them: the origination ARN resolved at deploy, at most RESOLVED_ARN_BYTES.
+    settings_bytes = len(settings.to_json().encode()) - len(_VALIDATION_IDENTITY) + RESOLVED_ARN_BYTES
+    size = settings_bytes + len(templates_to_json(templates).encode())
+    if size > SENDER_SETTINGS_BYTES:
+        sizes = {
+            template_id: len(templates_to_json([template]).encode()) for template_id, template in templates.items()
+        }
+        raise ConfigError(
+            f"outbound.templates and the sender settings take {size:,} bytes of the sender function's environment, "
+            f"more than the {SENDER_SETTINGS_BYTES:,} that fit (Lambda's 4 KB with the rest): shorten or remove the "
+            f"largest templates: {largest(sizes)}"
+        )
 
 
 def _quiet_hours(raw: Any) -> QuietHoursConfig:
@@ -476,7 +568,7 @@ def _minutes(value: Any, name: str) -> int:
 
 
 # -- conversations ------------------------------------------------------------------------
-def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfig:
+def _conversations(raw: Any, responder: ResponderSettings, outbound: OutboundConfig) -> ConversationsConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"conversations {raw!r} must be an object")
     _reject_unknown(raw, {"ready_flows", "flows", "event_bus_name", "extensions"}, "conversations")
@@ -499,6 +591,7 @@ def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfi
         flows = parse_flows(specs)
     except FlowError as error:
         raise ConfigError(f"conversations: {error}") from None
+    _check_flow_parts(flows, outbound)
     # A start word the number answers by itself (a keyword) or that changes consent never reaches a flow.
     taken = {k.keyword: "a keyword" for k in responder.keywords}
     taken.update({word: "an opt-out word" for word in responder.opt_out_words})
@@ -520,6 +613,24 @@ def _conversations(raw: Any, responder: ResponderSettings) -> ConversationsConfi
     return ConversationsConfig(
         flows=MappingProxyType(flows), specs=MappingProxyType(specs), event_bus_name=bus_name, extensions=extensions
     )
+
+
+def _check_flow_parts(flows: dict[str, Flow], outbound: OutboundConfig) -> None:
+    """A flow's text that is longer than max_parts with its variables empty could never be sent whole."""
+    for flow in flows.values():
+        for step in flow.steps.values():
+            for field_name, text in step_texts(step):
+                if text is None:
+                    continue
+                variables = parse_template("check", text).placeholders
+                shortest = render(parse_template("check", text), {name: "" for name in variables})
+                report = analyse(replace_lookalikes(shortest) if outbound.replace_lookalikes else shortest)
+                if report.parts > outbound.max_parts:
+                    raise ConfigError(
+                        f"conversations: flow {flow.name}: step {step.name}: {field_name} takes {report.parts} parts "
+                        f"({report.encoding}, {report.characters:,} characters with its variables empty), more than "
+                        f"outbound.max_parts {outbound.max_parts}: shorten it or raise max_parts"
+                    )
 
 
 def _extensions(raw: Any) -> ExtensionsConfig:

@@ -61,6 +61,12 @@ NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _ALTERNATIVE = re.compile(r"[A-Z0-9]+( [A-Z0-9]+)*( \{code\})?|\{slot\}|\*")
 
 
+# The keys a flow, a step and an answer (or action) may have: the README's table of flow keys lists them.
+FLOW_KEYS = frozenset({"start", "steps", "timeout_seconds", "start_words", "on_start_word", "description"})
+STEP_KEYS = frozenset({"prompt", "answers", "otherwise", "without_slots"})
+ANSWER_KEYS = frozenset({"match", "reply", "emit", "goto", "close", "handler"})
+
+
 class FlowError(ValueError):
     """A flow that cannot be loaded; the message names the flow, the step and the field."""
 
@@ -135,7 +141,7 @@ def parse_flow(name: str, spec: Any) -> Flow:
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise FlowError(f"flow name {name!r} must be 1-40 characters of a-z, 0-9 and _, starting with a letter")
     where = f"flow {name}"
-    _only(spec, {"start", "steps", "timeout_seconds", "start_words", "on_start_word", "description"}, where)
+    _only(spec, FLOW_KEYS, where)
     steps_spec = spec.get("steps")
     if not isinstance(steps_spec, Mapping) or not steps_spec:
         raise FlowError(f"{where}: steps must be a non-empty object by step name")
@@ -147,7 +153,7 @@ def parse_flow(name: str, spec: Any) -> Flow:
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not 60 <= timeout <= MAX_TIMEOUT_SECONDS:
         raise FlowError(f"{where}: timeout_seconds {timeout!r} must be a whole number from 60 to {MAX_TIMEOUT_SECONDS}")
     for step in steps.values():
-        for field_name, text in _texts(step):
+        for field_name, text in step_texts(step):
             if field_name != "prompt" or step.name != start:
                 if text is not None and CODE in text:
                     raise FlowError(
@@ -211,7 +217,7 @@ def _parse_step(flow: str, name: Any, spec: Any) -> Step:
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise FlowError(f"flow {flow}: step name {name!r} must be 1-40 characters of a-z, 0-9 and _")
     where = f"flow {flow}, step {name}"
-    _only(spec, {"prompt", "answers", "otherwise", "without_slots"}, where)
+    _only(spec, STEP_KEYS, where)
     answers_spec = spec.get("answers")
     if not isinstance(answers_spec, list) or not answers_spec:
         raise FlowError(f"{where}: answers must be a non-empty list")
@@ -236,7 +242,7 @@ def _parse_step(flow: str, name: Any, spec: Any) -> Step:
 
 
 def _parse_answer(where: str, spec: Any) -> Answer:
-    _only(spec, {"match", "reply", "emit", "goto", "close", "handler"}, where)
+    _only(spec, ANSWER_KEYS, where)
     match = spec.get("match")
     if not isinstance(match, str) or not match.strip():
         raise FlowError(f'{where}: match must be words separated by |, such as "1|YES|Y"')
@@ -256,7 +262,7 @@ def _parse_answer(where: str, spec: Any) -> Answer:
 def _parse_action(where: str, spec: Any) -> Action:
     if not isinstance(spec, Mapping):
         raise FlowError(f"{where} must be an object")
-    _only(spec, {"match", "reply", "emit", "goto", "close", "handler"}, where)
+    _only(spec, ANSWER_KEYS, where)
     emit = spec.get("emit")
     if emit is not None and emit not in EVENT_TYPES:
         raise FlowError(f"{where}: emit {emit!r} must be one of {', '.join(EVENT_TYPES)}")
@@ -277,7 +283,8 @@ def _parse_action(where: str, spec: Any) -> Action:
     return action
 
 
-def _texts(step: Step) -> list[tuple[str, str | None]]:
+def step_texts(step: Step) -> list[tuple[str, str | None]]:
+    """Every text the step can send, by the field that holds it (prompt, otherwise, reply)."""
     actions = [answer.action for answer in step.answers] + ([step.without_slots] if step.without_slots else [])
     return [("prompt", step.prompt), ("otherwise", step.otherwise)] + [("reply", action.reply) for action in actions]
 
@@ -308,7 +315,7 @@ def _word(word: Any, where: str) -> str:
     return normalised
 
 
-def _only(spec: Any, allowed: set[str], where: str) -> None:
+def _only(spec: Any, allowed: frozenset[str], where: str) -> None:
     if not isinstance(spec, Mapping):
         raise FlowError(f"{where} must be an object")
     unknown = sorted(set(spec) - allowed)
