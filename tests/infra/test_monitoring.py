@@ -1,9 +1,9 @@
 """The Monitoring construct: its alarms, alarm topic, email subscriptions and dashboard.
 
 One stack of stand-ins (encrypted queues, inline functions, a topic, an imported Firehose
-stream) and a ``Monitoring`` is synthesized once for the module, with the four cdk-nag
-rule packs; a second, plugin-free stack covers the other prop paths with
-``Template.from_stack``. Validation errors are checked without any synth.
+stream) and a ``Monitoring`` built on them with metrics of its own, as a user would, is
+synthesized once for the module, with the four cdk-nag rule packs; a second, plugin-free
+stack covers the other prop paths with ``Template.from_stack``. Validation errors are checked without any synth.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ BUDGET = 250.0
 FAILURE_RATE = 7.5
 MINIMUM_FINAL = 25
 ARCHIVE_STREAM = "two-way-sms-archive"
+ITERATOR_AGE_LABEL = "Oldest event read (ms)"
 USER_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
 LINT_WARNINGS_OF_THE_STAND_INS = {
     **ACCEPTED_WARNINGS,
@@ -105,9 +106,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         "Monitoring",
         dead_letter_queues=queues,
         functions={"inbound": inbound, "events": events},
-        events_function=events,
-        inbound_topic=topic,
-        archive_delivery_stream=archive,
+        iterator_age=events.metric("IteratorAge", statistic="Maximum", label=ITERATOR_AGE_LABEL),
+        archive_freshness=archive.metric("DeliveryToS3.DataFreshness", statistic="Maximum", label="Not in S3 (s)"),
+        archive_records=[archive.metric_incoming_records(statistic="Sum")],
+        inbound_topic_metrics=[topic.metric_number_of_messages_published()],
         alarm_emails=EMAILS,
         monthly_budget_usd=BUDGET,
         delivery_failure_rate_percent=FAILURE_RATE,
@@ -159,8 +161,12 @@ def dashboard_body(built: Built) -> dict[str, Any]:
     return json.loads("".join(part if isinstance(part, str) else "<token>" for part in parts))
 
 
+def metric_of(alarm: dict[str, Any], metric_id: str = "m1") -> dict[str, Any]:
+    return next(m for m in alarm["Metrics"] if m["Id"] == metric_id)
+
+
 def metric_stat(alarm: dict[str, Any], metric_id: str = "m1") -> dict[str, Any]:
-    return next(m for m in alarm["Metrics"] if m["Id"] == metric_id)["MetricStat"]
+    return metric_of(alarm, metric_id)["MetricStat"]
 
 
 def ref(logical_id: str) -> dict[str, str]:
@@ -252,6 +258,18 @@ def test_iterator_age_alarm_reads_the_events_function_in_milliseconds(built):
     }
     assert (stat["Stat"], stat["Period"]) == ("Maximum", 300)
     assert alarm["Threshold"] == 10 * 60 * 1000
+    assert metric_of(alarm)["Label"] == ITERATOR_AGE_LABEL, "the given metric, as given"
+
+
+def test_outbound_alarms_on_throttling_in_three_consecutive_periods():
+    stack = _new_stack()
+    monitoring = Monitoring(stack, "Monitoring", dead_letter_queues={}, functions={}, outbound=True)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    alarm = resources[stack.resolve(monitoring.alarms["outbound-throttled"].node.default_child.logical_id)]
+    stat = metric_stat(alarm["Properties"])
+    assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == ("TwoWaySms", "OutboundThrottled")
+    assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+    assert (alarm["Properties"]["EvaluationPeriods"], alarm["Properties"]["DatapointsToAlarm"]) == (3, 3)
 
 
 def test_spend_alarm_fires_when_this_months_spend_reaches_the_budget(built):

@@ -419,9 +419,9 @@ def _check_template_parts(templates: dict[str, Template], settings: SenderSettin
         report = analyse(text)
         if report.parts > settings.max_parts:
             raise ConfigError(
-                f"outbound.templates.{template_id} takes {report.parts} parts ({report.encoding}, {report.characters:,} "
-                f"characters with its variables empty), more than outbound.max_parts {settings.max_parts}: every send "
-                "would be refused; shorten it or raise max_parts"
+                f"outbound.templates.{template_id} takes {report.parts} parts ({report.encoding}, "
+                f"{report.characters:,} characters with its variables empty), more than outbound.max_parts "
+                f"{settings.max_parts}: every send would be refused; shorten it or raise max_parts"
             )
 
 

@@ -20,11 +20,12 @@ from constructs import Construct
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
 from two_way_sms.settings.campaigns import CampaignsSettings
+from two_way_sms_cdk.config.environment_limits import CAMPAIGNS_SETTINGS_BYTES, settings_size
 from two_way_sms_cdk.constructs.buckets import INCOMPLETE_UPLOADS_KEPT_FOR, encrypted_bucket
 from two_way_sms_cdk.constructs.buckets import access_logs_bucket as new_access_logs_bucket
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
 from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
-from two_way_sms_cdk.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules, settings_size
+from two_way_sms_cdk.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules
 from two_way_sms_cdk.constructs.policies import role_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.nag import acknowledge, nag_resource_name
@@ -41,8 +42,7 @@ MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.seconds(60), Duration.hours(6)
 NONCURRENT_AUDIENCES_KEPT_FOR = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
 ACCESS_LOGS_PREFIX = "audiences/"
-# Lambda allows 4 KB of environment variables in all; the campaigns function's others take under 1 KB.
-MAX_SETTINGS_BYTES = 3000
+MAX_SETTINGS_BYTES = CAMPAIGNS_SETTINGS_BYTES  # of Lambda's 4 KB (config/environment_limits.py)
 # See event_archive.py: server access logging by bucket policy, set on this construct's scope.
 _S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -22,7 +22,7 @@ from two_way_sms.settings.events import EventsSettings
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
 from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.message_ledger import MessageLedger
-from two_way_sms_cdk.constructs.policies import role_policy
+from two_way_sms_cdk.constructs.policies import regional_arn, role_policy, source_conditions
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.tables import grant_table_actions
 from two_way_sms_cdk.nag import acknowledge
@@ -354,10 +354,7 @@ def _allow_eventbridge_dead_letters(key: kms.IKey) -> None:
             principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],  # in a key policy "*" means this key
-            conditions={
-                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/*"},
-            },
+            conditions=source_conditions(regional_arn("events", "rule/*")),
         )
     )
     setattr(key, _KEY_MARK, True)

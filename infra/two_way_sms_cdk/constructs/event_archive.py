@@ -321,6 +321,14 @@ class EventArchive(Construct):
             grant = grant.combine(self.encryption_key.grant_decrypt(grantee))
         return grant
 
+    def metric_incoming_records(self, **kwargs: Any) -> cloudwatch.Metric:
+        """Delivery events the configuration set put on the stream (Sum)."""
+        return self.delivery_stream.metric_incoming_records(**{"statistic": "Sum", **kwargs})
+
+    def metric_records_delivered(self, **kwargs: Any) -> cloudwatch.Metric:
+        """Delivery events Firehose delivered to S3 (``DeliveryToS3.Records``, Sum)."""
+        return self.delivery_stream.metric("DeliveryToS3.Records", **{"statistic": "Sum", **kwargs})
+
     def metric_data_freshness(self, **kwargs: Any) -> cloudwatch.Metric:
         """Age in seconds of the oldest record not yet delivered to S3 (Maximum): rising means delivery is stuck."""
         return self.delivery_stream.metric("DeliveryToS3.DataFreshness", **{"statistic": "Maximum", **kwargs})

@@ -19,6 +19,7 @@ from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import MAX_PRICE_PATTERN, MAX_TIME_TO_LIVE_SECONDS, MIN_TIME_TO_LIVE_SECONDS
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.settings import InboundSettings
+from two_way_sms_cdk.config.environment_limits import INBOUND_SETTINGS_BYTES, LAMBDA_ENVIRONMENT_BYTES
 from two_way_sms_cdk.constructs.conversations import Conversations
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
 from two_way_sms_cdk.constructs.handler_function import POWERTOOLS_ENVIRONMENT, FunctionSizing, handler_function
@@ -34,8 +35,7 @@ from two_way_sms_cdk.nag import acknowledge
 # the conversations' parameter, bus and codes key, the dead-letter queue's URL, our numbers,
 # the reply's price ceiling and time to live, the extensions module). ``environment_size``
 # then checks the whole environment.
-MAX_SETTINGS_BYTES = 2650
-LAMBDA_ENVIRONMENT_BYTES = 4096
+MAX_SETTINGS_BYTES = INBOUND_SETTINGS_BYTES
 # A generated name (table, parameter, bus, configuration set) is a token at synth: what it takes
 # once resolved, about, for the size check (stack name, logical id and a random suffix).
 RESOLVED_NAME_BYTES = 100

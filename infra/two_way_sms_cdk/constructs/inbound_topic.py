@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from two_way_sms_cdk.constructs.policies import regional_arn, source_conditions
 from two_way_sms_cdk.lazy import lazy_list
 
 SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
@@ -17,16 +20,13 @@ SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
 
 def any_sms_voice_resource() -> str:
     """Every End User Messaging resource of this account and region (AWS's documented condition)."""
-    return f"arn:{Aws.PARTITION}:sms-voice:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
+    return regional_arn("sms-voice", "*")
 
 
 def sms_voice_conditions(source_arns: Sequence[str] | str | None = None) -> dict[str, dict[str, object]]:
     """Confused-deputy guard: only End User Messaging acting for this account, for ``source_arns``
     (ARN patterns; default: any End User Messaging resource of this account and region)."""
-    return {
-        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-        "ArnLike": {"aws:SourceArn": source_arns if source_arns else any_sms_voice_resource()},
-    }
+    return source_conditions(source_arns if source_arns else any_sms_voice_resource())
 
 
 class EncryptedInboundTopic(Construct):
@@ -111,43 +111,30 @@ class EncryptedInboundTopic(Construct):
                 **publish,
             )
         )
-        # IAM principals (people, roles, other accounts): none but the test publisher.
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyPublishingByPrincipals",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                conditions={
-                    "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
-                    **({"ArnNotEquals": {"aws:PrincipalArn": test_publisher.role_arn}} if test_publisher else {}),
-                },
-                **publish,
+
+        def deny_publishing(sid: str, conditions: dict[str, dict[str, Any]]) -> None:
+            self.topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], conditions=conditions, **publish
+                )
             )
+
+        # IAM principals (people, roles, other accounts): none but the test publisher.
+        deny_publishing(
+            "DenyPublishingByPrincipals",
+            {
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                **({"ArnNotEquals": {"aws:PrincipalArn": test_publisher.role_arn}} if test_publisher else {}),
+            },
         )
         # Services: only for this account, and only for the identity that answers.
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyPublishingForOtherAccounts",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                conditions={
-                    "Bool": {"aws:PrincipalIsAWSService": "true"},
-                    "StringNotEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                },
-                **publish,
-            )
+        deny_publishing(
+            "DenyPublishingForOtherAccounts",
+            {"Bool": {"aws:PrincipalIsAWSService": "true"}, "StringNotEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
         )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyPublishingForOtherSources",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                conditions={
-                    "Bool": {"aws:PrincipalIsAWSService": "true"},
-                    "ArnNotLike": {"aws:SourceArn": source_arns},
-                },
-                **publish,
-            )
+        deny_publishing(
+            "DenyPublishingForOtherSources",
+            {"Bool": {"aws:PrincipalIsAWSService": "true"}, "ArnNotLike": {"aws:SourceArn": source_arns}},
         )
 
     def restrict_sources(self, source_arns: Sequence[str], key_source_arns: Sequence[str] | None = None) -> None:
@@ -162,6 +149,10 @@ class EncryptedInboundTopic(Construct):
         self._source_arns = list(source_arns)
         self._key_source_arns = list(key_source_arns or source_arns)
 
-    def metric_published(self, **kwargs):
-        """Inbound messages End User Messaging published to the topic."""
-        return self.topic.metric_number_of_messages_published(**kwargs)
+    def metric_published(self, **kwargs: Any) -> cloudwatch.Metric:
+        """Inbound messages End User Messaging published to the topic (Sum)."""
+        return self.topic.metric_number_of_messages_published(**{"statistic": "Sum", **kwargs})
+
+    def metric_deliveries_failed(self, **kwargs: Any) -> cloudwatch.Metric:
+        """Deliveries from the topic to its subscriptions that failed (Sum): inbound texts not yet queued."""
+        return self.topic.metric_number_of_notifications_failed(**{"statistic": "Sum", **kwargs})

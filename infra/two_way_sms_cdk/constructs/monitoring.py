@@ -6,11 +6,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Aws, Duration, Token
+from aws_cdk import Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -25,6 +24,7 @@ from two_way_sms_cdk.constructs.monitoring_dashboard import (
     SPEND_PERIOD,
     DashboardLayout,
 )
+from two_way_sms_cdk.constructs.policies import regional_arn, source_conditions
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.nag import acknowledge
 
@@ -32,8 +32,6 @@ CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 SNS_PRINCIPAL = "sns.amazonaws.com"
 
 # Fixed alarm settings, documented on ``Monitoring``.
-ITERATOR_AGE_PERIOD = Duration.minutes(5)
-ARCHIVE_FRESHNESS_PERIOD = Duration.minutes(5)
 FUNCTION_ERROR_PERIOD = Duration.minutes(5)
 FUNCTION_ERROR_PERIODS = 3  # a function failing in 3 consecutive 5-minute periods, not a single blip
 THROTTLING_PERIOD = Duration.minutes(5)
@@ -98,6 +96,12 @@ def _positive_duration(name: str, value: Duration) -> None:
 class Monitoring(Construct):
     """Alarms on what needs a person, and a dashboard of the whole two-way SMS system.
 
+    It takes the AWS metrics it watches from their owners: the queues' and functions' own
+    ``metric_*`` methods, and metrics the components give (``DeliveryEvents.metric_iterator_age``,
+    ``EventArchive.metric_data_freshness``, ``EncryptedInboundTopic.metric_published``, ...), or
+    any ``IMetric`` of your own. Those are alarmed and graphed as given: their statistic,
+    period and label are the alarm's. The custom metrics the handlers emit it builds itself.
+
     Alarms (each notifies ``alarm_topic`` when it fires *and* when it recovers; missing
     data never fires one, since a quiet system emits no data):
 
@@ -115,17 +119,17 @@ class Monitoring(Construct):
       ``delivery_failure_rate_percent`` (10 %), counted only once at least
       ``minimum_final_messages`` (20) messages reached a final status in the period, so
       one failed text on a quiet day pages nobody.
-    - ``iterator-age``, when ``events_function`` is given: the oldest delivery event its
-      Kinesis batches read (IteratorAge, Maximum over 5 minutes) is at least
-      ``iterator_age_threshold`` (15 minutes) old: the events function is falling behind.
+    - ``iterator-age``, when ``iterator_age`` is given: the oldest delivery event the
+      events function read (``TwoWaySms`` gives IteratorAge, Maximum over 5 minutes) is at
+      least ``iterator_age_threshold`` (15 minutes) old: the events function is falling behind.
     - ``monthly-spend``, unless ``monthly_budget_usd`` is None: the spend of this UTC
       month (MonthToDateSpendUSD, Maximum over 1 hour) reached the budget (100 USD).
-    - ``outbound-throttled``, when ``sender_function`` is given: End User Messaging
+    - ``outbound-throttled``, when ``outbound`` is true: End User Messaging
       throttled the sender (OutboundThrottled ≥ 1) in each of three consecutive 5-minute
       periods. The sender paces itself to the configured MPS, so sustained throttling
       means that MPS is above the number's real throughput: lower ``outbound.mps``.
-    - ``archive-freshness``, when ``archive_delivery_stream`` is given: the oldest event
-      not yet in S3 (DeliveryToS3.DataFreshness, Maximum over 5 minutes) is at least
+    - ``archive-freshness``, when ``archive_freshness`` is given: the oldest event not yet
+      in S3 (``TwoWaySms`` gives DeliveryToS3.DataFreshness, Maximum over 5 minutes) is at least
       ``archive_freshness_threshold`` (30 minutes) old. Firehose buffers for at most 15
       minutes, so twice that means delivery to S3 is failing.
 
@@ -143,7 +147,8 @@ class Monitoring(Construct):
     refused by reason) and campaigns, delivery outcomes and the failure rate, spend
     per day and this month's spend against the budget (the last 31 days), the depth of
     every dead-letter queue, the stream's iterator age, each function's invocations,
-    errors, throttles and duration, the archive's freshness, and malformed inputs.
+    errors, throttles and duration, the archive's records and freshness, and malformed
+    inputs. A row or graph of an AWS metric not given is left out.
 
     The custom metrics are those of ``two_way_sms.metric_names`` (namespace
     ``TwoWaySms``, dimension ``service = two-way-sms``); ``metric`` returns any of them.
@@ -151,12 +156,16 @@ class Monitoring(Construct):
     :param dead_letter_queues: label → queue; the label names the alarm and its construct
         id (renaming a label replaces that alarm).
     :param functions: label → function, for the dashboard and the error alarms.
-    :param events_function: the function reading the delivery-event stream (list it in
-        ``functions`` too for its row of invocations, errors and duration).
-    :param sender_function: the outbound sender (list it in ``functions`` too); alarms on
-        sustained throttling.
-    :param inbound_topic: the topic inbound texts arrive on.
-    :param archive_delivery_stream: the Firehose stream archiving events to S3.
+    :param iterator_age: how far the delivery-event stream's reader lags, in milliseconds
+        (``DeliveryEvents.metric_iterator_age``): the ``iterator-age`` alarm and graph.
+    :param archive_freshness: age of the oldest event not yet archived, in seconds
+        (``EventArchive.metric_data_freshness``): the ``archive-freshness`` alarm and graph.
+    :param archive_records: graphed as the archive's records (``EventArchive.metric_incoming_records``,
+        ``metric_records_delivered``).
+    :param inbound_topic_metrics: graphed with the inbound volume, before the texts by
+        intent (``EncryptedInboundTopic.metric_published``, ``metric_deliveries_failed``).
+    :param outbound: the system sends outbound texts (the handlers emit OutboundThrottled):
+        alarm on sustained throttling (``outbound-throttled``). Default: False.
     :param conversations: the functions run conversation flows: alarm when one refuses the
         flows parameter because it no longer holds what the stack deployed
         (``flows-not-as-deployed``). Default: False.
@@ -171,10 +180,11 @@ class Monitoring(Construct):
         *,
         dead_letter_queues: Mapping[str, sqs.IQueue],
         functions: Mapping[str, lambda_.IFunction],
-        events_function: lambda_.IFunction | None = None,
-        sender_function: lambda_.IFunction | None = None,
-        inbound_topic: sns.ITopic | None = None,
-        archive_delivery_stream: firehose.IDeliveryStream | None = None,
+        iterator_age: cloudwatch.IMetric | None = None,
+        archive_freshness: cloudwatch.IMetric | None = None,
+        archive_records: Sequence[cloudwatch.IMetric] = (),
+        inbound_topic_metrics: Sequence[cloudwatch.IMetric] = (),
+        outbound: bool = False,
         conversations: bool = False,
         alarm_topic: sns.ITopic | None = None,
         alarm_emails: Sequence[str] = (),
@@ -216,10 +226,10 @@ class Monitoring(Construct):
         if self.notification_dead_letter_queue is not None:
             self.dead_letter_queues[NOTIFICATIONS_LABEL] = self.notification_dead_letter_queue
         self.functions = dict(functions)
-        self.events_function = events_function
-        self.sender_function = sender_function
-        self.inbound_topic = inbound_topic
-        self.archive_delivery_stream = archive_delivery_stream
+        self.iterator_age = iterator_age
+        self.archive_freshness = archive_freshness
+        self.archive_records = list(archive_records)
+        self.inbound_topic_metrics = list(inbound_topic_metrics)
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._alarm_dead_letters()
@@ -238,11 +248,11 @@ class Monitoring(Construct):
                 "unreachable or invalid numbers."
             ),
         )
-        if events_function is not None:
+        if iterator_age is not None:
             self._alarm(
                 "iterator-age",
                 "IteratorAgeAlarm",
-                metric=self.metric_iterator_age(),
+                metric=iterator_age,
                 threshold=iterator_age_threshold.to_milliseconds(),
                 description=(
                     f"The delivery-event stream's oldest unread event is at least "
@@ -250,7 +260,7 @@ class Monitoring(Construct):
                     "failing or falling behind, and the message ledger is out of date."
                 ),
             )
-        if sender_function is not None:
+        if outbound:
             minutes = int(THROTTLING_PERIOD.to_minutes())
             self._alarm(
                 "outbound-throttled",
@@ -297,11 +307,11 @@ class Monitoring(Construct):
                     "queues until the parameter is restored by a deploy."
                 ),
             )
-        if archive_delivery_stream is not None:
+        if archive_freshness is not None:
             self._alarm(
                 "archive-freshness",
                 "ArchiveFreshnessAlarm",
-                metric=self.metric_archive_freshness(),
+                metric=archive_freshness,
                 threshold=archive_freshness_threshold.to_seconds(),
                 description=(
                     f"Delivery events waited {archive_freshness_threshold.to_human_string()} or "
@@ -364,25 +374,6 @@ class Monitoring(Construct):
             **options,
         )
 
-    def metric_iterator_age(self, **kwargs) -> cloudwatch.Metric:
-        """Age of the oldest delivery event the events function read (ms, Maximum over 5 minutes)."""
-        if self.events_function is None:
-            raise ValueError("metric_iterator_age needs the events_function")
-        options = {"statistic": "Maximum", "period": ITERATOR_AGE_PERIOD, "label": "Oldest event read (ms)", **kwargs}
-        return self.events_function.metric("IteratorAge", **options)
-
-    def metric_archive_freshness(self, **kwargs) -> cloudwatch.Metric:
-        """Age of the oldest event not yet delivered to S3 (seconds, Maximum over 5 minutes)."""
-        if self.archive_delivery_stream is None:
-            raise ValueError("metric_archive_freshness needs the archive_delivery_stream")
-        options = {
-            "statistic": "Maximum",
-            "period": ARCHIVE_FRESHNESS_PERIOD,
-            "label": "Oldest event not in S3 (s)",
-            **kwargs,
-        }
-        return self.archive_delivery_stream.metric("DeliveryToS3.DataFreshness", **options)
-
     # -- alarm topic --------------------------------------------------------------------------
     def _key(self) -> kms.Key:
         if self.encryption_key is None:
@@ -392,10 +383,7 @@ class Monitoring(Construct):
     def _new_alarm_topic(self) -> sns.Topic:
         key = self._key()
         # Confused-deputy guard: only the CloudWatch alarms of this account and region.
-        conditions = {
-            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"},
-        }
+        conditions = source_conditions(regional_arn("cloudwatch", "alarm:*"))
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToNotify",
@@ -429,10 +417,7 @@ class Monitoring(Construct):
                 principals=[iam.ServicePrincipal(SNS_PRINCIPAL)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"},
-                },
+                conditions=source_conditions(regional_arn("sns", "*")),
             )
         )
         for index, email in enumerate(emails):

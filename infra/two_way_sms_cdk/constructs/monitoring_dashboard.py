@@ -28,7 +28,7 @@ RED, ORANGE = "#d62728", "#ff7f0e"
 
 
 class DashboardLayout:
-    """The dashboard's rows for what ``monitoring`` watches (its functions, queues, stream, archive)."""
+    """The dashboard's rows for what ``monitoring`` watches (its functions, queues and the metrics it was given)."""
 
     def __init__(self, monitoring: Monitoring) -> None:
         self._m = monitoring
@@ -58,16 +58,6 @@ class DashboardLayout:
         return rows
 
     def _inbound_rows(self) -> list[list[cloudwatch.IWidget]]:
-        published = []
-        if self._m.inbound_topic is not None:
-            published = [
-                self._m.inbound_topic.metric_number_of_messages_published(
-                    statistic="Sum", period=GRAPH_PERIOD, label="Published to the inbound topic"
-                ),
-                self._m.inbound_topic.metric_number_of_notifications_failed(
-                    statistic="Sum", period=GRAPH_PERIOD, label="Topic deliveries failed"
-                ),
-            ]
         by_intent = [
             self._m.metric(name, label=f"Inbound: {intent.replace('_', ' ').lower()}")
             for intent, name in metric_names.INBOUND_BY_INTENT.items()
@@ -75,7 +65,7 @@ class DashboardLayout:
         return [
             [_header("Inbound", "Texts customers sent to the number, by what the responder made of them.")],
             [
-                _graph("Inbound volume", published + by_intent, width=12),
+                _graph("Inbound volume", [*self._m.inbound_topic_metrics, *by_intent], width=12),
                 _graph(
                     "Replies",
                     [
@@ -318,7 +308,7 @@ class DashboardLayout:
         ]
 
     def _stream_rows(self) -> list[list[cloudwatch.IWidget]]:
-        if self._m.events_function is None:
+        if self._m.iterator_age is None:
             return []
         threshold = self._m.iterator_age_threshold.to_milliseconds()
         return [
@@ -326,7 +316,7 @@ class DashboardLayout:
             [
                 _graph(
                     "Iterator age (ms)",
-                    [self._m.metric_iterator_age()],
+                    [self._m.iterator_age],
                     width=24,
                     annotations=[_line(threshold, "Alarm threshold")],
                 )
@@ -367,34 +357,22 @@ class DashboardLayout:
         return rows
 
     def _archive_rows(self) -> list[list[cloudwatch.IWidget]]:
-        stream = self._m.archive_delivery_stream
-        if stream is None:
-            return []
-        threshold = self._m.archive_freshness_threshold.to_seconds()
-        return [
-            [_header("Event archive", "Every delivery event, delivered by Firehose to S3.")],
-            [
-                _graph(
-                    "Records",
-                    [
-                        stream.metric_incoming_records(statistic="Sum", period=GRAPH_PERIOD, label="Records in"),
-                        stream.metric(
-                            "DeliveryToS3.Records",
-                            statistic="Sum",
-                            period=GRAPH_PERIOD,
-                            label="Records delivered to S3",
-                        ),
-                    ],
-                    width=12,
-                ),
+        graphs: list[cloudwatch.IWidget] = []
+        if self._m.archive_records:
+            graphs.append(_graph("Records", self._m.archive_records, width=12))
+        if self._m.archive_freshness is not None:
+            threshold = self._m.archive_freshness_threshold.to_seconds()
+            graphs.append(
                 _graph(
                     "Freshness (s)",
-                    [self._m.metric_archive_freshness()],
+                    [self._m.archive_freshness],
                     width=12,
                     annotations=[_line(threshold, "Alarm threshold")],
-                ),
-            ],
-        ]
+                )
+            )
+        if not graphs:
+            return []
+        return [[_header("Event archive", "Every delivery event, delivered by Firehose to S3.")], graphs]
 
 
 def _header(title: str, text: str) -> cloudwatch.TextWidget:

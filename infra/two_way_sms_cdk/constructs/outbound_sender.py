@@ -23,6 +23,7 @@ from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
 from two_way_sms.settings.sender import SenderFunctionSettings
+from two_way_sms_cdk.config.environment_limits import SENDER_SETTINGS_BYTES, settings_size
 from two_way_sms_cdk.constructs.conversations import Conversations
 from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
 from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
@@ -34,12 +35,7 @@ from two_way_sms_cdk.constructs.tables import encrypted_table, grant_table_actio
 from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
 from two_way_sms_cdk.nag import acknowledge, nag_resource_name
 
-# Lambda allows 4 KB of environment variables in all (names and values). The sender has
-# about 1.4 KB of others (table names, queue URLs, ARNs once resolved, the conversations'
-# parameter, table and key, the budget): the settings and the templates share the rest.
-MAX_SETTINGS_BYTES = 2600
-# An ARN is a token at synth: what it takes once resolved, at most, for the size check.
-RESOLVED_ARN_BYTES = 160
+MAX_SETTINGS_BYTES = SENDER_SETTINGS_BYTES  # of Lambda's 4 KB (config/environment_limits.py says why)
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 QUEUE_RETENTION = Duration.days(4)
 DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
@@ -53,12 +49,6 @@ SENDER_CONTACTS_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 _RELEASE_ENVIRONMENT = ("SCHEDULE_GROUP", "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN")
-
-
-def settings_size(*texts: str) -> int:
-    """Bytes ``texts`` take in the environment once deployed, each token counted as a long ARN."""
-    # A token (the origination ARN) is a short placeholder at synth, and its value is longer.
-    return sum(len(text.encode()) + RESOLVED_ARN_BYTES * text.count("${Token[") for text in texts)
 
 
 def grant_create_schedules(

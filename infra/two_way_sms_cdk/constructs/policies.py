@@ -17,11 +17,25 @@ type, never by the child id a flag or a counter decides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 XRAY_WRITE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+
+def regional_arn(service: str, resource: str) -> str:
+    """An ARN (pattern) of this account and region: ``arn:<partition>:<service>:<region>:<account>:<resource>``."""
+    return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+
+def source_conditions(source_arns: Sequence[str] | str) -> dict[str, dict[str, object]]:
+    """Confused-deputy guard for a service principal: only acting for this account
+    (``aws:SourceAccount``), for ``source_arns`` (ARN patterns, ``aws:SourceArn``)."""
+    return {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}, "ArnLike": {"aws:SourceArn": source_arns}}
 
 
 def add_active_tracing(function: lambda_.Function, role: iam.IRole) -> iam.Policy:

@@ -13,30 +13,14 @@ from aws_cdk import aws_smsvoice as smsvoice
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from two_way_sms import metric_names
 from two_way_sms_cdk.constructs.protect_configuration import SmsProtectConfiguration
 
 # A configuration set takes at most this many event destinations (AWS End User Messaging quota).
 MAX_EVENT_DESTINATIONS = 5
-# The SMS delivery events a destination can match. TEXT_SENT is in the API's enum but not supported.
-TEXT_EVENT_TYPES = frozenset(
-    {
-        "TEXT_ALL",
-        "TEXT_PENDING",
-        "TEXT_QUEUED",
-        "TEXT_SUCCESSFUL",
-        "TEXT_DELIVERED",
-        "TEXT_INVALID",
-        "TEXT_INVALID_MESSAGE",
-        "TEXT_UNREACHABLE",
-        "TEXT_CARRIER_UNREACHABLE",
-        "TEXT_BLOCKED",
-        "TEXT_CARRIER_BLOCKED",
-        "TEXT_SPAM",
-        "TEXT_UNKNOWN",
-        "TEXT_TTL_EXPIRED",
-        "TEXT_PROTECT_BLOCKED",
-    }
-)
+# The SMS delivery events a destination can match: every event type the events function counts, or
+# all of them. TEXT_SENT is in the API's enum but not supported.
+TEXT_EVENT_TYPES = frozenset({"TEXT_ALL", *metric_names.TEXT_EVENT_TYPES})
 _DESTINATION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

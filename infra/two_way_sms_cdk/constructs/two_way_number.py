@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Aws, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_smsvoice as smsvoice
@@ -16,6 +15,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from two_way_sms.responder import ResponderSettings
+from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
 from two_way_sms_cdk.constructs.policies import (
     XRAY_WRITE_ACTIONS,
     add_active_tracing,
@@ -206,31 +206,8 @@ class TwoWayNumber(Construct):
         stack = Stack.of(self)
         parameter_name = f"/two-way-sms/{stack.stack_name}/{self.node.addr}/previous-settings"
         # The custom resource's events carry the replies and keywords: its logs get a CMK too.
-        logs_key = kms.Key(
-            self,
-            "SettingsLogsKey",
-            description="Encrypts the logs of the two-way number settings custom resource",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        logs_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        logs_key = new_key(self, "SettingsLogsKey", "Encrypts the logs of the two-way number settings custom resource")
+        allow_cloudwatch_logs(logs_key)
         log_group = logs.LogGroup(self, "SettingsLogs", retention=logs.RetentionDays.ONE_YEAR, encryption_key=logs_key)
         # Own roles, not AWSLambdaBasicExecutionRole: each may write to its own log group only.
         role = iam.Role(self, "SettingsFunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))

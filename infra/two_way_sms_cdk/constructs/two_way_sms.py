@@ -258,6 +258,8 @@ class TwoWaySms(Construct):
         monitoring = config.monitoring
         processor, events = self.inbound_processor, self.delivery_events
         sender, campaigns = self.outbound_sender, self.campaigns
+        topic, event_archive = self.inbound_topic, self.event_archive
+        alarm_period = Duration.minutes(5)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -276,10 +278,19 @@ class TwoWaySms(Construct):
                 "sender": sender.function,
                 "campaigns": campaigns.function,
             },
-            events_function=events.function,
-            sender_function=sender.function,
-            inbound_topic=self.inbound_topic.topic,
-            archive_delivery_stream=self.event_archive.delivery_stream,
+            iterator_age=events.metric_iterator_age(period=alarm_period, label="Oldest event read (ms)"),
+            archive_freshness=event_archive.metric_data_freshness(
+                period=alarm_period, label="Oldest event not in S3 (s)"
+            ),
+            archive_records=[
+                event_archive.metric_incoming_records(label="Records in"),
+                event_archive.metric_records_delivered(label="Records delivered to S3"),
+            ],
+            inbound_topic_metrics=[
+                topic.metric_published(label="Published to the inbound topic"),
+                topic.metric_deliveries_failed(label="Topic deliveries failed"),
+            ],
+            outbound=True,
             conversations=self.conversations is not None,
             alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", monitoring.alarm_topic_arn)
             if monitoring.alarm_topic_arn
