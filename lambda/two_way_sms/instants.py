@@ -22,3 +22,8 @@ def parse_instant(text: str, name: str) -> datetime:
 def iso_timestamp(epoch_ms: int) -> str:
     """Milliseconds since the epoch as ISO 8601 UTC with milliseconds (sorts as text)."""
     return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def utc_moment(epoch_seconds: float) -> datetime:
+    """Seconds since the epoch as an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.integration.conftest import events_harness_context
 from two_way_sms.adapters.campaign_runs import CampaignRuns
+from two_way_sms.adapters.ledger import SentText
 from two_way_sms.handlers import events as events_function
 from two_way_sms.responder import ConsentChange
 from two_way_sms.settings import events as events_contract
@@ -172,14 +173,16 @@ def test_a_reply_recorded_as_sent_ends_the_same_whether_its_events_come_before_o
 
             def record_sent():
                 harness.ledger.record_sent(
-                    message_id=MESSAGE_ID,
-                    destination="+14255550182",
-                    origination="+12125550101",
-                    context={"inboundMessageId": "in-1", "intent": "HELP"},
-                    sent_at_ms=1759342840990,
-                    message_type="TRANSACTIONAL",
-                    estimated_parts=1,
-                    sent_by="inbound",
+                    SentText(
+                        message_id=MESSAGE_ID,
+                        destination="+14255550182",
+                        origination="+12125550101",
+                        context={"inboundMessageId": "in-1", "intent": "HELP"},
+                        sent_at_ms=1759342840990,
+                        message_type="TRANSACTIONAL",
+                        estimated_parts=1,
+                        sent_by="inbound",
+                    )
                 )
 
             if sent_first:

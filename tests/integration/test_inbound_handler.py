@@ -66,7 +66,7 @@ def test_a_sent_reply_is_in_the_ledger_as_sent_with_its_context_until_events_arr
 def test_a_reply_whose_ledger_write_fails_is_not_sent_twice(harness, monkeypatch):
     from botocore.exceptions import ClientError
 
-    def unavailable(self, **kwargs):
+    def unavailable(self, sent):
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "UpdateItem")
 
     monkeypatch.setattr(MessageLedger, "record_sent", unavailable)  # the handler's ledger is its own instance

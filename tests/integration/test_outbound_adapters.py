@@ -15,7 +15,7 @@ from botocore.exceptions import ParamValidationError
 from two_way_sms.adapters.batch_reads import BatchReadThrottled, batch_get
 from two_way_sms.adapters.held_requests import HeldRequests, release_minute, schedule_name
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
-from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
+from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.outbound.request import SendRequest
 from two_way_sms.pacing import Booking, Wanted
@@ -310,7 +310,7 @@ def send(gateway: SmsGateway, **overrides: Any):
         "context": {"sendKey": "k"},
         **overrides,
     }
-    return gateway.send(**arguments)
+    return gateway.send(OutgoingText(**arguments))
 
 
 def test_send_passes_every_setting_through(gateway):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from two_way_sms.adapters.contacts import ContactsTable
-from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.ledger import MessageLedger, SentText
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.handlers import sender as sender_function
 from two_way_sms_local.emulation import FakeLambdaContext, sender_environment
@@ -252,7 +252,7 @@ def test_a_duplicate_is_not_sent_again_even_when_its_outcome_was_lost(harness):
 # -- pacing -----------------------------------------------------------------------------------
 def test_a_burst_of_150_requests_draws_no_throttle_and_respects_the_numbers_mps(harness, monkeypatch):
     # moto evaluates the ledger's long update expression slowly; the ledger write has its own test.
-    monkeypatch.setattr(MessageLedger, "record_sent", lambda self, **kwargs: None)
+    monkeypatch.setattr(MessageLedger, "record_sent", lambda self, sent: None)
     long_body = "Your order has shipped. " * 8  # 192 characters: 2 GSM-7 parts
     requests = [
         send_request(
@@ -358,12 +358,12 @@ def test_a_failure_after_one_send_fails_only_that_record_and_its_retry_does_not_
     record_sent = MessageLedger.record_sent
     failures = iter([RuntimeError("DynamoDB is having a moment")])
 
-    def flaky(ledger: MessageLedger, **kwargs: Any) -> None:
-        if kwargs["context"]["sendKey"] == "flaky-1":
+    def flaky(ledger: MessageLedger, sent: SentText) -> None:
+        if sent.context["sendKey"] == "flaky-1":
             error = next(failures, None)
             if error is not None:
                 raise error
-        record_sent(ledger, **kwargs)
+        record_sent(ledger, sent)
 
     monkeypatch.setattr(MessageLedger, "record_sent", flaky)  # the function's ledger is its own
     harness.submit(*[send_request(f"flaky-{i}", destination=f"+1206555{i:04d}") for i in range(3)])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_sender import SEATTLE, SenderHarness, build_harness, emitted_metrics, send_request
-from two_way_sms.adapters.ledger import MessageLedger
+from two_way_sms.adapters.ledger import MessageLedger, SentText
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 
 
@@ -84,7 +84,7 @@ def test_every_failed_attempt_is_logged_once_with_its_message_id_and_reason(harn
 
 
 def test_a_failed_send_is_logged_with_its_message_id_and_reason(harness, monkeypatch):
-    def ledger_down(ledger: MessageLedger, **kwargs: Any) -> None:
+    def ledger_down(ledger: MessageLedger, sent: SentText) -> None:
         raise RuntimeError("ledger throttled")
 
     monkeypatch.setattr(MessageLedger, "record_sent", ledger_down)  # the function's ledger is its own

@@ -1,4 +1,4 @@
-"""In-memory fakes of the campaigns use cases' ports (``two_way_sms.services.run_campaign_page``).
+"""In-memory fakes of the campaigns use cases' ports (``two_way_sms.services.campaign_ports``).
 
 Each keeps what the adapter it stands for keeps, the way that adapter reads and writes it:
 pages that resume at the same place for the same cursor, run counters that count a named

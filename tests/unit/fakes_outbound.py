@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,10 +17,11 @@ from typing import Any
 from two_way_sms import pacing
 from two_way_sms.adapters.contacts import ConsentRecorded
 from two_way_sms.adapters.conversations import ConversationMoved, Stored
+from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.outbound_queue import EnqueueResult
 from two_way_sms.adapters.request_outcomes import SENT, RequestOutcome
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, Existing
-from two_way_sms.adapters.sms import SendResult
+from two_way_sms.adapters.sms import OutgoingText, SendResult
 from two_way_sms.conversations.engine import Conversation
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.outbound.budget import SpendBudget
@@ -225,24 +226,14 @@ class FakeSms:
     def fail_next(self, *errors: Exception) -> None:
         self.errors.extend(errors)
 
-    def send(
-        self,
-        *,
-        destination: str,
-        origination_identity: str,
-        body: str,
-        message_type: str,
-        context: dict[str, str],
-        max_price: str | None = None,
-        time_to_live_seconds: int | None = None,
-    ) -> SendResult:
+    def send(self, text: OutgoingText) -> SendResult:
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
-        if destination in self.opted_out:
+        if text.destination in self.opted_out:
             return SendResult(message_id=None, blocked_by_opt_out=True)
         message_id = f"msg-{len(self.sent) + 1}"
-        self.sent.append(SentSms(destination, body, message_type, dict(context), message_id))
+        self.sent.append(SentSms(text.destination, text.body, text.message_type, dict(text.context), message_id))
         return SendResult(message_id=message_id)
 
     def keys(self) -> list[str]:
@@ -317,11 +308,11 @@ class MemoryLedger:
         self.sent: list[dict[str, Any]] = []
         self.failures = 0
 
-    def record_sent(self, **fields: Any) -> None:
+    def record_sent(self, sent: SentText) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("ledger throttled")
-        self.sent.append(fields)
+        self.sent.append(asdict(sent))
 
 
 class MemoryDeadLetters:

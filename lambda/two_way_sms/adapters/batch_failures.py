@@ -32,6 +32,12 @@ def failure_reason(error: BaseException | None) -> str:
     return mask_numbers(f"{type(error).__name__}: {error}".replace("\n", " "))[:MAX_REASON_CHARACTERS]
 
 
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code a botocore ``ClientError`` carries (``ThrottlingException``); None for any other error."""
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
 def record_identity(record: Any) -> dict[str, Any]:
     """The log keys that name a record: ``sqs_message_id`` (and its receive count) or ``sequence_number``."""
     if record is None:

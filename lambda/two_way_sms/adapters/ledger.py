@@ -57,6 +57,20 @@ class Applied:
     month_to_date_usd: Decimal | None = None  # the month's total after counting
 
 
+@dataclass(frozen=True)
+class SentText:
+    """A text ``SendTextMessage`` accepted, as a sender records it (``record_sent``)."""
+
+    message_id: str
+    destination: str
+    origination: str
+    context: dict[str, str]
+    sent_at_ms: int
+    message_type: str
+    estimated_parts: int
+    sent_by: str  # which function sent it: "sender" or "inbound"
+
+
 class MessageLedger:
     def __init__(self, table: Any, *, retention_days: int) -> None:
         self._table = table  # a boto3 DynamoDB Table resource
@@ -64,35 +78,24 @@ class MessageLedger:
         self._retention_seconds = retention_days * 86400
 
     # -- senders -------------------------------------------------------------------------------
-    def record_sent(
-        self,
-        *,
-        message_id: str,
-        destination: str,
-        origination: str,
-        context: dict[str, str],
-        sent_at_ms: int,
-        message_type: str,
-        estimated_parts: int,
-        sent_by: str,
-    ) -> None:
-        sent_at = iso_timestamp(sent_at_ms)
+    def record_sent(self, sent: SentText) -> None:
+        sent_at = iso_timestamp(sent.sent_at_ms)
         values = {
             ":sent": SENT_STATUS,
             ":sent_key": SENT_STATUS_KEY,
             ":false": False,
             ":sent_at": sent_at,
-            ":by": sent_by,
-            ":context": context,
-            ":destination": destination,
-            ":origination": origination,
-            ":message_type": message_type,
-            ":expires_at": sent_at_ms // 1000 + self._retention_seconds,
-            ":parts": estimated_parts,
+            ":by": sent.sent_by,
+            ":context": sent.context,
+            ":destination": sent.destination,
+            ":origination": sent.origination,
+            ":message_type": sent.message_type,
+            ":expires_at": sent.sent_at_ms // 1000 + self._retention_seconds,
+            ":parts": sent.estimated_parts,
             ":history": {f"{sent_at} {SENT_STATUS} {SENT_STATUS}"},
         }
         self._table.update_item(
-            Key={"message_id": message_id},
+            Key={"message_id": sent.message_id},
             UpdateExpression=(
                 "SET #status = if_not_exists(#status, :sent), status_key = if_not_exists(status_key, :sent_key), "
                 "is_final = if_not_exists(is_final, :false), sent_at = :sent_at, sent_by = :by, #context = :context, "

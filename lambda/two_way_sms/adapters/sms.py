@@ -4,7 +4,7 @@ Two senders share one translation of the service's errors:
 - ``send_text`` answers an inbound message (the inbound handler: one message type, the
   number the customer texted);
 - ``send`` is the outbound sender's call, with everything ``SendTextMessage`` takes per
-  message (message type, ``MaxPrice``, ``TimeToLive``, ``Context``).
+  message (an ``OutgoingText``: message type, ``MaxPrice``, ``TimeToLive``, ``Context``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,19 @@ class PriceAboveMax(SendRejected):
 
 
 @dataclass(frozen=True)
+class OutgoingText:
+    """What one ``SendTextMessage`` sends, but the configuration set (the gateway's own)."""
+
+    destination: str
+    origination_identity: str
+    body: str
+    message_type: str
+    context: dict[str, str]
+    max_price: str | None = None
+    time_to_live_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class SendResult:
     message_id: str | None  # None when the destination is on the opt-out list
     blocked_by_opt_out: bool = False
@@ -83,40 +96,32 @@ class SmsGateway:
     def send_text(self, *, to: str, from_number: str, body: str, context: dict[str, str]) -> SendResult:
         """A reply to a customer's text, with the gateway's message type, price ceiling and time to live."""
         return self.send(
-            destination=to,
-            origination_identity=from_number,
-            body=body,
-            message_type=self._message_type,
-            context=context,
-            max_price=self._reply_max_price,
-            time_to_live_seconds=self._reply_time_to_live_seconds,
+            OutgoingText(
+                destination=to,
+                origination_identity=from_number,
+                body=body,
+                message_type=self._message_type,
+                context=context,
+                max_price=self._reply_max_price,
+                time_to_live_seconds=self._reply_time_to_live_seconds,
+            )
         )
 
-    def send(
-        self,
-        *,
-        destination: str,
-        origination_identity: str,
-        body: str,
-        message_type: str,
-        context: dict[str, str],
-        max_price: str | None = None,
-        time_to_live_seconds: int | None = None,
-    ) -> SendResult:
+    def send(self, text: OutgoingText) -> SendResult:
         """One ``SendTextMessage``; raises ``RetryableSendError`` (it surely did not go: try again),
         ``SendOutcomeUnknown`` (it may have gone), ``PriceAboveMax`` or ``SendRejected`` (refused for good)."""
         params: dict[str, Any] = {
-            "DestinationPhoneNumber": destination,
-            "OriginationIdentity": origination_identity,
-            "MessageBody": body,
-            "MessageType": message_type,
+            "DestinationPhoneNumber": text.destination,
+            "OriginationIdentity": text.origination_identity,
+            "MessageBody": text.body,
+            "MessageType": text.message_type,
             "ConfigurationSetName": self._configuration_set,
-            "Context": context,
+            "Context": text.context,
         }
-        if max_price is not None:
-            params["MaxPrice"] = max_price
-        if time_to_live_seconds is not None:
-            params["TimeToLive"] = time_to_live_seconds
+        if text.max_price is not None:
+            params["MaxPrice"] = text.max_price
+        if text.time_to_live_seconds is not None:
+            params["TimeToLive"] = text.time_to_live_seconds
         try:
             response = self._client.send_text_message(**params)
         except ClientError as error:

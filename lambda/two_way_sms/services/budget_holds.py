@@ -9,9 +9,8 @@ again, ``release_all`` schedules the release of every parked request.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from two_way_sms.adapters.batch_failures import failure_reason
+from two_way_sms.instants import utc_moment
 from two_way_sms.outbound.budget import BudgetState, SpendBudget, month_of
 from two_way_sms.outbound.policy import SendPlan
 from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
@@ -38,7 +37,7 @@ class BudgetHolds:
         """The month's budget against its counted spend (None: no budget); the spend is cached briefly."""
         if self._budget is None or self._spend is None:
             return None
-        month = month_of(_moment(now))
+        month = month_of(utc_moment(now))
         return self._budget.state(month=month, spend_usd=self._spend.usd(month, now))
 
     def release_all(self, now: float) -> None:
@@ -47,7 +46,7 @@ class BudgetHolds:
         if self._released_at is not None and 0 <= now - self._released_at < BUDGET_RELEASE_EVERY_SECONDS:
             return
         try:
-            name = self._held.schedule_budget_release(_moment(now))
+            name = self._held.schedule_budget_release(utc_moment(now))
         except Exception as error:
             self._log.warning("could not schedule the release of the budget holds", reason=failure_reason(error))
             return
@@ -61,7 +60,3 @@ def budget_allows(state: BudgetState | None, request: SendRequest, plan: SendPla
         return True
     promotional = (plan.message_type or request.message_type) == PROMOTIONAL
     return state.hold_reason(promotional=promotional, campaign=request.campaign is not None) is None
-
-
-def _moment(epoch_seconds: float) -> datetime:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

@@ -27,17 +27,17 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from two_way_sms import metric_names
-from two_way_sms.adapters.contacts import ConsentRecorded
+from two_way_sms.adapters.batch_failures import error_code
 from two_way_sms.adapters.ledger import Applied
 from two_way_sms.delivery import DeliveryEvent, MalformedDeliveryEvent, parse_delivery_event
 from two_way_sms.phone import mask
 from two_way_sms.responder import ConsentChange
+from two_way_sms.services.shared_ports import CampaignCounters, Consent, DeadLetters
 
 SOURCE = "events-handler"  # the dead-letter messages' "source"
 
@@ -46,36 +46,6 @@ class Ledger(Protocol):
     """The message ledger (``adapters.ledger.MessageLedger``): one event applied, monotonic and idempotent."""
 
     def apply(self, event: DeliveryEvent) -> Applied: ...
-
-
-class Consent(Protocol):
-    """Where consent changes and their proof are kept (``adapters.contacts.ContactsTable``)."""
-
-    def record_consent(
-        self,
-        *,
-        number: str,
-        change: ConsentChange,
-        at_ms: int,
-        message_id: str,
-        keyword: str,
-        our_number: str,
-        source: str = ...,
-    ) -> ConsentRecorded: ...
-
-
-class CampaignCounters(Protocol):
-    """Campaign run counters (``adapters.campaign_runs.CampaignRuns``)."""
-
-    def add_counts(
-        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
-    ) -> bool: ...
-
-
-class DeadLetters(Protocol):
-    """Where records that can never be processed are kept (``adapters.dead_letters.DeadLetterQueue``)."""
-
-    def park(self, body: str, *, reason: str, source: str, attributes: Mapping[str, str] | None = None) -> str: ...
 
 
 class Telemetry(Protocol):
@@ -164,7 +134,7 @@ class DeliveryEventRecorder:
             applied = self._ledger.apply(event)
         except Exception as error:
             self._telemetry.warning(
-                "ledger write failed; the record will be retried", message_id=event.message_id, code=_error_code(error)
+                "ledger write failed; the record will be retried", message_id=event.message_id, code=error_code(error)
             )
             raise
         tally.add(event, applied)
@@ -196,7 +166,7 @@ class DeliveryEventRecorder:
                 run_id=run_id,
                 outcome=outcome,
                 message_id=event.message_id,
-                code=_error_code(error),
+                code=error_code(error),
             )
 
     def _park(self, record: StreamRecord, reason: str, tally: BatchTally) -> None:
@@ -241,8 +211,3 @@ class DeliveryEventRecorder:
                 message_id=event.message_id,
                 event_type=event.event_type,
             )
-
-
-def _error_code(error: Exception) -> str | None:
-    response = getattr(error, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -30,29 +30,21 @@ conditional write naming the page (``Runs.add_counts(chunk=...)``). A retried in
 queues the page again (the sender sends each idempotency key once) and counts nothing
 twice. When the invocation's time runs low it stops after a page and schedules its own
 continuation from the next cursor (``campaign-<id>-<run>-<n>``, ``release-<minute>-<n>``).
+
+This module runs the campaign; beside it: ``campaign_audience`` (who gets the text),
+``held_releases`` (the release events), ``campaign_continuations`` and ``campaign_ports``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.audience import AudiencePage
-from two_way_sms.adapters.campaign_runs import RowError, skipped
-from two_way_sms.adapters.outbound_queue import EnqueueResult
-from two_way_sms.adapters.schedules import schedule_name
-from two_way_sms.outbound.budget import BUDGET_HOLD_REASONS
-from two_way_sms.outbound.campaign import (
-    Audience,
-    AudienceRow,
-    AudienceRowError,
-    Campaign,
-    InvalidCampaign,
-    campaign_request,
-)
+from two_way_sms.outbound.campaign import Campaign
 from two_way_sms.outbound.campaign_events import (
     CheckBudgetHolds,
     InvalidCampaignEvent,
@@ -61,144 +53,31 @@ from two_way_sms.outbound.campaign_events import (
     RunCampaign,
     parse_campaigns_event,
 )
-from two_way_sms.outbound.contact_state import ContactState
-from two_way_sms.outbound.limits import limit_refusal
-from two_way_sms.outbound.policy import (
-    MISSING_VARIABLES,
-    NO_OPT_IN,
-    OPTED_OUT,
-    UNKNOWN_TIME_ZONE,
-    has_opt_out_instruction,
+from two_way_sms.outbound.policy import has_opt_out_instruction
+from two_way_sms.outbound.request import PROMOTIONAL
+from two_way_sms.outbound.templates import Template
+from two_way_sms.services.campaign_audience import PageRecipients, RecipientFilter, RunFailed, next_page
+from two_way_sms.services.campaign_continuations import CONTINUE_BELOW_MS, continue_later, running_low
+from two_way_sms.services.campaign_ports import (
+    AudiencePages,
+    ContactStates,
+    DeadLetters,
+    HeldRequests,
+    Invocation,
+    Runs,
+    ScheduleOnce,
+    Telemetry,
 )
-from two_way_sms.outbound.request import PROMOTIONAL, InvalidSendRequest, SendRequest
-from two_way_sms.outbound.templates import Template, TemplateError, render
-from two_way_sms.quiet_hours import locate
+from two_way_sms.services.held_releases import BUDGET_RELEASE_DELAY_SECONDS, HeldReleases
+from two_way_sms.services.shared_ports import OutboundQueue
+
+# What the handler and tests import from here, some of it defined in the modules beside it.
+__all__ = ["BUDGET_RELEASE_DELAY_SECONDS", "CONTINUE_BELOW_MS", "PAGE_SIZE", "SOURCE", "CampaignRunner"]
 
 SOURCE = "campaigns-function"  # the dead-letter messages' "source"
-# Reasons only this function gives (the others are the policy's refusal reasons).
-INVALID_ROW = "INVALID_ROW"
-DUPLICATE_ROW = "DUPLICATE_ROW"
 PAGE_SIZE = 500  # recipients per page: the unit of counting and of resuming
-RELEASE_PAGE_SIZE = 100
-# Stop and continue in a new invocation when less than this is left: a page takes a few seconds.
-CONTINUE_BELOW_MS = 20_000
-CONTINUE_AFTER_SECONDS = 60  # a one-time schedule must lie ahead (60 s precision)
-# S3 errors that no retry cures: the run fails (its report says why).
-AUDIENCE_GONE = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"})
-# Requests released from a budget hold come back after this delay, so the release has
-# removed them from the table before the sender can park them there again.
-BUDGET_RELEASE_DELAY_SECONDS = 10
-
-Held = list[tuple[str, SendRequest]]  # (idempotency key, request) pairs, as they are stored
 
 
-# -- ports -------------------------------------------------------------------------------------------
-class AudiencePages(Protocol):
-    """A campaign's audience in resumable pages (``adapters.audience.AudienceReader``)."""
-
-    def pages(
-        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
-    ) -> Iterator[AudiencePage]: ...
-
-
-class ContactStates(Protocol):
-    """Consent and recent sends of many destinations at once (``adapters.contacts.ContactsTable``)."""
-
-    def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]: ...
-
-
-class Runs(Protocol):
-    """Campaign runs: status, counters, bad rows (``adapters.campaign_runs.CampaignRuns``)."""
-
-    def start(
-        self,
-        campaign_id: str,
-        run_id: str,
-        at: datetime,
-        *,
-        template_id: str | None = None,
-        template_lacks_opt_out_instruction: bool | None = None,
-    ) -> None: ...
-
-    def add_counts(
-        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
-    ) -> bool: ...
-
-    def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None: ...
-
-    def fail(self, campaign_id: str, run_id: str, reason: str, at: datetime) -> None: ...
-
-    def record_row_errors(self, campaign_id: str, run_id: str, chunk: str, errors: Sequence[RowError]) -> None: ...
-
-
-class HeldRequests(Protocol):
-    """Requests held for a minute or parked for the budget (``adapters.held_requests.HeldRequests``)."""
-
-    def peek(self, minute: str, limit: int = ...) -> tuple[Held, bool]: ...
-
-    def remove(self, minute: str, keys: list[str]) -> None: ...
-
-    def peek_parked(self, reason: str, limit: int = ...) -> tuple[Held, bool]: ...
-
-    def remove_parked(self, reason: str, keys: list[str]) -> None: ...
-
-
-class Queue(Protocol):
-    """The outbound queue (``adapters.outbound_queue.OutboundQueue``): says which requests did not get in."""
-
-    def enqueue(self, requests: Iterable[SendRequest], *, delay_seconds: int = 0) -> EnqueueResult: ...
-
-
-class DeadLetters(Protocol):
-    """Where events that can never run are kept (``adapters.dead_letters.DeadLetterQueue``)."""
-
-    def park_event(
-        self, event: Any, *, reason: str, source: str, attributes: Mapping[str, str] | None = None
-    ) -> str: ...
-
-
-class ScheduleOnce(Protocol):
-    """One invocation of ``target_arn`` with ``payload`` at ``at`` (``adapters.schedules.create_one_time_schedule``
-    in the function's group); False when a schedule of that name exists already."""
-
-    def __call__(self, *, name: str, at: datetime, target_arn: str, payload: Mapping[str, Any]) -> bool: ...
-
-
-class Telemetry(Protocol):
-    """Where the service reports (``adapters.telemetry.PowertoolsTelemetry``)."""
-
-    def info(self, message: str, **fields: Any) -> None: ...
-
-    def warning(self, message: str, **fields: Any) -> None: ...
-
-    def error(self, message: str, **fields: Any) -> None: ...
-
-    def count(self, metric: str, value: int = 1) -> None: ...
-
-    def append_keys(self, **fields: Any) -> None: ...
-
-
-class Invocation(Protocol):
-    """What the service needs of the Lambda context: time left, its own ARN (for continuations), its id."""
-
-    @property
-    def invoked_function_arn(self) -> str: ...
-
-    @property
-    def aws_request_id(self) -> str: ...
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
-class RunFailed(Exception):
-    """The run cannot go on (an unknown template, an unreadable audience); ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-# -- the use cases -------------------------------------------------------------------------------------
 class CampaignRunner:
     """The campaigns function's use cases, with the collaborators it is given (adapters in Lambda, fakes in tests)."""
 
@@ -210,7 +89,7 @@ class CampaignRunner:
         contacts: ContactStates,
         runs: Runs,
         held: HeldRequests,
-        queue: Queue,
+        queue: OutboundQueue,
         dead_letters: DeadLetters,
         schedule: ScheduleOnce,
         telemetry: Telemetry,
@@ -221,7 +100,6 @@ class CampaignRunner:
         self._audience = audience
         self._contacts = contacts
         self._runs = runs
-        self._held = held
         self._queue = queue
         self._dead_letters = dead_letters
         self._schedule = schedule
@@ -229,6 +107,7 @@ class CampaignRunner:
         self._clock = clock
         # The sender's per-recipient daily limit; None: only the state and campaign limits pre-filter.
         self._daily_limit = daily_limit
+        self._releases = HeldReleases(held=held, queue=queue, schedule=schedule, telemetry=telemetry, clock=clock)
 
     def handle(self, event: Any, invocation: Invocation) -> dict[str, Any]:
         """Runs what the event asks; parks it when it can never run. A passing failure is raised."""
@@ -239,11 +118,11 @@ class CampaignRunner:
         if isinstance(command, RunCampaign):
             return self.run_campaign(command, invocation, event)
         if isinstance(command, ReleaseMinute):
-            return self.release_held(command, invocation)
+            return self._releases.release_minute(command, invocation)
         if isinstance(command, ReleaseBudgetHolds):
-            return self.release_budget_holds(command, invocation)
+            return self._releases.release_budget_holds(command, invocation)
         assert isinstance(command, CheckBudgetHolds)
-        return self.check_budget_holds()
+        return self._releases.check_budget_holds()
 
     def _park(
         self,
@@ -313,14 +192,23 @@ class CampaignRunner:
                 template_id=template.template_id,
             )
 
-        fan_out = _PageFanOut(self, campaign, run_id, template, promotional)
+        recipients = RecipientFilter(
+            campaign,
+            run_id,
+            template,
+            promotional,
+            contacts=self._contacts,
+            telemetry=self._telemetry,
+            daily_limit=self._daily_limit,
+        )
         totals: Counter[str] = Counter()
-        pages = self._audience.pages(campaign.audience, command.cursor, earlier=fan_out.seen)
-        while (page := _next_page(pages)) is not None:
-            counts, row_errors = fan_out.page(page, self._clock())
+        pages = self._audience.pages(campaign.audience, command.cursor, earlier=recipients.seen)
+        while (page := next_page(pages)) is not None:
+            read = recipients.page(page, self._clock())
+            counts = self._queue_page(page, read)
             totals.update(counts)
-            if row_errors:  # before the counts: a retried page writes the same items again
-                self._runs.record_row_errors(campaign.campaign_id, run_id, page.chunk_id, row_errors)
+            if read.row_errors:  # before the counts: a retried page writes the same items again
+                self._runs.record_row_errors(campaign.campaign_id, run_id, page.chunk_id, read.row_errors)
             counted = self._runs.add_counts(campaign.campaign_id, run_id, counts, chunk=page.chunk_id)
             self._telemetry.info(
                 "page queued",
@@ -329,7 +217,7 @@ class CampaignRunner:
                 skipped=_skipped(counts),
                 counted=counted,
             )
-            if page.next_cursor is not None and invocation.get_remaining_time_in_millis() < CONTINUE_BELOW_MS:
+            if page.next_cursor is not None and running_low(invocation):
                 self._continue_campaign(
                     campaign, run_id, page.next_cursor, command.continuation + 1, invocation.invoked_function_arn
                 )
@@ -340,12 +228,26 @@ class CampaignRunner:
         self._telemetry.info("campaign fanned out", queued=totals.get("queued", 0), skipped=_skipped(totals))
         return {"status": "QUEUED_ALL", "counts": dict(totals)}
 
+    def _queue_page(self, page: AudiencePage, read: PageRecipients) -> Counter[str]:
+        """Queues the page's requests; the page's counts by outcome, ``queued`` among them."""
+        if read.requests:
+            result = self._queue.enqueue(read.requests)
+            if result.failed:
+                # Nothing of this page is counted: the retried invocation queues it again.
+                raise RuntimeError(
+                    f"{len(result.failed)} request(s) of page {page.chunk_id} not queued "
+                    f"(SQS: {', '.join(sorted({code for _, code in result.failed}))})"
+                )
+        read.counts["queued"] += len(read.requests)
+        return read.counts
+
     def _continue_campaign(
         self, campaign: Campaign, run_id: str, cursor: str, continuation: int, self_arn: str
     ) -> None:
-        created = self._schedule(
-            name=schedule_name(f"campaign-{campaign.campaign_id}-{run_id}-{continuation}"),
-            at=self._clock() + timedelta(seconds=CONTINUE_AFTER_SECONDS),
+        created = continue_later(
+            self._schedule,
+            name=f"campaign-{campaign.campaign_id}-{run_id}-{continuation}",
+            now=self._clock(),
             target_arn=self_arn,
             payload={
                 "kind": "campaign",
@@ -365,206 +267,6 @@ class CampaignRunner:
         self._telemetry.count(metric_names.CAMPAIGN_RECIPIENTS_QUEUED, totals.get("queued", 0))
         self._telemetry.count(metric_names.CAMPAIGN_RECIPIENTS_SKIPPED, _skipped(totals))
 
-    # -- held requests ----------------------------------------------------------------------------------
-    def release_held(self, command: ReleaseMinute, invocation: Invocation) -> dict[str, Any]:
-        """The minute's held requests back into the queue; the sender plans them again."""
-        minute, continuation = command.minute, command.continuation
-        self._telemetry.append_keys(minute=minute, continuation=continuation)
-
-        def take() -> tuple[Held, bool]:
-            return self._held.peek(minute, RELEASE_PAGE_SIZE)
-
-        def remove(keys: list[str]) -> None:
-            self._held.remove(minute, keys)
-
-        return self._release(
-            take,
-            remove,
-            invocation,
-            name=f"release-{minute.replace('-', '').replace(':', '')}",
-            payload={"kind": "release", "minute": minute},
-            continuation=continuation,
-        )
-
-    def release_budget_holds(self, command: ReleaseBudgetHolds, invocation: Invocation) -> dict[str, Any]:
-        """Every request parked for the budget, back into the queue; the sender parks again what still waits."""
-        self._telemetry.append_keys(continuation=command.continuation)
-        reasons = list(BUDGET_HOLD_REASONS)
-
-        def take() -> tuple[Held, bool]:
-            while reasons:
-                entries, more = self._held.peek_parked(reasons[0], RELEASE_PAGE_SIZE)
-                if entries:
-                    return entries, more or len(reasons) > 1
-                reasons.pop(0)
-            return [], False
-
-        def remove(keys: list[str]) -> None:
-            self._held.remove_parked(reasons[0], keys)
-
-        return self._release(
-            take,
-            remove,
-            invocation,
-            name=f"release-budget-{self._clock():%Y%m%dT%H%M}",
-            payload={"kind": "release-budget"},
-            continuation=command.continuation,
-            delay_seconds=BUDGET_RELEASE_DELAY_SECONDS,
-        )
-
-    def check_budget_holds(self) -> dict[str, Any]:
-        """One parked request of each budget reason back into the queue: the sender tries it against the budget."""
-        requeued = 0
-        for reason in BUDGET_HOLD_REASONS:
-            entries, _ = self._held.peek_parked(reason, 1)
-            if not entries:
-                continue
-            result = self._queue.enqueue(
-                [request for _, request in entries], delay_seconds=BUDGET_RELEASE_DELAY_SECONDS
-            )
-            if result.failed:
-                raise RuntimeError(f"a request parked for {reason} was not queued (SQS: {result.failed[0][1]})")
-            self._held.remove_parked(reason, [key for key, _ in entries])
-            requeued += 1
-        if requeued:
-            self._telemetry.info("parked requests put back to try the budget", requeued=requeued)
-        return {"status": "CHECKED", "requeued": requeued}
-
-    def _release(
-        self,
-        take: Callable[[], tuple[Held, bool]],
-        remove: Callable[[list[str]], None],
-        invocation: Invocation,
-        *,
-        name: str,
-        payload: dict[str, Any],
-        continuation: int,
-        delay_seconds: int = 0,
-    ) -> dict[str, Any]:
-        """Moves held requests back into the queue a page at a time, continuing in a new invocation when
-        time runs low."""
-        released = 0
-        try:
-            while True:
-                entries, more = take()
-                if entries:
-                    result = self._queue.enqueue([request for _, request in entries], delay_seconds=delay_seconds)
-                    lost = {key for key, _ in result.failed}
-                    # Only what is safely back in the queue leaves the table.
-                    remove([key for key, _ in entries if key not in lost])
-                    released += result.queued
-                    if lost:
-                        raise RuntimeError(f"{len(lost)} held request(s) not queued; they stay held for the retry")
-                if not more:
-                    break
-                if invocation.get_remaining_time_in_millis() < CONTINUE_BELOW_MS:
-                    created = self._schedule(
-                        name=schedule_name(f"{name}-{continuation + 1}"),
-                        at=self._clock() + timedelta(seconds=CONTINUE_AFTER_SECONDS),
-                        target_arn=invocation.invoked_function_arn,
-                        payload={**payload, "continuation": continuation + 1},
-                    )
-                    self._telemetry.info(
-                        "time is running low: the release continues in a new invocation", schedule_created=created
-                    )
-                    return {"status": "CONTINUED", "released": released}
-        finally:
-            self._telemetry.count(metric_names.HELD_REQUESTS_RELEASED, released)
-        self._telemetry.info("held requests released", released=released)
-        return {"status": "RELEASED", "released": released}
-
-
-class _PageFanOut:
-    """Decides, for each recipient of one page, whether to queue the request or to leave it out, and queues."""
-
-    def __init__(
-        self, runner: CampaignRunner, campaign: Campaign, run_id: str, template: Template, promotional: bool
-    ) -> None:
-        self._contacts, self._queue = runner._contacts, runner._queue
-        self._telemetry, self._daily_limit = runner._telemetry, runner._daily_limit
-        self.campaign, self.run_id, self.template, self.promotional = campaign, run_id, template, promotional
-        self.seen: set[str] = set()  # destinations of the rows read so far: a duplicate row is left out
-
-    def page(self, page: AudiencePage, now: datetime) -> tuple[Counter[str], list[RowError]]:
-        """Queues the page's requests; the counts by outcome, and the rows that could not be read."""
-        counts: Counter[str] = Counter()
-        row_errors: list[RowError] = []
-        candidates = []
-        for entry in page.entries:
-            if isinstance(entry, AudienceRowError):
-                counts[skipped(INVALID_ROW)] += 1
-                row_errors.append(RowError(entry.row_number, entry.reason))
-                self._telemetry.info("audience row skipped", row=entry.row_number, reason=entry.reason)  # (masked)
-                continue
-            assert isinstance(entry, AudienceRow)
-            if entry.destination in self.seen:
-                counts[skipped(DUPLICATE_ROW)] += 1
-                continue
-            self.seen.add(entry.destination)
-            candidates.append(entry)
-        states = self._contacts.contact_states(row.destination for row in candidates)
-        requests = []
-        for row in candidates:
-            try:
-                request = campaign_request(self.campaign, self.run_id, row, now=now)
-            except InvalidSendRequest as error:  # a variable the request cannot carry: this row only
-                counts[skipped(INVALID_ROW)] += 1
-                row_errors.append(RowError(row.row_number, f"row {row.row_number}: {error.reason}"))
-                self._telemetry.info("audience row skipped", row=row.row_number, reason=error.reason)
-                continue
-            reason = self._reason_to_skip(request, states[row.destination], now)
-            if reason is not None:
-                counts[skipped(reason)] += 1
-            else:
-                requests.append(request)
-        if requests:
-            result = self._queue.enqueue(requests)
-            if result.failed:
-                # Nothing of this page is counted: the retried invocation queues it again.
-                raise RuntimeError(
-                    f"{len(result.failed)} request(s) of page {page.chunk_id} not queued "
-                    f"(SQS: {', '.join(sorted({code for _, code in result.failed}))})"
-                )
-        counts["queued"] += len(requests)
-        return counts, row_errors
-
-    def _reason_to_skip(self, request: SendRequest, state: ContactState, now: datetime) -> str | None:
-        try:
-            render(self.template, request.variables)
-        except TemplateError:
-            return MISSING_VARIABLES
-        if state.opted_out:
-            return OPTED_OUT
-        if not self.promotional:
-            return None
-        if not state.opted_in:
-            return NO_OPT_IN
-        recipient = locate(request.destination)
-        if not recipient.zones:
-            return UNKNOWN_TIME_ZONE
-        # Limits count the sends before the text can go: at its local send time, if later.
-        at = max(now, request.send_after) if request.send_after else now
-        checked = request if request.message_type == PROMOTIONAL else request.with_changes(message_type=PROMOTIONAL)
-        return limit_refusal(checked, state, at, daily_limit=self._daily_limit, state=recipient.state)
-
-
-def _next_page(pages: Iterator[AudiencePage]) -> AudiencePage | None:
-    """The next page; a missing or unreadable audience raises RunFailed (a passing error is just raised)."""
-    try:
-        return next(pages, None)
-    except InvalidCampaign as error:
-        raise RunFailed(str(error)) from None
-    except Exception as error:
-        code = _error_code(error)
-        if code not in AUDIENCE_GONE:
-            raise  # throttling or a timeout: the retried invocation reads it again
-        raise RunFailed(f"the audience cannot be read ({code})") from None
-
 
 def _skipped(counts: Mapping[str, int]) -> int:
     return sum(value for name, value in counts.items() if name != "queued")
-
-
-def _error_code(error: Exception) -> str | None:
-    response = getattr(error, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -28,60 +28,38 @@ queue with its reason, and its record succeeds. Only an error other than a throt
 a record, to be retried by SQS.
 
 ``RequestSender`` lives as long as its execution environment (its back-off and its last
-budget release are the environment's); a ``Batch`` lives for one invocation.
+budget release are the environment's); a ``Batch`` lives for one invocation. The steps live
+beside it: ``send_planning`` (plan), ``send_holds`` (refuse, hold, defer), ``slot_booking``
+(book), ``send_and_record`` (send at most once, record).
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.batch_failures import failure_reason, mask_numbers
-from two_way_sms.adapters.campaign_runs import refused
-from two_way_sms.adapters.conversations import ConversationMoved
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS
-from two_way_sms.adapters.request_outcomes import HELD, REFUSED, SENT, UNKNOWN, RequestOutcome
-from two_way_sms.adapters.sms import RetryableSendError
-from two_way_sms.conversations.engine import CodeFor, Conversation, ConversationError, open_conversation, sent_at
+from two_way_sms.conversations.engine import CodeFor
 from two_way_sms.conversations.flows import Flow
-from two_way_sms.outbound.budget import (
-    ACCOUNT_SPEND_LIMIT,
-    BUDGET_HARD_STOP,
-    BUDGET_HOLD_REASONS,
-    BUDGET_REACHED,
-    BudgetState,
-)
-from two_way_sms.outbound.contact_state import ContactState
-from two_way_sms.outbound.policy import MISSING_VARIABLES, OPTED_OUT, REJECTED, Outcome, SenderSettings, SendPlan
-from two_way_sms.outbound.policy import plan_send as plan_by_policy
-from two_way_sms.outbound.request import PROMOTIONAL, InvalidSendRequest, SendRequest, parse_send_request
+from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.outbound.request import InvalidSendRequest, SendRequest, parse_send_request
 from two_way_sms.outbound.templates import Template
 from two_way_sms.phone import mask
-from two_way_sms.responder import ConsentChange
-from two_way_sms.services.budget_holds import BudgetHolds, budget_allows
-from two_way_sms.services.sender_ports import (
-    CampaignRuns,
-    Clock,
-    Contacts,
-    Conversations,
-    Counts,
-    DeadLetters,
-    Held,
-    Ledger,
-    Log,
-    Outcomes,
-    Queue,
-    Schedule,
-)
-from two_way_sms.services.sending import AccountSpendLimitReached, OnceOnlySender, Send, SendInFlight, send_context
+from two_way_sms.services.budget_holds import BudgetHolds
+from two_way_sms.services.send_and_record import SendAndRecord
+from two_way_sms.services.send_batch import Batch, QueuedRequest
+from two_way_sms.services.send_holds import SetAside
+from two_way_sms.services.send_planning import ConversationOpener, RequestPlanner
+from two_way_sms.services.sender_ports import Clock, Contacts, Conversations, Counts, Held, Log, Outcomes, Schedule
+from two_way_sms.services.sending import OnceOnlySender
+from two_way_sms.services.shared_ports import CampaignCounters, DeadLetters, Ledger, OutboundQueue
 from two_way_sms.services.slot_booking import PlannedSend, book_slots
+
+# What the handler and tests import from here, some of it defined in the modules beside it.
+__all__ = ["Batch", "QueuedRequest", "RequestSender"]
 
 # How far ahead a batch may book its slots: an invocation waits at most this long for its
 # last one. Long enough for two batches of ten at 1 MPS, so the default concurrency of 2
@@ -92,30 +70,7 @@ SEND_MARGIN_SECONDS = 5.0
 SECONDS_PER_SEND = 1.0
 # A deferred request comes back this long before its projected slot: within the next horizon.
 DEFERRAL_LEAD_SECONDS = MAX_PACING_HORIZON_SECONDS / 2
-IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very request
-MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 SOURCE = "sender"  # the dead-letter messages' "source"
-
-
-@dataclass(frozen=True)
-class QueuedRequest:
-    """One record of the outbound queue: its SQS message id, its body and how often it was received."""
-
-    record_id: str
-    body: str
-    receive_count: str = ""
-
-
-@dataclass
-class Batch:
-    """One invocation's state: what it read ahead, its budget, its planned sends and its counts."""
-
-    deadline: float  # on the clock: a claim held past it is a send whose outcome was lost
-    budget: BudgetState | None = None  # the month's budget against its spend, read once per batch
-    outcomes: dict[str, RequestOutcome | None] = field(default_factory=dict)  # every key read: None when none
-    contacts: dict[str, ContactState] = field(default_factory=dict)
-    planned: list[PlannedSend] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)  # written once, when the batch is done
 
 
 class RequestSender:
@@ -132,8 +87,8 @@ class RequestSender:
         schedule: Schedule,
         held: Held,
         budget: BudgetHolds,
-        queue: Queue,
-        campaign_runs: CampaignRuns,
+        queue: OutboundQueue,
+        campaign_runs: CampaignCounters,
         ledger: Ledger,
         log: Log,
         counts: Counts,
@@ -144,24 +99,53 @@ class RequestSender:
         code_for: CodeFor | None = None,
     ) -> None:
         self._settings = settings
-        self._templates = templates
         self._contacts = contacts
         self._outcomes = outcomes
-        self._sender = sender
         self._schedule = schedule
-        self._held = held
         self._budget = budget
-        self._queue = queue
-        self._campaign_runs = campaign_runs
-        self._ledger = ledger
         self._log = log
         self._counts = counts
         self._clock = clock
         self._dead_letters = dead_letters  # None: a malformed request fails until the redrive policy parks it
-        self._conversations = conversations  # None: requests that open a conversation are refused
-        self._flows = flows
-        self._code_for = code_for
-        self._throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
+        self._set_aside = SetAside(
+            settings=settings,
+            outcomes=outcomes,
+            held=held,
+            queue=queue,
+            schedule=schedule,
+            campaign_runs=campaign_runs,
+            log=log,
+            clock=clock,
+        )
+        self._planner = RequestPlanner(
+            settings=settings,
+            templates=templates,
+            contacts=contacts,
+            outcomes=outcomes,
+            budget=budget,
+            set_aside=self._set_aside,
+            opener=ConversationOpener(
+                our_number=settings.origination_identity,
+                # No conversation store: no flow is switched on, so requests that open one are refused.
+                flows=flows if conversations is not None else dict,
+                code_for=code_for,
+            ),
+            log=log,
+            clock=clock,
+        )
+        self._sends = SendAndRecord(
+            settings=settings,
+            sender=sender,
+            set_aside=self._set_aside,
+            contacts=contacts,
+            outcomes=outcomes,
+            budget=budget,
+            campaign_runs=campaign_runs,
+            ledger=ledger,
+            log=log,
+            clock=clock,
+            conversations=conversations,
+        )
 
     # -- a batch --------------------------------------------------------------------------------
     def start(self, records: Sequence[QueuedRequest], *, remaining_seconds: float) -> Batch:
@@ -200,7 +184,7 @@ class RequestSender:
             self._park(record, error.reason)
             return
         with self._request_keys(request):
-            self._plan(batch, record.record_id, request)
+            self._planner.plan(batch, record.record_id, request)
 
     def send_planned(self, batch: Batch, *, remaining_seconds: float) -> list[str]:
         """Books the batch's planned sends and sends each at its slot; the record ids that failed."""
@@ -230,14 +214,9 @@ class RequestSender:
             with self._request_keys(item.request):
                 try:
                     self._clock.sleep(at - self._clock.now())  # waits for its own slot: no polling
-                    self._send(batch, item)
+                    self._sends.send(batch, item)
                 except Exception as error:
-                    self._log.exception(
-                        "send failed; SQS retries the record",
-                        sqs_message_id=item.record_id,
-                        reason=failure_reason(error),
-                    )
-                    failed.append(item.record_id)
+                    self._record_failed(failed, item, "send failed; SQS retries the record", error)
         return failed
 
     def finish(self, batch: Batch) -> None:
@@ -246,7 +225,7 @@ class RequestSender:
             self._counts.count(name, value)
         batch.counts.clear()
 
-    # -- planning -------------------------------------------------------------------------------
+    # -- malformed requests ---------------------------------------------------------------------
     def _park(self, record: QueuedRequest, reason: str) -> None:
         """A request that can never be sent: straight to the dead-letter queue with its reason (the record succeeds)."""
         if self._dead_letters is None:
@@ -262,128 +241,6 @@ class RequestSender:
             reason=reason,
             sqs_message_id=record.record_id,
             dead_letter_message_id=parked_as,
-        )
-
-    def _plan(self, batch: Batch, record_id: str, request: SendRequest) -> None:
-        previous = self._outcome(batch, request.idempotency_key)
-        if previous is not None and previous.status == SENT:
-            self._log.info("request already sent; duplicate ignored", message_id=previous.message_id)
-            return
-        now = self._clock.now()
-        contact = _with_planned_sends(
-            self._contact(batch, request.destination), request.destination, batch.planned, now
-        )
-        try:
-            conversation, prompt = self._opened_conversation(request, now) if not contact.opted_out else (None, None)
-        except ConversationError as error:  # a variable its prompt needs is missing
-            self._refuse(batch, request, MISSING_VARIABLES, now, detail=str(error))
-            return
-        plan = plan_by_policy(
-            request,
-            contact=contact,
-            now=_moment(now),
-            settings=self._settings,
-            templates=self._templates,
-            prompt=prompt,
-            budget=batch.budget,
-        )
-        if (
-            previous is not None
-            and previous.status == HELD
-            and previous.reason in (BUDGET_REACHED, BUDGET_HARD_STOP)
-            and budget_allows(batch.budget, request, plan)
-        ):
-            self._budget.release_all(now)
-        if plan.outcome is Outcome.REFUSE:
-            self._refuse(batch, request, plan.reason or REJECTED, now, detail=plan.detail)
-        elif plan.outcome is Outcome.HOLD:
-            self._hold(batch, request, plan, now)
-        else:
-            batch.planned.append(PlannedSend(record_id, request, plan, conversation))
-
-    def _outcome(self, batch: Batch, key: str) -> RequestOutcome | None:
-        return batch.outcomes[key] if key in batch.outcomes else self._outcomes.get(key)
-
-    def _contact(self, batch: Batch, number: str) -> ContactState:
-        return batch.contacts[number] if number in batch.contacts else self._contacts.contact_state(number)
-
-    def _opened_conversation(self, request: SendRequest, now: float) -> tuple[Conversation | None, str | None]:
-        """The conversation a request opens and its prompt (the text to send); (None, None) when it
-        opens none or its flow is not switched on, which the policy refuses as UNKNOWN_FLOW.
-
-        The conversation's id is the request's idempotency key and its code is derived from that id,
-        so a request planned again (held, deferred, retried) texts the same code.
-        """
-        if request.conversation is None:
-            return None, None
-        flow = self._flows().get(request.conversation.flow) if self._conversations is not None else None
-        if flow is None or (flow.needs_a_code and self._code_for is None):
-            return None, None
-        code = self._code_for(request.idempotency_key) if flow.needs_a_code and self._code_for is not None else None
-        return open_conversation(
-            flow,
-            conversation_id=request.idempotency_key,
-            customer_number=request.destination,
-            our_number=self._settings.origination_identity,
-            now=now,
-            reference=request.conversation.reference,
-            variables=request.variables,
-            slots=request.conversation.slots,
-            code=code,
-        )
-
-    # -- refuse and hold ------------------------------------------------------------------------
-    def _refuse(
-        self,
-        batch: Batch,
-        request: SendRequest,
-        reason: str,
-        at: float,
-        *,
-        detail: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        changed = self._outcomes.record(request.idempotency_key, REFUSED, reason=reason, at=_moment(at), code=code)
-        self._log.info("request refused", reason=reason, detail=detail, code=code)
-        if not changed:
-            return  # a duplicate of a refusal already counted
-        batch.counts[metric_names.OUTBOUND_REFUSED_BY_REASON[reason]] += 1
-        if request.campaign is not None:
-            self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {refused(reason): 1})
-
-    def _hold(self, batch: Batch, request: SendRequest, plan: SendPlan, now: float) -> None:
-        assert plan.hold_until is not None and plan.reason is not None  # a HOLD plan says until when, and why
-        if plan.reason in BUDGET_HOLD_REASONS:
-            self._hold_for_budget(batch, request, plan.reason, now)
-            return
-        wait = plan.hold_until.timestamp() - now
-        if wait <= MAX_DELAY_SECONDS:
-            self._enqueue(request, max(1, math.ceil(wait)))
-        else:
-            self._held.hold(request, plan.hold_until)  # released at its minute by the campaigns function
-        self._outcomes.record(request.idempotency_key, HELD, reason=plan.reason, at=_moment(now))
-        batch.counts[metric_names.OUTBOUND_HELD] += 1
-        self._log.info(
-            "request held", reason=plan.reason, hold_until=plan.hold_until.isoformat(), wait_seconds=round(wait)
-        )
-
-    def _hold_for_budget(self, batch: Batch, request: SendRequest, reason: str, now: float) -> None:
-        """Parks the request until the budget allows it again (raised, or a new month)."""
-        self._held.park(request, reason, _moment(now))
-        self._outcomes.record(request.idempotency_key, HELD, reason=reason, at=_moment(now))
-        batch.counts[metric_names.OUTBOUND_HELD] += 1
-        if reason == ACCOUNT_SPEND_LIMIT:
-            self._log.warning(
-                "request held: the account's monthly SMS spend limit is reached (End User Messaging)", reason=reason
-            )
-            return
-        assert batch.budget is not None  # a budget hold comes from a budget
-        self._log.info(
-            "request held: this month's spend reached the budget",
-            reason=reason,
-            month=batch.budget.month,
-            spend_usd=str(batch.budget.spend_usd),
-            budget_usd=str(batch.budget.budget.monthly_usd),
         )
 
     # -- booking --------------------------------------------------------------------------------
@@ -412,134 +269,14 @@ class RequestSender:
     def _defer_or_fail(self, batch: Batch, item: PlannedSend, delay_seconds: int, why: str, failed: list[str]) -> None:
         with self._request_keys(item.request):
             try:
-                self._defer(batch, item.request, delay_seconds, why=why)
+                self._set_aside.defer(batch, item.request, delay_seconds, why=why)
             except Exception as error:
-                self._log.exception(
-                    "could not defer the request; SQS retries the record",
-                    sqs_message_id=item.record_id,
-                    reason=failure_reason(error),
-                )
-                failed.append(item.record_id)
+                self._record_failed(failed, item, "could not defer the request; SQS retries the record", error)
 
-    # -- sending and recording ------------------------------------------------------------------
-    def _send(self, batch: Batch, item: PlannedSend) -> None:
-        request, plan = item.request, item.plan
-        assert plan.body is not None  # a SEND plan carries its final text
-        try:
-            result = self._sender.deliver(
-                Send(request, plan.body, plan.parts, item.message_type), deadline=batch.deadline
-            )
-        except RetryableSendError as error:
-            self._back_off(batch, request, plan.parts, error)
-            return
-        except SendInFlight:
-            self._defer(batch, request, IN_PROGRESS_RETRY_SECONDS, why="another invocation is sending this request")
-            return
-        except AccountSpendLimitReached:
-            self._hold_for_budget(batch, request, ACCOUNT_SPEND_LIMIT, self._clock.now())
-            return
-        self._throttle_streak = 0
-        self._record_result(batch, item, result)
-
-    def _record_result(self, batch: Batch, item: PlannedSend, result: dict[str, Any]) -> None:
-        request, at = item.request, float(result["at"])
-        if result["status"] == UNKNOWN:
-            if self._outcomes.record(request.idempotency_key, UNKNOWN, reason="ANSWER_LOST", at=_moment(at)):
-                batch.counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
-                if request.campaign is not None:  # the run's counts still add up: sent, unknown, refused
-                    self._campaign_runs.add_counts(
-                        request.campaign.campaign_id, request.campaign.run_id, {"unknown": 1}
-                    )
-            return
-        if result["status"] != SENT:
-            if result["reason"] == OPTED_OUT:
-                # The number's opt-out list knows better than our table: learn it.
-                self._contacts.record_consent(
-                    number=request.destination,
-                    change=ConsentChange.OPTED_OUT,
-                    at_ms=int(at * 1000),
-                    message_id=request.idempotency_key,
-                    keyword="OPT_OUT_LIST",
-                    our_number=self._settings.origination_identity,
-                    source="OPT_OUT_LIST",
-                )
-            self._refuse(batch, request, result["reason"], at, code=result.get("code"))
-            return
-        message_id = result["message_id"]
-        previous = batch.outcomes.get(request.idempotency_key)
-        if previous is not None and previous.status == HELD and previous.reason == ACCOUNT_SPEND_LIMIT:
-            self._budget.release_all(at)  # the account's limit lets texts through again
-        if item.conversation is not None:
-            self._store_conversation(item.conversation, message_id, at)
-        self._ledger.record_sent(
-            message_id=message_id,
-            destination=request.destination,
-            origination=self._settings.origination_identity,
-            context=send_context(request),
-            sent_at_ms=int(at * 1000),
-            message_type=item.message_type,
-            estimated_parts=item.plan.parts,
-            sent_by="sender",
-        )
-        if item.message_type == PROMOTIONAL:
-            self._contacts.record_promotional_send(
-                request.destination, request.idempotency_key, request.campaign, _moment(at)
-            )
-        if self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=_moment(at)):
-            batch.counts[metric_names.OUTBOUND_SENT] += 1
-            batch.counts[metric_names.OUTBOUND_PARTS_SENT] += item.plan.parts
-            if request.campaign is not None:
-                self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"sent": 1})
-        self._log.info(
-            "sent",
-            message_id=message_id,
-            parts=item.plan.parts,
-            encoding=item.plan.encoding,
-            message_type=item.message_type,
-        )
-
-    def _store_conversation(self, conversation: Conversation, message_id: str, at: float) -> None:
-        """Before the outcome is recorded SENT: a failure here fails the record, and its retry (which
-        does not text again) stores the conversation then."""
-        assert self._conversations is not None  # a conversation is only opened when the store exists
-        try:
-            self._conversations.create(sent_at(conversation, message_id=message_id, at=at))
-        except ConversationMoved:
-            self._log.info("conversation already stored", conversation_id=conversation.conversation_id)
-            return
-        self._log.info("conversation opened", flow=conversation.flow, conversation_id=conversation.conversation_id)
-
-    # -- deferring ------------------------------------------------------------------------------
-    def _back_off(self, batch: Batch, request: SendRequest, parts: int, error: RetryableSendError) -> None:
-        """End User Messaging throttled us (or failed) after boto3's own retries: pause the number's
-        shared schedule for a second and put the request back with an exponential delay."""
-        self._throttle_streak += 1
-        if error.throttled:
-            batch.counts[metric_names.OUTBOUND_THROTTLED] += 1
-            # Something else uses the number's throughput (replies, another system): every sender slows down.
-            self._schedule.book(
-                self._settings.origination_identity,
-                max(parts, math.ceil(self._settings.mps)),
-                self._settings.mps,
-                now=self._clock.now(),
-                horizon=math.inf,
-            )
-        delay = min(MAX_THROTTLE_BACKOFF_SECONDS, 2 ** min(self._throttle_streak, 10) + random.randint(0, 2))
-        self._log.warning(
-            "End User Messaging throttled or failed; request deferred", code=error.code, delay_seconds=delay
-        )
-        self._defer(batch, request, delay, why=error.code)
-
-    def _defer(self, batch: Batch, request: SendRequest, delay_seconds: int, *, why: str) -> None:
-        self._enqueue(request, delay_seconds)
-        batch.counts[metric_names.OUTBOUND_DEFERRED] += 1
-        self._log.info("request deferred", why=why, delay_seconds=delay_seconds)
-
-    def _enqueue(self, request: SendRequest, delay_seconds: int) -> None:
-        result = self._queue.enqueue([request], delay_seconds=delay_seconds)
-        if result.failed:
-            # Not back on the queue: fail this record instead, so SQS redelivers the original.
-            raise RuntimeError(f"could not put the request back on the queue: {result.failed[0][1]}")
+    def _record_failed(self, failed: list[str], item: PlannedSend, message: str, error: Exception) -> None:
+        """Fails the item's record (SQS retries it), with one log line that says why; called in its ``except``."""
+        self._log.exception(message, sqs_message_id=item.record_id, reason=failure_reason(error))
+        failed.append(item.record_id)
 
     @contextmanager
     def _request_keys(self, request: SendRequest) -> Iterator[None]:
@@ -552,29 +289,3 @@ class RequestSender:
             yield
         finally:
             self._log.remove_keys(["idempotency_key", "destination"])
-
-
-def _with_planned_sends(
-    contact: ContactState, destination: str, planned: Sequence[PlannedSend], now: float
-) -> ContactState:
-    """The contact as it will be once this batch's promotional sends to it went out: a second
-    request to the same number in one batch counts against its limits like a later one would."""
-    same_number = [
-        item for item in planned if item.request.destination == destination and item.message_type == PROMOTIONAL
-    ]
-    if not same_number:
-        return contact
-    campaign_sends = Counter(contact.campaign_sends)
-    campaign_sends.update(item.request.campaign.run_key for item in same_number if item.request.campaign is not None)
-    return replace(
-        contact,
-        recent_promotional={
-            **contact.recent_promotional,
-            **{item.request.idempotency_key: now for item in same_number},
-        },
-        campaign_sends=dict(campaign_sends),
-    )
-
-
-def _moment(epoch_seconds: float) -> datetime:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

@@ -1,28 +1,27 @@
 """What the sender's use cases are given: small ports, each one adapter in Lambda and one fake in tests.
 
 ``services.send_requests`` (plan, book, send, record) and ``services.sending`` (one send, at
-most once) take these; ``handlers.sender`` wires the adapters named on each port.
+most once) take these and a few that other use cases take too (``services.shared_ports``);
+``handlers.sender`` wires the adapters named on each port.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from two_way_sms.adapters.contacts import ConsentRecorded
 from two_way_sms.adapters.conversations import Stored
-from two_way_sms.adapters.outbound_queue import EnqueueResult
 from two_way_sms.adapters.request_outcomes import RequestOutcome
 from two_way_sms.adapters.send_claims import Existing
-from two_way_sms.adapters.sms import SendResult
+from two_way_sms.adapters.sms import OutgoingText, SendResult
 from two_way_sms.conversations.engine import Conversation
 from two_way_sms.outbound.contact_state import ContactState
 from two_way_sms.outbound.request import CampaignRef, SendRequest
 from two_way_sms.pacing import Booking, Wanted
-from two_way_sms.responder import ConsentChange
+from two_way_sms.services.shared_ports import Consent
 
 
 class Clock(Protocol):
@@ -66,24 +65,12 @@ class Counts(Protocol):
     def count(self, metric: str, value: int = 1) -> None: ...
 
 
-class Contacts(Protocol):
+class Contacts(Consent, Protocol):
     """Consent and promotional sends by number (``adapters.contacts.ContactsTable``)."""
 
     def contact_state(self, number: str) -> ContactState: ...
 
     def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]: ...
-
-    def record_consent(
-        self,
-        *,
-        number: str,
-        change: ConsentChange,
-        at_ms: int,
-        message_id: str,
-        keyword: str,
-        our_number: str,
-        source: str = ...,
-    ) -> ConsentRecorded: ...
 
     def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool: ...
 
@@ -118,17 +105,7 @@ class Claims(Protocol):
 class Sms(Protocol):
     """``SendTextMessage`` (``adapters.sms.SmsGateway``)."""
 
-    def send(
-        self,
-        *,
-        destination: str,
-        origination_identity: str,
-        body: str,
-        message_type: str,
-        context: dict[str, str],
-        max_price: str | None = None,
-        time_to_live_seconds: int | None = None,
-    ) -> SendResult: ...
+    def send(self, text: OutgoingText) -> SendResult: ...
 
 
 class Schedule(Protocol):
@@ -147,43 +124,6 @@ class Held(Protocol):
     def park(self, request: SendRequest, reason: str, at: datetime) -> None: ...
 
     def schedule_budget_release(self, after: datetime) -> str: ...
-
-
-class Queue(Protocol):
-    """The outbound queue, for requests put back with a delay (``adapters.outbound_queue.OutboundQueue``)."""
-
-    def enqueue(self, requests: Iterable[SendRequest], *, delay_seconds: int = 0) -> EnqueueResult: ...
-
-
-class CampaignRuns(Protocol):
-    """A campaign run's counters (``adapters.campaign_runs.CampaignRuns``)."""
-
-    def add_counts(
-        self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None
-    ) -> bool: ...
-
-
-class Ledger(Protocol):
-    """Every text sent (``adapters.ledger.MessageLedger``)."""
-
-    def record_sent(
-        self,
-        *,
-        message_id: str,
-        destination: str,
-        origination: str,
-        context: dict[str, str],
-        sent_at_ms: int,
-        message_type: str,
-        estimated_parts: int,
-        sent_by: str,
-    ) -> None: ...
-
-
-class DeadLetters(Protocol):
-    """Where a request that can never be sent goes, as it was (``adapters.dead_letters.DeadLetterQueue``)."""
-
-    def park(self, body: str, *, reason: str, source: str, attributes: Mapping[str, str] | None = None) -> str: ...
 
 
 class Spend(Protocol):

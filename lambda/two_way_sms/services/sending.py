@@ -19,7 +19,7 @@ from typing import Any
 from two_way_sms.adapters.batch_failures import failure_reason
 from two_way_sms.adapters.request_outcomes import REFUSED, SENT, UNKNOWN
 from two_way_sms.adapters.send_claims import DONE, SENDING
-from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
+from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
 from two_way_sms.outbound.budget import SPEND_LIMIT_ERROR
 from two_way_sms.outbound.policy import OPTED_OUT, PRICE_ABOVE_MAX, REJECTED, SenderSettings
 from two_way_sms.outbound.request import SendRequest
@@ -85,13 +85,15 @@ class OnceOnlySender:
             return self._finish(key, now, {"status": UNKNOWN, "at": now}, claimed=False)
         try:
             result = self._gateway.send(
-                destination=send.request.destination,
-                origination_identity=self._settings.origination_identity,
-                body=send.body,
-                message_type=send.message_type,
-                context=send_context(send.request),
-                max_price=self._settings.max_price_usd,
-                time_to_live_seconds=self._settings.time_to_live_seconds,
+                OutgoingText(
+                    destination=send.request.destination,
+                    origination_identity=self._settings.origination_identity,
+                    body=send.body,
+                    message_type=send.message_type,
+                    context=send_context(send.request),
+                    max_price=self._settings.max_price_usd,
+                    time_to_live_seconds=self._settings.time_to_live_seconds,
+                )
             )
         except (RetryableSendError, AccountSpendLimitReached):
             self._finish_claim(key, now, None)  # surely not sent: a retry may claim it again
