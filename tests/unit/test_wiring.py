@@ -56,3 +56,20 @@ def test_default_session_clients_are_created_only_when_a_service_is_first_called
     assert clients.sms.upper() == "<PINPOINT-SMS-VOICE-V2>"  # an attribute of the real client
     clients.sms.lower()
     assert created == ["pinpoint-sms-voice-v2"]
+
+
+def test_a_client_can_have_its_own_botocore_config(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    from two_way_sms.handlers.sender import SMS_RETRIES
+
+    clients = wiring.AwsClients.from_default_session(configs={"sms": SMS_RETRIES})
+    assert clients.sms.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}  # 3 retries
+    assert clients.sqs.meta.config.retries != clients.sms.meta.config.retries
+
+
+def test_a_config_for_a_client_that_does_not_exist_is_refused():
+    import pytest
+    from botocore.config import Config
+
+    with pytest.raises(ValueError, match="no AWS client named smss"):
+        wiring.AwsClients.from_default_session(configs={"smss": Config()})

@@ -8,10 +8,8 @@ slots and sends each text at most once. What one invocation holds lives in its `
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -133,11 +131,13 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
     return handler
 
 
+# Few, quick retries of SendTextMessage: a throttle that survives them is deferred through the queue instead.
+SMS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
+
+
 def _wire() -> LambdaHandler:
     settings = SenderFunctionSettings.from_environment(os.environ)
-    # Few, quick retries of SendTextMessage: a throttle that survives them is deferred through the queue instead.
-    sms = boto3.client("pinpoint-sms-voice-v2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
-    return make_handler(settings, replace(AwsClients.from_default_session(), sms=sms))
+    return make_handler(settings, AwsClients.from_default_session(configs={"sms": SMS_RETRIES}))
 
 
 handler = wired_on_first_call(_wire)

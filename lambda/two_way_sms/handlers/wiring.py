@@ -11,11 +11,12 @@ DynamoDB) instead of importing the module again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -34,12 +35,18 @@ class AwsClients:
     s3: Any
 
     @classmethod
-    def from_default_session(cls) -> AwsClients:
-        """Clients of the default session, so ``AWS_ENDPOINT_URL_<SERVICE>`` points them at an emulator."""
+    def from_default_session(cls, configs: Mapping[str, Config] | None = None) -> AwsClients:
+        """Clients of the default session, so ``AWS_ENDPOINT_URL_<SERVICE>`` points them at an emulator;
+        ``configs`` gives a client its own botocore ``Config`` by field name (``{"sms": Config(...)}``)."""
+        configs = dict(configs or {})
+        unknown = sorted(set(configs) - set(_CLIENTS) - {"dynamodb"})
+        if unknown:
+            raise ValueError(f"no AWS client named {', '.join(unknown)}; the clients are {', '.join(_CLIENTS)}")
+        settings = {name: {"config": config} for name, config in configs.items()}  # none: boto3's defaults
         return cls(
-            dynamodb=_Lazy(lambda: boto3.resource("dynamodb")),
+            dynamodb=_Lazy(lambda: boto3.resource("dynamodb", **settings.get("dynamodb", {}))),
             **{
-                name: _Lazy(lambda service=service: boto3.client(service))  # type: ignore[misc]
+                name: _Lazy(lambda service=service, name=name: boto3.client(service, **settings.get(name, {})))  # type: ignore[misc]
                 for name, service in _CLIENTS.items()
             },
         )
