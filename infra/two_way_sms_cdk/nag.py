@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
@@ -25,6 +27,24 @@ def register_rule_packs(app: App) -> None:
 
 def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+DEAD_LETTER_QUEUE_REASON = "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand"
+
+
+def acknowledge_dead_letter_queue(queue: sqs.IQueue, reason: str = DEAD_LETTER_QUEUE_REASON) -> None:
+    """A dead-letter queue has no dead-letter queue of its own (Serverless-SQSRedrivePolicy)."""
+    acknowledge(queue.node.default_child, "Serverless-SQSRedrivePolicy", reason)
+
+
+def acknowledge_sqs_event_source(mapping: lambda_.EventSourceMapping) -> None:
+    """An SQS event source mapping fails over through its queue's redrive policy, not a destination."""
+    acknowledge(
+        mapping.node.default_child,
+        "Serverless-LambdaEventSourceMappingDestination",
+        "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
+        "failed messages to the dead-letter queue",
+    )
 
 
 def nag_resource_name(value: Any) -> str:

@@ -28,7 +28,11 @@ from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_
 from two_way_sms_cdk.constructs.outbound_sender import SCHEDULER_PRINCIPAL, grant_create_schedules
 from two_way_sms_cdk.constructs.policies import role_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
-from two_way_sms_cdk.nag import acknowledge, nag_resource_name
+from two_way_sms_cdk.nag import (
+    acknowledge,
+    acknowledge_dead_letter_queue,
+    nag_resource_name,
+)
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # the most SQS keeps a message
 # Lambda's limits for asynchronous invocations.
@@ -313,11 +317,7 @@ class Campaigns(Construct):
             (self.dead_letter_queue, "the campaigns function's on-failure destination"),
             (self.schedule_dead_letter_queue, "the dead-letter queue of every schedule in the group"),
         ):
-            acknowledge(
-                queue.node.default_child,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
-            )
+            acknowledge_dead_letter_queue(queue)
             acknowledge(
                 queue.node.default_child,
                 "AwsSolutions-SQS3",

@@ -25,7 +25,7 @@ from two_way_sms_cdk.constructs.message_ledger import MessageLedger
 from two_way_sms_cdk.constructs.policies import regional_arn, role_policy, source_conditions
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.tables import grant_table_actions
-from two_way_sms_cdk.nag import acknowledge
+from two_way_sms_cdk.nag import acknowledge, acknowledge_dead_letter_queue
 
 EVENT_SOURCE = "aws.sms-voice"
 DELIVERY_STATUS_DETAIL_TYPE = "Text Message Delivery Status Updated"
@@ -310,11 +310,7 @@ class DeliveryEvents(Construct):
                 "minutes per producer or consumer credential, a few dollars a month",
             )
         for queue in (self.dead_letter_queue, self.rule_dead_letter_queue):
-            acknowledge(
-                queue.node.default_child,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
-            )
+            acknowledge_dead_letter_queue(queue)
         acknowledge(
             self.rule_dead_letter_queue.node.default_child,
             "AwsSolutions-SQS3",

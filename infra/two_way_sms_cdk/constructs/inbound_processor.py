@@ -28,7 +28,7 @@ from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
 from two_way_sms_cdk.constructs.tables import encrypted_table
 from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
-from two_way_sms_cdk.nag import acknowledge
+from two_way_sms_cdk.nag import acknowledge, acknowledge_dead_letter_queue, acknowledge_sqs_event_source
 
 # Lambda allows 4 KB of environment variables in all; the settings must fit with the rest
 # (about 1,450 bytes once resolved: the names of the tables, configuration set, opt-out list,
@@ -300,18 +300,9 @@ class InboundProcessor(Construct):
 
     def _acknowledge_findings(self) -> None:
         mapping = next(c for c in self.function.node.children if isinstance(c, lambda_.EventSourceMapping))
-        acknowledge(
-            mapping.node.default_child,
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
-            "failed messages to the dead-letter queue",
-        )
+        acknowledge_sqs_event_source(mapping)
         for queue in (self.dead_letter_queue, self.subscription_dead_letter_queue):
-            acknowledge(
-                queue.node.default_child,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
-            )
+            acknowledge_dead_letter_queue(queue)
         acknowledge(
             self.subscription_dead_letter_queue.node.default_child,
             "AwsSolutions-SQS3",

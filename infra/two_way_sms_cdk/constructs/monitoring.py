@@ -26,7 +26,7 @@ from two_way_sms_cdk.constructs.monitoring_dashboard import (
 )
 from two_way_sms_cdk.constructs.policies import regional_arn, source_conditions
 from two_way_sms_cdk.constructs.queues import encrypted_queue
-from two_way_sms_cdk.nag import acknowledge
+from two_way_sms_cdk.nag import acknowledge, acknowledge_dead_letter_queue
 
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 SNS_PRINCIPAL = "sns.amazonaws.com"
@@ -431,9 +431,8 @@ class Monitoring(Construct):
                 dead_letter_queue=dead_letters,
             )
         resource = dead_letters.node.default_child
-        acknowledge(
-            resource,
-            "Serverless-SQSRedrivePolicy",
+        acknowledge_dead_letter_queue(
+            dead_letters,
             "This queue is itself a dead-letter queue (of the alarm emails); it is alarmed and its messages "
             "are read by hand",
         )

@@ -33,7 +33,12 @@ from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
 from two_way_sms_cdk.constructs.tables import encrypted_table, grant_table_actions
 from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
-from two_way_sms_cdk.nag import acknowledge, nag_resource_name
+from two_way_sms_cdk.nag import (
+    acknowledge,
+    acknowledge_dead_letter_queue,
+    acknowledge_sqs_event_source,
+    nag_resource_name,
+)
 
 MAX_SETTINGS_BYTES = SENDER_SETTINGS_BYTES  # of Lambda's 4 KB (config/environment_limits.py says why)
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
@@ -326,17 +331,8 @@ class OutboundSender(Construct):
         grant_create_schedules(self.function, schedule_group, scheduler_role)
 
     def _acknowledge_findings(self) -> None:
-        acknowledge(
-            self.event_source_mapping.node.default_child,
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event source mappings take no on-failure destination; the queue's redrive policy sends "
-            "failed messages to the dead-letter queue",
-        )
-        acknowledge(
-            self.dead_letter_queue.node.default_child,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself a dead-letter queue; its messages are inspected and redriven by hand",
-        )
+        acknowledge_sqs_event_source(self.event_source_mapping)
+        acknowledge_dead_letter_queue(self.dead_letter_queue)
 
     # -- grants -------------------------------------------------------------------------------
     def grant_enqueue(self, grantee: iam.IGrantable) -> iam.Grant:
