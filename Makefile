@@ -14,7 +14,7 @@ CONFIG ?=
 STACK  ?=
 CDK_CONTEXT := $(if $(CONFIG),-c configFile=$(CONFIG)) $(if $(STACK),-c stackName=$(STACK))
 
-.PHONY: help install deps synth test lint bench example deploy destroy diff clean
+.PHONY: help install deps synth test lint bench sandbox chat example deploy destroy diff clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 16
@@ -54,6 +54,15 @@ lint: $(VENV)/.installed ## ruff (lint, format) and mypy (strict on the runtime 
 
 bench: install ## print the benchmark figures
 	$(BIN)/python bench/run.py
+
+# The stack's real handlers on emulated AWS (moto + the End User Messaging emulator), with the settings
+# the synthesized stack gives them: a page on http://127.0.0.1:8642/ (PORT=), or a terminal chat.
+PORT ?=
+sandbox: install ## the handlers on emulated AWS and a page on localhost: a phone and a console (CONFIG=, PORT=)
+	$(BIN)/python -m two_way_sms_local.sandbox serve $(if $(CONFIG),--config $(CONFIG)) $(if $(PORT),--port $(PORT))
+
+chat: install ## the same sandbox in the terminal: text the business number, see the replies (CONFIG=)
+	$(BIN)/python -m two_way_sms_local.sandbox chat $(if $(CONFIG),--config $(CONFIG))
 
 # The README's reuse path, as a user takes it: the library as a wheel in a fresh virtual environment,
 # its functions' dependencies from its one command, and the example app synthesized under the four

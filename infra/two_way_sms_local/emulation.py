@@ -120,6 +120,53 @@ def delivery_event(
     return event
 
 
+def text_delivery_detail(
+    event_type: str,
+    *,
+    message_id: str,
+    at_ms: int,
+    requested_at_ms: int,
+    is_final: bool,
+    status: str,
+    description: str,
+    origination: str,
+    destination: str,
+    body: str,
+    message_type: str,
+    context: dict[str, str] | None = None,
+    price_per_part_usd: str = "0.00581",
+    carrier_fee_per_part_usd: str = "0.00266",
+) -> dict[str, Any]:
+    """The ``detail`` of one "Text Message Delivery Status Updated" event for a text End User Messaging
+    accepted: the sample's fields (carrier, country), this text's ids, times, encoding, parts and price."""
+    from decimal import Decimal
+
+    from two_way_sms.encoding import analyse
+
+    report = analyse(body)
+    detail: dict[str, Any] = json.loads((SAMPLES / "delivery-event-eventbridge.json").read_text())["detail"]
+    detail.update(
+        {
+            "eventType": event_type,
+            "eventTimestamp": at_ms,
+            "isFinal": is_final,
+            "originationPhoneNumber": origination,
+            "destinationPhoneNumber": destination,
+            "messageId": message_id,
+            "messageRequestTimestamp": requested_at_ms,
+            "messageEncoding": "GSM" if report.encoding == "GSM-7" else "UCS2",
+            "messageType": message_type,
+            "messageStatus": status,
+            "messageStatusDescription": description,
+            "context": dict(context or {}),
+            "totalMessageParts": report.parts,
+            "totalMessagePrice": float(Decimal(price_per_part_usd) * report.parts),
+            "totalCarrierFee": float(Decimal(carrier_fee_per_part_usd) * report.parts),
+        }
+    )
+    return detail
+
+
 def lifecycle_events(message_id: str = MESSAGE_ID) -> list[dict[str, Any]]:
     return [
         delivery_event(t, after_ms=ms, is_final=final, status=status, description=text, message_id=message_id)

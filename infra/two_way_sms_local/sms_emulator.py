@@ -13,7 +13,9 @@ service does, as far as the sender can tell:
 - a destination on the opt-out list gets ``ConflictException`` with Reason
   ``DESTINATION_PHONE_NUMBER_OPTED_OUT``; a price above ``MaxPrice`` gets
   ``ValidationException`` with Reason ``PRICE_OVER_THRESHOLD``;
-- every accepted send is recorded (destination, body, parts, time, context, message id).
+- every accepted send is recorded (destination, body, parts, time, context, message id);
+- the opt-out list: ``put_opted_out_number``, ``delete_opted_out_number`` and
+  ``describe_opted_out_numbers`` (paginated, filtered) keep and read ``opted_out``.
 
 ``SimulatedClock`` is the clock both the fake and the handler use: ``sleep`` advances time
 instead of waiting, so a burst of hundreds of paced sends runs in milliseconds.
@@ -25,6 +27,7 @@ import itertools
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -87,8 +90,14 @@ class SmsEmulator:
     clock: SimulatedClock
     mps: float = 3.0  # per origination identity, unless listed in mps_by_origination
     mps_by_origination: dict[str, float] = field(default_factory=dict)
+    # Other names of one origination identity (its ARN, its id) -> the name throughput is kept under:
+    # the service meters a number once, however a call names it. Empty: each name is its own identity.
+    aliases: dict[str, str] = field(default_factory=dict)
     price_per_part_usd: Decimal = Decimal("0.00581")
     opted_out: set[str] = field(default_factory=set)
+    # What describe_opted_out_numbers reports beside the set: numbers put by the API, and when first seen listed.
+    opted_out_by_api: set[str] = field(default_factory=set)
+    opted_out_seen_at: dict[str, float] = field(default_factory=dict)
     sent: list[SentText] = field(default_factory=list)
     throttles: int = 0
     forced_errors: deque = field(default_factory=deque)  # ClientErrors to raise on the next sends
@@ -102,9 +111,10 @@ class SmsEmulator:
             raise self.forced_errors.popleft()
         now = self.clock.now()
         origination = params["OriginationIdentity"]
+        metered = self.aliases.get(origination, origination)
         body = params["MessageBody"]
         parts = analyse(body).parts
-        if self._over_throughput(origination, parts, now):
+        if self._over_throughput(metered, parts, now):
             self.throttles += 1
             raise _error("ThrottlingException", "Rate exceeded", "SendTextMessage")
         if params["DestinationPhoneNumber"] in self.opted_out:
@@ -123,7 +133,7 @@ class SmsEmulator:
                 "SendTextMessage",
                 Reason="PRICE_OVER_THRESHOLD",
             )
-        self._recent.setdefault(origination, deque()).append((now, parts))
+        self._recent.setdefault(metered, deque()).append((now, parts))
         message_id = f"msg-{next(self._ids):05d}"
         self.sent.append(
             SentText(
@@ -144,6 +154,9 @@ class SmsEmulator:
 
     def put_opted_out_number(self, **params: Any) -> dict[str, Any]:
         _validate("PutOptedOutNumber", params)
+        if params["OptedOutNumber"] not in self.opted_out:
+            self.opted_out_by_api.add(params["OptedOutNumber"])
+            self.opted_out_seen_at[params["OptedOutNumber"]] = self.clock.now()
         self.opted_out.add(params["OptedOutNumber"])
         return {"OptOutListName": params["OptOutListName"], "OptedOutNumber": params["OptedOutNumber"]}
 
@@ -152,7 +165,50 @@ class SmsEmulator:
         if params["OptedOutNumber"] not in self.opted_out:
             raise _error("ResourceNotFoundException", "not opted out", "DeleteOptedOutNumber")
         self.opted_out.discard(params["OptedOutNumber"])
+        self.opted_out_by_api.discard(params["OptedOutNumber"])
+        self.opted_out_seen_at.pop(params["OptedOutNumber"], None)
         return {"OptOutListName": params["OptOutListName"], "OptedOutNumber": params["OptedOutNumber"]}
+
+    def describe_opted_out_numbers(self, **params: Any) -> dict[str, Any]:
+        """The opted-out numbers, sorted, a page of ``MaxResults`` (default 100) at a time (``NextToken``).
+
+        ``OptedOutNumbers`` narrows the answer to those numbers that are on the list; the filter
+        ``end-user-opted-out`` keeps those the customer opted out by texting (``true``) or not.
+        The emulator keeps no per-number history: ``OptedOutTimestamp`` is when the emulator first
+        saw the number listed (its clock's time then), and a number put on the list by
+        ``put_opted_out_number`` is an API opt-out (``EndUserOptedOut`` false); any other number
+        in ``opted_out`` is the customer's own (added by a test, as the carrier or AWS would).
+        """
+        _validate("DescribeOptedOutNumbers", params)
+        numbers = sorted(self.opted_out)
+        if "OptedOutNumbers" in params:
+            numbers = [n for n in numbers if n in set(params["OptedOutNumbers"])]
+        for number in numbers:
+            self.opted_out_seen_at.setdefault(number, self.clock.now())
+        for entry in params.get("Filters", []):
+            wanted = {value.lower() for value in entry["Values"]}
+            numbers = [n for n in numbers if str(n not in self.opted_out_by_api).lower() in wanted]
+        start = 0
+        if "NextToken" in params:
+            if not params["NextToken"].isdigit() or int(params["NextToken"]) > len(numbers):
+                raise _error("ValidationException", "NextToken is not valid", "DescribeOptedOutNumbers")
+            start = int(params["NextToken"])
+        end = start + params.get("MaxResults", 100)
+        response: dict[str, Any] = {
+            "OptOutListArn": f"arn:aws:sms-voice:us-east-1:123456789012:opt-out-list/{params['OptOutListName']}",
+            "OptOutListName": params["OptOutListName"],
+            "OptedOutNumbers": [
+                {
+                    "OptedOutNumber": number,
+                    "OptedOutTimestamp": datetime.fromtimestamp(self.opted_out_seen_at[number], tz=timezone.utc),
+                    "EndUserOptedOut": number not in self.opted_out_by_api,
+                }
+                for number in numbers[start:end]
+            ],
+        }
+        if end < len(numbers):
+            response["NextToken"] = str(end)
+        return response
 
     # -- test helpers ----------------------------------------------------------------------
     def fail_next(self, code: str, *, reason: str | None = None, times: int = 1) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+import sys
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,19 @@ def test_unknown_setting_is_rejected():
         parse_config(config(stop_replay="typo"))
 
 
+def test_a_misspelt_key_is_named_before_the_key_it_leaves_missing():
+    raw = config(stop_replay="typo")
+    raw.pop("stop_reply")
+    with pytest.raises(ConfigError, match=r"^config has unknown settings \['stop_replay'\]: allowed are \['\$schema'"):
+        parse_config(raw)
+
+
+def test_reading_a_config_imports_no_cdk():
+    """The operator's command and the sandbox read configs without the seconds aws_cdk takes to import."""
+    code = "import sys, two_way_sms_cdk.config; assert 'aws_cdk' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_reply_with_a_smart_quote_is_reported_as_ucs2_because_of_a_lookalike():
     reports = reports_by_name(config(default_reply="Example Clinic: we’ll answer soon. Reply STOP to opt out."))
     warning = reports["default_reply"].warning
@@ -135,8 +150,7 @@ def test_shard_count_with_an_on_demand_stream_is_rejected():
 def test_shard_count_outside_1_to_500_or_not_a_whole_number_is_rejected(shard_count):
     with pytest.raises(
         ConfigError,
-        match=rf"delivery_events\.shard_count {re.escape(repr(shard_count))} must be a "
-        r"whole number from 1 to 500",
+        match=rf"delivery_events\.shard_count {re.escape(repr(shard_count))} must be an integer from 1 to 500",
     ):
         parse_config(config(delivery_events={"shard_count": shard_count}))
 
@@ -145,8 +159,7 @@ def test_shard_count_outside_1_to_500_or_not_a_whole_number_is_rejected(shard_co
 def test_ledger_retention_outside_1_to_3650_days_is_rejected(days):
     with pytest.raises(
         ConfigError,
-        match=rf"delivery_events\.ledger_retention_days {re.escape(repr(days))} must be "
-        r"a whole number from 1 to 3650",
+        match=rf"delivery_events\.ledger_retention_days {re.escape(repr(days))} must be an integer from 1 to 3,650",
     ):
         parse_config(config(delivery_events={"ledger_retention_days": days}))
 

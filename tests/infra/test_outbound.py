@@ -829,13 +829,16 @@ def test_max_parts_outside_1_to_10_is_rejected(parts):
 
 
 def test_promotional_daily_limit_below_one_is_rejected_and_null_means_unlimited():
-    fails(outbound(promotional_daily_limit=0), "outbound.promotional_daily_limit 0 must be None or an integer >= 1")
+    fails(
+        outbound(promotional_daily_limit=0),
+        "outbound.promotional_daily_limit 0 must be an integer of at least 1 or null",
+    )
     assert parse_config(outbound(promotional_daily_limit=None)).outbound.promotional_daily_limit is None
 
 
 @pytest.mark.parametrize("value", [1, 0, 1001, "2"])
 def test_max_concurrency_outside_2_to_1000_is_rejected(value):
-    fails(outbound(max_concurrency=value), f"outbound.max_concurrency {value!r} must be a whole number from 2 to 1000")
+    fails(outbound(max_concurrency=value), f"outbound.max_concurrency {value!r} must be an integer from 2 to 1,000")
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ class World:
         self.templates_file.write_text(json.dumps(TEMPLATES))
         self.tmp_path = tmp_path
         self.stack_reads = 0
+        self.sessions = 0  # boto3 sessions the command made: 0 when it stopped before any AWS call
+        self.clients: dict[str, Any] = {}  # service name -> a fake client (the End User Messaging emulator)
         self.outputs = {
             "OutboundQueueUrl": self.queue_url,
             "OutboundTableName": "outbound",
@@ -58,6 +60,7 @@ class World:
 
     def session(self, **kwargs: Any) -> Any:
         world = self
+        world.sessions += 1
 
         class StackSession:
             """boto3's session, but CloudFormation answers from a Stubber (checked against its model)."""
@@ -66,6 +69,8 @@ class World:
                 self._session = boto3.Session(region_name=kwargs.get("region_name", REGION))
 
             def client(self, name: str) -> Any:
+                if name in world.clients:
+                    return world.clients[name]
                 if name != "cloudformation":
                     return self._session.client(name)
                 client = self._session.client("cloudformation")
@@ -117,6 +122,7 @@ class World:
 def world(emulated_aws, monkeypatch, tmp_path):
     for name in (cli.QUEUE_URL_VARIABLE, cli.STACK_VARIABLE):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./cdk.json unless a test writes one: the templates' default
     yield World(tmp_path)
 
 

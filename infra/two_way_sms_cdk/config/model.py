@@ -11,6 +11,7 @@ from typing import Any
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.encoding import EncodingReport
 from two_way_sms.outbound.policy import SenderSettings
+from two_way_sms.outbound.request import MESSAGE_TYPES  # the domain's; part of this package's API
 from two_way_sms.outbound.templates import Template
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
@@ -51,7 +52,6 @@ CONFIG_FILE_CONTEXT_KEY = "configFile"
 
 NUMBER_TYPES = ("LONG_CODE", "TOLL_FREE", "TEN_DLC", "SIMULATOR")
 CAPABILITIES = ("SMS", "VOICE", "MMS")
-MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
 ORIGINATION_TYPES = ("phone-number", "pool")
 STREAM_MODES = ("PROVISIONED", "ON_DEMAND")
 MAX_SHARD_COUNT = 500  # Kinesis's default shard quota in the largest regions; more takes a quota increase

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,10 +27,13 @@ class EventsNotDelivered(RuntimeError):
 
 
 class BusinessEventBus:
-    def __init__(self, client: Any, bus_name: str, *, source: str = SOURCE) -> None:
+    def __init__(
+        self, client: Any, bus_name: str, *, source: str = SOURCE, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._client = client  # boto3 "events"
         self._bus_name = bus_name
         self._source = source
+        self._sleep = sleep  # the pause before sending refused entries again (a sandbox's clock, in tests)
 
     def put(self, events: Sequence[BusinessEvent]) -> None:
         entries = [self._entry(event) for event in events]
@@ -59,7 +62,7 @@ class BusinessEventBus:
             failed = [(entry, result) for entry, result in zip(entries, results) if result.get("ErrorCode")]
             entries = [entry for entry, _ in failed]
             errors = sorted({str(result.get("ErrorCode")) for _, result in failed})
-            time.sleep(min(0.1 * 2**attempt, 1.0))
+            self._sleep(min(0.1 * 2**attempt, 1.0))
         raise EventsNotDelivered(
             f"{len(entries)} business events not delivered to {self._bus_name}: {', '.join(errors)}"
         )

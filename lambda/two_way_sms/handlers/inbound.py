@@ -98,7 +98,7 @@ def make_handler(
         telemetry=PowertoolsTelemetry(logger, metrics),
         ledger=ledger,
         conversations=ConversationStore(table(settings.conversations_table)) if settings.conversations_table else None,
-        bus=BusinessEventBus(clients.events, settings.event_bus_name) if settings.event_bus_name else None,
+        bus=BusinessEventBus(clients.events, settings.event_bus_name, sleep=sleep) if settings.event_bus_name else None,
         # The registry as it is now: the extensions imported above registered their handlers with it.
         router=router if router is not None else routing.router,
         flows=flow_settings.flows,
