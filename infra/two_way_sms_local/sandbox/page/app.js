@@ -385,6 +385,12 @@ function renderThread(customer) {
   thread.dataset.customer = app.customer;
 }
 
+// "Opted in" only with the customer's opt-in on record: without one, promotional texts are refused.
+function consentLabel(consent) {
+  if (consent.opted_out) return "Opted out";
+  return consent.proofs.some((proof) => proof.change === "OPTED_IN") ? "Opted in" : "Not opted out (no opt-in on record)";
+}
+
 function renderConsent(customer) {
   const consent = customer ? customer.consent : null;
   if (!changed("consent", consent)) return;
@@ -395,7 +401,7 @@ function renderConsent(customer) {
     el("dd", {}, el("span", {
       class: `badge ${consent.opted_out ? "bad" : "ok"}`, "data-testid": "consent-status",
       "data-opted-out": String(consent.opted_out),
-    }, consent.opted_out ? "Opted out" : "Opted in")),
+    }, consentLabel(consent))),
     el("dt", {}, "On the number's opt-out list"),
     el("dd", {}, el("span", {
       class: `badge ${consent.on_opt_out_list ? "bad" : ""}`, "data-testid": "consent-list",
