@@ -36,5 +36,7 @@ for reply in config.reply_reports:
     print(f"reply {reply.name}: {reply.report.describe()}", file=sys.stderr)
     if reply.warning:
         cdk.Annotations.of(stack).add_warning_v2(f"two-way-sms:{reply.name}", reply.warning)
+for line in config.rules_reports:  # the rules in force for protect.allowed_countries (two_way_sms.rules)
+    print(f"rules in force: {line}", file=sys.stderr)
 register_rule_packs(app)
 app.synth()

@@ -23,7 +23,10 @@ STAMP = ".requirements-sha256"
 LAMBDA_PYTHON_VERSION = "3.14"
 _PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION]
 # Data no handler reads (phonenumbers' geocoding and carrier tables: ~40 MB).
-_PRUNED = ["phonenumbers/geodata", "phonenumbers/carrierdata", "bin"]
+# Not read at run time: phonenumbers' geocoder and carrier tables, holidays' translations (the functions
+# name holidays in English) and its financial-market calendars. tests/infra/test_lambda_layer.py runs the
+# layer's own copies on what the functions call.
+_PRUNED = ["phonenumbers/geodata", "phonenumbers/carrierdata", "holidays/locale", "holidays/financial", "bin"]
 
 
 def layer_dir() -> Path:
@@ -66,7 +69,7 @@ def build(layer_dir: Path) -> Path:
 
 
 def _digest() -> str:
-    return hashlib.sha256(REQUIREMENTS.read_bytes() + " ".join(_PLATFORM).encode()).hexdigest()
+    return hashlib.sha256(REQUIREMENTS.read_bytes() + " ".join(_PLATFORM + _PRUNED).encode()).hexdigest()
 
 
 def main() -> None:

@@ -50,8 +50,10 @@ Judgement calls, and why:
   its texts.
 When in doubt the rule favours the customer: a missed revocation is a violation, an extra
 one costs one confirmation (which may ask about its scope, 64.1200(a)(12)) and a START.
-Other languages than English are out of scope but for AWS's ARRET and a few Spanish words
-(NO MAS, BAJA, CANCELAR, ALTO); ``extra_opt_out_words`` and ``opt_out_phrases`` add more.
+The grammar reads English. Spanish and French revocation is the words of ``two_way_sms.languages``
+(ALTO, PARAR, CANCELAR, DETENER, BAJA, NO MAS; ARRET), alone or after courtesy words ("por favor,
+alto"); ``responder.decide`` also takes a message that *begins with* one of them as an opt-out, as
+AWS does with its keywords. ``extra_opt_out_words`` and ``opt_out_phrases`` add more.
 """
 
 from __future__ import annotations
@@ -441,11 +443,16 @@ OPT_OUT_COMMANDS: tuple[tuple[str, str, bool], ...] = (
     ("CANCEL", "CANCEL+", False),  # not after a request: "I want to cancel" is the appointment
     ("ARRET", "ARRET(?:E|EZ)?", False),
     ("TD", "TD", False),
-    ("NO MORE TEXTS", "NO MORE|NO MAS", False),
+    ("NO MORE TEXTS", "NO MORE", False),
     ("WRONG NUMBER", WRONG_NUMBER, False),
-    ("UNSUBSCRIBE", "DARME DE BAJA|BAJA", False),
-    ("CANCEL", "CANCELAR", False),
-    ("STOP", "ALTO", False),
+    # Spanish and French: the words of ``two_way_sms.languages`` (its module says where each comes
+    # from), each its own canonical so that the decision knows the customer's language.
+    ("NO MAS", "NO MAS", False),
+    ("BAJA", "DARME DE BAJA|DAR DE BAJA|BAJA", False),
+    ("CANCELAR", "CANCELAR", False),
+    ("ALTO", "ALTO", False),
+    ("PARAR", "PARAR", False),
+    ("DETENER", "DETENER", False),
 )
 
 # A time after the wording asks for other hours, not for no messages: "don't text me before 9am".
@@ -674,12 +681,14 @@ def _wording_regex(pattern: str) -> re.Pattern[str]:
 
 
 BUILT_IN_OPT_OUT_WORDS = frozenset(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS)
+# The grammar's own commands (ALTO, PARAR, ...): a configuration's word list repeats them.
+_COMMAND_WORDS = frozenset(canonical for canonical, _, _ in OPT_OUT_COMMANDS)
 
 
 @lru_cache(maxsize=32)
 def revocation_matcher(extra_words: tuple[str, ...] = (), extra_phrases: tuple[str, ...] = ()) -> RevocationMatcher:
     """The matcher for a configuration's extra opt-out words and phrases, compiled once per configuration."""
-    words = tuple(w for w in extra_words if normalise_keyword(w) not in BUILT_IN_OPT_OUT_WORDS)
+    words = tuple(w for w in extra_words if normalise_keyword(w) not in BUILT_IN_OPT_OUT_WORDS | _COMMAND_WORDS)
     return RevocationMatcher(words, extra_phrases)
 
 

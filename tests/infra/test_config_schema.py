@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import types
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.outbound.templates import parse_template
+from two_way_sms.quiet_hours import DailyWindow
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
 from two_way_sms_cdk.config import ExtensionsConfig, NewNumber, TwoWaySmsConfig, document, parse_config
@@ -31,6 +32,11 @@ REPLIES = {
     "help_reply": "Example Clinic: help at +1 206 555 0100 or example.com/sms. Reply STOP to cancel.",
     "stop_reply": "Example Clinic: you are unsubscribed and will receive no more messages.",
     "opt_in_reply": "Example Clinic: you are subscribed again. Reply STOP to cancel.",
+}
+SPANISH = {
+    "help_reply": "Clínica Ejemplo: ayuda al +1 206 555 0100. Envíe ALTO para cancelar.",
+    "stop_reply": "Clínica Ejemplo: se ha dado de baja y no recibirá más mensajes.",
+    "opt_in_reply": "Clínica Ejemplo: se ha suscrito de nuevo. Envíe ALTO para cancelar.",
 }
 POOL_ID = "pool-0123456789abcdef0123456789abcdef"
 SURVEY = {
@@ -48,6 +54,7 @@ EVERY_SECTION: dict[str, Any] = {
     "extra_opt_in_words": ["again"],
     "opt_out_phrases": ["take me off"],
     "default_reply": "Example Clinic: thanks! Reply HELP for help.",
+    "languages": {"es": SPANISH},
     "self_managed_opt_outs": True,
     "message_type": "PROMOTIONAL",
     "opt_out_list_name": "clinic-opt-outs",
@@ -72,7 +79,19 @@ EVERY_SECTION: dict[str, Any] = {
         "replace_lookalikes": False,
         "max_parts": 4,
         "promotional_daily_limit": 1,
-        "quiet_hours": {"start": "09:00", "end": "20:00", "state_rules": False},
+        "quiet_hours": {
+            "start": "09:00",
+            "end": "20:00",
+            "jurisdictions": {
+                "US-FL": {
+                    "windows": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "09:00-19:00"),
+                    "blackout_dates": ["2026-12-24"],
+                    "cap": 2,
+                }
+            },
+            "blackout_dates": ["2026-12-31"],
+            "overrides": [{"jurisdiction": "US-RI", "rule": "sundays", "reason": "counsel's advice"}],
+        },
         "max_concurrency": 4,
         "templates": {"offer": {"body": "Hi {name}, 10% off this week.", "message_type": "PROMOTIONAL"}},
     },
@@ -98,7 +117,10 @@ EXISTING = {
     **EVERY_SECTION,
     "origination": {"existing": {"origination_type": "pool", "origination_id": POOL_ID, "number_type": "TOLL_FREE"}},
     "delivery_events": {"stream_mode": "ON_DEMAND"},  # the other value of the key shard_count cannot go with
+    # window (every day) cannot go with windows (by day)
+    "outbound": {**EVERY_SECTION["outbound"], "quiet_hours": {"jurisdictions": {"US-CT": {"window": "10:00-19:00"}}}},
 }
+NINE_TO_SEVEN = DailyWindow(time(9), time(19))
 
 # Every key of the document (``[]``: of each entry of a list, ``{}``: of each value of an object)
 # -> where the typed config keeps it, and the value it gets from NEW_NUMBER (or EXISTING).
@@ -119,6 +141,10 @@ LANDS = {
     "extra_opt_in_words": (lambda c: c.responder.extra_opt_in_words, ("AGAIN",)),
     "opt_out_phrases": (lambda c: c.responder.opt_out_phrases, ("take me off",)),
     "default_reply": (lambda c: c.responder.default_reply, "Example Clinic: thanks! Reply HELP for help."),
+    **{
+        f"languages{{}}.{name}": (lambda c, name=name: getattr(c.responder.languages[0], name), SPANISH[name])
+        for name in ("help_reply", "stop_reply", "opt_in_reply")
+    },
     "self_managed_opt_outs": (lambda c: c.responder.self_managed_opt_outs, True),
     "message_type": (lambda c: c.message_type, "PROMOTIONAL"),
     "opt_out_list_name": (lambda c: c.opt_out_list_name, "clinic-opt-outs"),
@@ -142,7 +168,32 @@ LANDS = {
     "outbound.promotional_daily_limit": (lambda c: c.outbound.promotional_daily_limit, 1),
     "outbound.quiet_hours.start": (lambda c: c.outbound.quiet_hours.start, time(9)),
     "outbound.quiet_hours.end": (lambda c: c.outbound.quiet_hours.end, time(20)),
-    "outbound.quiet_hours.state_rules": (lambda c: c.outbound.quiet_hours.state_rules, False),
+    "outbound.quiet_hours.jurisdictions{}.window": (
+        lambda c: c.outbound.quiet_hours.jurisdictions["US-CT"],
+        (DailyWindow(time(10), time(19)),) * 7,
+    ),
+    **{
+        f"outbound.quiet_hours.jurisdictions{{}}.windows.{day}": (
+            lambda c, n=n: c.outbound.quiet_hours.jurisdictions["US-FL"][n],
+            NINE_TO_SEVEN,
+        )
+        for n, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    },
+    "outbound.quiet_hours.jurisdictions{}.blackout_dates": (
+        lambda c: c.outbound.quiet_hours.blackout_dates["US-FL"],
+        frozenset({date(2026, 12, 24)}),
+    ),
+    "outbound.quiet_hours.jurisdictions{}.cap": (lambda c: c.outbound.quiet_hours.caps["US-FL"], 2),
+    "outbound.quiet_hours.blackout_dates": (lambda c: c.outbound.quiet_hours.blackout_dates["*"], {date(2026, 12, 31)}),
+    "outbound.quiet_hours.overrides[].jurisdiction": (
+        lambda c: c.outbound.quiet_hours.overrides[0].jurisdiction,
+        "US-RI",
+    ),
+    "outbound.quiet_hours.overrides[].rule": (lambda c: c.outbound.quiet_hours.overrides[0].rule, "sundays"),
+    "outbound.quiet_hours.overrides[].reason": (
+        lambda c: c.outbound.quiet_hours.overrides[0].reason,
+        "counsel's advice",
+    ),
     "outbound.max_concurrency": (lambda c: c.outbound.max_concurrency, 4),
     "outbound.templates{}.body": (lambda c: c.outbound.templates["offer"].body, "Hi {name}, 10% off this week."),
     "outbound.templates{}.message_type": (lambda c: c.outbound.templates["offer"].message_type, "PROMOTIONAL"),
@@ -166,7 +217,8 @@ LANDS = {
     "inbound.reply_limits.per_day": (lambda c: c.inbound.reply_limits.per_day, 4),
     "inbound.reply_limits.same_text_minutes": (lambda c: c.inbound.reply_limits.same_text_seconds, 60),
 }
-NOTHING_TO_THE_STACK = {"$schema"}  # for editors only
+# "$schema": for editors only; state_rules: kept for configs that set it, true only (the rules table always applies).
+NOTHING_TO_THE_STACK = {"$schema", "outbound.quiet_hours.state_rules"}
 # Keys whose default is another key's value: the value that key has in these configs.
 DEFAULT_OF_ANOTHER_KEY = {"protect.deletion_protection": EVERY_SECTION["deletion_protection"]}
 

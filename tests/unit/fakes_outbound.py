@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from two_way_sms.conversations.engine import Conversation
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.outbound.budget import SpendBudget
 from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.limits import promotional_subject
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import CampaignRef, SendRequest
 from two_way_sms.outbound.templates import Template
@@ -133,19 +134,23 @@ class MemoryContacts:
     ) -> ConsentRecorded:
         self.consents.append({"number": number, "change": change, "message_id": message_id, "source": source})
         state = self.states.get(number, ContactState())
-        self.states[number] = ContactState(
+        self.states[number] = replace(
+            state,
             opted_out=change is ConsentChange.OPTED_OUT,
             opted_in=change is ConsentChange.OPTED_IN or state.opted_in,
-            recent_promotional=state.recent_promotional,
-            campaign_sends=state.campaign_sends,
         )
         return ConsentRecorded(new_proof=True, current=True)
 
-    def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool:
+    def record_promotional_send(
+        self, number: str, key: str, campaign: CampaignRef | None, at: datetime, *, subject: str | None = None
+    ) -> bool:
         self.promotional.append((number, key, campaign, at))
         state = self.states.get(number, ContactState())
-        self.states[number] = ContactState(
-            state.opted_out, state.opted_in, {**state.recent_promotional, key: at.timestamp()}, state.campaign_sends
+        subject = subject or promotional_subject(campaign, None)
+        self.states[number] = replace(
+            state,
+            recent_promotional={**state.recent_promotional, key: at.timestamp()},
+            promotional_subjects={**state.promotional_subjects, **({key: subject} if subject else {})},
         )
         return True
 

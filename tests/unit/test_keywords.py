@@ -64,3 +64,56 @@ def test_keyword_problems_name_the_keyword(keyword, problem):
 
 def test_a_good_keyword_has_no_problem():
     assert keyword_problem("HOURS") is None
+
+
+# -- other languages (two_way_sms.languages) ---------------------------------------------------------
+def test_every_other_language_word_is_one_keyword_as_end_user_messaging_takes_it():
+    from two_way_sms.languages import LANGUAGES
+
+    for language in LANGUAGES.values():
+        for word in language.words:
+            assert keyword_problem(word) is None and word == normalise(word)
+            # OptionalKeyword.Keyword: the CloudFormation docs say ^(?!.*(?i)(stop|help))[ \S]+ (none inside),
+            # the registry schema cfn-lint ships ^(?!(?i)(stop|help)$)[ \S]+: these words pass the stricter one
+            assert language.code == "en" or not {"STOP", "HELP"} & {word[i : i + 4] for i in range(len(word))}
+
+
+@pytest.mark.parametrize(
+    "body, word",
+    [("ALTO", "ALTO"), ("alto.", "ALTO"), ("Parar por favor", "PARAR"), ("CANCELAR", "CANCELAR"), ("ayuda", "AYUDA")],
+)
+def test_spanish_words_match_in_any_case(body, word):
+    assert first_keyword(body, ["ALTO", "PARAR", "CANCELAR", "AYUDA"]) == word
+
+
+@pytest.mark.parametrize("body", ["ARRÊT", "Arrêt", "arrêt!", "ARRET"])
+def test_french_words_match_with_or_without_their_accent(body):
+    assert first_keyword(body, ["ARRET", "AIDE"]) == "ARRET"
+
+
+@pytest.mark.parametrize(
+    "body, canonical",
+    [
+        ("Alto", "ALTO"),
+        ("por favor, alto", "ALTO"),
+        ("PARAR", "PARAR"),
+        ("Detener por favor", "DETENER"),
+        ("cancelar", "CANCELAR"),
+        ("Darme de baja", "BAJA"),
+        ("no más", "NO MAS"),
+        ("Arrêtez", "ARRET"),
+    ],
+)
+def test_the_revocation_grammar_names_spanish_and_french_words_as_themselves(body, canonical):
+    from two_way_sms.keywords import find_revocation
+
+    assert find_revocation(body) == canonical
+
+
+def test_the_grammar_reads_every_other_language_opt_out_word():
+    from two_way_sms.keywords import find_revocation
+    from two_way_sms.languages import LANGUAGES, OTHER_LANGUAGES, language_of
+
+    for code in OTHER_LANGUAGES:
+        for word in LANGUAGES[code].opt_out_words:
+            assert language_of(find_revocation(word)) == code, word

@@ -9,6 +9,7 @@ from two_way_sms.responder import (
     Intent,
     KeywordAction,
     KeywordRule,
+    LanguageReplies,
     ResponderSettings,
     decide,
 )
@@ -138,3 +139,133 @@ def test_self_managed_numbers_register_no_compliance_keywords_for_aws_to_answer(
 
 def test_settings_survive_the_trip_through_the_environment_as_json():
     assert ResponderSettings.from_json(AWS_MANAGED.to_json()) == AWS_MANAGED
+
+
+# -- other languages ---------------------------------------------------------------------------------
+SPANISH = LanguageReplies("es", "ayuda: +1 206 555 0100", "baja confirmada", "alta confirmada")
+FRENCH = LanguageReplies("fr", "aide : +1 206 555 0100", "désabonnement confirmé")
+BILINGUAL = dataclasses.replace(AWS_MANAGED, languages=(SPANISH, FRENCH))
+BILINGUAL_SELF_MANAGED = dataclasses.replace(BILINGUAL, self_managed_opt_outs=True)
+
+
+@pytest.mark.parametrize(
+    "body, matched, language",
+    [
+        ("ALTO", "ALTO", "es"),
+        ("alto", "ALTO", "es"),
+        ("Parar", "PARAR", "es"),
+        ("CANCELAR", "CANCELAR", "es"),
+        ("Detener por favor", "DETENER", "es"),
+        ("baja", "BAJA", "es"),
+        ("por favor, alto", "ALTO", "es"),
+        ("ARRÊT", "ARRET", "fr"),
+        ("arret", "ARRET", "fr"),
+        ("STOP", "STOP", "en"),
+    ],
+)
+def test_the_handler_confirms_an_opt_out_in_the_language_of_the_word(body, matched, language):
+    decision = decide(body, opted_out=False, settings=BILINGUAL_SELF_MANAGED)
+
+    assert decision.intent is Intent.OPT_OUT and decision.consent_change is ConsentChange.OPTED_OUT
+    assert (decision.matched, decision.language) == (matched, language)
+    assert decision.reply == BILINGUAL_SELF_MANAGED.replies_in(language).stop_reply and decision.update_opt_out_list
+
+
+@pytest.mark.parametrize(
+    "body, language, reply", [("AYUDA", "es", SPANISH.help_reply), ("Aide", "fr", FRENCH.help_reply)]
+)
+def test_help_words_are_answered_in_their_language(body, language, reply):
+    decision = decide(body, opted_out=True, settings=BILINGUAL_SELF_MANAGED)
+    assert (decision.intent, decision.language, decision.reply) == (Intent.HELP, language, reply)
+
+
+def test_a_spanish_opt_in_word_is_confirmed_in_spanish_and_start_in_english():
+    inicio = decide("Inicio", opted_out=True, settings=BILINGUAL_SELF_MANAGED)
+    start = decide("START", opted_out=True, settings=BILINGUAL_SELF_MANAGED)
+    assert (inicio.consent_change, inicio.language, inicio.reply) == (ConsentChange.OPTED_IN, "es", "alta confirmada")
+    assert (start.language, start.reply) == ("en", "welcome back")
+
+
+def test_configured_languages_words_are_registered_on_the_number_with_their_replies():
+    registered = {k.keyword: (k.action, k.reply) for k in BILINGUAL.number_keywords()}
+    for word in ("ALTO", "PARAR", "CANCELAR", "DETENER", "BAJA"):
+        assert registered[word] == (KeywordAction.OPT_OUT, "baja confirmada")
+    assert registered["ARRET"] == (KeywordAction.OPT_OUT, "désabonnement confirmé")  # AWS's word, in French
+    assert registered["AYUDA"] == registered["AUXILIO"] == (KeywordAction.AUTOMATIC_RESPONSE, SPANISH.help_reply)
+    assert registered["AIDE"] == (KeywordAction.AUTOMATIC_RESPONSE, FRENCH.help_reply)
+    assert registered["INICIO"] == (KeywordAction.OPT_IN, "alta confirmada")
+    assert decide("ALTO", opted_out=False, settings=BILINGUAL).reply is None  # AWS answered it in Spanish
+    assert decide("AYUDA", opted_out=False, settings=BILINGUAL).reply is None
+
+
+def test_without_languages_the_number_keywords_and_settings_are_what_they_were():
+    assert [k.keyword for k in AWS_MANAGED.number_keywords()] == [
+        "INFO",
+        "START",
+        "UNSTOP",
+        "JOIN",
+        "STOPALL",
+        "REVOKE",
+        "CEASE",
+    ]
+    assert '"languages"' not in AWS_MANAGED.to_json()
+
+
+def test_an_unconfigured_languages_opt_out_is_honoured_and_confirmed_in_english():
+    decision = decide("Alto por favor", opted_out=False, settings=AWS_MANAGED)
+    assert (decision.intent, decision.language, decision.reply) == (Intent.OPT_OUT, "es", "stopped")
+    assert decision.update_opt_out_list  # not registered: the handler puts the number on the list
+
+
+def test_an_unconfigured_languages_help_word_gets_the_english_help_but_its_opt_in_word_nothing():
+    assert decide("AYUDA", opted_out=False, settings=AWS_MANAGED).reply == "help"
+    assert decide("INICIO", opted_out=True, settings=AWS_MANAGED).consent_change is None
+
+
+def test_a_keyword_of_an_unconfigured_languages_help_word_keeps_its_own_reply():
+    settings = dataclasses.replace(AWS_MANAGED, keywords=(KeywordRule("AYUDA", "Llame al +1 206 555 0100"),))
+    assert decide("ayuda", opted_out=False, settings=settings).reply == "Llame al +1 206 555 0100"
+
+
+def test_a_toll_free_number_registers_no_spanish_opt_out_words_and_the_handler_confirms_in_spanish():
+    toll_free = dataclasses.replace(BILINGUAL, number_type="TOLL_FREE")
+    registered = {k.keyword for k in toll_free.number_keywords()}
+    assert {"AYUDA", "AIDE", "INICIO"} <= registered and not {"ALTO", "ARRET"} & registered
+    assert decide("ALTO", opted_out=False, settings=toll_free).reply == "baja confirmada"
+
+
+def test_the_replies_name_each_language_for_reports_and_the_environment_check():
+    replies = BILINGUAL.replies
+    assert replies["languages.es.stop_reply"] == "baja confirmada" and "languages.fr.opt_in_reply" not in replies
+
+
+def test_settings_with_languages_survive_the_trip_as_json():
+    assert ResponderSettings.from_json(BILINGUAL.to_json()) == BILINGUAL
+
+
+@pytest.mark.parametrize(
+    "replies, message",
+    [
+        (dict(language="de", help_reply="h", stop_reply="s"), "language 'de' is not one of"),
+        (dict(language="en", help_reply="h", stop_reply="s"), "language 'en' is not one of"),
+        (dict(language="es", help_reply="h", stop_reply="s"), "needs an opt_in_reply"),
+    ],
+)
+def test_language_replies_are_checked_when_built(replies, message):
+    with pytest.raises(ValueError, match=message):
+        LanguageReplies(**replies)
+
+
+def test_a_language_is_configured_once():
+    with pytest.raises(ValueError, match="more than once"):
+        dataclasses.replace(AWS_MANAGED, languages=(FRENCH, FRENCH))
+
+
+def test_a_spanish_word_you_configured_yourself_stays_registered_without_the_language():
+    settings = dataclasses.replace(
+        AWS_MANAGED,
+        extra_opt_out_words=("ALTO",),
+        keywords=(KeywordRule("PARAR", "stopped", KeywordAction.OPT_OUT),),
+    )
+    registered = {k.keyword for k in settings.number_keywords() if k.action is KeywordAction.OPT_OUT}
+    assert {"ALTO", "PARAR"} <= registered and not {"DETENER", "BAJA", "ARRET"} & registered

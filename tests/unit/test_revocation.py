@@ -92,7 +92,7 @@ REVOCATIONS = [
     ("I do not consent to these texts", "REVOKE"),
     ("I never signed up for this", "REVOKE"),
     ("no more texts", "NO MORE TEXTS"),
-    ("no más", "NO MORE TEXTS"),
+    ("no más", "NO MAS"),  # Spanish: its own canonical, so the decision knows the language
     ("I don't want any more texts", "NO MORE TEXTS"),
     ("I no longer wish to receive these messages", "NO MORE TEXTS"),
     ("stop sending me messages", "STOP"),

@@ -2,7 +2,7 @@
 
 import dataclasses
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,12 +34,17 @@ from two_way_sms.outbound.policy import (
 )
 from two_way_sms.outbound.request import CampaignRef, ConversationRef, SendRequest
 from two_way_sms.outbound.templates import parse_template
-from two_way_sms.quiet_hours import TCPA_WINDOW, US_STATE_WINDOWS, DailyWindow, QuietHoursRules
+from two_way_sms.quiet_hours import TCPA_WINDOW, US_STATE_AREA_CODES, DailyWindow, QuietHoursRules
+from two_way_sms.rules import load_rules
 
 NEW_YORK = "+12125550100"  # TCPA 8-21, Eastern time
 DALLAS = "+12145550100"  # Texas: Mon-Sat 9-21, Sun 12-21, Central time
 TULSA = "+19185550100"  # Oklahoma: 8-20 and at most 3 promotional texts per 24 h
 TOLL_FREE = "+18005550100"  # no time zone can be told from the number
+MIAMI = "+13055550100"  # Florida: 8-20 and at most 3 promotional texts per 24 h on the same subject
+TORONTO = "+14165550100"  # Canada: the CRTC's curfew, not the TCPA
+SALT_LAKE = "+18015550100"  # Utah: no Sundays, no legal holidays
+LONDON = "+442079460000"  # another country: the configured default window
 
 EASTERN = ZoneInfo("America/New_York")
 CENTRAL = ZoneInfo("America/Chicago")
@@ -284,10 +289,34 @@ def test_a_promotional_text_to_a_number_without_a_known_zone_is_refused():
     assert plan(promotional(TOLL_FREE)).reason == UNKNOWN_TIME_ZONE
 
 
-def test_custom_quiet_hours_from_the_settings_are_applied():
-    settings = dataclasses.replace(SETTINGS, quiet_hours=QuietHoursRules(DailyWindow(time(10), time(16)), states={}))
+def test_the_operators_tightening_from_the_settings_is_applied():
+    tighter = QuietHoursRules(states={"US": (DailyWindow(time(10), time(16)),) * 7})
+    settings = dataclasses.replace(SETTINGS, quiet_hours=tighter)
     result = plan(promotional(), now=datetime(2026, 11, 23, 9, 0, tzinfo=EASTERN), settings=settings)
     assert result.hold_until == datetime(2026, 11, 23, 10, 0, tzinfo=EASTERN)
+
+
+def test_the_configured_default_window_applies_to_numbers_of_other_countries():
+    london = ZoneInfo("Europe/London")
+    settings = dataclasses.replace(SETTINGS, quiet_hours=QuietHoursRules(DailyWindow(time(10), time(16))))
+    result = plan(promotional(LONDON), now=datetime(2026, 11, 23, 9, 0, tzinfo=london), settings=settings)
+    assert result.hold_until == datetime(2026, 11, 23, 10, 0, tzinfo=london)
+    new_york_nine = datetime(2026, 11, 23, 9, 0, tzinfo=EASTERN)
+    assert plan(promotional(), now=new_york_nine, settings=settings).outcome is Outcome.SEND
+
+
+def test_a_canadian_number_is_held_on_a_weekend_morning_under_the_crtc_curfew():
+    # CRTC Unsolicited Telecommunications Rules, Part III: weekends 10:00-18:00.
+    toronto = ZoneInfo("America/Toronto")
+    result = plan(promotional(TORONTO), now=datetime(2026, 11, 28, 9, 0, tzinfo=toronto))
+    assert (result.reason, result.hold_until) == (QUIET_HOURS, datetime(2026, 11, 28, 10, 0, tzinfo=toronto))
+
+
+def test_a_promotional_text_on_a_state_holiday_waits_for_the_next_open_day():
+    # Utah Code 13-25a-103(3): Pioneer Day (Friday 24 July 2026), then Saturday 8:00.
+    mountain = ZoneInfo("America/Denver")
+    result = plan(promotional(SALT_LAKE), now=datetime(2026, 7, 24, 12, 0, tzinfo=mountain))
+    assert result.hold_until == datetime(2026, 7, 25, 8, 0, tzinfo=mountain)
 
 
 # -- limits -------------------------------------------------------------------------------------------------
@@ -310,6 +339,19 @@ def test_oklahoma_refuses_a_fourth_promotional_text_within_24_hours():
 def test_oklahoma_allows_a_fourth_promotional_text_once_the_first_is_25_hours_old():
     contact = ContactState(opted_in=True, recent_promotional=sent(1, 5, 25, now=OK_NOON))
     assert plan(promotional(TULSA), contact=contact, now=OK_NOON, settings=UNLIMITED).outcome is Outcome.SEND
+
+
+def test_florida_refuses_a_fourth_text_of_the_same_campaign_and_says_which_rule():
+    # Fla. Stat. 501.616(6)(b): 3 per 24 h on the same subject (the campaign).
+    spring = CampaignRef("spring", "run-1", max_per_recipient=5)
+    earlier = sent(1, 2, 3)
+    subjects = dict.fromkeys(earlier, "campaign:spring")
+    contact = ContactState(opted_in=True, recent_promotional=earlier, promotional_subjects=subjects)
+    result = plan(promotional(MIAMI, campaign=spring), contact=contact, settings=UNLIMITED)
+    assert (result.outcome, result.reason) == (Outcome.REFUSE, OVER_STATE_LIMIT)
+    assert result.detail.startswith("US-FL (Florida) allows 3 promotional texts per 24 h on the same subject (Fla.")
+    summer = CampaignRef("summer", "run-1", max_per_recipient=5)
+    assert plan(promotional(MIAMI, campaign=summer), contact=contact, settings=UNLIMITED).outcome is Outcome.SEND
 
 
 def test_three_texts_a_day_elsewhere_are_not_a_state_limit():
@@ -359,14 +401,20 @@ def test_quiet_hours_hold_before_limits_refuse():
 # -- settings ---------------------------------------------------------------------------------------------
 
 
-def test_the_default_quiet_hours_are_the_tcpa_window_and_the_stricter_states():
-    assert SETTINGS.quiet_hours == QuietHoursRules(default=TCPA_WINDOW, states=US_STATE_WINDOWS)
+def test_the_default_quiet_hours_are_the_rules_table_with_the_tcpa_window_elsewhere():
+    assert SETTINGS.quiet_hours == QuietHoursRules(default=TCPA_WINDOW)
+    # The legal windows given as the operator's: a tightening that tightens nothing.
+    legal = {code: load_rules().week(code) for code in US_STATE_AREA_CODES}
+    assert QuietHoursRules(default=TCPA_WINDOW, states=legal) == SETTINGS.quiet_hours
 
 
-def test_sender_settings_round_trip_through_json_with_custom_quiet_hours():
+def test_sender_settings_round_trip_through_json_with_the_operators_tightening():
     rules = QuietHoursRules(
         default=DailyWindow(time(9), time(20, 30)),
-        states={"RI": (DailyWindow(time(10), time(17, 15, 30)),) * 7},
+        states={"RI": (DailyWindow(time(10), time(17, 15, 30)),) * 6 + (None,)},
+        blackout_dates={"US-LA": frozenset({date(2026, 7, 3)}), "*": frozenset({date(2026, 12, 24)})},
+        caps={"US-FL": 2},
+        waivers=frozenset({("US-UT", "holidays")}),
     )
     settings = SenderSettings(
         "arn:aws:sms-voice:us-east-1:111122223333:pool/pool-1",
@@ -382,15 +430,27 @@ def test_sender_settings_round_trip_through_json_with_custom_quiet_hours():
     assert SenderSettings.from_json(SETTINGS.to_json()) == SETTINGS
     assert json.loads(settings.to_json())["quiet_hours"] == {
         "default": "09:00-20:30",
-        "states": {"RI": "10:00-17:15:30"},
+        "jurisdictions": {"US-RI": ["10:00-17:15:30"] * 6 + [None]},
+        "blackout_dates": {"*": ["2026-12-24"], "US-LA": ["2026-07-03"]},
+        "caps": {"US-FL": 2},
+        "waivers": ["US-UT:holidays"],
     }
 
 
-def test_the_default_settings_fit_comfortably_in_a_lambda_environment():
-    quiet_hours = json.loads(SETTINGS.to_json())["quiet_hours"]
-    assert quiet_hours["states"]["FL"] == "08:00-20:00"
-    assert quiet_hours["states"]["TX"] == ["09:00-21:00"] * 6 + ["12:00-21:00"]
-    assert len(SETTINGS.to_json()) < 700
+def test_the_rules_table_is_not_in_the_environment():
+    assert json.loads(SETTINGS.to_json())["quiet_hours"] == {"default": "08:00-21:00"}
+    assert len(SETTINGS.to_json()) < 300
+
+
+def test_settings_of_the_previous_release_are_read_and_their_state_copy_ignored():
+    # Functions deployed before the rules table carried the state windows in their environment.
+    states = {"NJ": "08:00-20:00", "TX": ["09:00-21:00"] * 6 + ["12:00-21:00"]}
+    previous = {
+        "origination_identity": "+12065550199",
+        "mps": 1,
+        "quiet_hours": {"default": "08:00-21:00", "states": states},
+    }
+    assert SenderSettings.from_json(json.dumps(previous)).quiet_hours == QuietHoursRules()
 
 
 @pytest.mark.parametrize(
@@ -398,8 +458,14 @@ def test_the_default_settings_fit_comfortably_in_a_lambda_environment():
     [
         ({"default": "8-21"}, "window '8-21'"),
         ({"default": "21:00-08:00"}, "must start before it ends"),
-        ({"states": {"TX": ["09:00-21:00"] * 6}}, "6 daily windows"),
-        ({"states": {"TX": 9}}, "state 'TX'"),
+        ({"jurisdictions": {"US-TX": ["09:00-21:00"] * 6}}, "6 daily windows"),
+        ({"jurisdictions": {"US-TX": 9}}, "jurisdiction 'US-TX'"),
+        ({"jurisdictions": {"US-NJ": "09:00-20:00"}}, "'US-NJ': no such jurisdiction"),
+        ({"blackout_dates": {"*": ["24/12/2026"]}}, "blackout_dates '[*]'"),
+        ({"states": 3}, "states must be an object"),
+        ({"caps": {"US-FL": 0}}, "cap of US-FL 0 must be a whole number"),
+        ({"waivers": ["US-FL"]}, "must be a list of"),
+        ({"waivers": ["US-FL:hours"]}, "must be one of window, sundays, holidays, cap"),
         ({"default": "08:00-21:00", "weekends": {}}, "unknown fields: weekends"),
     ],
 )

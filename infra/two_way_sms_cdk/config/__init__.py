@@ -4,8 +4,9 @@
 may build in code. Its JSON form (``cdk.json`` context or a file) has one pydantic model,
 ``document.ConfigDocument`` (the sections in ``sections`` and ``messaging``, the values in
 ``values``), which also produces the published JSON Schema; ``parsing`` validates a config with
-it and builds the typed one, with the checks across sections (``checks``), failing the synth
-with one line (``errors``) that names the bad value.
+it and builds the typed one, with the checks across sections (``checks``; ``quiet_hours``
+against the solicitation rules table), failing the synth with one line (``errors``) that
+names the bad value.
 """
 
 from two_way_sms_cdk.config import model

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from two_way_sms.conversations.flows import Flow, step_texts
 from two_way_sms.encoding import analyse, replace_lookalikes
+from two_way_sms.languages import LANGUAGES
 from two_way_sms.outbound.policy import PROMOTIONAL, SenderSettings, with_opt_out_instruction
 from two_way_sms.outbound.templates import Template, parse_template, render, templates_to_json
 from two_way_sms.responder import ResponderSettings
@@ -26,8 +27,24 @@ from two_way_sms_cdk.config.model import ConfigError, OutboundConfig
 VALIDATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
 
 
+def language_words(responder: ResponderSettings) -> None:
+    """A configured language's words are its replies' to answer: no keyword or extra word may take one."""
+    for code in sorted(responder.configured_languages):
+        language = LANGUAGES[code]
+        for index, keyword in enumerate(responder.keywords):
+            if keyword.keyword in language.words:
+                raise ConfigError(
+                    f"keywords[{index}].keyword {keyword.keyword!r} is a {language.name} consent or help word: "
+                    f"languages.{code} answers it; remove the keyword"
+                )
+        for setting in ("extra_opt_out_words", "extra_opt_in_words"):
+            for word in getattr(responder, setting):
+                if word in language.words:
+                    raise ConfigError(f"{setting} {word!r} is a {language.name} word already: remove it")
+
+
 def inbound_environment(responder: ResponderSettings) -> None:
-    """The replies and keywords fit the inbound function's environment."""
+    """The replies (in every language) and keywords fit the inbound function's environment."""
     size = len(responder.to_json().encode())
     if size > INBOUND_SETTINGS_BYTES:
         sizes = {name: len(json.dumps(text, ensure_ascii=False).encode()) for name, text in responder.replies.items()}
@@ -97,6 +114,7 @@ def start_words(flows: Mapping[str, Flow], responder: ResponderSettings) -> None
     taken = {k.keyword: "a keyword" for k in responder.keywords}
     taken.update({word: "an opt-out word" for word in responder.opt_out_words})
     taken.update({word: "an opt-in word" for word in responder.opt_in_words})
+    taken.update({word: "a help word" for word in responder.help_words})
     for flow in flows.values():
         for word in flow.start_words:
             if word in taken:

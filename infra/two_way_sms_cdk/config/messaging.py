@@ -20,20 +20,29 @@ from two_way_sms.outbound.policy import (
     MIN_TIME_TO_LIVE_SECONDS,
 )
 from two_way_sms.outbound.request import TEMPLATE_ID_PATTERN, TRANSACTIONAL
+from two_way_sms.quiet_hours import WAIVABLE_RULES
 from two_way_sms.responder import KeywordAction
+from two_way_sms.rules import load_rules
 from two_way_sms_cdk.config.errors import problem, rule
 from two_way_sms_cdk.config.model import DEFAULT_MAX_PRICE_USD, MAX_CONCURRENCY, OutboundConfig, QuietHoursConfig
 from two_way_sms_cdk.config.values import (
     Action,
     ClockTime,
+    DateText,
     MessageType,
     Reply,
     Section,
+    Text,
+    WindowText,
     Word,
     explained,
     one_of,
     repeats,
 )
+
+JURISDICTIONS = tuple(load_rules().jurisdictions)
+Jurisdiction = one_of(JURISDICTIONS)
+WaivableRule = one_of(WAIVABLE_RULES)
 
 
 class Keyword(Section):
@@ -53,13 +62,103 @@ class Keyword(Section):
         return value
 
 
-# -- outbound -----------------------------------------------------------------------------------------
-class QuietHours(Section):
-    """When PROMOTIONAL texts may reach a recipient, in the recipient's local time."""
+class LanguageReplies(Section):
+    """The replies in one more language: its consent and help words (two_way_sms.languages) get them."""
 
-    start: ClockTime = Field(QuietHoursConfig.start.strftime("%H:%M"), description="Recipient's local time.")
+    help_reply: Reply = Field(description="The answer to its help words (AYUDA, AIDE), with contact details.")
+    stop_reply: Reply = Field(description="The confirmation of its opt-out words (ALTO, ARRET), in the language.")
+    opt_in_reply: Reply | None = Field(
+        None, description="The confirmation of its opt-in words (Spanish INICIO); only for a language that has some."
+    )
+
+
+# -- outbound -----------------------------------------------------------------------------------------
+_DAY_HELP = "Left out: the law's window that day; null: no promotional text that day."
+
+
+class DailyWindows(Section):
+    """A window per day of the week, in the recipient's local time."""
+
+    mon: WindowText | None = Field(None, description=_DAY_HELP)
+    tue: WindowText | None = Field(None, description=_DAY_HELP)
+    wed: WindowText | None = Field(None, description=_DAY_HELP)
+    thu: WindowText | None = Field(None, description=_DAY_HELP)
+    fri: WindowText | None = Field(None, description=_DAY_HELP)
+    sat: WindowText | None = Field(None, description=_DAY_HELP)
+    sun: WindowText | None = Field(None, description=_DAY_HELP)
+
+
+class JurisdictionRules(Section):
+    """The operator's rules for one jurisdiction's numbers: stricter than the law's unless an override names one."""
+
+    window: WindowText | None = Field(None, description='One window every day ("09:00-19:00"), within the law\'s.')
+    windows: DailyWindows | None = Field(None, description="A window by day (instead of window), within the law's.")
+    blackout_dates: Annotated[list[DateText], AfterValidator(repeats)] = Field(
+        [], examples=[["2026-12-24"]], description="Local dates with no promotional text (a day a governor declares)."
+    )
+    cap: int | None = Field(
+        None, ge=1, description="At most this many promotional texts per 24 h on the same subject; not above the law's."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> JurisdictionRules:
+        if self.window is not None and self.windows is not None:
+            raise rule("give window (every day) or windows (by day), not both")
+        return self
+
+
+class Override(Section):
+    """A legal rule of the rules table lifted on purpose: synth warns of each, with its reason."""
+
+    jurisdiction: Jurisdiction = Field(description="The jurisdiction whose rule is lifted (US, US-RI, CA, ...).")
+    rule: WaivableRule = Field(
+        description="window: its hours and closed days give way to jurisdictions.<code>.window(s); sundays: its "
+        "Sunday ban; holidays: its legal holidays; cap: its frequency cap."
+    )
+    reason: Text = Field(description="Why the rule does not apply to your texts (counsel's advice, an exemption).")
+
+
+class QuietHours(Section):
+    """When and how often PROMOTIONAL texts may reach a recipient, in the recipient's local time."""
+
+    start: ClockTime = Field(
+        QuietHoursConfig.start.strftime("%H:%M"),
+        description="Numbers of countries without rules in the table (US and CA have theirs): the window's start.",
+    )
     end: ClockTime = Field(QuietHoursConfig.end.strftime("%H:%M"), description="Later than start, the same day.")
-    state_rules: bool = Field(QuietHoursConfig.state_rules, description="Apply the US states' stricter windows too.")
+    state_rules: bool = Field(
+        QuietHoursConfig.state_rules, description="Kept for configs that set it: the rules table always applies."
+    )
+    jurisdictions: dict[str, JurisdictionRules] = Field(
+        {},
+        json_schema_extra={"propertyNames": {"enum": list(JURISDICTIONS)}},
+        description="Your stricter windows, blackout dates and caps, by jurisdiction of the rules table.",
+    )
+    blackout_dates: Annotated[list[DateText], AfterValidator(repeats)] = Field(
+        [], examples=[["2026-12-24"]], description="Dates with no promotional text to any number (recipient's date)."
+    )
+    overrides: list[Override] = Field(
+        [], description="Legal rules lifted by name, each with its reason (synth warns of each)."
+    )
+
+    @field_validator("state_rules")
+    @classmethod
+    def _always(cls, value: bool) -> bool:
+        if not value:
+            raise problem(
+                "would drop the states' legal rules: the rules table always applies; lift a rule by name "
+                'under overrides ({"jurisdiction": "US-RI", "rule": "sundays", "reason": "..."})'
+            )
+        return value
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _of_the_table(cls, value: dict[str, JurisdictionRules]) -> dict[str, JurisdictionRules]:
+        for code in value:
+            if code not in JURISDICTIONS:
+                codes = ", ".join(JURISDICTIONS)
+                raise problem(f"is not a jurisdiction of the rules table ({codes})", shown=repr(code))
+        return value
 
     @model_validator(mode="after")
     def _within_a_day(self) -> QuietHours:

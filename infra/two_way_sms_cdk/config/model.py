@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from types import MappingProxyType
 from typing import Any
 
@@ -14,7 +14,7 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import MESSAGE_TYPES  # the domain's; part of this package's API
 from two_way_sms.outbound.templates import Template
 from two_way_sms.pacing import DEFAULT_MPS
-from two_way_sms.quiet_hours import US_STATE_WINDOWS, DailyWindow, QuietHoursRules
+from two_way_sms.quiet_hours import DailyWindow, QuietHoursRules, Week
 from two_way_sms.reply_log import ReplyLimits
 from two_way_sms.responder import ResponderSettings
 
@@ -44,6 +44,7 @@ __all__ = [
     "ProtectConfig",
     "QuietHoursConfig",
     "ReplyReport",
+    "RuleOverride",
     "TwoWaySmsConfig",
 ]
 
@@ -125,20 +126,42 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
-class QuietHoursConfig:
-    """When PROMOTIONAL texts may reach a recipient, in the recipient's local time.
+class RuleOverride:
+    """A legal rule of the rules table lifted on purpose: ``rule`` (one of
+    ``two_way_sms.quiet_hours.WAIVABLE_RULES``) of ``jurisdiction``, and why. Synth warns of each."""
 
-    ``start``-``end`` applies everywhere (the TCPA's 8:00-21:00 by default); with
-    ``state_rules`` the stricter US states' windows (``US_STATE_WINDOWS``) apply on top.
+    jurisdiction: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuietHoursConfig:
+    """When and how often PROMOTIONAL texts may reach a recipient, in the recipient's local time.
+
+    The rules table shipped in ``two_way_sms.rules`` governs US and Canadian numbers;
+    ``start``-``end`` is the window of every other country's numbers (8:00-21:00 by default).
+    The operator's tightening: ``jurisdictions`` (a stricter week per jurisdiction, ``None``
+    for a closed day), ``blackout_dates`` (per jurisdiction, or ``"*"`` for every number) and
+    ``caps`` (a lower count per jurisdiction). ``overrides`` lift legal rules by name.
+    ``state_rules`` is kept for configs that set it: the table always applies.
     """
 
     start: time = time(8)
     end: time = time(21)
     state_rules: bool = True
+    jurisdictions: Mapping[str, Week] = field(default_factory=lambda: MappingProxyType({}))
+    blackout_dates: Mapping[str, frozenset[date]] = field(default_factory=lambda: MappingProxyType({}))
+    caps: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    overrides: tuple[RuleOverride, ...] = ()
 
     def rules(self) -> QuietHoursRules:
         return QuietHoursRules(
-            default=DailyWindow(self.start, self.end), states=dict(US_STATE_WINDOWS) if self.state_rules else {}
+            default=DailyWindow(self.start, self.end),
+            states=self.jurisdictions,
+            blackout_dates=self.blackout_dates,
+            caps=self.caps,
+            waivers=frozenset((override.jurisdiction, override.rule) for override in self.overrides),
         )
 
 
@@ -273,6 +296,7 @@ class TwoWaySmsConfig:
     protect: ProtectConfig = ProtectConfig()
     inbound: InboundConfig = InboundConfig()
     reply_reports: tuple[ReplyReport, ...] = field(default=(), compare=False)
+    rules_reports: tuple[str, ...] = field(default=(), compare=False)  # the rules in force, one line each
     warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
 
     @property

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -25,8 +24,8 @@ from two_way_sms.encoding import analyse
 from two_way_sms.outbound.templates import Template, TemplateError, parse_template
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.reply_log import ReplyLimits
-from two_way_sms.responder import KeywordAction, KeywordRule, ResponderSettings
-from two_way_sms_cdk.config import checks
+from two_way_sms.responder import KeywordAction, KeywordRule, LanguageReplies, ResponderSettings
+from two_way_sms_cdk.config import checks, quiet_hours
 from two_way_sms_cdk.config.errors import one_line
 from two_way_sms_cdk.config.messaging import Conversations, Outbound
 from two_way_sms_cdk.config.model import (
@@ -44,7 +43,6 @@ from two_way_sms_cdk.config.model import (
     NewNumber,
     OutboundConfig,
     ProtectConfig,
-    QuietHoursConfig,
     ReplyReport,
     TwoWaySmsConfig,
 )
@@ -93,7 +91,11 @@ def parse_config(raw: dict[str, Any]) -> TwoWaySmsConfig:
         protect=protect,
         inbound=_inbound(document.inbound),
         reply_reports=tuple(_report(name, text) for name, text in responder.replies.items()),
-        warnings=_warnings(origination, protect, document.outbound),
+        rules_reports=quiet_hours.rules_report(outbound.quiet_hours, protect.allowed_countries),
+        warnings=(
+            *_warnings(origination, protect, document.outbound),
+            *quiet_hours.override_warnings(outbound.quiet_hours),
+        ),
     )
 
 
@@ -146,16 +148,20 @@ def _responder(document: ConfigDocument, origination: NewNumber | ExistingOrigin
         default_reply=document.default_reply,
         self_managed_opt_outs=document.self_managed_opt_outs,
         number_type=origination.number_type,
+        languages=tuple(
+            LanguageReplies(code, replies.help_reply, replies.stop_reply, replies.opt_in_reply)
+            for code, replies in document.languages.items()
+        ),
     )
     clash = set(responder.opt_out_words) & set(responder.opt_in_words)
     if clash:
         raise ConfigError(f"words {sorted(clash)} are both opt-out and opt-in words")
+    checks.language_words(responder)
     checks.inbound_environment(responder)
     return responder
 
 
 def _outbound(section: Outbound, origination: NewNumber | ExistingOrigination) -> OutboundConfig:
-    quiet = section.quiet_hours
     outbound = OutboundConfig(
         mps=float(default_mps(origination) if section.mps is None else section.mps),
         max_price_usd=section.max_price_usd,
@@ -163,7 +169,7 @@ def _outbound(section: Outbound, origination: NewNumber | ExistingOrigination) -
         replace_lookalikes=section.replace_lookalikes,
         max_parts=section.max_parts,
         promotional_daily_limit=section.promotional_daily_limit,
-        quiet_hours=QuietHoursConfig(time.fromisoformat(quiet.start), time.fromisoformat(quiet.end), quiet.state_rules),
+        quiet_hours=quiet_hours.quiet_hours_config(section.quiet_hours),
         max_concurrency=section.max_concurrency,
         templates=MappingProxyType(_built_templates(section)),
     )
@@ -274,4 +280,6 @@ def _report(name: str, text: str) -> ReplyReport:
         warning = f"{name} is UCS-2 only because of {shown}: use the plain GSM-7 character to cut the cost per part"
     elif report.is_multipart:
         warning = f"{name} is sent as {report.parts} parts (billed per part)"
+        if report.encoding == "UCS-2":  # accented letters GSM-7 lacks (Spanish á í ó ú, French â ê î ô û)
+            warning += f", UCS-2 because of {' '.join(repr(c) for c in report.non_gsm_characters)}"
     return ReplyReport(name, report, warning)

@@ -17,10 +17,11 @@ import phonenumbers
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from two_way_sms.compliance import EMAIL, help_reply_problem, stop_reply_problem
+from two_way_sms.languages import LANGUAGES, OTHER_LANGUAGES
 from two_way_sms.reply_log import ReplyLimits as DomainReplyLimits
 from two_way_sms.responder import ResponderSettings
 from two_way_sms_cdk.config.errors import problem, rule
-from two_way_sms_cdk.config.messaging import Conversations, Keyword, Outbound
+from two_way_sms_cdk.config.messaging import Conversations, Keyword, LanguageReplies, Outbound
 from two_way_sms_cdk.config.model import (
     MAX_LEDGER_RETENTION_DAYS,
     MAX_SHARD_COUNT,
@@ -331,6 +332,12 @@ class ConfigDocument(Section):
     extra_opt_in_words: list[Word] = Field([], description="Words read as START, beside the usual ones.")
     opt_out_phrases: list[Text] = Field([], description="Phrases read as an opt-out, beside the built-in ones.")
     default_reply: Reply | None = Field(None, description="The answer to anything else; no answer when null.")
+    languages: dict[str, LanguageReplies] = Field(
+        {},
+        json_schema_extra={"propertyNames": {"enum": list(OTHER_LANGUAGES)}},
+        examples=[{"es": {"help_reply": "...", "stop_reply": "...", "opt_in_reply": "..."}}],
+        description="Replies in more languages, by code (es, fr): their words are answered in them.",
+    )
     self_managed_opt_outs: bool = Field(
         ResponderSettings.self_managed_opt_outs,
         description="false: AWS answers HELP/STOP and keeps the opt-out list; true: the handler does it all.",
@@ -374,4 +381,32 @@ class ConfigDocument(Section):
     @classmethod
     def _each_keyword_once(cls, value: list[Keyword]) -> list[Keyword]:
         repeats([keyword.keyword for keyword in value])
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_answer_like_english(cls, value: dict[str, LanguageReplies]) -> dict[str, LanguageReplies]:
+        """Each a language the domain has words for, its replies checked as the English ones are."""
+        for code, replies in value.items():
+            if code not in OTHER_LANGUAGES:
+                raise problem(
+                    f"is not a language with consent words: one of {', '.join(OTHER_LANGUAGES)} (English is "
+                    "help_reply, stop_reply and opt_in_reply)",
+                    shown=repr(code),
+                )
+            name = f"languages.{code}"
+            if message := help_reply_problem(replies.help_reply, name=f"{name}.help_reply"):
+                raise rule(message, prefixed=False)
+            if message := stop_reply_problem(replies.stop_reply, language=code, name=f"{name}.stop_reply"):
+                raise rule(message, prefixed=False)
+            words = LANGUAGES[code].opt_in_words
+            if words and replies.opt_in_reply is None:
+                message = f"{name}.opt_in_reply is required: it answers the opt-in words {list(words)}"
+                raise rule(message, prefixed=False)
+            if not words and replies.opt_in_reply is not None:
+                raise rule(
+                    f"{name}.opt_in_reply would never be sent: {LANGUAGES[code].name} has no opt-in word (START "
+                    "and UNSTOP get opt_in_reply); leave it out",
+                    prefixed=False,
+                )
         return value

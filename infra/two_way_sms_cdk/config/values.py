@@ -7,7 +7,9 @@ countries are checked by the domain's rules (``two_way_sms.keywords``, the SMS c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -46,7 +48,31 @@ Action = one_of(action.value for action in KeywordAction)
 Text = Annotated[str, explained("must be non-empty text", pattern=r"\S")]
 Reply = Annotated[str, explained("must be non-empty text", pattern=r"\S", max_length=MAX_BODY_CHARACTERS)]
 ClockTime = Annotated[str, explained('must be a 24-hour time like "08:00"', pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+_WINDOW_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+_NOT_A_WINDOW = 'must be a window like "09:00-19:00" (24-hour times, the start before the end)'
+WindowText = Annotated[str, explained(_NOT_A_WINDOW, pattern=_WINDOW_PATTERN), AfterValidator(lambda v: window_text(v))]
+DateText = Annotated[
+    str,
+    explained('must be a date like "2026-12-24"', pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(lambda value: _real_date(value)),
+]
 _NOT_A_COUNTRY = 'is not an ISO 3166-1 alpha-2 country code End User Messaging sends to (such as "US", "CA" or "GB")'
+
+
+def window_text(value: str) -> str:
+    """``value`` when it is a window "HH:MM-HH:MM" that starts before it ends."""
+    start, _, end = value.partition("-")
+    if not re.fullmatch(_WINDOW_PATTERN, value) or not start < end:  # "HH:MM" compares as the times do
+        raise problem(_NOT_A_WINDOW)
+    return value
+
+
+def _real_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise problem("is not a date of the calendar") from None
+    return value
 
 
 def _word(value: str) -> str:

@@ -674,7 +674,6 @@ class Sandbox:
         return []
 
     def _keywords(self) -> list[str]:
-        from two_way_sms.keywords import HELP_WORDS
         from two_way_sms.responder import ResponderSettings
 
         number = self.number.number
@@ -682,7 +681,8 @@ class Sandbox:
         responder_json = self.functions.get("inbound", _NO_FUNCTION).environment.get("RESPONDER_SETTINGS")
         if responder_json:
             responder = ResponderSettings.from_json(responder_json)
-            words += [*HELP_WORDS, *responder.opt_out_words, *responder.opt_in_words, *responder.auto_replies]
+            # Every language's help words (AYUDA, AIDE) and opt-out words (ALTO, ARRET): the handler answers them all.
+            words += [*responder.help_words, *responder.opt_out_words, *responder.opt_in_words, *responder.auto_replies]
         return list(dict.fromkeys(words))
 
     def _describe(self) -> Description:

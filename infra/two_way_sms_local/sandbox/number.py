@@ -8,7 +8,10 @@ read from the template's ``AWS::SMSVOICE::PhoneNumber`` (FACTS.md "Keywords and 
   gets the HELP reply, one beginning with STOP or one of AWS's required opt-out words gets the
   STOP reply and puts the number on the opt-out list;
 - every ``OptionalKeywords`` entry answers with its message; ``OPT_OUT``/``OPT_IN`` also put the
-  number on, or take it off, the opt-out list;
+  number on, or take it off, the opt-out list. That is how the Spanish and French words of a
+  configuration with ``languages`` are answered in their language (ALTO, AYUDA, INICIO, AIDE, and
+  ARRET, whose registered French reply comes before AWS's own English STOP reply); a message is
+  matched with accents folded (ARRÊT is ARRET), as the handler reads it;
 - on a US toll-free number STOP is the carrier's: the carrier answers with its own text and
   blocks the number's texts to the customer (they come back as TEXT_BLOCKED, opted out) until
   the customer texts one of the number's OPT_IN keywords.

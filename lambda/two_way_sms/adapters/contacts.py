@@ -15,9 +15,13 @@ late, reuses it), and the state follows the latest (time, message id).
 For outbound messaging the PROFILE also holds the first recorded opt-in (``opt_in_at``,
 ``opt_in_source``: an import's source or ``KEYWORD`` for a START) and imported
 ``attributes``; a second item per number, ``record = "PROMOTIONAL_SENDS"``, holds the
-promotional texts of the last 7 days (``recent``: idempotency key -> epoch seconds) and
-the texts per campaign run (``campaigns``: "<id>/<run>" -> count), written with
-optimistic locking on ``version`` (a read-modify-write of two maps).
+promotional texts of the last 7 days (``recent``: idempotency key -> epoch seconds), their
+subjects for the law's "same subject" caps (``subjects``: key -> ``"campaign:<id>"`` or
+``"template:<id>"``; a key without one counts against every subject) and the texts per
+campaign run (``campaigns``: "<id>/<run>" -> count), written with optimistic locking on
+``version`` (a read-modify-write of the maps). ``subjects`` is a map beside ``recent``, not
+inside it, so an item written before it existed reads as "subject unknown" (the stricter
+reading) and a function still running the previous release reads a new item unchanged.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from botocore.exceptions import ClientError
 from two_way_sms.adapters.batch_reads import batch_get
 from two_way_sms.instants import iso_timestamp as _iso
 from two_way_sms.outbound.contact_state import ContactState
-from two_way_sms.outbound.limits import RETENTION_SECONDS, prune
+from two_way_sms.outbound.limits import RETENTION_SECONDS, promotional_subject, prune
 from two_way_sms.responder import ConsentChange
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,10 +162,16 @@ class ContactsTable:
             found[item["phone_number"]][item["record"]] = item
         return {number: _contact_state(items) for number, items in found.items()}
 
-    def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool:
+    def record_promotional_send(
+        self, number: str, key: str, campaign: CampaignRef | None, at: datetime, *, subject: str | None = None
+    ) -> bool:
         """Counts one promotional text (idempotency ``key``) sent at ``at``; False when ``key``
-        was already counted. Entries older than 7 days are pruned in the same write."""
+        was already counted. Entries older than 7 days are pruned in the same write.
+
+        ``subject`` (``limits.promotional_subject``) defaults to the campaign's; a send with
+        neither is stored without one and counts against every subject."""
         sent_at = at.timestamp()
+        subject = subject or promotional_subject(campaign, None)
         for _ in range(_MAX_ATTEMPTS):
             item = self._table.get_item(
                 Key={"phone_number": number, "record": PROMOTIONAL_SENDS}, ConsistentRead=True
@@ -171,6 +181,9 @@ class ContactsTable:
             if key in recent:
                 return False  # a retry of a send already counted
             recent = prune({**recent, key: sent_at}, at)
+            subjects = {k: str(v) for k, v in item.get("subjects", {}).items() if k in recent}
+            if subject is not None:
+                subjects[key] = subject
             campaigns = {k: int(v) for k, v in item.get("campaigns", {}).items()}
             last_sent = {k: float(v) for k, v in item.get("campaign_last_sent", {}).items()}
             if campaign is not None:
@@ -185,6 +198,7 @@ class ContactsTable:
                         "phone_number": number,
                         "record": PROMOTIONAL_SENDS,
                         "recent": _numbers(recent),
+                        "subjects": subjects,
                         "campaigns": campaigns,
                         "campaign_last_sent": _numbers(last_sent),
                         "version": int(version or 0) + 1,
@@ -271,4 +285,5 @@ def _contact_state(items: Mapping[str, Mapping[str, Any]]) -> ContactState:
         opted_in=bool(profile.get("opt_in_at")),
         recent_promotional={key: float(at) for key, at in sends.get("recent", {}).items()},
         campaign_sends={run: int(count) for run, count in sends.get("campaigns", {}).items()},
+        promotional_subjects={key: str(subject) for key, subject in sends.get("subjects", {}).items()},
     )

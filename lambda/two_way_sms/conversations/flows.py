@@ -36,6 +36,7 @@ from typing import Any
 
 from two_way_sms.keywords import AWS_DEFAULT_OPT_OUT_WORDS, DEFAULT_OPT_IN_WORDS, EXTRA_OPT_OUT_WORDS, HELP_WORDS
 from two_way_sms.keywords import normalise as normalise_text
+from two_way_sms.languages import OTHER_LANGUAGE_WORDS
 from two_way_sms.outbound.templates import TemplateError, parse_template
 
 EVENT_TYPES = (
@@ -50,7 +51,11 @@ EVENT_TYPES = (
     "optin.recorded",
     "verification.locked",  # the engine's: too many wrong one-use codes closed the conversation
 )
-RESERVED_WORDS = frozenset(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + DEFAULT_OPT_IN_WORDS + HELP_WORDS)
+# With the Spanish and French consent and help words (two_way_sms.languages), which win over a flow too.
+RESERVED_WORDS = (
+    frozenset(AWS_DEFAULT_OPT_OUT_WORDS + EXTRA_OPT_OUT_WORDS + DEFAULT_OPT_IN_WORDS + HELP_WORDS)
+    | OTHER_LANGUAGE_WORDS
+)
 SLOT = "{slot}"
 CODE = "{code}"
 ANY = "*"  # any message at all (a support conversation's free text)

@@ -17,3 +17,7 @@ class ContactState:
     # idempotency key -> epoch seconds sent, last 7 days
     campaign_sends: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     # "<campaign_id>/<run_id>" -> messages sent in that run
+    promotional_subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # idempotency key -> subject ("campaign:<id>", "template:<id>") of a recent promotional send;
+    # a key of recent_promotional without one (no campaign nor template, or stored before
+    # subjects were) counts against every subject

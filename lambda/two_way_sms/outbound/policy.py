@@ -15,8 +15,11 @@ Pure: the sender reads the contact's state, calls :func:`plan_send` with an inje
 6. the month's budget (``budget.py``) reached: PROMOTIONAL and campaign texts (and, with a
    hard stop, every other one) -> HOLD until the month turns (BUDGET_REACHED,
    BUDGET_HARD_STOP); the sender parks them until the budget is raised or the month turns;
-7. PROMOTIONAL: zone unknown (or no common window within a week) -> REFUSE UNKNOWN_TIME_ZONE;
-   inside the recipient's quiet hours -> HOLD until they end; over a limit (``limits.py``) -> REFUSE;
+7. PROMOTIONAL: zone unknown (or no common window within ``quiet_hours.SEARCH_DAYS``) -> REFUSE
+   UNKNOWN_TIME_ZONE; outside the recipient's windows (the rules table of ``two_way_sms.rules``
+   for US and Canadian numbers: hours, closed weekdays, legal holidays; the default window for
+   other countries) -> HOLD until one opens; over a limit (``limits.py``: the table's caps, the
+   daily limit, the campaign's) -> REFUSE with the limit in ``detail``;
 8. otherwise SEND.
 
 TRANSACTIONAL messages skip quiet hours and the limits. A template declared PROMOTIONAL is
@@ -32,7 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
 
@@ -45,10 +48,10 @@ from two_way_sms.outbound.budget import (
     next_month_start,
 )
 from two_way_sms.outbound.contact_state import ContactState  # noqa: F401  (part of the policy's interface)
-from two_way_sms.outbound.limits import OVER_CAMPAIGN_LIMIT, OVER_DAILY_LIMIT, OVER_STATE_LIMIT, limit_refusal
+from two_way_sms.outbound.limits import OVER_CAMPAIGN_LIMIT, OVER_DAILY_LIMIT, OVER_STATE_LIMIT, limit_check
 from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
 from two_way_sms.outbound.templates import Template, TemplateError, render
-from two_way_sms.quiet_hours import DailyWindow, QuietHoursRules, locate, next_allowed
+from two_way_sms.quiet_hours import DailyWindow, QuietHoursRules, Week, locate, next_allowed
 
 # Refusal reasons (also metric dimension values and stored on the request outcome).
 OPTED_OUT = "OPTED_OUT"
@@ -115,7 +118,8 @@ class SenderSettings:
 
     origination_identity: str  # what SendTextMessage gets as OriginationIdentity
     mps: float  # parts per second of the origination identity
-    quiet_hours: QuietHoursRules = field(default_factory=QuietHoursRules)  # TCPA 8-21 + US_STATE_WINDOWS
+    # The rules table ships in the package; these are the default window (other countries) and the tightening.
+    quiet_hours: QuietHoursRules = field(default_factory=QuietHoursRules)
     max_price_usd: str | None = None  # per message, passed to SendTextMessage MaxPrice ("0.05")
     time_to_live_seconds: int = 259200  # 5 .. 259,200
     replace_lookalikes: bool = True
@@ -172,37 +176,87 @@ class SenderSettings:
 
 
 def quiet_hours_to_dict(rules: QuietHoursRules) -> dict[str, Any]:
-    """Compact, because the settings travel in a 4 KB Lambda environment: a window is
-    ``"08:00-21:00"``; a state's week is one window when every day is the same, else 7
-    of them, Monday first. ``{"default": "08:00-21:00", "states": {"FL": "08:00-20:00",
-    "TX": ["09:00-21:00", ..., "12:00-21:00"]}}``."""
-    states: dict[str, Any] = {}
-    for state, windows in sorted(rules.states.items()):
-        texts = [_window_text(window) for window in windows]
-        states[state] = texts[0] if len(set(texts)) == 1 else texts
-    return {"default": _window_text(rules.default), "states": states}
+    """Compact, because the settings travel in a 4 KB Lambda environment, and only what the
+    package's rules table does not hold: the default window (numbers of other countries), the
+    operator's weeks by jurisdiction, the blackout dates, the lower caps and the waived rules.
+    A window is ``"08:00-21:00"``; a week is one window when every day is the same, else 7 of
+    them, Monday first, ``null`` for a closed day. ``{"default": "08:00-21:00", "jurisdictions":
+    {"US-FL": "09:00-19:00"}, "blackout_dates": {"*": ["2026-12-24"]}, "caps": {"US-FL": 2},
+    "waivers": ["US-RI:sundays"]}``."""
+    data: dict[str, Any] = {"default": _window_text(rules.default)}
+    if rules.states:
+        data["jurisdictions"] = {code: _week_json(week) for code, week in sorted(rules.states.items())}
+    if rules.blackout_dates:
+        data["blackout_dates"] = {
+            code: sorted(day.isoformat() for day in days) for code, days in sorted(rules.blackout_dates.items())
+        }
+    if rules.caps:
+        data["caps"] = dict(sorted(rules.caps.items()))
+    if rules.waivers:
+        data["waivers"] = sorted(f"{code}:{rule}" for code, rule in rules.waivers)
+    return data
 
 
 def quiet_hours_from_dict(data: Mapping[str, Any]) -> QuietHoursRules:
+    """The rules of ``quiet_hours_to_dict``. The shape before the rules table (``"states"``: the
+    code's own copy of the state windows, all or none) is read too, for the functions of a
+    deployment being updated: its ``states`` are ignored, the package's table replaces them."""
     if not isinstance(data, Mapping):
         raise ValueError(f"quiet_hours must be an object, not {type(data).__name__}")
-    unknown = sorted(set(data) - {"default", "states"})
+    unknown = sorted(set(data) - {"default", "states", "jurisdictions", "blackout_dates", "caps", "waivers"})
     if unknown:
         raise ValueError(f"quiet_hours has unknown fields: {', '.join(unknown)}")
-    states = data.get("states", {})
-    if not isinstance(states, Mapping):
-        raise ValueError(f"quiet_hours states must be an object by state, not {type(states).__name__}")
-    week: dict[str, tuple[DailyWindow, ...]] = {}
-    for state, windows in states.items():
-        if isinstance(windows, str):
-            week[state] = (_window_from_text(windows),) * 7
-        elif isinstance(windows, list):
-            week[state] = tuple(_window_from_text(text) for text in windows)  # QuietHoursRules checks there are 7
-        else:
-            raise ValueError(f'quiet_hours state {state!r} must be a window "HH:MM-HH:MM" or a list of 7')
-    if "default" in data:
-        return QuietHoursRules(default=_window_from_text(data["default"]), states=week)
-    return QuietHoursRules(states=week)
+    if not isinstance(data.get("states", {}), Mapping):
+        raise ValueError(f"quiet_hours states must be an object by state, not {type(data['states']).__name__}")
+    jurisdictions = data.get("jurisdictions", {})
+    if not isinstance(jurisdictions, Mapping):
+        raise ValueError(f"quiet_hours jurisdictions must be an object, not {type(jurisdictions).__name__}")
+    weeks = {code: _week_from_json(code, value) for code, value in jurisdictions.items()}
+    blackouts = data.get("blackout_dates", {})
+    if not isinstance(blackouts, Mapping):
+        raise ValueError(f"quiet_hours blackout_dates must be an object, not {type(blackouts).__name__}")
+    dates = {code: _dates_from_json(code, value) for code, value in blackouts.items()}
+    caps = data.get("caps", {})
+    if not isinstance(caps, Mapping):
+        raise ValueError(f"quiet_hours caps must be an object, not {type(caps).__name__}")
+    waivers = data.get("waivers", [])
+    if not isinstance(waivers, list) or not all(isinstance(text, str) and ":" in text for text in waivers):
+        raise ValueError(f'quiet_hours waivers {waivers!r} must be a list of "<jurisdiction>:<rule>"')
+    default = _window_from_text(data["default"]) if "default" in data else QuietHoursRules.default
+    return QuietHoursRules(
+        default=default,
+        states=weeks,
+        blackout_dates=dates,
+        caps=dict(caps),
+        waivers=frozenset(_waiver(text) for text in waivers),
+    )
+
+
+def _waiver(text: str) -> tuple[str, str]:
+    code, _, rule = text.rpartition(":")
+    return code, rule
+
+
+def _week_json(week: Week) -> str | list[str | None]:
+    texts = [_window_text(window) if window is not None else None for window in week]
+    return texts[0] if len(set(texts)) == 1 and texts[0] is not None else texts
+
+
+def _week_from_json(code: str, value: Any) -> Week:
+    if isinstance(value, str):
+        return (_window_from_text(value),) * 7
+    if isinstance(value, list):
+        return tuple(None if text is None else _window_from_text(text) for text in value)  # QuietHoursRules counts 7
+    raise ValueError(f'quiet_hours jurisdiction {code!r} must be a window "HH:MM-HH:MM" or a list of 7')
+
+
+def _dates_from_json(code: str, value: Any) -> frozenset[date]:
+    if not isinstance(value, list) or not all(isinstance(text, str) for text in value):
+        raise ValueError(f"quiet_hours blackout_dates {code!r} must be a list of YYYY-MM-DD dates")
+    try:
+        return frozenset(date.fromisoformat(text) for text in value)
+    except ValueError as error:
+        raise ValueError(f"quiet_hours blackout_dates {code!r}: {error}") from None
 
 
 def _window_text(window: DailyWindow) -> str:
@@ -328,15 +382,16 @@ def plan_send(
         as_planned = request
         if message_type != request.message_type:
             as_planned = request.with_changes(message_type=message_type)
-        over = limit_refusal(
+        over = limit_check(
             as_planned,
             contact,
             now,
             daily_limit=settings.promotional_daily_limit,
-            state=locate(request.destination).state,
+            state=locate(request.destination).jurisdiction,
+            rules=settings.quiet_hours,
         )
         if over is not None:
-            return refuse(over)
+            return refuse(over.reason, over.detail)
 
     return SendPlan(Outcome.SEND, body=body, parts=report.parts, encoding=report.encoding, message_type=message_type)
 

@@ -113,7 +113,11 @@ class InboundAnswerer:
         view = self._reply_log.view(inbound.customer_number)
         decision = decide(inbound.body, opted_out=view.opted_out, settings=self._responder)
         self._telemetry.info(
-            "decided", intent=decision.intent.value, matched=decision.matched, replies=decision.reply is not None
+            "decided",
+            intent=decision.intent.value,
+            matched=decision.matched,
+            language=decision.language,
+            replies=decision.reply is not None,
         )
         self._telemetry.count(metric_names.INBOUND_BY_INTENT[decision.intent.value])
         turn = Turn(inbound, decision, delivery, view.log, deadline=self._clock() + delivery.remaining_seconds)

@@ -59,13 +59,13 @@ class ConsentAnswers:
                     Status.NOT_SENT,
                     at=self._clock(),
                     kind=ReplyKind.OPT_OUT_CONFIRMATION,
-                    text_hash=text_hash(self._responder.stop_reply),
+                    text_hash=text_hash(self._confirmation(turn)),
                 ),
             )
         if not self._replies.retried(lambda: self._record_consent(turn)):
             return Answer(turn.decision.intent.value, "consent_superseded")
         reply_id = (
-            self._replies.send(turn, 0, self._responder.stop_reply, ReplyKind.OPT_OUT_CONFIRMATION) if owed else None
+            self._replies.send(turn, 0, self._confirmation(turn), ReplyKind.OPT_OUT_CONFIRMATION) if owed else None
         )
         self._replies.retried(lambda: self._gateway.put_opted_out(inbound.customer_number))
         self._consent_events(turn)
@@ -90,6 +90,13 @@ class ConsentAnswers:
         except Exception as error:
             self._telemetry.warning("opt-out events not put; the opt-out stands", error=type(error).__name__)
         return Answer(turn.decision.intent.value, "consent")
+
+    def _confirmation(self, turn: Turn) -> str:
+        """The STOP confirmation in the language of the customer's word (English when not configured).
+
+        From the decision's language, not its reply: a redelivered message's decision has no reply
+        (the opt-out is recorded by then) and still owes the confirmation noted in the log."""
+        return self._responder.replies_in(turn.decision.language).stop_reply
 
     @staticmethod
     def _confirmation_owed(turn: Turn) -> bool:

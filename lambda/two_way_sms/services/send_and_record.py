@@ -19,6 +19,7 @@ from two_way_sms.adapters.sms import RetryableSendError
 from two_way_sms.conversations.engine import Conversation, sent_at
 from two_way_sms.instants import utc_moment
 from two_way_sms.outbound.budget import ACCOUNT_SPEND_LIMIT
+from two_way_sms.outbound.limits import promotional_subject
 from two_way_sms.outbound.policy import OPTED_OUT, SenderSettings
 from two_way_sms.outbound.request import PROMOTIONAL
 from two_way_sms.responder import ConsentChange
@@ -128,7 +129,11 @@ class SendAndRecord:
         )
         if item.message_type == PROMOTIONAL:
             self._contacts.record_promotional_send(
-                request.destination, request.idempotency_key, request.campaign, utc_moment(at)
+                request.destination,
+                request.idempotency_key,
+                request.campaign,
+                utc_moment(at),
+                subject=promotional_subject(request.campaign, request.template_id),
             )
         if self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=utc_moment(at)):
             batch.counts[metric_names.OUTBOUND_SENT] += 1

@@ -18,6 +18,7 @@ from two_way_sms.conversations.flows import Flow
 from two_way_sms.instants import utc_moment
 from two_way_sms.outbound.budget import BUDGET_HARD_STOP, BUDGET_REACHED
 from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.limits import promotional_subject
 from two_way_sms.outbound.policy import MISSING_VARIABLES, REJECTED, Outcome, SenderSettings
 from two_way_sms.outbound.policy import plan_send as plan_by_policy
 from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
@@ -151,6 +152,14 @@ def with_planned_sends(
         recent_promotional={
             **contact.recent_promotional,
             **{item.request.idempotency_key: now for item in same_number},
+        },
+        promotional_subjects={
+            **contact.promotional_subjects,
+            **{
+                item.request.idempotency_key: subject
+                for item in same_number
+                if (subject := promotional_subject(item.request.campaign, item.request.template_id)) is not None
+            },
         },
         campaign_sends=dict(campaign_sends),
     )

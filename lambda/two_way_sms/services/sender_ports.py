@@ -72,7 +72,9 @@ class Contacts(Consent, Protocol):
 
     def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]: ...
 
-    def record_promotional_send(self, number: str, key: str, campaign: CampaignRef | None, at: datetime) -> bool: ...
+    def record_promotional_send(
+        self, number: str, key: str, campaign: CampaignRef | None, at: datetime, *, subject: str | None = None
+    ) -> bool: ...
 
 
 class Outcomes(Protocol):
