@@ -18,7 +18,10 @@ Prints, never asserts:
 15. the sender under injected faults and duplicates: requests texted twice or never, outcomes,
    what the dead-letter queue holds and whether the logs explain it (bench/sender_faults.py);
 16. the delivery events handler under injected faults and Kinesis redelivery: the ledger and the
-   month's spend against a clean run's, dead-lettered records (bench/events_faults.py).
+   month's spend against a clean run's, dead-lettered records (bench/events_faults.py);
+17-21. issue 15: the sender's texts per second against the number's MPS with AWS latency modelled, the
+   inbound and delivery events handlers under the same model, the default stack's idle cost from its
+   template, and the issue's table of figures with this run's values (bench/issue15.py).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -40,6 +43,7 @@ from delivery_events import print_events_figures
 from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
 from events_faults import print_events_fault_figures
 from inbound_faults import print_fault_figures
+from issue15 import Figures, print_issue15_sections
 from outbound import ListPrices, print_outbound_figures
 from sender_faults import print_sender_fault_figures
 
@@ -70,8 +74,8 @@ KMS_PER_MESSAGE = 0.0  # $0.03 per 10,000 requests, but data keys are cached: ab
 
 def main() -> None:
     print("Two-way SMS inbound handler: benchmark figures (offline; timings vary by machine, ratios less)\n")
-    print_decision_cost()
-    print_import_times()
+    decision_ratios = print_decision_cost()
+    import_ratio = print_import_times()
     paths = count_calls_per_path()
     print_calls_per_path(paths)
     print_cost_estimate(paths)
@@ -98,6 +102,8 @@ def main() -> None:
     print_sender_fault_figures()
     print()
     print_events_fault_figures()
+    print()
+    print_issue15_sections(Figures(decision_ratios=decision_ratios, import_ratio=import_ratio, paths=paths))
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------
@@ -109,8 +115,10 @@ def microseconds_per_call(function: Callable[[], object]) -> float:
     return statistics.median(timer.repeat(repeat=TIMING_REPEATS, number=number)) / number * 1e6
 
 
-def print_decision_cost() -> None:
+def print_decision_cost() -> list[float]:
+    """Prints section 1; returns each body's ratio to ``json.loads`` (issue 15's table reads them)."""
     settings = responder_settings()
+    ratios = []
     print(
         "1. Deciding the reply to one inbound message, in process "
         f"(parse_inbound + decide; median of {TIMING_REPEATS} timeit repeats)"
@@ -127,7 +135,9 @@ def print_decision_cost() -> None:
         baseline = microseconds_per_call(lambda: json.loads(payload))
         label = body if len(body) <= 24 else f"free text, {len(body)} chars"
         print(f"   {label:<24} {intent:<8} {ours:>10.1f} us {baseline:>8.1f} us {ours / baseline:>6.1f}x")
+        ratios.append(ours / baseline)
     print("   (parse_inbound includes its own json.loads of the payload)\n")
+    return ratios
 
 
 # -- 2. import time ---------------------------------------------------------------------------------
@@ -159,7 +169,8 @@ def import_milliseconds(module: str, environment: dict[str, str]) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def print_import_times() -> None:
+def print_import_times() -> float:
+    """Prints section 2; returns the handler's import + wiring over ``import boto3``."""
     environment = {
         **os.environ,
         **handler_environment(),
@@ -181,6 +192,7 @@ def print_import_times() -> None:
         "   (the handler's figure includes boto3, Powertools, creating its four boto3 clients and make_handler;"
         " no network)\n"
     )
+    return handler_ms / boto3_ms
 
 
 # -- 3. AWS calls per message -----------------------------------------------------------------------

@@ -230,6 +230,17 @@ def test_config_explain_prices_every_text_for_the_number_type(operate):
     assert code == 0 and "no price estimate for DE (US only)" in out and "per send" not in out
 
 
+def test_config_explain_adds_the_idle_cost_table_only_when_asked(operate, monkeypatch):
+    import two_way_sms_cdk.costs as costs
+
+    priced = []
+    monkeypatch.setattr(costs, "idle_cost_lines", lambda config: priced.append(config) or ["TOTAL (estimate) $23.28"])
+    config = write_json(operate.tmp_path / "clinic.json", config_with_templates(closure=CLOSURE))
+    assert "TOTAL (estimate)" not in operate.run("config", "explain", "--config", config)[1]
+    code, out, _ = operate.run("config", "explain", "--config", config, "--idle-cost")
+    assert code == 0 and out.rstrip().endswith("TOTAL (estimate) $23.28") and len(priced) == 1
+
+
 def test_config_commands_never_import_aws_cdk(operate, tmp_path):
     config = write_json(tmp_path / "clinic.json", CONFIG)
     program = (

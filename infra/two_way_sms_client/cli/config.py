@@ -41,6 +41,11 @@ def register(commands: Any, where: argparse.ArgumentParser) -> None:
         type=pattern(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 country code (US)"),
         help="price texts to this country (default: the new number's country; US for an existing number)",
     )
+    explain.add_argument(
+        "--idle-cost",
+        action="store_true",
+        help="also price what the stack costs while idle (synthesizes it: a few seconds, after `make synth`)",
+    )
     add_json_option(explain)
     explain.set_defaults(handler=explain_config)
 
@@ -99,6 +104,10 @@ def explain_config(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
             f"per part: {money(priced.per_part.aws_usd)} End User Messaging + {money(priced.per_part.carrier_fee_usd)} "
             "carrier fee; templates and flow texts cost more with long variables"
         )
+    if args.idle_cost:  # opt-in: it synthesizes the stack (aws_cdk, Node), the rest of `config` never does
+        from two_way_sms_cdk.costs import idle_cost_lines
+
+        lines += idle_cost_lines(config)
     data = {
         "config": source,
         "numberType": number_type,
