@@ -63,7 +63,7 @@ __all__ = [
     "next_allowed",
 ]
 
-# Area codes of the US states with an entry in the rules table (phonenumbers' geocoder, 2026).
+# Area codes of the US states (and Puerto Rico) with an entry in the rules table (phonenumbers' geocoder, 2026).
 US_STATE_AREA_CODES: dict[str, tuple[int, ...]] = {
     "US-AL": (205, 251, 256, 334, 659, 938),
     "US-CT": (203, 475, 860, 959),
@@ -99,8 +99,11 @@ US_STATE_AREA_CODES: dict[str, tuple[int, ...]] = {
     "US-MS": (228, 601, 662, 769),
     "US-NM": (505, 575),
     "US-OK": (405, 539, 572, 580, 918),
+    "US-OR": (458, 503, 541, 971),
     "US-PA": (215, 223, 267, 272, 412, 445, 484, 570, 582, 610, 717, 724, 814, 835, 878),
+    "US-PR": (787, 939),
     "US-RI": (401,),
+    "US-SD": (605,),
     "US-TX": (
         210,
         214,
@@ -256,7 +259,14 @@ class QuietHoursRules:
             if legal is not None and not self.waived(entry.code, CAP):
                 caps.append(legal)
             if entry.code in self.caps:
-                caps.append(FrequencyCap(self.caps[entry.code], legal.hours if legal else 24, OPERATOR_CAP))
+                caps.append(
+                    FrequencyCap(
+                        self.caps[entry.code],
+                        legal.hours if legal else 24,
+                        OPERATOR_CAP,
+                        same_subject=legal.same_subject if legal else True,
+                    )
+                )
         return replace(
             rule,
             week=self.week(rule.code),

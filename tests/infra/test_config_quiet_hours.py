@@ -88,7 +88,7 @@ ERRORS = [
         "a jurisdiction the table does not have",
         {"jurisdictions": {"US-NJ": {"window": "09:00-20:00"}}},
         f"{W}.jurisdictions 'US-NJ' is not a jurisdiction of the rules table (US, US-AL, US-CT, US-FL, US-KY, US-LA, "
-        "US-MA, US-MD, US-MS, US-NM, US-OK, US-PA, US-RI, US-TX, US-UT, US-WA, CA)",
+        "US-MA, US-MD, US-MS, US-NM, US-OK, US-OR, US-PA, US-PR, US-RI, US-SD, US-TX, US-UT, US-WA, CA)",
     ),
     (
         "window and windows together",
@@ -258,4 +258,4 @@ def test_the_report_of_a_us_only_deployment_has_no_canadian_line():
     reports = parse_config(copy.deepcopy(DEFAULT_CONFIG)).rules_reports
     assert reports[0].startswith("US (United States (TCPA)): every day 08:00-21:00")
     assert not any(line.startswith("CA") for line in reports)
-    assert len(reports) == 16  # the TCPA and the 15 states
+    assert len(reports) == 19  # the TCPA, 17 states and Puerto Rico

@@ -28,3 +28,25 @@ def test_three_sends_of_one_template_in_a_batch_stop_a_fourth_of_that_template_o
     other = SendRequest(MIAMI, "PROMOTIONAL", "spa-0", template_id="spa_offer")
     assert limit_refusal(same, contact, NOW, daily_limit=None, state="US-FL") == OVER_STATE_LIMIT
     assert limit_refusal(other, contact, NOW, daily_limit=None, state="US-FL") is None
+
+
+PORTLAND = "+15035550100"
+
+
+def test_oregon_counts_every_solicitation_whatever_its_subject():
+    """Or. HB 3865 (2025): at most 3 solicitations to one party in 24 h, not limited to a subject."""
+    batch = [
+        PlannedSend(key, SendRequest(PORTLAND, "PROMOTIONAL", key, template_id=key), SendPlan(Outcome.SEND, body="x"))
+        for key in ("spa", "flu", "gym")
+    ]
+    batch = [PlannedSend(p.record_id, p.request, SendPlan(Outcome.SEND, message_type="PROMOTIONAL")) for p in batch]
+    contact = with_planned_sends(ContactState(), PORTLAND, batch, NOW.timestamp())
+    fourth = SendRequest(PORTLAND, "PROMOTIONAL", "yoga", template_id="yoga")
+    assert limit_refusal(fourth, contact, NOW, daily_limit=None, state="US-OR") == OVER_STATE_LIMIT
+    miami = with_planned_sends(ContactState(), MIAMI, [planned(f"k{i}", t) for i, t in enumerate(("a", "b", "c"))], 0)
+    assert (
+        limit_refusal(
+            SendRequest(MIAMI, "PROMOTIONAL", "d", template_id="d"), miami, NOW, daily_limit=None, state="US-FL"
+        )
+        is None
+    )

@@ -16,6 +16,7 @@ from phonenumbers import geocoder
 from two_way_sms.quiet_hours import (
     ALL_JURISDICTIONS,
     SEARCH_DAYS,
+    US_REGIONS,
     US_STATE_AREA_CODES,
     DailyWindow,
     QuietHoursRules,
@@ -42,7 +43,9 @@ PHILADELPHIA = "+12155550100"  # Pennsylvania: 8-21, holidays
 ANCHORAGE = "+19075550100"  # Alaska 907: Anchorage and Adak time (one hour apart)
 RENO = "+17755550100"  # Nevada 775: Pacific and Mountain (Boise)
 NEW_YORK = "+12125550100"  # New York: the TCPA only
-SAN_JUAN = "+17875550100"  # Puerto Rico: the TCPA reaches the territories
+SAN_JUAN = "+17875550100"  # Puerto Rico: the TCPA reaches the territories; Law 210-2003 9-21
+PORTLAND = "+15035550100"  # Oregon: HB 3865 (2025) 8-20, Pacific
+SIOUX_FALLS = "+16055550100"  # South Dakota: SDCL 37-30-28 weekdays 9-21 (automated), no weekend
 TORONTO = "+14165550100"  # Canada: CRTC weekdays 9-21:30, weekends 10-18
 LONDON = "+442079460000"  # another country: the configured default window
 TOLL_FREE = "+18005550100"  # no time zone can be told from the number
@@ -67,7 +70,7 @@ def test_the_states_area_codes_match_phonenumbers_geocoder():
     derived: dict[str, list[int]] = {}
     for area_code in range(200, 1000):
         number = phonenumbers.parse(f"+1{area_code}5550100")
-        if phonenumbers.region_code_for_number(number) != "US":
+        if phonenumbers.region_code_for_number(number) not in US_REGIONS:  # the states and the territories (PR)
             continue
         description = geocoder.description_for_number(number, "en")
         code = names.get(description) or abbreviations.get(description.rsplit(", ", 1)[-1])
@@ -84,7 +87,7 @@ def test_the_states_area_codes_match_phonenumbers_geocoder():
         (DALLAS, ("America/Chicago",), "US-TX"),
         (SEATTLE, ("America/Los_Angeles",), "US-WA"),
         (NEW_YORK, ("America/New_York",), "US"),
-        (SAN_JUAN, ("America/Puerto_Rico",), "US"),
+        (SAN_JUAN, ("America/Puerto_Rico",), "US-PR"),
         (TORONTO, ("America/Toronto",), "CA"),
         (LONDON, ("Europe/London",), None),
         (PENSACOLA, ("America/Chicago",), "US-FL"),
@@ -104,7 +107,12 @@ CASES = [
     ("47 CFR 64.1200(c)(1): 21:00 closes", NEW_YORK, local(EASTERN, *MONDAY, 21, 0), True),
     ("47 CFR 64.1200(c)(1): no Sunday rule", NEW_YORK, local(EASTERN, *SUNDAY, 10, 0), False),
     ("47 U.S.C. 153: the TCPA in Puerto Rico", SAN_JUAN, local("America/Puerto_Rico", *MONDAY, 21, 30), True),
+    ("Law 210-2003: Puerto Rico from 9:00", SAN_JUAN, local("America/Puerto_Rico", *MONDAY, 8, 30), True),
     ("RCW 19.158.040(2): Washington closes at 20:00", SEATTLE, local(PACIFIC, *MONDAY, 20, 30), True),
+    ("Or. HB 3865 (2025): Oregon closes at 20:00", PORTLAND, local(PACIFIC, *MONDAY, 20, 30), True),
+    ("Or. HB 3865 (2025): Oregon opens at 8:00", PORTLAND, local(PACIFIC, *MONDAY, 8, 0), False),
+    ("SDCL 37-30-28: South Dakota weekdays from 9:00", SIOUX_FALLS, local(CENTRAL, *MONDAY, 8, 30), True),
+    ("SDCL 37-30-28: no Saturday in South Dakota", SIOUX_FALLS, local(CENTRAL, *SATURDAY, 12, 0), True),
     ("15 O.S. 775C.4: Oklahoma closes at 20:00", TULSA, local(CENTRAL, *MONDAY, 20, 30), True),
     ("Conn. Gen. Stat. 42-288a: Connecticut opens at 9:00", HARTFORD, local(EASTERN, *MONDAY, 8, 30), True),
     ("Tex. Bus. & Com. Code 301.051: Saturday from 9:00", DALLAS, local(CENTRAL, *SATURDAY, 9, 30), False),

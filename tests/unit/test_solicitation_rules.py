@@ -53,8 +53,9 @@ def test_every_entry_cites_an_official_source_and_was_reviewed_within_a_year(cod
 
 
 def test_the_table_covers_the_states_the_research_found_stricter_and_no_others():
-    # RESEARCH.md: the states whose rules are stricter than the TCPA and reach texts.
-    states = {"AL", "CT", "FL", "KY", "LA", "MA", "MD", "MS", "NM", "OK", "PA", "RI", "TX", "UT", "WA"}
+    # RESEARCH.md: the states (and Puerto Rico) whose rules are stricter than the TCPA and reach texts.
+    states = {"AL", "CT", "FL", "KY", "LA", "MA", "MD", "MS", "NM", "OK", "OR", "PA", "PR", "RI", "SD", "TX", "UT"}
+    states |= {"WA"}
     assert set(TABLE.jurisdictions) == {"US", "CA"} | {f"US-{state}" for state in states}
 
 
@@ -109,9 +110,22 @@ BAD_TABLES = [
     ("jurisdictions.US-TX.windows.sun", ["12:00"], 'US-TX windows.sun .* must be null or \\["HH:MM"'),
     ("jurisdictions.US-TX.windows.sun", ["21:00", "12:00"], "must start before it ends"),
     ("jurisdictions.US-TX.windows.sun", ["12:00", "24:00"], "must be null or"),
-    ("jurisdictions.US-OK.frequency_cap", {"count": 0, "hours": 24, "counts": "x"}, "US-OK frequency_cap.count 0"),
-    ("jurisdictions.US-OK.frequency_cap", {"count": 3, "hours": "24", "counts": "x"}, "frequency_cap.hours '24'"),
-    ("jurisdictions.US-OK.frequency_cap", {"count": 3, "hours": 24}, "frequency_cap has no counts"),
+    (
+        "jurisdictions.US-OK.frequency_cap",
+        {"count": 0, "hours": 24, "subject": "same", "counts": "x"},
+        "US-OK frequency_cap.count 0",
+    ),
+    (
+        "jurisdictions.US-OK.frequency_cap",
+        {"count": 3, "hours": "24", "subject": "same", "counts": "x"},
+        "frequency_cap.hours '24'",
+    ),
+    ("jurisdictions.US-OK.frequency_cap", {"count": 3, "hours": 24, "subject": "same"}, "frequency_cap has no counts"),
+    (
+        "jurisdictions.US-OK.frequency_cap",
+        {"count": 3, "hours": 24, "subject": "topic", "counts": "x"},
+        "frequency_cap.subject 'topic' must be \"same\"",
+    ),
     ("jurisdictions.US-RI.legal_holidays.extra", ["02-30"], "'02-30' is not a date every year has"),
     ("jurisdictions.US-RI.legal_holidays.extra", ["easter_monday"], "'easter_monday' must be \"MM-DD\" or one of"),
     ("jurisdictions.US-RI.legal_holidays.rule", "allowed", "rule 'allowed' must be 'forbidden'"),

@@ -104,6 +104,9 @@ def limit_check(
         for entry in rules.table.chain(state):
             legal = entry.frequency_cap
             hours = legal.hours if legal is not None else ROLLING_WINDOW_SECONDS // 3600
+            # Oregon's cap counts every solicitation, the others those on the same subject (the table says which).
+            same_subject = legal is None or legal.same_subject
+            counted, on = (subject, " on the same subject") if same_subject else (None, "")
             caps = []
             if legal is not None and not rules.waived(entry.code, CAP):
                 citations = "; ".join(source.citation for source in entry.sources)
@@ -112,10 +115,8 @@ def limit_check(
                 count = rules.caps[entry.code]
                 caps.append((count, f"is capped at {count} promotional texts per {hours} h", " by the operator"))
             for count, what, why in caps:
-                if same_subject_sends(contact, subject, now, hours * 3600) >= count:
-                    return LimitRefusal(
-                        OVER_STATE_LIMIT, f"{entry.code} ({entry.name}) {what} on the same subject{why}"
-                    )
+                if same_subject_sends(contact, counted, now, hours * 3600) >= count:
+                    return LimitRefusal(OVER_STATE_LIMIT, f"{entry.code} ({entry.name}) {what}{on}{why}")
     in_window = sends_in_window(contact.recent_promotional, now)
     if daily_limit is not None and in_window >= daily_limit:
         return LimitRefusal(OVER_DAILY_LIMIT, f"promotional_daily_limit {daily_limit} per 24 h")

@@ -68,7 +68,8 @@ class RuleInForce:
     def cap_text(self) -> str:
         return (
             "; ".join(
-                f"{cap.count} per {cap.hours} h, same subject{' (operator)' if cap.counts == OPERATOR_CAP else ''}"
+                f"{cap.count} per {cap.hours} h, {'same subject' if cap.same_subject else 'any subject'}"
+                f"{' (operator)' if cap.counts == OPERATOR_CAP else ''}"
                 for cap in self.caps
             )
             or "-"

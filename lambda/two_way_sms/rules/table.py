@@ -83,11 +83,13 @@ class HolidayRule:
 
 @dataclass(frozen=True)
 class FrequencyCap:
-    """At most ``count`` solicitations per rolling ``hours`` to one recipient number, counted as ``counts`` says."""
+    """At most ``count`` solicitations per rolling ``hours`` to one recipient number, counted as ``counts`` says:
+    those on the same subject (``same_subject``), or every one of them (Oregon's)."""
 
     count: int
     hours: int
     counts: str
+    same_subject: bool = True
 
 
 @dataclass(frozen=True)
@@ -263,12 +265,21 @@ def fixed_date(item: str) -> tuple[int, int] | None:
 
 def _cap(data: Any, where: str) -> FrequencyCap:
     where = f"{where} frequency_cap"
-    entry = _object(data, where, required={"count", "hours", "counts"})
+    entry = _object(data, where, required={"count", "hours", "subject", "counts"})
     for name in ("count", "hours"):
         value = entry[name]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise RulesError(f"{where}.{name} {value!r} must be a whole number >= 1")
-    return FrequencyCap(count=entry["count"], hours=entry["hours"], counts=_text(entry["counts"], f"{where}.counts"))
+    if entry["subject"] not in ("same", "any"):
+        raise RulesError(
+            f'{where}.subject {entry["subject"]!r} must be "same" (per subject) or "any" (every solicitation)'
+        )
+    return FrequencyCap(
+        count=entry["count"],
+        hours=entry["hours"],
+        counts=_text(entry["counts"], f"{where}.counts"),
+        same_subject=entry["subject"] == "same",
+    )
 
 
 def _source(data: Any, where: str) -> Source:
