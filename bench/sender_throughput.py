@@ -14,7 +14,9 @@ memory on simulated time), with every AWS call taking its latency on a virtual c
   at the instant the request arrives. The event source's ``ReceiveMessage`` (SQS latency) comes
   before each invocation; its delete is left off the path.
 - Concurrency and batching are the synthesized default stack's: the OutboundSender event source's
-  ``MaximumConcurrency`` and ``BatchSize`` and the function's timeout (``latency.StackShape``).
+  ``MaximumConcurrency`` and ``BatchSize`` and the function's timeout (``latency.StackShape``). The
+  construct sizes ``MaximumConcurrency`` from the number's MPS (``sized_max_concurrency``): each
+  number type runs at what it gives that type's MPS (``BENCH_SENDER_CONCURRENCY`` to fix one figure).
 
 The result is exact for the model and the same on every machine and run: no wall-clock reading
 enters a figure, and the one random draw (the jitter of the throttle backoff) is seeded. Per
@@ -115,6 +117,7 @@ class Latency:
         self.in_handler = 0.0
         self.event_source = 0.0
         self.by_service: Counter = Counter()
+        self.conditional_check_failures = 0  # DynamoDB writes refused by their condition (the schedule's races)
 
     def wait(self, service: str, share: float = 1.0) -> None:
         seconds = self.model.seconds(service) * share
@@ -138,7 +141,9 @@ class Latency:
     def _before(self, model: Any, **_: Any) -> None:
         self.wait(model.service_model.service_name, 0.5)
 
-    def _after(self, model: Any, **_: Any) -> None:
+    def _after(self, model: Any, parsed: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            self.conditional_check_failures += 1
         self.wait(model.service_model.service_name, 0.5)
 
 
@@ -279,6 +284,7 @@ class Burst:
     over_rule: int
     timeouts: int
     failed_records: int
+    conditional_check_failures: int
     wall: float
 
     @property
@@ -340,17 +346,27 @@ def run_burst(case: NumberCase, texts: int, concurrency: int, batch_size: int, t
             over_rule=over,
             timeouts=sender.tally.timeouts,
             failed_records=sender.tally.failed_records,
+            conditional_check_failures=latency.conditional_check_failures,
             wall=time.perf_counter() - began,
         )
 
 
 def run_bursts(shape: StackShape | None = None) -> list[Burst]:
+    from two_way_sms_cdk.constructs.outbound_sender import sized_max_concurrency
+
     shape = shape or default_shape()
     source = shape.sender
-    concurrency = source.max_concurrency or 2
     cases = number_cases()
+    # The default stack (1 MPS) synthesizes the concurrency the construct sizes from its MPS;
+    # each number type runs at what the same sizing gives its own MPS (BENCH_SENDER_CONCURRENCY
+    # sets one figure for all).
+    assert source.max_concurrency == sized_max_concurrency(cases[0].mps), source.max_concurrency
+    fixed = os.environ.get("BENCH_SENDER_CONCURRENCY")
     timeout = float(shape.timeout(source))
-    args = [(case, burst_texts(), concurrency, source.batch_size, timeout) for case in cases]
+    args = [
+        (case, burst_texts(), int(fixed) if fixed else sized_max_concurrency(case.mps), source.batch_size, timeout)
+        for case in cases
+    ]
     # spawn, not fork: this process may hold jsii's Node kernel (the synth) and its threads
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(len(args), os.cpu_count() or 1), mp_context=spawn) as pool:
@@ -363,24 +379,25 @@ def print_sender_throughput(bursts: list[Burst] | None = None) -> list[Burst]:
     began = time.perf_counter()
     bursts = bursts or run_bursts()
     first = bursts[0]
+    sizes = ", ".join(f"{b.concurrency} at {b.case.mps:.0f} MPS" for b in bursts)
     print(
         "17. Can the sender keep up with the number? Sustained texts per second with AWS latency modelled (issue 15)\n"
         "    The real sender handler on moto + the SMS emulator; every AWS call takes its latency on a virtual clock\n"
         "    (half before the service applies it, half after).\n"
         f"    Latency model: {model.describe()}.\n"
         f"    From the synthesized default stack: {first.concurrency} batches at once (OutboundSender "
-        f"MaximumConcurrency), {first.batch_size} texts a batch (BatchSize).\n"
+        f"MaximumConcurrency, sized from the MPS: {sizes}), {first.batch_size} texts a batch (BatchSize).\n"
         "    One-part TRANSACTIONAL texts, all queued at once; one SQS ReceiveMessage before each invocation."
     )
     print(
         f"    {'number type':<31} {'MPS':>4} {'texts':>6} {'texts/s':>8} {'ratio':>6} {'calls/text':>10} "
-        f"{'path/text':>9} {'ceiling':>8} {'needs':>5} {'deferred':>8}"
+        f"{'path/text':>9} {'ceiling':>8} {'needs':>5} {'deferred':>8} {'conc':>4}"
     )
     for b in bursts:
         print(
             f"    {b.case.label:<31} {b.case.mps:>4.0f} {b.texts:>6,} {b.texts_per_second:>8.2f} {b.ratio:>6.3f} "
             f"{b.calls_per_text:>10.2f} {b.path_ms:>7.1f}ms {b.ceiling:>8.1f} {b.concurrency_needed:>5} "
-            f"{b.deferred:>8,}"
+            f"{b.deferred:>8,} {b.concurrency:>4}"
         )
     print(
         "    texts/s: sent / (last send + its share of a second - first send), simulated; ratio: parts/s over\n"
@@ -397,7 +414,8 @@ def print_sender_throughput(bursts: list[Burst] | None = None) -> list[Burst]:
         )
         checks = (
             f"sent {b.sent:,}/{b.texts:,}, {b.throttles} throttles, {b.over_rule} over the MPS rule, "
-            f"{b.failed_records} failed records, {b.timeouts} past the timeout"
+            f"{b.failed_records} failed records, {b.timeouts} past the timeout, "
+            f"{b.conditional_check_failures} conditional-check failures"
         )
         print(f"    {b.case.label}: ms per text by service: {services};\n      {checks}; {b.wall:.0f} s wall")
         if b.case.note:

@@ -32,7 +32,7 @@ from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import parse_template, templates_from_json
 from two_way_sms_cdk.config import ConfigError, parse_config
 from two_way_sms_cdk.constructs.campaigns import Campaigns
-from two_way_sms_cdk.constructs.outbound_sender import MAX_SETTINGS_BYTES, OutboundSender
+from two_way_sms_cdk.constructs.outbound_sender import MAX_SETTINGS_BYTES, OutboundSender, sized_max_concurrency
 from two_way_sms_cdk.nag import register_rule_packs
 
 SENDER_ENVIRONMENT = {
@@ -230,6 +230,14 @@ def test_sender_reads_the_outbound_queue_in_batches_of_ten_reporting_item_failur
 def test_sender_runs_at_most_two_batches_at_once_and_reserves_as_many(default):
     assert sender_mapping(default)["ScalingConfig"] == {"MaximumConcurrency": 2}
     assert props(default, sender(default).function)["ReservedConcurrentExecutions"] == 2
+
+
+@pytest.mark.parametrize(
+    ("mps", "batches"), [(1, 2), (3, 2), (10, 2), (25, 2), (26, 3), (100, 8), (1000, 78), (20_000, 1000)]
+)
+def test_sender_concurrency_is_sized_from_the_mps_when_not_set(mps, batches):
+    # ceil(mps x 0.07 s a text / 0.9 of the time sending): the default 1 MPS stack's 2, a short code's 8
+    assert sized_max_concurrency(mps) == batches
 
 
 def test_sender_environment_has_every_variable_of_the_contract(default):

@@ -17,6 +17,7 @@ from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.ledger import MessageLedger, SentText
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.handlers import sender as sender_function
+from two_way_sms.services.slot_booking import BOOKING_LEAD_SECONDS
 from two_way_sms_local.emulation import FakeLambdaContext, sender_environment
 from two_way_sms_local.sender_world import (
     EIGHT_AM_IN_SEATTLE,
@@ -214,7 +215,9 @@ def test_a_transactional_message_at_11pm_local_is_sent_at_once(night_harness):
     night_harness.drain()
 
     [text] = night_harness.sms.sent
-    assert text.at == ELEVEN_PM_IN_SEATTLE and text.message_type == "TRANSACTIONAL"
+    # at once: its slot is the booking's lead after the invocation began
+    assert text.at == pytest.approx(ELEVEN_PM_IN_SEATTLE + BOOKING_LEAD_SECONDS)
+    assert text.message_type == "TRANSACTIONAL"
 
 
 def test_a_send_after_time_holds_a_transactional_message_until_then(harness):

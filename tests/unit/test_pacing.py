@@ -166,3 +166,12 @@ def test_defaults_cover_each_number_type_and_bad_input_is_refused():
         book(Schedule(), [Wanted(0)], mps=1.0, now=NOW, horizon=5)
     with pytest.raises(ValueError, match="mps 0"):
         book(Schedule(), [Wanted(1)], mps=0, now=NOW, horizon=5)
+
+
+def test_a_batchs_own_slots_keep_their_spacing_and_another_batch_fills_the_gaps():
+    # One invocation sends its batch one text after another: slots closer than its time a text would be sent late.
+    schedule, mine = book(Schedule(), [Wanted(1, spacing=0.07)] * 5, mps=100.0, now=NOW, horizon=5)
+    _, theirs = book(schedule, [Wanted(1, spacing=0.07)] * 5, mps=100.0, now=NOW + 0.001, horizon=5)
+
+    assert [b.at - NOW for b in mine] == pytest.approx([0, 0.07, 0.14, 0.21, 0.28], abs=2e-6)
+    assert [b.at - NOW for b in theirs] == pytest.approx([0.05, 0.12, 0.19, 0.26, 0.33], abs=2e-6)

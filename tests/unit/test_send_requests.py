@@ -21,6 +21,7 @@ from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.outbound.budget import SpendBudget
 from two_way_sms.outbound.contact_state import ContactState
 from two_way_sms.services.send_requests import QueuedRequest, RequestSender
+from two_way_sms.services.slot_booking import BOOKING_LEAD_SECONDS
 
 SEATTLE = "+12065550123"
 ELEVEN_PM_IN_SEATTLE = datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc).timestamp()
@@ -146,7 +147,7 @@ def test_the_claims_completion_is_tried_again_at_once(world):
     run_batch(world.sender(), request("c-1"))
 
     assert world.claims.items["c-1"].status == DONE and outcome(world, "c-1") == ("SENT", None)
-    assert world.clock.slept == []  # no pause: the batch's next sends keep their slots
+    assert world.clock.slept == [pytest.approx(BOOKING_LEAD_SECONDS)]  # its slot only: no pause for the retries
 
 
 def test_a_claim_that_cannot_be_completed_still_keeps_the_text_from_going_twice(world):

@@ -204,8 +204,11 @@ class Outbound(Section):
         OutboundConfig.promotional_daily_limit, ge=1, description="PROMOTIONAL texts a recipient gets in 24 hours."
     )
     quiet_hours: QuietHours = QuietHours()
-    max_concurrency: int = Field(
-        OutboundConfig.max_concurrency, ge=2, le=MAX_CONCURRENCY, description="Sender batches at once (SQS's least: 2)."
+    max_concurrency: int | None = Field(
+        OutboundConfig.max_concurrency,
+        ge=2,
+        le=MAX_CONCURRENCY,
+        description="Sender batches at once (SQS's least: 2); null: sized from mps (2 up to 25 MPS, 8 at 100).",
     )
     templates: dict[str, Template] = Field(
         {},

@@ -179,7 +179,8 @@ class OutboundConfig:
     (set on purpose): no cap. The inbound function's replies get it and
     ``time_to_live_seconds`` too. ``promotional_daily_limit``: PROMOTIONAL messages per
     recipient in a rolling 24 hours; None: unlimited. ``max_concurrency``: concurrent
-    sender batches (at least 2, the least an SQS event source takes).
+    sender batches (at least 2, the least an SQS event source takes); None: sized from
+    ``mps`` (``constructs.outbound_sender.sized_max_concurrency``).
     """
 
     mps: float
@@ -189,7 +190,7 @@ class OutboundConfig:
     max_parts: int = 6
     promotional_daily_limit: int | None = 2
     quiet_hours: QuietHoursConfig = QuietHoursConfig()
-    max_concurrency: int = 2
+    max_concurrency: int | None = None
     templates: Mapping[str, Template] = field(default_factory=lambda: MappingProxyType({}))
 
     def sender_settings(self, origination_identity: str) -> SenderSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from constructs import Construct, IValidation
 from two_way_sms.outbound.budget import budget_text
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.templates import Template, templates_to_json
+from two_way_sms.services.slot_booking import SEND_SPACING_SECONDS
 from two_way_sms.settings.sender import SenderFunctionSettings
 from two_way_sms_cdk.config.environment_limits import SENDER_SETTINGS_BYTES, settings_size
 from two_way_sms_cdk.constructs.conversations import Conversations
@@ -114,12 +116,13 @@ class OutboundSender(Construct):
     outbound table before ``SendTextMessage`` and completed after it.
 
     Concurrency: the event source runs at most ``max_concurrency`` batches at once
-    (default 2, the least an SQS event source takes), and the function reserves as many.
-    Pacing is shared across invocations through the outbound table (one conditional write
-    per batch on the identity's schedule item) and each invocation waits for its own
-    booked slots, so more concurrent batches add no throughput: they only hold more
-    messages in flight, pay for more waiting and contend on the one schedule item. Two
-    keep one batch sending while the next one books. Slots further ahead than the
+    (default: sized from the number's MPS, ``sized_max_concurrency``), and the function
+    reserves as many. Pacing is shared across invocations through the outbound table (one
+    conditional write per batch on the identity's schedule item) and each invocation sends
+    its texts one after another, each at its booked slot, so one invocation sends at most
+    about 14 texts a second: a short code needs several at once. More than the MPS needs
+    add no throughput: they only hold more messages in flight, pay for more waiting and
+    contend on the one schedule item. Two keep one batch sending while the next one books. Slots further ahead than the
     handler's horizon (up to 30 s) are not booked: the request goes back on the queue with
     a delay. The timeout must leave room for that: at least 10 s plus a second per request
     of a batch.
@@ -153,7 +156,9 @@ class OutboundSender(Construct):
     :param encryption_key: encrypts the queues, the table, the log group and the
         function's environment. Default: a new key (yearly rotation, retained).
     :param batch_size: requests per invocation, 1-10. Default: 10.
-    :param max_concurrency: concurrent batches (and reserved concurrency), 2-1,000. Default: 2.
+    :param max_concurrency: concurrent batches (and reserved concurrency), 2-1,000. Default:
+        sized from ``settings.mps`` (``sized_max_concurrency``): 2 up to 25 MPS, 8 for a
+        100 MPS short code.
     :param max_receive_count: receives before a request goes to the dead-letter queue. Default: 5.
     :param conversations: let requests open conversations of these flows
         (``FLOWS_PARAMETER``, ``CONVERSATIONS_TABLE``, ``CODES_KEY_ID`` when a flow takes a
@@ -184,7 +189,7 @@ class OutboundSender(Construct):
         memory_size: int = 256,
         timeout: Duration = Duration.seconds(60),
         batch_size: int = 10,
-        max_concurrency: int = 2,
+        max_concurrency: int | None = None,
         max_receive_count: int = 5,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         conversations: Conversations | None = None,
@@ -194,6 +199,9 @@ class OutboundSender(Construct):
         super().__init__(scope, construct_id)
         budget_environment = _budget_environment(monthly_budget_usd, budget_hard_stop)
         self.monthly_budget_usd, self.budget_hard_stop = monthly_budget_usd, budget_hard_stop
+        if max_concurrency is None:
+            max_concurrency = sized_max_concurrency(settings.mps)
+        self.max_concurrency = max_concurrency
         _check_settings(
             batch_size=batch_size,
             max_concurrency=max_concurrency,
@@ -385,6 +393,20 @@ def _budget_environment(monthly_budget_usd: float | None, hard_stop: bool) -> di
     if Token.is_unresolved(monthly_budget_usd):
         raise ValueError("monthly_budget_usd must be a number known at synth: the sender gets it in its environment")
     return {"MONTHLY_BUDGET_USD": text, "BUDGET_HARD_STOP": "true" if hard_stop else "false"}
+
+
+# Concurrent batches that keep a number fed: one invocation sends a text at most every
+# SEND_SPACING_SECONDS (70 ms: its own slots are booked that far apart, just above the
+# 62 ms critical path per text bench/sender_throughput.py measures with DynamoDB 5 ms and
+# SendTextMessage 40 ms), and spends about a tenth of its time receiving and booking
+# batches, so ceil(mps x 0.07 / 0.9) at once hold the MPS; at least 2 (SQS's least), at
+# most 1,000 (SQS's maximum concurrency).
+BUSY_SHARE = 0.9
+
+
+def sized_max_concurrency(mps: float) -> int:
+    """Concurrent sender batches for a number of ``mps`` parts per second: ceil(mps x 0.07 / 0.9), 2-1,000."""
+    return min(1000, max(2, math.ceil(round(mps * SEND_SPACING_SECONDS / BUSY_SHARE, 9))))
 
 
 def _least_timeout_seconds(batch_size: int) -> int:

@@ -31,6 +31,19 @@ class PlannedSend:
         return self.plan.message_type or self.request.message_type
 
 
+# A send reaches End User Messaging after its slot by the invocation's own calls before it
+# (its claim, half of SendTextMessage's latency). That lag keeps the MPS in every trailing
+# second as long as it is the same for every send; two things made it grow:
+# - a slot at the booking's ``now`` is sent after the booking's own read and write (and a
+#   re-read after a lost race) too: the schedules are booked from this long after ``now``;
+BOOKING_LEAD_SECONDS = 0.05
+# - one invocation sends its batch one text after another, about 62 ms a text with the
+#   benchmark's latencies (bench/sender_throughput.py: DynamoDB 22 ms + SendTextMessage 40 ms),
+#   so slots booked closer than that (a second's parts a millisecond apart) are sent later and
+#   later, into the next second's window: a batch's own slots are at least this far apart (the
+#   other invocations' slots fill the gaps).
+SEND_SPACING_SECONDS = 0.07
+
 # (the send, the slot it could have, the schedule's key): put it back on the queue
 Defer = Callable[[PlannedSend, float, str], None]
 
@@ -59,7 +72,11 @@ def book_slots(
         campaign_mps = items[0].request.campaign.mps if items[0].request.campaign is not None else None
         assert campaign_mps  # only items with a paced campaign were grouped
         bookings = schedule.book_all(
-            f"campaign#{campaign_id}", [Wanted(i.plan.parts) for i in items], campaign_mps, now=now, horizon=horizon
+            f"campaign#{campaign_id}",
+            [Wanted(i.plan.parts) for i in items],
+            campaign_mps,
+            now=now + BOOKING_LEAD_SECONDS,
+            horizon=horizon,
         )
         for item, booking in zip(items, bookings):
             if booking.booked:
@@ -71,9 +88,8 @@ def book_slots(
         for item in planned
         if id(item) in not_before or item.request.campaign is None or not item.request.campaign.mps
     ]
-    bookings = schedule.book_all(
-        identity, [Wanted(i.plan.parts, not_before.get(id(i), 0.0)) for i in ready], mps, now=now, horizon=horizon
-    )
+    wanted = [Wanted(i.plan.parts, not_before.get(id(i), 0.0), SEND_SPACING_SECONDS) for i in ready]
+    bookings = schedule.book_all(identity, wanted, mps, now=now + BOOKING_LEAD_SECONDS, horizon=horizon)
     slots = []
     for item, booking in zip(ready, bookings):
         if booking.booked:
