@@ -39,7 +39,9 @@ BIRMINGHAM = "+12055550100"  # Alabama: Mon-Sat 8-20, no Sunday, holidays
 NEW_ORLEANS = "+15045550100"  # Louisiana: Mon-Sat 8-20, no Sunday, holidays
 JACKSON = "+16015550100"  # Mississippi: Mon-Sat 9-20, no Sunday, holidays
 SALT_LAKE = "+18015550100"  # Utah: Mon-Sat 8-21, no Sunday, holidays
-PHILADELPHIA = "+12155550100"  # Pennsylvania: 8-21, holidays
+PHILADELPHIA = "+12155550100"  # Pennsylvania: Act 47 of 2026 Mon-Sat 9-19, no Sunday, holidays
+LOUISVILLE = "+15025550100"  # Kentucky: KRS 367.46955(16) 10-21, Eastern
+BALTIMORE = "+14105550100"  # Maryland: Com. Law 14-4502(c) 8-20
 ANCHORAGE = "+19075550100"  # Alaska 907: Anchorage and Adak time (one hour apart)
 RENO = "+17755550100"  # Nevada 775: Pacific and Mountain (Boise)
 NEW_YORK = "+12125550100"  # New York: the TCPA only
@@ -128,6 +130,16 @@ CASES = [
     ("R.I. Gen. Laws 5-61-2: no Sunday hours", PROVIDENCE, local(EASTERN, *SUNDAY, 12, 0), True),
     ("Utah Code 13-25a-103(3)(b): no Sunday", SALT_LAKE, local(MOUNTAIN, *SUNDAY, 12, 0), True),
     ("Ala. Admin. Code r. 770-X-5-.17(1)(b): Saturday is open", BIRMINGHAM, local(CENTRAL, *SATURDAY, 12, 0), False),
+    # Pennsylvania since Act 47 of 2026 (RESEARCH.md judgement call 7): Mon-Sat 9-19, no Sunday.
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): 8:59 is before 9", PHILADELPHIA, local(EASTERN, *MONDAY, 8, 59), True),
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): 9:00 opens", PHILADELPHIA, local(EASTERN, *MONDAY, 9, 0), False),
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): 18:59 is inside", PHILADELPHIA, local(EASTERN, *MONDAY, 18, 59), False),
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): 19:00 closes", PHILADELPHIA, local(EASTERN, *MONDAY, 19, 0), True),
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): Saturday is open", PHILADELPHIA, local(EASTERN, *SATURDAY, 12, 0), False),
+    ("73 P.S. 2245(a)(1) (Act 47 of 2026): no Sunday", PHILADELPHIA, local(EASTERN, *SUNDAY, 12, 0), True),
+    ("KRS 367.46955(16): Kentucky opens at 10:00", LOUISVILLE, local(EASTERN, *MONDAY, 9, 59), True),
+    ("KRS 367.46955(16): Kentucky 10:00 opens", LOUISVILLE, local(EASTERN, *MONDAY, 10, 0), False),
+    ("Md. Code, Com. Law 14-4502(c): Maryland closes at 20:00", BALTIMORE, local(EASTERN, *MONDAY, 20, 0), True),
     # Mississippi's "Central Standard Time": 9-20 all year (RESEARCH.md judgement call 4).
     ("Miss. Code Ann. 77-3-723(1): 8:30 CDT in July", JACKSON, local(CENTRAL, 2026, 7, 14, 8, 30), True),
     ("Miss. Code Ann. 77-3-723(1): 8:30 CST in January", JACKSON, local(CENTRAL, 2027, 1, 12, 8, 30), True),
@@ -239,6 +251,36 @@ HELD = [
         local(CENTRAL, 2026, 11, 30, 8, 0),
     ),
     (
+        "73 P.S. 2245(a)(1) (Act 47 of 2026): Saturday 19:00 -> Monday 9:00 (no Sunday)",
+        PHILADELPHIA,
+        local(EASTERN, *SATURDAY, 19, 0),
+        local(EASTERN, 2026, 11, 30, 9, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(1) (Act 47 of 2026): 00:00 Sunday in the recipient's zone -> Monday 9:00",
+        PHILADELPHIA,
+        utc(2026, 11, 29, 5, 0),  # midnight in Philadelphia, still Saturday in the Pacific
+        local(EASTERN, 2026, 11, 30, 9, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(10), 44 P.S. 11: Flag Day 2026 on a Sunday, observed Monday -> Tuesday 9:00",
+        PHILADELPHIA,
+        local(EASTERN, 2026, 6, 13, 19, 0),
+        local(EASTERN, 2026, 6, 16, 9, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(10): July 4 2026 (Sat) observed Friday, then Sunday -> Monday 9:00",
+        PHILADELPHIA,
+        local(EASTERN, 2026, 7, 2, 19, 0),
+        local(EASTERN, 2026, 7, 6, 9, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(10): Christmas 2027 (Sat) observed Friday 24, then Sunday -> Monday 27 9:00",
+        PHILADELPHIA,
+        local(EASTERN, 2027, 12, 23, 19, 30),
+        local(EASTERN, 2027, 12, 27, 9, 0),
+    ),
+    (
         "CRTC Part III: Friday 21:30 -> Saturday 10:00",
         TORONTO,
         local("America/Toronto", 2026, 11, 27, 21, 30),
@@ -256,6 +298,24 @@ HELD = [
         MIAMI,
         utc(2026, 11, 1, 1, 0),  # Saturday 21:00 EDT
         utc(2026, 11, 1, 13, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(1) (Act 47 of 2026): Saturday before spring forward, Sunday closed -> 9:00 EDT (13:00 UTC)",
+        PHILADELPHIA,
+        utc(2026, 3, 8, 0, 30),  # Saturday 19:30 EST
+        utc(2026, 3, 9, 13, 0),
+    ),
+    (
+        "73 P.S. 2245(a)(1) (Act 47 of 2026): Saturday before fall back, Sunday closed -> 9:00 EST (14:00 UTC)",
+        PHILADELPHIA,
+        utc(2026, 11, 1, 0, 0),  # Saturday 20:00 EDT
+        utc(2026, 11, 2, 14, 0),
+    ),
+    (
+        "KRS 367.46955(16): 23:59 local waits for 10:00 the next morning",
+        LOUISVILLE,
+        local(EASTERN, *MONDAY, 23, 59),
+        local(EASTERN, 2026, 11, 24, 10, 0),
     ),
     (
         "RCW 19.158.040(2): spring forward: 8:00 PDT is 15:00 UTC",

@@ -207,6 +207,15 @@ def test_weeks_intersect_day_by_day_and_read_for_people():
     assert week_text(intersect_weeks(texas, late)) == "every day closed"
 
 
+def test_pennsylvania_follows_act_47_of_2026_and_keeps_its_legal_holidays():
+    # 73 P.S. 2245(a)(1) as amended by Act 47 of 2026 (eff. 2026-10-18): no Sunday, 9:00-19:00; (a)(10) holidays.
+    pennsylvania = TABLE.week("US-PA")
+    assert week_text(pennsylvania) == "Mon-Sat 09:00-19:00; Sun closed"
+    assert intersect_weeks(TABLE.week("US"), pennsylvania) == pennsylvania  # inside the TCPA's window every day
+    rule = next(rule for rule in rules_in_force(["US"]).jurisdictions if rule.code == "US-PA")
+    assert rule.closed_text().startswith("Sundays closed; legal holidays closed (US-PA calendar")
+
+
 # -- the rules in force, synth's report and the README ---------------------------------------------------
 
 
