@@ -12,6 +12,10 @@ The prices, their sources, the date they were read and how sure each is are in
 ``two_way_sms_cdk.costs_prices``. List prices only: no taxes, no discounts; free tiers are
 shown apart (they are per account, shared with everything else in it).
 
+The total is set against the goal (``costs_prices.GOAL_USD``, $15 a month): over it, the table
+says what stands in the way, each priced type the stack keeps with why (``costs_prices.WHY_KEPT``;
+each key with its trust boundary, ``key_boundary``).
+
 - ``format_table(table)``: the table as text (``make bench``, the CLI's ``config explain``);
 - ``markdown_table(table)``: the same for the README (between ``<!-- idle-cost:start -->`` and
   ``<!-- idle-cost:end -->``; ``python -m two_way_sms_cdk.costs README.md`` rewrites it);
@@ -70,6 +74,7 @@ class IdleCostTable:
     free_tier_usd: Decimal = Decimal(0)  # what the always-free tiers could take off, if the account has them unused
     rotation_growth_usd: Decimal = Decimal(0)  # added by key rotation from the third year on
     notes: tuple[str, ...] = field(default=())
+    key_boundaries: tuple[str, ...] = field(default=())  # each key's kind (``key_boundary``), as the template has them
 
     @property
     def total_usd(self) -> Decimal:
@@ -93,6 +98,49 @@ class IdleCostTable:
         """Every resource type a row accounts for (priced, free or unpriced)."""
         return {row.resource_type for row in self.rows}
 
+    @property
+    def over_goal_usd(self) -> Decimal:
+        """How far the total is above ``costs_prices.GOAL_USD`` (0 when within it)."""
+        return max(self.total_usd - prices.GOAL_USD, Decimal(0))
+
+    def in_the_way(self) -> tuple[tuple[CostRow, str], ...]:
+        """The priced rows the stack keeps, dearest first, each with why (``costs_prices.WHY_KEPT``)."""
+        kept = []
+        for row in self.priced:
+            why = prices.WHY_KEPT.get(row.resource_type)
+            if why is None:
+                continue
+            if row.resource_type == "AWS::KMS::Key" and self.key_boundaries:
+                counted = Counter(self.key_boundaries)
+                why = "; ".join(
+                    f"{counted[kind]} x {prices.KEY_BOUNDARIES[kind]}"
+                    if counted[kind] > 1
+                    else prices.KEY_BOUNDARIES[kind]
+                    for kind in prices.KEY_BOUNDARIES
+                    if counted[kind]
+                )
+            kept.append((row, why))
+        return tuple(kept)
+
+    def goal_lines(self) -> list[str]:
+        """The total against the goal and, over it, what stands in the way."""
+        goal = money(prices.GOAL_USD)
+        if not self.over_goal_usd:
+            return [f"GOAL at most {goal} a month: met ({money(self.total_usd)})"]
+        lines = [
+            f"GOAL at most {goal} a month: {money(self.over_goal_usd)} over. What stands in the way, kept on purpose:"
+        ]
+        kept = self.in_the_way()
+        lines += [f"{money(row.monthly_usd)} {row.what}: {why}" for row, why in kept]
+        unalarmed = sum(
+            (row.monthly_usd for row, _ in kept if row.resource_type != "AWS::CloudWatch::Alarm"), Decimal(0)
+        )
+        if unalarmed > prices.GOAL_USD:
+            lines.append(
+                f"without a single alarm, what is left still costs {money(unalarmed)}: over the goal by itself"
+            )
+        return lines
+
 
 # -- pricing a template --------------------------------------------------------------------------------
 def idle_cost_table(template: Mapping[str, Any]) -> IdleCostTable:
@@ -104,11 +152,13 @@ def idle_cost_table(template: Mapping[str, Any]) -> IdleCostTable:
     rows: list[CostRow] = []
     notes: list[str] = []
     free_tier = rotation_growth = Decimal(0)
+    boundaries: list[str] = []
     for resource_type in sorted(by_type):
         found = by_type[resource_type]
         properties = [resource.get("Properties", {}) for resource in found.values()]
         if resource_type == "AWS::KMS::Key":
             rotating = sum(1 for p in properties if _true(p.get("EnableKeyRotation")))
+            boundaries = [key_boundary(p) for p in properties]
             rotation_growth += rotating * prices.KMS_ROTATIONS_BILLED * prices.KMS_ROTATION.usd
             rows.append(
                 _row(
@@ -178,7 +228,17 @@ def idle_cost_table(template: Mapping[str, Any]) -> IdleCostTable:
             rows.append(_free(resource_type, _plural(resource_type), len(found), prices.NO_IDLE_COST[resource_type]))
         else:
             rows.append(_unpriced(resource_type, _plural(resource_type), len(found)))
-    return IdleCostTable(tuple(rows), free_tier, rotation_growth, tuple(notes))
+    return IdleCostTable(tuple(rows), free_tier, rotation_growth, tuple(notes), tuple(sorted(boundaries)))
+
+
+def key_boundary(properties: Mapping[str, Any]) -> str:
+    """Which kind of key an ``AWS::KMS::Key`` is (a ``costs_prices.KEY_BOUNDARIES`` name): an HMAC key
+    (``codes``), one whose policy lets End User Messaging use it (``topic``), or a ``data`` key."""
+    if str(properties.get("KeySpec", "")).startswith("HMAC"):
+        return "codes"
+    if "sms-voice.amazonaws.com" in json.dumps(properties.get("KeyPolicy", {})):
+        return "topic"
+    return "data"
 
 
 def _row(resource_type: str, what: str, resources: int, units: Any, price: prices.Price, note: str = "") -> CostRow:
@@ -401,6 +461,9 @@ def format_table(table: IdleCostTable, *, indent: str = "") -> list[str]:
         )
     for note in table.notes:
         lines.append(f"{indent}  {note}")
+    goal, *in_the_way = table.goal_lines()
+    lines.append(f"{indent}{goal}")
+    lines.extend(f"{indent}  {line}" for line in in_the_way)
     if table.unpriced:
         lines.append(f"{indent}UNPRICED resource types (not in the price table): {', '.join(table.unpriced)}")
     free = ", ".join(f"{row.resource_type.removeprefix('AWS::')} x{row.resources}" for row in table.free)
@@ -426,11 +489,15 @@ def markdown_table(table: IdleCostTable) -> str:
             f"from the third year key rotation adds {money(table.rotation_growth_usd)} "
             f"({money(table.total_usd + table.rotation_growth_usd)} a month)"
         )
+    goal, *in_the_way = table.goal_lines()
     return (
         "\n".join(lines)
         + f"\n\n{LABEL}. "
         + ("; ".join(extra).capitalize() + ". " if extra else "")
-        + f"No idle cost (billed by use or storage, or free): {free}.\n"
+        + f"No idle cost (billed by use or storage, or free): {free}.\n\n"
+        + f"**{goal}**\n"
+        + "".join(f"\n- {line}" for line in in_the_way)
+        + ("\n" if in_the_way else "")
     )
 
 

@@ -186,3 +186,32 @@ NO_IDLE_COST: dict[str, str] = {
     "AWS::CloudFormation::CustomResource": "its function runs at deploy only",
     "Custom::AWS": "its function runs at deploy only",
 }
+
+# -- the goal, and what stands in its way ----------------------------------------------------------------
+# Issue 15: the default stack's idle cost at most $15 a month. Each priced type the stack keeps whatever it
+# costs, and why; the table lists them, dearest first, when the total is over the goal. A priced type not
+# here is optional (the dashboard: ``monitoring.dashboard``).
+GOAL_USD = Decimal(15)
+WHY_KEPT: dict[str, str] = {
+    "AWS::Kinesis::Stream": (
+        "the delivery-event stream the stack is built around; one PROVISIONED shard is its cheapest idle "
+        f"form (ON_DEMAND: ${KINESIS_STREAM_HOUR.usd * HOURS_PER_MONTH:.2f} a month)"
+    ),
+    "AWS::KMS::Key": "one key per trust boundary",  # the table names each key's boundary from the template
+    "AWS::CloudWatch::Alarm": (
+        "each alarm is a failure that needs a person: dead letters (lost work), the month's spend (an "
+        "unbounded bill), delivery failures, a stalled stream or archive, a function that keeps failing"
+    ),
+    "AWS::SMSVOICE::PhoneNumber": "the number customers text",
+    "AWS::Lambda::EventSourceMapping": "the inbound and outbound functions read their queues (idle long polls)",
+    "AWS::Scheduler::Schedule": "the budget check that releases held texts",
+}
+# Why each kind of key is its own (``costs.key_boundary`` tells them apart in a template).
+KEY_BOUNDARIES: dict[str, str] = {
+    "topic": "the inbound topic's, which End User Messaging (sms-voice) uses to publish: its own trust boundary",
+    "codes": "the HMAC key of one-use codes (a flow takes codes): another key spec, it cannot encrypt",
+    "data": (
+        "the data key of every store: CloudWatch Logs takes only a customer-managed key, and the "
+        "HIPAA, NIST and PCI packs want log groups encrypted"
+    ),
+}

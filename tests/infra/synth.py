@@ -69,13 +69,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         **DEFAULT_CONFIG,
         "origination": {"existing": {"origination_type": "pool", "origination_id": EXISTING_POOL_ID}},
     },
-    # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop.
+    # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop; the dashboard on.
     "toll_free_self_managed": {
         **DEFAULT_CONFIG,
         "origination": {"new_number": {"iso_country_code": "US", "number_type": "TOLL_FREE", "capabilities": ["SMS"]}},
         "self_managed_opt_outs": True,
         "message_type": "TRANSACTIONAL",
-        "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True},
+        "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True, "dashboard": True},
         "outbound": {**DEFAULT_CONFIG["outbound"], "templates": TEMPLATES_WITH_OFFER},
     },
     # (e) business events on a bus we already own, and no flow that takes a one-use code; a promotional

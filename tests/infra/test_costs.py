@@ -61,3 +61,56 @@ def test_a_ten_dlc_number_adds_its_campaign_fee() -> None:
     }
     rows = costs.idle_cost_table(template).rows
     assert [row.what for row in rows] == ["phone number lease (TEN_DLC)", "10DLC campaign (registered for the number)"]
+
+
+# -- issue 15: the goal, and what stands in its way ---------------------------------------------------
+def test_the_default_stack_has_one_key_per_trust_boundary(default) -> None:
+    table = costs.idle_cost_table(default.template.to_json())
+    assert table.key_boundaries == ("codes", "data", "topic")
+
+
+def test_the_dashboard_is_built_only_when_the_config_asks(default, toll_free_self_managed) -> None:
+    assert not default.of_type("AWS::CloudWatch::Dashboard")
+    assert "DashboardName" not in default.template.to_json()["Outputs"]
+    assert len(toll_free_self_managed.of_type("AWS::CloudWatch::Dashboard")) == 1
+    assert "DashboardName" in toll_free_self_managed.template.to_json()["Outputs"]
+    table = costs.idle_cost_table(toll_free_self_managed.template.to_json())
+    [dashboard] = [row for row in table.rows if row.resource_type == "AWS::CloudWatch::Dashboard"]
+    assert dashboard.monthly_usd == costs_prices.DASHBOARD.usd
+    assert dashboard not in [row for row, _ in table.in_the_way()], "an opt-in is not in the way"
+
+
+def test_over_the_goal_the_table_says_what_stands_in_the_way_and_why() -> None:
+    template = {
+        "Resources": {
+            "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
+            "Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {"DashboardBody": "{}"}},
+            "Topic": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Statement": [{"Principal": {"Service": "sms-voice.amazonaws.com"}}]}},
+            },
+            "Data": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": True}},
+            "Codes": {"Type": "AWS::KMS::Key", "Properties": {"KeySpec": "HMAC_256"}},
+        }
+    }
+    table = costs.idle_cost_table(template)
+    assert table.total_usd == Decimal("16.95") and table.over_goal_usd == Decimal("1.95")
+    goal, *lines = table.goal_lines()
+    assert goal == "GOAL at most $15.00 a month: $1.95 over. What stands in the way, kept on purpose:"
+    assert lines[0].startswith("$10.95 Kinesis stream, PROVISIONED, 1 shard: the delivery-event stream")
+    assert lines[1].startswith("$3.00 KMS keys (customer managed): the inbound topic's")
+    assert "HMAC key of one-use codes" in lines[1] and "data key of every store" in lines[1]
+    assert not any("dashboard" in line for line in lines)
+    assert goal in costs.format_table(table)[-len(lines) - 3 :] and goal in costs.markdown_table(table)
+
+
+def test_within_the_goal_the_table_says_it_is_met() -> None:
+    template = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {}}}}
+    assert costs.idle_cost_table(template).goal_lines() == ["GOAL at most $15.00 a month: met ($1.00)"]
+
+
+def test_the_default_stack_is_over_the_goal_even_without_its_alarms(default) -> None:
+    """What stands in the way is the stack's shape: its stream, keys, number and queues, not the alarms."""
+    table = costs.idle_cost_table(default.template.to_json())
+    assert table.over_goal_usd > 0
+    assert table.goal_lines()[-1].startswith("without a single alarm, what is left still costs $15.48")

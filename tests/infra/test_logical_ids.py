@@ -17,14 +17,20 @@ STATEFUL_LOGICAL_IDS = {
     "protect configuration": ("AWS::SMSVOICE::ProtectConfiguration", "TwoWaySmsProtectConfiguration852F73DD"),
     "inbound topic": ("AWS::SNS::Topic", "TwoWaySmsInboundTopicCEF1F000"),
     "topic key": ("AWS::KMS::Key", "TwoWaySmsInboundTopicKeyAD023772"),
-    "processor key": ("AWS::KMS::Key", "TwoWaySmsInboundProcessorKey52687865"),
     "contacts table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorContacts8B6FFE76"),
     # The idempotency table (TwoWaySmsInboundProcessorIdempotency9C9AB2DE) is gone (issue 12): it held
     # records that expire; the reply log in the contacts table and the send claims replace it.
     "inbound queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorQueueABFDBB3F"),
     "dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorDeadLetters0370E2DC"),
     "subscription dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsInboundProcessorSubscriptionDeadLetters08E3DB67"),
-    "events key": ("AWS::KMS::Key", "TwoWaySmsEventsKey0DCE80AB"),
+    # The data key (issue 15: one key per trust boundary). It kept the events key's id, so the ledger,
+    # stream, bus and archive stay on it; the inbound processor's (TwoWaySmsInboundProcessorKey52687865),
+    # outbound (TwoWaySmsOutboundKeyB91CBA51) and alarm topic (TwoWaySmsMonitoringKeyA7F69271) keys left
+    # the template on purpose. Their stores moved to this key in place (KMSMasterKeyId, KmsMasterKeyId,
+    # KmsKeyId updates); CloudFormation keeps the old keys (Retain). Log events, audience objects and
+    # queued messages written before still need them: schedule their deletion once the logs' retention
+    # (1 year) has passed, not before. README "Upgrading to one data key".
+    "data key": ("AWS::KMS::Key", "TwoWaySmsEventsKey0DCE80AB"),
     "ledger table": ("AWS::DynamoDB::Table", "TwoWaySmsLedgerTable956C5B14"),
     "delivery event stream": ("AWS::Kinesis::Stream", "TwoWaySmsDeliveryEventsStreamFD97918F"),
     "events dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsDeliveryEventsDeadLetters3CBA11B8"),
@@ -32,8 +38,6 @@ STATEFUL_LOGICAL_IDS = {
     "event archive bucket": ("AWS::S3::Bucket", "TwoWaySmsEventArchiveBucket680DB552"),
     "archive access-log bucket": ("AWS::S3::Bucket", "TwoWaySmsEventArchiveAccessLogsA8137C23"),
     "alarm topic": ("AWS::SNS::Topic", "TwoWaySmsMonitoringAlarmTopic29F2C4E4"),
-    "alarm topic key": ("AWS::KMS::Key", "TwoWaySmsMonitoringKeyA7F69271"),
-    "outbound key": ("AWS::KMS::Key", "TwoWaySmsOutboundKeyB91CBA51"),
     "outbound table": ("AWS::DynamoDB::Table", "TwoWaySmsOutboundSenderTable61547621"),
     "outbound queue": ("AWS::SQS::Queue", "TwoWaySmsOutboundSenderQueueAF306BBD"),
     "outbound dead-letter queue": ("AWS::SQS::Queue", "TwoWaySmsOutboundSenderDeadLetters12587966"),
@@ -80,13 +84,12 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "configuration set": default.logical_id(built.configuration_set.resource),
         "inbound topic": default.logical_id(built.inbound_topic.topic),
         "topic key": default.logical_id(built.inbound_topic.encryption_key),
-        "processor key": default.logical_id(processor.encryption_key),
         "contacts table": default.logical_id(processor.contacts_table),
         "protect configuration": default.logical_id(built.protect_configuration.resource),
         "inbound queue": default.logical_id(processor.queue),
         "dead-letter queue": default.logical_id(processor.dead_letter_queue),
         "subscription dead-letter queue": default.logical_id(processor.subscription_dead_letter_queue),
-        "events key": default.logical_id(built.events_key),
+        "data key": default.logical_id(built.data_key),
         "ledger table": default.logical_id(built.ledger.table),
         "delivery event stream": default.logical_id(delivery_events.stream),
         "events dead-letter queue": default.logical_id(delivery_events.dead_letter_queue),
@@ -94,8 +97,6 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "event archive bucket": default.logical_id(built.event_archive.bucket),
         "archive access-log bucket": default.logical_id(built.event_archive.access_logs_bucket),
         "alarm topic": default.logical_id(built.monitoring.alarm_topic),
-        "alarm topic key": default.logical_id(built.monitoring.encryption_key),
-        "outbound key": default.logical_id(built.outbound_key),
         "outbound table": default.logical_id(built.outbound_sender.table),
         "outbound queue": default.logical_id(built.outbound_sender.queue),
         "outbound dead-letter queue": default.logical_id(built.outbound_sender.dead_letter_queue),
@@ -109,3 +110,18 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "codes key": default.logical_id(built.conversations.codes_key),
     }
     assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}
+
+
+def test_every_store_of_the_stack_is_on_the_data_key_or_the_topic_key(default):
+    """One key per trust boundary: the inbound topic's, the data key and the codes' HMAC key; nothing else."""
+    built = default.stack.two_way_sms
+    processor, sender = built.inbound_processor, built.outbound_sender
+    for owner in (processor, sender, built.campaigns, built.delivery_events, built.event_archive, built.monitoring):
+        assert owner.encryption_key is built.data_key, owner.node.id
+    assert built.events_key is built.outbound_key is built.data_key
+    keys = set(default.of_type("AWS::KMS::Key"))
+    assert keys == {
+        default.logical_id(built.inbound_topic.encryption_key),
+        default.logical_id(built.data_key),
+        default.logical_id(built.conversations.codes_key),
+    }

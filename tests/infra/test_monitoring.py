@@ -566,3 +566,40 @@ def test_unresolved_tokens_are_not_validated_and_resolve_at_deploy_time():
     assert {"Ref": "Minimum"} in expression["Fn::Join"][1]
     (subscription,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
     assert subscription["Endpoint"] == ref("Email")
+
+
+# -- optional dashboard, a given key (issue 15: idle cost) ---------------------------------------
+def test_without_the_dashboard_every_alarm_stays_and_no_dashboard_is_built():
+    stack = _new_stack()
+    queue = sqs.Queue(stack, "Dlq", encryption=sqs.QueueEncryption.KMS_MANAGED)
+    monitoring = Monitoring(stack, "Monitoring", dead_letter_queues={"inbound": queue}, functions={}, dashboard=False)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    assert monitoring.dashboard is None
+    assert not [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    alarms = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == len(monitoring.alarms) and "dead-letters:inbound" in monitoring.alarms
+
+
+def test_a_dashboard_name_without_a_dashboard_is_refused():
+    with pytest.raises(ValueError, match="dashboard_name 'ops' needs dashboard=True"):
+        Monitoring(
+            _new_stack(), "Monitoring", dead_letter_queues={}, functions={}, dashboard=False, dashboard_name="ops"
+        )
+
+
+def test_a_given_key_encrypts_the_alarm_topic_and_its_email_dead_letters_and_no_key_is_created():
+    stack = _new_stack()
+    key = kms.Key(stack, "DataKey", enable_key_rotation=True)
+    monitoring = Monitoring(
+        stack, "Monitoring", dead_letter_queues={}, functions={}, alarm_emails=EMAILS[:1], encryption_key=key
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    key_id = stack.resolve(key.node.default_child.logical_id)
+    assert [k for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"] == [key_id]
+    assert monitoring.encryption_key is key
+    (topic,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Topic"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    (queue,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    sids = {s.get("Sid") for s in resources[key_id]["Properties"]["KeyPolicy"]["Statement"]}
+    assert {"AllowCloudWatchAlarmsToNotify", "AllowSnsToFillTheDeadLetterQueue"} <= sids

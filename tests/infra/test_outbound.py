@@ -900,3 +900,46 @@ def test_unknown_outbound_setting_is_rejected():
 
 def test_outbound_that_is_not_an_object_is_rejected():
     fails(config(outbound=[]), "outbound [] must be an object")
+
+
+# -- grants: the data key only through the service granted (issue 15: one data key) --------------------
+def _granted_to_an_application(grant_name: str) -> tuple[cdk.Stack, list[dict[str, Any]]]:
+    """The statements an application's role gets from ``OutboundSender.<grant_name>`` (on stand-ins of the
+    queue, table and key it reads)."""
+    stack = cdk.Stack(cdk.App(context=FEATURE_FLAGS), "Grants")
+    key = kms.Key(stack, "DataKey", enable_key_rotation=True)
+    queue = sqs.Queue(stack, "Queue", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key)
+    table = dynamodb.Table(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+    )
+    role = iam.Role(stack, "Application", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    sender_parts = SimpleNamespace(queue=queue, table=table, encryption_key=key)
+    getattr(OutboundSender, grant_name)(sender_parts, role)
+    policies = [
+        r for r in Template.from_stack(stack).to_json()["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+    ]
+    return stack, [s for p in policies for s in as_list(p["Properties"]["PolicyDocument"]["Statement"])]
+
+
+@pytest.mark.parametrize(
+    ("grant_name", "service", "key_actions"),
+    [
+        ("grant_enqueue", "sqs", ["kms:Decrypt", "kms:GenerateDataKey"]),
+        ("grant_read_outcomes", "dynamodb", ["kms:Decrypt", "kms:DescribeKey"]),
+    ],
+)
+def test_an_application_gets_the_data_key_only_through_the_service_it_is_granted(grant_name, service, key_actions):
+    _, statements = _granted_to_an_application(grant_name)
+    key_statements = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert [sorted(as_list(s["Action"])) for s in key_statements] == [key_actions]
+    assert key_statements[0]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Join": ["", [f"{service}.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+        }
+    }
+    others = {a for s in statements if s not in key_statements for a in as_list(s["Action"])}
+    assert all(a.startswith(f"{service}:") for a in others), others

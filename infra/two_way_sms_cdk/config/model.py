@@ -123,6 +123,9 @@ class MonitoringConfig:
     monthly_budget_usd: float | None = 100.0  # None: no spend alarm, and no budget that holds texts
     delivery_failure_rate_percent: float = 10.0
     hard_stop: bool = False  # at the budget, transactional texts wait too (consent confirmations never do)
+    # Off by default: $3 a month of the idle cost's $15 goal, and nothing is lost without it (the
+    # alarms notify; the metrics stay in CloudWatch). On, it is one screen of the whole system.
+    dashboard: bool = False
 
 
 @dataclass(frozen=True)

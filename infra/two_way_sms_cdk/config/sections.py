@@ -255,6 +255,10 @@ class Monitoring(Section):
     hard_stop: bool = Field(
         MonitoringConfig.hard_stop, description="At the budget, hold every text but HELP and opt-out confirmations."
     )
+    dashboard: bool = Field(
+        MonitoringConfig.dashboard,
+        description="A CloudWatch dashboard of the whole system ($3 a month); the alarms work without it.",
+    )
 
     @model_validator(mode="after")
     def _a_budget_to_stop_at(self) -> Monitoring:

@@ -305,9 +305,10 @@ class DeliveryEvents(Construct):
             acknowledge(
                 self.stream.node.default_child,
                 "AwsSolutions-KDS3",
-                "Every store in this stack uses a customer-managed key by design (key policy control, "
-                "CloudTrail audit, one key for the ledger and its stream); Kinesis calls KMS about every five "
-                "minutes per producer or consumer credential, a few dollars a month",
+                "The stream shares the stack's data key, which the log groups need anyway (CloudWatch Logs takes "
+                "only customer-managed keys): aws/kinesis would save no key, and Kinesis bills its KMS requests "
+                "(about one per credential every five minutes) with either key. The key policy stays a second "
+                "gate on delivery events, which carry phone numbers",
             )
         for queue in (self.dead_letter_queue, self.rule_dead_letter_queue):
             acknowledge_dead_letter_queue(queue)

@@ -1,6 +1,16 @@
-"""Customer-managed keys shared by the constructs: creation and the statements services need."""
+"""Customer-managed keys shared by the constructs: creation and the statements services need.
+
+One key per trust boundary (what ``TwoWaySms`` builds): the inbound topic's key, which End
+User Messaging (``sms-voice.amazonaws.com``, acting for the number) may use; one data key for
+everything the stack stores (tables, queues, the stream, logs, buckets, the bus, the alarm
+topic), used only by the stack's own functions and by AWS services storing for it; and
+the HMAC key of one-use codes (another key spec). A principal outside the stack gets the
+data key only through the service it was granted (``grant_key_via_service``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -15,6 +25,23 @@ def new_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
     """A symmetric CMK with yearly rotation, kept when the stack is deleted (its data may outlive it)."""
     return kms.Key(
         scope, construct_id, description=description, enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN
+    )
+
+
+def grant_key_via_service(key: kms.IKey, grantee: iam.IGrantable, actions: Sequence[str], *, service: str) -> iam.Grant:
+    """``actions`` on ``key`` for ``grantee``, only in requests ``service`` (``"sqs"``, ``"dynamodb"``)
+    makes for it in this region (``kms:ViaService``).
+
+    Why: the data key encrypts every store of the stack. An application allowed one queue or
+    table gets the key only through that service, where IAM limits it to that queue or
+    table: never ``kms:Decrypt`` of another store's ciphertext.
+    """
+    stack = Stack.of(key)
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=list(actions),
+        resource_arns=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
     )
 
 

@@ -1,4 +1,4 @@
-"""Alarms and one dashboard for the whole two-way SMS system, from the metrics it already emits."""
+"""Alarms and (optionally) one dashboard for the whole two-way SMS system, from the metrics it already emits."""
 
 from __future__ import annotations
 
@@ -133,15 +133,17 @@ class Monitoring(Construct):
       ``archive_freshness_threshold`` (30 minutes) old. Firehose buffers for at most 15
       minutes, so twice that means delivery to S3 is failing.
 
-    With no ``alarm_topic``, a topic ``AlarmTopic`` is created: encrypted with a new
-    customer-managed key (yearly rotation, kept when the stack is deleted) whose policy
-    lets CloudWatch alarms of this account and region use it, a topic policy that lets
-    them publish, HTTPS-only. Each address of ``alarm_emails`` (none by default) is
-    subscribed to the alarm topic (SNS sends it a confirmation email) with a dead-letter
-    queue, encrypted with that key, for notifications SNS could not deliver; that queue
-    is alarmed too (``dead-letters:alarm notifications``).
+    With no ``alarm_topic``, a topic ``AlarmTopic`` is created: encrypted with
+    ``encryption_key`` (default: a new customer-managed key, yearly rotation, kept when the
+    stack is deleted), whose policy gets a statement that lets CloudWatch alarms of this
+    account and region use it, a topic policy that lets them publish, HTTPS-only. Each
+    address of ``alarm_emails`` (none by default) is subscribed to the alarm topic (SNS
+    sends it a confirmation email) with a dead-letter queue, encrypted with that key, for
+    notifications SNS could not deliver; that queue is alarmed too (``dead-letters:alarm
+    notifications``).
 
-    The dashboard (name generated unless ``dashboard_name``; opens on the last day, each
+    The dashboard (unless ``dashboard`` is false: it costs $3 a month, and the alarms do
+    not need it; name generated unless ``dashboard_name``; opens on the last day, each
     graph keeping its own period) shows, under the status of every alarm: inbound
     volume, replies, opt-outs and opt-ins, outbound sends (sent, held, deferred, throttled,
     refused by reason) and campaigns, delivery outcomes and the failure rate, spend
@@ -171,6 +173,11 @@ class Monitoring(Construct):
         (``flows-not-as-deployed``). Default: False.
     :param alarm_topic: notify this topic instead of creating one. Its policy (and its
         key's, if encrypted) must let ``cloudwatch.amazonaws.com`` publish.
+    :param encryption_key: encrypts the new alarm topic and the email dead-letter queue
+        (``TwoWaySms`` gives its data key). The CloudWatch and SNS statements are added to its
+        policy when it is a ``kms.Key`` of this app; an imported key's policy must already
+        allow them. Default: a new key (one more dollar a month).
+    :param dashboard: build the dashboard (``dashboard`` attribute, else None). Default: True.
     """
 
     def __init__(
@@ -196,6 +203,8 @@ class Monitoring(Construct):
         archive_freshness_threshold: Duration = Duration.minutes(30),
         alarm_on_function_errors: bool = True,
         dashboard_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        dashboard: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         _validate(
@@ -210,6 +219,8 @@ class Monitoring(Construct):
             archive_freshness_threshold=archive_freshness_threshold,
             dashboard_name=dashboard_name,
         )
+        if dashboard_name is not None and not dashboard:
+            raise ValueError(f"dashboard_name {dashboard_name!r} needs dashboard=True (there is no dashboard to name)")
         self.monthly_budget_usd = monthly_budget_usd
         self.delivery_failure_rate_percent = delivery_failure_rate_percent
         self.failure_rate_period = failure_rate_period
@@ -217,7 +228,7 @@ class Monitoring(Construct):
         self.iterator_age_threshold = iterator_age_threshold
         self.archive_freshness_threshold = archive_freshness_threshold
 
-        self.encryption_key: kms.Key | None = None
+        self.encryption_key: kms.IKey | None = encryption_key
         self.alarm_topic: sns.ITopic = alarm_topic or self._new_alarm_topic()
         self.notification_dead_letter_queue: sqs.Queue | None = None
         if alarm_emails:
@@ -319,16 +330,18 @@ class Monitoring(Construct):
                 ),
             )
 
-        self.dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=dashboard_name,
-            default_interval=Duration.days(1),
-            # Each graph keeps its own period: spend stays per day whatever the time range.
-            period_override=cloudwatch.PeriodOverride.INHERIT,
-        )
-        for row in DashboardLayout(self).rows():
-            self.dashboard.add_widgets(*row)
+        self.dashboard: cloudwatch.Dashboard | None = None
+        if dashboard:
+            self.dashboard = cloudwatch.Dashboard(
+                self,
+                "Dashboard",
+                dashboard_name=dashboard_name,
+                default_interval=Duration.days(1),
+                # Each graph keeps its own period: spend stays per day whatever the time range.
+                period_override=cloudwatch.PeriodOverride.INHERIT,
+            )
+            for row in DashboardLayout(self).rows():
+                self.dashboard.add_widgets(*row)
 
     # -- metrics ------------------------------------------------------------------------------
     def metric(
@@ -375,7 +388,7 @@ class Monitoring(Construct):
         )
 
     # -- alarm topic --------------------------------------------------------------------------
-    def _key(self) -> kms.Key:
+    def _key(self) -> kms.IKey:
         if self.encryption_key is None:
             self.encryption_key = new_key(self, "Key", "Encrypts the two-way SMS alarm notifications")
         return self.encryption_key
@@ -384,7 +397,7 @@ class Monitoring(Construct):
         key = self._key()
         # Confused-deputy guard: only the CloudWatch alarms of this account and region.
         conditions = source_conditions(regional_arn("cloudwatch", "alarm:*"))
-        key.add_to_resource_policy(
+        key.add_to_resource_policy(  # a no-op for an imported key
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToNotify",
                 principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],

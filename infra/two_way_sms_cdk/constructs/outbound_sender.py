@@ -27,13 +27,13 @@ from two_way_sms.services.slot_booking import SEND_SPACING_SECONDS
 from two_way_sms.settings.sender import SenderFunctionSettings
 from two_way_sms_cdk.config.environment_limits import SENDER_SETTINGS_BYTES, settings_size
 from two_way_sms_cdk.constructs.conversations import Conversations
-from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, new_key
+from two_way_sms_cdk.constructs.encryption import allow_cloudwatch_logs, grant_key_via_service, new_key
 from two_way_sms_cdk.constructs.handler_function import FunctionSizing, handler_function
 from two_way_sms_cdk.constructs.message_ledger import MessageLedger
 from two_way_sms_cdk.constructs.policies import default_policy
 from two_way_sms_cdk.constructs.queues import encrypted_queue
 from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
-from two_way_sms_cdk.constructs.tables import encrypted_table, grant_table_actions
+from two_way_sms_cdk.constructs.tables import TABLE_KEY_READ_ACTIONS, encrypted_table, grant_table_actions
 from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
 from two_way_sms_cdk.nag import (
     acknowledge,
@@ -54,6 +54,16 @@ SENDER_CONTACTS_ACTIONS = (
     "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
+)
+# What an application gets on the key to enqueue (SQS's documented producer actions), and to read the table.
+_ENQUEUE_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+_READ_TABLE_ACTIONS = (  # CDK's grant_read_data, without the stream actions (the table has no stream)
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
 )
 _RELEASE_ENVIRONMENT = ("SCHEDULE_GROUP", "RELEASE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DEAD_LETTER_QUEUE_ARN")
 
@@ -344,12 +354,18 @@ class OutboundSender(Construct):
 
     # -- grants -------------------------------------------------------------------------------
     def grant_enqueue(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Put send requests on the outbound queue (``sqs:SendMessage`` and the key's data-key actions)."""
-        return self.queue.grant_send_messages(grantee)
+        """Put send requests on the outbound queue (``sqs:SendMessage``), and the key's data-key
+        actions only through SQS: the key may encrypt other stores too (``TwoWaySms``'s data key)."""
+        grant = self.queue.grant(grantee, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
+        return grant.combine(grant_key_via_service(self.encryption_key, grantee, _ENQUEUE_KEY_ACTIONS, service="sqs"))
 
     def grant_read_outcomes(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the outbound table: request outcomes and campaign run counters."""
-        return self.table.grant_read_data(grantee)
+        """Read the outbound table (request outcomes and campaign run counters), and decrypt only
+        through DynamoDB."""
+        grant = self.table.grant(grantee, *_READ_TABLE_ACTIONS)
+        return grant.combine(
+            grant_key_via_service(self.encryption_key, grantee, TABLE_KEY_READ_ACTIONS, service="dynamodb")
+        )
 
     # -- metrics ------------------------------------------------------------------------------
     def metric_backlog(self, **kwargs: Any) -> cloudwatch.Metric:

@@ -30,21 +30,27 @@ from two_way_sms_cdk.lambda_code import extensions_layer
 class TwoWaySms(Construct):
     """The two-way path and its delivery events, around one message ledger.
 
+    Keys, one per trust boundary: the inbound topic's own key (End User Messaging uses it to
+    publish), one data key (``data_key``) for everything the stack stores — tables, queues,
+    the stream, logs, buckets, the business bus, the alarm topic — and, when a flow takes
+    one-use codes, their HMAC key (``conversations.codes_key``). Applications granted a queue
+    or a table (``outbound_sender.grant_enqueue``, ``grant_read_outcomes``) get the data key
+    only through SQS or DynamoDB (``kms:ViaService``), so only for what IAM gives them.
+    ``events_key`` and ``outbound_key`` name the data key too (they were keys of their own).
+
     Inbound: number -> encrypted topic -> queue -> inbound function, which records every
     reply it sends in the ledger. Delivery events: EventBridge -> Kinesis stream -> events
-    function, which brings each ledger item up to date. The ledger, the stream and the
-    events queues and logs share one customer-managed key (``events_key``).
+    function, which brings each ledger item up to date.
 
     Outbound: your application (``outbound_sender.grant_enqueue``) or a campaign puts send
     requests on the outbound queue; the sender function checks consent, quiet hours and
     limits, paces sends to the number's throughput and records them in the ledger; the
     events function counts each campaign message's final status on its run. Campaign runs
     and the release of held requests are one-off EventBridge Scheduler schedules that
-    invoke the campaigns function. The outbound queue and table, the campaign queues, the
-    audience bucket and both functions' logs share a third key (``outbound_key``).
+    invoke the campaigns function.
 
     Conversations (``conversations``): the flows switched on in the config, a table of
-    conversations in progress and an event bus (encrypted with ``events_key``, archived)
+    conversations in progress and an event bus (encrypted with the data key, archived)
     where the inbound function publishes business events: every inbound message, opt-out
     and opt-in, and the flows' outcomes. The bus exists even with no flow on. The sender
     opens conversations (with a one-use code from an HMAC key when a flow takes one), the
@@ -61,7 +67,8 @@ class TwoWaySms(Construct):
     Every delivery event is also archived to S3 by the configuration set's Firehose
     destination (``event_archive``: EventBridge is best effort, the archive is not), and
     ``monitoring`` alarms on every dead-letter queue, the delivery failure rate, the
-    stream's iterator age and the month's spend, with one dashboard for the whole system.
+    stream's iterator age and the month's spend; with ``monitoring.dashboard`` on, one
+    dashboard shows the whole system.
 
     :param config: the validated configuration (``TwoWaySmsConfig.from_config`` or ``load_config``).
     :param existing_topic: publish inbound messages to this topic instead of a new one.
@@ -122,12 +129,16 @@ class TwoWaySms(Construct):
         self.inbound_topic.restrict_sources(self.number.inbound_source_arns, self.number.inbound_key_source_arns)
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
         delivery = config.delivery_events
-        self.events_key = new_key(
+        # One key for everything the stack stores: a key costs $1 a month (+$2 after two
+        # rotations), and separate keys drew no line IAM does not draw already. "EventsKey" is
+        # the id it always had: the ledger, stream and bus stay on it, the others move to it.
+        self.data_key = new_key(
             self,
             "EventsKey",
-            "Encrypts the message ledger, the delivery event stream, its queues, logs and archive, "
-            "the conversations table and the business event bus",
+            "Encrypts what the two-way SMS stack stores: tables, queues, the delivery event stream, logs, "
+            "buckets, the business event bus and the alarm topic",
         )
+        self.events_key = self.outbound_key = self.data_key
         protect = config.protect
         self.protect_configuration = SmsProtectConfiguration(
             self,
@@ -135,7 +146,7 @@ class TwoWaySms(Construct):
             allowed_countries=protect.allowed_countries,
             deletion_protection=protect.deletion_protection,
             account_default=protect.account_default,
-            log_encryption_key=self.events_key,
+            log_encryption_key=self.data_key,
         )
         self.configuration_set.protect_with(self.protect_configuration)
         for warning in config.warnings:
@@ -143,7 +154,7 @@ class TwoWaySms(Construct):
         self.ledger = MessageLedger(
             self,
             "Ledger",
-            encryption_key=self.events_key,
+            encryption_key=self.data_key,
             retention=Duration.days(delivery.ledger_retention_days),
         )
         conversations = config.conversations
@@ -151,7 +162,7 @@ class TwoWaySms(Construct):
             self,
             "Conversations",
             flows=conversations.flows,
-            encryption_key=self.events_key,
+            encryption_key=self.data_key,
             existing_event_bus=eventbridge.EventBus.from_event_bus_name(
                 self, "ExistingEventBus", conversations.event_bus_name
             )
@@ -178,6 +189,7 @@ class TwoWaySms(Construct):
             configuration_set=self.configuration_set,
             message_type=config.message_type,
             ledger=self.ledger,
+            encryption_key=self.data_key,
             conversations=self.conversations,
             extensions=self.extensions,
             extensions_module=extensions.module if extensions is not None else None,
@@ -187,11 +199,6 @@ class TwoWaySms(Construct):
             reply_limits=config.inbound.reply_limits,
         )
         outbound = config.outbound
-        # A key of its own: applications that may enqueue (grant_enqueue) get its data-key
-        # actions, and with them no way to read the contacts or ledger tables.
-        self.outbound_key = new_key(
-            self, "OutboundKey", "Encrypts the outbound queue and table, campaign queues, audiences and their logs"
-        )
         self.outbound_sender = OutboundSender(
             self,
             "OutboundSender",
@@ -201,7 +208,7 @@ class TwoWaySms(Construct):
             ledger=self.ledger,
             settings=outbound.sender_settings(self.number.origination_arn),
             templates=outbound.templates,
-            encryption_key=self.outbound_key,
+            encryption_key=self.data_key,
             max_concurrency=outbound.max_concurrency,
             conversations=self.conversations,
             monthly_budget_usd=config.monitoring.monthly_budget_usd,
@@ -219,7 +226,7 @@ class TwoWaySms(Construct):
             "DeliveryEvents",
             ledger=self.ledger,
             contacts_table=self.inbound_processor.contacts_table,
-            encryption_key=self.events_key,
+            encryption_key=self.data_key,
             stream_mode=kinesis.StreamMode[delivery.stream_mode],
             shard_count=delivery.shard_count,
             # A pool's numbers are not known at synth: then every number's events are taken.
@@ -231,7 +238,7 @@ class TwoWaySms(Construct):
             self,
             "EventArchive",
             configuration_set=self.configuration_set,
-            encryption_key=self.events_key,
+            encryption_key=self.data_key,
             infrequent_access_after=Duration.days(archive.infrequent_access_after_days),
             glacier_instant_retrieval_after=Duration.days(archive.glacier_instant_retrieval_after_days),
             expire_after=Duration.days(archive.expire_after_days) if archive.expire_after_days else None,
@@ -246,7 +253,7 @@ class TwoWaySms(Construct):
             contacts_table=self.inbound_processor.contacts_table,
             templates=outbound.templates,
             sender_settings=self.outbound_sender.settings,  # to skip recipients at the daily limit early
-            encryption_key=self.outbound_key,
+            encryption_key=self.data_key,
             access_logs_bucket=self.event_archive.access_logs_bucket,
         )
         self.outbound_sender.add_release_schedules(
@@ -296,6 +303,8 @@ class TwoWaySms(Construct):
             if monitoring.alarm_topic_arn
             else None,
             alarm_emails=monitoring.alarm_emails,
+            encryption_key=self.data_key,
+            dashboard=monitoring.dashboard,
             monthly_budget_usd=monitoring.monthly_budget_usd,
             delivery_failure_rate_percent=monitoring.delivery_failure_rate_percent,
         )

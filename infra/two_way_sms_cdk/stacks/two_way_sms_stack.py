@@ -101,8 +101,8 @@ class TwoWaySmsStack(Stack):
             ),
             "AudienceBucketName": (built.campaigns.audience_bucket.bucket_name, "Campaign audiences (CSV) (retained)"),
             "AlarmTopicArn": (built.monitoring.alarm_topic.topic_arn, "The SNS topic alarms notify"),
-            "DashboardName": (
-                built.monitoring.dashboard.dashboard_name,
+            "DashboardName": (  # only with monitoring.dashboard on
+                built.monitoring.dashboard.dashboard_name if built.monitoring.dashboard is not None else None,
                 "The CloudWatch dashboard of the whole system",
             ),
             "ConversationsTableName": (built.conversations.table.table_name, "Open and closed conversations (flows)"),
