@@ -4,7 +4,8 @@ Same emulation as the integration tests: moto for DynamoDB, botocore's Stubber f
 End User Messaging (``pinpoint-sms-voice-v2``, which moto does not implement). A
 ``before-call`` hook on the handler's DynamoDB client (every table) and its End User
 Messaging client counts every request it sends, failed conditional writes included
-(DynamoDB bills those too).
+(DynamoDB bills those too). The handler is wired before counting starts: its start-up reads
+(the reply log's layout note) are not a message's.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from two_way_sms_local.emulation import FakeLambdaContext, create_tables
 OUR_NUMBER = "+12125550101"
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+# The inbound handler's one transaction: a reply's completion and its ledger record.
+TRANSACTION_ITEMS = 2
 
 
 @dataclass
@@ -59,6 +62,12 @@ class PathCalls:
     @property
     def dynamodb_writes(self) -> int:
         return sum(n for (svc, op), n in self.calls.items() if svc == "dynamodb" and op in WRITE_OPERATIONS)
+
+    @property
+    def dynamodb_write_units(self) -> int:
+        """Write request units of items under 1 KB: a transaction's two items cost two units each."""
+        transactions = self.calls[("dynamodb", "TransactWriteItems")]
+        return self.dynamodb_writes + transactions * (TRANSACTION_ITEMS * 2 - 1)
 
     @property
     def messaging(self) -> int:

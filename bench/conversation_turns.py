@@ -179,8 +179,9 @@ def print_conversation_call_figures() -> None:
             world.text("AGENT")  # a support conversation for the STOP to close
         measure("inbound: STOP in support (closes it)", lambda: world.text("STOP"))
     print(
-        "    Per inbound reply in a flow: the number's consent and reply log (one Query), its conversations\n"
-        "    (one Query), the turn's conditional PutItem, PutEvents, the reply's claim and completion, the\n"
-        "    reply and its ledger record. The sender adds GenerateMac (codes only) and the conversation's\n"
-        "    PutItem to an ordinary send.\n"
+        "    Per inbound reply in a flow: its conversations (one Query), the reply's claim (one UpdateItem\n"
+        "    that also refuses an opted-out number: no read of consent before it), the turn's conditional\n"
+        "    PutItem, PutEvents, the reply, then one TransactWriteItems that completes the claim and records\n"
+        "    the reply in the ledger (issue 15 before: 8). The sender adds GenerateMac (codes only) and the\n"
+        "    conversation's PutItem to an ordinary send.\n"
     )

@@ -19,6 +19,13 @@ retried; after the third retry the remaining records go to the on-failure destin
 (the dead-letter queue gets the batch's coordinates) and the shard moves on. A clean run
 of the same events is the reference ledger.
 
+The crash runs kill the invocation outright (a timeout, an out-of-memory), as no error handler
+sees it: right after one of its DynamoDB calls succeeded (at random, 3 % of calls), or around
+every other spend transaction (alternately before it and after it committed), the windows that
+batching per invocation opens. The event source mapping then bisects the batch (a function
+error) and retries each half; a single record that keeps crashing counts its retries and goes to
+the dead-letter queue after the third.
+
 moto takes ~20 ms per ledger update, so a run of the default 600 events takes well under half a
 minute; ``BENCH_FAULTS_EVENTS=<n>`` runs n events (``BENCH_FAULTS_FULL=1``: 20,000).
 
@@ -129,6 +136,53 @@ def with_duplicates(arrivals: list[Arrival], share: float, seed: int) -> list[Ar
     return sorted(arrivals + again, key=lambda arrival: arrival.at)
 
 
+# -- crashes -----------------------------------------------------------------------------------------
+class SimulatedCrash(BaseException):
+    """The invocation died (a timeout, out of memory): no ``except Exception`` in the function sees it."""
+
+
+@dataclass(frozen=True)
+class Crashes:
+    """When the function dies: right after a successful call (``rate`` of them, seeded), or around every
+    other call of ``operation`` (alternately before it and after it committed)."""
+
+    rate: float = 0.0
+    operation: str | None = None
+
+    def attach(self, client: Any, seed: int, counted: Counter) -> None:
+        rng = random.Random(seed + 2)
+        planned: set[int] = set()
+        seen = Counter()
+
+        def before(model: Any, context: dict, **_: Any) -> None:
+            if model.name == self.operation:
+                seen[model.name] += 1
+                nth = seen[model.name]
+                if nth % 2 == 0:
+                    return  # (the retried batch's call goes through)
+                if nth % 4 == 1:
+                    counted["crash before " + model.name] += 1
+                    raise SimulatedCrash(model.name)
+                planned.add(id(context))
+            elif rng.random() < self.rate:
+                planned.add(id(context))
+
+        def after(model: Any, context: dict, **_: Any) -> None:
+            if id(context) in planned:
+                planned.discard(id(context))
+                counted["crash after " + model.name] += 1
+                raise SimulatedCrash(model.name)
+
+        client.meta.events.register("before-call", before)
+        client.meta.events.register("after-call", after)
+
+
+CRASH_RUNS = {
+    "crashes 3 % of calls": Crashes(rate=0.03),
+    "crashes at the spend tx": Crashes(operation="TransactWriteItems"),
+}
+
+
 # -- the world -------------------------------------------------------------------------------------
 def stream_records(harness: EventsWorld, arrivals: list[Arrival]) -> list[dict[str, Any]]:
     """Puts the events on the (moto) stream in arrival order; the Lambda records of all of them."""
@@ -147,25 +201,40 @@ class Played:
     invocations: int = 0
     records_handled: int = 0
     dead: list = field(default_factory=list)  # (records, failed sequence numbers, log slice) per given-up batch
+    crashes: int = 0  # invocations that died
 
 
 def play(harness: EventsWorld, records: list[dict[str, Any]]) -> Played:
     """The event source mapping: batches, bisection at the lowest failed record, bounded retries."""
     played = Played()
     position = 0
-    while position < len(records):
-        end = min(position + BATCH_SIZE, len(records))
-        batch, retries = records[position:end], 0
+    pending: list[tuple[list[dict[str, Any]], int]] = []  # halves of crashed batches, with their retries
+    while position < len(records) or pending:
+        if pending:
+            batch, retries = pending.pop()
+            end = position
+        else:
+            end = min(position + BATCH_SIZE, len(records))
+            batch, retries = records[position:end], 0
         while True:
             before = len(harness.logs())  # (the log only grows)
-            result = harness.invoke_with({"Records": batch})
             played.invocations += 1
             played.records_handled += len(batch)
-            failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
-            if not failed:
-                break
-            first = min(n for n, record in enumerate(batch) if record["kinesis"]["sequenceNumber"] in failed)
-            batch = batch[first:]  # bisected at the returned sequence number: only the rest is retried
+            try:
+                result = harness.invoke_with({"Records": batch})
+            except SimulatedCrash:  # a function error: the mapping bisects the batch and retries each half
+                played.crashes += 1
+                if len(batch) > 1:
+                    half = len(batch) // 2
+                    pending += [(batch[half:], retries), (batch[:half], retries)]  # the first half first
+                    break
+                failed: set[str] = set()
+            else:
+                failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+                if not failed:
+                    break
+                first = min(n for n, record in enumerate(batch) if record["kinesis"]["sequenceNumber"] in failed)
+                batch = batch[first:]  # bisected at the returned sequence number: only the rest is retried
             retries += 1
             if retries > RETRY_ATTEMPTS:  # the batch's coordinates go to the on-failure destination
                 played.dead.append((batch, failed, (before, len(harness.logs()))))
@@ -268,7 +337,12 @@ def _data(record: dict[str, Any]) -> bytes:
 
 
 def measure(
-    arrivals: list[Arrival], *, rates: dict[str, float], seed: int, reference: tuple[dict, dict] | None
+    arrivals: list[Arrival],
+    *,
+    rates: dict[str, float],
+    seed: int,
+    reference: tuple[dict, dict] | None,
+    crashes: Crashes | None = None,
 ) -> tuple[Figures, tuple[dict, dict]]:
     faults = FaultInjector(seed=seed, rates=rates)
     started = time.perf_counter()
@@ -282,9 +356,13 @@ def measure(
         warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
         records = stream_records(harness, arrivals)
         faults.calls.clear()
+        crashed: Counter = Counter()
+        if crashes is not None:
+            crashes.attach(harness.clients.dynamodb.meta.client, seed, crashed)
         played = play(harness, records)
         faults.enabled = False
         figures, state = figures_of(harness, played, arrivals, faults, emf.getvalue(), reference)
+        figures.faults.update(crashed)
     figures.seconds = time.perf_counter() - started
     return figures, state
 
@@ -306,9 +384,11 @@ def print_events_fault_figures(count: int | None = None) -> None:
         f"{'metric$':>10}{'DLQ':>6}{'fail':>5}{'expl':>5}{'seq#':>5}{'DDB/rec':>8}{'s':>5}"
     )
     reference: tuple[dict, dict] | None = None
-    for name, (rates, duplicates) in RUNS.items():
+    runs = [(name, rates, duplicates, None) for name, (rates, duplicates) in RUNS.items()]
+    runs += [(name, {}, 0.0, crashes) for name, crashes in CRASH_RUNS.items()]
+    for name, rates, duplicates, crashes in runs:
         arrivals = with_duplicates(base, duplicates, SEED)
-        figures, state = measure(arrivals, rates=rates, seed=SEED, reference=reference)
+        figures, state = measure(arrivals, rates=rates, seed=SEED, reference=reference, crashes=crashes)
         if reference is None:
             reference = state
         print(
@@ -318,6 +398,9 @@ def print_events_fault_figures(count: int | None = None) -> None:
             f"{figures.failed_last:>5}{figures.explained:>5}{figures.by_sequence:>5}"
             f"{figures.calls / figures.events:>8.2f}{figures.seconds:>5.0f}"
         )
+        if crashes is not None:
+            died = ", ".join(f"{kind} {n}" for kind, n in sorted(figures.faults.items()) if kind.startswith("crash"))
+            print(f"   {'':<24}(invocations died: {died})")
     print(
         "   recs: records handed to the function, retries included; status!/item!: messages whose ledger status/item "
         "differs from the clean run's; spend$/parts: months' totals minus the clean run's; 2x: messages counted "

@@ -2,7 +2,8 @@
 
 Prints, never asserts:
 1. the in-process cost of deciding a reply, next to ``json.loads`` of the same payload;
-2. the import time of the handler module next to ``import boto3`` (fresh interpreters);
+2. each function's cold start (import, settings, make_handler, its first message's clients) next to
+   ``import boto3``, and the floor of boto3 and those clients alone (fresh interpreters; bench/cold_start.py);
 3. the AWS API calls per inbound message, path by path (moto + Stubber, counted);
 4. an estimate of the AWS cost per 1,000 inbound messages from those counts and list prices;
 5-7. the delivery events handler: records per second for a 1,000-record batch, DynamoDB
@@ -21,7 +22,9 @@ Prints, never asserts:
    month's spend against a clean run's, dead-lettered records (bench/events_faults.py);
 17-21. issue 15: the sender's texts per second against the number's MPS with AWS latency modelled, the
    inbound and delivery events handlers under the same model, the default stack's idle cost from its
-   template, and the issue's table of figures with this run's values (bench/issue15.py).
+   template, and the issue's table of figures with this run's values (bench/issue15.py);
+22. campaigns: a large CSV audience read whole, then fanned out in byte-range shards, rows/s per worker, AWS
+   calls per row, and a projection to 1,000,000 rows (bench/campaign_fanout.py; BENCH_CAMPAIGN_ROWS).
 
 Offline: no AWS account and no network; the timings depend on the machine, the ratios much less.
 """
@@ -29,18 +32,17 @@ Offline: no AWS account and no network; the timings depend on the machine, the r
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_calls import PathCalls, count_calls_per_path
+from campaign_fanout import print_campaign_fanout_figures
+from cold_start import measure_cold_starts, print_cold_starts
 from conversation_turns import print_conversation_call_figures, print_conversation_figures
 from delivery_events import print_events_figures
-from environment import FIXTURES, LAMBDA_DIR, REPO_ROOT, handler_environment, inbound_payload, responder_settings
+from environment import FIXTURES, inbound_payload, responder_settings
 from events_faults import print_events_fault_figures
 from inbound_faults import print_fault_figures
 from issue15 import Figures, print_issue15_sections
@@ -52,7 +54,6 @@ from two_way_sms.inbound import parse_inbound
 from two_way_sms.responder import decide
 
 TIMING_REPEATS = 7
-IMPORT_RUNS = 7
 FREE_TEXT_160 = (
     "Hi, this is Maria. I booked a cleaning for next Tuesday at 10 but something came up at work; "
     "could we move it to Thursday afternoon? Thanks a lot, see you soon."
@@ -104,6 +105,8 @@ def main() -> None:
     print_events_fault_figures()
     print()
     print_issue15_sections(Figures(decision_ratios=decision_ratios, import_ratio=import_ratio, paths=paths))
+    print()
+    print_campaign_fanout_figures()
 
 
 # -- 1. deciding a reply --------------------------------------------------------------------------
@@ -140,59 +143,12 @@ def print_decision_cost() -> list[float]:
     return ratios
 
 
-# -- 2. import time ---------------------------------------------------------------------------------
-IMPORT_PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
-# The inbound function's start: the import, then the wiring its first invocation does (settings read,
-# the clients it calls on every message created, adapters and service built).
-WIRING_PROBE = (
-    "import time; t = time.perf_counter(); import os, boto3; import two_way_sms.handlers.inbound as m; "
-    "from two_way_sms.settings import InboundSettings; from two_way_sms.handlers.wiring import AwsClients; "
-    "c = AwsClients.from_default_session(); "
-    "[getattr(x, 'meta') for x in (c.dynamodb, c.sms, c.ssm, c.sqs)]; "
-    "m.make_handler(InboundSettings.from_environment(os.environ), c); print((time.perf_counter() - t) * 1000)"
-)
-
-
-INBOUND_HANDLER = "two_way_sms.handlers.inbound"
-
-
-def import_milliseconds(module: str, environment: dict[str, str]) -> float:
-    """The time to import ``module`` in a fresh interpreter, in milliseconds."""
-    done = subprocess.run(
-        [sys.executable, "-c", WIRING_PROBE if module == INBOUND_HANDLER else IMPORT_PROBE.format(module=module)],
-        env=environment,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(done.stdout.strip().splitlines()[-1])
-
-
+# -- 2. cold start -------------------------------------------------------------------------------------
 def print_import_times() -> float:
-    """Prints section 2; returns the handler's import + wiring over ``import boto3``."""
-    environment = {
-        **os.environ,
-        **handler_environment(),
-        "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO_ROOT)]),
-    }
-    modules = ("boto3", INBOUND_HANDLER)
-    for module in modules:  # a warm-up each: byte-code compiled, files in the page cache
-        import_milliseconds(module, environment)
-    runs: dict[str, list[float]] = {module: [] for module in modules}
-    for _ in range(IMPORT_RUNS):
-        for module in modules:
-            runs[module].append(import_milliseconds(module, environment))
-    boto3_ms, handler_ms = (statistics.median(runs[module]) for module in modules)
-
-    print(f"2. Import time in a fresh interpreter (median of {IMPORT_RUNS} runs; part of every cold start)")
-    print(f"   {'import boto3':<40} {boto3_ms:>7.0f} ms")
-    print(f"   {'inbound handler: import + wiring':<40} {handler_ms:>7.0f} ms   {handler_ms / boto3_ms:.1f}x boto3")
-    print(
-        "   (the handler's figure includes boto3, Powertools, creating its four boto3 clients and make_handler;"
-        " no network)\n"
-    )
-    return handler_ms / boto3_ms
+    """Prints section 2 (bench/cold_start.py); returns the inbound function's start over ``import boto3``."""
+    starts = measure_cold_starts()
+    print_cold_starts(starts)
+    return starts.ratio("inbound")
 
 
 # -- 3. AWS calls per message -----------------------------------------------------------------------
@@ -205,9 +161,9 @@ def print_calls_per_path(paths: list[PathCalls]) -> None:
         dynamodb = f"{path.dynamodb} ({path.dynamodb_reads}R {path.dynamodb_writes}W)"
         print(f"   {path.name:<38} {dynamodb:>13} {path.messaging:>13} {path.total:>6}")
     print(
-        "   (DynamoDB: the number's consent and reply log in one Query, the reply's claim before the send and its\n"
-        "    completion after (UpdateItem each), the ledger; "
-        "a duplicate stops at the Query, which finds it answered;\n"
+        "   (DynamoDB: a reply's claim (one UpdateItem that also refuses an opted-out number, no read before it),\n"
+        "    then one TransactWriteItems that completes it and records it in the ledger; consent changes read the\n"
+        "    number first (one Query); a duplicate stops at its refused claim. Issue 15 before: 5, 4, 9, 8, 5, 1;\n"
         "    before issue 12: 5, 5, 8, 8, 5 and 1 calls, a Powertools idempotency record instead of the reply log)\n"
     )
 
@@ -239,7 +195,7 @@ def sms_price() -> SmsPrice:
 def aws_cost_per_message(path: PathCalls) -> dict[str, float]:
     """Dollars per inbound message by service, one message per Lambda invocation and SQS receive."""
     return {
-        "DynamoDB": path.dynamodb_writes * DYNAMODB_PER_WRITE_UNIT + path.dynamodb_reads * DYNAMODB_PER_READ_UNIT,
+        "DynamoDB": path.dynamodb_write_units * DYNAMODB_PER_WRITE_UNIT + path.dynamodb_reads * DYNAMODB_PER_READ_UNIT,
         "Lambda": LAMBDA_MEMORY_GB * LAMBDA_ASSUMED_SECONDS * LAMBDA_PER_GB_SECOND + LAMBDA_PER_REQUEST,
         "SQS": SQS_REQUESTS_PER_MESSAGE * SQS_PER_REQUEST,
         "SNS": SNS_PER_PUBLISH,

@@ -20,8 +20,6 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import phonenumbers
-
 from two_way_sms.languages import ENGLISH, FRENCH, LANGUAGES, SPANISH
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -60,6 +58,8 @@ STOP_CONFIRMATION_EXAMPLES: Mapping[str, str] = MappingProxyType(
 
 def help_reply_problem(text: str, *, name: str = "help_reply") -> str | None:
     """Why ``text`` cannot be a HELP reply (no contact details), or None; ``name`` is the setting it is."""
+    import phonenumbers  # its matcher is costly to import, and only replies being checked need it
+
     has_phone = any(True for _ in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE))
     if has_phone or EMAIL.search(text) or _URL.search(text):
         return None

@@ -57,7 +57,8 @@ def parse_inbound(raw: str | dict[str, Any]) -> InboundMessage:
         raise MalformedInboundMessage(f"messageBody has {len(body)} characters, more than {MAX_BODY_CHARACTERS}")
     sender = _required_text(payload, "originationNumber")
     try:
-        if any(ch.isalpha() for ch in sender):  # phonenumbers would read letters as a vanity number
+        # phonenumbers would read letters as a vanity number (a number's digits: no letter to look for)
+        if not sender.lstrip("+").isdigit() and any(ch.isalpha() for ch in sender):
             raise InvalidPhoneNumber("a sender id, not a phone number")
         customer_number, answerable = to_e164(sender), True
     except InvalidPhoneNumber:

@@ -1,10 +1,19 @@
-"""Phone numbers: normalising to E.164 and masking for logs."""
+"""Phone numbers: normalising to E.164 and masking for logs.
+
+Almost every number a function meets is already a North American number in E.164
+(``+14255550182``): End User Messaging publishes them that way, and the number we own is
+one. Those are read without ``phonenumbers``, whose import (its pattern tables, its
+matcher) is a noticeable share of a cold start; anything else goes through it.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-import phonenumbers
+# +1, then a ten-digit North American number: an area code and an exchange that do not start
+# with 0 or 1 (NANP). phonenumbers finds every such number possible, and formats it unchanged.
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
 
 
 class InvalidPhoneNumber(ValueError):
@@ -22,6 +31,14 @@ def to_e164(raw: str, default_region: str = "US") -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPhoneNumber("phone number is missing")
     text = raw.strip()
+    if _NANP_E164.fullmatch(text):
+        return text
+    return _parsed_e164(text, default_region)
+
+
+def _parsed_e164(text: str, default_region: str) -> str:
+    import phonenumbers  # here, not at the top: most numbers never need it (see the module's docstring)
+
     candidates = [text]
     if not text.startswith("+") and text.isdigit() and len(text) >= 11:
         candidates.insert(0, "+" + text)

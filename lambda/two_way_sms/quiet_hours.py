@@ -31,15 +31,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import phonenumbers
-from phonenumbers import timezone as number_timezones
 
 from two_way_sms.rules.calendar import is_legal_holiday
 from two_way_sms.rules.in_force import OPERATOR_CAP, RuleInForce, RulesInForce, rules_in_force
 from two_way_sms.rules.table import FrequencyCap, RulesTable, load_rules
 from two_way_sms.rules.windows import DailyWindow, Week, checked_week, intersect_days, intersect_weeks
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 __all__ = [
     "ALL_JURISDICTIONS",
@@ -307,6 +308,11 @@ class Recipient:
 @lru_cache(maxsize=4096)
 def locate(number: str) -> Recipient:
     """The recipient's time zones (from the number) and jurisdiction (from its country and area code)."""
+    # Imported here: only promotional sends and audiences locate a number, and phonenumbers'
+    # import is a noticeable share of a cold start for the functions that never do.
+    import phonenumbers
+    from phonenumbers import timezone as number_timezones
+
     parsed = phonenumbers.parse(number)
     zones = tuple(z for z in number_timezones.time_zones_for_number(parsed) if z != number_timezones.UNKNOWN_TIMEZONE)
     if len(zones) > MAX_CANDIDATE_ZONES:
@@ -317,6 +323,8 @@ def locate(number: str) -> Recipient:
 def jurisdiction_of(parsed: phonenumbers.PhoneNumber) -> str | None:
     """``"US-XX"`` for a US number in a state with an entry, ``"US"`` for another US number,
     ``"CA"`` for a Canadian one, None for any other country."""
+    import phonenumbers
+
     region = phonenumbers.region_code_for_number(parsed)
     if region in US_REGIONS:
         return _JURISDICTION_BY_AREA_CODE.get(int(str(parsed.national_number)[:3]), "US")
@@ -336,7 +344,7 @@ def next_allowed(number: str, at: datetime, rules: QuietHoursRules | None = None
     the number's zone is unknown (send it as transactional or not at all)."""
     if at.tzinfo is None:
         raise ValueError(f"at {at.isoformat()} must be timezone-aware")
-    rules = rules or _DEFAULT_RULES
+    rules = rules or _default_rules()
     recipient = locate(number)
     if not recipient.zones:
         return None
@@ -372,4 +380,7 @@ def _opening(moment: datetime, zone: ZoneInfo, jurisdiction: str | None, rules: 
     return None
 
 
-_DEFAULT_RULES = QuietHoursRules()
+@lru_cache(maxsize=1)
+def _default_rules() -> QuietHoursRules:
+    """The rules table as shipped, read when a number is first checked (not at import)."""
+    return QuietHoursRules()

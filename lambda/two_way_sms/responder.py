@@ -34,8 +34,9 @@ from two_way_sms.keywords import (
     EXTRA_OPT_OUT_WORDS,
     HELP_WORDS,
     MANDATORY_KEYWORDS,
+    KeywordMatcher,
     RevocationMatcher,
-    first_keyword,
+    normalise,
     normalise_keyword,
     revocation_matcher,
 )
@@ -164,6 +165,23 @@ class ResponderSettings:
             if language_of(word) in self.configured_languages or word not in self.auto_replies
         )
         return _unique(HELP_WORDS + languages)
+
+    # One regex per word list, compiled once: decide() reads all four on every message.
+    @cached_property
+    def opt_out_matcher(self) -> KeywordMatcher:
+        return KeywordMatcher(self.opt_out_words)
+
+    @cached_property
+    def opt_in_matcher(self) -> KeywordMatcher:
+        return KeywordMatcher(self.opt_in_words)
+
+    @cached_property
+    def help_matcher(self) -> KeywordMatcher:
+        return KeywordMatcher(self.help_words)
+
+    @cached_property
+    def keyword_matcher(self) -> KeywordMatcher:
+        return KeywordMatcher(self.auto_replies)
 
     @cached_property
     def configured_languages(self) -> frozenset[str]:
@@ -297,7 +315,8 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
     because the message begins with a word it handles. Replies are in the word's language
     (``ResponderSettings.replies_in``).
     """
-    word = first_keyword(body, settings.opt_out_words)
+    text = normalise(body)  # once for the four word lists
+    word = settings.opt_out_matcher.first_in(text)
     by_aws = word is not None and settings.handled_by_aws(word)
     in_other_language = word is not None and language_of(word) != ENGLISH
     revocation = settings.revocations.find(body)
@@ -313,7 +332,7 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
             language=language,
         )
 
-    word = first_keyword(body, settings.opt_in_words)
+    word = settings.opt_in_matcher.first_in(text)
     if word:
         by_aws = settings.handled_by_aws(word)
         language = language_of(word)
@@ -326,13 +345,13 @@ def decide(body: str, *, opted_out: bool, settings: ResponderSettings) -> Decisi
             language=language,
         )
 
-    word = first_keyword(body, settings.help_words)
+    word = settings.help_matcher.first_in(text)
     if word:
         language = language_of(word)
         reply = None if settings.handled_by_aws(word) else settings.replies_in(language).help_reply
         return Decision(Intent.HELP, matched=word, reply=reply, language=language)
 
-    word = first_keyword(body, settings.auto_replies)
+    word = settings.keyword_matcher.first_in(text)
     if word:
         return Decision(Intent.KEYWORD, matched=word, reply=None if opted_out else settings.auto_replies[word].reply)
 

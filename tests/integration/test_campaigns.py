@@ -34,6 +34,7 @@ from two_way_sms.outbound.campaign import (
     Campaign,
     read_audience_csv,
 )
+from two_way_sms.outbound.campaign_shards import SHARD_BYTES
 from two_way_sms.outbound.contacts_import import ContactImport
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import SendRequest, parse_send_request
@@ -134,13 +135,20 @@ class CampaignWorld:
     now: list[datetime] = field(default_factory=lambda: [NOON_EASTERN])
     handler: Any = None
 
-    def wire(self, *, audience_page_size: int = PAGE_SIZE, sqs: Any = None) -> None:
-        """(Re)builds the function: ``audience_page_size`` recipients a page, ``sqs`` instead of moto's client."""
+    def wire(
+        self, *, audience_page_size: int = PAGE_SIZE, sqs: Any = None, audience_shard_bytes: int = SHARD_BYTES
+    ) -> None:
+        """(Re)builds the function: ``audience_page_size`` recipients a page, ``sqs`` instead of moto's client,
+        audiences over ``audience_shard_bytes`` read in shards."""
         clients = emulated_clients(
             dynamodb=self.function_dynamodb, sqs=sqs or self.sqs, s3=self.s3, scheduler=self.scheduler
         )
         self.handler = campaigns_function.make_handler(
-            self.settings, clients, clock=lambda: self.now[0], audience_page_size=audience_page_size
+            self.settings,
+            clients,
+            clock=lambda: self.now[0],
+            audience_page_size=audience_page_size,
+            audience_shard_bytes=audience_shard_bytes,
         )
 
     @property

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from two_way_sms.adapters.reply_log import ReplyLogMoved, ReplyLogState, ReplyLogTable
+from two_way_sms.adapters.ledger import SentText
+from two_way_sms.adapters.reply_log import LAYOUT_KEY, ReplyLogTable, legacy_replies_until
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, SendClaims
 from two_way_sms.reply_log import KEEP_SECONDS, ReplyKind, Status, claimed, finished
 from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
@@ -24,52 +27,123 @@ def dynamodb(emulated_aws):
 
 
 # -- the reply log ------------------------------------------------------------------------------------
-def test_a_claim_then_its_completion_is_read_back_with_the_numbers_consent(dynamodb):
-    log = ReplyLogTable(dynamodb.Table("contacts"))
-    claim = claimed(ReplyKind.REPLY, "abc", now=NOW, until=NOW + 30)
-    state = log.write(NUMBER, "in-1#0", claim, read=ReplyLogState(), now=NOW)
+def reply_log(dynamodb, **options) -> ReplyLogTable:
+    return ReplyLogTable(dynamodb.Table("contacts"), **options)
 
-    assert log.complete(NUMBER, "in-1#0", claim, finished(claim, Status.SENT, message_id="m-1"))
+
+def test_a_claim_then_its_completion_is_read_back_with_the_numbers_consent(dynamodb):
+    log = reply_log(dynamodb)
+    claim = claimed(ReplyKind.REPLY, "abc", now=NOW, until=NOW + 30)
+
+    assert log.claim(NUMBER, "in-1#0", claim, needs_consent=True).written
+    assert log.complete(NUMBER, "in-1#0", claim, finished(claim, Status.SENT, message_id="m-1")).completed
     view = log.view(NUMBER)
-    assert view.opted_out is False and view.log.version == state.version == 1
+    assert view.opted_out is False
     assert view.log.entries["in-1#0"] == finished(claim, Status.SENT, message_id="m-1")
 
 
-def test_a_claim_on_a_log_that_moved_since_it_was_read_is_refused(dynamodb):
-    log = ReplyLogTable(dynamodb.Table("contacts"))
-    first = log.write(
-        NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
-    )
-    log.write(NUMBER, "in-2#0", claimed(ReplyKind.REPLY, "b", now=NOW, until=NOW + 30), read=first, now=NOW)
+def test_each_claim_answers_with_every_claim_written_before_it(dynamodb):
+    log = reply_log(dynamodb)
+    first = claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30)
+    log.claim(NUMBER, "in-1#0", first, needs_consent=True)
 
-    with pytest.raises(ReplyLogMoved):  # another message claimed meanwhile: read again, plan again
-        log.write(NUMBER, "in-3#0", claimed(ReplyKind.REPLY, "c", now=NOW, until=NOW + 30), read=first, now=NOW)
-    with pytest.raises(ReplyLogMoved):  # two first claims racing on a number with no log yet
-        log.write(
-            NUMBER, "in-4#0", claimed(ReplyKind.REPLY, "d", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
-        )
+    # No read before the write: the write itself says what was there (the limits are planned on it).
+    second = log.claim(NUMBER, "in-2#0", claimed(ReplyKind.REPLY, "b", now=NOW, until=NOW + 30), needs_consent=True)
+    assert second.written and second.before.entries == {"in-1#0": first}
+
+
+def test_a_reply_already_in_the_log_is_not_claimed_again_unless_it_surely_did_not_go(dynamodb):
+    log = reply_log(dynamodb)
+    claim = claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30)
+    log.claim(NUMBER, "in-1#0", claim, needs_consent=True)
+
+    again = log.claim(NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW + 1, until=NOW + 31), needs_consent=True)
+    assert not again.written and again.before.entries["in-1#0"] == claim
+    log.complete(NUMBER, "in-1#0", claim, finished(claim, Status.NOT_SENT, reason="ThrottlingException"))
+    retry = claimed(ReplyKind.REPLY, "a", now=NOW + 200, until=NOW + 230)
+    assert log.claim(NUMBER, "in-1#0", retry, needs_consent=True).written
+
+
+def test_a_business_reply_is_not_claimed_for_an_opted_out_number_but_help_is(dynamodb):
+    contacts = dynamodb.Table("contacts")
+    contacts.put_item(Item={"phone_number": NUMBER, "record": "PROFILE", "opted_out": True})
+    log = reply_log(dynamodb)
+
+    refused = log.claim(NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30), needs_consent=True)
+    help_reply = log.claim(NUMBER, "in-2#0", claimed(ReplyKind.HELP, "h", now=NOW, until=NOW + 30), needs_consent=False)
+
+    assert (refused.written, refused.opted_out) == (False, True)
+    assert help_reply.written and set(log.read(NUMBER).entries) == {"in-2#0"}
 
 
 def test_a_completion_of_a_claim_that_is_no_longer_ours_writes_nothing(dynamodb):
-    log = ReplyLogTable(dynamodb.Table("contacts"))
+    log = reply_log(dynamodb)
     ours = claimed(ReplyKind.HELP, "h", now=NOW, until=NOW + 30)
-    state = log.write(NUMBER, "in-1#0", ours, read=ReplyLogState(), now=NOW)
+    log.claim(NUMBER, "in-1#0", ours, needs_consent=False)
     theirs = claimed(ReplyKind.HELP, "h", now=NOW + 300, until=NOW + 330)
-    log.write(NUMBER, "in-1#0", theirs, read=state, now=NOW + 300)
+    log.claim(NUMBER, "in-1#0", theirs, needs_consent=False, replacing=ours)  # ours expired: taken over
 
-    assert log.complete(NUMBER, "in-1#0", ours, finished(ours, Status.SENT)) is False
+    assert log.complete(NUMBER, "in-1#0", ours, finished(ours, Status.SENT)).completed is False
     assert log.read(NUMBER).entries["in-1#0"] == theirs
 
 
-def test_entries_past_their_keep_are_dropped_by_the_next_claim(dynamodb):
-    log = ReplyLogTable(dynamodb.Table("contacts"))
-    old = log.write(
-        NUMBER, "old#0", claimed(ReplyKind.REPLY, "o", now=NOW, until=NOW + 30), read=ReplyLogState(), now=NOW
-    )
+def test_entries_past_their_keep_are_dropped_by_a_completion_and_the_profile_never_expires(dynamodb):
+    log = reply_log(dynamodb)
+    old = claimed(ReplyKind.REPLY, "o", now=NOW, until=NOW + 30)
+    log.claim(NUMBER, "old#0", old, needs_consent=True)
     later = NOW + KEEP_SECONDS + 1
-    log.write(NUMBER, "new#0", claimed(ReplyKind.REPLY, "n", now=later, until=later + 30), read=old, now=later)
+    new = claimed(ReplyKind.REPLY, "n", now=later, until=later + 30)
+    log.claim(NUMBER, "new#0", new, needs_consent=True)
+
+    log.complete(NUMBER, "new#0", new, finished(new, Status.SENT, message_id="m-2"), forget=["old#0"])
 
     assert set(log.read(NUMBER).entries) == {"new#0"}
+    profile = dynamodb.Table("contacts").get_item(Key={"phone_number": NUMBER, "record": "PROFILE"})["Item"]
+    assert "expires_at" not in profile  # the table's TTL would take the consent with it
+
+
+def test_a_reply_that_went_is_completed_and_recorded_in_the_ledger_by_one_request(dynamodb):
+    log = reply_log(dynamodb, ledger_table=dynamodb.Table("ledger"), ledger_retention_days=30)
+    claim = claimed(ReplyKind.REPLY, "a", now=NOW, until=NOW + 30)
+    log.claim(NUMBER, "in-1#0", claim, needs_consent=True)
+    sent = SentText(
+        "m-1", NUMBER, "+12125550101", {"inboundMessageId": "in-1"}, int(NOW * 1000), "TRANSACTIONAL", 1, "inbound"
+    )
+
+    done = log.complete(NUMBER, "in-1#0", claim, finished(claim, Status.SENT, message_id="m-1"), sent=sent)
+
+    assert (done.completed, done.recorded) == (True, True)
+    item = dynamodb.Table("ledger").get_item(Key={"message_id": "m-1"})["Item"]
+    assert (item["status"], item["sent_by"], item["destination_number"]) == ("SENT", "inbound", NUMBER)
+    # A claim no longer ours records nothing: the caller records the reply on its own.
+    again = log.complete(NUMBER, "in-1#0", claim, finished(claim, Status.SENT, message_id="m-9"), sent=sent)
+    assert (again.completed, again.recorded) == (False, False)
+
+
+def test_a_reply_the_previous_release_logged_is_found_until_its_keep_is_over(dynamodb):
+    contacts = dynamodb.Table("contacts")
+    sent_before = {"s": "SENT", "t": Decimal(str(NOW)), "k": "reply", "h": "a", "m": "m-0"}
+    contacts.put_item(
+        Item={"phone_number": NUMBER, "record": "REPLIES", "replies": {"in-1#0": sent_before}, "version": 1}
+    )
+    log = reply_log(dynamodb, legacy_until=legacy_replies_until(contacts, NOW))
+
+    again = log.claim(NUMBER, "in-1#0", claimed(ReplyKind.REPLY, "a", now=NOW + 60, until=NOW + 90), needs_consent=True)
+    other = log.claim(NUMBER, "in-2#0", claimed(ReplyKind.REPLY, "b", now=NOW + 60, until=NOW + 90), needs_consent=True)
+
+    assert not again.written and again.before.entries["in-1#0"].status is Status.SENT
+    assert other.written and "in-1#0" in other.before.entries  # counted by the limits too
+    assert log.view(NUMBER).log.entries["in-1#0"].message_id == "m-0"
+
+
+def test_the_previous_layout_matters_for_its_keep_after_the_release_first_ran_and_never_on_a_new_table(dynamodb):
+    contacts = dynamodb.Table("contacts")
+    assert legacy_replies_until(contacts, NOW) == 0.0  # an empty table: nothing was written the old way
+    assert legacy_replies_until(contacts, NOW + 999) == 0.0  # noted once, read after
+
+    contacts.delete_item(Key=LAYOUT_KEY)
+    contacts.put_item(Item={"phone_number": NUMBER, "record": "PROFILE"})
+    assert legacy_replies_until(contacts, NOW) == NOW + KEEP_SECONDS
 
 
 # -- the sender's send claims ------------------------------------------------------------------------

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.integration.conftest import events_harness_context
 from two_way_sms.adapters.campaign_runs import CampaignRuns
-from two_way_sms.adapters.ledger import SentText
+from two_way_sms.adapters.ledger import SentText, SpendDue
 from two_way_sms.handlers import events as events_function
 from two_way_sms.responder import ConsentChange
 from two_way_sms.settings import events as events_contract
@@ -214,14 +215,116 @@ def test_spend_is_counted_once_per_message_in_its_month_however_often_final_even
 
 def test_a_retry_after_the_status_was_written_still_counts_the_spend(events_harness):
     delivered = lifecycle_events()[2]
-    # The status is written, then the spend's transaction fails once.
-    fail_calls(events_harness.clients.dynamodb.meta.client, "TransactWriteItems", "InternalServerError", times=1)
+    # The status is written, then the spend's transaction fails, and once more when tried again at once.
+    fail_calls(events_harness.clients.dynamodb.meta.client, "TransactWriteItems", "InternalServerError", times=2)
     response = events_harness.handle(delivered)
     assert len(response["batchItemFailures"]) == 1
     assert events_harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
     events_harness.stream.put(delivered)  # the mapping retries the record
     assert events_harness.invoke() == {"batchItemFailures": []}
     assert events_harness.ledger_item("SPEND#2025-10")["messages"] == 1
+
+
+def requests_of(client: Any) -> Counter:
+    """The client's requests from now on, by operation (counted as they are made)."""
+    made: Counter = Counter()
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: made.update([model.name]))
+    return made
+
+
+def test_a_batch_makes_one_ledger_write_per_message_one_spend_transaction_and_one_month_read(events_harness):
+    made = requests_of(events_harness.clients.dynamodb.meta.client)
+    events = [e for n in range(4) for e in lifecycle_events(f"m-{n}")]
+    random.Random(3).shuffle(events)
+
+    assert events_harness.handle(*events) == {"batchItemFailures": []}
+
+    assert made == {"UpdateItem": 4, "TransactWriteItems": 1, "GetItem": 1}
+    summary = events_harness.ledger_item("SPEND#2025-10")
+    assert summary["messages"] == 4 and summary["spend_usd"] == 4 * (Decimal("0.00581") + Decimal("0.00266"))
+    assert all(events_harness.ledger_item(f"m-{n}")["status"] == "DELIVERED" for n in range(4))
+
+
+def test_events_older_than_the_stored_status_add_only_their_missing_history_lines(events_harness):
+    queued, successful, delivered = lifecycle_events()
+    events_harness.handle(delivered)
+    made = requests_of(events_harness.clients.dynamodb.meta.client)
+
+    events_harness.handle(successful, queued, delivered)
+
+    assert made == {"UpdateItem": 2}  # the refused conditional write, then the two lines
+    assert len(events_harness.ledger_item(MESSAGE_ID)["history"]) == 3
+    events_harness.handle(successful)  # an exact duplicate: nothing more
+    assert made == {"UpdateItem": 3}
+
+
+def test_a_spend_transaction_that_fails_reports_every_final_messages_records_and_the_retry_counts_each_once(
+    events_harness,
+):
+    fail_calls(events_harness.clients.dynamodb.meta.client, "TransactWriteItems", "InternalServerError", times=2)
+    events = lifecycle_events() + lifecycle_events(OTHER_MESSAGE_ID)
+    events_harness.stream.put(*events)
+    batch = events_harness.stream.lambda_event()
+
+    response = events_harness.invoke_with(batch)
+
+    assert [failure["itemIdentifier"] for failure in response["batchItemFailures"]] == [
+        record["kinesis"]["sequenceNumber"] for record in batch["Records"]
+    ]
+    assert "SPEND#2025-10" not in events_harness.ledger_items()
+    assert events_harness.invoke_with(batch) == {"batchItemFailures": []}  # the mapping retries them
+    assert events_harness.invoke_with(batch) == {"batchItemFailures": []}  # and once more, redelivered
+    assert events_harness.ledger_item("SPEND#2025-10")["messages"] == 2
+
+
+def test_a_spend_transaction_that_fails_once_is_tried_again_at_once(events_harness):
+    fail_calls(events_harness.clients.dynamodb.meta.client, "TransactWriteItems", "TransactionConflict", times=1)
+    assert events_harness.handle(*lifecycle_events()) == {"batchItemFailures": []}
+    assert events_harness.ledger_item("SPEND#2025-10")["messages"] == 1
+
+
+def test_a_ledger_write_that_fails_once_is_tried_again_at_once(events_harness):
+    fail_calls(events_harness.clients.dynamodb.meta.client, "UpdateItem", "InternalServerError", times=1)
+    assert events_harness.handle(*lifecycle_events()) == {"batchItemFailures": []}
+    assert events_harness.ledger_item(MESSAGE_ID)["status"] == "DELIVERED"
+
+
+def test_a_ledger_write_whose_answer_was_lost_is_found_done_and_its_spend_counted_once(events_harness):
+    lost = [1]
+
+    def lose_answer(model: Any, **_: Any) -> None:
+        if model.name == "UpdateItem" and lost[0]:
+            lost[0] -= 1
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.example")
+
+    events_harness.clients.dynamodb.meta.client.meta.events.register("after-call.dynamodb", lose_answer)
+    assert events_harness.handle(*lifecycle_events()) == {"batchItemFailures": []}
+    assert events_harness.ledger_item("SPEND#2025-10")["messages"] == 1
+    assert len(events_harness.ledger_item(MESSAGE_ID)["history"]) == 3
+
+
+def test_spend_already_counted_is_left_out_of_the_transaction_and_the_rest_is_counted_once(events_harness):
+    ledger = events_harness.ledger
+    first = SpendDue("m-1", "2025-10", Decimal("0.01"), 1)
+    second = SpendDue("m-2", "2025-10", Decimal("0.02"), 2)
+    assert ledger.count_spend([first]) == [first]
+
+    assert ledger.count_spend([first, second]) == [second]  # m-1's mark is there: counted before
+
+    summary = events_harness.ledger_item("SPEND#2025-10")
+    assert (summary["messages"], summary["parts"], summary["spend_usd"]) == (2, 3, Decimal("0.03"))
+
+
+def test_more_spend_than_one_transaction_holds_is_counted_in_several_by_month(events_harness):
+    made = requests_of(events_harness.ledger_table.meta.client)
+    dues = [SpendDue(f"m-{n}", "2025-10" if n % 2 else "2025-11", Decimal("0.01"), 1) for n in range(150)]
+
+    assert events_harness.ledger.count_spend(dues) == dues
+
+    assert made["TransactWriteItems"] == 2  # 100 items at most each: the marks and their months
+    for month in ("2025-10", "2025-11"):
+        summary = events_harness.ledger_item(f"SPEND#{month}")
+        assert summary["messages"] == 75 and summary["spend_usd"] == Decimal("0.75")
 
 
 # -- opt-out sync ------------------------------------------------------------------------------------

@@ -27,14 +27,16 @@ def calls_of_a_clean_run(body: str, **settings) -> list[str]:
 
 # Self-managed opt-outs: the handler confirms and lists the number itself (every call in play).
 OPT_OUT_CALLS = [
+    "dynamodb.GetItem",  # when the function starts: the reply log's layout note (none yet)
+    "dynamodb.Scan",  # is the table empty? (then no item of the previous layout can matter)
+    "dynamodb.PutItem",  # the note
     "dynamodb.Query",  # the number's consent and reply log
     "dynamodb.UpdateItem",  # a confirmation is owed
     "dynamodb.PutItem",  # the proof
     "dynamodb.UpdateItem",  # the state
     "dynamodb.UpdateItem",  # claim the confirmation
     "sms.SendTextMessage",
-    "dynamodb.UpdateItem",  # the confirmation went
-    "dynamodb.UpdateItem",  # the ledger
+    "dynamodb.TransactWriteItems",  # the confirmation went, and the ledger records it
     "sms.PutOptedOutNumber",
     "dynamodb.Query",  # the number's conversations (an opt-out closes them)
     "events.PutEvents",  # optout.recorded
@@ -91,13 +93,14 @@ def test_aws_managed_opt_outs_still_put_the_number_on_the_list():
 
 # -- one reply per message --------------------------------------------------------------------------
 KEYWORD_CALLS = [
-    "dynamodb.Query",
-    "dynamodb.Query",
-    "events.PutEvents",
-    "dynamodb.UpdateItem",
+    "dynamodb.GetItem",  # when the function starts: the reply log's layout note
+    "dynamodb.Scan",
+    "dynamodb.PutItem",
+    "dynamodb.Query",  # the number's conversations
+    "dynamodb.UpdateItem",  # claim the reply: refused if the number opted out
+    "events.PutEvents",  # reply.received
     "sms.SendTextMessage",
-    "dynamodb.UpdateItem",
-    "dynamodb.UpdateItem",
+    "dynamodb.TransactWriteItems",  # the reply went, and the ledger records it
 ]
 
 
@@ -130,7 +133,8 @@ def test_a_message_delivered_twice_minutes_apart_is_answered_once():
 def test_a_send_whose_answer_was_lost_is_not_sent_again_by_a_duplicate():
     with inbound_world() as world:
         body = world.publish(CUSTOMER, "HOURS", inbound_id="in-1")
-        world.faults.fail_call(KEYWORD_CALLS.index("sms.SendTextMessage"), "lost")
+        # Counted from now on: the function has started (the layout note's three calls are behind it).
+        world.faults.fail_call(KEYWORD_CALLS.index("sms.SendTextMessage") - 3, "lost")
         assert world.receive(body) is True  # the first copy: it went, but its answer was lost
         world.clock.advance(5)
         assert world.receive(body, sqs_message_id="copy-2") is True  # the duplicate: nothing more to send
@@ -206,6 +210,42 @@ def test_an_opted_out_number_gets_no_start_word_keyword_or_conversation_reply(bo
         world.process(world.publish(CUSTOMER, body))
 
         assert world.replies_to(CUSTOMER) == []
+
+
+@pytest.mark.parametrize("source", ["DELIVERY_EVENT", "OPT_OUT_LIST", "INBOUND"])
+@pytest.mark.parametrize("body", ["AGENT", "HOURS", "hello?"])
+def test_a_number_opted_out_only_in_the_contacts_table_gets_nothing_though_the_list_would_let_it(body, source):
+    # No read before the reply: its claim is refused for the opted-out number, whatever opted it out
+    # (a carrier's report, the list, the previous release) and though the number is not on the list.
+    from two_way_sms.adapters.contacts import ContactsTable
+    from two_way_sms.responder import ConsentChange
+
+    with inbound_world() as world:
+        ContactsTable(world.dynamodb.Table("contacts")).record_consent(
+            number=CUSTOMER,
+            change=ConsentChange.OPTED_OUT,
+            at_ms=1,
+            message_id="carrier-1",
+            keyword="TEXT_BLOCKED",
+            our_number="",
+            source=source,
+        )
+        assert not world.on_opt_out_list(CUSTOMER)
+        processed = world.process(world.publish(CUSTOMER, body))
+
+        assert processed.receives == 1 and world.replies_to(CUSTOMER) == []
+        assert world.dynamodb.Table("conversations").scan()["Items"] == []  # AGENT opened nothing
+
+
+def test_a_send_refused_because_the_number_is_on_the_list_is_recorded_as_an_opt_out_and_not_retried():
+    with inbound_world() as world:
+        world.sms.put_opted_out_number(OptOutListName="opt-outs", OptedOutNumber=CUSTOMER)  # listed, not recorded
+        processed = world.process(world.publish(CUSTOMER, "HOURS", inbound_id="in-1"))
+        world.process(world.publish(CUSTOMER, "hello?", inbound_id="in-2"))
+
+        assert processed.receives == 1 and world.replies_to(CUSTOMER) == []
+        assert world.profile(CUSTOMER)["opted_out"] is True  # learnt from the list: the next text is not tried
+        assert [p["source"] for p in world.proofs(CUSTOMER)] == ["OPT_OUT_LIST"]
 
 
 # -- the reply limits ----------------------------------------------------------------------------------

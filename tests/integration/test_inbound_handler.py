@@ -43,7 +43,8 @@ def test_a_sentence_that_merely_starts_with_stop_letters_is_not_an_opt_out(harne
     harness.expect_send(CUSTOMER, SETTINGS["default_reply"], inbound_id="in-1", intent="OTHER")
 
     assert failures(harness.handle(text("Stopping by later?"))) == []
-    assert harness.profile(CUSTOMER) is None
+    profile = harness.profile(CUSTOMER) or {}  # holds the reply log: no consent recorded on it
+    assert "opted_out" not in profile and harness.consent_records(CUSTOMER) == []
 
 
 def test_a_configured_keyword_gets_its_reply_with_the_configuration_set_and_context(harness):
@@ -66,14 +67,25 @@ def test_a_sent_reply_is_in_the_ledger_as_sent_with_its_context_until_events_arr
 def test_a_reply_whose_ledger_write_fails_is_not_sent_twice(harness, monkeypatch):
     from botocore.exceptions import ClientError
 
+    from two_way_sms.adapters.reply_log import ReplyLogTable
+
     def unavailable(self, sent):
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "UpdateItem")
 
+    complete = ReplyLogTable.complete
+
+    def transaction_unavailable(self, *args, sent=None, **kwargs):
+        if sent is not None:  # the completion and the ledger record in one request
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "TransactWriteItems")
+        return complete(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReplyLogTable, "complete", transaction_unavailable)
     monkeypatch.setattr(MessageLedger, "record_sent", unavailable)  # the handler's ledger is its own instance
     harness.expect_send(CUSTOMER, "Open Mon-Fri 8-18.", inbound_id="in-1", intent="KEYWORD")
 
     assert failures(harness.handle(text("hours?"))) == []  # no retry, so no second text
     assert "reply sent but not recorded in the ledger" in harness.logs()
+    assert harness.profile(CUSTOMER)["reply:in-1#0"]["s"] == "SENT"  # completed on its own
 
 
 def test_an_opt_out_phrase_is_honoured_by_the_handler_with_one_confirmation_and_the_list(harness):

@@ -44,9 +44,14 @@ class MemoryAudiences:
     def put_csv(self, audience: Audience, text: str) -> None:
         self.entries[audience] = list(read_audience_csv(text.splitlines(keepends=True)))
 
+    def shards(self, audience: Audience) -> list[Any]:
+        return []  # read whole (sharded reads are tested on moto: tests/integration/test_campaign_shards.py)
+
     def pages(
-        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None, shard: Any = None
     ) -> Iterator[AudiencePage]:
+        if shard is not None:
+            raise NotImplementedError("MemoryAudiences reads audiences whole")
         if audience not in self.entries:
             raise ClientError(
                 {"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}}, "GetObject"
@@ -108,8 +113,15 @@ class MemoryRuns:
         if template_lacks_opt_out_instruction is not None:
             item["template_lacks_opt_out_instruction"] = template_lacks_opt_out_instruction
 
-    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
-        item = self._item(campaign_id, run_id)
+    def add_counts(
+        self,
+        campaign_id: str,
+        run_id: str,
+        counts: Mapping[str, int],
+        chunk: str | None = None,
+        shard: int | None = None,
+    ) -> bool:
+        item = self._item(campaign_id, run_id if shard is None else f"{run_id}#SHARD#{shard}")
         done = item.setdefault("done_chunks", set())
         if chunk is not None and chunk in done:
             return False
@@ -118,6 +130,23 @@ class MemoryRuns:
                 item[name] = item.get(name, 0) + value
         if chunk is not None:
             done.add(chunk)
+        return True
+
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None:
+        self._item(campaign_id, run_id).setdefault("shards", shards)
+
+    def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool:
+        item = self._item(campaign_id, run_id)
+        done = item.setdefault("done_shards", set())
+        if shard not in done:
+            shard_item = self.items.get((campaign_id, f"{run_id}#SHARD#{shard}"), {})
+            for name, value in shard_item.items():
+                if name != "done_chunks":
+                    item[name] = item.get(name, 0) + value
+            done.add(shard)
+        if len(done) < shards:
+            return False
+        self.finish_fan_out(campaign_id, run_id, at)
         return True
 
     def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None:

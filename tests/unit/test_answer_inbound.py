@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from two_way_sms.adapters.contacts import ConsentRecorded
-from two_way_sms.adapters.reply_log import InboundView, ReplyLogMoved, ReplyLogState
+from two_way_sms.adapters.reply_log import Claimed, Completed, InboundView, ReplyLogState
 from two_way_sms.adapters.sms import RetryableSendError, SendRejected, SendResult
 from two_way_sms.inbound import InboundMessage
-from two_way_sms.reply_log import Entry
+from two_way_sms.reply_log import Entry, Status
 from two_way_sms.responder import ConsentChange, ResponderSettings
 from two_way_sms.services.answer_inbound import Delivery, InboundAnswerer
 
@@ -33,7 +33,7 @@ class World:
     opted_out: bool = False
     consent_at: tuple[int, str] | None = None
     entries: dict[str, Entry] = field(default_factory=dict)
-    version: int | None = None
+    reads: int = 0  # of the number's consent and log, before answering
     effects: list[str] = field(default_factory=list)
     fail: dict[str, Callable[[], Exception]] = field(default_factory=dict)  # effect -> error, once
 
@@ -44,27 +44,43 @@ class World:
 
 
 class FakeReplyLog:
+    """The reply log kept with the number's consent: a claim checks both in one step, as the table does."""
+
     def __init__(self, world: World) -> None:
         self.world = world
 
     def view(self, number: str) -> InboundView:
+        self.world.reads += 1
         return InboundView(self.world.opted_out, self.read(number))
 
     def read(self, number: str) -> ReplyLogState:
-        return ReplyLogState(dict(self.world.entries), self.world.version)
+        return ReplyLogState(dict(self.world.entries))
 
-    def write(self, number: str, key: str, entry: Entry, *, read: ReplyLogState, now: float) -> ReplyLogState:
-        if read.version != self.world.version:
-            raise ReplyLogMoved("moved")
+    def _free(self, key: str, replacing: Entry | None) -> bool:
+        existing = self.world.entries.get(key)
+        if replacing is not None:
+            return existing == replacing
+        return existing is None or existing.status is Status.NOT_SENT
+
+    def claim(self, number: str, key: str, entry: Entry, *, needs_consent: bool, replacing: Entry | None = None):
+        before = self.read(number)
+        if not self._free(key, replacing) or (needs_consent and self.world.opted_out):
+            return Claimed(False, before, self.world.opted_out)
         self.world.effect(f"log {entry.status.value}")
         self.world.entries[key] = entry
-        self.world.version = (self.world.version or 0) + 1
-        return self.read(number)
+        return Claimed(True, before, self.world.opted_out)
 
-    def complete(self, number: str, key: str, claim: Entry, outcome: Entry) -> bool:
+    def write(self, number: str, key: str, entry: Entry, *, replacing: Entry | None = None) -> bool:
+        if not self._free(key, replacing):
+            return False
+        self.world.effect(f"log {entry.status.value}")
+        self.world.entries[key] = entry
+        return True
+
+    def complete(self, number: str, key: str, claim: Entry, outcome: Entry, *, forget=(), sent=None) -> Completed:
         self.world.effect(f"log {outcome.status.value}")
         self.world.entries[key] = outcome
-        return True
+        return Completed(True, False)
 
 
 class FakeContacts:
@@ -206,3 +222,49 @@ def test_an_opted_out_number_gets_help_but_no_default_reply():
     deliver(service, "HELP", "in-2")
 
     assert sends(world) == ["send Help: +1 206 555 0100"]
+
+
+def test_a_claim_whose_answer_was_lost_and_cannot_be_read_back_is_given_back_and_sent_on_the_retry():
+    world, now = World(), [1000.0]
+    log = FakeReplyLog(world)
+    claim, view = log.claim, log.view
+    failing = {"claims": 1, "views": 3}
+
+    def written_but_answer_lost(*args, **kwargs):
+        result = claim(*args, **kwargs)
+        if failing["claims"]:
+            failing["claims"] -= 1
+            raise TimeoutError("the claim's answer was lost")
+        return result
+
+    def unreadable(number):
+        if failing["views"]:
+            failing["views"] -= 1
+            raise TimeoutError("throttled")
+        return view(number)
+
+    log.claim, log.view = written_but_answer_lost, unreadable  # type: ignore[method-assign]
+    service = InboundAnswerer(
+        responder=SETTINGS,
+        reply_log=log,
+        contacts=FakeContacts(world),
+        gateway=FakeGateway(world),
+        telemetry=Quiet(),
+        clock=lambda: now[0],
+        sleep=lambda s: None,
+    )
+
+    with pytest.raises(TimeoutError):
+        deliver(service, "hello")
+    now[0] += 600  # past the claim's deadline: a claim left behind would read as an unknown outcome
+    deliver(service, "hello")
+
+    assert sends(world) == ["send Thanks!"]
+
+
+def test_a_business_reply_to_a_number_opted_out_without_a_read_sends_nothing_and_reads_nothing_first():
+    world, now = World(opted_out=True), [1000.0]
+
+    answer = deliver(answerer(world, now), "hello")
+
+    assert answer.path == "opted_out" and sends(world) == [] and world.reads == 0

@@ -91,3 +91,43 @@ def test_an_impossible_number_is_refused():
 def test_mask_keeps_country_and_area_code_and_the_last_two_digits():
     assert mask("+14255550182") == "+1425*****82"
     assert mask("+123") == "****"
+
+
+def test_a_north_american_number_in_e164_is_read_as_phonenumbers_reads_it():
+    import random
+
+    import phonenumbers
+
+    generator = random.Random(15)
+    numbers = ["+12065550100", "+19999999999", "+12002000000"]
+    numbers += [f"+1{generator.randint(2, 9)}{generator.randint(0, 99):02}{generator.randint(2000000, 9999999)}"]
+    numbers += [f"+1{generator.randint(2000000000, 9999999999)}" for _ in range(200)]
+    for number in numbers:
+        parsed = phonenumbers.parse(number, "US")
+        assert phonenumbers.is_possible_number(parsed)
+        assert to_e164(number) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+
+
+def _as_phonenumbers_reads_it(raw):
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(raw.strip(), "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["+442071838750", "+11234567890", "+1206555010", " +12065550100 ", "+1 206 555 0100", "+33612345678"],
+)
+def test_any_other_number_is_read_by_phonenumbers(raw):
+    expected = _as_phonenumbers_reads_it(raw)
+    if expected is None:
+        with pytest.raises(InvalidPhoneNumber):
+            to_e164(raw)
+    else:
+        assert to_e164(raw) == expected

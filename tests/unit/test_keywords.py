@@ -2,7 +2,14 @@
 
 import pytest
 
-from two_way_sms.keywords import find_phrase, first_keyword, keyword_problem, normalise, starts_with_keyword
+from two_way_sms.keywords import (
+    KeywordMatcher,
+    find_phrase,
+    first_keyword,
+    keyword_problem,
+    normalise,
+    starts_with_keyword,
+)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +124,35 @@ def test_the_grammar_reads_every_other_language_opt_out_word():
     for code in OTHER_LANGUAGES:
         for word in LANGUAGES[code].opt_out_words:
             assert language_of(find_revocation(word)) == code, word
+
+
+KEYWORDS = ("STOP", "STOPALL", "OPT-OUT", "OPT", "ARRET", "HOURS", "", " info ")
+BODIES = [
+    "stop",
+    "STOPALL now",
+    "stopallx",
+    "Stop.",
+    "opt-out",
+    "OPT-OUTS",
+    "opt out",
+    "optx",
+    "  Info?",
+    "informed",
+    "Arrêt",
+    "STOP_",
+    "STOPé",
+    "STOP²",
+    "hours!",
+    "",
+    "Hi, this is Maria",
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_a_compiled_keyword_list_finds_what_first_keyword_finds(body):
+    matcher = KeywordMatcher(KEYWORDS)
+    assert matcher.first_in(normalise(body)) == first_keyword(body, KEYWORDS)
+
+
+def test_an_empty_keyword_list_matches_nothing():
+    assert KeywordMatcher(()).first_in("STOP") is None

@@ -13,8 +13,13 @@ import time
 import pytest
 
 from two_way_sms.keywords import (
+    COMMAND_NEEDS,
+    COURTESY_WORDS,
     DEFAULT_OPT_OUT_PHRASES,
+    OPT_OUT_COMMANDS,
     OPT_OUT_WORDING,
+    REQUEST_WORDS,
+    TO_COMMAND_END,
     find_revocation,
     revocation_matcher,
     revocation_text,
@@ -255,6 +260,32 @@ def test_a_wording_rows_needs_are_in_every_message_its_pattern_matches(wording):
     for spaced in (" " + revocation_text(m) for m in messages):
         if pattern.search(spaced):
             assert any(need in spaced for need in wording.needs), spaced
+
+
+def test_every_command_has_needs():
+    assert set(COMMAND_NEEDS) == {canonical for canonical, _, _ in OPT_OUT_COMMANDS}
+
+
+@pytest.mark.parametrize("command", OPT_OUT_COMMANDS, ids=[f"{RULE}-{c[0]}" for c in OPT_OUT_COMMANDS])
+def test_a_commands_needs_are_in_every_message_it_matches(command):
+    # The matcher reads no clause of a message without any command's or wording's needs: that must
+    # never hide a command. Each form with its courtesy or request words, on every example message.
+    canonical, forms, _ = command
+    pattern = re.compile(rf"(?:(?:{COURTESY_WORDS}|{REQUEST_WORDS}) ){{0,4}}(?:{forms}){TO_COMMAND_END}")
+    messages = [m for m, _ in REVOCATIONS] + NOT_REVOCATIONS + [m for _, m in WHITESPACE_AND_UNICODE]
+    messages += [canonical, f"please {canonical}", f"ok, {canonical.lower()} now"]
+    matched = 0
+    for folded in map(revocation_text, messages):
+        if any(pattern.match(clause) for clause in folded.split(" | ")):
+            matched += 1
+            assert any(need in " " + folded for need in COMMAND_NEEDS[canonical]), folded
+    assert matched, f"no example message is a {canonical} command"
+
+
+def test_a_message_without_any_needed_word_is_no_revocation_whatever_its_clauses():
+    message = "Hi, this is Maria. Could we move it to Thursday afternoon? Thanks a lot, see you soon."
+    assert find_revocation(message) is None
+    assert find_revocation(message + " Stop.") == "STOP"
 
 
 def test_the_folded_text_keeps_words_and_clauses_only():

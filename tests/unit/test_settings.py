@@ -68,3 +68,30 @@ def test_the_optional_settings_have_their_defaults():
 def test_a_missing_or_bad_variable_fails_at_start_naming_it(environment, message):
     with pytest.raises(RuntimeError, match=message.replace("[", r"\[").replace("]", r"\]")):
         InboundSettings.from_environment(environment)
+
+
+def test_a_functions_contract_is_imported_without_the_other_functions():
+    # Each handler imports its own settings: the sender's and the campaigns' bring the outbound policy.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "from two_way_sms.settings import InboundSettings\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('two_way_sms.settings.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True, check=True
+    )
+    imported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "two_way_sms.settings.inbound" in imported
+    assert not {f"two_way_sms.settings.{other}" for other in ("sender", "campaigns", "events")} & set(imported)
+
+
+def test_a_name_the_settings_do_not_have_is_an_attribute_error():
+    import two_way_sms.settings as settings
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        settings.Nope  # noqa: B018

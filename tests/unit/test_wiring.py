@@ -73,3 +73,43 @@ def test_a_config_for_a_client_that_does_not_exist_is_refused():
 
     with pytest.raises(ValueError, match="no AWS client named smss"):
         wiring.AwsClients.from_default_session(configs={"smss": Config()})
+
+
+def test_a_function_is_traced_only_on_lambda_and_unless_tracing_is_disabled():
+    lambda_ = {"LAMBDA_TASK_ROOT": "/var/task"}
+    assert wiring.tracing_enabled(lambda_)
+    assert wiring.tracing_enabled({**lambda_, "POWERTOOLS_TRACE_DISABLED": "false"})
+    assert not wiring.tracing_enabled({**lambda_, "POWERTOOLS_TRACE_DISABLED": "true"})
+    assert not wiring.tracing_enabled({**lambda_, "POWERTOOLS_TRACE_DISABLED": "1"})
+    assert not wiring.tracing_enabled({**lambda_, "AWS_SAM_LOCAL": "true"})
+    assert not wiring.tracing_enabled({})  # tests, benchmarks, the sandbox
+
+
+def test_an_untraced_function_keeps_its_handler_and_methods_as_they_are():
+    tracer = wiring.FunctionTracer({})
+
+    def handler(event, context):
+        return event
+
+    assert not tracer.enabled
+    assert tracer.capture_lambda_handler(handler) is handler
+    assert tracer.capture_method(handler) is handler
+
+
+def test_importing_a_handler_brings_no_tracing_sdk_and_none_of_the_libraries_its_messages_rarely_need():
+    # A fresh interpreter: what a cold start imports (the suite's own process has imported everything).
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "import two_way_sms.handlers.inbound, two_way_sms.handlers.sender\n"
+        "import two_way_sms.handlers.campaigns, two_way_sms.handlers.events\n"
+        "heavy = ('aws_xray_sdk', 'phonenumbers', 'holidays', 'pydantic')\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))\n"
+    )
+    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -66,7 +66,11 @@ class Campaigns(Construct):
     ``{"kind": "campaign", "campaign": {...}, "runId": ...}`` (fan a campaign's audience
     out into ``outbound_queue``, creating continuation schedules for large audiences) or
     ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"}`` (put the requests held for that
-    minute back on the queue). Lambda retries a failed invocation ``retry_attempts`` times
+    minute back on the queue). A CSV audience over 2 MiB is read in up to 64 byte-range shards:
+    the run's first invocation plans them and schedules one worker event per shard in the same
+    group (``"shard": {...}``), so the fan-out needs no other resource and no permission beyond
+    ``s3:GetObject`` (HeadObject, ranged GETs) and the schedules it already creates; at most
+    ``reserved_concurrency`` workers run at once. Lambda retries a failed invocation ``retry_attempts`` times
     (default 2) within ``max_event_age`` (default 6 hours, the most Lambda allows) and then
     sends it, with the error, to the dead-letter queue (its on-failure destination). An
     event that can never run (malformed, a run id too long for the idempotency key, a

@@ -219,11 +219,12 @@ def list_campaigns(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
 
 
 def campaign_status(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
-    from two_way_sms.adapters.campaign_runs import CampaignRuns, report_from_item
+    from two_way_sms.adapters.campaign_runs import CampaignRuns
 
     table = aws.table(args.table, "OutboundTableName")
     group = args.schedule_group or aws.output("ScheduleGroupName")
-    runs = [report_from_item(args.id, item["sk"].removeprefix("RUN#"), item) for item in _query_runs(table, args.id)]
+    reports = CampaignRuns(table)  # a run read in shards: its shards still reading are added
+    runs = [reports.report_of(args.id, item["sk"].removeprefix("RUN#"), item) for item in _query_runs(table, args.id)]
     pending = [s for s in _campaign_schedules(aws.client("scheduler"), group) if s["campaignId"] == args.id]
     if not runs and not pending:
         raise InvalidInput(f"campaign {args.id} has no run on record and none scheduled")

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from two_way_sms.outbound.campaign import (
     PHONE_NUMBER_COLUMN,
     Audience,
@@ -37,6 +39,13 @@ from two_way_sms.outbound.campaign import (
     AudienceRowError,
     InvalidCampaign,
     read_audience_csv,
+)
+from two_way_sms.outbound.campaign_shards import (
+    MAX_DUPLICATE_ROWS_PER_SHARD,
+    MAX_SHARDS,
+    SHARD_BYTES,
+    AudienceShard,
+    shard_count,
 )
 from two_way_sms.outbound.csv_rows import count_row, usable_record
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
@@ -59,11 +68,16 @@ class AudiencePage:
 
     start: str | None  # the cursor this page was read from (None: the beginning)
     entries: tuple[AudienceRow | AudienceRowError, ...]
-    next_cursor: str | None  # None: this is the last page
+    next_cursor: str | None  # None: this is the last page (of the audience, or of its shard)
+    shard: int | None = None  # the shard of the audience it was read from (None: read whole)
 
     @property
     def chunk_id(self) -> str:
-        """A short, stable name for this page's rows (the run's ``done_chunks``)."""
+        """A short, stable name for this page's rows (the run's ``done_chunks``), unique in its run."""
+        return self._base_chunk_id if self.shard is None else f"s{self.shard}-{self._base_chunk_id}"
+
+    @property
+    def _base_chunk_id(self) -> str:
         if self.start is None or self.start == START:
             return "start"
         if self.start.isdigit():
@@ -74,56 +88,112 @@ class AudiencePage:
 
 class AudienceReader:
     def __init__(
-        self, *, s3_client: Any = None, contacts_table: Any = None, page_size: int = DEFAULT_PAGE_SIZE
+        self,
+        *,
+        s3_client: Any = None,
+        contacts_table: Any = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        shard_bytes: int = SHARD_BYTES,
+        max_shards: int = MAX_SHARDS,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page size {page_size} must be at least 1")
+        shard_count(0, shard_bytes, max_shards)  # checks them
         self._s3 = s3_client
         self._contacts = contacts_table  # a boto3 DynamoDB Table resource
         self._page_size = page_size
+        self._shard_bytes, self._max_shards = shard_bytes, max_shards
 
     def pages(
-        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+        self,
+        audience: Audience,
+        cursor: str | None = None,
+        earlier: set[str] | None = None,
+        shard: AudienceShard | None = None,
     ) -> Iterator[AudiencePage]:
-        """The audience's pages from ``cursor`` on (the beginning when None).
+        """The audience's pages from ``cursor`` on (the beginning when None); with ``shard``, that
+        shard's pages only (the cursor is still a row number of the whole file).
 
         ``earlier``, when given, receives the destinations of the CSV rows before the
-        cursor (as the rows are skipped), so a resumed run still knows a duplicate row.
-        A contacts query has no duplicates: each contact is one key.
+        cursor (as the rows are skipped; in a shard, its rows before the cursor), so a
+        resumed run still knows a duplicate row. A contacts query has no duplicates: each
+        contact is one key.
         """
         if isinstance(audience, AudienceCsv):
-            return self._csv_pages(audience, _csv_cursor(cursor), earlier)
+            if shard is not None:
+                return self._shard_pages(audience, shard, _csv_cursor(cursor), earlier)
+            after = _csv_cursor(cursor)
+            return self._csv_pages(read_csv_from(self._csv_lines(audience), after, earlier), after)
+        if shard is not None:
+            raise InvalidCampaign("only a CSV audience is read in shards")
         if isinstance(audience, AudienceQuery):
             return self._query_pages(audience, _query_cursor(cursor))
         raise InvalidCampaign(f"audience {audience!r} must be an AudienceCsv or an AudienceQuery")
 
+    def shards(self, audience: Audience) -> list[AudienceShard]:
+        """How a CSV audience is read in parallel: its shards, or [] to read it whole (a small object, a
+        contacts query, or numbers repeated too often across the file to name in the shards' events)."""
+        if not isinstance(audience, AudienceCsv):
+            return []
+        if self._s3 is None:
+            raise ValueError("reading a CSV audience needs an S3 client")
+        try:
+            head = self._s3.head_object(Bucket=audience.bucket, Key=audience.key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "403"):
+                raise
+            return []  # HEAD has no error body: the whole read's GET reports why (NoSuchKey, AccessDenied)
+        size, etag = int(head["ContentLength"]), str(head["ETag"])
+        count = shard_count(size, self._shard_bytes, self._max_shards)
+        if count <= 1:
+            return []
+        body = self._s3.get_object(Bucket=audience.bucket, Key=audience.key, IfMatch=etag)["Body"]
+        return plan_shards(body.iter_chunks(CHUNK_BYTES), size=size, etag=etag, count=count)
+
     # -- CSV in S3 ----------------------------------------------------------------------------
-    def _csv_pages(self, audience: AudienceCsv, after_row: int, earlier: set[str] | None) -> Iterator[AudiencePage]:
-        entries = read_csv_from(self._csv_lines(audience), after_row, earlier)
+    def _csv_pages(
+        self,
+        entries: Iterator[AudienceRow | AudienceRowError],
+        after_row: int,
+        shard: int | None = None,
+    ) -> Iterator[AudiencePage]:
         start = after_row
         while True:
             page = tuple(itertools.islice(entries, self._page_size))
             if not page:
                 if start == after_row:  # an audience with no rows (after the cursor) is one empty page
-                    yield AudiencePage(str(start), (), None)
+                    yield AudiencePage(str(start), (), None, shard)
                 return
             last = page[-1].row_number
             # Only a short page is known to be the last: a full one may be followed by nothing.
             more = len(page) == self._page_size
-            yield AudiencePage(str(start), page, str(last) if more else None)
+            yield AudiencePage(str(start), page, str(last) if more else None, shard)
             if not more:
                 return
             start = last
+
+    def _shard_pages(
+        self, audience: AudienceCsv, shard: AudienceShard, cursor: int, earlier: set[str] | None
+    ) -> Iterator[AudiencePage]:
+        after = max(cursor, shard.first_row)
+        header = self._ranged_chunks(audience, 0, shard.header_end, shard.etag)
+        rows = self._ranged_chunks(audience, shard.start, shard.end, shard.etag)
+        return self._csv_pages(read_shard(header, rows, shard, after, earlier), after, shard.index)
+
+    def _ranged_chunks(self, audience: AudienceCsv, start: int, end: int, etag: str) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of the object, only while it is still the one with ``etag``."""
+        if start >= end:
+            return
+        body = self._s3.get_object(
+            Bucket=audience.bucket, Key=audience.key, Range=f"bytes={start}-{end - 1}", IfMatch=etag
+        )["Body"]
+        yield from body.iter_chunks(CHUNK_BYTES)
 
     def _csv_lines(self, audience: AudienceCsv) -> Iterator[str]:
         if self._s3 is None:
             raise ValueError("reading a CSV audience needs an S3 client")
         body = self._s3.get_object(Bucket=audience.bucket, Key=audience.key)["Body"]
-        # Line ends kept: a quoted cell may span lines, and the csv module needs them to tell.
-        for number, line in enumerate(bounded_lines(body.iter_chunks(CHUNK_BYTES), MAX_LINE_BYTES)):
-            if number == 0:
-                line = line.removeprefix(_BOM)
-            yield line.decode("utf-8", "surrogateescape")  # a bad byte fails its row, not the file
+        yield from decoded_lines(body.iter_chunks(CHUNK_BYTES))  # (a generator: read when the first page is)
 
     # -- contacts query -----------------------------------------------------------------------
     def _query_pages(self, audience: AudienceQuery, start_key: dict[str, Any] | None) -> Iterator[AudiencePage]:
@@ -197,23 +267,140 @@ def read_csv_from(
         if count_row(record):
             skipped += 1
             if earlier is not None and phone is not None and usable_record(record, len(header)):
-                destination = _destination(record[phone])
+                destination = _destination(record[phone] if phone < len(record) else "")
                 if destination:
                     earlier.add(destination)
     for entry in read_audience_csv(itertools.chain(header_lines, lines)):
-        if isinstance(entry, AudienceRow):
-            yield AudienceRow(entry.row_number + after_row, entry.destination, entry.variables)
-        else:
-            number = entry.row_number + after_row
-            reason = entry.reason.replace(f"row {entry.row_number}", f"row {number}", 1)
-            yield AudienceRowError(number, reason)
+        yield _renumbered(entry, after_row)
+
+
+def decoded_lines(chunks: Iterable[bytes], *, file_start: bool = True) -> Iterator[str]:
+    """The lines of a CSV byte stream as the csv module reads them: cut at ``MAX_LINE_BYTES``, a
+    leading BOM dropped (``file_start``), bytes that are not UTF-8 kept as lone surrogates."""
+    # Line ends kept: a quoted cell may span lines, and the csv module needs them to tell.
+    for number, line in enumerate(bounded_lines(chunks, MAX_LINE_BYTES)):
+        if number == 0 and file_start:
+            line = line.removeprefix(_BOM)
+        yield line.decode("utf-8", "surrogateescape")  # a bad byte fails its row, not the file
+
+
+def read_shard(
+    header: Iterable[bytes],
+    rows: Iterable[bytes],
+    shard: AudienceShard,
+    after_row: int | None = None,
+    earlier: set[str] | None = None,
+) -> Iterator[AudienceRow | AudienceRowError]:
+    """The entries of one shard (after row ``after_row`` of the whole file, when given), numbered and
+    reported as a read of the whole file numbers them: ``header`` is the object's bytes
+    ``[0, header_end)``, ``rows`` its bytes ``[start, end)``."""
+    after = shard.first_row if after_row is None else max(after_row, shard.first_row)
+    lines = itertools.chain(decoded_lines(header), decoded_lines(rows, file_start=False))
+    for entry in read_csv_from(lines, after - shard.first_row, earlier):
+        yield _renumbered(entry, shard.first_row)
+
+
+def plan_shards(chunks: Iterable[bytes], *, size: int, etag: str, count: int) -> list[AudienceShard]:
+    """Splits a CSV object of ``size`` bytes into about ``count`` shards of about equal size, reading it
+    once with the csv module alone; [] when it is read whole (a header the run cannot use, too few
+    records to split, too many numbers repeated across shards to name them in the events).
+
+    Each boundary is the first record that starts at or after an equal split of the bytes after the
+    header, as the csv module reads the whole file (a record may span lines); a shard starts with
+    the count of data rows before it and the rows whose number an earlier shard has.
+    """
+    offset = 0
+    header_lines: list[str] = []  # the lines of the header record, as they are read
+
+    def lines() -> Iterator[str]:
+        nonlocal offset
+        for number, (line, taken) in enumerate(sized_lines(chunks, MAX_LINE_BYTES)):
+            offset += taken  # (the csv module reads no line ahead of the record it returns)
+            text = (line.removeprefix(_BOM) if number == 0 else line).decode("utf-8", "surrogateescape")
+            if header_end is None:
+                header_lines.append(text)
+            yield text
+
+    header_end: int | None = None
+    reader = csv.reader(lines())
+    try:
+        header = next(reader, None)
+        if header is None:
+            return []
+        next(read_audience_csv(header_lines), None)  # the checks of a whole read (a phone_number column, ...)
+    except (csv.Error, InvalidCampaign):
+        return []  # read whole: the run fails with the reason a whole read gives
+    phone = _phone_column(header)
+    header_end = offset
+    if phone is None or count <= 1 or size <= header_end:
+        return []
+    targets = [header_end + (size - header_end) * k // count for k in range(1, count)]
+    starts = [(header_end, 0)]  # (first byte, data rows before it) of each shard
+    duplicates: list[list[int]] = [[]]
+    first_shard: dict[int, int] = {}  # a destination's digits -> the shard of its first row
+    row = passed = 0
+    while True:
+        start = offset
+        try:
+            record: list[str] | None = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            record = None  # an unreadable row: numbered, like read_audience_csv numbers it
+        while passed < len(targets) and start >= targets[passed]:
+            passed += 1
+            if start > starts[-1][0]:
+                starts.append((start, row))
+                duplicates.append([])
+        if record is not None and not count_row(record):
+            continue
+        row += 1
+        if record is None or not usable_record(record, len(header)):
+            continue
+        destination = _destination(record[phone] if phone < len(record) else "")
+        if destination:
+            shard = len(starts) - 1
+            if first_shard.setdefault(int(destination[1:]), shard) != shard:
+                duplicates[shard].append(row)
+    if len(starts) <= 1 or any(len(rows) > MAX_DUPLICATE_ROWS_PER_SHARD for rows in duplicates):
+        return []
+    ends = [start for start, _ in starts[1:]] + [offset]
+    return [
+        AudienceShard(
+            index=index,
+            of=len(starts),
+            start=start,
+            end=end,
+            first_row=first_row,
+            header_end=header_end,
+            etag=etag,
+            duplicate_rows=tuple(duplicates[index]),
+        )
+        for index, ((start, first_row), end) in enumerate(zip(starts, ends, strict=True))
+    ]
+
+
+def _renumbered(entry: AudienceRow | AudienceRowError, rows_before: int) -> AudienceRow | AudienceRowError:
+    if not rows_before:
+        return entry
+    number = entry.row_number + rows_before
+    if isinstance(entry, AudienceRow):
+        return AudienceRow(number, entry.destination, entry.variables)
+    return AudienceRowError(number, entry.reason.replace(f"row {entry.row_number}", f"row {number}", 1))
 
 
 def bounded_lines(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
     """The lines of a byte stream with their line ends (``\\n``, ``\\r\\n`` or ``\\r``), each cut to
     ``limit`` bytes before its line end: a line's excess is dropped as it streams, never buffered."""
+    return (line for line, _ in sized_lines(chunks, limit))
+
+
+def sized_lines(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
+    """:func:`bounded_lines` with, for each line, the bytes of the stream it took (its uncut length):
+    a shard plan places its boundaries by these."""
     buffer = bytearray()
     cut: bytes | None = None  # the first `limit` bytes of a line over the limit, whose rest is being dropped
+    dropped = 0  # bytes of the current line already dropped from the buffer
     for chunk in chunks:
         buffer += chunk
         while (end := _LINE_END.search(buffer)) is not None:
@@ -221,17 +408,20 @@ def bounded_lines(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
                 break  # a last "\r" may be the start of "\r\n": wait for the next chunk
             ending = end.group()  # (read before the buffer changes under the match)
             line = bytes(buffer[: end.start()]) if cut is None else cut
+            taken = dropped + end.end()
             del buffer[: end.end()]
-            cut = None
-            yield line[:limit] + ending
+            cut, dropped = None, 0
+            yield line[:limit] + ending, taken
         if len(buffer) > limit:
             if cut is None:
                 cut = bytes(buffer[:limit])
-            buffer = bytearray(b"\r" if buffer.endswith(b"\r") else b"")
+            kept = bytearray(b"\r" if buffer.endswith(b"\r") else b"")
+            dropped += len(buffer) - len(kept)
+            buffer = kept
     if cut is not None or buffer:
         ending = b"\r" if buffer.endswith(b"\r") else b""
         line = cut if cut is not None else bytes(buffer).removesuffix(ending)
-        yield line[:limit] + ending
+        yield line[:limit] + ending, dropped + len(buffer)
 
 
 def _phone_column(header: list[str]) -> int | None:

@@ -7,6 +7,13 @@ events handler, once per message), ``status`` (``RUNNING`` while the audience is
 out, ``QUEUED_ALL`` after, ``FAILED`` when the run could not go on, with ``failure``),
 ``started_at`` and ``done_chunks``.
 
+A run whose CSV audience is read in shards (``outbound.campaign_shards``) has ``shards``
+(how many) on its item, and each shard counts its pages on an item of its own,
+``sk = "SHARD#<run id>#<index>"`` (with its own ``done_chunks``), so parallel workers never
+write the same item. A shard that has read all its rows adds its counters to the run
+item once, in the write that puts its index in ``done_shards``; the last one to do so
+marks the run QUEUED_ALL. The run's report adds the shards still reading to the run item.
+
 The audience rows a run could not read (``skipped_INVALID_ROW``) are kept with their row
 number and reason beside it: ``sk = "ROWERRORS#<run id>#<chunk id>#<part>"``, one item per
 page (a part per ``ROW_ERRORS_PER_ITEM`` rows), so a retried page writes the same items.
@@ -39,13 +46,25 @@ PLAIN_COUNTERS = ("queued", "sent", "unknown", "delivered", "failed")
 _COUNTER_NAME = re.compile(r"(queued|sent|unknown|delivered|failed|(skipped|refused)_[A-Z][A-Z0-9_]{0,63})")
 _CHUNK_ID = re.compile(r"[\x21-\x7e]{1,256}")
 ROW_ERRORS_PREFIX = "ROWERRORS#"
+SHARD_PREFIX = "SHARD#"
 ROW_ERRORS_PER_ITEM = 500  # with reasons cut to MAX_ROW_ERROR_CHARACTERS: well under DynamoDB's 400 KB per item
 MAX_ROW_ERROR_CHARACTERS = 200
 _ROW_ERRORS_REST = re.compile(r"[^#]+#[0-9]+")  # "<chunk id>#<part>" after "ROWERRORS#<run id>#"
+_SHARD_INDEX = re.compile(r"[0-9]+")  # after "SHARD#<run id>#": not another run's ("<run>#x" shares the prefix)
 
 
 def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
     return {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"RUN#{run_id}"}
+
+
+def shard_key(campaign_id: str, run_id: str, index: int) -> dict[str, str]:
+    """The item one shard of a run counts its pages on."""
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"{SHARD_PREFIX}{run_id}#{index:04d}"}
+
+
+def counters(item: Mapping[str, Any]) -> dict[str, int]:
+    """The counters an item holds, by name."""
+    return {name: int(value) for name, value in item.items() if _COUNTER_NAME.fullmatch(name) and int(value)}
 
 
 def skipped(reason: str) -> str:
@@ -85,6 +104,8 @@ class CampaignReport:
     template_id: str | None = None
     template_lacks_opt_out_instruction: bool | None = None  # the sender appends the footer (PROMOTIONAL)
     failure: str | None = None  # why the run stopped (status FAILED)
+    shards: int | None = None  # the audience is read in this many shards (None: read whole)
+    shards_done: int = 0  # shards that have read all their rows
 
     @property
     def skipped_total(self) -> int:
@@ -122,6 +143,7 @@ class CampaignReport:
             "templateId": self.template_id,
             "templateLacksOptOutInstruction": self.template_lacks_opt_out_instruction,
             "failure": self.failure,
+            **({"shards": self.shards, "shardsDone": self.shards_done} if self.shards else {}),
         }
 
 
@@ -155,11 +177,18 @@ class CampaignRuns:
             ExpressionAttributeValues=values,
         )
 
-    def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
+    def add_counts(
+        self,
+        campaign_id: str,
+        run_id: str,
+        counts: Mapping[str, int],
+        chunk: str | None = None,
+        shard: int | None = None,
+    ) -> bool:
         """Adds ``counts`` to the run's counters in one write; False when ``chunk`` was already counted.
 
         With ``chunk``, the chunk id joins ``done_chunks`` in the same conditional write, so
-        the counts of a retried chunk are added once.
+        the counts of a retried chunk are added once. With ``shard``, they go on that shard's item.
         """
         for name, value in counts.items():
             if not _COUNTER_NAME.fullmatch(name):
@@ -190,7 +219,7 @@ class CampaignRuns:
             arguments["ExpressionAttributeNames"] = names
         try:
             self._table.update_item(
-                Key=run_key(campaign_id, run_id),
+                Key=run_key(campaign_id, run_id) if shard is None else shard_key(campaign_id, run_id, shard),
                 UpdateExpression="ADD " + ", ".join(additions),
                 ExpressionAttributeValues=values,
                 **arguments,
@@ -199,6 +228,44 @@ class CampaignRuns:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return False  # this chunk was counted by an earlier attempt
+        return True
+
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None:
+        """Notes that the run's audience is read in ``shards`` shards (a repeat changes nothing)."""
+        self._table.update_item(
+            Key=run_key(campaign_id, run_id),
+            UpdateExpression="SET shards = if_not_exists(shards, :shards)",
+            ExpressionAttributeValues={":shards": shards},
+        )
+
+    def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool:
+        """Adds a shard's counters to the run once, when it has read all its rows; True when every
+        shard has (the run is then QUEUED_ALL). Safe to repeat: a retried shard adds nothing."""
+        item = self._table.get_item(Key=shard_key(campaign_id, run_id, shard), ConsistentRead=True).get("Item")
+        totals = counters(item or {})
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":shard": shard, ":shards": {shard}}
+        additions = ["done_shards :shards"]
+        for position, (name, value) in enumerate(sorted(totals.items())):
+            names[f"#c{position}"] = name
+            values[f":c{position}"] = value
+            additions.append(f"#c{position} :c{position}")
+        try:
+            run = self._table.update_item(
+                Key=run_key(campaign_id, run_id),
+                UpdateExpression="ADD " + ", ".join(additions),
+                ConditionExpression="NOT contains(done_shards, :shard)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )["Attributes"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            run = self._table.get_item(Key=run_key(campaign_id, run_id), ConsistentRead=True).get("Item") or {}
+        if len(run.get("done_shards") or ()) < shards:
+            return False
+        self.finish_fan_out(campaign_id, run_id, at)
         return True
 
     def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None:
@@ -260,7 +327,40 @@ class CampaignRuns:
         item = self._table.get_item(Key=run_key(campaign_id, run_id), ConsistentRead=True).get("Item")
         if item is None:
             return None
-        return report_from_item(campaign_id, run_id, item)
+        return self.report_of(campaign_id, run_id, item)
+
+    def report_of(self, campaign_id: str, run_id: str, item: Mapping[str, Any]) -> CampaignReport:
+        """The report of a run item: with the counters of its shards still reading, when it has shards."""
+        if not item.get("shards"):
+            return report_from_item(campaign_id, run_id, item)
+        done = {int(index) for index in item.get("done_shards") or ()}
+        merged = dict(item)
+        for shard in self._shard_items(campaign_id, run_id):
+            if int(shard["sk"].rsplit("#", 1)[1]) in done:
+                continue  # already added to the run item
+            for name, value in counters(shard).items():
+                merged[name] = int(merged.get(name, 0)) + value
+        return report_from_item(campaign_id, run_id, merged)
+
+    def _shard_items(self, campaign_id: str, run_id: str) -> list[dict[str, Any]]:
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ConsistentRead": True,
+            "ExpressionAttributeValues": {
+                ":pk": run_key(campaign_id, run_id)["pk"],
+                ":prefix": f"{SHARD_PREFIX}{run_id}#",
+            },
+        }
+        prefix = arguments["ExpressionAttributeValues"][":prefix"]
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._table.query(**arguments)
+            found += [
+                item for item in response.get("Items", []) if _SHARD_INDEX.fullmatch(item["sk"].removeprefix(prefix))
+            ]
+            if "LastEvaluatedKey" not in response:
+                return found
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> CampaignReport:
@@ -291,4 +391,6 @@ def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> 
         template_id=item.get("template_id"),
         template_lacks_opt_out_instruction=None if lacks is None else bool(lacks),
         failure=item.get("failure"),
+        shards=int(item["shards"]) if item.get("shards") else None,
+        shards_done=len(item.get("done_shards") or ()),
     )

@@ -3,32 +3,50 @@
 Writers:
 - a sender (``record_sent``) right after ``SendTextMessage`` returned the message id:
   status ``SENT``, the send's ``Context``, who sent it and the estimated parts;
-- the events handler (``apply``) for every delivery event.
+- the events handler (``apply_message``, ``count_spend``) for every batch of delivery events.
 
-Every write is safe to repeat and to reorder. The event with the greatest
-``status_key`` owns the status fields (one conditional UpdateItem); any other event only
-adds its line to the ``history`` string set, and an exact duplicate writes nothing. The
-sender's write never lowers a status (``if_not_exists``). So the item ends the same
-whatever order and however often the writes arrive.
+Every write is safe to repeat and to reorder. The events of one message in one batch
+are folded (``two_way_sms.delivery_batches``) into one conditional UpdateItem: the event
+with the greatest ``status_key`` owns the status fields if its key is greater than the
+stored one, and every event adds its line to the ``history`` string set. When a later
+status is stored already, a second UpdateItem adds only the missing history lines, and
+an exact duplicate writes nothing. A write that fails for a passing reason is tried once
+more at once (botocore retried it already, but it holds all the message's events of the
+batch). The conditional write returns the item as it was (``ALL_OLD``, also when its
+condition fails), so no read comes before it. The sender's
+write never lowers a status (``if_not_exists``). So the item ends the same whatever
+order and however often the writes arrive.
 
-Spend is counted once per message, when it first has a final status: a transaction
-marks the message (``spend_month``) and adds its price to the month's summary item
-(``message_id = "SPEND#<yyyy-mm>"``); the mark makes a retried record count nothing.
+Spend is counted once per message, when it first has a final status: one transaction
+per batch (up to 100 items) marks each such message (``spend_month``, on the condition
+that it has none) and adds their prices, summed, to each month's summary item
+(``message_id = "SPEND#<yyyy-mm>"``). A mark and its month's sum commit together or not
+at all, and the mark makes a retried record count nothing: a message whose mark is found
+already is dropped and the rest committed; a transaction that fails for a passing reason
+is tried once more at once, since it holds the whole batch's spend. A crash between the
+status write and the transaction leaves a final status without a mark; the retried
+record finds it and counts the stored price then.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from two_way_sms.delivery import SENT_STATUS, SENT_STATUS_KEY, DeliveryEvent
+from two_way_sms.delivery_batches import MessageEvents
 from two_way_sms.instants import iso_timestamp
 
 SPEND_PREFIX = "SPEND#"
+MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems' limit: the marks and the months' sums together
+WRITE_RETRIES = 1  # more attempts of a message's write or a spend transaction that failed for a passing reason
+RETRY_PAUSE_SECONDS = 0.05
 # Owned by the winning event: written when it has them, removed when it has not, so the
 # item shows exactly one event's view whatever arrived before it.
 _EVENT_FIELDS = (
@@ -47,8 +65,27 @@ _deserialize = TypeDeserializer().deserialize
 
 
 @dataclass(frozen=True)
+class SpendDue:
+    """A message whose final status is written and whose spend is not counted yet."""
+
+    message_id: str
+    month: str  # yyyy-mm: where it counts
+    spend_usd: Decimal
+    parts: int | None
+
+
+@dataclass(frozen=True)
+class MessageApplied:
+    """What one message's events in a batch did to the ledger (``apply_message``)."""
+
+    advanced: tuple[bool, ...]  # per event, in arrival order: it would have moved the status on its own
+    became_final: bool  # the message reached a final status with these events (true once per message)
+    spend_due: SpendDue | None = None  # to count with ``count_spend`` (None: nothing, or counted before)
+
+
+@dataclass(frozen=True)
 class Applied:
-    """What one delivery event did to the ledger."""
+    """What one delivery event did to the ledger (``apply``: one event, its spend counted at once)."""
 
     advanced: bool  # the event now owns the status (False: stale or duplicate)
     became_final: bool  # the message reached a final status with this event
@@ -111,51 +148,75 @@ class MessageLedger:
         )
 
     # -- delivery events ---------------------------------------------------------------------
-    def apply(self, event: DeliveryEvent) -> Applied:
-        """Records one delivery event; see the module docstring for why any order ends the same."""
-        try:
-            response = self._table.update_item(
-                Key={"message_id": event.message_id},
-                ConditionExpression="attribute_not_exists(status_key) OR status_key < :status_key",
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **self._winner_update(event),
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            current = {k: _deserialize(v) for k, v in error.response.get("Item", {}).items()}
-            return self._stale(event, current)
+    def apply_message(self, message: MessageEvents) -> MessageApplied:
+        """Records one message's events of a batch in one conditional UpdateItem (two when a later
+        status is stored and history lines are missing); see the module docstring."""
+        winner = message.winner
+        update = self._winner_update(message)
+        for attempt in range(1 + WRITE_RETRIES):
+            try:
+                response = self._table.update_item(
+                    Key={"message_id": message.message_id},
+                    ConditionExpression="attribute_not_exists(status_key) OR status_key < :status_key",
+                    ReturnValues="ALL_OLD",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **update,
+                )
+                break
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    current = {k: _deserialize(v) for k, v in error.response.get("Item", {}).items()}
+                    return self._stale(message, current)
+                if attempt == WRITE_RETRIES:
+                    raise
+            except BotoCoreError:
+                if attempt == WRITE_RETRIES:
+                    raise
+            # A passing failure botocore gave up on, or a lost answer (the retry then finds the write done):
+            # a message's write holds all its events, and its failure sends the stream back to its first record.
+            time.sleep(RETRY_PAUSE_SECONDS)
         old = response.get("Attributes", {})
-        became_final = event.is_final and not old.get("is_final")
-        if event.is_final and "spend_month" not in old:
-            return self._count_spend(
-                event.message_id,
-                event.billing_month,
-                event.spend_usd,
-                event.parts,
-                advanced=True,
-                became_final=became_final,
-            )
-        return Applied(advanced=True, became_final=became_final)
+        due = None
+        if winner.is_final and "spend_month" not in old:
+            due = SpendDue(message.message_id, winner.billing_month, winner.spend_usd, winner.parts)
+        return MessageApplied(
+            advanced=message.advanced(old.get("status_key")),
+            became_final=winner.is_final and not old.get("is_final"),
+            spend_due=due,
+        )
 
-    def _stale(self, event: DeliveryEvent, current: dict[str, Any]) -> Applied:
-        if event.history_entry not in current.get("history", set()):
+    def apply(self, event: DeliveryEvent) -> Applied:
+        """Records one delivery event and counts its spend at once (callers with one event at a time)."""
+        applied = self.apply_message(MessageEvents((event,)))
+        due = applied.spend_due
+        if due is None or not self.count_spend([due]):
+            return Applied(advanced=applied.advanced[0], became_final=applied.became_final)
+        return Applied(
+            advanced=applied.advanced[0],
+            became_final=applied.became_final,
+            counted_spend=due.spend_usd,
+            counted_parts=due.parts,
+            month_to_date_usd=self.month_to_date(due.month),
+        )
+
+    def _stale(self, message: MessageEvents, current: dict[str, Any]) -> MessageApplied:
+        missing = message.history_entries - set(current.get("history", set()))
+        if missing:
             self._table.update_item(
-                Key={"message_id": event.message_id},
+                Key={"message_id": message.message_id},
                 UpdateExpression="ADD history :history",
-                ExpressionAttributeValues={":history": {event.history_entry}},
+                ExpressionAttributeValues={":history": set(missing)},
             )
+        due = None
         if current.get("is_final") and "spend_month" not in current:
-            # A retry after the status was written but before its spend was counted.
+            # A retry after the status was written but before its spend was counted: the stored price counts.
             spend = Decimal(current.get("price_usd", 0)) + Decimal(current.get("carrier_fee_usd", 0))
             parts = int(current["parts"]) if "parts" in current else None
-            return self._count_spend(
-                event.message_id, event.billing_month, spend, parts, advanced=False, became_final=False
-            )
-        return Applied(advanced=False, became_final=False)
+            due = SpendDue(message.message_id, message.winner.billing_month, spend, parts)
+        return MessageApplied(advanced=(False,) * len(message.events), became_final=False, spend_due=due)
 
-    def _winner_update(self, event: DeliveryEvent) -> dict[str, Any]:
+    def _winner_update(self, message: MessageEvents) -> dict[str, Any]:
+        event = message.winner
         names = {"#status": "status"}
         values: dict[str, Any] = {
             ":status": event.message_status,
@@ -163,7 +224,7 @@ class MessageLedger:
             ":status_key": event.status_key,
             ":is_final": event.is_final,
             ":reported_at": event.reported_at,
-            ":history": {event.history_entry},
+            ":history": set(message.history_entries),
         }
         assignments = [
             "#status = :status",
@@ -181,26 +242,23 @@ class MessageLedger:
                 assignments.append(f"{name} = :{name}")
                 values[f":{name}"] = value
         # The same for every event of a message: written by whichever carries them.
-        message_fields = {
-            "destination_number": event.destination_number,
-            "origination_number": event.origination_number,
-            "requested_at": event.requested_at,
-            "message_type": event.message_type,
-        }
-        for name, value in message_fields.items():
+        for name in ("destination_number", "origination_number", "requested_at", "message_type"):
+            value = message.first(name)
             if value is not None:
                 assignments.append(f"{name} = :{name}")
                 values[f":{name}"] = value
-        if event.request_timestamp_ms is not None:
+        requested_ms = message.first("request_timestamp_ms")
+        if isinstance(requested_ms, int):
             assignments.append("expires_at = :expires_at")
-            values[":expires_at"] = event.request_timestamp_ms // 1000 + self._retention_seconds
+            values[":expires_at"] = requested_ms // 1000 + self._retention_seconds
         else:
             assignments.append("expires_at = if_not_exists(expires_at, :expires_at)")
             values[":expires_at"] = event.event_timestamp_ms // 1000 + self._retention_seconds
-        if event.context:
+        context = message.first("context")
+        if context:
             names["#context"] = "context"
             assignments.append("#context = if_not_exists(#context, :context)")
-            values[":context"] = event.context
+            values[":context"] = context
         expression = "SET " + ", ".join(assignments)
         if removals:
             expression += " REMOVE " + ", ".join(removals)
@@ -208,46 +266,68 @@ class MessageLedger:
         return {"UpdateExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
     # -- spend ---------------------------------------------------------------------------------
-    def _count_spend(
-        self, message_id: str, month: str, spend: Decimal, parts: int | None, *, advanced: bool, became_final: bool
-    ) -> Applied:
+    def count_spend(self, dues: Sequence[SpendDue]) -> list[SpendDue]:
+        """Counts each message's spend in its month once, one transaction per up to 100 items;
+        returns the ones this call counted (the others were counted before)."""
+        counted: list[SpendDue] = []
+        for chunk in _transaction_chunks(dues):
+            counted += self._count_chunk(chunk)
+        return counted
+
+    def _count_chunk(self, dues: list[SpendDue]) -> list[SpendDue]:
+        passing_failures = 0
+        while dues:
+            try:
+                self._client.transact_write_items(TransactItems=self._spend_items(dues))
+            except (ClientError, BotoCoreError) as error:
+                reasons = _cancellation_reasons(error)
+                counted_before = {n for n, code in enumerate(reasons[: len(dues)]) if code == "ConditionalCheckFailed"}
+                if counted_before and all(code in (None, "None", "ConditionalCheckFailed") for code in reasons):
+                    if passing_failures and len(counted_before) == len(dues):
+                        return dues  # every mark there after our attempt failed: its answer was lost, it committed
+                    dues = [due for n, due in enumerate(dues) if n not in counted_before]  # marked already: counted
+                    continue
+                # A conflict, a throttle, a lost answer (botocore retried already). One transaction covers a
+                # whole batch, so it is tried once more before the batch's final messages are retried by the
+                # stream; marks already written (a lost answer) then fail their condition and count nothing.
+                passing_failures += 1
+                if passing_failures > WRITE_RETRIES:
+                    raise
+                time.sleep(RETRY_PAUSE_SECONDS)
+                continue
+            return dues
+        return []
+
+    def _spend_items(self, dues: list[SpendDue]) -> list[dict[str, Any]]:
         table = self._table.name
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"message_id": message_id},
-                            "UpdateExpression": "SET spend_month = :month",
-                            "ConditionExpression": "attribute_not_exists(spend_month)",
-                            "ExpressionAttributeValues": {":month": month},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"message_id": SPEND_PREFIX + month},
-                            "UpdateExpression": "ADD spend_usd :spend, parts :parts, messages :one",
-                            "ExpressionAttributeValues": {":spend": spend, ":parts": parts or 0, ":one": 1},
-                        }
-                    },
-                ]
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"message_id": due.message_id},
+                    "UpdateExpression": "SET spend_month = :month",
+                    "ConditionExpression": "attribute_not_exists(spend_month)",
+                    "ExpressionAttributeValues": {":month": due.month},
+                }
+            }
+            for due in dues
+        ]
+        months: dict[str, tuple[Decimal, int, int]] = {}
+        for due in dues:
+            spend, parts, messages = months.get(due.month, (Decimal(0), 0, 0))
+            months[due.month] = (spend + due.spend_usd, parts + (due.parts or 0), messages + 1)
+        for month, (spend, parts, messages) in months.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"message_id": SPEND_PREFIX + month},
+                        "UpdateExpression": "ADD spend_usd :spend, parts :parts, messages :messages",
+                        "ExpressionAttributeValues": {":spend": spend, ":parts": parts, ":messages": messages},
+                    }
+                }
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if reasons[:1] != ["ConditionalCheckFailed"]:
-                raise  # a conflict or throttle: the record is retried and counts then
-            return Applied(advanced=advanced, became_final=became_final)  # counted by a concurrent record
-        return Applied(
-            advanced=advanced,
-            became_final=became_final,
-            counted_spend=spend,
-            counted_parts=parts,
-            month_to_date_usd=self.month_to_date(month),
-        )
+        return items
 
     def month_to_date(self, month: str) -> Decimal:
         item = self._table.get_item(Key={"message_id": SPEND_PREFIX + month}).get("Item", {})
@@ -258,3 +338,27 @@ class MessageLedger:
             "Item"
         )
         return item
+
+
+def _transaction_chunks(dues: Sequence[SpendDue]) -> list[list[SpendDue]]:
+    """``dues`` in runs whose marks and month items fit one transaction."""
+    chunks: list[list[SpendDue]] = []
+    chunk: list[SpendDue] = []
+    months: set[str] = set()
+    for due in dues:
+        if len(chunk) + len(months | {due.month}) + 1 > MAX_TRANSACTION_ITEMS:
+            chunks.append(chunk)
+            chunk, months = [], set()
+        chunk.append(due)
+        months.add(due.month)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _cancellation_reasons(error: Exception) -> list[str | None]:
+    """The per-item codes of a cancelled transaction (``["None", "ConditionalCheckFailed", ...]``); [] otherwise."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict) or response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    return [reason.get("Code") for reason in response.get("CancellationReasons", [])]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from two_way_sms.adapters.audience import AudienceReader
@@ -25,13 +25,14 @@ from two_way_sms.adapters.held_requests import HeldRequests
 from two_way_sms.adapters.outbound_queue import OutboundQueue
 from two_way_sms.adapters.schedules import create_one_time_schedule
 from two_way_sms.adapters.telemetry import PowertoolsTelemetry
-from two_way_sms.handlers.wiring import AwsClients, LambdaHandler, wired_on_first_call
+from two_way_sms.handlers.wiring import AwsClients, FunctionTracer, LambdaHandler, wired_on_first_call
+from two_way_sms.outbound.campaign_shards import SHARD_BYTES
 from two_way_sms.services.run_campaign_page import PAGE_SIZE, CampaignRunner
 from two_way_sms.settings.campaigns import CampaignsSettings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = FunctionTracer()  # X-Ray only where the function is traced
 
 
 def make_handler(
@@ -40,8 +41,10 @@ def make_handler(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     audience_page_size: int = PAGE_SIZE,
+    audience_shard_bytes: int = SHARD_BYTES,
 ) -> LambdaHandler:
-    """Builds the adapters and the use cases once; returns the Lambda entry point."""
+    """Builds the adapters and the use cases once; returns the Lambda entry point
+    (``audience_page_size`` and ``audience_shard_bytes``: smaller in tests and benchmarks)."""
     outbound_table = clients.dynamodb.Table(settings.outbound_table)
     contacts_table = clients.dynamodb.Table(settings.contacts_table)
 
@@ -60,7 +63,12 @@ def make_handler(
     runner = CampaignRunner(
         templates=settings.templates,
         daily_limit=settings.promotional_daily_limit,
-        audience=AudienceReader(s3_client=clients.s3, contacts_table=contacts_table, page_size=audience_page_size),
+        audience=AudienceReader(
+            s3_client=clients.s3,
+            contacts_table=contacts_table,
+            page_size=audience_page_size,
+            shard_bytes=audience_shard_bytes,
+        ),
         contacts=ContactsTable(contacts_table),
         runs=CampaignRuns(outbound_table),
         held=HeldRequests(outbound_table),

@@ -1,8 +1,14 @@
 """Delivery events handler: Kinesis records of End User Messaging events in; ledger, opt-outs, metrics out.
 
-Wiring only: read the settings, build the adapters, hand each record to the use case
-(``two_way_sms.services.record_delivery_events``), report the records that failed for a
-passing reason by their sequence number, and write the batch's metrics once.
+Wiring only: read the settings, build the adapters, hand the batch's records to the use
+case (``two_way_sms.services.record_delivery_events``), which records them per message and
+writes the batch's metrics once, and report the records that failed for a passing reason
+by their sequence number (``ReportBatchItemFailures``).
+
+The records are read straight from the event: the use case needs each record's sequence
+number, partition key and data, and works on the batch as a whole, so Powertools'
+per-record ``BatchProcessor`` and data classes would add their cost to every record and
+nothing else.
 """
 
 from __future__ import annotations
@@ -10,24 +16,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from two_way_sms.adapters.batch_failures import LoggedBatchProcessor
 from two_way_sms.adapters.campaign_runs import CampaignRuns
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.dead_letters import DeadLetterQueue
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.telemetry import PowertoolsTelemetry
-from two_way_sms.handlers.wiring import AwsClients, LambdaHandler, wired_on_first_call
-from two_way_sms.services.record_delivery_events import BatchTally, DeliveryEventRecorder, StreamRecord
+from two_way_sms.handlers.wiring import AwsClients, FunctionTracer, LambdaHandler, wired_on_first_call
+from two_way_sms.services.record_delivery_events import DeliveryEventRecorder, StreamRecord
 from two_way_sms.settings.events import EventsSettings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = FunctionTracer()  # X-Ray only where the function is traced
 
 
 def make_handler(settings: EventsSettings, clients: AwsClients) -> LambdaHandler:
@@ -46,32 +49,20 @@ def make_handler(settings: EventsSettings, clients: AwsClients) -> LambdaHandler
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> Any:
-        # One processor and one tally per invocation: they hold the batch's state. The processor logs
-        # one line per failed record (its sequence number and the reason), which explains the
-        # on-failure destination's entries.
-        processor = LoggedBatchProcessor(EventType.KinesisDataStreams, failure_logger=logger)
-        tally = BatchTally()
-        try:
-            return process_partial_response(
-                event=event,
-                record_handler=lambda record: recorder.record(_stream_record(record), tally),
-                processor=processor,
-                context=context,
-            )
-        finally:
-            recorder.write_metrics(tally)
+        failed = recorder.record_batch([_stream_record(record) for record in event.get("Records", [])])
+        return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}
 
     return handler
 
 
-def _stream_record(record: KinesisStreamRecord) -> StreamRecord:
-    kinesis = record.kinesis
+def _stream_record(record: dict[str, Any]) -> StreamRecord:
+    kinesis = record["kinesis"]
     return StreamRecord(
-        sequence_number=kinesis.sequence_number,
-        partition_key=kinesis.partition_key,
-        data=kinesis.data,
-        event_source_arn=record.event_source_arn,
-        approximate_arrival_timestamp=kinesis.approximate_arrival_timestamp,
+        sequence_number=kinesis["sequenceNumber"],
+        partition_key=kinesis.get("partitionKey", ""),
+        data=kinesis["data"],
+        event_source_arn=record.get("eventSourceARN"),
+        approximate_arrival_timestamp=kinesis.get("approximateArrivalTimestamp"),
     )
 
 

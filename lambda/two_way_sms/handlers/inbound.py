@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,19 +36,19 @@ from two_way_sms.adapters.inbound_records import InboundRecords
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.our_numbers import OurNumbers
-from two_way_sms.adapters.reply_log import ReplyLogTable
+from two_way_sms.adapters.reply_log import ReplyLogTable, legacy_replies_until
 from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.adapters.spend import hard_stop_from_environment
 from two_way_sms.adapters.telemetry import PowertoolsTelemetry
 from two_way_sms.conversations import router as routing
-from two_way_sms.handlers.wiring import AwsClients, LambdaHandler, wired_on_first_call
+from two_way_sms.handlers.wiring import AwsClients, FunctionTracer, LambdaHandler, wired_on_first_call
 from two_way_sms.responder import ResponderSettings
 from two_way_sms.services.answer_inbound import InboundAnswerer
 from two_way_sms.settings import InboundSettings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = FunctionTracer()  # X-Ray only where the function is traced
 
 
 def make_handler(
@@ -92,7 +92,13 @@ def make_handler(
     codes = OneUseCodes(clients.kms, settings.codes_key_id) if settings.codes_key_id else None
     answerer = InboundAnswerer(
         responder=ResponderSettings.from_json(settings.responder_settings),
-        reply_log=ReplyLogTable(contacts_table),
+        reply_log=ReplyLogTable(
+            contacts_table,
+            # A reply that went is completed and recorded in the ledger by one transaction.
+            ledger_table=table(settings.ledger_table) if settings.ledger_table else None,
+            ledger_retention_days=settings.ledger_retention_days,
+            legacy_until=legacy_replies_until(contacts_table, clock()),
+        ),
         contacts=ContactsTable(contacts_table),
         gateway=gateway,
         telemetry=PowertoolsTelemetry(logger, metrics),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -33,7 +33,7 @@ from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.adapters.spend import MonthSpend
 from two_way_sms.adapters.telemetry import PowertoolsTelemetry
 from two_way_sms.adapters.throughput import ThroughputSchedule
-from two_way_sms.handlers.wiring import AwsClients, LambdaHandler, wired_on_first_call
+from two_way_sms.handlers.wiring import AwsClients, FunctionTracer, LambdaHandler, wired_on_first_call
 from two_way_sms.services.budget_holds import BudgetHolds
 from two_way_sms.services.send_requests import QueuedRequest, RequestSender
 from two_way_sms.services.sender_ports import Clock, SystemClock
@@ -44,7 +44,7 @@ SPEND_CACHE_SECONDS = 30.0  # how long one read of the month's spend serves the 
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = FunctionTracer()  # X-Ray only where the function is traced
 
 
 def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock: Clock | None = None) -> LambdaHandler:

@@ -2,7 +2,9 @@
 
 EventBridge Scheduler invokes the function with one of:
 
-- ``{"kind": "campaign", "campaign": {...}, "runId": "..."[, "cursor": "...", "continuation": n]}``;
+- ``{"kind": "campaign", "campaign": {...}, "runId": "..."[, "cursor": "...", "continuation": n]
+  [, "shard": {"index": i, "of": n, "start": a, "end": b, ...}]}``: with ``shard``, one worker's
+  byte range of a large CSV audience (``two_way_sms.outbound.campaign_shards``);
 - ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"[, "continuation": n]}``;
 - ``{"kind": "release-budget"[, "continuation": n]}``: every request parked for the budget;
 - ``{"kind": "check-budget"}``: the recurring check that puts one parked request of each
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from two_way_sms.outbound.campaign import Campaign, InvalidCampaign, check_run_id
+from two_way_sms.outbound.campaign import AudienceCsv, Campaign, InvalidCampaign, check_run_id
+from two_way_sms.outbound.campaign_shards import AudienceShard
 from two_way_sms.outbound.request import CAMPAIGN_ID_PATTERN, RUN_ID_PATTERN
 
 CAMPAIGN, RELEASE, RELEASE_BUDGET, CHECK_BUDGET = "campaign", "release", "release-budget", "check-budget"
@@ -45,8 +48,9 @@ class InvalidCampaignEvent(ValueError):
 class RunCampaign:
     campaign: Campaign
     run_id: str
-    cursor: str | None = None  # where the audience continues (None: from the start)
+    cursor: str | None = None  # where the audience continues (None: from the start, or the shard's)
     continuation: int = 0
+    shard: AudienceShard | None = None  # the byte range this invocation reads (None: the whole audience)
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,12 @@ def _run_campaign(event: Mapping[str, Any]) -> RunCampaign:
         cursor = event.get("cursor")
         if cursor is not None and (not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARACTERS):
             raise InvalidCampaign(f"cursor must be a string of at most {MAX_CURSOR_CHARACTERS} characters")
-        return RunCampaign(campaign, run_id, cursor, _continuation(event))
+        shard = None
+        if event.get("shard") is not None:
+            if not isinstance(campaign.audience, AudienceCsv):
+                raise InvalidCampaign("only a CSV audience is read in shards")
+            shard = AudienceShard.from_dict(event["shard"])
+        return RunCampaign(campaign, run_id, cursor, _continuation(event), shard)
     except (InvalidCampaign, InvalidCampaignEvent) as error:
         raise InvalidCampaignEvent(str(error), **names) from None
 

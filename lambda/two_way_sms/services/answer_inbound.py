@@ -14,12 +14,16 @@ again by SQS, minutes later, up to its receive limit):
   as proof and changes nothing else.
 - **HELP**: its answer.
 - **Anything else** from an opted-out number gets no reply (the business still hears it
-  as ``reply.received``); otherwise a conversation's turn is stored with what it decided
-  (a conditional write on the version read), its events go on the bus, then its replies.
+  as ``reply.received``); otherwise its first reply is claimed (the claim is the consent
+  check: refused for an opted-out number), a conversation's turn is stored with what it
+  decided (a conditional write on the version read), its events go on the bus, then its
+  replies.
 
 Every reply goes through the customer's reply log (``two_way_sms.reply_log``): claimed
 before ``SendTextMessage``, completed after, capped per number. A redelivered message
-finds its replies already sent and sends nothing twice.
+finds its replies already sent and sends nothing twice. Only consent changes read the
+number first; a keyword's or the default reply costs the claim, the send and one write
+that completes it and records it in the ledger.
 
 This module decides; the steps live beside it: ``inbound_consent`` (opt-out, opt-in),
 ``inbound_conversations`` (conversations and keywords), ``reply_sending`` (claim, send,
@@ -33,6 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from two_way_sms import metric_names
+from two_way_sms.adapters.reply_log import ReplyLogState
 from two_way_sms.conversations.engine import CodeFor
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.conversations.router import Router
@@ -109,9 +114,19 @@ class InboundAnswerer:
         )
 
     def answer(self, inbound: InboundMessage, delivery: Delivery) -> Answer:
-        """Decides what the text asks, then answers it: consent, HELP, silence to an opted-out number, or a turn."""
-        view = self._reply_log.view(inbound.customer_number)
-        decision = decide(inbound.body, opted_out=view.opted_out, settings=self._responder)
+        """Decides what the text asks, then answers it: consent, HELP, silence to an opted-out number, or a turn.
+
+        Only a consent change reads the number's consent and reply log first (its reply depends on
+        the state it changes); any other text is decided as if from a number that has not opted
+        out, and its first business reply's claim refuses an opted-out one (``reply_sending``)."""
+        decision = decide(inbound.body, opted_out=False, settings=self._responder)
+        deadline = self._clock() + delivery.remaining_seconds
+        turn = Turn(inbound, decision, delivery, ReplyLogState(), deadline=deadline, log_read=False)
+        if decision.consent_change is not None:
+            view = self._reply_log.view(inbound.customer_number)
+            decision = decide(inbound.body, opted_out=view.opted_out, settings=self._responder)
+            turn = Turn(inbound, decision, delivery, view.log, deadline=deadline)
+            turn.opted_out = view.opted_out
         self._telemetry.info(
             "decided",
             intent=decision.intent.value,
@@ -120,7 +135,6 @@ class InboundAnswerer:
             replies=decision.reply is not None,
         )
         self._telemetry.count(metric_names.INBOUND_BY_INTENT[decision.intent.value])
-        turn = Turn(inbound, decision, delivery, view.log, deadline=self._clock() + delivery.remaining_seconds)
         if decision.consent_change is ConsentChange.OPTED_OUT:
             return self._consent.opt_out(turn)
         if decision.consent_change is ConsentChange.OPTED_IN:
@@ -128,11 +142,4 @@ class InboundAnswerer:
         if decision.intent is Intent.HELP:
             reply_id = self._replies.send(turn, 0, decision.reply, ReplyKind.HELP)
             return Answer(decision.intent.value, "help", reply_id)
-        if view.opted_out:
-            # Nothing but HELP and the one confirmation reaches an opted-out number; the
-            # business still hears what it said.
-            self._telemetry.info("not answered: the number opted out")
-            routed = self._turns.routed(turn, (), flows={}, has_keyword_handler=False)
-            self._turns.put_events(routed.events)
-            return Answer(decision.intent.value, "opted_out")
         return self._turns.converse(turn)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from two_way_sms.adapters.audience import AudiencePage
 from two_way_sms.adapters.campaign_runs import RowError
 from two_way_sms.outbound.campaign import Audience
+from two_way_sms.outbound.campaign_shards import AudienceShard
 from two_way_sms.outbound.contact_state import ContactState
 from two_way_sms.outbound.request import SendRequest
 from two_way_sms.services.shared_ports import CampaignCounters
@@ -21,11 +22,19 @@ Held = list[tuple[str, SendRequest]]  # (idempotency key, request) pairs, as the
 
 
 class AudiencePages(Protocol):
-    """A campaign's audience in resumable pages (``adapters.audience.AudienceReader``)."""
+    """A campaign's audience in resumable pages, whole or one shard of it (``adapters.audience.AudienceReader``)."""
 
     def pages(
-        self, audience: Audience, cursor: str | None = None, earlier: set[str] | None = None
+        self,
+        audience: Audience,
+        cursor: str | None = None,
+        earlier: set[str] | None = None,
+        shard: AudienceShard | None = None,
     ) -> Iterator[AudiencePage]: ...
+
+    def shards(self, audience: Audience) -> Sequence[AudienceShard]:
+        """How the audience is read in parallel; empty: read it whole."""
+        ...
 
 
 class ContactStates(Protocol):
@@ -36,6 +45,19 @@ class ContactStates(Protocol):
 
 class Runs(CampaignCounters, Protocol):
     """Campaign runs: status, counters, bad rows (``adapters.campaign_runs.CampaignRuns``)."""
+
+    def add_counts(
+        self,
+        campaign_id: str,
+        run_id: str,
+        counts: Mapping[str, int],
+        chunk: str | None = None,
+        shard: int | None = None,
+    ) -> bool: ...
+
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None: ...
+
+    def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool: ...
 
     def start(
         self,

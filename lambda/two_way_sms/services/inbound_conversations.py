@@ -1,8 +1,9 @@
 """A message's turn in the number's conversations and keywords, and the delivery of what it decided.
 
-The turn is stored with what it decided (a conditional write on the version read), so a
-retry repeats the stored decision instead of deciding again; its events go on the bus,
-then its replies (``services.reply_sending``). A user's handler named by a flow's answer
+The first reply is claimed first (its claim is the consent check: ``services.reply_sending``);
+then the turn is stored with what it decided (a conditional write on the version read), so a
+retry repeats the stored decision instead of deciding again; then its events go on the bus,
+then its replies. A user's handler named by a flow's answer
 or a keyword is called here, and its result folded into the turn.
 """
 
@@ -17,9 +18,9 @@ from two_way_sms.conversations.engine import CLOSED, BusinessEvent, CodeFor, Con
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.conversations.inbound import Routed, handler_message, route, with_handler_result
 from two_way_sms.conversations.router import Router
-from two_way_sms.reply_log import ReplyKind, entry_key
+from two_way_sms.reply_log import ReplyKind
 from two_way_sms.services.inbound_ports import Answer, Telemetry, Turn
-from two_way_sms.services.reply_sending import WRITE_ATTEMPTS, ReplySender
+from two_way_sms.services.reply_sending import WRITE_ATTEMPTS, NumberOptedOut, ReplySender
 
 
 class ConversationTurns:
@@ -45,6 +46,10 @@ class ConversationTurns:
         self._code_for = code_for
 
     def converse(self, turn: Turn) -> Answer:
+        """A keyword or any other text from a number not known to be opted out: its first reply's
+        claim checks consent (``reply_sending``), so the turn is stored and its events put only
+        once that claim is held; a turn that would call your handler, or has no reply to claim,
+        reads consent first."""
         inbound, decision = turn.inbound, turn.decision
         flows = self._flows()
         for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -57,31 +62,49 @@ class ConversationTurns:
                 ),
                 None,
             )
-            if done is not None:  # a retry: do what the stored turn decided, do not decide again
-                self._telemetry.info("turn already taken; repeating what it decided")
-                return self.deliver(turn, done.replies, done.events, path="conversation")
-            has_handler = self._router is not None and self._router.for_keyword(inbound.body) is not None
-            routed = self._with_registered_handler(
-                self.routed(turn, stored, flows=flows, has_keyword_handler=has_handler), turn, flows
-            )
             try:
-                self._store_turn(routed, stored, inbound.inbound_message_id)
-                break
+                if done is not None:  # a retry: do what the stored turn decided, do not decide again
+                    self._telemetry.info("turn already taken; repeating what it decided")
+                    return self.deliver(turn, done.replies, done.events, path="conversation")
+                has_handler = self._router is not None and self._router.for_keyword(inbound.body) is not None
+                routed = self.routed(turn, stored, flows=flows, has_keyword_handler=has_handler)
+                calls_a_handler = routed.handler is not None or routed.path == "keyword_handler"
+                if (calls_a_handler or (routed.path != "responder" and not routed.replies)) and self._opted_out(turn):
+                    raise NumberOptedOut("the number is opted out")
+                routed = self._with_registered_handler(routed, turn, flows)
+                replies = (
+                    ((decision.reply,) if decision.reply else ()) if routed.path == "responder" else routed.replies
+                )
+                return self.deliver(
+                    turn,
+                    replies,
+                    routed.events,
+                    path=routed.path,
+                    store=lambda: self._store_turn(routed, stored, inbound.inbound_message_id),
+                )
+            except NumberOptedOut:
+                return self.opted_out(turn)
             except ConversationMoved:
                 if attempt == WRITE_ATTEMPTS:
                     raise
                 self._telemetry.info("conversation moved meanwhile; reading it again", attempt=attempt)
-        replies = ((decision.reply,) if decision.reply else ()) if routed.path == "responder" else routed.replies
-        if routed.conversation is not None:
-            self._telemetry.info(
-                "conversation turn",
-                flow=routed.conversation.flow,
-                step=routed.conversation.step,
-                status=routed.conversation.status,
-                path=routed.path,
-            )
-            self._telemetry.count(metric_names.CONVERSATION_TURNS)
-        return self.deliver(turn, replies, routed.events, path=routed.path)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def opted_out(self, turn: Turn) -> Answer:
+        """Nothing but HELP and the one confirmation reaches an opted-out number; the business
+        still hears what it said."""
+        self._telemetry.info("not answered: the number opted out")
+        routed = self.routed(turn, (), flows={}, has_keyword_handler=False)
+        self.put_events(routed.events)
+        return Answer(turn.decision.intent.value, "opted_out")
+
+    def _opted_out(self, turn: Turn) -> bool:
+        """The number's consent, read now unless it was read before answering (with its reply log)."""
+        if not turn.log_read:
+            view = self._replies.view(turn.inbound.customer_number)
+            turn.log, turn.log_read = view.log, True
+            turn.opted_out = view.opted_out
+        return turn.opted_out
 
     def routed(
         self, turn: Turn, stored: Sequence[Stored], *, flows: Mapping[str, Flow], has_keyword_handler: bool
@@ -141,11 +164,19 @@ class ConversationTurns:
         if routed.created is not None:
             self._conversations.create(conversation, turn=turn)
             self._telemetry.count(metric_names.CONVERSATIONS_OPENED)
-            return
-        version = next(
-            item.version for item in stored if item.conversation.conversation_id == conversation.conversation_id
+        else:
+            version = next(
+                item.version for item in stored if item.conversation.conversation_id == conversation.conversation_id
+            )
+            self._conversations.save(conversation, read_at=version, turn=turn)
+        self._telemetry.info(
+            "conversation turn",
+            flow=conversation.flow,
+            step=conversation.step,
+            status=conversation.status,
+            path=routed.path,
         )
-        self._conversations.save(conversation, read_at=version, turn=turn)
+        self._telemetry.count(metric_names.CONVERSATION_TURNS)
 
     def close_all(self, closing: Sequence[Conversation], stored: Sequence[Stored]) -> None:
         """Closes each conversation at the version just read; one another write moved meanwhile is
@@ -162,13 +193,37 @@ class ConversationTurns:
                 except ConversationMoved:
                     current = self._conversations.get(conversation.customer_number, conversation.conversation_id)
 
-    def deliver(self, turn: Turn, replies: Sequence[str], events: Sequence[BusinessEvent], *, path: str) -> Answer:
-        """Events first, then replies: a reply that cannot go yet fails the record, and the reply
-        log keeps its retry from texting the replies that did go a second time. A first reply
-        already in the log means the events went before it: a redelivery does not put them again."""
-        if not (replies and entry_key(turn.inbound.inbound_message_id, 0) in turn.log.entries):
-            self.put_events(events)
-        reply_ids = [self._replies.send(turn, index, text, ReplyKind.REPLY) for index, text in enumerate(replies)]
+    def deliver(
+        self,
+        turn: Turn,
+        replies: Sequence[str],
+        events: Sequence[BusinessEvent],
+        *,
+        path: str,
+        store: Callable[[], None] | None = None,
+    ) -> Answer:
+        """The first reply claimed (for a business reply, the consent check), then the turn stored,
+        then its events, then the replies. A failure before the send gives the claim back, so the
+        retry stores, puts and sends what this one could not; a reply that cannot go fails the
+        record, and the reply log keeps its retry from texting the replies that did go a second
+        time. Events an earlier delivery put (it held the first reply's claim after putting them)
+        are not put again."""
+        first = self._replies.claim(turn, 0, replies[0], ReplyKind.REPLY) if replies else None
+        try:
+            if store is not None:
+                store()
+            if not (replies and self._replies.events_went(turn, first)):
+                self.put_events(events)
+        except Exception:
+            if first is not None:
+                self._replies.release(turn, first)
+            raise
+        reply_ids = [self._replies.send_held(turn, first) if first is not None else None]
+        for index, text in enumerate(replies[1:], start=1):
+            try:
+                reply_ids.append(self._replies.send(turn, index, text, ReplyKind.REPLY))
+            except NumberOptedOut:  # opted out since the first reply went: nothing more goes
+                break
         return Answer(turn.decision.intent.value, path, next((i for i in reply_ids if i), None))
 
     def put_events(self, events: Sequence[BusinessEvent]) -> None:

@@ -6,10 +6,12 @@ port other use cases take too (``services.shared_ports.Consent``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from two_way_sms.adapters.reply_log import InboundView, ReplyLogState
+from two_way_sms.adapters.ledger import SentText
+from two_way_sms.adapters.reply_log import Claimed, Completed, InboundView, ReplyLogState
 from two_way_sms.adapters.sms import SendResult
 from two_way_sms.inbound import InboundMessage
 from two_way_sms.reply_log import Entry
@@ -17,15 +19,28 @@ from two_way_sms.responder import Decision
 
 
 class ReplyLog(Protocol):
-    """The customer's reply log and consent, read together (``adapters.reply_log.ReplyLogTable``)."""
+    """The customer's reply log, kept with their consent (``adapters.reply_log.ReplyLogTable``)."""
 
     def view(self, number: str) -> InboundView: ...
 
     def read(self, number: str) -> ReplyLogState: ...
 
-    def write(self, number: str, key: str, entry: Entry, *, read: ReplyLogState, now: float) -> ReplyLogState: ...
+    def claim(
+        self, number: str, key: str, entry: Entry, *, needs_consent: bool, replacing: Entry | None = None
+    ) -> Claimed: ...
 
-    def complete(self, number: str, key: str, claim: Entry, outcome: Entry) -> bool: ...
+    def write(self, number: str, key: str, entry: Entry, *, replacing: Entry | None = None) -> bool: ...
+
+    def complete(
+        self,
+        number: str,
+        key: str,
+        claim: Entry,
+        outcome: Entry,
+        *,
+        forget: Iterable[str] = (),
+        sent: SentText | None = None,
+    ) -> Completed: ...
 
 
 class Sms(Protocol):
@@ -65,13 +80,26 @@ class Answer:
 
 
 class Turn:
-    """One message's answer in progress: what was decided, and the reply log as last read."""
+    """One message's answer in progress: what was decided, and the reply log as last seen.
+
+    ``log`` is what the last read or claim saw; ``log_read`` says whether the number's log and
+    consent were read before answering (consent changes are; the rest learn both from their
+    first reply's claim)."""
 
     def __init__(
-        self, inbound: InboundMessage, decision: Decision, delivery: Delivery, log: ReplyLogState, *, deadline: float
+        self,
+        inbound: InboundMessage,
+        decision: Decision,
+        delivery: Delivery,
+        log: ReplyLogState,
+        *,
+        deadline: float,
+        log_read: bool = True,
     ) -> None:
         self.inbound = inbound
         self.decision = decision
         self.delivery = delivery
         self.log = log
+        self.log_read = log_read
+        self.opted_out = False  # as read with the log (``log_read``); a claim finds it out otherwise
         self.deadline = deadline  # epoch seconds, on the service's clock

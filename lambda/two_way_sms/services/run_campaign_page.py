@@ -2,12 +2,12 @@
 
 What the function is asked (``two_way_sms.outbound.campaign_events``):
 
-- ``{"kind": "campaign", "campaign": {...}, "runId": "..."[, "cursor": "...", "continuation": n]}``:
-  read the audience page by page, leave out who must not get the text (an invalid row, a
-  duplicate, opted out, no opt-in for a promotional text, a limit already reached) and
-  put one send request per remaining recipient on the outbound queue. The sender decides
-  again for every request when it sends (and adds the opt-out footer): this is a
-  pre-filter that keeps the queue and the report honest, not the gate.
+- ``{"kind": "campaign", "campaign": {...}, "runId": "..."[, "cursor": "...", "continuation": n]
+  [, "shard": {...}]}``: read the audience page by page, leave out who must not get the text
+  (an invalid row, a duplicate, opted out, no opt-in for a promotional text, a limit
+  already reached) and put one send request per remaining recipient on the outbound
+  queue. The sender decides again for every request when it sends (and adds the opt-out
+  footer): this is a pre-filter that keeps the queue and the report honest, not the gate.
 - ``{"kind": "release", "minute": "YYYY-MM-DDTHH:MM"[, "continuation": n]}``: move the
   requests held for that minute back into the outbound queue; the sender plans them again.
 - ``{"kind": "release-budget"[, "continuation": n]}``: move every request the sender
@@ -31,6 +31,14 @@ queues the page again (the sender sends each idempotency key once) and counts no
 twice. When the invocation's time runs low it stops after a page and schedules its own
 continuation from the next cursor (``campaign-<id>-<run>-<n>``, ``release-<minute>-<n>``).
 
+A large CSV audience fans out (``two_way_sms.outbound.campaign_shards``): the run's first
+invocation plans byte-range shards, schedules one worker event per shard after the first
+(``campaign-<id>-<run>-s<i>-0``, the same one-time schedules as continuations) and reads
+shard 0 itself. Each worker reads its range page by page as above, counts on its shard's
+own item, continues itself (``campaign-<id>-<run>-s<i>-<n>``) and, at its end, adds its
+counters to the run once; the last shard to end marks the run QUEUED_ALL. An audience of
+one shard (up to ``SHARD_BYTES``) is read exactly as before.
+
 This module runs the campaign; beside it: ``campaign_audience`` (who gets the text),
 ``held_releases`` (the release events), ``campaign_continuations`` and ``campaign_ports``.
 """
@@ -53,10 +61,17 @@ from two_way_sms.outbound.campaign_events import (
     RunCampaign,
     parse_campaigns_event,
 )
+from two_way_sms.outbound.campaign_shards import AudienceShard
 from two_way_sms.outbound.policy import has_opt_out_instruction
 from two_way_sms.outbound.request import PROMOTIONAL
 from two_way_sms.outbound.templates import Template
-from two_way_sms.services.campaign_audience import PageRecipients, RecipientFilter, RunFailed, next_page
+from two_way_sms.services.campaign_audience import (
+    PageRecipients,
+    RecipientFilter,
+    RunFailed,
+    next_page,
+    planned_shards,
+)
 from two_way_sms.services.campaign_continuations import CONTINUE_BELOW_MS, continue_later, running_low
 from two_way_sms.services.campaign_ports import (
     AudiencePages,
@@ -76,6 +91,7 @@ __all__ = ["BUDGET_RELEASE_DELAY_SECONDS", "CONTINUE_BELOW_MS", "PAGE_SIZE", "SO
 
 SOURCE = "campaigns-function"  # the dead-letter messages' "source"
 PAGE_SIZE = 500  # recipients per page: the unit of counting and of resuming
+SHARD_QUEUED = "SHARD_QUEUED"  # a shard has read all its rows; others still read theirs
 
 
 class CampaignRunner:
@@ -152,6 +168,8 @@ class CampaignRunner:
         """Fans the run's audience out from its cursor, a page at a time; continues itself when time runs low."""
         campaign, run_id = command.campaign, command.run_id
         self._telemetry.append_keys(campaign=campaign.campaign_id, run_id=run_id, continuation=command.continuation)
+        if command.shard is not None:
+            self._telemetry.append_keys(shard=command.shard.index)
         try:
             return self._fan_out(command, invocation)
         except RunFailed as failure:
@@ -186,11 +204,14 @@ class CampaignRunner:
             template_id=template.template_id,
             template_lacks_opt_out_instruction=lacks_opt_out,
         )
-        if lacks_opt_out and promotional and command.cursor is None:
-            self._telemetry.warning(
-                "the template has no opt-out instruction: the sender appends one to every text",
-                template_id=template.template_id,
-            )
+        shard = command.shard
+        if shard is None and command.cursor is None:
+            if lacks_opt_out and promotional:
+                self._telemetry.warning(
+                    "the template has no opt-out instruction: the sender appends one to every text",
+                    template_id=template.template_id,
+                )
+            shard = self._start_shards(campaign, run_id, invocation.invoked_function_arn)
 
         recipients = RecipientFilter(
             campaign,
@@ -200,16 +221,20 @@ class CampaignRunner:
             contacts=self._contacts,
             telemetry=self._telemetry,
             daily_limit=self._daily_limit,
+            duplicate_rows=frozenset(shard.duplicate_rows) if shard is not None else frozenset(),
         )
+        shard_index = shard.index if shard is not None else None
         totals: Counter[str] = Counter()
-        pages = self._audience.pages(campaign.audience, command.cursor, earlier=recipients.seen)
+        pages = self._audience.pages(campaign.audience, command.cursor, earlier=recipients.seen, shard=shard)
         while (page := next_page(pages)) is not None:
             read = recipients.page(page, self._clock())
             counts = self._queue_page(page, read)
             totals.update(counts)
             if read.row_errors:  # before the counts: a retried page writes the same items again
                 self._runs.record_row_errors(campaign.campaign_id, run_id, page.chunk_id, read.row_errors)
-            counted = self._runs.add_counts(campaign.campaign_id, run_id, counts, chunk=page.chunk_id)
+            counted = self._runs.add_counts(
+                campaign.campaign_id, run_id, counts, chunk=page.chunk_id, shard=shard_index
+            )
             self._telemetry.info(
                 "page queued",
                 chunk=page.chunk_id,
@@ -219,14 +244,38 @@ class CampaignRunner:
             )
             if page.next_cursor is not None and running_low(invocation):
                 self._continue_campaign(
-                    campaign, run_id, page.next_cursor, command.continuation + 1, invocation.invoked_function_arn
+                    campaign,
+                    run_id,
+                    page.next_cursor,
+                    command.continuation + 1,
+                    invocation.invoked_function_arn,
+                    shard=shard,
                 )
                 self._write_fan_out_metrics(totals)
                 return {"status": "CONTINUED", "counts": dict(totals)}
-        self._runs.finish_fan_out(campaign.campaign_id, run_id, self._clock())
         self._write_fan_out_metrics(totals)
+        if shard is not None and not self._runs.finish_shard(
+            campaign.campaign_id, run_id, shard.index, shard.of, self._clock()
+        ):
+            self._telemetry.info("shard queued", queued=totals.get("queued", 0), skipped=_skipped(totals))
+            return {"status": SHARD_QUEUED, "shard": shard.index, "of": shard.of, "counts": dict(totals)}
+        if shard is None:
+            self._runs.finish_fan_out(campaign.campaign_id, run_id, self._clock())
         self._telemetry.info("campaign fanned out", queued=totals.get("queued", 0), skipped=_skipped(totals))
         return {"status": "QUEUED_ALL", "counts": dict(totals)}
+
+    def _start_shards(self, campaign: Campaign, run_id: str, self_arn: str) -> AudienceShard | None:
+        """Plans a large audience's shards and schedules a worker for each after the first; the first
+        shard, which this invocation reads (None: read the audience whole)."""
+        shards = planned_shards(self._audience, campaign.audience)
+        if len(shards) <= 1:
+            return None
+        self._runs.plan_shards(campaign.campaign_id, run_id, len(shards))
+        for shard in shards[1:]:  # each named by its shard: a retried first invocation schedules none twice
+            self._continue_campaign(campaign, run_id, None, 0, self_arn, shard=shard)
+        self._telemetry.info("the audience is read in shards", shards=len(shards))
+        self._telemetry.append_keys(shard=0)
+        return shards[0]
 
     def _queue_page(self, page: AudiencePage, read: PageRecipients) -> Counter[str]:
         """Queues the page's requests; the page's counts by outcome, ``queued`` among them."""
@@ -242,21 +291,35 @@ class CampaignRunner:
         return read.counts
 
     def _continue_campaign(
-        self, campaign: Campaign, run_id: str, cursor: str, continuation: int, self_arn: str
+        self,
+        campaign: Campaign,
+        run_id: str,
+        cursor: str | None,
+        continuation: int,
+        self_arn: str,
+        shard: AudienceShard | None = None,
     ) -> None:
+        """Schedules the run's next invocation: from ``cursor``, of ``shard`` when it reads one."""
+        where = "" if shard is None else f"s{shard.index}-"
+        payload: dict[str, Any] = {
+            "kind": "campaign",
+            "campaign": campaign.to_dict(),
+            "runId": run_id,
+            "continuation": continuation,
+        }
+        if cursor is not None:
+            payload["cursor"] = cursor
+        if shard is not None:
+            payload["shard"] = shard.to_dict()
         created = continue_later(
             self._schedule,
-            name=f"campaign-{campaign.campaign_id}-{run_id}-{continuation}",
+            name=f"campaign-{campaign.campaign_id}-{run_id}-{where}{continuation}",
             now=self._clock(),
             target_arn=self_arn,
-            payload={
-                "kind": "campaign",
-                "campaign": campaign.to_dict(),
-                "runId": run_id,
-                "cursor": cursor,
-                "continuation": continuation,
-            },
+            payload=payload,
         )
+        if continuation == 0:
+            return  # a shard's first invocation, not a continuation
         self._telemetry.info(
             "time is running low: the run continues in a new invocation",
             next_continuation=continuation,
