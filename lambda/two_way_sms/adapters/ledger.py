@@ -108,16 +108,25 @@ class SentText:
     sent_by: str  # which function sent it: "sender" or "inbound"
 
 
-class MessageLedger:
-    def __init__(self, table: Any, *, retention_days: int) -> None:
-        self._table = table  # a boto3 DynamoDB Table resource
-        self._client = table.meta.client  # the resource's client takes Python types too
-        self._retention_seconds = retention_days * 86400
+def sent_update(sent: SentText, retention_seconds: int) -> dict[str, Any]:
+    """The ledger's update for a text just sent (``update_item`` kwargs, or a transaction's item).
 
-    # -- senders -------------------------------------------------------------------------------
-    def record_sent(self, sent: SentText) -> None:
-        sent_at = iso_timestamp(sent.sent_at_ms)
-        values = {
+    It never lowers a status a delivery event already stored, and keeps the first request time."""
+    sent_at = iso_timestamp(sent.sent_at_ms)
+    return {
+        "Key": {"message_id": sent.message_id},
+        "UpdateExpression": (
+            "SET #status = if_not_exists(#status, :sent), status_key = if_not_exists(status_key, :sent_key), "
+            "is_final = if_not_exists(is_final, :false), sent_at = :sent_at, sent_by = :by, #context = :context, "
+            "destination_number = if_not_exists(destination_number, :destination), "
+            "origination_number = if_not_exists(origination_number, :origination), "
+            "requested_at = if_not_exists(requested_at, :sent_at), "
+            "message_type = if_not_exists(message_type, :message_type), "
+            "expires_at = if_not_exists(expires_at, :expires_at), estimated_parts = :parts "
+            "ADD history :history"
+        ),
+        "ExpressionAttributeNames": {"#status": "status", "#context": "context"},
+        "ExpressionAttributeValues": {
             ":sent": SENT_STATUS,
             ":sent_key": SENT_STATUS_KEY,
             ":false": False,
@@ -127,25 +136,22 @@ class MessageLedger:
             ":destination": sent.destination,
             ":origination": sent.origination,
             ":message_type": sent.message_type,
-            ":expires_at": sent.sent_at_ms // 1000 + self._retention_seconds,
+            ":expires_at": sent.sent_at_ms // 1000 + retention_seconds,
             ":parts": sent.estimated_parts,
             ":history": {f"{sent_at} {SENT_STATUS} {SENT_STATUS}"},
-        }
-        self._table.update_item(
-            Key={"message_id": sent.message_id},
-            UpdateExpression=(
-                "SET #status = if_not_exists(#status, :sent), status_key = if_not_exists(status_key, :sent_key), "
-                "is_final = if_not_exists(is_final, :false), sent_at = :sent_at, sent_by = :by, #context = :context, "
-                "destination_number = if_not_exists(destination_number, :destination), "
-                "origination_number = if_not_exists(origination_number, :origination), "
-                "requested_at = if_not_exists(requested_at, :sent_at), "
-                "message_type = if_not_exists(message_type, :message_type), "
-                "expires_at = if_not_exists(expires_at, :expires_at), estimated_parts = :parts "
-                "ADD history :history"
-            ),
-            ExpressionAttributeNames={"#status": "status", "#context": "context"},
-            ExpressionAttributeValues=values,
-        )
+        },
+    }
+
+
+class MessageLedger:
+    def __init__(self, table: Any, *, retention_days: int) -> None:
+        self._table = table  # a boto3 DynamoDB Table resource
+        self._client = table.meta.client  # the resource's client takes Python types too
+        self._retention_seconds = retention_days * 86400
+
+    # -- senders -------------------------------------------------------------------------------
+    def record_sent(self, sent: SentText) -> None:
+        self._table.update_item(**sent_update(sent, self._retention_seconds))
 
     # -- delivery events ---------------------------------------------------------------------
     def apply_message(self, message: MessageEvents) -> MessageApplied:

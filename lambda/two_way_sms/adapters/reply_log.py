@@ -33,9 +33,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from two_way_sms.adapters.ledger import SentText
-from two_way_sms.delivery import SENT_STATUS, SENT_STATUS_KEY
-from two_way_sms.instants import iso_timestamp
+from two_way_sms.adapters.ledger import SentText, sent_update
 from two_way_sms.reply_log import KEEP_SECONDS, Entry, ReplyKind, Status
 
 PROFILE = "PROFILE"
@@ -198,11 +196,12 @@ class ReplyLogTable:
                     return Completed(False, False)
                 raise
             return Completed(True, False)
+        ledger_update = sent_update(sent, self._ledger_retention_seconds)
         try:
             self._table.meta.client.transact_write_items(
                 TransactItems=[
                     {"Update": {"TableName": self._table.name, **update}},
-                    {"Update": {"TableName": self._ledger_table.name, **self._ledger_update(sent)}},
+                    {"Update": {"TableName": self._ledger_table.name, **ledger_update}},
                 ]
             )
         except ClientError as error:
@@ -211,38 +210,6 @@ class ReplyLogTable:
                 return Completed(False, False)  # the claim is no longer ours: the caller records the reply alone
             raise
         return Completed(True, True)
-
-    def _ledger_update(self, sent: SentText) -> dict[str, Any]:
-        """``MessageLedger.record_sent``'s update, as a transaction item (it never lowers a status)."""
-        sent_at = iso_timestamp(sent.sent_at_ms)
-        return {
-            "Key": {"message_id": sent.message_id},
-            "UpdateExpression": (
-                "SET #status = if_not_exists(#status, :sent), status_key = if_not_exists(status_key, :sent_key), "
-                "is_final = if_not_exists(is_final, :false), sent_at = :sent_at, sent_by = :by, #context = :context, "
-                "destination_number = if_not_exists(destination_number, :destination), "
-                "origination_number = if_not_exists(origination_number, :origination), "
-                "requested_at = if_not_exists(requested_at, :sent_at), "
-                "message_type = if_not_exists(message_type, :message_type), "
-                "expires_at = if_not_exists(expires_at, :expires_at), estimated_parts = :parts "
-                "ADD history :history"
-            ),
-            "ExpressionAttributeNames": {"#status": "status", "#context": "context"},
-            "ExpressionAttributeValues": {
-                ":sent": SENT_STATUS,
-                ":sent_key": SENT_STATUS_KEY,
-                ":false": False,
-                ":sent_at": sent_at,
-                ":by": sent.sent_by,
-                ":context": sent.context,
-                ":destination": sent.destination,
-                ":origination": sent.origination,
-                ":message_type": sent.message_type,
-                ":expires_at": sent.sent_at_ms // 1000 + self._ledger_retention_seconds,
-                ":parts": sent.estimated_parts,
-                ":history": {f"{sent_at} {SENT_STATUS} {SENT_STATUS}"},
-            },
-        }
 
 
 def legacy_replies_until(table: Any, now: float) -> float:
