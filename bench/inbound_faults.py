@@ -78,7 +78,8 @@ class Figures:
     unknown_outcomes: int = 0
     confirmations_given_up: int = 0  # opt-out confirmations that could not go within 5 minutes (by design)
     missing: list = field(default_factory=list)
-    opt_outs_not_listed: int = 0
+    opt_outs_not_listed: int = 0  # and their STOP not in the dead-letter queue: lost
+    opt_outs_listed_by_redrive: int = 0  # not listed yet, their STOP in the dead-letter queue
     opt_outs_not_recorded: int = 0
     duplicate_proofs: int = 0
     calls: int = 0
@@ -197,9 +198,13 @@ def _figures(world: InboundWorld, cast: list, outcome: dict[str, Any], reference
                     figures.missing_replies += 1
                     figures.missing.append(key[0])
     figures.unknown_outcomes = sum(line.get("message", "").startswith("reply outcome unknown") for line in lines)
-    for number, script, _ in cast:
+    for number, script, texts in cast:
+        if script == "stop" and not world.on_opt_out_list(number):
+            if f"in-{number}-{int(texts[0][0])}" in dead_ids:
+                figures.opt_outs_listed_by_redrive += 1
+            else:
+                figures.opt_outs_not_listed += 1
         if script == "stop":
-            figures.opt_outs_not_listed += not world.on_opt_out_list(number)
             figures.opt_outs_not_recorded += world.profile(number).get("opted_out") is not True
         if script in ("stop", "stop_start"):
             proofs = Counter(proof["message_id"] for proof in world.proofs(number))
@@ -227,7 +232,7 @@ def print_fault_figures() -> None:
     )
     header = (
         f"   {'run':<24}{'msgs':>6}{'deliv':>7}{'DLQ':>5}{'expl':>6}{'dup':>5}{'cust':>5}{'miss':>6}"
-        f"{'inDLQ':>6}{'unkn':>6}{'gaveup':>7}{'!list':>6}{'!rec':>5}{'2proof':>7}{'calls/msg':>10}{'s':>6}"
+        f"{'inDLQ':>6}{'unkn':>6}{'gaveup':>7}{'!list':>6}{'inDLQ':>6}{'!rec':>5}{'2proof':>7}{'calls/msg':>10}{'s':>6}"
     )
     print(header)
     reference: Counter | None = None
@@ -241,7 +246,7 @@ def print_fault_figures() -> None:
             f"{figures.customers_with_a_duplicate:>5}"
             f"{figures.missing_replies:>6}{figures.missing_in_dead_letters:>6}{figures.unknown_outcomes:>6}"
             f"{figures.confirmations_given_up:>7}"
-            f"{figures.opt_outs_not_listed:>6}{figures.opt_outs_not_recorded:>5}{figures.duplicate_proofs:>7}"
+            f"{figures.opt_outs_not_listed:>6}{figures.opt_outs_listed_by_redrive:>6}{figures.opt_outs_not_recorded:>5}{figures.duplicate_proofs:>7}"
             f"{figures.calls / figures.messages:>10.2f}{figures.seconds:>6.0f}"
         )
     print(
@@ -249,8 +254,9 @@ def print_fault_figures() -> None:
         "sent that never went (message not dead-lettered); inDLQ: missing because dead-lettered;\n"
         "   unkn: sends whose answer was lost, or claims left by a failure (not sent again); "
         "gaveup: STOP confirmations that could not go within 5 minutes (the opt-out stands);\n"
-        "   !list / !rec: STOP customers not on the "
-        "opt-out list / not recorded; 2proof: duplicate consent proofs"
+        "   !list / !rec: STOP customers not on the opt-out list (their STOP not dead-lettered) / not recorded; "
+        "the second inDLQ: not listed yet, their STOP in the dead-letter queue\n"
+        "   (recorded or not, a redrive lists them); 2proof: duplicate consent proofs"
     )
 
 

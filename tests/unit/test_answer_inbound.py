@@ -51,7 +51,8 @@ class FakeReplyLog:
 
     def view(self, number: str) -> InboundView:
         self.world.reads += 1
-        return InboundView(self.world.opted_out, self.read(number))
+        by = self.world.consent_at[1] if self.world.consent_at else None
+        return InboundView(self.world.opted_out, self.read(number), by)
 
     def read(self, number: str) -> ReplyLogState:
         return ReplyLogState(dict(self.world.entries))
@@ -181,6 +182,21 @@ def test_the_last_receive_records_and_lists_and_gives_the_confirmation_up():
     deliver(answerer(world, now), "STOP", last=True)
 
     assert world.effects == ["record OPTED_OUT", "list"]
+
+
+def test_a_last_receive_under_a_failing_table_still_lists_an_opt_out_an_earlier_receive_recorded():
+    world, now = World(), [1000.0]
+    world.fail["send You are unsubscribed."] = lambda: RetryableSendError("ThrottlingException")
+    service = answerer(world, now)
+    with pytest.raises(RetryableSendError):
+        deliver(service, "STOP")  # recorded, then the confirmation failed: not listed yet
+    world.fail["record OPTED_OUT"] = lambda: RuntimeError("the table is unreachable")
+    now[0] += 720
+
+    deliver(service, "STOP", last=True)
+
+    assert world.effects.count("record OPTED_OUT") == 1 and world.effects[-1] == "list"
+    assert "record OPTED_OUT" in world.fail  # never written again: this message's opt-out already stood
 
 
 def test_a_confirmation_refused_for_good_still_lists_the_number():

@@ -62,6 +62,7 @@ class InboundView:
 
     opted_out: bool
     log: ReplyLogState
+    consent_message_id: str | None = None  # the customer's message that made the standing consent change
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ class ReplyLogTable:
         items = {item["record"]: item for item in response.get("Items", [])}
         profile = items.get(PROFILE, {})
         entries = {**_legacy_entries(items.get(REPLIES)), **_entries(profile)}
-        return InboundView(opted_out=bool(profile.get("opted_out")), log=ReplyLogState(entries))
+        return InboundView(
+            opted_out=bool(profile.get("opted_out")),
+            log=ReplyLogState(entries),
+            consent_message_id=profile.get("consent_message_id"),
+        )
 
     def read(self, number: str) -> ReplyLogState:
         return self.view(number).log

@@ -126,7 +126,7 @@ class InboundAnswerer:
             view = self._reply_log.view(inbound.customer_number)
             decision = decide(inbound.body, opted_out=view.opted_out, settings=self._responder)
             turn = Turn(inbound, decision, delivery, view.log, deadline=deadline)
-            turn.opted_out = view.opted_out
+            turn.opted_out, turn.consent_message_id = view.opted_out, view.consent_message_id
         self._telemetry.info(
             "decided",
             intent=decision.intent.value,

@@ -117,6 +117,8 @@ class ConsentAnswers:
         then this late message changes nothing else either: no list, no confirmation, no event."""
         inbound, decision = turn.inbound, turn.decision
         assert decision.consent_change is not None
+        if self._recorded_before(turn):
+            return True
         recorded = self._contacts.record_consent(
             number=inbound.customer_number,
             change=decision.consent_change,
@@ -131,6 +133,18 @@ class ConsentAnswers:
         if not recorded.current:
             self._telemetry.info("a newer consent change stands; this message changes nothing")
         return recorded.current
+
+    @staticmethod
+    def _recorded_before(turn: Turn) -> bool:
+        """This very message's change already stands (an earlier receive recorded it): recording
+        again would change nothing, and a retry then needs one fewer write to reach the opt-out
+        list, which is what a last receive under a failing table is left needing."""
+        opting_out = turn.decision.consent_change is ConsentChange.OPTED_OUT
+        return (
+            turn.log_read
+            and turn.consent_message_id == turn.inbound.inbound_message_id
+            and turn.opted_out == opting_out
+        )
 
     def _consent_events(self, turn: Turn) -> None:
         """An opt-out closes the number's open conversations; both changes go on the bus."""

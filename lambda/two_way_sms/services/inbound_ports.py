@@ -102,4 +102,5 @@ class Turn:
         self.log = log
         self.log_read = log_read
         self.opted_out = False  # as read with the log (``log_read``); a claim finds it out otherwise
+        self.consent_message_id: str | None = None  # the message behind the standing consent, as read with the log
         self.deadline = deadline  # epoch seconds, on the service's clock
