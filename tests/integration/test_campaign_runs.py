@@ -78,6 +78,16 @@ def test_finishing_the_fan_out_marks_the_run_queued_all_once(runs):
     assert report.queued_all_at == STARTED.replace(minute=3).isoformat()
 
 
+def test_a_run_that_failed_stays_failed_when_a_late_worker_finishes_its_fan_out(runs):
+    runs.start("spring-sale", "r1", STARTED)
+    runs.fail("spring-sale", "r1", "template spring is gone", STARTED.replace(minute=2))
+
+    runs.finish_fan_out("spring-sale", "r1", STARTED.replace(minute=3))  # another shard read its last row
+
+    report = runs.read("spring-sale", "r1")
+    assert report.status == "FAILED" and report.queued_all_at is None
+
+
 def test_an_unknown_run_reads_as_none(runs):
     assert runs.read("spring-sale", "nope") is None
 

@@ -151,6 +151,8 @@ class MemoryRuns:
 
     def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None:
         item = self._item(campaign_id, run_id)
+        if item.get("status") == "FAILED":
+            return  # the run stopped meanwhile: that status stands
         item["status"] = "QUEUED_ALL"
         item.setdefault("queued_all_at", at.isoformat())
 

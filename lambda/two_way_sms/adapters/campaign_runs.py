@@ -269,13 +269,19 @@ class CampaignRuns:
         return True
 
     def finish_fan_out(self, campaign_id: str, run_id: str, at: datetime) -> None:
-        """Every recipient is queued or skipped: the run's status becomes QUEUED_ALL."""
-        self._table.update_item(
-            Key=run_key(campaign_id, run_id),
-            UpdateExpression="SET #status = :queued_all, queued_all_at = if_not_exists(queued_all_at, :at)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":queued_all": QUEUED_ALL, ":at": at.isoformat()},
-        )
+        """Every recipient is queued or skipped: the run's status becomes QUEUED_ALL, unless the run
+        FAILED meanwhile (another shard, or an earlier attempt, stopped it: that status stands)."""
+        try:
+            self._table.update_item(
+                Key=run_key(campaign_id, run_id),
+                UpdateExpression="SET #status = :queued_all, queued_all_at = if_not_exists(queued_all_at, :at)",
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :failed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":queued_all": QUEUED_ALL, ":at": at.isoformat(), ":failed": FAILED},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def fail(self, campaign_id: str, run_id: str, reason: str, at: datetime) -> None:
         """The run cannot go on: status FAILED with ``reason`` (one line, no phone numbers)."""
