@@ -51,6 +51,7 @@ from sender_faults import print_sender_fault_figures
 
 from two_way_sms.encoding import analyse
 from two_way_sms.inbound import parse_inbound
+from two_way_sms.keywords import find_revocation
 from two_way_sms.responder import decide
 
 TIMING_REPEATS = 7
@@ -139,8 +140,20 @@ def print_decision_cost() -> list[float]:
         label = body if len(body) <= 24 else f"free text, {len(body)} chars"
         print(f"   {label:<24} {intent:<8} {ours:>10.1f} us {baseline:>8.1f} us {ours / baseline:>6.1f}x")
         ratios.append(ours / baseline)
-    print("   (parse_inbound includes its own json.loads of the payload)\n")
+    print("   (parse_inbound includes its own json.loads of the payload)")
+    print_revocation_scaling()
     return ratios
+
+
+def print_revocation_scaling() -> None:
+    """The FCC revocation grammar on long texts with none in them: its time grows with the text, no faster
+    (no pathological backtracking; it reads every inbound text that is not a keyword)."""
+    short, long = ("all of it " * 15) + "please stop by", ("all of it " * 150) + "please stop by"
+    times = [microseconds_per_call(lambda text=text: find_revocation(text)) for text in (short, long)]
+    print(
+        f"   find_revocation, no revocation in it: {len(short)} chars {times[0]:.0f} us, {len(long):,} chars "
+        f"{times[1]:.0f} us ({len(long) / len(short):.1f}x the text, {times[1] / times[0]:.1f}x the time)\n"
+    )
 
 
 # -- 2. cold start -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ are written down in the docstring of ``two_way_sms.keywords``.
 
 import dataclasses
 import re
-import time
 
 import pytest
 
@@ -309,9 +308,8 @@ def test_the_matcher_is_compiled_once_per_configuration():
     assert revocation_matcher(("HALT",), ()) is revocation_matcher(("HALT",), ())
 
 
-def test_a_long_message_without_a_revocation_is_matched_quickly():
-    # No pathological backtracking: the grammar runs on every inbound message.
+def test_a_long_message_without_a_revocation_is_not_read_as_one():
+    # How long it takes, and that it grows with the text and no faster, is measured in
+    # ``make bench`` (section 1): the grammar runs on every inbound message.
     message = ("all of it " * 150) + "please stop by"
-    started = time.perf_counter()
     assert find_revocation(message) is None
-    assert time.perf_counter() - started < 0.05
