@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import boto3
@@ -10,7 +11,9 @@ from botocore.exceptions import ReadTimeoutError
 
 from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.reply_log import LAYOUT_KEY, ReplyLogTable, legacy_replies_until
+from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, SendClaims
+from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms.reply_log import KEEP_SECONDS, ReplyKind, Status, claimed, finished
 from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
@@ -189,3 +192,50 @@ def test_finishing_a_claim_someone_else_took_writes_nothing(dynamodb):
 
     assert claims.finish("req-1", claimed_at=NOW, result={"status": "SENT"}) is False
     assert claims.read("req-1").status == SENDING
+
+
+# -- a sent text's records in one write ----------------------------------------------------------------
+def sent_records(dynamodb) -> SentRecords:
+    return SentRecords(dynamodb.Table("outbound"), dynamodb.Table("ledger"), ledger_retention_days=30)
+
+
+def sender_sent(message_id: str) -> SentText:
+    return SentText(
+        message_id, NUMBER, "+12125550101", {"sendKey": "req-1"}, int(NOW * 1000), "TRANSACTIONAL", 1, "sender"
+    )
+
+
+def test_a_sent_text_completes_its_claim_and_records_its_outcome_and_ledger_entry_in_one_request(dynamodb):
+    claims, records = SendClaims(dynamodb.Table("outbound")), sent_records(dynamodb)
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert records.record("req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"))
+
+    assert (claims.read("req-1").status, claims.read("req-1").result) == (DONE, result)
+    stored = RequestOutcomes(dynamodb.Table("outbound")).get("req-1")
+    assert (stored.status, stored.message_id) == ("SENT", "m-1")
+    entry = dynamodb.Table("ledger").get_item(Key={"message_id": "m-1"})["Item"]
+    assert (entry["status"], entry["sent_by"], entry["destination_number"]) == ("SENT", "sender", NUMBER)
+
+
+def test_a_sent_texts_one_write_writes_nothing_when_the_claim_is_no_longer_ours(dynamodb):
+    claims, records = SendClaims(dynamodb.Table("outbound")), sent_records(dynamodb)
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert records.record("req-1", claimed_at=NOW - 5, result=result, sent=sender_sent("m-1")) is False
+
+    assert claims.read("req-1").status == SENDING and RequestOutcomes(dynamodb.Table("outbound")).get("req-1") is None
+    assert "Item" not in dynamodb.Table("ledger").get_item(Key={"message_id": "m-1"})
+
+
+def test_a_sent_texts_one_write_never_replaces_a_sent_outcome(dynamodb):
+    claims, records = SendClaims(dynamodb.Table("outbound")), sent_records(dynamodb)
+    outcomes = RequestOutcomes(dynamodb.Table("outbound"))
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    outcomes.record("req-1", "SENT", message_id="m-0", at=datetime.fromtimestamp(NOW, timezone.utc))
+
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+    assert records.record("req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1")) is False
+    assert outcomes.get("req-1").message_id == "m-0" and claims.read("req-1").status == SENDING

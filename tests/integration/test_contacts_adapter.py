@@ -10,11 +10,13 @@ import boto3
 import pytest
 
 from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.adapters.send_batch_reads import SendBatchReads
 from two_way_sms.outbound.contacts_import import ContactImport
 from two_way_sms.outbound.policy import ContactState
 from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.responder import ConsentChange
-from two_way_sms_local.emulation import REGION, create_tables
+from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
 NUMBER = "+12065550123"
 OUR_NUMBER = "+18445550100"
@@ -217,3 +219,38 @@ def test_an_import_keeps_an_earlier_keyword_opt_in_on_record(contacts, table):
     item = profile(table)
     assert (item["opt_in_source"], item["attributes"]) == ("KEYWORD", {"store": "42"})
     assert len(proofs(table)) == 2
+
+
+# -- a send batch's reads ------------------------------------------------------------------------------
+def test_a_send_batchs_outcomes_and_contacts_are_read_in_one_request(table, contacts):
+    resource = boto3.resource("dynamodb", region_name=REGION)
+    create_outbound_table(resource)
+    outbound = resource.Table("outbound")
+    RequestOutcomes(outbound).record("k-1", "HELD", reason="QUIET_HOURS", at=NOW)
+    consent(contacts, ConsentChange.OPTED_OUT, NOW, "in-1", "STOP")
+    requests: list[str] = []
+    outbound.meta.client.meta.events.register("before-call.dynamodb.BatchGetItem", lambda **_: requests.append("x"))
+
+    outcomes, states = SendBatchReads(outbound, table).read(["k-1", "k-2", "k-1"], [NUMBER, "+12065550999"])
+
+    assert len(requests) == 1
+    assert {key: o.status for key, o in outcomes.items()} == {"k-1": "HELD"}
+    assert states[NUMBER].opted_out and not states["+12065550999"].opted_out
+
+
+def test_a_send_batch_of_more_than_a_hundred_keys_is_read_a_hundred_at_a_time(table, contacts):
+    resource = boto3.resource("dynamodb", region_name=REGION)
+    create_outbound_table(resource)
+    outbound = resource.Table("outbound")
+    consent(contacts, ConsentChange.OPTED_OUT, NOW, "in-1", "STOP")
+    requests: list[int] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        requests.append(sum(len(wanted["Keys"]) for wanted in params["RequestItems"].values()))
+
+    outbound.meta.client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", count)
+    numbers = [NUMBER] + [f"+1206555{n:04d}" for n in range(1, 45)]  # 45 numbers: 90 keys, and 45 outcomes
+
+    _, states = SendBatchReads(outbound, table).read([f"k-{n}" for n in range(45)], numbers)
+
+    assert requests == [100, 35] and states[NUMBER].opted_out and len(states) == 45

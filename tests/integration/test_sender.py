@@ -16,6 +16,7 @@ import pytest
 from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.ledger import MessageLedger, SentText
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms.handlers import sender as sender_function
 from two_way_sms.services.slot_booking import BOOKING_LEAD_SECONDS
 from two_way_sms_local.emulation import FakeLambdaContext, sender_environment
@@ -358,17 +359,24 @@ def test_a_batch_reads_its_outcomes_and_contacts_in_one_batch_read_each(harness,
 
 
 def test_a_failure_after_one_send_fails_only_that_record_and_its_retry_does_not_text_again(harness, monkeypatch):
-    record_sent = MessageLedger.record_sent
-    failures = iter([RuntimeError("DynamoDB is having a moment")])
+    record_sent, record_together = MessageLedger.record_sent, SentRecords.record
+    failures = {"together": iter([RuntimeError("TransactionCanceledException")]), "ledger": iter([RuntimeError()])}
 
-    def flaky(ledger: MessageLedger, sent: SentText) -> None:
-        if sent.context["sendKey"] == "flaky-1":
-            error = next(failures, None)
-            if error is not None:
-                raise error
+    def failing_once(route: str, sent: SentText) -> None:
+        if sent.context["sendKey"] == "flaky-1" and (error := next(failures[route], None)) is not None:
+            raise error
+
+    def flaky_ledger(ledger: MessageLedger, sent: SentText) -> None:
+        failing_once("ledger", sent)
         record_sent(ledger, sent)
 
-    monkeypatch.setattr(MessageLedger, "record_sent", flaky)  # the function's ledger is its own
+    def flaky_together(records: SentRecords, key: str, **kwargs: Any) -> bool:
+        failing_once("together", kwargs["sent"])
+        return record_together(records, key, **kwargs)
+
+    # The function's ledger is its own: its one write after the send fails, then the ledger's own write.
+    monkeypatch.setattr(MessageLedger, "record_sent", flaky_ledger)
+    monkeypatch.setattr(SentRecords, "record", flaky_together)
     harness.submit(*[send_request(f"flaky-{i}", destination=f"+1206555{i:04d}") for i in range(3)])
 
     result = harness.invoke_once()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from two_way_sms.adapters.send_claims import SendClaims
+from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms_local.faults import FaultInjector
 from two_way_sms_local.sender_world import SEATTLE, send_request, sender_world
 
@@ -34,18 +34,16 @@ def calls_of_one_send(monkeypatch) -> list[str]:
         built.__exit__(None, None, None)
 
 
-# One send, as the sender makes it (a batch of one): the batch's reads, the schedule's booking, the
-# claim, the call, its completion, the ledger, the outcome.
+# One send, as the sender makes it (a batch of one): the batch's outcomes and contacts in one read,
+# the schedule's booking, the claim, the call, then its completion, outcome and ledger entry in one
+# transaction (when that fails, they are written one by one: the fault tests below go down that path too).
 SEND_CALLS = [
-    "dynamodb.BatchGetItem",
     "dynamodb.BatchGetItem",
     "dynamodb.GetItem",
     "dynamodb.PutItem",
     "dynamodb.PutItem",
     "sms.SendTextMessage",
-    "dynamodb.UpdateItem",
-    "dynamodb.UpdateItem",
-    "dynamodb.PutItem",
+    "dynamodb.TransactWriteItems",
 ]
 
 
@@ -90,13 +88,13 @@ def test_a_crash_between_the_send_and_its_completion_is_not_sent_again_after_the
     faults = FaultInjector()
     built, harness = harness_with_faults(monkeypatch, faults)
     try:
-        original = SendClaims.finish
+        original = SentRecords.record
 
         def crash(*args, **kwargs):  # the function died right after SendTextMessage returned
-            monkeypatch.setattr(SendClaims, "finish", original)
+            monkeypatch.setattr(SentRecords, "record", original)
             raise SystemExit("the function was killed")
 
-        monkeypatch.setattr(SendClaims, "finish", crash)  # the function's claims are its own
+        monkeypatch.setattr(SentRecords, "record", crash)  # the function's records are its own
         harness.submit(send_request("req-1"))
         with pytest.raises(SystemExit):
             harness.drain()

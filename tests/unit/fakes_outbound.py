@@ -210,6 +210,36 @@ class MemoryClaims:
         return True
 
 
+class MemorySentRecords:
+    """The claim's completion, the outcome SENT and the ledger entry in one all-or-nothing write.
+
+    It fails with the claims' ``finish_failures`` (the transaction holds the completion), without
+    using them up: the writes one by one that follow meet them."""
+
+    def __init__(self, claims: MemoryClaims, outcomes: MemoryOutcomes, ledger: MemoryLedger) -> None:
+        self.claims, self.outcomes, self.ledger = claims, outcomes, ledger
+        self.writes = 0
+        self.answers_lost = 0  # the next writes that succeed but raise
+
+    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool:
+        if self.claims.finish_failures or self.outcomes.fail_records or self.ledger.failures:
+            raise RuntimeError("TransactionCanceledException: ThrottlingError")
+        claim, previous = self.claims.items.get(key), self.outcomes.items.get(key)
+        if claim is None or claim.status != SENDING or claim.at != round(claimed_at, 3):
+            return False
+        if previous is not None and previous.status == SENT:
+            return False
+        self.writes += 1
+        self.claims.items[key] = Existing(DONE, claim.until, result, claim.at)
+        at = datetime.fromtimestamp(float(result["at"]), timezone.utc).isoformat()
+        self.outcomes.items[key] = RequestOutcome(key, SENT, at, None, result["message_id"])
+        self.ledger.sent.append(asdict(sent))
+        if self.answers_lost:
+            self.answers_lost -= 1
+            raise RuntimeError("Read timeout on endpoint URL")
+        return True
+
+
 @dataclass
 class SentSms:
     destination: str
@@ -371,12 +401,16 @@ class OutboundWorld:
     queue: MemoryQueue = field(default_factory=MemoryQueue)
     campaign_runs: MemoryCampaignRuns = field(default_factory=MemoryCampaignRuns)
     ledger: MemoryLedger = field(default_factory=MemoryLedger)
+    records_with_claims: bool = True  # False: the sender writes the claim, outcome and ledger one by one
     dead_letters: MemoryDeadLetters | None = field(default_factory=MemoryDeadLetters)
     spend: FixedSpend = field(default_factory=FixedSpend)
     budget: SpendBudget | None = None
     conversations: MemoryConversations | None = None
     flows: dict[str, Flow] = field(default_factory=dict)
     code_for: Any = None
+
+    def __post_init__(self) -> None:
+        self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger)
 
     def sender(self) -> RequestSender:
         return RequestSender(
@@ -385,7 +419,12 @@ class OutboundWorld:
             contacts=self.contacts,
             outcomes=self.outcomes,
             sender=OnceOnlySender(
-                claims=self.claims, gateway=self.sms, settings=self.settings, clock=self.clock, log=self.log
+                claims=self.claims,
+                gateway=self.sms,
+                settings=self.settings,
+                clock=self.clock,
+                log=self.log,
+                records=self.records if self.records_with_claims else None,
             ),
             schedule=self.schedule,
             held=self.held,

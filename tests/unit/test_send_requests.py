@@ -141,6 +141,49 @@ def test_a_claim_that_outlived_its_invocation_is_an_unknown_outcome_and_not_sent
     assert "send outcome unknown: its claim outlived its invocation; not sent again" in world.log.messages("WARNING")
 
 
+def test_a_transactional_text_is_recorded_with_its_claim_in_one_write(world):
+    run_batch(world.sender(), request("t-1"))
+
+    [text] = world.sms.sent
+    assert world.records.writes == 1 and world.claims.items["t-1"].status == DONE
+    assert outcome(world, "t-1") == ("SENT", None) and [e["message_id"] for e in world.ledger.sent] == [text.message_id]
+    assert world.counts.totals()["OutboundSent"] == 1
+
+
+def test_a_promotional_text_is_recorded_one_write_at_a_time_its_outcome_last(world):
+    world.contacts.states[SEATTLE] = ContactState(opted_in=True)
+
+    run_batch(world.sender(), promo("p-1"))
+
+    assert world.records.writes == 0 and outcome(world, "p-1") == ("SENT", None) and len(world.ledger.sent) == 1
+    assert [key for _, key, _, _ in world.contacts.promotional] == ["p-1"]  # counted before its outcome
+
+
+def test_a_lost_answer_of_the_one_write_neither_texts_again_nor_records_twice(world):
+    sender = world.sender()
+    world.records.answers_lost = 1
+
+    run_batch(sender, request("t-1"))
+    world.clock.advance(300)
+    run_batch(sender, request("t-1"))  # SQS delivers it again, minutes later
+
+    assert world.sms.calls == 1 and world.claims.items["t-1"].status == DONE and outcome(world, "t-1") == ("SENT", None)
+    assert len({entry["message_id"] for entry in world.ledger.sent}) == 1
+    assert "sent text not recorded in one write; recorded one write at a time" in world.log.messages("WARNING")
+
+
+def test_a_failure_after_the_send_is_recorded_on_the_retry_without_texting_again(world):
+    sender = world.sender()
+    world.ledger.failures = 1  # the one write fails, then the ledger's own write: the record fails
+
+    assert run_batch(sender, request("t-1")) == ["m-0"]
+    assert "t-1" not in world.outcomes.items and world.claims.items["t-1"].status == DONE
+    run_batch(sender, request("t-1"))
+
+    assert world.sms.calls == 1 and outcome(world, "t-1") == ("SENT", None) and len(world.ledger.sent) == 1
+    assert world.counts.totals()["OutboundSent"] == 1
+
+
 def test_the_claims_completion_is_tried_again_at_once(world):
     world.claims.finish_failures = 2
 

@@ -26,7 +26,7 @@ reading) and a function still running the previous release reads a new item unch
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -154,13 +154,8 @@ class ContactsTable:
     def contact_states(self, numbers: Iterable[str]) -> dict[str, ContactState]:
         """Every number's ContactState, read 50 numbers (100 keys) per consistent BatchGetItem:
         a campaign page of 500 recipients takes 10 reads, not 500 queries."""
-        found: dict[str, dict[str, Any]] = {number: {} for number in numbers}
-        keys = [
-            {"phone_number": number, "record": record} for number in found for record in (PROFILE, PROMOTIONAL_SENDS)
-        ]
-        for item in batch_get(self._table, keys):
-            found[item["phone_number"]][item["record"]] = item
-        return {number: _contact_state(items) for number, items in found.items()}
+        unique = list(dict.fromkeys(numbers))
+        return contact_states_of(unique, batch_get(self._table, contact_state_keys(unique)))
 
     def record_promotional_send(
         self, number: str, key: str, campaign: CampaignRef | None, at: datetime, *, subject: str | None = None
@@ -274,6 +269,19 @@ def _stored_text(value: Any) -> str | None:
 def _numbers(values: Mapping[str, float]) -> dict[str, Decimal]:
     # Milliseconds are plenty for a 24-hour window, and DynamoDB takes Decimals, not floats.
     return {key: Decimal(str(round(value, 3))) for key, value in values.items()}
+
+
+def contact_state_keys(numbers: Sequence[str]) -> list[dict[str, str]]:
+    """The items a ContactState is read from, for each number (a batch read's keys)."""
+    return [{"phone_number": number, "record": record} for number in numbers for record in (PROFILE, PROMOTIONAL_SENDS)]
+
+
+def contact_states_of(numbers: Sequence[str], items: Iterable[Mapping[str, Any]]) -> dict[str, ContactState]:
+    """Each number's ContactState from the items a batch read of ``contact_state_keys`` found."""
+    found: dict[str, dict[str, Mapping[str, Any]]] = {number: {} for number in numbers}
+    for item in items:
+        found[item["phone_number"]][item["record"]] = item
+    return {number: _contact_state(by_record) for number, by_record in found.items()}
 
 
 def _contact_state(items: Mapping[str, Mapping[str, Any]]) -> ContactState:

@@ -62,31 +62,9 @@ class RequestOutcomes:
     ) -> bool:
         """Stores the request's outcome; True when its status changed (False: the same status
         again, or the request was already SENT, which is kept)."""
-        if status not in STATUSES:
-            raise ValueError(f"status {status!r} must be one of {', '.join(STATUSES)}")
-        if at.tzinfo is None:
-            raise ValueError(f"at {at.isoformat()} must be timezone-aware")
-        item: dict[str, Any] = {
-            **outcome_key(key),
-            "status": status,
-            "at": at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
-            "expires_at": int(at.timestamp()) + self._retention_seconds,
-        }
-        if reason is not None:
-            item["reason"] = reason
-        if message_id is not None:
-            item["message_id"] = message_id
-        if code is not None:
-            item["code"] = code
+        put = outcome_put(key, status, reason, message_id, at=at, code=code, retention_seconds=self._retention_seconds)
         try:
-            # The whole item is the outcome: a HELD request later SENT keeps no stale hold reason.
-            response = self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":sent": SENT},
-                ReturnValues="ALL_OLD",
-            )
+            response = self._table.put_item(**put, ReturnValues="ALL_OLD")
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
@@ -100,11 +78,49 @@ class RequestOutcomes:
     def get_many(self, keys: Iterable[str]) -> dict[str, RequestOutcome]:
         """The outcomes recorded for ``keys`` (consistent batch reads); a key with none is left out."""
         unique = list(dict.fromkeys(keys))
-        found = (
-            _outcome(item["pk"].removeprefix("REQUEST#"), item)
-            for item in batch_get(self._table, [outcome_key(key) for key in unique])
-        )
-        return {outcome.idempotency_key: outcome for outcome in found}
+        return outcomes_of(batch_get(self._table, [outcome_key(key) for key in unique]))
+
+
+def outcome_put(
+    key: str,
+    status: str,
+    reason: str | None = None,
+    message_id: str | None = None,
+    *,
+    at: datetime,
+    code: str | None = None,
+    retention_seconds: int = DEFAULT_RETENTION_DAYS * 86400,
+) -> dict[str, Any]:
+    """The outcome's write (``put_item`` kwargs, or a transaction's item): never over a SENT one."""
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} must be one of {', '.join(STATUSES)}")
+    if at.tzinfo is None:
+        raise ValueError(f"at {at.isoformat()} must be timezone-aware")
+    # The whole item is the outcome: a HELD request later SENT keeps no stale hold reason.
+    item: dict[str, Any] = {
+        **outcome_key(key),
+        "status": status,
+        "at": at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+        "expires_at": int(at.timestamp()) + retention_seconds,
+    }
+    if reason is not None:
+        item["reason"] = reason
+    if message_id is not None:
+        item["message_id"] = message_id
+    if code is not None:
+        item["code"] = code
+    return {
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(#status) OR #status <> :sent",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":sent": SENT},
+    }
+
+
+def outcomes_of(items: Iterable[dict[str, Any]]) -> dict[str, RequestOutcome]:
+    """The outcomes among the items a batch read of ``outcome_key``s found, by idempotency key."""
+    found = (_outcome(item["pk"].removeprefix("REQUEST#"), item) for item in items)
+    return {outcome.idempotency_key: outcome for outcome in found}
 
 
 def _outcome(key: str, item: dict[str, Any]) -> RequestOutcome:

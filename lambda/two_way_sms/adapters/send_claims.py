@@ -90,32 +90,38 @@ class SendClaims:
     def finish(self, key: str, *, claimed_at: float, result: dict[str, Any] | None) -> bool:
         """Completes our claim: DONE with ``result``, or NOT_SENT (``result`` None) to let a retry send.
         False when the claim is no longer ours (nothing written)."""
-        values: dict[str, Any] = {
-            ":sending": SENDING,
-            ":at": _decimal(claimed_at),
-            ":status": DONE if result is not None else NOT_SENT,
-        }
-        expression = "SET #status = :status"
-        if result is not None:
-            expression += ", #result = :result"
-            values[":result"] = json.dumps(result, separators=(",", ":"), default=str)
         try:
-            self._table.update_item(
-                Key={"pk": f"REQUEST#{key}", "sk": SORT_KEY},
-                UpdateExpression=expression,
-                ConditionExpression="#status = :sending AND #at = :at",
-                ExpressionAttributeNames={
-                    "#status": "status",
-                    "#at": "at",
-                    **({"#result": "result"} if result is not None else {}),
-                },
-                ExpressionAttributeValues=values,
-            )
+            self._table.update_item(**finish_update(key, claimed_at=claimed_at, result=result))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+
+def finish_update(key: str, *, claimed_at: float, result: dict[str, Any] | None) -> dict[str, Any]:
+    """The claim's completion (``update_item`` kwargs, or a transaction's item): only while it is
+    still the claim made at ``claimed_at``."""
+    values: dict[str, Any] = {
+        ":sending": SENDING,
+        ":at": _decimal(claimed_at),
+        ":status": DONE if result is not None else NOT_SENT,
+    }
+    expression = "SET #status = :status"
+    if result is not None:
+        expression += ", #result = :result"
+        values[":result"] = json.dumps(result, separators=(",", ":"), default=str)
+    return {
+        "Key": {"pk": f"REQUEST#{key}", "sk": SORT_KEY},
+        "UpdateExpression": expression,
+        "ConditionExpression": "#status = :sending AND #at = :at",
+        "ExpressionAttributeNames": {
+            "#status": "status",
+            "#at": "at",
+            **({"#result": "result"} if result is not None else {}),
+        },
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _existing(item: dict[str, Any] | None) -> Existing | None:

@@ -7,7 +7,8 @@ Item: ``pk = "THROUGHPUT#<key>"``, ``sk = "SCHEDULE"`` with ``next_free_at`` and
 bookings of the last second and after).
 
 A booking is one conditional write on ``next_free_at`` (which every booking moves
-forward); a writer that lost the race re-reads and books again. Slots further than
+forward); a writer that lost the race books again around what the refused write answered
+with (the schedule as it stands), without reading it again. Slots further than
 ``horizon`` seconds away are not booked at all: the caller defers those requests instead
 of holding a Lambda invocation for them.
 """
@@ -18,6 +19,7 @@ import math
 from decimal import Decimal
 from typing import Any, Sequence
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from two_way_sms import pacing
@@ -26,6 +28,7 @@ from two_way_sms.pacing import Booking, Schedule, Slot, Wanted
 SORT_KEY = "SCHEDULE"
 MAX_ATTEMPTS = 25  # conflicts only happen between concurrent bookings, each one a few ms
 KEEP_SECONDS = 86400  # an idle schedule (a finished campaign's) expires a day after its last booking
+_deserialize = TypeDeserializer().deserialize
 
 
 class ScheduleContention(RuntimeError):
@@ -47,17 +50,24 @@ class ThroughputSchedule:
     def book_all(self, key: str, wanted: Sequence[Wanted], mps: float, now: float, horizon: float) -> list[Booking]:
         """Books ``wanted`` on ``key``'s schedule in one write; a booking per request, in order.
         An unbooked request's ``at`` says when it could go, so the caller knows how long to defer it."""
+        item = self._table.get_item(Key=schedule_key(key), ConsistentRead=True).get("Item")
         for _ in range(MAX_ATTEMPTS):
-            item = self._table.get_item(Key=schedule_key(key), ConsistentRead=True).get("Item")
             schedule, bookings = pacing.book(_schedule(item), wanted, mps=mps, now=now, horizon=horizon)
             if not any(booking.booked for booking in bookings):
                 return bookings
             try:
-                self._table.put_item(Item={**schedule_key(key), **_attributes(schedule)}, **_unchanged_since(item))
+                self._table.put_item(
+                    Item={**schedule_key(key), **_attributes(schedule)},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **_unchanged_since(item),
+                )
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
-                continue  # another invocation booked first: read its bookings and book around them
+                # Another invocation booked first: book around its bookings, as the refusal answered them.
+                current = error.response.get("Item")
+                item = {name: _deserialize(value) for name, value in current.items()} if current else None
+                continue
             return bookings
         raise ScheduleContention(f"schedule {key} stayed contended for {MAX_ATTEMPTS} attempts")
 

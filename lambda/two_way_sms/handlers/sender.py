@@ -28,7 +28,9 @@ from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.adapters.one_use_codes import OneUseCodes
 from two_way_sms.adapters.outbound_queue import OutboundQueue
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.adapters.send_batch_reads import SendBatchReads
 from two_way_sms.adapters.send_claims import SendClaims
+from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms.adapters.sms import SmsGateway
 from two_way_sms.adapters.spend import MonthSpend
 from two_way_sms.adapters.telemetry import PowertoolsTelemetry
@@ -51,8 +53,10 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
     """Builds the adapters and the use case once; returns the Lambda entry point (``clock``: wall time)."""
     clock = clock or SystemClock()
     outbound, telemetry = clients.dynamodb.Table(settings.outbound_table), PowertoolsTelemetry(logger, metrics)
-    contacts = ContactsTable(clients.dynamodb.Table(settings.contacts_table))
-    ledger = MessageLedger(clients.dynamodb.Table(settings.ledger_table), retention_days=settings.ledger_retention_days)
+    contacts_table = clients.dynamodb.Table(settings.contacts_table)
+    contacts = ContactsTable(contacts_table)
+    ledger_table = clients.dynamodb.Table(settings.ledger_table)
+    ledger = MessageLedger(ledger_table, retention_days=settings.ledger_retention_days)
     held = HeldRequests(
         outbound,
         clients.scheduler,
@@ -74,7 +78,12 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
         contacts=contacts,
         outcomes=RequestOutcomes(outbound),
         sender=OnceOnlySender(
-            claims=SendClaims(outbound), gateway=gateway, settings=settings.sender, clock=clock, log=logger
+            claims=SendClaims(outbound),
+            gateway=gateway,
+            settings=settings.sender,
+            clock=clock,
+            log=logger,
+            records=SentRecords(outbound, ledger_table, ledger_retention_days=settings.ledger_retention_days),
         ),
         schedule=ThroughputSchedule(outbound),
         held=held,
@@ -98,6 +107,7 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
         else None,
         flows=flows.flows,
         code_for=OneUseCodes(clients.kms, settings.codes_key_id).code_for if settings.codes_key_id else None,
+        batch_reads=SendBatchReads(outbound, contacts_table),
     )
 
     @logger.inject_lambda_context(clear_state=True)

@@ -13,7 +13,6 @@ from typing import Any
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.conversations import ConversationMoved
-from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.request_outcomes import HELD, SENT, UNKNOWN
 from two_way_sms.adapters.sms import RetryableSendError
 from two_way_sms.conversations.engine import Conversation, sent_at
@@ -27,8 +26,15 @@ from two_way_sms.services.budget_holds import BudgetHolds
 from two_way_sms.services.send_batch import Batch
 from two_way_sms.services.send_holds import SetAside
 from two_way_sms.services.sender_ports import Clock, Contacts, Conversations, Log, Outcomes
-from two_way_sms.services.sending import AccountSpendLimitReached, OnceOnlySender, Send, SendInFlight, send_context
-from two_way_sms.services.shared_ports import CampaignCounters, Ledger
+from two_way_sms.services.sending import (
+    AccountSpendLimitReached,
+    Delivered,
+    OnceOnlySender,
+    Send,
+    SendInFlight,
+    sent_text,
+)
+from two_way_sms.services.shared_ports import Ledger
 from two_way_sms.services.slot_booking import PlannedSend
 
 IN_PROGRESS_RETRY_SECONDS = 10  # another invocation is sending this very request
@@ -46,7 +52,6 @@ class SendAndRecord:
         contacts: Contacts,
         outcomes: Outcomes,
         budget: BudgetHolds,
-        campaign_runs: CampaignCounters,
         ledger: Ledger,
         log: Log,
         clock: Clock,
@@ -58,7 +63,6 @@ class SendAndRecord:
         self._contacts = contacts
         self._outcomes = outcomes
         self._budget = budget
-        self._campaign_runs = campaign_runs
         self._ledger = ledger
         self._log = log
         self._clock = clock
@@ -67,9 +71,12 @@ class SendAndRecord:
     def send(self, batch: Batch, item: PlannedSend) -> None:
         request, plan = item.request, item.plan
         assert plan.body is not None  # a SEND plan carries its final text
+        # A conversation to store or a promotional send to count goes between the send and its
+        # outcome: those sends record their outcome on its own, last.
+        records_with_claim = item.conversation is None and item.message_type != PROMOTIONAL
         try:
-            result = self._sender.deliver(
-                Send(request, plan.body, plan.parts, item.message_type), deadline=batch.deadline
+            delivered = self._sender.deliver(
+                Send(request, plan.body, plan.parts, item.message_type, records_with_claim), deadline=batch.deadline
             )
         except RetryableSendError as error:
             self._set_aside.back_off(batch, request, plan.parts, error)
@@ -83,17 +90,16 @@ class SendAndRecord:
             self._set_aside.hold_for_budget(batch, request, ACCOUNT_SPEND_LIMIT, self._clock.now())
             return
         self._set_aside.sent()
-        self._record_result(batch, item, result)
+        self._record_result(batch, item, delivered)
 
-    def _record_result(self, batch: Batch, item: PlannedSend, result: dict[str, Any]) -> None:
+    def _record_result(self, batch: Batch, item: PlannedSend, delivered: Delivered) -> None:
+        result = delivered.result
         request, at = item.request, float(result["at"])
         if result["status"] == UNKNOWN:
             if self._outcomes.record(request.idempotency_key, UNKNOWN, reason="ANSWER_LOST", at=utc_moment(at)):
                 batch.counts[metric_names.OUTBOUND_OUTCOME_UNKNOWN] += 1
                 if request.campaign is not None:  # the run's counts still add up: sent, unknown, refused
-                    self._campaign_runs.add_counts(
-                        request.campaign.campaign_id, request.campaign.run_id, {"unknown": 1}
-                    )
+                    batch.count_on_run(request.campaign, "unknown")
             return
         if result["status"] != SENT:
             if result["reason"] == OPTED_OUT:
@@ -113,18 +119,32 @@ class SendAndRecord:
         previous = batch.outcomes.get(request.idempotency_key)
         if previous is not None and previous.status == HELD and previous.reason == ACCOUNT_SPEND_LIMIT:
             self._budget.release_all(at)  # the account's limit lets texts through again
+        if delivered.recorded or self._record_sent(item, result):
+            batch.counts[metric_names.OUTBOUND_SENT] += 1
+            batch.counts[metric_names.OUTBOUND_PARTS_SENT] += item.plan.parts
+            if request.campaign is not None:
+                batch.count_on_run(request.campaign, "sent")
+        self._log.info(
+            "sent",
+            message_id=message_id,
+            parts=item.plan.parts,
+            encoding=item.plan.encoding,
+            message_type=item.message_type,
+        )
+
+    def _record_sent(self, item: PlannedSend, result: dict[str, Any]) -> bool:
+        """The bookkeeping of a sent text, one write at a time, its outcome SENT last; True when the
+        outcome changed (this attempt counts the send)."""
+        request, message_id, at = item.request, result["message_id"], float(result["at"])
         if item.conversation is not None:
             self._store_conversation(item.conversation, message_id, at)
         self._ledger.record_sent(
-            SentText(
-                message_id=message_id,
-                destination=request.destination,
-                origination=self._settings.origination_identity,
-                context=send_context(request),
-                sent_at_ms=int(at * 1000),
+            sent_text(
+                request,
+                self._settings.origination_identity,
+                result,
                 message_type=item.message_type,
-                estimated_parts=item.plan.parts,
-                sent_by="sender",
+                parts=item.plan.parts,
             )
         )
         if item.message_type == PROMOTIONAL:
@@ -135,18 +155,7 @@ class SendAndRecord:
                 utc_moment(at),
                 subject=promotional_subject(request.campaign, request.template_id),
             )
-        if self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=utc_moment(at)):
-            batch.counts[metric_names.OUTBOUND_SENT] += 1
-            batch.counts[metric_names.OUTBOUND_PARTS_SENT] += item.plan.parts
-            if request.campaign is not None:
-                self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {"sent": 1})
-        self._log.info(
-            "sent",
-            message_id=message_id,
-            parts=item.plan.parts,
-            encoding=item.plan.encoding,
-            message_type=item.message_type,
-        )
+        return self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=utc_moment(at))
 
     def _store_conversation(self, conversation: Conversation, message_id: str, at: float) -> None:
         """Before the outcome is recorded SENT: a failure here fails the record, and its retry (which

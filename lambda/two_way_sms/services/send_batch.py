@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from two_way_sms.adapters.request_outcomes import RequestOutcome
 from two_way_sms.outbound.budget import BudgetState
 from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.services.slot_booking import PlannedSend
 
 
@@ -30,3 +31,9 @@ class Batch:
     contacts: dict[str, ContactState] = field(default_factory=dict)
     planned: list[PlannedSend] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # written once, when the batch is done
+    # (campaign id, run id) -> the run's counters this batch moved: one write per run, when the batch is
+    # done, not one per text (a campaign's run item is every one of its sends' and would run hot).
+    campaign_counts: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+
+    def count_on_run(self, campaign: CampaignRef, counter: str) -> None:
+        self.campaign_counts.setdefault((campaign.campaign_id, campaign.run_id), Counter())[counter] += 1

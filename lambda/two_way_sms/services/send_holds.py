@@ -23,7 +23,7 @@ from two_way_sms.outbound.policy import SenderSettings, SendPlan
 from two_way_sms.outbound.request import SendRequest
 from two_way_sms.services.send_batch import Batch
 from two_way_sms.services.sender_ports import Clock, Held, Log, Outcomes, Schedule
-from two_way_sms.services.shared_ports import CampaignCounters, OutboundQueue
+from two_way_sms.services.shared_ports import OutboundQueue
 
 MAX_THROTTLE_BACKOFF_SECONDS = MAX_DELAY_SECONDS
 
@@ -39,7 +39,6 @@ class SetAside:
         held: Held,
         queue: OutboundQueue,
         schedule: Schedule,
-        campaign_runs: CampaignCounters,
         log: Log,
         clock: Clock,
     ) -> None:
@@ -48,7 +47,6 @@ class SetAside:
         self._held = held
         self._queue = queue
         self._schedule = schedule
-        self._campaign_runs = campaign_runs
         self._log = log
         self._clock = clock
         self._throttle_streak = 0  # consecutive throttles in this execution environment: the back-off exponent
@@ -74,7 +72,7 @@ class SetAside:
             return  # a duplicate of a refusal already counted
         batch.counts[metric_names.OUTBOUND_REFUSED_BY_REASON[reason]] += 1
         if request.campaign is not None:
-            self._campaign_runs.add_counts(request.campaign.campaign_id, request.campaign.run_id, {refused(reason): 1})
+            batch.count_on_run(request.campaign, refused(reason))
 
     def hold(self, batch: Batch, request: SendRequest, plan: SendPlan, now: float) -> None:
         """Holds the request until its plan's time: on the queue (15 minutes or less) or in the outbound table."""

@@ -53,7 +53,18 @@ from two_way_sms.services.send_and_record import SendAndRecord
 from two_way_sms.services.send_batch import Batch, QueuedRequest
 from two_way_sms.services.send_holds import SetAside
 from two_way_sms.services.send_planning import ConversationOpener, RequestPlanner
-from two_way_sms.services.sender_ports import Clock, Contacts, Conversations, Counts, Held, Log, Outcomes, Schedule
+from two_way_sms.services.sender_ports import (
+    BatchReads,
+    Clock,
+    Contacts,
+    Conversations,
+    Counts,
+    Held,
+    Log,
+    Outcomes,
+    Schedule,
+    SeparateReads,
+)
 from two_way_sms.services.sending import OnceOnlySender
 from two_way_sms.services.shared_ports import CampaignCounters, DeadLetters, Ledger, OutboundQueue
 from two_way_sms.services.slot_booking import PlannedSend, book_slots
@@ -71,6 +82,7 @@ SECONDS_PER_SEND = 1.0
 # A deferred request comes back this long before its projected slot: within the next horizon.
 DEFERRAL_LEAD_SECONDS = MAX_PACING_HORIZON_SECONDS / 2
 SOURCE = "sender"  # the dead-letter messages' "source"
+RUN_COUNT_ATTEMPTS = 3  # a campaign run's counters, after botocore's own retries
 
 
 class RequestSender:
@@ -97,15 +109,18 @@ class RequestSender:
         conversations: Conversations | None = None,
         flows: Callable[[], Mapping[str, Flow]] = dict,
         code_for: CodeFor | None = None,
+        batch_reads: BatchReads | None = None,
     ) -> None:
         self._settings = settings
         self._contacts = contacts
         self._outcomes = outcomes
+        self._batch_reads = batch_reads or SeparateReads(outcomes, contacts)
         self._schedule = schedule
         self._budget = budget
         self._log = log
         self._counts = counts
         self._clock = clock
+        self._campaign_runs = campaign_runs
         self._dead_letters = dead_letters  # None: a malformed request fails until the redrive policy parks it
         self._set_aside = SetAside(
             settings=settings,
@@ -113,7 +128,6 @@ class RequestSender:
             held=held,
             queue=queue,
             schedule=schedule,
-            campaign_runs=campaign_runs,
             log=log,
             clock=clock,
         )
@@ -140,7 +154,6 @@ class RequestSender:
             contacts=contacts,
             outcomes=outcomes,
             budget=budget,
-            campaign_runs=campaign_runs,
             ledger=ledger,
             log=log,
             clock=clock,
@@ -149,7 +162,7 @@ class RequestSender:
 
     # -- a batch --------------------------------------------------------------------------------
     def start(self, records: Sequence[QueuedRequest], *, remaining_seconds: float) -> Batch:
-        """The batch's budget, outcomes and contacts, in one read each; raises when they cannot be read."""
+        """The batch's budget, then its outcomes and contacts (read together); raises when they cannot be read."""
         now = self._clock.now()
         batch = Batch(deadline=now + remaining_seconds, budget=self._budget.state(now))
         requests = []
@@ -159,9 +172,10 @@ class RequestSender:
             except InvalidSendRequest:
                 continue  # left to plan(), which parks it
         if requests:
-            found = self._outcomes.get_many(request.idempotency_key for request in requests)
+            found, batch.contacts = self._batch_reads.read(
+                (request.idempotency_key for request in requests), (request.destination for request in requests)
+            )
             batch.outcomes = {request.idempotency_key: found.get(request.idempotency_key) for request in requests}
-            batch.contacts = self._contacts.contact_states(request.destination for request in requests)
         return batch
 
     def reads_failed(self, records: Sequence[QueuedRequest], error: Exception) -> list[str]:
@@ -220,10 +234,31 @@ class RequestSender:
         return failed
 
     def finish(self, batch: Batch) -> None:
-        """Writes the batch's counts, once."""
+        """Writes the batch's counts once: its metrics, and each campaign run's counters in one write a run."""
+        for (campaign_id, run_id), counters in batch.campaign_counts.items():
+            self._add_run_counts(campaign_id, run_id, counters)
+        batch.campaign_counts.clear()
         for name, value in batch.counts.items():
             self._counts.count(name, value)
         batch.counts.clear()
+
+    def _add_run_counts(self, campaign_id: str, run_id: str, counters: Mapping[str, int]) -> None:
+        """Adds the batch's counters to the run, trying a few times. A write that still fails loses them
+        from the run's report only (each request's outcome is recorded): logged, never raised, as the
+        batch's sends are done and its records must not be retried for a report."""
+        for attempt in range(1, RUN_COUNT_ATTEMPTS + 1):
+            try:
+                self._campaign_runs.add_counts(campaign_id, run_id, dict(counters))
+                return
+            except Exception as error:
+                if attempt == RUN_COUNT_ATTEMPTS:
+                    self._log.warning(
+                        "campaign run counts not added; the requests' outcomes are recorded",
+                        campaign_id=campaign_id,
+                        run_id=run_id,
+                        counts=dict(counters),
+                        reason=failure_reason(error),
+                    )
 
     # -- malformed requests ---------------------------------------------------------------------
     def _park(self, record: QueuedRequest, reason: str) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from two_way_sms.adapters.conversations import Stored
+from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.request_outcomes import RequestOutcome
 from two_way_sms.adapters.send_claims import Existing
 from two_way_sms.adapters.sms import OutgoingText, SendResult
@@ -77,6 +78,14 @@ class Contacts(Consent, Protocol):
     ) -> bool: ...
 
 
+class BatchReads(Protocol):
+    """A batch's outcomes and contact states, read together (``adapters.send_batch_reads.SendBatchReads``)."""
+
+    def read(
+        self, keys: Iterable[str], numbers: Iterable[str]
+    ) -> tuple[dict[str, RequestOutcome], dict[str, ContactState]]: ...
+
+
 class Outcomes(Protocol):
     """What became of each request (``adapters.request_outcomes.RequestOutcomes``)."""
 
@@ -102,6 +111,24 @@ class Claims(Protocol):
     def claim(self, key: str, *, now: float, until: float) -> Existing | None: ...
 
     def finish(self, key: str, *, claimed_at: float, result: dict[str, Any] | None) -> bool: ...
+
+
+class SeparateReads:
+    """``BatchReads`` from the two ports, one read each (where nothing reads both at once)."""
+
+    def __init__(self, outcomes: Outcomes, contacts: Contacts) -> None:
+        self._outcomes, self._contacts = outcomes, contacts
+
+    def read(
+        self, keys: Iterable[str], numbers: Iterable[str]
+    ) -> tuple[dict[str, RequestOutcome], dict[str, ContactState]]:
+        return self._outcomes.get_many(keys), self._contacts.contact_states(numbers)
+
+
+class SentRecords(Protocol):
+    """A sent text's claim, outcome and ledger entry in one write (``adapters.sent_records.SentRecords``)."""
+
+    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool: ...
 
 
 class Sms(Protocol):

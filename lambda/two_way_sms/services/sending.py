@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from two_way_sms.adapters.batch_failures import failure_reason
+from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.request_outcomes import REFUSED, SENT, UNKNOWN
 from two_way_sms.adapters.send_claims import DONE, SENDING
 from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
 from two_way_sms.outbound.budget import SPEND_LIMIT_ERROR
 from two_way_sms.outbound.policy import OPTED_OUT, PRICE_ABOVE_MAX, REJECTED, SenderSettings
 from two_way_sms.outbound.request import SendRequest
-from two_way_sms.services.sender_ports import Claims, Clock, Log, Sms
+from two_way_sms.services.sender_ports import Claims, Clock, Log, SentRecords, Sms
 
 # Completing a claim is worth a few more tries (after botocore's own): a claim left behind
 # reads as a send whose outcome was lost, so a text that surely did not go would never be sent.
@@ -47,6 +48,17 @@ class Send:
     body: str
     parts: int
     message_type: str
+    # Nothing to record between the send and its outcome (no conversation, no promotional count):
+    # the claim's completion, the outcome and the ledger entry can be one write.
+    records_with_claim: bool = False
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A send's result; ``recorded``: its outcome SENT and ledger entry were written with the claim."""
+
+    result: dict[str, Any]
+    recorded: bool = False
 
 
 def send_context(request: SendRequest) -> dict[str, str]:
@@ -57,17 +69,43 @@ def send_context(request: SendRequest) -> dict[str, str]:
     return context
 
 
+def sent_text(
+    request: SendRequest, origination: str, result: dict[str, Any], *, message_type: str, parts: int
+) -> SentText:
+    """The ledger's entry for ``request``, sent with ``result`` (a SENT one) by the sender."""
+    return SentText(
+        message_id=result["message_id"],
+        destination=request.destination,
+        origination=origination,
+        context=send_context(request),
+        sent_at_ms=int(float(result["at"]) * 1000),
+        message_type=message_type,
+        estimated_parts=parts,
+        sent_by="sender",
+    )
+
+
 class OnceOnlySender:
     """Sends through ``gateway`` from the settings' identity, claiming each send in ``claims`` first."""
 
-    def __init__(self, *, claims: Claims, gateway: Sms, settings: SenderSettings, clock: Clock, log: Log) -> None:
+    def __init__(
+        self,
+        *,
+        claims: Claims,
+        gateway: Sms,
+        settings: SenderSettings,
+        clock: Clock,
+        log: Log,
+        records: SentRecords | None = None,
+    ) -> None:
         self._claims = claims
+        self._records = records  # None: the claim, the outcome and the ledger are always written one by one
         self._gateway = gateway
         self._settings = settings
         self._clock = clock
         self._log = log
 
-    def deliver(self, send: Send, *, deadline: float) -> dict[str, Any]:
+    def deliver(self, send: Send, *, deadline: float) -> Delivered:
         """The send's result; ``deadline`` is the invocation's (a claim held past it is a lost outcome).
 
         Raises ``RetryableSendError`` and ``AccountSpendLimitReached`` (surely not sent: the claim
@@ -78,11 +116,11 @@ class OnceOnlySender:
         existing = self._claims.claim(key, now=now, until=max(deadline, now))
         if existing is not None:
             if existing.status == DONE and existing.result is not None:
-                return existing.result
+                return Delivered(existing.result)
             if existing.status == SENDING and now < existing.until:
                 raise SendInFlight(key)
             self._log.warning("send outcome unknown: its claim outlived its invocation; not sent again")
-            return self._finish(key, now, {"status": UNKNOWN, "at": now}, claimed=False)
+            return Delivered(self._finish(key, now, {"status": UNKNOWN, "at": now}, claimed=False))
         try:
             result = self._gateway.send(
                 OutgoingText(
@@ -100,26 +138,43 @@ class OnceOnlySender:
             raise
         except SendOutcomeUnknown as error:
             self._log.warning("send outcome unknown: its answer was lost; not sent again", code=str(error))
-            return self._finish(key, now, {"status": UNKNOWN, "at": self._clock.now()})
+            return Delivered(self._finish(key, now, {"status": UNKNOWN, "at": self._clock.now()}))
         except SendRejected as error:  # (PriceAboveMax is one: the price is above MaxPrice)
             if (error.code, error.reason) == SPEND_LIMIT_ERROR:
                 self._finish_claim(key, now, None)
                 raise AccountSpendLimitReached(error.reason) from error
             reason = PRICE_ABOVE_MAX if isinstance(error, PriceAboveMax) else REJECTED
             code = f"{error.code}:{error.reason}" if error.reason else error.code
-            return self._finish(key, now, {"status": REFUSED, "reason": reason, "code": code, "at": self._clock.now()})
+            refused = {"status": REFUSED, "reason": reason, "code": code, "at": self._clock.now()}
+            return Delivered(self._finish(key, now, refused))
         if result.blocked_by_opt_out:
-            return self._finish(
-                key,
-                now,
-                {
-                    "status": REFUSED,
-                    "reason": OPTED_OUT,
-                    "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
-                    "at": self._clock.now(),
-                },
+            blocked = {
+                "status": REFUSED,
+                "reason": OPTED_OUT,
+                "code": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                "at": self._clock.now(),
+            }
+            return Delivered(self._finish(key, now, blocked))
+        sent = {"status": SENT, "message_id": result.message_id, "at": self._clock.now()}
+        if send.records_with_claim and self._records is not None and self._recorded_with_claim(send, now, sent):
+            return Delivered(sent, recorded=True)
+        return Delivered(self._finish(key, now, sent))
+
+    def _recorded_with_claim(self, send: Send, claimed_at: float, result: dict[str, Any]) -> bool:
+        """Completes the claim, records the outcome SENT and the ledger entry in one write. False
+        when that wrote nothing the caller can count on: it then writes them one by one (after a
+        lost answer those writes find theirs done, and the outcome is not counted twice)."""
+        assert self._records is not None
+        entry = sent_text(
+            send.request, self._settings.origination_identity, result, message_type=send.message_type, parts=send.parts
+        )
+        try:
+            return self._records.record(send.request.idempotency_key, claimed_at=claimed_at, result=result, sent=entry)
+        except Exception as error:
+            self._log.warning(
+                "sent text not recorded in one write; recorded one write at a time", reason=failure_reason(error)
             )
-        return self._finish(key, now, {"status": SENT, "message_id": result.message_id, "at": self._clock.now()})
+            return False
 
     def _finish(self, key: str, claimed_at: float, result: dict[str, Any], *, claimed: bool = True) -> dict[str, Any]:
         """Keeps the send's result with its claim. A failed write is logged, not raised: the claim left

@@ -1,0 +1,66 @@
+"""A text just sent, recorded in one transaction: its claim completed, its outcome SENT, its ledger entry.
+
+Three writes the sender made one after another (``send_claims``, ``request_outcomes``,
+``ledger``) become one ``TransactWriteItems``: one request instead of three, each item
+keeping its own condition (the claim still ours, the outcome not SENT already; the ledger
+entry never lowers a status a delivery event stored). Either all three are written or none
+is, so the sender's order (the outcome SENT last) still holds. A refused condition writes
+nothing and answers False; the caller then writes them one by one, as before.
+
+A transaction writes each item at twice the capacity of a plain write: the same bill as
+the three writes it replaces, for a third of the round trips.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from two_way_sms.adapters.ledger import SentText, sent_update
+from two_way_sms.adapters.request_outcomes import DEFAULT_RETENTION_DAYS, SENT, outcome_put
+from two_way_sms.adapters.send_claims import finish_update
+from two_way_sms.instants import utc_moment
+
+
+class SentRecords:
+    def __init__(
+        self,
+        outbound_table: Any,
+        ledger_table: Any,
+        *,
+        ledger_retention_days: int,
+        outcome_retention_days: int = DEFAULT_RETENTION_DAYS,
+    ) -> None:
+        self._outbound = outbound_table  # boto3 DynamoDB Table resources
+        self._ledger = ledger_table
+        self._client = outbound_table.meta.client  # the resource's client takes Python types too
+        self._ledger_retention_seconds = ledger_retention_days * 86400
+        self._outcome_retention_seconds = outcome_retention_days * 86400
+
+    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool:
+        """Completes the claim made at ``claimed_at`` with ``result`` (a SENT one), records the outcome
+        SENT and the ledger's entry ``sent``, all or nothing. False when a condition refused it: the
+        claim is no longer ours or the outcome is SENT already (nothing written)."""
+        outcome = outcome_put(
+            key,
+            SENT,
+            message_id=result["message_id"],
+            at=utc_moment(float(result["at"])),
+            retention_seconds=self._outcome_retention_seconds,
+        )
+        items = [
+            {"Update": {"TableName": self._outbound.name, **finish_update(key, claimed_at=claimed_at, result=result)}},
+            {"Put": {"TableName": self._outbound.name, **outcome}},
+            {"Update": {"TableName": self._ledger.name, **sent_update(sent, self._ledger_retention_seconds)}},
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException" and (
+                "ConditionalCheckFailed" in reasons
+            ):
+                return False
+            raise
+        return True
