@@ -20,7 +20,8 @@ memory on simulated time), with every AWS call taking its latency on a virtual c
 
 The result is exact for the model and the same on every machine and run: no wall-clock reading
 enters a figure, and the one random draw (the jitter of the throttle backoff) is seeded. Per
-number type: a burst of one-part TRANSACTIONAL texts, all queued at once; texts per second from
+number type: a burst of one-part TRANSACTIONAL texts, all queued at once (and on the short
+code, a burst of PROMOTIONAL texts to contacts who opted in); texts per second from
 the first send to the last send's share of a second; the MPS ratio; AWS calls per text; the
 critical path per text (the latency one invocation waits per text it sends).
 
@@ -30,6 +31,7 @@ critical path per text (the latency one invocation waits per text it sends).
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -82,6 +84,7 @@ class NumberCase:
     label: str  # the number types this row stands for
     mps: float
     note: str = ""
+    message_type: str = "TRANSACTIONAL"  # PROMOTIONAL: to contacts who opted in, each counted on its recipient
 
 
 def number_cases() -> list[NumberCase]:
@@ -100,6 +103,12 @@ def number_cases() -> list[NumberCase]:
             "one identity at the summed MPS (the config's mps for a pool); the emulator does not spread it",
         ),
         NumberCase("SHORT_CODE", pacing.DEFAULT_MPS["SHORT_CODE"], "an existing short code (config mps: 100)"),
+        NumberCase(
+            "PROMOTIONAL on the SHORT_CODE",
+            pacing.DEFAULT_MPS["SHORT_CODE"],
+            "to contacts who opted in (read with the batch): each text also counted on its recipient's recent sends",
+            message_type="PROMOTIONAL",
+        ),
     ]
 
 
@@ -322,6 +331,8 @@ def run_burst(case: NumberCase, texts: int, concurrency: int, batch_size: int, t
     began = time.perf_counter()
     with latent_sender(case.mps, clock, model, concurrency) as (sender, latency):
         for body in send_requests(texts, "burst", (1,)):
+            if case.message_type != "TRANSACTIONAL":
+                body = _opted_in(sender, body, case.message_type)
             sender.queue.put(body)
         drain(sender, latency, batch_size, timeout)
         sent = sender.emulator.sent
@@ -349,6 +360,15 @@ def run_burst(case: NumberCase, texts: int, concurrency: int, batch_size: int, t
             conditional_check_failures=latency.conditional_check_failures,
             wall=time.perf_counter() - began,
         )
+
+
+def _opted_in(sender: EmulatedSender, body: str, message_type: str) -> str:
+    """``body`` as a ``message_type`` request, its destination opted in beforehand (off the meter)."""
+    request = {**json.loads(body), "messageType": message_type}
+    sender.dynamodb.Table("contacts").put_item(
+        Item={"phone_number": request["destination"], "record": "PROFILE", "opt_in_at": "2026-01-05T12:00:00+00:00"}
+    )
+    return json.dumps(request)
 
 
 def run_bursts(shape: StackShape | None = None) -> list[Burst]:
@@ -387,7 +407,8 @@ def print_sender_throughput(bursts: list[Burst] | None = None) -> list[Burst]:
         f"    Latency model: {model.describe()}.\n"
         f"    From the synthesized default stack: {first.concurrency} batches at once (OutboundSender "
         f"MaximumConcurrency, sized from the MPS: {sizes}), {first.batch_size} texts a batch (BatchSize).\n"
-        "    One-part TRANSACTIONAL texts, all queued at once; one SQS ReceiveMessage before each invocation."
+        "    One-part TRANSACTIONAL texts (the last row PROMOTIONAL), all queued at once; one SQS ReceiveMessage\n"
+        "    before each invocation."
     )
     print(
         f"    {'number type':<31} {'MPS':>4} {'texts':>6} {'texts/s':>8} {'ratio':>6} {'calls/text':>10} "

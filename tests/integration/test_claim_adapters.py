@@ -9,11 +9,14 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
+from two_way_sms.adapters.contacts import ContactsTable
 from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.reply_log import LAYOUT_KEY, ReplyLogTable, legacy_replies_until
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, SendClaims
 from two_way_sms.adapters.sent_records import SentRecords
+from two_way_sms.outbound.contact_state import PromotionalCount
+from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.reply_log import KEEP_SECONDS, ReplyKind, Status, claimed, finished
 from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
 
@@ -196,7 +199,9 @@ def test_finishing_a_claim_someone_else_took_writes_nothing(dynamodb):
 
 # -- a sent text's records in one write ----------------------------------------------------------------
 def sent_records(dynamodb) -> SentRecords:
-    return SentRecords(dynamodb.Table("outbound"), dynamodb.Table("ledger"), ledger_retention_days=30)
+    return SentRecords(
+        dynamodb.Table("outbound"), dynamodb.Table("ledger"), dynamodb.Table("contacts"), ledger_retention_days=30
+    )
 
 
 def sender_sent(message_id: str) -> SentText:
@@ -239,3 +244,48 @@ def test_a_sent_texts_one_write_never_replaces_a_sent_outcome(dynamodb):
     result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
     assert records.record("req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1")) is False
     assert outcomes.get("req-1").message_id == "m-0" and claims.read("req-1").status == SENDING
+
+
+def promotional(dynamodb, key: str = "spring:r1:x") -> PromotionalCount:
+    """A promotional count on top of what a batch read of NUMBER finds now."""
+    [read] = ContactsTable(dynamodb.Table("contacts")).contact_states([NUMBER]).values()
+    return PromotionalCount(NUMBER, key, CampaignRef("spring", "r1"), "campaign:spring", read)
+
+
+def test_a_promotional_text_is_counted_on_its_recipient_in_the_same_request_as_its_outcome(dynamodb):
+    claims, records, contacts = (
+        SendClaims(dynamodb.Table("outbound")),
+        sent_records(dynamodb),
+        ContactsTable(dynamodb.Table("contacts")),
+    )
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert records.record(
+        "req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"), promotional=promotional(dynamodb)
+    )
+
+    state = contacts.contact_state(NUMBER)
+    assert set(state.recent_promotional) == {"spring:r1:x"} and state.campaign_sends == {"spring/r1": 1}
+    assert state.promotional_subjects == {"spring:r1:x": "campaign:spring"} and state.promotional_version == 1
+    assert RequestOutcomes(dynamodb.Table("outbound")).get("req-1").status == "SENT"
+
+
+def test_a_promotional_count_read_before_another_send_counted_writes_nothing(dynamodb):
+    claims, records, contacts = (
+        SendClaims(dynamodb.Table("outbound")),
+        sent_records(dynamodb),
+        ContactsTable(dynamodb.Table("contacts")),
+    )
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    stale = promotional(dynamodb)
+    contacts.record_promotional_send(NUMBER, "other", None, datetime.fromtimestamp(NOW, timezone.utc))
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert records.record("req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"), promotional=stale) is False
+
+    assert set(contacts.contact_state(NUMBER).recent_promotional) == {"other"}
+    assert claims.read("req-1").status == SENDING and RequestOutcomes(dynamodb.Table("outbound")).get("req-1") is None
+    # the writes one by one that follow count it on top of the other send
+    assert contacts.record_promotional_send(NUMBER, "spring:r1:x", None, datetime.fromtimestamp(NOW, timezone.utc))
+    assert set(contacts.contact_state(NUMBER).recent_promotional) == {"other", "spring:r1:x"}

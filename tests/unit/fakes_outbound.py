@@ -25,7 +25,7 @@ from two_way_sms.adapters.sms import OutgoingText, SendResult
 from two_way_sms.conversations.engine import Conversation
 from two_way_sms.conversations.flows import Flow
 from two_way_sms.outbound.budget import SpendBudget
-from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.contact_state import ContactState, PromotionalCount
 from two_way_sms.outbound.limits import promotional_subject
 from two_way_sms.outbound.policy import SenderSettings
 from two_way_sms.outbound.request import CampaignRef, SendRequest
@@ -216,12 +216,27 @@ class MemorySentRecords:
     It fails with the claims' ``finish_failures`` (the transaction holds the completion), without
     using them up: the writes one by one that follow meet them."""
 
-    def __init__(self, claims: MemoryClaims, outcomes: MemoryOutcomes, ledger: MemoryLedger) -> None:
-        self.claims, self.outcomes, self.ledger = claims, outcomes, ledger
+    def __init__(
+        self,
+        claims: MemoryClaims,
+        outcomes: MemoryOutcomes,
+        ledger: MemoryLedger,
+        contacts: MemoryContacts | None = None,
+    ) -> None:
+        self.claims, self.outcomes, self.ledger, self.contacts = claims, outcomes, ledger, contacts
         self.writes = 0
         self.answers_lost = 0  # the next writes that succeed but raise
+        self.promotional_conflicts = 0  # transactions refused: the recent sends moved since the batch read them
 
-    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool:
+    def record(
+        self,
+        key: str,
+        *,
+        claimed_at: float,
+        result: dict[str, Any],
+        sent: SentText,
+        promotional: PromotionalCount | None = None,
+    ) -> bool:
         if self.claims.finish_failures or self.outcomes.fail_records or self.ledger.failures:
             raise RuntimeError("TransactionCanceledException: ThrottlingError")
         claim, previous = self.claims.items.get(key), self.outcomes.items.get(key)
@@ -229,7 +244,19 @@ class MemorySentRecords:
             return False
         if previous is not None and previous.status == SENT:
             return False
+        if promotional is not None:
+            if self.contacts is None:
+                return False
+            if self.contacts.states.get(promotional.number, ContactState()) != promotional.read:
+                self.promotional_conflicts += 1
+                return False
         self.writes += 1
+        if promotional is not None and promotional.key not in promotional.read.recent_promotional:
+            assert self.contacts is not None
+            at = datetime.fromtimestamp(float(result["at"]), timezone.utc)
+            self.contacts.record_promotional_send(
+                promotional.number, promotional.key, promotional.campaign, at, subject=promotional.subject
+            )
         self.claims.items[key] = Existing(DONE, claim.until, result, claim.at)
         at = datetime.fromtimestamp(float(result["at"]), timezone.utc).isoformat()
         self.outcomes.items[key] = RequestOutcome(key, SENT, at, None, result["message_id"])
@@ -410,7 +437,7 @@ class OutboundWorld:
     code_for: Any = None
 
     def __post_init__(self) -> None:
-        self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger)
+        self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger, self.contacts)
 
     def sender(self) -> RequestSender:
         return RequestSender(

@@ -150,13 +150,34 @@ def test_a_transactional_text_is_recorded_with_its_claim_in_one_write(world):
     assert world.counts.totals()["OutboundSent"] == 1
 
 
-def test_a_promotional_text_is_recorded_one_write_at_a_time_its_outcome_last(world):
+def test_a_promotional_text_is_counted_on_its_recipient_in_the_same_write_as_its_outcome(world):
     world.contacts.states[SEATTLE] = ContactState(opted_in=True)
 
     run_batch(world.sender(), promo("p-1"))
 
-    assert world.records.writes == 0 and outcome(world, "p-1") == ("SENT", None) and len(world.ledger.sent) == 1
-    assert [key for _, key, _, _ in world.contacts.promotional] == ["p-1"]  # counted before its outcome
+    assert world.records.writes == 1 and outcome(world, "p-1") == ("SENT", None) and len(world.ledger.sent) == 1
+    assert [key for _, key, _, _ in world.contacts.promotional] == ["p-1"]
+
+
+def test_a_second_promotional_text_to_one_recipient_in_a_batch_is_counted_on_top_of_the_first(world):
+    world.contacts.states[SEATTLE] = ContactState(opted_in=True)
+
+    run_batch(world.sender(), promo("p-1"), promo("p-2"))
+
+    assert world.sms.calls == 2 and world.records.writes == 1 and world.records.promotional_conflicts == 1
+    assert [outcome(world, key) for key in ("p-1", "p-2")] == [("SENT", None)] * 2
+    assert [key for _, key, _, _ in world.contacts.promotional] == ["p-1", "p-2"]  # the second one write at a time
+    assert set(world.contacts.states[SEATTLE].recent_promotional) == {"p-1", "p-2"}
+
+
+def test_a_promotional_text_whose_one_write_failed_is_counted_once_with_its_outcome_last(world):
+    world.contacts.states[SEATTLE] = ContactState(opted_in=True)
+    world.records.answers_lost = 1  # written, but the answer lost: the writes one by one find theirs done
+
+    run_batch(world.sender(), promo("p-1"))
+
+    assert world.sms.calls == 1 and outcome(world, "p-1") == ("SENT", None)
+    assert set(world.contacts.states[SEATTLE].recent_promotional) == {"p-1"}
 
 
 def test_a_lost_answer_of_the_one_write_neither_texts_again_nor_records_twice(world):

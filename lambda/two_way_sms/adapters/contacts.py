@@ -165,42 +165,16 @@ class ContactsTable:
 
         ``subject`` (``limits.promotional_subject``) defaults to the campaign's; a send with
         neither is stored without one and counts against every subject."""
-        sent_at = at.timestamp()
-        subject = subject or promotional_subject(campaign, None)
         for _ in range(_MAX_ATTEMPTS):
             item = self._table.get_item(
                 Key={"phone_number": number, "record": PROMOTIONAL_SENDS}, ConsistentRead=True
             ).get("Item")
-            item = item or {}
-            recent = {k: float(v) for k, v in item.get("recent", {}).items()}
-            if key in recent:
+            state = _contact_state({PROMOTIONAL_SENDS: item} if item else {})
+            put = promotional_sends_put(number, state, key, campaign, at, subject=subject)
+            if put is None:
                 return False  # a retry of a send already counted
-            recent = prune({**recent, key: sent_at}, at)
-            subjects = {k: str(v) for k, v in item.get("subjects", {}).items() if k in recent}
-            if subject is not None:
-                subjects[key] = subject
-            campaigns = {k: int(v) for k, v in item.get("campaigns", {}).items()}
-            last_sent = {k: float(v) for k, v in item.get("campaign_last_sent", {}).items()}
-            if campaign is not None:
-                campaigns[campaign.run_key] = campaigns.get(campaign.run_key, 0) + 1
-                last_sent[campaign.run_key] = sent_at
-            last_sent = prune(last_sent, at)  # a run with no send for 7 days is over: forget its count
-            campaigns = {run: count for run, count in campaigns.items() if run in last_sent}
-            version = item.get("version")
             try:
-                self._table.put_item(
-                    Item={
-                        "phone_number": number,
-                        "record": PROMOTIONAL_SENDS,
-                        "recent": _numbers(recent),
-                        "subjects": subjects,
-                        "campaigns": campaigns,
-                        "campaign_last_sent": _numbers(last_sent),
-                        "version": int(version or 0) + 1,
-                        "expires_at": int(max(recent.values(), default=sent_at)) + RETENTION_SECONDS,
-                    },
-                    **_expected_version(version),
-                )
+                self._table.put_item(**put)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
@@ -294,4 +268,51 @@ def _contact_state(items: Mapping[str, Mapping[str, Any]]) -> ContactState:
         recent_promotional={key: float(at) for key, at in sends.get("recent", {}).items()},
         campaign_sends={run: int(count) for run, count in sends.get("campaigns", {}).items()},
         promotional_subjects={key: str(subject) for key, subject in sends.get("subjects", {}).items()},
+        campaign_last_sent={run: float(at) for run, at in sends.get("campaign_last_sent", {}).items()},
+        promotional_version=int(sends["version"]) if "version" in sends else None,
     )
+
+
+def promotional_sends_put(
+    number: str,
+    state: ContactState,
+    key: str,
+    campaign: CampaignRef | None,
+    at: datetime,
+    *,
+    subject: str | None = None,
+) -> dict[str, Any] | None:
+    """The conditional ``PutItem`` (its keyword arguments) that counts one promotional text (``key``)
+    sent at ``at`` on top of ``state`` (as read, at its ``promotional_version``), pruning entries
+    older than 7 days; None when ``state`` counts ``key`` already.
+
+    ``subject`` (``limits.promotional_subject``) defaults to the campaign's; a send with
+    neither is stored without one and counts against every subject."""
+    if key in state.recent_promotional:
+        return None
+    sent_at = at.timestamp()
+    subject = subject or promotional_subject(campaign, None)
+    recent = prune({**state.recent_promotional, key: sent_at}, at)
+    subjects = {k: v for k, v in state.promotional_subjects.items() if k in recent}
+    if subject is not None:
+        subjects[key] = subject
+    campaigns, last_sent = dict(state.campaign_sends), dict(state.campaign_last_sent)
+    if campaign is not None:
+        campaigns[campaign.run_key] = campaigns.get(campaign.run_key, 0) + 1
+        last_sent[campaign.run_key] = sent_at
+    last_sent = prune(last_sent, at)  # a run with no send for 7 days is over: forget its count
+    campaigns = {run: count for run, count in campaigns.items() if run in last_sent}
+    version = state.promotional_version
+    return {
+        "Item": {
+            "phone_number": number,
+            "record": PROMOTIONAL_SENDS,
+            "recent": _numbers(recent),
+            "subjects": subjects,
+            "campaigns": campaigns,
+            "campaign_last_sent": _numbers(last_sent),
+            "version": (version or 0) + 1,
+            "expires_at": int(max(recent.values(), default=sent_at)) + RETENTION_SECONDS,
+        },
+        **_expected_version(version),
+    }

@@ -1,14 +1,17 @@
-"""A text just sent, recorded in one transaction: its claim completed, its outcome SENT, its ledger entry.
+"""A text just sent, recorded in one transaction: its claim completed, its outcome SENT, its ledger
+entry and, for a promotional text, its count on the recipient's recent sends.
 
-Three writes the sender made one after another (``send_claims``, ``request_outcomes``,
-``ledger``) become one ``TransactWriteItems``: one request instead of three, each item
-keeping its own condition (the claim still ours, the outcome not SENT already; the ledger
-entry never lowers a status a delivery event stored). Either all three are written or none
-is, so the sender's order (the outcome SENT last) still holds. A refused condition writes
-nothing and answers False; the caller then writes them one by one, as before.
+The writes the sender made one after another (``send_claims``, ``request_outcomes``,
+``ledger``, ``contacts``) become one ``TransactWriteItems``: one request instead of three
+(five with the promotional count's read and write), each item keeping its own condition
+(the claim still ours, the outcome not SENT already, the recent sends at the version the
+batch read; the ledger entry never lowers a status a delivery event stored). Either all are
+written or none is, so the sender's order (the outcome SENT last) still holds. A refused
+condition writes nothing and answers False; the caller then writes them one by one, as
+before (another send to the same number in the same batch is one such refusal).
 
 A transaction writes each item at twice the capacity of a plain write: the same bill as
-the three writes it replaces, for a third of the round trips.
+the writes it replaces, for a third of the round trips.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from two_way_sms.adapters.contacts import promotional_sends_put
 from two_way_sms.adapters.ledger import SentText, sent_update
 from two_way_sms.adapters.request_outcomes import DEFAULT_RETENTION_DAYS, SENT, outcome_put
 from two_way_sms.adapters.send_claims import finish_update
 from two_way_sms.instants import utc_moment
+from two_way_sms.outbound.contact_state import PromotionalCount
 
 
 class SentRecords:
@@ -28,20 +33,33 @@ class SentRecords:
         self,
         outbound_table: Any,
         ledger_table: Any,
+        contacts_table: Any = None,
         *,
         ledger_retention_days: int,
         outcome_retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._outbound = outbound_table  # boto3 DynamoDB Table resources
         self._ledger = ledger_table
+        self._contacts = contacts_table  # None: promotional texts are recorded one write at a time
         self._client = outbound_table.meta.client  # the resource's client takes Python types too
         self._ledger_retention_seconds = ledger_retention_days * 86400
         self._outcome_retention_seconds = outcome_retention_days * 86400
 
-    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool:
+    def record(
+        self,
+        key: str,
+        *,
+        claimed_at: float,
+        result: dict[str, Any],
+        sent: SentText,
+        promotional: PromotionalCount | None = None,
+    ) -> bool:
         """Completes the claim made at ``claimed_at`` with ``result`` (a SENT one), records the outcome
-        SENT and the ledger's entry ``sent``, all or nothing. False when a condition refused it: the
-        claim is no longer ours or the outcome is SENT already (nothing written)."""
+        SENT, the ledger's entry ``sent`` and the ``promotional`` count, all or nothing. False when a
+        condition refused it, or there is no contacts table for the count (nothing written): the claim
+        is no longer ours, the outcome is SENT already, or the recent sends moved since read."""
+        if promotional is not None and self._contacts is None:
+            return False
         outcome = outcome_put(
             key,
             SENT,
@@ -54,6 +72,17 @@ class SentRecords:
             {"Put": {"TableName": self._outbound.name, **outcome}},
             {"Update": {"TableName": self._ledger.name, **sent_update(sent, self._ledger_retention_seconds)}},
         ]
+        if promotional is not None:
+            count = promotional_sends_put(
+                promotional.number,
+                promotional.read,
+                promotional.key,
+                promotional.campaign,
+                utc_moment(float(result["at"])),
+                subject=promotional.subject,
+            )
+            if count is not None:  # None: the read counts it already (a retry of a counted send)
+                items.append({"Put": {"TableName": self._contacts.name, **count}})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:

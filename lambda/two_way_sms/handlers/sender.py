@@ -83,7 +83,9 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
             settings=settings.sender,
             clock=clock,
             log=logger,
-            records=SentRecords(outbound, ledger_table, ledger_retention_days=settings.ledger_retention_days),
+            records=SentRecords(
+                outbound, ledger_table, contacts_table, ledger_retention_days=settings.ledger_retention_days
+            ),
         ),
         schedule=ThroughputSchedule(outbound),
         held=held,

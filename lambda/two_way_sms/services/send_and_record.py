@@ -2,7 +2,8 @@
 
 After ``SendTextMessage`` accepted a text: the conversation it opens is stored, the ledger
 and the contact's promotional sends are written, and the outcome is recorded ``SENT`` last
-(so a failure before it retries the bookkeeping, never the text). A refusal is recorded
+(so a failure before it retries the bookkeeping, never the text); without a conversation
+all of it is one transaction with the claim's completion (``adapters.sent_records``). A refusal is recorded
 with its reason; an opt-out the number's list knew better is learnt. A throttle, a send in
 flight elsewhere or the account's spend limit set the request aside (``send_holds``).
 """
@@ -18,6 +19,7 @@ from two_way_sms.adapters.sms import RetryableSendError
 from two_way_sms.conversations.engine import Conversation, sent_at
 from two_way_sms.instants import utc_moment
 from two_way_sms.outbound.budget import ACCOUNT_SPEND_LIMIT
+from two_way_sms.outbound.contact_state import PromotionalCount
 from two_way_sms.outbound.limits import promotional_subject
 from two_way_sms.outbound.policy import OPTED_OUT, SenderSettings
 from two_way_sms.outbound.request import PROMOTIONAL
@@ -71,12 +73,14 @@ class SendAndRecord:
     def send(self, batch: Batch, item: PlannedSend) -> None:
         request, plan = item.request, item.plan
         assert plan.body is not None  # a SEND plan carries its final text
-        # A conversation to store or a promotional send to count goes between the send and its
-        # outcome: those sends record their outcome on its own, last.
-        records_with_claim = item.conversation is None and item.message_type != PROMOTIONAL
+        # A conversation to store goes between the send and its outcome: those sends record their
+        # outcome on its own, last. A promotional count goes in the same write as the outcome.
+        promotional = self._promotional_count(batch, item)
+        records_with_claim = item.conversation is None and (item.message_type != PROMOTIONAL or promotional is not None)
         try:
             delivered = self._sender.deliver(
-                Send(request, plan.body, plan.parts, item.message_type, records_with_claim), deadline=batch.deadline
+                Send(request, plan.body, plan.parts, item.message_type, records_with_claim, promotional),
+                deadline=batch.deadline,
             )
         except RetryableSendError as error:
             self._set_aside.back_off(batch, request, plan.parts, error)
@@ -91,6 +95,17 @@ class SendAndRecord:
             return
         self._set_aside.sent()
         self._record_result(batch, item, delivered)
+
+    @staticmethod
+    def _promotional_count(batch: Batch, item: PlannedSend) -> PromotionalCount | None:
+        """A promotional text's count on top of what its batch read of the recipient (None when the
+        batch read nothing of it: the count is then read and written on its own)."""
+        request = item.request
+        read = batch.contacts.get(request.destination)
+        if item.message_type != PROMOTIONAL or read is None:
+            return None
+        subject = promotional_subject(request.campaign, request.template_id)
+        return PromotionalCount(request.destination, request.idempotency_key, request.campaign, subject, read)
 
     def _record_result(self, batch: Batch, item: PlannedSend, delivered: Delivered) -> None:
         result = delivered.result

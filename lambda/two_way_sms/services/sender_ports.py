@@ -19,7 +19,7 @@ from two_way_sms.adapters.request_outcomes import RequestOutcome
 from two_way_sms.adapters.send_claims import Existing
 from two_way_sms.adapters.sms import OutgoingText, SendResult
 from two_way_sms.conversations.engine import Conversation
-from two_way_sms.outbound.contact_state import ContactState
+from two_way_sms.outbound.contact_state import ContactState, PromotionalCount
 from two_way_sms.outbound.request import CampaignRef, SendRequest
 from two_way_sms.pacing import Booking, Wanted
 from two_way_sms.services.shared_ports import Consent
@@ -126,9 +126,18 @@ class SeparateReads:
 
 
 class SentRecords(Protocol):
-    """A sent text's claim, outcome and ledger entry in one write (``adapters.sent_records.SentRecords``)."""
+    """A sent text's claim, outcome, ledger entry and promotional count in one write
+    (``adapters.sent_records.SentRecords``)."""
 
-    def record(self, key: str, *, claimed_at: float, result: dict[str, Any], sent: SentText) -> bool: ...
+    def record(
+        self,
+        key: str,
+        *,
+        claimed_at: float,
+        result: dict[str, Any],
+        sent: SentText,
+        promotional: PromotionalCount | None = None,
+    ) -> bool: ...
 
 
 class Sms(Protocol):

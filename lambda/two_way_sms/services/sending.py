@@ -22,6 +22,7 @@ from two_way_sms.adapters.request_outcomes import REFUSED, SENT, UNKNOWN
 from two_way_sms.adapters.send_claims import DONE, SENDING
 from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
 from two_way_sms.outbound.budget import SPEND_LIMIT_ERROR
+from two_way_sms.outbound.contact_state import PromotionalCount
 from two_way_sms.outbound.policy import OPTED_OUT, PRICE_ABOVE_MAX, REJECTED, SenderSettings
 from two_way_sms.outbound.request import SendRequest
 from two_way_sms.services.sender_ports import Claims, Clock, Log, SentRecords, Sms
@@ -48,9 +49,10 @@ class Send:
     body: str
     parts: int
     message_type: str
-    # Nothing to record between the send and its outcome (no conversation, no promotional count):
-    # the claim's completion, the outcome and the ledger entry can be one write.
+    # Nothing to record between the send and its outcome but a promotional count (no conversation
+    # to store): the claim's completion, the outcome, the ledger entry and the count can be one write.
     records_with_claim: bool = False
+    promotional: PromotionalCount | None = None  # a promotional text's count, on top of its batch's read
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,13 @@ class OnceOnlySender:
             send.request, self._settings.origination_identity, result, message_type=send.message_type, parts=send.parts
         )
         try:
-            return self._records.record(send.request.idempotency_key, claimed_at=claimed_at, result=result, sent=entry)
+            return self._records.record(
+                send.request.idempotency_key,
+                claimed_at=claimed_at,
+                result=result,
+                sent=entry,
+                promotional=send.promotional,
+            )
         except Exception as error:
             self._log.warning(
                 "sent text not recorded in one write; recorded one write at a time", reason=failure_reason(error)
