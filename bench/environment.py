@@ -30,7 +30,11 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
+from two_way_sms_local import moto_transactions  # noqa: E402
 from two_way_sms_local.emulation import SAMPLES as FIXTURES  # noqa: E402  (the sample payloads)
+
+# moto backs up whole tables before each transaction; the senders' bursts make thousands of them
+moto_transactions.install()
 
 SETTINGS: dict[str, Any] = {
     "help_reply": "Example Clinic: help at +1 206 555 0100. Reply STOP to cancel.",

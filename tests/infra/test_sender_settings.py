@@ -44,6 +44,7 @@ FULL = {
     "FLOWS_DIGEST": "0123456789abcdef",
     "CONVERSATIONS_TABLE": "conversations",
     "CODES_KEY_ID": "key-1",
+    "MAX_RECEIVE_COUNT": "5",
 }
 # Powertools reads these; the construct sets them on every function.
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
@@ -64,6 +65,7 @@ def test_the_optional_settings_are_off_when_unset():
 
     assert settings.budget is None and settings.dead_letter_queue_url is None
     assert settings.conversations_table is None and settings.codes_key_id is None
+    assert settings.max_receive_count is None
     assert settings.to_environment() == MINIMAL
 
 
@@ -76,6 +78,7 @@ def test_the_optional_settings_are_off_when_unset():
         ),
         ({"FLOWS_PARAMETER": "/flows"}, "needs all of ['FLOWS_PARAMETER', 'CONVERSATIONS_TABLE']"),
         ({"LEDGER_RETENTION_DAYS": "a year"}, "LEDGER_RETENTION_DAYS 'a year' must be a whole number"),
+        ({"MAX_RECEIVE_COUNT": "five"}, "MAX_RECEIVE_COUNT 'five' must be a whole number"),
         ({"SENDER_SETTINGS": "{}"}, "SENDER_SETTINGS are invalid"),
         (
             {"SENDER_SETTINGS": json.dumps({"origination_identity": IDENTITY, "mps": 0})},

@@ -435,6 +435,7 @@ class OutboundWorld:
     conversations: MemoryConversations | None = None
     flows: dict[str, Flow] = field(default_factory=dict)
     code_for: Any = None
+    max_receive_count: int | None = 5
 
     def __post_init__(self) -> None:
         self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger, self.contacts)
@@ -466,4 +467,5 @@ class OutboundWorld:
             conversations=self.conversations,
             flows=lambda: self.flows,
             code_for=self.code_for,
+            max_receive_count=self.max_receive_count,
         )

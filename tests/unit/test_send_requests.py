@@ -39,9 +39,9 @@ def promo(key: str, destination: str = SEATTLE, **fields: Any) -> str:
     return request(key, destination, "PROMOTIONAL", body="Spring sale", **fields)
 
 
-def run_batch(sender: RequestSender, *bodies: str, remaining: float = 30.0) -> list[str]:
+def run_batch(sender: RequestSender, *bodies: str, remaining: float = 30.0, receives: int = 1) -> list[str]:
     """One invocation as the handler runs it (a record whose plan raises fails); the failed record ids."""
-    records = [QueuedRequest(f"m-{n}", body, "1") for n, body in enumerate(bodies)]
+    records = [QueuedRequest(f"m-{n}", body, str(receives)) for n, body in enumerate(bodies)]
     batch = sender.start(records, remaining_seconds=remaining)
     failed = []
     try:
@@ -450,6 +450,37 @@ def test_a_schedule_that_cannot_be_booked_fails_every_planned_record(world):
         world.log.messages("ERROR")
         == ["record failed: its slot could not be booked; it goes back to its queue and is retried"] * 2
     )
+
+
+@pytest.mark.parametrize(
+    "fault, what",
+    [
+        ("schedule", "record failed: its slot could not be booked"),
+        ("ledger", "send failed"),
+        ("queue", "could not defer the request"),
+    ],
+)
+def test_a_record_failing_on_its_last_receive_is_logged_as_going_to_the_dead_letter_queue(world, fault, what):
+    world.schedule.fail = fault == "schedule"
+    world.ledger.failures = 9 if fault == "ledger" else 0
+    world.queue.failing = fault == "queue"
+
+    assert run_batch(world.sender(), request("s-1"), remaining=4.0 if fault == "queue" else 30.0, receives=5) == ["m-0"]
+
+    [(_, message, fields)] = [line for line in world.log.lines if line[0] == "ERROR"]
+    assert message == f"{what}; it was its last receive: it goes to the dead-letter queue"
+    assert (fields["sqs_message_id"], fields["receive_count"]) == ("m-0", 5)
+
+
+def test_a_batch_whose_reads_failed_names_each_record_and_its_receive(world):
+    records = [QueuedRequest("m-0", request("r-1"), "2"), QueuedRequest("m-1", request("r-2"), "5")]
+
+    assert world.sender().reads_failed(records, RuntimeError("throttled")) == ["m-0", "m-1"]
+
+    assert [(message, fields["receive_count"]) for _, message, fields in world.log.lines] == [
+        ("record failed: the batch's reads failed; it goes back to its queue and is retried", 2),
+        ("record failed: the batch's reads failed; it was its last receive: it goes to the dead-letter queue", 5),
+    ]
 
 
 def test_throttles_back_off_exponentially_in_the_environment_and_pause_the_numbers_schedule(world):

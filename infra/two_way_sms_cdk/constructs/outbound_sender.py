@@ -266,6 +266,7 @@ class OutboundSender(Construct):
             "SENDER_SETTINGS": settings_json,
             "TEMPLATES": templates_json,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,  # malformed requests, with their reason
+            "MAX_RECEIVE_COUNT": str(max_receive_count),  # failure lines say which receive is the last
             **budget_environment,
             **(conversations.sender_environment() if conversations is not None else {}),
         }
@@ -412,9 +413,9 @@ def _budget_environment(monthly_budget_usd: float | None, hard_stop: bool) -> di
 
 
 # Concurrent batches that keep a number fed: one invocation sends a text at most every
-# SEND_SPACING_SECONDS (70 ms: its own slots are booked that far apart, just above the
-# 62 ms critical path per text bench/sender_throughput.py measures with DynamoDB 5 ms and
-# SendTextMessage 40 ms), and spends about a tenth of its time receiving and booking
+# SEND_SPACING_SECONDS (70 ms: its own slots are booked that far apart, above the 52 ms
+# critical path per text bench/sender_throughput.py measures with DynamoDB 5 ms and
+# SendTextMessage 40 ms, a margin for slower calls), and spends about a tenth of its time receiving and booking
 # batches, so ceil(mps x 0.07 / 0.9) at once hold the MPS; at least 2 (SQS's least), at
 # most 1,000 (SQS's maximum concurrency).
 BUSY_SHARE = 0.9

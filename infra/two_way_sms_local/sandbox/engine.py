@@ -38,6 +38,7 @@ from two_way_sms.handlers.wiring import AwsClients
 from two_way_sms.outbound.request import InvalidSendRequest
 from two_way_sms.pacing import DEFAULT_MPS
 from two_way_sms.phone import InvalidPhoneNumber, to_e164
+from two_way_sms_local import moto_transactions
 from two_way_sms_local.sandbox.clock import SandboxClock, moto_reads
 from two_way_sms_local.sandbox.contract import (
     CarrierOutcome,
@@ -127,6 +128,7 @@ class Sandbox:
         self.inbound_texts: list[InboundText] = []
         self.destinations: dict[str, str] = {}  # idempotency key -> destination, from the requests queued
         self._ids = itertools.count(1)
+        moto_transactions.install()  # a campaign's thousands of transactions stay linear in the table's size
         self._mock = mock_aws()
         self._time = moto_reads(self.clock)
         self._closed = False

@@ -43,6 +43,7 @@ from two_way_sms.services.sending import OnceOnlySender
 from two_way_sms.settings.sender import SenderFunctionSettings
 
 SPEND_CACHE_SECONDS = 30.0  # how long one read of the month's spend serves the batches after it
+RECEIVES = "ApproximateReceiveCount"  # an SQS record attribute: how often the record was received
 
 logger = Logger()
 metrics = Metrics()
@@ -110,13 +111,21 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
         flows=flows.flows,
         code_for=OneUseCodes(clients.kms, settings.codes_key_id).code_for if settings.codes_key_id else None,
         batch_reads=SendBatchReads(outbound, contacts_table),
+        max_receive_count=settings.max_receive_count,
     )
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> Any:
-        records = [QueuedRequest(r.get("messageId", ""), r.get("body", "")) for r in event.get("Records", [])]
+        records = [
+            QueuedRequest(
+                r.get("messageId", ""),
+                r.get("body", ""),
+                str(r.get("attributes", {}).get("ApproximateReceiveCount", "")),
+            )
+            for r in event.get("Records", [])
+        ]
         try:
             batch = requests.start(records, remaining_seconds=context.get_remaining_time_in_millis() / 1000)
         except Exception as error:  # the batch's reads failed: every record is retried, each logged

@@ -34,6 +34,7 @@ class Batch:
     # (campaign id, run id) -> the run's counters this batch moved: one write per run, when the batch is
     # done, not one per text (a campaign's run item is every one of its sends' and would run hot).
     campaign_counts: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    receives: dict[str, int] = field(default_factory=dict)  # record id -> its SQS receive count, when known
 
     def count_on_run(self, campaign: CampaignRef, counter: str) -> None:
         self.campaign_counts.setdefault((campaign.campaign_id, campaign.run_id), Counter())[counter] += 1

@@ -110,8 +110,10 @@ class RequestSender:
         flows: Callable[[], Mapping[str, Flow]] = dict,
         code_for: CodeFor | None = None,
         batch_reads: BatchReads | None = None,
+        max_receive_count: int | None = None,
     ) -> None:
         self._settings = settings
+        self._max_receive_count = max_receive_count  # the queue's: its last receive goes to the dead-letter queue
         self._contacts = contacts
         self._outcomes = outcomes
         self._batch_reads = batch_reads or SeparateReads(outcomes, contacts)
@@ -165,6 +167,7 @@ class RequestSender:
         """The batch's budget, then its outcomes and contacts (read together); raises when they cannot be read."""
         now = self._clock.now()
         batch = Batch(deadline=now + remaining_seconds, budget=self._budget.state(now))
+        batch.receives = {record.record_id: n for record in records if (n := _receives(record)) is not None}
         requests = []
         for record in records:
             try:
@@ -183,8 +186,9 @@ class RequestSender:
         reason = failure_reason(error)
         for record in records:
             self._log.error(
-                "record failed: the batch's reads failed; it goes back to its queue and is retried",
+                f"record failed: the batch's reads failed; {self._what_happens_next(_receives(record))}",
                 sqs_message_id=record.record_id,
+                receive_count=_receives(record),
                 reason=reason,
             )
         return [record.record_id for record in records]
@@ -217,9 +221,11 @@ class RequestSender:
             reason = failure_reason(error)
             for item in planned:
                 if item.record_id not in failed:
+                    receives = batch.receives.get(item.record_id)
                     self._log.error(
-                        "record failed: its slot could not be booked; it goes back to its queue and is retried",
+                        f"record failed: its slot could not be booked; {self._what_happens_next(receives)}",
                         sqs_message_id=item.record_id,
+                        receive_count=receives,
                         reason=reason,
                     )
                     failed.append(item.record_id)
@@ -230,7 +236,7 @@ class RequestSender:
                     self._clock.sleep(at - self._clock.now())  # waits for its own slot: no polling
                     self._sends.send(batch, item)
                 except Exception as error:
-                    self._record_failed(failed, item, "send failed; SQS retries the record", error)
+                    self._record_failed(batch, failed, item, "send failed", error)
         return failed
 
     def finish(self, batch: Batch) -> None:
@@ -306,12 +312,25 @@ class RequestSender:
             try:
                 self._set_aside.defer(batch, item.request, delay_seconds, why=why)
             except Exception as error:
-                self._record_failed(failed, item, "could not defer the request; SQS retries the record", error)
+                self._record_failed(batch, failed, item, "could not defer the request", error)
 
-    def _record_failed(self, failed: list[str], item: PlannedSend, message: str, error: Exception) -> None:
-        """Fails the item's record (SQS retries it), with one log line that says why; called in its ``except``."""
-        self._log.exception(message, sqs_message_id=item.record_id, reason=failure_reason(error))
+    def _record_failed(self, batch: Batch, failed: list[str], item: PlannedSend, what: str, error: Exception) -> None:
+        """Fails the item's record (SQS retries it), with one log line that says why and what comes next;
+        called in its ``except``."""
+        receives = batch.receives.get(item.record_id)
+        self._log.exception(
+            f"{what}; {self._what_happens_next(receives)}",
+            sqs_message_id=item.record_id,
+            receive_count=receives,
+            reason=failure_reason(error),
+        )
         failed.append(item.record_id)
+
+    def _what_happens_next(self, receives: int | None) -> str:
+        """What becomes of a failed record: retried, or on its last receive, dead-lettered."""
+        if self._max_receive_count is not None and receives is not None and receives >= self._max_receive_count:
+            return "it was its last receive: it goes to the dead-letter queue"
+        return "it goes back to its queue and is retried"
 
     @contextmanager
     def _request_keys(self, request: SendRequest) -> Iterator[None]:
@@ -324,3 +343,8 @@ class RequestSender:
             yield
         finally:
             self._log.remove_keys(["idempotency_key", "destination"])
+
+
+def _receives(record: QueuedRequest) -> int | None:
+    """The record's SQS receive count, when the event carried it."""
+    return int(record.receive_count) if record.receive_count.isdigit() else None

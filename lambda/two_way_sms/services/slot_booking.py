@@ -37,11 +37,12 @@ class PlannedSend:
 # - a slot at the booking's ``now`` is sent after the booking's own read and write (and a
 #   re-read after a lost race) too: the schedules are booked from this long after ``now``;
 BOOKING_LEAD_SECONDS = 0.05
-# - one invocation sends its batch one text after another, about 62 ms a text with the
-#   benchmark's latencies (bench/sender_throughput.py: DynamoDB 22 ms + SendTextMessage 40 ms),
-#   so slots booked closer than that (a second's parts a millisecond apart) are sent later and
-#   later, into the next second's window: a batch's own slots are at least this far apart (the
-#   other invocations' slots fill the gaps).
+# - one invocation sends its batch one text after another, about 52 ms a text with the
+#   benchmark's latencies (bench/sender_throughput.py: DynamoDB 12 ms + SendTextMessage 40 ms;
+#   62 ms when a text's records were three writes), so slots booked closer than that (a
+#   second's parts a millisecond apart) are sent later and later, into the next second's
+#   window: a batch's own slots are at least this far apart (the other invocations' slots fill
+#   the gaps).
 SEND_SPACING_SECONDS = 0.07
 
 # (the send, the slot it could have, the schedule's key): put it back on the queue

@@ -44,6 +44,7 @@ OPTIONAL = (
     "FLOWS_DIGEST",
     "CONVERSATIONS_TABLE",
     "CODES_KEY_ID",
+    "MAX_RECEIVE_COUNT",
 )
 
 
@@ -67,6 +68,7 @@ class SenderFunctionSettings:
     flows_digest: str | None = None
     conversations_table: str | None = None
     codes_key_id: str | None = None
+    max_receive_count: int | None = None  # the queue's redrive: failure lines say which receive is the last
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> SenderFunctionSettings:
@@ -101,6 +103,9 @@ class SenderFunctionSettings:
             flows_digest=value["FLOWS_DIGEST"],
             conversations_table=value["CONVERSATIONS_TABLE"],
             codes_key_id=value["CODES_KEY_ID"],
+            max_receive_count=_whole(value["MAX_RECEIVE_COUNT"], "MAX_RECEIVE_COUNT")
+            if value["MAX_RECEIVE_COUNT"]
+            else None,
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -119,6 +124,7 @@ class SenderFunctionSettings:
             "FLOWS_DIGEST": self.flows_digest,
             "CONVERSATIONS_TABLE": self.conversations_table,
             "CODES_KEY_ID": self.codes_key_id,
+            "MAX_RECEIVE_COUNT": str(self.max_receive_count) if self.max_receive_count is not None else None,
         }
         return {
             "OUTBOUND_QUEUE_URL": self.outbound_queue_url,
