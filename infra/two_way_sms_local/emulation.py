@@ -290,6 +290,7 @@ def sender_environment(queue_url: str, sender_settings: str, templates: str = "{
         "RELEASE_TARGET_ARN": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:campaigns",
         "SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/scheduler",
         "SCHEDULE_DEAD_LETTER_QUEUE_ARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:schedule-dead-letters",
+        "MAX_RECEIVE_COUNT": "5",  # OutboundSender's default redrive
         "POWERTOOLS_SERVICE_NAME": "two-way-sms",
         "POWERTOOLS_METRICS_NAMESPACE": "TwoWaySmsTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
