@@ -359,9 +359,17 @@ class MemoryQueue:
 class MemoryCampaignRuns:
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str], Counter[str]] = {}
+        self.writes = 0
+        self.refusals: list[Exception] = []  # the next writes fail with these, writing nothing
+        self.answers_lost: list[Exception] = []  # the next writes that succeed fail with these
 
     def add_counts(self, campaign_id: str, run_id: str, counts: Mapping[str, int], chunk: str | None = None) -> bool:
+        self.writes += 1
+        if self.refusals:
+            raise self.refusals.pop(0)
         self.counts.setdefault((campaign_id, run_id), Counter()).update(counts)
+        if self.answers_lost:
+            raise self.answers_lost.pop(0)
         return True
 
 

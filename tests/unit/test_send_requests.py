@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.unit.fakes_outbound import NOON_IN_SEATTLE, OUR_NUMBER, MemoryConversations, OutboundWorld
 from two_way_sms import pacing
@@ -414,6 +415,36 @@ def test_a_campaign_with_its_own_mps_is_booked_on_its_schedule_first(world):
     times = [entry["sent_at_ms"] / 1000 for entry in world.ledger.sent]
     assert all(b - a >= 1 - 1e-3 for a, b in zip(times, times[1:]))
     assert world.campaign_runs.counts[("spring", "r1")] == {"sent": 4}
+    assert world.campaign_runs.writes == 1  # once for the batch, not once a text
+
+
+def spring_batch(world: OutboundWorld) -> None:
+    campaign = {"campaignId": "spring", "runId": "r1"}
+    run_batch(
+        world.sender(),
+        *[request(f"spring:r1:{n}", destination=f"+1206555{n:04d}", campaign=campaign) for n in range(3)],
+    )
+
+
+def test_a_run_count_write_throttled_is_tried_again_and_counted_once(world):
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+    world.campaign_runs.refusals = [throttled, throttled]
+
+    spring_batch(world)
+
+    assert world.campaign_runs.counts[("spring", "r1")] == {"sent": 3} and world.campaign_runs.writes == 3
+
+
+def test_a_run_count_write_whose_answer_was_lost_is_not_tried_again_so_never_counted_twice(world):
+    world.campaign_runs.answers_lost = [ReadTimeoutError(endpoint_url="https://dynamodb.example")]
+
+    spring_batch(world)
+
+    assert world.campaign_runs.counts[("spring", "r1")] == {"sent": 3} and world.campaign_runs.writes == 1
+    assert "campaign run counts not added (or their answer lost); the requests' outcomes are recorded" in (
+        world.log.messages("WARNING")
+    )
+    assert [outcome(world, f"spring:r1:{n}") for n in range(3)] == [("SENT", None)] * 3
 
 
 def test_a_schedule_booked_beyond_the_horizon_defers_until_the_slot_is_near(world):

@@ -38,6 +38,20 @@ def error_code(error: BaseException) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
+# DynamoDB refuses these before applying anything: a write that failed with one surely did not happen.
+REFUSED_BEFORE_WRITING = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+def surely_not_written(error: BaseException) -> bool:
+    """True when a failed write surely did not happen (throttled, or no connection was made), so trying
+    it again cannot apply it twice; False when it may have (a lost answer, a server error)."""
+    from botocore.exceptions import ConnectionError as EndpointUnreachable  # not HTTPClientError: sent
+
+    return error_code(error) in REFUSED_BEFORE_WRITING or isinstance(error, EndpointUnreachable)
+
+
 def record_identity(record: Any) -> dict[str, Any]:
     """The log keys that name a record: ``sqs_message_id`` (and its receive count) or ``sequence_number``."""
     if record is None:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from two_way_sms import metric_names
-from two_way_sms.adapters.batch_failures import failure_reason, mask_numbers
+from two_way_sms.adapters.batch_failures import failure_reason, mask_numbers, surely_not_written
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS
 from two_way_sms.conversations.engine import CodeFor
 from two_way_sms.conversations.flows import Flow
@@ -257,14 +257,17 @@ class RequestSender:
                 self._campaign_runs.add_counts(campaign_id, run_id, dict(counters))
                 return
             except Exception as error:
-                if attempt == RUN_COUNT_ATTEMPTS:
+                # Tried again only when it surely did not write: counts are added, not set, so a write
+                # whose answer was lost would be counted twice.
+                if attempt == RUN_COUNT_ATTEMPTS or not surely_not_written(error):
                     self._log.warning(
-                        "campaign run counts not added; the requests' outcomes are recorded",
+                        "campaign run counts not added (or their answer lost); the requests' outcomes are recorded",
                         campaign_id=campaign_id,
                         run_id=run_id,
                         counts=dict(counters),
                         reason=failure_reason(error),
                     )
+                    return
 
     # -- malformed requests ---------------------------------------------------------------------
     def _park(self, record: QueuedRequest, reason: str) -> None:
