@@ -315,3 +315,17 @@ def test_invalid_input_exits_2_with_one_line_before_any_aws_call(operate, argv, 
     err = one_error_line(*operate.operate(*argv))
     assert message in err
     assert operate.sessions == 0 and operate.stack_reads == 0
+
+
+def test_campaigns_list_adds_the_counts_of_shards_still_reading(operate):
+    runs = CampaignRuns(operate.outbound)
+    runs.start("autumn", "r1", datetime(2026, 12, 1, 15, tzinfo=timezone.utc))
+    runs.plan_shards("autumn", "r1", 2)
+    runs.add_counts("autumn", "r1", {"queued": 300, "sent": 250}, shard=0)
+    runs.finish_shard("autumn", "r1", 0, 2, datetime(2026, 12, 1, 15, 5, tzinfo=timezone.utc))  # folded in
+    runs.add_counts("autumn", "r1", {"queued": 120, "sent": 100}, shard=1)  # still reading
+
+    code, out, _ = operate.operate("campaigns", "list")
+
+    assert code == 0 and "autumn  run r1  RUNNING" in out and "queued 420  sent 350" in out
+    assert runs.read("autumn", "r1").queued == 420  # the same figures as one run's report

@@ -196,13 +196,23 @@ def run_report(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
 
 # -- list, status, cancel -------------------------------------------------------------------------------
 def list_campaigns(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
-    from two_way_sms.adapters.campaign_runs import report_from_item
+    from two_way_sms.adapters.campaign_runs import report_from_item, shard_of, with_shards_still_reading
 
     table = aws.table(args.table, "OutboundTableName")
     group = args.schedule_group or aws.output("ScheduleGroupName")
+    items = list(_scan_runs(table))
+    shards: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (pk, run id) -> its shards' items
+    for item in items:
+        if (shard := shard_of(item["sk"])) is not None:
+            shards.setdefault((item["pk"], shard[0]), []).append(item)
     runs = [
-        report_from_item(item["pk"].removeprefix("CAMPAIGN#"), item["sk"].removeprefix("RUN#"), item)
-        for item in _scan_runs(table)
+        report_from_item(
+            item["pk"].removeprefix("CAMPAIGN#"),
+            run_id,
+            with_shards_still_reading(item, shards.get((item["pk"], run_id), [])),
+        )
+        for item in items
+        if item["sk"].startswith("RUN#") and (run_id := item["sk"].removeprefix("RUN#"))
     ]
     runs.sort(key=lambda report: (report.started_at or "", report.campaign_id, report.run_id))
     scheduled = [s for s in _campaign_schedules(aws.client("scheduler"), group) if s["continuation"] is None]
@@ -291,9 +301,10 @@ def _reasons(counts: Any) -> str:
 
 
 def _scan_runs(table: Any) -> Iterator[dict[str, Any]]:
+    """Every campaign run's item, and the items of runs' shards (their counters until each shard is done)."""
     arguments: dict[str, Any] = {
-        "FilterExpression": "begins_with(pk, :campaign) AND begins_with(sk, :run)",
-        "ExpressionAttributeValues": {":campaign": "CAMPAIGN#", ":run": "RUN#"},
+        "FilterExpression": "begins_with(pk, :campaign) AND (begins_with(sk, :run) OR begins_with(sk, :shard))",
+        "ExpressionAttributeValues": {":campaign": "CAMPAIGN#", ":run": "RUN#", ":shard": "SHARD#"},
     }
     while True:
         page = table.scan(**arguments)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from two_way_sms.adapters.campaign_runs import shard_of, with_shards_still_reading
 from two_way_sms.encoding import analyse
 from two_way_sms_local.sandbox.clock import iso
 from two_way_sms_local.sandbox.contract import (
@@ -294,15 +295,26 @@ def _campaigns(sandbox: Sandbox) -> list[CampaignView]:
     table = sandbox.tables.get("outbound")
     if table is None:
         return []
+    items = [item for item in scan(table) if str(item.get("pk", "")).startswith("CAMPAIGN#")]
+    shards: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (pk, run id) -> its shards' items
+    for item in items:
+        if (shard := shard_of(str(item.get("sk", "")))) is not None:
+            shards.setdefault((item["pk"], shard[0]), []).append(item)
     views = []
-    for item in scan(table):
-        if not (str(item.get("pk", "")).startswith("CAMPAIGN#") and str(item.get("sk", "")).startswith("RUN#")):
+    for item in items:
+        if not str(item.get("sk", "")).startswith("RUN#"):
             continue
-        counts = {k: int(v) for k, v in item.items() if isinstance(v, Decimal) and k not in ("version",)}
+        run_id = str(item["sk"]).removeprefix("RUN#")
+        merged = with_shards_still_reading(item, shards.get((item["pk"], run_id), []))  # a run read in shards
+        counts = {
+            k: int(v)
+            for k, v in merged.items()
+            if isinstance(v, (Decimal, int)) and not isinstance(v, bool) and k not in ("version",)
+        }
         views.append(
             CampaignView(
                 campaign_id=str(item["pk"]).removeprefix("CAMPAIGN#"),
-                run_id=str(item["sk"]).removeprefix("RUN#"),
+                run_id=run_id,
                 status=str(item.get("status", "")),
                 counts=counts,
             )

@@ -29,7 +29,7 @@ events handler) rely on their own exactly-once point instead (an outcome written
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -339,14 +339,9 @@ class CampaignRuns:
         """The report of a run item: with the counters of its shards still reading, when it has shards."""
         if not item.get("shards"):
             return report_from_item(campaign_id, run_id, item)
-        done = {int(index) for index in item.get("done_shards") or ()}
-        merged = dict(item)
-        for shard in self._shard_items(campaign_id, run_id):
-            if int(shard["sk"].rsplit("#", 1)[1]) in done:
-                continue  # already added to the run item
-            for name, value in counters(shard).items():
-                merged[name] = int(merged.get(name, 0)) + value
-        return report_from_item(campaign_id, run_id, merged)
+        return report_from_item(
+            campaign_id, run_id, with_shards_still_reading(item, self._shard_items(campaign_id, run_id))
+        )
 
     def _shard_items(self, campaign_id: str, run_id: str) -> list[dict[str, Any]]:
         arguments: dict[str, Any] = {
@@ -367,6 +362,26 @@ class CampaignRuns:
             if "LastEvaluatedKey" not in response:
                 return found
             arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def with_shards_still_reading(item: Mapping[str, Any], shards: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The run ``item`` with the counters of its ``shards`` (their items) it has not folded in yet."""
+    done = {int(index) for index in item.get("done_shards") or ()}
+    merged = dict(item)
+    for shard in shards:
+        if int(shard["sk"].rsplit("#", 1)[1]) in done:
+            continue  # already added to the run item
+        for name, value in counters(shard).items():
+            merged[name] = int(merged.get(name, 0)) + value
+    return merged
+
+
+def shard_of(sk: str) -> tuple[str, int] | None:
+    """(run id, shard index) of a shard item's sort key; None for any other item."""
+    if not sk.startswith(SHARD_PREFIX):
+        return None
+    run_id, _, index = sk.removeprefix(SHARD_PREFIX).rpartition("#")
+    return (run_id, int(index)) if run_id and _SHARD_INDEX.fullmatch(index) else None
 
 
 def report_from_item(campaign_id: str, run_id: str, item: Mapping[str, Any]) -> CampaignReport:
