@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.test_campaigns import (
+    GROUP,
     NOON_EASTERN,
     TimedContext,
     campaign_world,
@@ -107,6 +108,21 @@ def test_retried_and_duplicated_shard_invocations_count_nothing_twice(world):
     assert report.status == QUEUED_ALL and report.queued == len(numbers)
     assert report.skipped_total == 2 and report.shards_done == 4
     assert {r.destination for r in world.queued()} == set(numbers)  # the sender sends each key once
+
+
+def test_a_late_retry_of_the_first_invocation_schedules_no_shard_that_started(world):
+    numbers, _ = _scene(world)
+    world.run(_campaign(), RUN)
+    events = _shard_events(world)
+    world.invoke(events["campaign-spring-sale-r1-s1-0"])  # done
+    world.invoke(events["campaign-spring-sale-r1-s2-0"], TimedContext(remaining_ms=[1_000]))  # reading on
+    for ran in ("campaign-spring-sale-r1-s1-0", "campaign-spring-sale-r1-s2-0"):
+        world.scheduler.delete_schedule(Name=ran, GroupName=GROUP)  # a one-time schedule goes once it ran
+
+    world.run(_campaign(), RUN)  # the first invocation, retried late
+
+    # s3 still waits for its first run; s2 goes on from its continuation; neither s1 nor s2 starts again
+    assert sorted(_shard_events(world)) == ["campaign-spring-sale-r1-s2-1", "campaign-spring-sale-r1-s3-0"]
 
 
 def test_a_shard_that_runs_low_on_time_continues_itself_from_its_next_row(world):

@@ -132,8 +132,13 @@ class MemoryRuns:
             done.add(chunk)
         return True
 
-    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None:
-        self._item(campaign_id, run_id).setdefault("shards", shards)
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> frozenset[int]:
+        item = self._item(campaign_id, run_id)
+        item.setdefault("shards", shards)
+        return frozenset(item.get("started_shards", set()) | item.get("done_shards", set()))
+
+    def start_shard(self, campaign_id: str, run_id: str, shard: int) -> None:
+        self._item(campaign_id, run_id).setdefault("started_shards", set()).add(shard)
 
     def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool:
         item = self._item(campaign_id, run_id)

@@ -230,12 +230,25 @@ class CampaignRuns:
             return False  # this chunk was counted by an earlier attempt
         return True
 
-    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None:
-        """Notes that the run's audience is read in ``shards`` shards (a repeat changes nothing)."""
-        self._table.update_item(
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> frozenset[int]:
+        """Notes that the run's audience is read in ``shards`` shards (a repeat changes nothing); the
+        shards whose workers started already (a retried first invocation must not start them again)."""
+        run = self._table.update_item(
             Key=run_key(campaign_id, run_id),
             UpdateExpression="SET shards = if_not_exists(shards, :shards)",
             ExpressionAttributeValues={":shards": shards},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return frozenset(
+            int(index) for index in (run.get("started_shards") or set()) | (run.get("done_shards") or set())
+        )
+
+    def start_shard(self, campaign_id: str, run_id: str, shard: int) -> None:
+        """Notes that a worker began reading ``shard`` (a repeat changes nothing)."""
+        self._table.update_item(
+            Key=run_key(campaign_id, run_id),
+            UpdateExpression="ADD started_shards :shard",
+            ExpressionAttributeValues={":shard": {shard}},
         )
 
     def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool:

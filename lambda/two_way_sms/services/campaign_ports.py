@@ -7,6 +7,7 @@ the outbound queue and the run's counters are ports other use cases take too (``
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -55,7 +56,9 @@ class Runs(CampaignCounters, Protocol):
         shard: int | None = None,
     ) -> bool: ...
 
-    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> None: ...
+    def plan_shards(self, campaign_id: str, run_id: str, shards: int) -> AbstractSet[int]: ...
+
+    def start_shard(self, campaign_id: str, run_id: str, shard: int) -> None: ...
 
     def finish_shard(self, campaign_id: str, run_id: str, shard: int, shards: int, at: datetime) -> bool: ...
 

@@ -205,6 +205,8 @@ class CampaignRunner:
             template_lacks_opt_out_instruction=lacks_opt_out,
         )
         shard = command.shard
+        if shard is not None and command.continuation == 0 and command.cursor is None:
+            self._runs.start_shard(campaign.campaign_id, run_id, shard.index)
         if shard is None and command.cursor is None:
             if lacks_opt_out and promotional:
                 self._telemetry.warning(
@@ -270,9 +272,12 @@ class CampaignRunner:
         shards = planned_shards(self._audience, campaign.audience)
         if len(shards) <= 1:
             return None
-        self._runs.plan_shards(campaign.campaign_id, run_id, len(shards))
-        for shard in shards[1:]:  # each named by its shard: a retried first invocation schedules none twice
-            self._continue_campaign(campaign, run_id, None, 0, self_arn, shard=shard)
+        started = self._runs.plan_shards(campaign.campaign_id, run_id, len(shards))
+        # Each is named by its shard, so a retry cannot schedule one twice while it waits; a shard
+        # that started (its schedule ran and was deleted) is not scheduled again by a late retry.
+        for shard in shards[1:]:
+            if shard.index not in started:
+                self._continue_campaign(campaign, run_id, None, 0, self_arn, shard=shard)
         self._telemetry.info("the audience is read in shards", shards=len(shards))
         self._telemetry.append_keys(shard=0)
         return shards[0]
