@@ -10,8 +10,9 @@ written or none is, so the sender's order (the outcome SENT last) still holds. A
 condition writes nothing and answers False; the caller then writes them one by one, as
 before (another send to the same number in the same batch is one such refusal).
 
-A transaction writes each item at twice the capacity of a plain write: the same bill as
-the writes it replaces, for a third of the round trips.
+A transaction bills each item at twice a plain write's capacity: on demand, about $0.002 more
+per 1,000 texts than the separate writes (3 write units a text more; 4 with a promotional
+count), for a third of the round trips.
 """
 
 from __future__ import annotations
