@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from two_way_sms.adapters.campaign_runs import shard_of, with_shards_still_reading
+from two_way_sms.adapters.campaign_runs import runs_with_shards_still_reading, shard_of, with_shards_still_reading
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,17 @@ def test_only_the_shards_not_yet_folded_into_the_run_are_added():
 
     assert (merged["queued"], merged["sent"], merged["skipped_OPTED_OUT"]) == (420, 250, 2)
     assert run["queued"] == 300  # the run's item is left as read
+
+
+def test_a_scans_shard_items_are_added_to_their_own_run_only():
+    items = [
+        {"pk": "CAMPAIGN#spring", "sk": "RUN#r1", "queued": Decimal(5)},
+        {"pk": "CAMPAIGN#spring", "sk": "RUN#r1#x", "queued": Decimal(1)},  # another run, its id sharing a prefix
+        {"pk": "CAMPAIGN#spring", "sk": "SHARD#r1#0001", "queued": Decimal(7)},
+        {"pk": "CAMPAIGN#autumn", "sk": "SHARD#r1#0001", "queued": Decimal(100)},  # another campaign's run r1
+        {"pk": "REQUEST#k", "sk": "SEND"},
+    ]
+
+    runs = {(campaign, run): int(item["queued"]) for campaign, run, item in runs_with_shards_still_reading(items)}
+
+    assert runs == {("spring", "r1"): 12, ("spring", "r1#x"): 1}

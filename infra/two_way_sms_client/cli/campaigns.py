@@ -196,24 +196,11 @@ def run_report(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
 
 # -- list, status, cancel -------------------------------------------------------------------------------
 def list_campaigns(args: argparse.Namespace, aws: Aws, out: TextIO) -> int:
-    from two_way_sms.adapters.campaign_runs import report_from_item, shard_of, with_shards_still_reading
+    from two_way_sms.adapters.campaign_runs import report_from_item, runs_with_shards_still_reading
 
     table = aws.table(args.table, "OutboundTableName")
     group = args.schedule_group or aws.output("ScheduleGroupName")
-    items = list(_scan_runs(table))
-    shards: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (pk, run id) -> its shards' items
-    for item in items:
-        if (shard := shard_of(item["sk"])) is not None:
-            shards.setdefault((item["pk"], shard[0]), []).append(item)
-    runs = [
-        report_from_item(
-            item["pk"].removeprefix("CAMPAIGN#"),
-            run_id,
-            with_shards_still_reading(item, shards.get((item["pk"], run_id), [])),
-        )
-        for item in items
-        if item["sk"].startswith("RUN#") and (run_id := item["sk"].removeprefix("RUN#"))
-    ]
+    runs = [report_from_item(*run) for run in runs_with_shards_still_reading(_scan_runs(table))]
     runs.sort(key=lambda report: (report.started_at or "", report.campaign_id, report.run_id))
     scheduled = [s for s in _campaign_schedules(aws.client("scheduler"), group) if s["continuation"] is None]
     data = {"runs": [r.to_dict() for r in runs], "scheduled": scheduled}

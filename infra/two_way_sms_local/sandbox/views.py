@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from two_way_sms.adapters.campaign_runs import shard_of, with_shards_still_reading
+from two_way_sms.adapters.campaign_runs import runs_with_shards_still_reading
 from two_way_sms.encoding import analyse
 from two_way_sms_local.sandbox.clock import iso
 from two_way_sms_local.sandbox.contract import (
@@ -295,17 +295,8 @@ def _campaigns(sandbox: Sandbox) -> list[CampaignView]:
     table = sandbox.tables.get("outbound")
     if table is None:
         return []
-    items = [item for item in scan(table) if str(item.get("pk", "")).startswith("CAMPAIGN#")]
-    shards: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (pk, run id) -> its shards' items
-    for item in items:
-        if (shard := shard_of(str(item.get("sk", "")))) is not None:
-            shards.setdefault((item["pk"], shard[0]), []).append(item)
     views = []
-    for item in items:
-        if not str(item.get("sk", "")).startswith("RUN#"):
-            continue
-        run_id = str(item["sk"]).removeprefix("RUN#")
-        merged = with_shards_still_reading(item, shards.get((item["pk"], run_id), []))  # a run read in shards
+    for campaign_id, run_id, merged in runs_with_shards_still_reading(scan(table)):  # a run read in shards too
         counts = {
             k: int(v)
             for k, v in merged.items()
@@ -313,9 +304,9 @@ def _campaigns(sandbox: Sandbox) -> list[CampaignView]:
         }
         views.append(
             CampaignView(
-                campaign_id=str(item["pk"]).removeprefix("CAMPAIGN#"),
+                campaign_id=campaign_id,
                 run_id=run_id,
-                status=str(item.get("status", "")),
+                status=str(merged.get("status", "")),
                 counts=counts,
             )
         )

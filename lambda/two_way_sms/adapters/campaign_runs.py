@@ -47,6 +47,7 @@ _COUNTER_NAME = re.compile(r"(queued|sent|unknown|delivered|failed|(skipped|refu
 _CHUNK_ID = re.compile(r"[\x21-\x7e]{1,256}")
 ROW_ERRORS_PREFIX = "ROWERRORS#"
 SHARD_PREFIX = "SHARD#"
+CAMPAIGN_PREFIX, RUN_PREFIX = "CAMPAIGN#", "RUN#"  # a run item's keys: pk and sk
 ROW_ERRORS_PER_ITEM = 500  # with reasons cut to MAX_ROW_ERROR_CHARACTERS: well under DynamoDB's 400 KB per item
 MAX_ROW_ERROR_CHARACTERS = 200
 _ROW_ERRORS_REST = re.compile(r"[^#]+#[0-9]+")  # "<chunk id>#<part>" after "ROWERRORS#<run id>#"
@@ -54,7 +55,7 @@ _SHARD_INDEX = re.compile(r"[0-9]+")  # after "SHARD#<run id>#": not another run
 
 
 def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
-    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"RUN#{run_id}"}
+    return {"pk": f"{CAMPAIGN_PREFIX}{campaign_id}", "sk": f"{RUN_PREFIX}{run_id}"}
 
 
 def shard_key(campaign_id: str, run_id: str, index: int) -> dict[str, str]:
@@ -387,6 +388,23 @@ def with_shards_still_reading(item: Mapping[str, Any], shards: Iterable[Mapping[
         for name, value in counters(shard).items():
             merged[name] = int(merged.get(name, 0)) + value
     return merged
+
+
+def runs_with_shards_still_reading(items: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(campaign id, run id, the run's item with its shards still reading added) for each run item
+    among ``items`` (any of the table's items, as a scan finds them: shard items are matched to their run)."""
+    campaigns = [item for item in items if str(item.get("pk", "")).startswith(CAMPAIGN_PREFIX)]
+    shards: dict[tuple[str, str], list[Mapping[str, Any]]] = {}  # (pk, run id) -> its shards' items
+    for item in campaigns:
+        if (shard := shard_of(str(item.get("sk", "")))) is not None:
+            shards.setdefault((item["pk"], shard[0]), []).append(item)
+    runs = []
+    for item in campaigns:
+        if str(item.get("sk", "")).startswith(RUN_PREFIX):
+            pk, run_id = item["pk"], item["sk"].removeprefix(RUN_PREFIX)
+            merged = with_shards_still_reading(item, shards.get((pk, run_id), []))
+            runs.append((pk.removeprefix(CAMPAIGN_PREFIX), run_id, merged))
+    return runs
 
 
 def shard_of(sk: str) -> tuple[str, int] | None:

@@ -122,7 +122,7 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
             QueuedRequest(
                 r.get("messageId", ""),
                 r.get("body", ""),
-                str(r.get("attributes", {}).get("ApproximateReceiveCount", "")),
+                str(r.get("attributes", {}).get(RECEIVES, "")),
             )
             for r in event.get("Records", [])
         ]
