@@ -36,7 +36,8 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	touch $@
 
 # The functions' third-party packages, as arm64 wheels for the Lambda runtime.
-deps: $(VENV)/.installed ## the functions' dependencies layer (arm64 wheels) into ./.build
+# Pyodide (node_modules) compiles their byte-code for the runtime's Python.
+deps: $(VENV)/.installed node_modules/.installed ## the functions' dependencies layer (arm64 wheels) into ./.build
 	$(BIN)/two-way-sms-layer
 
 synth: install ## set up, then synthesize the CloudFormation into cdk.out/ (CONFIG=, STACK=)

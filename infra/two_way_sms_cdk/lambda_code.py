@@ -3,7 +3,8 @@
 Every function runs the runtime package ``two_way_sms`` (its handlers are
 ``two_way_sms.handlers.<name>.handler``): its asset is that package, staged from wherever
 Python imports it (``lambda/`` in the repository, ``site-packages`` once installed), so one
-asset serves every function. The custom resource adds its own folder beside it. The
+asset serves every function. The custom resource adds its own folder beside it. Both ship
+byte-code for the runtime's Python where Pyodide is installed (``lambda_bytecode``). The
 third-party dependencies (``function_requirements.txt``) go in one layer, built once by
 ``make deps`` or ``two-way-sms-layer`` as wheels for the Lambda platform (arm64, the
 runtime's Python); synth itself never touches the network.
@@ -22,7 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 import two_way_sms
-from two_way_sms_cdk import lambda_dependencies
+from two_way_sms_cdk import lambda_bytecode, lambda_dependencies
 
 RUNTIME_PACKAGE_DIR = Path(two_way_sms.__file__).resolve().parent
 CUSTOM_RESOURCES_DIR = Path(__file__).resolve().parent / "custom_resources"
@@ -119,13 +120,34 @@ def custom_resource_code(name: str) -> tuple[lambda_.Code, str]:
 
 @functools.cache
 def _staged(*packages: str) -> Path:
-    """A folder holding copies of ``packages`` (the runtime package, custom resources), once per process.
+    """A folder holding copies of ``packages`` (the runtime package, custom resources), once per process,
+    with their byte-code for the runtime's Python where it can be made (``lambda_bytecode``).
 
     CDK hashes an asset by its files, not its path, so the copy's place does not change the template.
     """
-    folder = Path(tempfile.mkdtemp(prefix="two-way-sms-asset-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    folder = _temporary_folder("two-way-sms-asset-")
+    compiled = _compiled_sources()
     for package in packages:
-        source = RUNTIME_PACKAGE_DIR if package == "two_way_sms" else CUSTOM_RESOURCES_DIR / package
-        shutil.copytree(source, folder / package, ignore=_NOT_CODE)
+        shutil.copytree(compiled / package, folder / package)
+    return folder
+
+
+@functools.cache
+def _compiled_sources() -> Path:
+    """Every package an asset may hold, copied without this machine's byte-code, then compiled once for
+    the runtime (one Pyodide start, a few seconds, serves every asset of the process)."""
+    folder = _temporary_folder("two-way-sms-sources-")
+    shutil.copytree(RUNTIME_PACKAGE_DIR, folder / "two_way_sms", ignore=_NOT_CODE)
+    for resource in sorted(CUSTOM_RESOURCES_DIR.iterdir()):
+        if (resource / "app.py").is_file():
+            shutil.copytree(resource, folder / resource.name, ignore=_NOT_CODE)
+    lambda_bytecode.compile_for_runtime(
+        sorted(child for child in folder.iterdir() if child.is_dir()), lambda_dependencies.LAMBDA_PYTHON_VERSION
+    )
+    return folder
+
+
+def _temporary_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 
+from two_way_sms.adapters.dynamodb_tables import DynamoDbTables
 from two_way_sms.handlers.wiring import AwsClients
 
 REGION = "us-east-1"
@@ -15,7 +16,7 @@ def emulated_clients(*, sms: Any = None, **overrides: Any) -> AwsClients:
     """Clients for the services a function calls, inside ``moto.mock_aws``; ``sms`` is the End User
     Messaging client (the emulator, or a Stubber-wrapped client), ``overrides`` replace any other."""
     made: dict[str, Any] = {
-        "dynamodb": boto3.resource("dynamodb", region_name=REGION),
+        "dynamodb": DynamoDbTables(boto3.client("dynamodb", region_name=REGION)),  # as on Lambda: no resource
         "sms": sms if sms is not None else boto3.client("pinpoint-sms-voice-v2", region_name=REGION),
         **{
             name: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]

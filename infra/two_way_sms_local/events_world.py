@@ -21,6 +21,7 @@ import boto3
 from moto import mock_aws
 
 from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.dynamodb_tables import DynamoDbTables
 from two_way_sms.adapters.ledger import MessageLedger
 from two_way_sms.handlers.wiring import AwsClients
 from two_way_sms.settings.events import EventsSettings
@@ -123,7 +124,7 @@ def events_world(
         if outbound_table:
             create_outbound_table(dynamodb)
         stream = EmulatedStream(boto3.client("kinesis", region_name=REGION))
-        function_dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        function_dynamodb = DynamoDbTables(boto3.client("dynamodb", region_name=REGION))
         if faults is not None:
             faults.attach(function_dynamodb.meta.client)
         clients = emulated_clients(dynamodb=function_dynamodb, sqs=sqs)

@@ -22,6 +22,7 @@ import boto3
 from moto import mock_aws
 
 from two_way_sms import metric_names
+from two_way_sms.adapters.dynamodb_tables import DynamoDbTables
 from two_way_sms.conversations.flows import flows_to_json, parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
 from two_way_sms.conversations.router import Router
@@ -196,7 +197,8 @@ def inbound_world(
         clock = SimulatedClock(START)
         sms = SmsEmulator(clock=clock, mps=1000)
         events = boto3.client("events", region_name=REGION)
-        function_dynamodb = boto3.resource("dynamodb", region_name=REGION)  # the function's own: faults hit it alone
+        # The function's own, as on Lambda (no resource layer): faults hit it alone.
+        function_dynamodb = DynamoDbTables(boto3.client("dynamodb", region_name=REGION))
         faults.attach(function_dynamodb.meta.client)
         faults.attach(events)
         handler = make_handler(

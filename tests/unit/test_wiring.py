@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from two_way_sms.handlers import wiring
 
 
@@ -56,6 +58,16 @@ def test_default_session_clients_are_created_only_when_a_service_is_first_called
     assert clients.sms.upper() == "<PINPOINT-SMS-VOICE-V2>"  # an attribute of the real client
     clients.sms.lower()
     assert created == ["pinpoint-sms-voice-v2"]
+
+
+def test_dynamodb_tables_come_from_a_plain_client_not_boto3s_resource_layer(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(wiring.boto3, "resource", lambda *args, **kwargs: pytest.fail("the resource layer was made"))
+
+    table = wiring.AwsClients.from_default_session().dynamodb.Table("ledger")
+
+    assert table.name == "ledger"
+    assert table.meta.client.meta.service_model.service_name == "dynamodb"
 
 
 def test_a_client_can_have_its_own_botocore_config(monkeypatch):

@@ -34,6 +34,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from two_way_sms.adapters.dynamodb_tables import DynamoDbTables
 from two_way_sms.handlers.wiring import AwsClients
 from two_way_sms.outbound.request import InvalidSendRequest
 from two_way_sms.pacing import DEFAULT_MPS
@@ -196,7 +197,7 @@ class Sandbox:
             )
         # The functions' own clients (the sandbox reads the services through its own).
         clients = AwsClients(
-            dynamodb=boto.resource("dynamodb", region_name=REGION),
+            dynamodb=DynamoDbTables(boto.client("dynamodb", region_name=REGION)),
             sms=None,
             **{name: boto.client(service, region_name=REGION) for name, service in _FUNCTION_CLIENTS.items()},
         )

@@ -7,7 +7,8 @@ environment and creates the clients when the function first runs. Tests call
 ``make_handler`` with the settings and clients they want (a stubbed SMS client, moto's
 DynamoDB) instead of importing the module again.
 
-Cold start: a client is created at its first use, and X-Ray's SDK is imported only by a
+Cold start: a client is created at its first use, DynamoDB's without boto3's resource layer
+(``DynamoDbTables``), and X-Ray's SDK is imported only by a
 function that traces (``FunctionTracer``).
 """
 
@@ -23,6 +24,8 @@ import boto3
 from aws_lambda_powertools import Tracer
 from botocore.config import Config
 
+from two_way_sms.adapters.dynamodb_tables import DynamoDbTables
+
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 Traced = TypeVar("Traced", bound=Callable[..., Any])
 
@@ -31,7 +34,7 @@ Traced = TypeVar("Traced", bound=Callable[..., Any])
 class AwsClients:
     """The boto3 clients the functions use, each created at its first use."""
 
-    dynamodb: Any  # the DynamoDB resource: the table adapters take ``Table`` objects
+    dynamodb: Any  # ``Table(name)`` for the table adapters: a client speaking Python types (DynamoDbTables)
     sms: Any  # pinpoint-sms-voice-v2
     sqs: Any
     events: Any
@@ -50,7 +53,7 @@ class AwsClients:
             raise ValueError(f"no AWS client named {', '.join(unknown)}; the clients are {', '.join(_CLIENTS)}")
         settings = {name: {"config": config} for name, config in configs.items()}  # none: boto3's defaults
         return cls(
-            dynamodb=_Lazy(lambda: boto3.resource("dynamodb", **settings.get("dynamodb", {}))),
+            dynamodb=_Lazy(lambda: DynamoDbTables(boto3.client("dynamodb", **settings.get("dynamodb", {})))),
             **{
                 name: _Lazy(lambda service=service, name=name: boto3.client(service, **settings.get(name, {})))  # type: ignore[misc]
                 for name, service in _CLIENTS.items()
