@@ -69,7 +69,8 @@ def extensions_layer(scope: Construct, construct_id: str, *, directory: str, mod
     winning, and that order is not ours to keep: CDK sorts the layers by construct path under
     ``@aws-cdk/aws-lambda:recognizeLayerVersion`` and keeps them as added without it. So the
     two layers may not ship the same package (which would mix two versions' files anyway): a
-    ``ValueError`` names what to leave out.
+    ``ValueError`` names what to leave out. The layer is a copy of ``directory`` with byte-code for
+    the runtime's Python (``lambda_bytecode``): a module it cannot compile fails the synth, naming it.
     """
     shared = sorted(
         _top_level_names(Path(directory) / "python") & _top_level_names(lambda_dependencies.layer_dir() / "python")
@@ -83,7 +84,7 @@ def extensions_layer(scope: Construct, construct_id: str, *, directory: str, mod
     return lambda_.LayerVersion(
         scope,
         construct_id,
-        code=lambda_.Code.from_asset(directory),
+        code=lambda_.Code.from_asset(str(_compiled_copy(Path(directory).resolve()))),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
         description=f"Your handlers: {module}",
@@ -144,6 +145,15 @@ def _compiled_sources() -> Path:
     lambda_bytecode.compile_for_runtime(
         sorted(child for child in folder.iterdir() if child.is_dir()), lambda_dependencies.LAMBDA_PYTHON_VERSION
     )
+    return folder
+
+
+@functools.cache
+def _compiled_copy(directory: Path) -> Path:
+    """``directory`` copied without this machine's byte-code, then compiled for the runtime."""
+    folder = _temporary_folder("two-way-sms-extensions-") / directory.name
+    shutil.copytree(directory, folder, ignore=_NOT_CODE)
+    lambda_bytecode.compile_for_runtime([folder], lambda_dependencies.LAMBDA_PYTHON_VERSION)
     return folder
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -37,7 +38,7 @@ from tests.infra.synth import (
 )
 from tests.infra.test_logical_ids import STATEFUL_LOGICAL_IDS
 from tests.infra.test_nag import RULE_PACKS
-from two_way_sms_cdk import lambda_dependencies
+from two_way_sms_cdk import lambda_bytecode, lambda_dependencies
 from two_way_sms_cdk.config import load_config
 from two_way_sms_cdk.constructs.policies import added_policies
 from two_way_sms_cdk.lambda_code import extensions_layer
@@ -176,6 +177,31 @@ def test_an_extensions_layer_may_not_ship_a_package_of_the_dependencies_layer(tm
         extensions_layer(stack, "Clashing", directory=str(tmp_path), module="clinic_handlers")
     layer = extensions_layer(stack, "Fixture", directory=str(EXTENSIONS_DIRECTORY), module="clinic_handlers")
     assert isinstance(layer, lambda_.LayerVersion)
+
+
+@pytest.mark.skipif(lambda_bytecode.compiler_version() == "none", reason="Node and Pyodide compile the byte-code")
+def test_an_extensions_layer_ships_byte_code_for_the_runtime_and_leaves_your_folder_as_it_was(tmp_path):
+    (tmp_path / "python" / "clinic_handlers").mkdir(parents=True)
+    (tmp_path / "python" / "clinic_handlers" / "__init__.py").write_text("GREETING = 'hi'\n")
+    app = cdk.App(context=FEATURE_FLAGS, outdir=str(tmp_path / "cdk.out"))
+    extensions_layer(cdk.Stack(app, "Layers"), "Yours", directory=str(tmp_path), module="clinic_handlers")
+
+    assembly = Path(app.synth().directory)
+
+    shipped = sorted(path.relative_to(path.parents[3]) for path in assembly.glob("asset.*/python/*/*/*.pyc"))
+    assert [str(path) for path in shipped] == ["python/clinic_handlers/__pycache__/__init__.cpython-314.pyc"]
+    assert not list((tmp_path / "python").rglob("*.pyc"))
+
+
+@pytest.mark.skipif(lambda_bytecode.compiler_version() == "none", reason="Node and Pyodide compile the byte-code")
+def test_an_extensions_layer_the_runtime_cannot_compile_fails_the_synth_naming_the_module(tmp_path):
+    (tmp_path / "python" / "clinic_handlers").mkdir(parents=True)
+    (tmp_path / "python" / "clinic_handlers" / "__init__.py").write_text("def broken(:\n")
+
+    with pytest.raises(lambda_bytecode.BytecodeError, match=r"clinic_handlers/__init__\.py: SyntaxError"):
+        extensions_layer(
+            cdk.Stack(cdk.App(context=FEATURE_FLAGS), "Layers"), "Yours", directory=str(tmp_path), module="m"
+        )
 
 
 def test_cdk_json_sets_the_flags_cdk_init_writes():
