@@ -294,6 +294,17 @@ def test_sent_is_final(table):
     assert (outcomes.get("k").status, outcomes.get("k").message_id) == ("SENT", "m-1")
 
 
+def test_recording_sent_again_for_the_same_text_says_it_is_this_texts_to_count(table):
+    """The one write of a sent text landed but its answer was lost: the write one at a time that follows
+    finds the text's own outcome, which nobody counted yet (another text's would not be)."""
+    outcomes = RequestOutcomes(table)
+    outcomes.record("k", "SENT", message_id="m-1", at=AT)
+
+    assert outcomes.record("k", "SENT", message_id="m-1", at=AT)
+    assert not outcomes.record("k", "UNKNOWN", reason="ANSWER_LOST", at=AT)
+    assert outcomes.get("k").status == "SENT"
+
+
 # -- SMS gateway (against the emulator) ---------------------------------------------------------
 @pytest.fixture
 def gateway():

@@ -120,3 +120,23 @@ def test_a_campaign_text_whose_answer_was_lost_is_counted_unknown_so_the_run_add
         assert report.to_dict()["unknown"] == 1
     finally:
         built.__exit__(None, None, None)
+
+
+def test_a_campaign_text_whose_one_write_lost_its_answer_is_counted_sent_once(monkeypatch):
+    """The transaction landed and its answer was lost: the writes one at a time that follow find the
+    text's own outcome and count it (before, the run's report missed it)."""
+    faults = FaultInjector()
+    faults.fail_call(SEND_CALLS.index("dynamodb.TransactWriteItems"), "lost")
+    built, harness = harness_with_faults(monkeypatch, faults)
+    try:
+        harness.submit(send_request("spring:r1:0", campaign={"campaignId": "spring", "runId": "r1"}))
+        harness.drain()
+        harness.clock.advance(600)
+        harness.submit(send_request("spring:r1:0", campaign={"campaignId": "spring", "runId": "r1"}))
+        harness.drain()
+
+        report = harness.app.campaign_runs.read("spring", "r1")
+        assert len(harness.sms.sent_to(SEATTLE)) == 1
+        assert (report.sent, report.unknown) == (1, 0)
+    finally:
+        built.__exit__(None, None, None)

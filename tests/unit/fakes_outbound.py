@@ -182,7 +182,8 @@ class MemoryOutcomes:
             raise RuntimeError("the outbound table is unavailable")
         previous = self.items.get(key)
         if previous is not None and previous.status == SENT:
-            return False  # SENT stays the answer
+            # SENT stays the answer; this very text's (a write whose answer was lost) was not counted.
+            return status == SENT and message_id is not None and previous.message_id == message_id
         self.items[key] = RequestOutcome(key, status, at.isoformat(), reason, message_id, code)
         return previous is None or previous.status != status
 

@@ -194,6 +194,20 @@ def test_a_lost_answer_of_the_one_write_neither_texts_again_nor_records_twice(wo
     assert "sent text not recorded in one write; recorded one write at a time" in world.log.messages("WARNING")
 
 
+def test_a_text_whose_one_write_lost_its_answer_is_still_counted_once_on_its_metrics_and_run(world):
+    sender = world.sender()
+    world.records.answers_lost = 1
+    campaign = {"campaignId": "spring", "runId": "r1"}
+
+    run_batch(sender, request("spring:r1:0", campaign=campaign))
+    world.clock.advance(300)
+    run_batch(sender, request("spring:r1:0", campaign=campaign))  # delivered again: nothing more to count
+
+    assert world.sms.calls == 1
+    assert world.counts.totals()["OutboundSent"] == 1 and world.counts.totals()["OutboundPartsSent"] == 1
+    assert world.campaign_runs.counts[("spring", "r1")] == {"sent": 1}
+
+
 def test_a_failure_after_the_send_is_recorded_on_the_retry_without_texting_again(world):
     sender = world.sender()
     world.ledger.failures = 1  # the one write fails, then the ledger's own write: the record fails

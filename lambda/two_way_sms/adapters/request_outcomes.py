@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from two_way_sms.adapters.batch_reads import batch_get
+
+_deserialize = TypeDeserializer().deserialize
 
 HELD = "HELD"
 SENT = "SENT"
@@ -61,14 +64,24 @@ class RequestOutcomes:
         code: str | None = None,
     ) -> bool:
         """Stores the request's outcome; True when its status changed (False: the same status
-        again, or the request was already SENT, which is kept)."""
+        again, or the request was already SENT, which is kept).
+
+        Also True for a SENT outcome found stored with this very ``message_id``: only the write of
+        this text whose answer was lost can have stored it (``SentRecords``), and no one counted it.
+        """
         put = outcome_put(key, status, reason, message_id, at=at, code=code, retention_seconds=self._retention_seconds)
         try:
-            response = self._table.put_item(**put, ReturnValues="ALL_OLD")
+            response = self._table.put_item(
+                **put, ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            return False  # already SENT: that stays the answer
+            # Already SENT: that stays the answer. The refusal carries the stored item (wire format).
+            stored = error.response.get("Item", {}).get("message_id")
+            return (
+                status == SENT and message_id is not None and stored is not None and _deserialize(stored) == message_id
+            )
         return bool(response.get("Attributes", {}).get("status") != status)
 
     def get(self, key: str) -> RequestOutcome | None:
