@@ -10,15 +10,17 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from two_way_sms.adapters.contacts import ContactsTable
+from two_way_sms.adapters.conversations import ConversationStore
 from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.reply_log import LAYOUT_KEY, ReplyLogTable, legacy_replies_until
 from two_way_sms.adapters.request_outcomes import RequestOutcomes
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, SendClaims
 from two_way_sms.adapters.sent_records import SentRecords
+from two_way_sms.conversations.engine import Conversation
 from two_way_sms.outbound.contact_state import PromotionalCount
 from two_way_sms.outbound.request import CampaignRef
 from two_way_sms.reply_log import KEEP_SECONDS, ReplyKind, Status, claimed, finished
-from two_way_sms_local.emulation import REGION, create_outbound_table, create_tables
+from two_way_sms_local.emulation import REGION, create_conversations_table, create_outbound_table, create_tables
 
 NUMBER = "+14255550182"
 NOW = 1_800_000_000.0
@@ -244,6 +246,73 @@ def test_a_sent_texts_one_write_never_replaces_a_sent_outcome(dynamodb):
     result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
     assert records.record("req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1")) is False
     assert outcomes.get("req-1").message_id == "m-0" and claims.read("req-1").status == SENDING
+
+
+def opened_conversation(conversation_id: str = "appt-1") -> Conversation:
+    return Conversation(
+        conversation_id=conversation_id,
+        flow="appointment",
+        step="confirm",
+        customer_number=NUMBER,
+        our_number="+12125550101",
+        opened_at=NOW,
+        expires_at=NOW + 86400,
+        prompt_message_ids=("m-1",),
+    )
+
+
+def claimed_with_conversations(dynamodb) -> tuple[SendClaims, SentRecords]:
+    """The conversations table, the sender's one write with it, and "req-1" claimed at NOW."""
+    create_conversations_table(dynamodb)
+    claims = SendClaims(dynamodb.Table("outbound"))
+    records = SentRecords(
+        dynamodb.Table("outbound"),
+        dynamodb.Table("ledger"),
+        conversations_table=dynamodb.Table("conversations"),
+        ledger_retention_days=30,
+    )
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    return claims, records
+
+
+def test_a_text_that_opens_a_conversation_stores_it_in_the_same_request_as_its_outcome(dynamodb):
+    claims, records = claimed_with_conversations(dynamodb)
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert records.record(
+        "req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"), conversation=opened_conversation()
+    )
+
+    stored = ConversationStore(dynamodb.Table("conversations")).get(NUMBER, "appt-1")
+    assert stored.version == 1 and stored.conversation.prompt_message_ids == ("m-1",)
+    assert RequestOutcomes(dynamodb.Table("outbound")).get("req-1").status == "SENT"
+
+
+def test_a_conversation_stored_already_refuses_the_one_write_and_nothing_is_written(dynamodb):
+    claims, records = claimed_with_conversations(dynamodb)
+    ConversationStore(dynamodb.Table("conversations")).create(opened_conversation())
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    refused = records.record(
+        "req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"), conversation=opened_conversation()
+    )
+
+    assert refused is False  # the sender then writes one at a time: the store finds it there and goes on
+    assert claims.read("req-1").status == SENDING and RequestOutcomes(dynamodb.Table("outbound")).get("req-1") is None
+
+
+def test_without_a_conversations_table_a_text_that_opens_one_is_left_to_the_writes_one_at_a_time(dynamodb):
+    records, claims = sent_records(dynamodb), SendClaims(dynamodb.Table("outbound"))
+    claims.claim("req-1", now=NOW, until=NOW + 60)
+    result = {"status": "SENT", "message_id": "m-1", "at": NOW + 0.04}
+
+    assert (
+        records.record(
+            "req-1", claimed_at=NOW, result=result, sent=sender_sent("m-1"), conversation=opened_conversation()
+        )
+        is False
+    )
+    assert claims.read("req-1").status == SENDING
 
 
 def promotional(dynamodb, key: str = "spring:r1:x") -> PromotionalCount:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.test_sender import SEATTLE, build_harness
 from two_way_sms.adapters.conversations import ConversationStore
+from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms.conversations.engine import OPEN, advance
 from two_way_sms.conversations.flows import parse_flows
 from two_way_sms.conversations.ready_flows import READY_FLOWS
@@ -93,6 +94,18 @@ def test_the_same_request_twice_texts_once_and_keeps_one_conversation(harness):
     assert stored(harness, "appt-78-reminder").prompt_message_ids == (harness.sms.sent[0].message_id,)
 
 
+def test_the_conversation_is_stored_in_the_same_write_as_the_texts_outcome(harness, monkeypatch):
+    creates = []
+    monkeypatch.setattr(ConversationStore, "create", lambda store, conversation: creates.append(conversation))
+    harness.submit(conversation_request("appt-80-reminder", "appointment", VISIT))
+    harness.drain()
+
+    [text] = harness.sms.sent_to(SEATTLE)
+    assert creates == []  # not one write at a time: in the transaction with the outcome SENT and the ledger
+    assert stored(harness, "appt-80-reminder").prompt_message_ids == (text.message_id,)
+    assert harness.outcome("appt-80-reminder").status == "SENT"
+
+
 def test_a_failed_store_fails_the_record_and_its_retry_stores_it_without_texting_again(harness, monkeypatch):
     original = ConversationStore.create
     calls = []
@@ -103,6 +116,10 @@ def test_a_failed_store_fails_the_record_and_its_retry_stores_it_without_texting
             raise RuntimeError("DynamoDB is unavailable")
         return original(store, conversation)
 
+    def transaction_throttled(*args, **kwargs):
+        raise RuntimeError("TransactionCanceledException: ThrottlingError")
+
+    monkeypatch.setattr(SentRecords, "record", transaction_throttled)  # then one write at a time
     monkeypatch.setattr(ConversationStore, "create", fail_once)  # the function's store is its own
     harness.submit(conversation_request("appt-79-reminder", "appointment", VISIT))
     harness.drain()

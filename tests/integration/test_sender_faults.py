@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from two_way_sms.adapters.conversations import ConversationStore
 from two_way_sms.adapters.sent_records import SentRecords
 from two_way_sms_local.faults import FaultInjector
 from two_way_sms_local.sender_world import SEATTLE, send_request, sender_world
@@ -51,6 +52,19 @@ def test_one_send_claims_then_sends_then_completes(monkeypatch):
     assert calls_of_one_send(monkeypatch) == SEND_CALLS
 
 
+def test_a_text_that_opens_a_conversation_makes_the_same_calls_its_conversation_stored_in_the_one_write():
+    faults = FaultInjector()
+    with sender_world(conversations=True, wrap_sms=faults.wrap_sms) as harness:
+        faults.attach(harness.clients.dynamodb.meta.client)
+        visit = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
+        request = {"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": "appt-1"}
+        harness.submit({**request, "variables": visit, "conversation": {"flow": "appointment"}})
+        harness.drain()
+
+        assert faults.calls == SEND_CALLS  # was four writes after the send, the conversation's first
+        assert harness.outcome("appt-1").status == "SENT"
+
+
 @pytest.mark.parametrize("kind", ["throttle", "server", "connection", "lost"])
 @pytest.mark.parametrize("failing", range(len(SEND_CALLS)), ids=lambda i: f"{i}-{SEND_CALLS[i]}")
 def test_a_request_is_texted_once_whatever_call_fails(monkeypatch, failing, kind):
@@ -66,6 +80,28 @@ def test_a_request_is_texted_once_whatever_call_fails(monkeypatch, failing, kind
         assert harness.outcome("req-1").status in ("SENT", "UNKNOWN")
     finally:
         built.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("kind", ["throttle", "server", "connection", "lost"])
+@pytest.mark.parametrize("failing", range(len(SEND_CALLS)), ids=lambda i: f"{i}-{SEND_CALLS[i]}")
+def test_a_text_that_opens_a_conversation_is_texted_once_and_its_conversation_stored_whatever_call_fails(failing, kind):
+    faults = FaultInjector()
+    faults.fail_call(failing, kind)
+    with sender_world(conversations=True, wrap_sms=faults.wrap_sms) as harness:
+        faults.attach(harness.clients.dynamodb.meta.client)
+        request = {"destination": SEATTLE, "messageType": "TRANSACTIONAL", "idempotencyKey": "appt-1"}
+        visit = {"first_name": "Ana", "when": "Mon 2 Mar at 11:00"}
+        harness.submit({**request, "variables": visit, "conversation": {"flow": "appointment"}})
+        harness.drain()
+
+        texts = harness.sms.sent_to(SEATTLE)
+        assert len(texts) == 1
+        outcome = harness.outcome("appt-1").status
+        stored = ConversationStore(harness.dynamodb.Table("conversations")).get(SEATTLE, "appt-1")
+        if outcome == "SENT":  # the conversation is never missing behind a SENT outcome
+            assert stored is not None and stored.conversation.prompt_message_ids == (texts[0].message_id,)
+        else:
+            assert outcome == "UNKNOWN" and kind == "lost" and SEND_CALLS[failing] == "sms.SendTextMessage"
 
 
 def test_a_send_whose_answer_was_lost_is_recorded_unknown_and_not_sent_again(monkeypatch):

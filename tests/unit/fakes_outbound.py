@@ -223,8 +223,10 @@ class MemorySentRecords:
         outcomes: MemoryOutcomes,
         ledger: MemoryLedger,
         contacts: MemoryContacts | None = None,
+        conversations: MemoryConversations | None = None,
     ) -> None:
         self.claims, self.outcomes, self.ledger, self.contacts = claims, outcomes, ledger, contacts
+        self.conversations = conversations
         self.writes = 0
         self.answers_lost = 0  # the next writes that succeed but raise
         self.promotional_conflicts = 0  # transactions refused: the recent sends moved since the batch read them
@@ -237,6 +239,7 @@ class MemorySentRecords:
         result: dict[str, Any],
         sent: SentText,
         promotional: PromotionalCount | None = None,
+        conversation: Conversation | None = None,
     ) -> bool:
         if self.claims.finish_failures or self.outcomes.fail_records or self.ledger.failures:
             raise RuntimeError("TransactionCanceledException: ThrottlingError")
@@ -244,6 +247,10 @@ class MemorySentRecords:
         if claim is None or claim.status != SENDING or claim.at != round(claimed_at, 3):
             return False
         if previous is not None and previous.status == SENT:
+            return False
+        if conversation is not None and (
+            self.conversations is None or conversation.conversation_id in self.conversations.stored
+        ):
             return False
         if promotional is not None:
             if self.contacts is None:
@@ -258,6 +265,9 @@ class MemorySentRecords:
             self.contacts.record_promotional_send(
                 promotional.number, promotional.key, promotional.campaign, at, subject=promotional.subject
             )
+        if conversation is not None:
+            assert self.conversations is not None
+            self.conversations.create(conversation)
         self.claims.items[key] = Existing(DONE, claim.until, result, claim.at)
         at = datetime.fromtimestamp(float(result["at"]), timezone.utc).isoformat()
         self.outcomes.items[key] = RequestOutcome(key, SENT, at, None, result["message_id"])
@@ -447,7 +457,7 @@ class OutboundWorld:
     max_receive_count: int | None = 5
 
     def __post_init__(self) -> None:
-        self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger, self.contacts)
+        self.records = MemorySentRecords(self.claims, self.outcomes, self.ledger, self.contacts, self.conversations)
 
     def sender(self) -> RequestSender:
         return RequestSender(

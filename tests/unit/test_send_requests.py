@@ -560,6 +560,7 @@ def test_a_request_that_opens_a_conversation_texts_the_prompt_and_stores_it_with
     [text] = world.sms.sent
     assert text.body.startswith("Hi Ana, this is a reminder of your appointment")
     assert world.conversations.stored["appt-1"].prompt_message_ids == (text.message_id,)
+    assert world.records.writes == 1 and outcome(world, "appt-1") == ("SENT", None)  # with its outcome, in one write
 
 
 def test_a_flow_that_takes_a_code_texts_the_code_derived_from_the_request():

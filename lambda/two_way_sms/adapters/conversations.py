@@ -96,12 +96,7 @@ class ConversationStore:
 
     def create(self, conversation: Conversation, *, turn: TurnRecord | None = None) -> Stored:
         """Stores a new conversation; a second create of the same id is refused (ConversationMoved)."""
-        return self._write(
-            conversation,
-            version=1,
-            turn=turn,
-            condition={"ConditionExpression": "attribute_not_exists(conversation_id)"},
-        )
+        return self._write(conversation, version=1, turn=turn, condition=dict(_NEW))
 
     def save(self, conversation: Conversation, *, read_at: int, turn: TurnRecord | None = None) -> Stored:
         """Stores the conversation as a turn left it, if nobody wrote it since ``read_at`` (its version)."""
@@ -125,6 +120,14 @@ class ConversationStore:
                 raise ConversationMoved(f"conversation {conversation.conversation_id} changed meanwhile") from None
             raise
         return Stored(conversation, version, turn)
+
+
+_NEW = {"ConditionExpression": "attribute_not_exists(conversation_id)"}
+
+
+def conversation_create(conversation: Conversation) -> dict[str, Any]:
+    """A new conversation's write (``put_item`` kwargs, or a transaction's item): refused when stored already."""
+    return {"Item": _item(conversation, 1), **_NEW}
 
 
 def _item(conversation: Conversation, version: int) -> dict[str, Any]:

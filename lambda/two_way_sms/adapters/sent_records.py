@@ -1,12 +1,13 @@
 """A text just sent, recorded in one transaction: its claim completed, its outcome SENT, its ledger
-entry and, for a promotional text, its count on the recipient's recent sends.
+entry, the conversation it opens and, for a promotional text, its count on the recipient's recent sends.
 
 The writes the sender made one after another (``send_claims``, ``request_outcomes``,
 ``ledger``, ``contacts``) become one ``TransactWriteItems``: one request instead of three
 (five with the promotional count's read and write), each item keeping its own condition
 (the claim still ours, the outcome not SENT already, the recent sends at the version the
-batch read; the ledger entry never lowers a status a delivery event stored). Either all are
-written or none is, so the sender's order (the outcome SENT last) still holds. A refused
+batch read; the ledger entry never lowers a status a delivery event stored; the conversation not
+stored yet). Either all are written or none is, so the sender's order (the conversation stored
+before or with the outcome SENT, never after) still holds. A refused
 condition writes nothing and answers False; the caller then writes them one by one, as
 before (another send to the same number in the same batch is one such refusal).
 
@@ -22,9 +23,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from two_way_sms.adapters.contacts import promotional_sends_put
+from two_way_sms.adapters.conversations import conversation_create
 from two_way_sms.adapters.ledger import SentText, sent_update
 from two_way_sms.adapters.request_outcomes import DEFAULT_RETENTION_DAYS, SENT, outcome_put
 from two_way_sms.adapters.send_claims import finish_update
+from two_way_sms.conversations.engine import Conversation
 from two_way_sms.instants import utc_moment
 from two_way_sms.outbound.contact_state import PromotionalCount
 
@@ -35,6 +38,7 @@ class SentRecords:
         outbound_table: Any,
         ledger_table: Any,
         contacts_table: Any = None,
+        conversations_table: Any = None,
         *,
         ledger_retention_days: int,
         outcome_retention_days: int = DEFAULT_RETENTION_DAYS,
@@ -42,6 +46,7 @@ class SentRecords:
         self._outbound = outbound_table  # boto3 DynamoDB Table resources
         self._ledger = ledger_table
         self._contacts = contacts_table  # None: promotional texts are recorded one write at a time
+        self._conversations = conversations_table  # None: texts that open one are recorded one write at a time
         self._client = outbound_table.meta.client  # the resource's client takes Python types too
         self._ledger_retention_seconds = ledger_retention_days * 86400
         self._outcome_retention_seconds = outcome_retention_days * 86400
@@ -54,12 +59,16 @@ class SentRecords:
         result: dict[str, Any],
         sent: SentText,
         promotional: PromotionalCount | None = None,
+        conversation: Conversation | None = None,
     ) -> bool:
         """Completes the claim made at ``claimed_at`` with ``result`` (a SENT one), records the outcome
-        SENT, the ledger's entry ``sent`` and the ``promotional`` count, all or nothing. False when a
-        condition refused it, or there is no contacts table for the count (nothing written): the claim
-        is no longer ours, the outcome is SENT already, or the recent sends moved since read."""
-        if promotional is not None and self._contacts is None:
+        SENT, the ledger's entry ``sent``, the ``conversation`` the text opens and the ``promotional``
+        count, all or nothing. False when a condition refused it, or there is no table for the count
+        or the conversation (nothing written): the claim is no longer ours, the outcome is SENT already,
+        the conversation is stored already, or the recent sends moved since read."""
+        if (promotional is not None and self._contacts is None) or (
+            conversation is not None and self._conversations is None
+        ):
             return False
         outcome = outcome_put(
             key,
@@ -73,6 +82,8 @@ class SentRecords:
             {"Put": {"TableName": self._outbound.name, **outcome}},
             {"Update": {"TableName": self._ledger.name, **sent_update(sent, self._ledger_retention_seconds)}},
         ]
+        if conversation is not None:
+            items.append({"Put": {"TableName": self._conversations.name, **conversation_create(conversation)}})
         if promotional is not None:
             count = promotional_sends_put(
                 promotional.number,

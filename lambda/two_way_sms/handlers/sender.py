@@ -58,6 +58,7 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
     contacts = ContactsTable(contacts_table)
     ledger_table = clients.dynamodb.Table(settings.ledger_table)
     ledger = MessageLedger(ledger_table, retention_days=settings.ledger_retention_days)
+    conversations_table = clients.dynamodb.Table(settings.conversations_table) if settings.conversations_table else None
     held = HeldRequests(
         outbound,
         clients.scheduler,
@@ -85,7 +86,11 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
             clock=clock,
             log=logger,
             records=SentRecords(
-                outbound, ledger_table, contacts_table, ledger_retention_days=settings.ledger_retention_days
+                outbound,
+                ledger_table,
+                contacts_table,
+                conversations_table,
+                ledger_retention_days=settings.ledger_retention_days,
             ),
         ),
         schedule=ThroughputSchedule(outbound),
@@ -105,9 +110,7 @@ def make_handler(settings: SenderFunctionSettings, clients: AwsClients, *, clock
         dead_letters=DeadLetterQueue(clients.sqs, settings.dead_letter_queue_url)
         if settings.dead_letter_queue_url
         else None,
-        conversations=ConversationStore(clients.dynamodb.Table(settings.conversations_table))
-        if settings.conversations_table
-        else None,
+        conversations=ConversationStore(conversations_table) if conversations_table is not None else None,
         flows=flows.flows,
         code_for=OneUseCodes(clients.kms, settings.codes_key_id).code_for if settings.codes_key_id else None,
         batch_reads=SendBatchReads(outbound, contacts_table),

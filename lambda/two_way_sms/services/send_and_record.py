@@ -1,9 +1,10 @@
 """A planned send at its slot: sent at most once (``services.sending``), then what became of it recorded.
 
 After ``SendTextMessage`` accepted a text: the conversation it opens is stored, the ledger
-and the contact's promotional sends are written, and the outcome is recorded ``SENT`` last
-(so a failure before it retries the bookkeeping, never the text); without a conversation
-all of it is one transaction with the claim's completion (``adapters.sent_records``). A refusal is recorded
+and the contact's promotional sends are written, and the outcome is recorded ``SENT``, all in
+one transaction with the claim's completion (``adapters.sent_records``). When that is refused
+or fails, they are written one at a time, the outcome last (so a failure before it retries the
+bookkeeping, never the text). A refusal is recorded
 with its reason; an opt-out the number's list knew better is learnt. A throttle, a send in
 flight elsewhere or the account's spend limit set the request aside (``send_holds``).
 """
@@ -73,13 +74,21 @@ class SendAndRecord:
     def send(self, batch: Batch, item: PlannedSend) -> None:
         request, plan = item.request, item.plan
         assert plan.body is not None  # a SEND plan carries its final text
-        # A conversation to store goes between the send and its outcome: those sends record their
-        # outcome on its own, last. A promotional count goes in the same write as the outcome.
+        # The conversation the text opens and its promotional count go in the same write as its outcome
+        # (a refused one: one write at a time, the conversation before the outcome).
         promotional = self._promotional_count(batch, item)
-        records_with_claim = item.conversation is None and (item.message_type != PROMOTIONAL or promotional is not None)
+        records_with_claim = item.message_type != PROMOTIONAL or promotional is not None
         try:
             delivered = self._sender.deliver(
-                Send(request, plan.body, plan.parts, item.message_type, records_with_claim, promotional),
+                Send(
+                    request,
+                    plan.body,
+                    plan.parts,
+                    item.message_type,
+                    records_with_claim,
+                    promotional,
+                    item.conversation,
+                ),
                 deadline=batch.deadline,
             )
         except RetryableSendError as error:

@@ -126,7 +126,7 @@ class SeparateReads:
 
 
 class SentRecords(Protocol):
-    """A sent text's claim, outcome, ledger entry and promotional count in one write
+    """A sent text's claim, outcome, ledger entry, conversation and promotional count in one write
     (``adapters.sent_records.SentRecords``)."""
 
     def record(
@@ -137,6 +137,7 @@ class SentRecords(Protocol):
         result: dict[str, Any],
         sent: SentText,
         promotional: PromotionalCount | None = None,
+        conversation: Conversation | None = None,
     ) -> bool: ...
 
 

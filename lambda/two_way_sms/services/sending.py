@@ -21,6 +21,7 @@ from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.request_outcomes import REFUSED, SENT, UNKNOWN
 from two_way_sms.adapters.send_claims import DONE, SENDING
 from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
+from two_way_sms.conversations.engine import Conversation, sent_at
 from two_way_sms.outbound.budget import SPEND_LIMIT_ERROR
 from two_way_sms.outbound.contact_state import PromotionalCount
 from two_way_sms.outbound.policy import OPTED_OUT, PRICE_ABOVE_MAX, REJECTED, SenderSettings
@@ -49,10 +50,11 @@ class Send:
     body: str
     parts: int
     message_type: str
-    # Nothing to record between the send and its outcome but a promotional count (no conversation
-    # to store): the claim's completion, the outcome, the ledger entry and the count can be one write.
+    # The claim's completion, the outcome, the ledger entry, the conversation it opens and a promotional
+    # count can be one write (not when a promotional count has no read of the batch to build on).
     records_with_claim: bool = False
     promotional: PromotionalCount | None = None  # a promotional text's count, on top of its batch's read
+    conversation: Conversation | None = None  # the conversation the text opens, stored once it went
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,9 @@ class OnceOnlySender:
                 result=result,
                 sent=entry,
                 promotional=send.promotional,
+                conversation=None
+                if send.conversation is None
+                else sent_at(send.conversation, message_id=result["message_id"], at=float(result["at"])),
             )
         except Exception as error:
             self._log.warning(
