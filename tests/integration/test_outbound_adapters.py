@@ -14,7 +14,7 @@ from botocore.exceptions import ParamValidationError
 
 from two_way_sms.adapters.batch_reads import BatchReadThrottled, batch_get
 from two_way_sms.adapters.held_requests import HeldRequests, release_minute, schedule_name
-from two_way_sms.adapters.request_outcomes import RequestOutcomes
+from two_way_sms.adapters.request_outcomes import RequestOutcomes, attempt_token
 from two_way_sms.adapters.sms import OutgoingText, PriceAboveMax, RetryableSendError, SendRejected, SmsGateway
 from two_way_sms.adapters.throughput import ThroughputSchedule
 from two_way_sms.outbound.request import SendRequest
@@ -294,13 +294,16 @@ def test_sent_is_final(table):
     assert (outcomes.get("k").status, outcomes.get("k").message_id) == ("SENT", "m-1")
 
 
-def test_recording_sent_again_for_the_same_text_says_it_is_this_texts_to_count(table):
+def test_recording_sent_again_by_the_attempt_that_wrote_it_says_it_is_still_to_count(table):
     """The one write of a sent text landed but its answer was lost: the write one at a time that follows
-    finds the text's own outcome, which nobody counted yet (another text's would not be)."""
+    finds the outcome its own attempt wrote, which nobody counted yet. A duplicate that reused the
+    attempt's result (no token, or another) counts nothing."""
     outcomes = RequestOutcomes(table)
-    outcomes.record("k", "SENT", message_id="m-1", at=AT)
+    outcomes.record("k", "SENT", message_id="m-1", at=AT, written_by=attempt_token(NOW))
 
-    assert outcomes.record("k", "SENT", message_id="m-1", at=AT)
+    assert outcomes.record("k", "SENT", message_id="m-1", at=AT, written_by=attempt_token(NOW))
+    assert not outcomes.record("k", "SENT", message_id="m-1", at=AT)
+    assert not outcomes.record("k", "SENT", message_id="m-1", at=AT, written_by=attempt_token(NOW + 1))
     assert not outcomes.record("k", "UNKNOWN", reason="ANSWER_LOST", at=AT)
     assert outcomes.get("k").status == "SENT"
 

@@ -19,7 +19,7 @@ from two_way_sms.adapters.contacts import ConsentRecorded
 from two_way_sms.adapters.conversations import ConversationMoved, Stored
 from two_way_sms.adapters.ledger import SentText
 from two_way_sms.adapters.outbound_queue import EnqueueResult
-from two_way_sms.adapters.request_outcomes import SENT, RequestOutcome
+from two_way_sms.adapters.request_outcomes import SENT, RequestOutcome, attempt_token
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, Existing
 from two_way_sms.adapters.sms import OutgoingText, SendResult
 from two_way_sms.conversations.engine import Conversation
@@ -158,6 +158,7 @@ class MemoryContacts:
 class MemoryOutcomes:
     def __init__(self) -> None:
         self.items: dict[str, RequestOutcome] = {}
+        self.written_by: dict[str, str] = {}  # key -> the token of the send attempt that wrote it SENT
         self.single_reads = 0
         self.fail_records = False
 
@@ -177,14 +178,17 @@ class MemoryOutcomes:
         *,
         at: datetime,
         code: str | None = None,
+        written_by: str | None = None,
     ) -> bool:
         if self.fail_records:
             raise RuntimeError("the outbound table is unavailable")
         previous = self.items.get(key)
         if previous is not None and previous.status == SENT:
-            # SENT stays the answer; this very text's (a write whose answer was lost) was not counted.
-            return status == SENT and message_id is not None and previous.message_id == message_id
+            # SENT stays the answer; one this very attempt wrote (its answer lost) was not counted yet.
+            return written_by is not None and self.written_by.get(key) == written_by
         self.items[key] = RequestOutcome(key, status, at.isoformat(), reason, message_id, code)
+        if written_by is not None:
+            self.written_by[key] = written_by
         return previous is None or previous.status != status
 
 
@@ -271,6 +275,7 @@ class MemorySentRecords:
         self.claims.items[key] = Existing(DONE, claim.until, result, claim.at)
         at = datetime.fromtimestamp(float(result["at"]), timezone.utc).isoformat()
         self.outcomes.items[key] = RequestOutcome(key, SENT, at, None, result["message_id"])
+        self.outcomes.written_by[key] = attempt_token(claimed_at)
         self.ledger.sent.append(asdict(sent))
         if self.answers_lost:
             self.answers_lost -= 1

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.unit.fakes_outbound import NOON_IN_SEATTLE, OUR_NUMBER, MemoryConversations, OutboundWorld
 from two_way_sms import pacing
-from two_way_sms.adapters.request_outcomes import RequestOutcome
+from two_way_sms.adapters.request_outcomes import RequestOutcome, attempt_token
 from two_way_sms.adapters.send_claims import DONE, NOT_SENT, SENDING, Existing
 from two_way_sms.adapters.sms import PriceAboveMax, RetryableSendError, SendOutcomeUnknown, SendRejected
 from two_way_sms.conversations.flows import parse_flows
@@ -206,6 +206,22 @@ def test_a_text_whose_one_write_lost_its_answer_is_still_counted_once_on_its_met
     assert world.sms.calls == 1
     assert world.counts.totals()["OutboundSent"] == 1 and world.counts.totals()["OutboundPartsSent"] == 1
     assert world.campaign_runs.counts[("spring", "r1")] == {"sent": 1}
+
+
+def test_a_duplicate_that_reuses_a_sent_texts_result_does_not_count_it_again(world, monkeypatch):
+    """The duplicate read no outcome (before the first attempt's one write landed), then found the claim
+    done: it reuses the result, finds the outcome SENT by the other attempt and counts nothing."""
+    at = world.clock.now()
+    result = {"status": "SENT", "message_id": "m-first", "at": at}
+    world.claims.items["t-1"] = Existing(DONE, at + 60, result, round(at, 3))
+    world.outcomes.items["t-1"] = RequestOutcome("t-1", "SENT", "2026-03-04T20:00:00+00:00", None, "m-first")
+    world.outcomes.written_by["t-1"] = attempt_token(at)  # the first attempt's, which counts it itself
+    monkeypatch.setattr(world.outcomes, "get_many", lambda keys: {})  # the duplicate's read came first
+
+    run_batch(world.sender(), request("t-1"))
+
+    assert world.sms.calls == 0 and outcome(world, "t-1") == ("SENT", None)
+    assert "OutboundSent" not in world.counts.totals()
 
 
 def test_a_failure_after_the_send_is_recorded_on_the_retry_without_texting_again(world):

@@ -62,14 +62,25 @@ class RequestOutcomes:
         *,
         at: datetime,
         code: str | None = None,
+        written_by: str | None = None,
     ) -> bool:
         """Stores the request's outcome; True when its status changed (False: the same status
         again, or the request was already SENT, which is kept).
 
-        Also True for a SENT outcome found stored with this very ``message_id``: only the write of
-        this text whose answer was lost can have stored it (``SentRecords``), and no one counted it.
+        Also True for a SENT outcome found stored by this very attempt (``written_by``, the token of
+        the claim it holds): its own one write (``SentRecords``) stored it and lost the answer, so no
+        one counted it. A duplicate that reuses the attempt's result passes no token and counts nothing.
         """
-        put = outcome_put(key, status, reason, message_id, at=at, code=code, retention_seconds=self._retention_seconds)
+        put = outcome_put(
+            key,
+            status,
+            reason,
+            message_id,
+            at=at,
+            code=code,
+            retention_seconds=self._retention_seconds,
+            written_by=written_by,
+        )
         try:
             response = self._table.put_item(
                 **put, ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD"
@@ -78,10 +89,8 @@ class RequestOutcomes:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             # Already SENT: that stays the answer. The refusal carries the stored item (wire format).
-            stored = error.response.get("Item", {}).get("message_id")
-            return (
-                status == SENT and message_id is not None and stored is not None and _deserialize(stored) == message_id
-            )
+            stored_by = error.response.get("Item", {}).get("written_by")
+            return written_by is not None and stored_by is not None and _deserialize(stored_by) == written_by
         return bool(response.get("Attributes", {}).get("status") != status)
 
     def get(self, key: str) -> RequestOutcome | None:
@@ -103,8 +112,10 @@ def outcome_put(
     at: datetime,
     code: str | None = None,
     retention_seconds: int = DEFAULT_RETENTION_DAYS * 86400,
+    written_by: str | None = None,
 ) -> dict[str, Any]:
-    """The outcome's write (``put_item`` kwargs, or a transaction's item): never over a SENT one."""
+    """The outcome's write (``put_item`` kwargs, or a transaction's item): never over a SENT one.
+    ``written_by``: the token of the send attempt that writes it (``attempt_token``)."""
     if status not in STATUSES:
         raise ValueError(f"status {status!r} must be one of {', '.join(STATUSES)}")
     if at.tzinfo is None:
@@ -122,12 +133,19 @@ def outcome_put(
         item["message_id"] = message_id
     if code is not None:
         item["code"] = code
+    if written_by is not None:
+        item["written_by"] = written_by
     return {
         "Item": item,
         "ConditionExpression": "attribute_not_exists(#status) OR #status <> :sent",
         "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": {":sent": SENT},
     }
+
+
+def attempt_token(claimed_at: float) -> str:
+    """A send attempt's token: the time of the claim it holds (one claim per attempt, stored with it)."""
+    return f"{claimed_at:.3f}"
 
 
 def outcomes_of(items: Iterable[dict[str, Any]]) -> dict[str, RequestOutcome]:

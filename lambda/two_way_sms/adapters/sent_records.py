@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from two_way_sms.adapters.contacts import promotional_sends_put
 from two_way_sms.adapters.conversations import conversation_create
 from two_way_sms.adapters.ledger import SentText, sent_update
-from two_way_sms.adapters.request_outcomes import DEFAULT_RETENTION_DAYS, SENT, outcome_put
+from two_way_sms.adapters.request_outcomes import DEFAULT_RETENTION_DAYS, SENT, attempt_token, outcome_put
 from two_way_sms.adapters.send_claims import finish_update
 from two_way_sms.conversations.engine import Conversation
 from two_way_sms.instants import utc_moment
@@ -76,6 +76,7 @@ class SentRecords:
             message_id=result["message_id"],
             at=utc_moment(float(result["at"])),
             retention_seconds=self._outcome_retention_seconds,
+            written_by=attempt_token(claimed_at),
         )
         items = [
             {"Update": {"TableName": self._outbound.name, **finish_update(key, claimed_at=claimed_at, result=result)}},

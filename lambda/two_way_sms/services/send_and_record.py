@@ -15,7 +15,7 @@ from typing import Any
 
 from two_way_sms import metric_names
 from two_way_sms.adapters.conversations import ConversationMoved
-from two_way_sms.adapters.request_outcomes import HELD, SENT, UNKNOWN
+from two_way_sms.adapters.request_outcomes import HELD, SENT, UNKNOWN, attempt_token
 from two_way_sms.adapters.sms import RetryableSendError
 from two_way_sms.conversations.engine import Conversation, sent_at
 from two_way_sms.instants import utc_moment
@@ -143,7 +143,7 @@ class SendAndRecord:
         previous = batch.outcomes.get(request.idempotency_key)
         if previous is not None and previous.status == HELD and previous.reason == ACCOUNT_SPEND_LIMIT:
             self._budget.release_all(at)  # the account's limit lets texts through again
-        if delivered.recorded or self._record_sent(item, result):
+        if delivered.recorded or self._record_sent(item, result, delivered.claimed_at):
             batch.counts[metric_names.OUTBOUND_SENT] += 1
             batch.counts[metric_names.OUTBOUND_PARTS_SENT] += item.plan.parts
             if request.campaign is not None:
@@ -156,7 +156,7 @@ class SendAndRecord:
             message_type=item.message_type,
         )
 
-    def _record_sent(self, item: PlannedSend, result: dict[str, Any]) -> bool:
+    def _record_sent(self, item: PlannedSend, result: dict[str, Any], claimed_at: float | None) -> bool:
         """The bookkeeping of a sent text, one write at a time, its outcome SENT last; True when the
         outcome changed (this attempt counts the send)."""
         request, message_id, at = item.request, result["message_id"], float(result["at"])
@@ -179,7 +179,11 @@ class SendAndRecord:
                 utc_moment(at),
                 subject=promotional_subject(request.campaign, request.template_id),
             )
-        return self._outcomes.record(request.idempotency_key, SENT, message_id=message_id, at=utc_moment(at))
+        # This attempt's token: its own one write may have stored the outcome and lost the answer.
+        written_by = attempt_token(claimed_at) if claimed_at is not None else None
+        return self._outcomes.record(
+            request.idempotency_key, SENT, message_id=message_id, at=utc_moment(at), written_by=written_by
+        )
 
     def _store_conversation(self, conversation: Conversation, message_id: str, at: float) -> None:
         """Before the outcome is recorded SENT: a failure here fails the record, and its retry (which

@@ -102,6 +102,7 @@ class Outcomes(Protocol):
         *,
         at: datetime,
         code: str | None = None,
+        written_by: str | None = None,
     ) -> bool: ...
 
 

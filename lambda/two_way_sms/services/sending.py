@@ -63,6 +63,7 @@ class Delivered:
 
     result: dict[str, Any]
     recorded: bool = False
+    claimed_at: float | None = None  # this attempt's claim, when it sent the text (None: a result reused)
 
 
 def send_context(request: SendRequest) -> dict[str, str]:
@@ -161,8 +162,8 @@ class OnceOnlySender:
             return Delivered(self._finish(key, now, blocked))
         sent = {"status": SENT, "message_id": result.message_id, "at": self._clock.now()}
         if send.records_with_claim and self._records is not None and self._recorded_with_claim(send, now, sent):
-            return Delivered(sent, recorded=True)
-        return Delivered(self._finish(key, now, sent))
+            return Delivered(sent, recorded=True, claimed_at=now)
+        return Delivered(self._finish(key, now, sent), claimed_at=now)
 
     def _recorded_with_claim(self, send: Send, claimed_at: float, result: dict[str, Any]) -> bool:
         """Completes the claim, records the outcome SENT and the ledger entry in one write. False
