@@ -78,6 +78,9 @@ example: install ## the library as a wheel in a fresh venv, then examples/clinic
 	cd examples/clinic && $(CURDIR)/$(EXAMPLE)/venv/bin/two-way-sms-layer
 	cd examples/clinic && $(CDK) synth --quiet --app "$(CURDIR)/$(EXAMPLE)/venv/bin/python app.py" \
 		--output $(CURDIR)/$(EXAMPLE)/cdk.out
+	@# The installed library found Pyodide (node_modules here) and compiled the assets for the runtime.
+	@test -n "$$(find $(EXAMPLE)/cdk.out -name '*.cpython-314.pyc' | head -1)" \
+		|| { echo "the example's assets carry no byte-code for Python 3.14 (lambda_bytecode)"; exit 1; }
 	@echo "examples/clinic synthesized from the installed wheel: $(EXAMPLE)/cdk.out"
 
 deploy: install ## deploy to the account of your AWS credentials (CONFIG=, STACK=)
