@@ -177,7 +177,9 @@ def _figures(world: InboundWorld, cast: list, outcome: dict[str, Any], reference
     explained = {
         line.get("sqs_message_id")
         for line in lines
-        if line.get("message", "").startswith("record failed on its last receive: it goes to the dead-letter queue")
+        if line.get("message", "").startswith(
+            "record failed; it was its last receive: it goes to the dead-letter queue"
+        )
     }
     figures.dead_letters_explained = sum(delivery.sqs_message_id in explained for delivery in outcome["dead"])
     sent = sent_by_message(world)

@@ -1,7 +1,7 @@
 // Compiles every .py under the given folders to byte-code for Pyodide's CPython (the Lambda
 // runtime's version), beside each file in __pycache__/<name>.<cache tag>.pyc, checked-hash.
 // Usage: node lambda_bytecode.mjs <pyodide.mjs> <folder>...  Prints one JSON line:
-// {"cache_tag": "cpython-314", "magic": "...", "compiled": n, "errors": [[folder index, file, message], ...]}.
+// {"cache_tag": "cpython-314", "compiled": n, "errors": [[folder index, file, message], ...]}.
 // Driven by lambda_bytecode.py, which explains why.
 import { pathToFileURL } from "node:url";
 
@@ -17,7 +17,7 @@ folders.forEach((folder, index) => {
 pyodide.globals.set("folder_count", folders.length);
 
 const report = pyodide.runPython(`
-import importlib.util, json, os, py_compile, sys
+import json, os, py_compile, sys
 
 compiled, errors = 0, []
 for index in range(folder_count):
@@ -37,7 +37,6 @@ for index in range(folder_count):
                 errors.append([index, os.path.relpath(source, root), f"{error.exc_type_name}: {error.exc_value}"])
 json.dumps({
     "cache_tag": sys.implementation.cache_tag,
-    "magic": importlib.util.MAGIC_NUMBER.hex(),
     "compiled": compiled,
     "errors": errors,
 })

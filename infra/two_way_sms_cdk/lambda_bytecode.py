@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 PYODIDE_VARIABLE = "TWO_WAY_SMS_PYODIDE"  # a folder holding pyodide.mjs (npm's node_modules/pyodide)
@@ -31,16 +30,7 @@ class BytecodeError(RuntimeError):
     """The byte-code cannot be made for the runtime: the message says what to change."""
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """What one compiler run made: the interpreter's cache tag and magic number, and how many files."""
-
-    cache_tag: str  # "cpython-314"
-    magic: bytes  # the first 4 bytes of every .pyc it wrote
-    files: int
-
-
-def pyodide_module(search_from: Sequence[Path] = ()) -> Path | None:
+def pyodide_module() -> Path | None:
     """``pyodide.mjs``: under ``$TWO_WAY_SMS_PYODIDE``, else in a ``node_modules`` above the working
     directory or this library's checkout; ``None`` when there is none."""
     named = os.environ.get(PYODIDE_VARIABLE)
@@ -49,8 +39,7 @@ def pyodide_module(search_from: Sequence[Path] = ()) -> Path | None:
         if not module.is_file():
             raise BytecodeError(f"{PYODIDE_VARIABLE}={named} holds no pyodide.mjs")
         return module
-    starts = [*search_from, Path.cwd(), Path(__file__).resolve().parent]
-    for start in starts:
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
         for folder in (start.resolve(), *start.resolve().parents):
             module = folder / "node_modules" / "pyodide" / "pyodide.mjs"
             if module.is_file():
@@ -66,9 +55,9 @@ def compiler_version() -> str:
     return str(json.loads((module.parent / "package.json").read_text())["version"])
 
 
-def compile_for_runtime(folders: Sequence[Path], python_version: str) -> Compiled | None:
+def compile_for_runtime(folders: Sequence[Path], python_version: str) -> int | None:
     """Write checked-hash ``.pyc`` files for Python ``python_version`` ("3.14") beside every ``.py`` in
-    ``folders``; ``None`` (nothing written) when Node or Pyodide is not installed."""
+    ``folders``; how many, or ``None`` (nothing written) when Node or Pyodide is not installed."""
     module, node = pyodide_module(), shutil.which("node")
     if module is None or node is None or not folders:
         return None
@@ -90,4 +79,4 @@ def compile_for_runtime(folders: Sequence[Path], python_version: str) -> Compile
     if report["errors"]:
         failures = "; ".join(f"{folders[index] / path}: {message}" for index, path, message in report["errors"])
         raise BytecodeError(f"Python {python_version} cannot compile: {failures}")
-    return Compiled(report["cache_tag"], bytes.fromhex(report["magic"]), report["compiled"])
+    return int(report["compiled"])

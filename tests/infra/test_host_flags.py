@@ -179,7 +179,6 @@ def test_an_extensions_layer_may_not_ship_a_package_of_the_dependencies_layer(tm
     assert isinstance(layer, lambda_.LayerVersion)
 
 
-@pytest.mark.skipif(lambda_bytecode.compiler_version() == "none", reason="Node and Pyodide compile the byte-code")
 def test_an_extensions_layer_ships_byte_code_for_the_runtime_and_leaves_your_folder_as_it_was(tmp_path):
     (tmp_path / "python" / "clinic_handlers").mkdir(parents=True)
     (tmp_path / "python" / "clinic_handlers" / "__init__.py").write_text("GREETING = 'hi'\n")
@@ -193,7 +192,6 @@ def test_an_extensions_layer_ships_byte_code_for_the_runtime_and_leaves_your_fol
     assert not list((tmp_path / "python").rglob("*.pyc"))
 
 
-@pytest.mark.skipif(lambda_bytecode.compiler_version() == "none", reason="Node and Pyodide compile the byte-code")
 def test_an_extensions_layer_the_runtime_cannot_compile_fails_the_synth_naming_the_module(tmp_path):
     (tmp_path / "python" / "clinic_handlers").mkdir(parents=True)
     (tmp_path / "python" / "clinic_handlers" / "__init__.py").write_text("def broken(:\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _imp
+import json
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,7 @@ CHECKED_HASH = 0b11  # the .pyc's flags: hash-based, and checked against the sou
 # CPython's magic numbers for 3.14 lie in 3600-3649 (Lib/importlib/_bootstrap_external.py): 3.15's start at 3650.
 PYTHON_314_MAGICS = range(3600, 3650)
 
-needs_compiler = pytest.mark.skipif(
-    lambda_bytecode.compiler_version() == "none", reason="Node and Pyodide (make install) compile the byte-code"
-)
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def stale_or_missing(folder: Path) -> list[str]:
@@ -37,7 +36,13 @@ def stale_or_missing(folder: Path) -> list[str]:
     return wrong
 
 
-@needs_compiler
+def test_the_checkout_compiles_with_the_pyodide_its_package_json_pins():
+    """make install puts it in node_modules; every test below compiles with it (none skips without it)."""
+    pinned = json.loads((REPOSITORY / "package.json").read_text())["devDependencies"]["pyodide"]
+
+    assert lambda_bytecode.compiler_version() == pinned
+
+
 def test_every_module_of_the_functions_asset_has_byte_code_of_its_source_for_the_runtime():
     asset = lambda_code._staged("two_way_sms", "number_settings")
 
@@ -46,17 +51,13 @@ def test_every_module_of_the_functions_asset_has_byte_code_of_its_source_for_the
     assert not [pyc for pyc in asset.rglob("*.pyc") if ".cpython-314." not in pyc.name]  # none of this machine's
 
 
-@needs_compiler
 def test_every_module_of_the_dependencies_layer_has_byte_code_for_the_runtime():
-    layer = lambda_dependencies.layer_dir()
-    if not lambda_dependencies.is_built(layer):
-        pytest.skip("the layer is built by make deps")
+    layer = lambda_dependencies.build(lambda_dependencies.layer_dir())  # built by make deps: nothing to do
 
     assert stale_or_missing(layer / "python" / "aws_lambda_powertools") == []
     assert stale_or_missing(layer / "python" / "phonenumbers") == []
 
 
-@needs_compiler
 def test_the_same_sources_compile_to_the_same_bytes_so_the_assets_hash_is_stable(tmp_path):
     for copy in ("first", "second"):
         (tmp_path / copy / "package").mkdir(parents=True)
@@ -69,7 +70,6 @@ def test_the_same_sources_compile_to_the_same_bytes_so_the_assets_hash_is_stable
     assert first.read_bytes() == second.read_bytes()
 
 
-@needs_compiler
 def test_a_module_the_runtime_cannot_compile_fails_the_build_naming_the_file(tmp_path):
     (tmp_path / "fine.py").write_text("x = 1\n")
     (tmp_path / "broken.py").write_text("def f(:\n")
@@ -78,7 +78,6 @@ def test_a_module_the_runtime_cannot_compile_fails_the_build_naming_the_file(tmp
         lambda_bytecode.compile_for_runtime([tmp_path], RUNTIME_PYTHON)
 
 
-@needs_compiler
 def test_a_pyodide_of_another_python_than_the_runtime_is_refused_with_the_versions(tmp_path):
     (tmp_path / "module.py").write_text("x = 1\n")
 
@@ -89,7 +88,7 @@ def test_a_pyodide_of_another_python_than_the_runtime_is_refused_with_the_versio
 
 
 def test_without_pyodide_the_code_ships_as_sources(tmp_path, monkeypatch):
-    monkeypatch.setattr(lambda_bytecode, "pyodide_module", lambda search_from=(): None)
+    monkeypatch.setattr(lambda_bytecode, "pyodide_module", lambda: None)
     (tmp_path / "module.py").write_text("x = 1\n")
 
     assert lambda_bytecode.compile_for_runtime([tmp_path], RUNTIME_PYTHON) is None

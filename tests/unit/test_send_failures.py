@@ -60,6 +60,26 @@ def test_each_failed_record_is_logged_once_with_its_message_id_and_reason():
     assert keys["error_type"] == "RuntimeError" and keys["exc_info"][0] is RuntimeError
 
 
+@pytest.mark.parametrize(
+    ("max_receive_count", "said"),
+    [
+        (3, "record failed; it was its last receive: it goes to the dead-letter queue"),  # received 3 times
+        (5, "record failed; it goes back to its queue and is retried"),
+        (None, "record failed; it goes back to its queue and is retried"),  # the redrive unknown
+    ],
+)
+def test_a_failed_records_line_says_whether_its_last_receive_sends_it_to_the_dead_letter_queue(max_receive_count, said):
+    log = RecordingLogger()
+
+    def handle(record: Any) -> None:
+        raise RuntimeError("DynamoDB is unavailable")
+
+    processor = LoggedBatchProcessor(EventType.SQS, failure_logger=log, max_receive_count=max_receive_count)
+    process_partial_response(event=sqs_event("a"), record_handler=handle, processor=processor)
+
+    assert [message for _, message, _ in log.lines] == [said]
+
+
 def test_a_whole_failed_batch_is_reported_not_raised():
     def handle(record: Any) -> None:
         raise ValueError("nope")

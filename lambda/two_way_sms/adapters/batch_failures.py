@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from botocore.exceptions import ConnectionError as EndpointUnreachable  # no connection made (not HTTPClientError)
 
 from two_way_sms.phone import mask
 
@@ -47,9 +48,15 @@ REFUSED_BEFORE_WRITING = frozenset(
 def surely_not_written(error: BaseException) -> bool:
     """True when a failed write surely did not happen (throttled, or no connection was made), so trying
     it again cannot apply it twice; False when it may have (a lost answer, a server error)."""
-    from botocore.exceptions import ConnectionError as EndpointUnreachable  # not HTTPClientError: sent
-
     return error_code(error) in REFUSED_BEFORE_WRITING or isinstance(error, EndpointUnreachable)
+
+
+def what_happens_next(receives: int | None, max_receive_count: int | None) -> str:
+    """What becomes of a failed SQS record: on its last receive (the queue's redrive ``max_receive_count``),
+    the dead-letter queue; before it, its queue again."""
+    if max_receive_count is not None and receives is not None and receives >= max_receive_count:
+        return "it was its last receive: it goes to the dead-letter queue"
+    return "it goes back to its queue and is retried"
 
 
 def record_identity(record: Any) -> dict[str, Any]:
@@ -100,6 +107,5 @@ class LoggedBatchProcessor(BatchProcessor):
         if getattr(record, "kinesis", None) is not None:
             return "record failed; the stream retries it, then sends it to the on-failure destination"
         receives = getattr(getattr(record, "attributes", None), "approximate_receive_count", None)
-        if self._max_receive_count is not None and receives is not None and int(receives) >= self._max_receive_count:
-            return "record failed on its last receive: it goes to the dead-letter queue"
-        return "record failed; it goes back to its queue and is retried"
+        count = int(receives) if receives is not None else None
+        return f"record failed; {what_happens_next(count, self._max_receive_count)}"

@@ -76,21 +76,11 @@ class SendAndRecord:
         assert plan.body is not None  # a SEND plan carries its final text
         # The conversation the text opens and its promotional count go in the same write as its outcome
         # (a refused one: one write at a time, the conversation before the outcome).
-        promotional = self._promotional_count(batch, item)
-        records_with_claim = item.message_type != PROMOTIONAL or promotional is not None
+        send = Send(
+            request, plan.body, plan.parts, item.message_type, self._promotional_count(batch, item), item.conversation
+        )
         try:
-            delivered = self._sender.deliver(
-                Send(
-                    request,
-                    plan.body,
-                    plan.parts,
-                    item.message_type,
-                    records_with_claim,
-                    promotional,
-                    item.conversation,
-                ),
-                deadline=batch.deadline,
-            )
+            delivered = self._sender.deliver(send, deadline=batch.deadline)
         except RetryableSendError as error:
             self._set_aside.back_off(batch, request, plan.parts, error)
             return

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from two_way_sms import metric_names
-from two_way_sms.adapters.batch_failures import failure_reason, mask_numbers, surely_not_written
+from two_way_sms.adapters.batch_failures import failure_reason, mask_numbers, surely_not_written, what_happens_next
 from two_way_sms.adapters.outbound_queue import MAX_DELAY_SECONDS
 from two_way_sms.conversations.engine import CodeFor
 from two_way_sms.conversations.flows import Flow
@@ -330,10 +330,7 @@ class RequestSender:
         failed.append(item.record_id)
 
     def _what_happens_next(self, receives: int | None) -> str:
-        """What becomes of a failed record: retried, or on its last receive, dead-lettered."""
-        if self._max_receive_count is not None and receives is not None and receives >= self._max_receive_count:
-            return "it was its last receive: it goes to the dead-letter queue"
-        return "it goes back to its queue and is retried"
+        return what_happens_next(receives, self._max_receive_count)
 
     @contextmanager
     def _request_keys(self, request: SendRequest) -> Iterator[None]:

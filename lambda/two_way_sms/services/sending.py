@@ -25,7 +25,7 @@ from two_way_sms.conversations.engine import Conversation, sent_at
 from two_way_sms.outbound.budget import SPEND_LIMIT_ERROR
 from two_way_sms.outbound.contact_state import PromotionalCount
 from two_way_sms.outbound.policy import OPTED_OUT, PRICE_ABOVE_MAX, REJECTED, SenderSettings
-from two_way_sms.outbound.request import SendRequest
+from two_way_sms.outbound.request import PROMOTIONAL, SendRequest
 from two_way_sms.services.sender_ports import Claims, Clock, Log, SentRecords, Sms
 
 # Completing a claim is worth a few more tries (after botocore's own): a claim left behind
@@ -50,11 +50,14 @@ class Send:
     body: str
     parts: int
     message_type: str
-    # The claim's completion, the outcome, the ledger entry, the conversation it opens and a promotional
-    # count can be one write (not when a promotional count has no read of the batch to build on).
-    records_with_claim: bool = False
     promotional: PromotionalCount | None = None  # a promotional text's count, on top of its batch's read
     conversation: Conversation | None = None  # the conversation the text opens, stored once it went
+
+    @property
+    def records_with_claim(self) -> bool:
+        """The claim's completion, the outcome, the ledger entry, the conversation and a promotional count
+        can be one write: not for a promotional text whose batch read nothing to count it on."""
+        return self.message_type != PROMOTIONAL or self.promotional is not None
 
 
 @dataclass(frozen=True)

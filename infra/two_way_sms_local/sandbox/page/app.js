@@ -26,6 +26,8 @@ const app = {
   polling: null,
   inFlight: 0,
   csvEdited: false,
+  actions: Promise.resolve(),  // the last action's turn: actions reach the sandbox in the order they were made
+  carrierChanging: false,      // a carrier choice on its way: a poll's older state must not undo it on screen
 };
 
 // -- helpers ---------------------------------------------------------------------------------
@@ -324,6 +326,7 @@ function renderClock() {
 }
 
 function renderCarrier(customer) {
+  if (app.carrierChanging) return;
   const outcome = customer ? customer.carrier : "deliver";
   const input = document.querySelector(`input[name="carrier"][value="${outcome}"]`);
   if (input && !input.checked) input.checked = true;
@@ -643,7 +646,12 @@ function fillCampaignCsv() {
 async function act(buttonId, resultId, call, describe) {
   const button = buttonId ? $(buttonId) : null;
   if (button) button.disabled = true;
+  // One action at a time, in order: a send clicked right after a carrier choice finds that choice applied.
+  const previous = app.actions;
+  let finished;
+  app.actions = new Promise((resolve) => { finished = resolve; });
   try {
+    await previous;
     const answer = await call();
     if (resultId) setResult(resultId, describe(answer), true);
     return answer;
@@ -652,6 +660,7 @@ async function act(buttonId, resultId, call, describe) {
     else toast(error.message);
     return null;
   } finally {
+    finished();
     if (button) button.disabled = false;
     await refresh();
   }
@@ -683,8 +692,15 @@ function wireControls() {
     selectCustomer(number);
   });
 
-  document.querySelectorAll('input[name="carrier"]').forEach((input) => input.addEventListener("change", () =>
-    act(null, null, () => api("POST", "/api/carrier", { customer: app.customer, outcome: input.value }))));
+  document.querySelectorAll('input[name="carrier"]').forEach((input) => input.addEventListener("change", async () => {
+    app.carrierChanging = true;
+    try {
+      await act(null, null, () => api("POST", "/api/carrier", { customer: app.customer, outcome: input.value }));
+    } finally {
+      app.carrierChanging = false;
+      renderCarrier(currentCustomer());
+    }
+  }));
 
   $("phone-form").addEventListener("submit", async (event) => {
     event.preventDefault();
