@@ -233,10 +233,12 @@ def idle_cost_table(template: Mapping[str, Any]) -> IdleCostTable:
 
 def key_boundary(properties: Mapping[str, Any]) -> str:
     """Which kind of key an ``AWS::KMS::Key`` is (a ``costs_prices.KEY_BOUNDARIES`` name): an HMAC key
-    (``codes``), one whose policy lets End User Messaging use it (``topic``), or a ``data`` key."""
+    (``codes``), one whose policy lets End User Messaging use it and stores nothing else (``topic``:
+    no CloudWatch Logs statement), or a ``data`` key (the stack's also serves the inbound topic)."""
     if str(properties.get("KeySpec", "")).startswith("HMAC"):
         return "codes"
-    if "sms-voice.amazonaws.com" in json.dumps(properties.get("KeyPolicy", {})):
+    policy = json.dumps(properties.get("KeyPolicy", {}))
+    if "sms-voice.amazonaws.com" in policy and '"logs.' not in policy:
         return "topic"
     return "data"
 

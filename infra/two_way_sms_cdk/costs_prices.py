@@ -200,7 +200,8 @@ WHY_KEPT: dict[str, str] = {
     "AWS::KMS::Key": "one key per trust boundary",  # the table names each key's boundary from the template
     "AWS::CloudWatch::Alarm": (
         "each alarm is a failure that needs a person: dead letters (lost work), the month's spend (an "
-        "unbounded bill), delivery failures, a stalled stream or archive, a function that keeps failing"
+        "unbounded bill), delivery failures, a stalled stream or archive, throttled sends, flows not as "
+        "deployed (a function that keeps failing: monitoring.function_error_alarms, $0.40 more)"
     ),
     "AWS::SMSVOICE::PhoneNumber": "the number customers text",
     "AWS::Lambda::EventSourceMapping": "the inbound and outbound functions read their queues (idle long polls)",
@@ -208,10 +209,11 @@ WHY_KEPT: dict[str, str] = {
 }
 # Why each kind of key is its own (``costs.key_boundary`` tells them apart in a template).
 KEY_BOUNDARIES: dict[str, str] = {
-    "topic": "the inbound topic's, which End User Messaging (sms-voice) uses to publish: its own trust boundary",
+    "topic": "an inbound topic's own, which End User Messaging (sms-voice) uses to publish (a topic key passed in)",
     "codes": "the HMAC key of one-use codes (a flow takes codes): another key spec, it cannot encrypt",
     "data": (
-        "the data key of every store: CloudWatch Logs takes only a customer-managed key, and the "
-        "HIPAA, NIST and PCI packs want log groups encrypted"
+        "the data key of every store and of the inbound topic (End User Messaging may use it for that "
+        "topic's messages only): CloudWatch Logs takes only a customer-managed key, and the HIPAA, NIST "
+        "and PCI packs want log groups encrypted"
     ),
 }

@@ -69,14 +69,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
         **DEFAULT_CONFIG,
         "origination": {"existing": {"origination_type": "pool", "origination_id": EXISTING_POOL_ID}},
     },
-    # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop; the dashboard on.
+    # (d) a new toll-free number whose opt-outs the handler manages; a budget that is a hard stop; the dashboard
+    # and the function-error alarms on; every ready flow, the transaction's one-use codes (an HMAC key) too.
     "toll_free_self_managed": {
         **DEFAULT_CONFIG,
         "origination": {"new_number": {"iso_country_code": "US", "number_type": "TOLL_FREE", "capabilities": ["SMS"]}},
         "self_managed_opt_outs": True,
         "message_type": "TRANSACTIONAL",
-        "monitoring": {**DEFAULT_CONFIG["monitoring"], "monthly_budget_usd": 250, "hard_stop": True, "dashboard": True},
+        "monitoring": {
+            **DEFAULT_CONFIG["monitoring"],
+            "monthly_budget_usd": 250,
+            "hard_stop": True,
+            "dashboard": True,
+            "function_error_alarms": True,
+        },
         "outbound": {**DEFAULT_CONFIG["outbound"], "templates": TEMPLATES_WITH_OFFER},
+        "conversations": {**DEFAULT_CONFIG["conversations"], "ready_flows": ["appointment", "transaction", "support"]},
     },
     # (e) business events on a bus we already own, and no flow that takes a one-use code; a promotional
     # template the SIMULATOR number will refuse (flagged at synth).

@@ -312,11 +312,12 @@ def a_flow(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_cdk_json_switches_on_the_three_ready_flows_and_lets_the_stack_create_the_bus():
+def test_cdk_json_switches_on_the_clinics_ready_flows_and_lets_the_stack_create_the_bus():
+    """Not the bank's transaction flow: its one-use codes need an HMAC key ($1 a month) a clinic has no use for."""
     parsed = parse_config(config()).conversations
-    assert sorted(parsed.flows) == ["appointment", "support", "transaction"]
+    assert sorted(parsed.flows) == ["appointment", "support"]
     assert parsed.event_bus_name is None
-    assert parsed.needs_a_code  # the transaction flow's one-use code
+    assert not parsed.needs_a_code
 
 
 def test_conversations_default_to_no_flow_and_a_new_bus_without_the_section():

@@ -72,6 +72,7 @@ EVERY_SECTION: dict[str, Any] = {
         "delivery_failure_rate_percent": 2.5,
         "hard_stop": True,
         "dashboard": True,
+        "function_error_alarms": True,
     },
     "outbound": {
         "mps": 2.5,
@@ -162,6 +163,7 @@ LANDS = {
     "monitoring.delivery_failure_rate_percent": (lambda c: c.monitoring.delivery_failure_rate_percent, 2.5),
     "monitoring.hard_stop": (lambda c: c.monitoring.hard_stop, True),
     "monitoring.dashboard": (lambda c: c.monitoring.dashboard, True),
+    "monitoring.function_error_alarms": (lambda c: c.monitoring.function_error_alarms, True),
     "outbound.mps": (lambda c: c.outbound.mps, 2.5),
     "outbound.max_price_usd": (lambda c: c.outbound.max_price_usd, "0.05"),
     "outbound.time_to_live_seconds": (lambda c: c.outbound.time_to_live_seconds, 3600),

@@ -1,8 +1,9 @@
 """Conversations: the table, the flows parameter, the business event bus and its archive, the codes key.
 
 Template checks run against the shared session synth (tests/infra/conftest.py): the
-default variant (cdk.json: the three ready flows, a new bus) and ``existing_bus_no_codes``
-(an existing bus, no flow that takes a code). Construct checks build a small stack of
+default variant (cdk.json: the appointment and support flows, a new bus), ``coded``
+(``toll_free_self_managed``: the three ready flows, the transaction's codes too) and
+``existing_bus_no_codes`` (an existing bus, no flow that takes a code). Construct checks build a small stack of
 their own, without the rule packs.
 """
 
@@ -35,6 +36,12 @@ EVENTS = "events.amazonaws.com"
 
 
 # -- helpers ----------------------------------------------------------------------------------
+@pytest.fixture
+def coded(toll_free_self_managed: Synthesized) -> Synthesized:
+    """A variant with every ready flow on: the transaction flow takes one-use codes."""
+    return toll_free_self_managed
+
+
 def built(synth: Synthesized) -> Conversations:
     return synth.stack.two_way_sms.conversations
 
@@ -119,8 +126,8 @@ def test_table_follows_the_deletion_protection_setting(default):
 
 
 # -- the flows parameter -------------------------------------------------------------------------
-def test_parameter_holds_the_configured_flows_as_json(default):
-    parameter = props(default, built(default).flows_parameter)
+def test_parameter_holds_the_configured_flows_as_json(coded):
+    parameter = props(coded, built(coded).flows_parameter)
     assert parameter["Type"] == "String"
     assert "Name" not in parameter  # a generated name
     assert flows_from_json(parameter["Value"]) == parse_flows(READY_FLOWS)
@@ -211,8 +218,8 @@ def test_inbound_function_may_put_events_on_the_existing_bus(existing_bus_no_cod
 
 
 # -- the codes key -------------------------------------------------------------------------------
-def test_codes_key_is_an_hmac_key_kept_on_delete_when_a_flow_takes_a_code(default):
-    key = default.resources[default.logical_id(built(default).codes_key)]
+def test_codes_key_is_an_hmac_key_kept_on_delete_when_a_flow_takes_a_code(coded):
+    key = coded.resources[coded.logical_id(built(coded).codes_key)]
     assert (key["Properties"]["KeySpec"], key["Properties"]["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
     assert key["DeletionPolicy"] == "Retain"
 
@@ -226,17 +233,17 @@ def test_no_codes_key_without_a_flow_that_takes_a_code(existing_bus_no_codes):
         assert statements_for(synth, function, "kms:GenerateMac") == []
 
 
-def test_the_sender_and_the_inbound_function_may_generate_macs_with_the_codes_key(default):
+def test_the_sender_and_the_inbound_function_may_generate_macs_with_the_codes_key(coded):
     """The sender derives a code to send it, the inbound function derives it again to check an answer."""
-    key_arn = arn_of(default.logical_id(built(default).codes_key))
-    assert resources_granted(default, sender(default).function, "kms:GenerateMac") == [key_arn]
-    assert resources_granted(default, inbound(default).function, "kms:GenerateMac") == [key_arn]
-    for function in (sender(default).function, inbound(default).function):
-        assert statements_for(default, function, "kms:VerifyMac") == []
+    key_arn = arn_of(coded.logical_id(built(coded).codes_key))
+    assert resources_granted(coded, sender(coded).function, "kms:GenerateMac") == [key_arn]
+    assert resources_granted(coded, inbound(coded).function, "kms:GenerateMac") == [key_arn]
+    for function in (sender(coded).function, inbound(coded).function):
+        assert statements_for(coded, function, "kms:VerifyMac") == []
 
 
-def test_the_codes_key_policy_denies_macs_to_every_principal_but_those_two_roles(default):
-    denied = [s for s in key_statements(default, built(default).codes_key) if s["Effect"] == "Deny"]
+def test_the_codes_key_policy_denies_macs_to_every_principal_but_those_two_roles(coded):
+    denied = [s for s in key_statements(coded, built(coded).codes_key) if s["Effect"] == "Deny"]
     assert denied == [
         {
             "Sid": "DenyCodesButToTheirFunctions",
@@ -251,27 +258,27 @@ def test_the_codes_key_policy_denies_macs_to_every_principal_but_those_two_roles
     ]
     exempt = denied[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
     assert sorted(map(json.dumps, exempt)) == sorted(
-        json.dumps(arn_of(default.logical_id(function.role)))
-        for function in (sender(default).function, inbound(default).function)
+        json.dumps(arn_of(coded.logical_id(function.role)))
+        for function in (sender(coded).function, inbound(coded).function)
     )
 
 
 # -- the functions' environment and grants ---------------------------------------------------------
-def test_inbound_function_names_the_flows_parameter_table_and_bus(default):
-    env = environment(default, inbound(default).function)
+def test_inbound_function_names_the_flows_parameter_table_and_bus(coded):
+    env = environment(coded, inbound(coded).function)
     assert INBOUND_ENVIRONMENT <= set(env)
-    assert env["FLOWS_PARAMETER"] == {"Ref": default.logical_id(built(default).flows_parameter)}
-    assert env["CONVERSATIONS_TABLE"] == {"Ref": default.logical_id(built(default).table)}
-    assert env["EVENT_BUS_NAME"] == {"Ref": default.logical_id(built(default).event_bus)}
-    assert env["CODES_KEY_ID"] == {"Ref": default.logical_id(built(default).codes_key)}
+    assert env["FLOWS_PARAMETER"] == {"Ref": coded.logical_id(built(coded).flows_parameter)}
+    assert env["CONVERSATIONS_TABLE"] == {"Ref": coded.logical_id(built(coded).table)}
+    assert env["EVENT_BUS_NAME"] == {"Ref": coded.logical_id(built(coded).event_bus)}
+    assert env["CODES_KEY_ID"] == {"Ref": coded.logical_id(built(coded).codes_key)}
 
 
-def test_sender_names_the_flows_parameter_table_and_codes_key(default):
-    env = environment(default, sender(default).function)
+def test_sender_names_the_flows_parameter_table_and_codes_key(coded):
+    env = environment(coded, sender(coded).function)
     assert SENDER_ENVIRONMENT <= set(env)
-    assert env["FLOWS_PARAMETER"] == {"Ref": default.logical_id(built(default).flows_parameter)}
-    assert env["CONVERSATIONS_TABLE"] == {"Ref": default.logical_id(built(default).table)}
-    assert env["CODES_KEY_ID"] == {"Ref": default.logical_id(built(default).codes_key)}
+    assert env["FLOWS_PARAMETER"] == {"Ref": coded.logical_id(built(coded).flows_parameter)}
+    assert env["CONVERSATIONS_TABLE"] == {"Ref": coded.logical_id(built(coded).table)}
+    assert env["CODES_KEY_ID"] == {"Ref": coded.logical_id(built(coded).codes_key)}
     assert "EVENT_BUS_NAME" not in env
 
 

@@ -64,9 +64,20 @@ def test_a_ten_dlc_number_adds_its_campaign_fee() -> None:
 
 
 # -- issue 15: the goal, and what stands in its way ---------------------------------------------------
-def test_the_default_stack_has_one_key_per_trust_boundary(default) -> None:
-    table = costs.idle_cost_table(default.template.to_json())
-    assert table.key_boundaries == ("codes", "data", "topic")
+def test_the_default_stack_has_one_key_and_a_flow_that_takes_codes_adds_their_hmac_key(
+    default, toll_free_self_managed
+) -> None:
+    """The inbound topic is on the data key (End User Messaging may use it for that topic only)."""
+    assert costs.idle_cost_table(default.template.to_json()).key_boundaries == ("data",)
+    assert costs.idle_cost_table(toll_free_self_managed.template.to_json()).key_boundaries == ("codes", "data")
+
+
+def test_a_key_only_end_user_messaging_uses_is_a_topic_key_and_one_that_also_stores_logs_is_the_data_key() -> None:
+    sms_voice = {"Principal": {"Service": "sms-voice.amazonaws.com"}}
+    logs = {"Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
+    assert costs.key_boundary({"KeyPolicy": {"Statement": [sms_voice]}}) == "topic"
+    assert costs.key_boundary({"KeyPolicy": {"Statement": [sms_voice, logs]}}) == "data"
+    assert costs.key_boundary({"KeySpec": "HMAC_256"}) == "codes"
 
 
 def test_the_dashboard_is_built_only_when_the_config_asks(default, toll_free_self_managed) -> None:
@@ -98,7 +109,7 @@ def test_over_the_goal_the_table_says_what_stands_in_the_way_and_why() -> None:
     goal, *lines = table.goal_lines()
     assert goal == "GOAL at most $15.00 a month: $1.95 over. What stands in the way, kept on purpose:"
     assert lines[0].startswith("$10.95 Kinesis stream, PROVISIONED, 1 shard: the delivery-event stream")
-    assert lines[1].startswith("$3.00 KMS keys (customer managed): the inbound topic's")
+    assert lines[1].startswith("$3.00 KMS keys (customer managed): an inbound topic's own")
     assert "HMAC key of one-use codes" in lines[1] and "data key of every store" in lines[1]
     assert not any("dashboard" in line for line in lines)
     assert goal in costs.format_table(table)[-len(lines) - 3 :] and goal in costs.markdown_table(table)
@@ -109,8 +120,12 @@ def test_within_the_goal_the_table_says_it_is_met() -> None:
     assert costs.idle_cost_table(template).goal_lines() == ["GOAL at most $15.00 a month: met ($1.00)"]
 
 
-def test_the_default_stack_is_over_the_goal_even_without_its_alarms(default) -> None:
-    """What stands in the way is the stack's shape: its stream, keys, number and queues, not the alarms."""
+def test_the_default_stack_meets_the_goal_and_what_it_left_out_is_priced_apart(default, toll_free_self_managed) -> None:
+    """One key, no function-error alarms, no code flow, no dashboard: the opt-ins add what they cost."""
     table = costs.idle_cost_table(default.template.to_json())
-    assert table.over_goal_usd > 0
-    assert table.goal_lines()[-1].startswith("without a single alarm, what is left still costs $15.48")
+    assert table.over_goal_usd == 0
+    assert table.goal_lines() == [f"GOAL at most $15.00 a month: met (${table.total_usd:.2f})"]
+    opted_in = costs.idle_cost_table(toll_free_self_managed.template.to_json())
+    by_type = {row.resource_type: row.monthly_usd for row in opted_in.rows}
+    assert by_type["AWS::KMS::Key"] == 2 * costs_prices.KMS_KEY.usd  # the data key and the codes' HMAC key
+    assert by_type["AWS::CloudWatch::Dashboard"] == costs_prices.DASHBOARD.usd

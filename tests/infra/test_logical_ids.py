@@ -16,7 +16,11 @@ STATEFUL_LOGICAL_IDS = {
     # A replacement gets a new id, and the configuration set (and any account default) must follow it.
     "protect configuration": ("AWS::SMSVOICE::ProtectConfiguration", "TwoWaySmsProtectConfiguration852F73DD"),
     "inbound topic": ("AWS::SNS::Topic", "TwoWaySmsInboundTopicCEF1F000"),
-    "topic key": ("AWS::KMS::Key", "TwoWaySmsInboundTopicKeyAD023772"),
+    # The topic's own key (TwoWaySmsInboundTopicKeyAD023772) left the template on purpose (issue 15): the
+    # topic is on the data key, which End User Messaging may use for that topic's messages only. The
+    # topic got a name (its ARN is in the data key's policy), so it is REPLACED once: a new topic, the
+    # number's two-way channel and the subscription follow it. CloudFormation keeps the old key (Retain):
+    # schedule its deletion once the old topic is gone (README "Upgrading to one data key").
     "contacts table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorContacts8B6FFE76"),
     # The idempotency table (TwoWaySmsInboundProcessorIdempotency9C9AB2DE) is gone (issue 12): it held
     # records that expire; the reply log in the contacts table and the send claims replace it.
@@ -51,9 +55,10 @@ STATEFUL_LOGICAL_IDS = {
     # every rule that others put on it is lost with the old one.
     "business event bus": ("AWS::Events::EventBus", "TwoWaySmsConversationsEventBus39A4A369"),
     "business event archive": ("AWS::Events::Archive", "TwoWaySmsConversationsArchive12B12F28"),
-    # Retained on delete: a replacement would leave the old key behind, still billed.
-    "codes key": ("AWS::KMS::Key", "TwoWaySmsConversationsCodesKey9DA9E3A5"),
 }
+# Only where a flow takes one-use codes (the default config has none): retained on delete, so a
+# replacement would leave the old key behind, still billed.
+CODES_KEY = ("AWS::KMS::Key", "TwoWaySmsConversationsCodesKey9DA9E3A5")
 
 
 def test_stateful_resources_keep_their_logical_ids(default):
@@ -83,7 +88,6 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "phone number": default.logical_id(built.number.resource),
         "configuration set": default.logical_id(built.configuration_set.resource),
         "inbound topic": default.logical_id(built.inbound_topic.topic),
-        "topic key": default.logical_id(built.inbound_topic.encryption_key),
         "contacts table": default.logical_id(processor.contacts_table),
         "protect configuration": default.logical_id(built.protect_configuration.resource),
         "inbound queue": default.logical_id(processor.queue),
@@ -107,21 +111,29 @@ def test_the_stack_names_the_stateful_resources_by_these_constructs(default):
         "conversations table": default.logical_id(built.conversations.table),
         "business event bus": default.logical_id(built.conversations.event_bus),
         "business event archive": default.logical_id(built.conversations.archive),
-        "codes key": default.logical_id(built.conversations.codes_key),
     }
     assert ids == {name: STATEFUL_LOGICAL_IDS[name][1] for name in ids}
 
 
-def test_every_store_of_the_stack_is_on_the_data_key_or_the_topic_key(default):
-    """One key per trust boundary: the inbound topic's, the data key and the codes' HMAC key; nothing else."""
+def test_the_codes_key_keeps_its_logical_id_where_a_flow_takes_codes(default, toll_free_self_managed):
+    assert default.stack.two_way_sms.conversations.codes_key is None
+    resource_type, logical_id = CODES_KEY
+    codes_key = toll_free_self_managed.stack.two_way_sms.conversations.codes_key
+    assert toll_free_self_managed.logical_id(codes_key) == logical_id
+    assert toll_free_self_managed.resources[logical_id]["Type"] == resource_type
+
+
+def test_every_store_of_the_stack_and_the_inbound_topic_are_on_the_data_key(default, toll_free_self_managed):
+    """One data key for what the stack stores and receives; the codes' HMAC key only where a flow takes codes."""
     built = default.stack.two_way_sms
     processor, sender = built.inbound_processor, built.outbound_sender
-    for owner in (processor, sender, built.campaigns, built.delivery_events, built.event_archive, built.monitoring):
+    owners = (processor, sender, built.campaigns, built.delivery_events, built.event_archive, built.monitoring)
+    for owner in (*owners, built.inbound_topic):
         assert owner.encryption_key is built.data_key, owner.node.id
     assert built.events_key is built.outbound_key is built.data_key
-    keys = set(default.of_type("AWS::KMS::Key"))
-    assert keys == {
-        default.logical_id(built.inbound_topic.encryption_key),
-        default.logical_id(built.data_key),
-        default.logical_id(built.conversations.codes_key),
+    assert set(default.of_type("AWS::KMS::Key")) == {default.logical_id(built.data_key)}
+    coded = toll_free_self_managed.stack.two_way_sms
+    assert set(toll_free_self_managed.of_type("AWS::KMS::Key")) == {
+        toll_free_self_managed.logical_id(coded.data_key),
+        toll_free_self_managed.logical_id(coded.conversations.codes_key),
     }

@@ -500,16 +500,17 @@ def test_audiences_expire_after_90_days_and_log_access_next_to_the_archive(defau
 
 
 # -- monitoring and outputs -----------------------------------------------------------------------
-def test_new_dead_letter_queues_and_functions_are_alarmed(default):
+def test_new_dead_letter_queues_are_alarmed_and_functions_too_when_the_config_asks(default, toll_free_self_managed):
     alarms = default.stack.two_way_sms.monitoring.alarms
     assert {
         "dead-letters:outbound sending",
         "dead-letters:campaign invocations",
         "dead-letters:campaign schedules",
-        "function-errors:sender",
-        "function-errors:campaigns",
         "outbound-throttled",
     } <= set(alarms)
+    assert not [name for name in alarms if name.startswith("function-errors:")]
+    asked = toll_free_self_managed.stack.two_way_sms.monitoring.alarms
+    assert {"function-errors:sender", "function-errors:campaigns"} <= set(asked)
 
 
 def test_sustained_throttling_of_the_sender_raises_an_alarm(default):

@@ -381,8 +381,13 @@ def test_an_existing_identity_is_pinned_by_its_arn_in_the_topic_and_key_policies
     assert key_grant["Condition"]["ArnLike"] == {"aws:SourceArn": expected}
 
 
+def topic_arn_by_name(synth):
+    """The inbound topic's ARN from its name, as the data key's and queues' policies write it."""
+    return synth.stack.resolve(built(synth).inbound_topic.topic_by_arn.topic_arn)
+
+
 def test_only_the_topic_may_send_to_the_inbound_queue(default):
-    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
+    topic = topic_arn_by_name(default)
     dead_letters = arn_of(queue_id(default, "dead_letter_queue"))
     (deny,) = [
         s
@@ -394,7 +399,7 @@ def test_only_the_topic_may_send_to_the_inbound_queue(default):
 
 
 def test_only_the_topic_may_send_to_the_subscription_dead_letter_queue(default):
-    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
+    topic = topic_arn_by_name(default)
     (deny,) = [
         s
         for s in queue_policy_statements(default, queue_id(default, "subscription_dead_letter_queue"))
@@ -404,7 +409,7 @@ def test_only_the_topic_may_send_to_the_subscription_dead_letter_queue(default):
 
 
 def test_sns_may_decrypt_with_the_queue_key_for_the_inbound_topic_only(default):
-    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
+    topic = topic_arn_by_name(default)
     sns_statements = [
         s
         for s in key_policy(default, built(default).inbound_processor.encryption_key)

@@ -3,7 +3,8 @@
 The default stack (``cdk.json``) is synthesized once for the module; every test builds a fresh
 sandbox from its template, on a fixed clock (Wednesday 2026-03-04, noon in Seattle), and asserts
 what the emulated services hold afterwards. The promotional hold needs a number that may send
-promotional texts: a toll-free stack, synthesized once from a config file.
+promotional texts, and the verification codes the transaction flow: a toll-free stack with every
+ready flow on, synthesized once from a config file.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_the_sandbox_runs_every_function_of_the_template_with_its_settings(sandb
     assert all(function.problem is None for function in sandbox.functions.values())
     assert described["number_type"] == "SIMULATOR" and described["mps"] == 1.0
     assert described["business_number"] == "+12065550100"
-    assert described["flows"] == ["appointment", "support", "transaction"]
+    assert described["flows"] == ["appointment", "support"]  # the clinic's (cdk.json)
     assert described["templates"]["appointment_reminder"]["variables"] == ["first_name", "when"]
     assert {"HELP", "STOP", "START", "HOURS"} <= set(described["keywords"])
     # The settings are the template's: the inbound function reads the table the stack created.
@@ -160,42 +161,42 @@ def test_an_appointment_reminder_answered_2_then_a_slot_is_rebooked(sandbox):
     assert (conversation["flow"], conversation["step"], conversation["status"]) == ("appointment", "rebook", "CLOSED")
 
 
-def test_a_verification_code_right_approves_the_charge(sandbox):
-    sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
-    code = code_in(bodies(sandbox)[-1])
+def test_a_verification_code_right_approves_the_charge(coded_sandbox):
+    coded_sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
+    code = code_in(bodies(coded_sandbox)[-1])
 
-    sandbox.advance(60)
-    sandbox.text_in(SEATTLE, f"YES {code}")
+    coded_sandbox.advance(60)
+    coded_sandbox.text_in(SEATTLE, f"YES {code}")
 
-    assert bodies(sandbox)[-1] == "Thank you, the charge is approved."
-    assert bus_types(sandbox) == ["transaction.approved"]
+    assert bodies(coded_sandbox)[-1] == "Thank you, the charge is approved."
+    assert bus_types(coded_sandbox) == ["transaction.approved"]
 
 
-def test_a_wrong_verification_code_is_asked_again_and_approves_nothing(sandbox):
-    sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
-    code = code_in(bodies(sandbox)[-1])
+def test_a_wrong_verification_code_is_asked_again_and_approves_nothing(coded_sandbox):
+    coded_sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
+    code = code_in(bodies(coded_sandbox)[-1])
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
-    sandbox.advance(60)
-    sandbox.text_in(SEATTLE, f"YES {wrong}")
+    coded_sandbox.advance(60)
+    coded_sandbox.text_in(SEATTLE, f"YES {wrong}")
 
-    assert bodies(sandbox)[-1].startswith("Please reply YES or NO, then the code we sent")
-    assert "transaction.approved" not in bus_types(sandbox)
-    [conversation] = sandbox.state(SEATTLE)["customers"][SEATTLE]["conversations"]
+    assert bodies(coded_sandbox)[-1].startswith("Please reply YES or NO, then the code we sent")
+    assert "transaction.approved" not in bus_types(coded_sandbox)
+    [conversation] = coded_sandbox.state(SEATTLE)["customers"][SEATTLE]["conversations"]
     assert conversation["status"] == "OPEN"
 
 
-def test_an_expired_verification_code_gets_the_default_reply(sandbox):
-    sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
-    code = code_in(bodies(sandbox)[-1])
+def test_an_expired_verification_code_gets_the_default_reply(coded_sandbox):
+    coded_sandbox.send(SEATTLE, flow="transaction", variables=CHARGE)
+    code = code_in(bodies(coded_sandbox)[-1])
 
-    sandbox.advance(16 * 60)  # the flow's 15 minutes are over
-    [conversation] = sandbox.state(SEATTLE)["customers"][SEATTLE]["conversations"]
+    coded_sandbox.advance(16 * 60)  # the flow's 15 minutes are over
+    [conversation] = coded_sandbox.state(SEATTLE)["customers"][SEATTLE]["conversations"]
     assert conversation["status"] == "EXPIRED"
-    sandbox.text_in(SEATTLE, f"YES {code}")
+    coded_sandbox.text_in(SEATTLE, f"YES {code}")
 
-    assert bodies(sandbox)[-1] == CONFIG["default_reply"]
-    assert "transaction.approved" not in bus_types(sandbox)
+    assert bodies(coded_sandbox)[-1] == CONFIG["default_reply"]
+    assert "transaction.approved" not in bus_types(coded_sandbox)
 
 
 def test_a_support_hand_off_reaches_the_bus(sandbox):
@@ -323,9 +324,17 @@ def toll_free_template(tmp_path_factory) -> dict[str, Any]:
         "new_number": {"iso_country_code": "US", "number_type": "TOLL_FREE", "capabilities": ["SMS"]}
     }
     config["outbound"]["templates"]["flu_shot_offer"] = FLU_SHOT_OFFER
+    config["conversations"]["ready_flows"] = ["appointment", "transaction", "support"]
     path: Path = tmp_path_factory.mktemp("config") / "toll-free.json"
     path.write_text(json.dumps(config))
     return synthesize(str(path)).template
+
+
+@pytest.fixture
+def coded_sandbox(toll_free_template):
+    """A stack with the transaction flow on (its one-use codes), which cdk.json's clinic leaves off."""
+    with Sandbox.from_template(toll_free_template, start=NOON_IN_SEATTLE) as built:
+        yield built
 
 
 def test_a_promotional_text_at_night_is_held_until_morning(toll_free_template):

@@ -126,6 +126,11 @@ class MonitoringConfig:
     # Off by default: $3 a month of the idle cost's $15 goal, and nothing is lost without it (the
     # alarms notify; the metrics stay in CloudWatch). On, it is one screen of the whole system.
     dashboard: bool = False
+    # Off by default: $0.40 a month (4 alarms). Each function's failures already end in a
+    # dead-letter queue that alarms (inbound after about 15 minutes, the sender 30, campaigns 3-15)
+    # or age the stream (iterator age, 15 minutes); on, a function that keeps failing alarms after
+    # 15 minutes whatever its input's retries.
+    function_error_alarms: bool = False
 
 
 @dataclass(frozen=True)

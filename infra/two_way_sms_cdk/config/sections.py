@@ -259,6 +259,13 @@ class Monitoring(Section):
         MonitoringConfig.dashboard,
         description="A CloudWatch dashboard of the whole system ($3 a month); the alarms work without it.",
     )
+    function_error_alarms: bool = Field(
+        MonitoringConfig.function_error_alarms,
+        description=(
+            "An alarm per function that keeps failing ($0.40 a month); without it, its failures alarm when they "
+            "reach its dead-letter queue (up to 30 minutes later)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _a_budget_to_stop_at(self) -> Monitoring:

@@ -1,11 +1,11 @@
 """Customer-managed keys shared by the constructs: creation and the statements services need.
 
-One key per trust boundary (what ``TwoWaySms`` builds): the inbound topic's key, which End
-User Messaging (``sms-voice.amazonaws.com``, acting for the number) may use; one data key for
-everything the stack stores (tables, queues, the stream, logs, buckets, the bus, the alarm
-topic), used only by the stack's own functions and by AWS services storing for it; and
-the HMAC key of one-use codes (another key spec). A principal outside the stack gets the
-data key only through the service it was granted (``grant_key_via_service``).
+What ``TwoWaySms`` builds: one data key for the inbound topic and everything the stack stores
+(tables, queues, the stream, logs, buckets, the bus, the alarm topic), used by the stack's own
+functions and by AWS services for their own data only (End User Messaging, acting for the
+number, for the inbound topic's messages; CloudWatch Logs for log groups; ...); and, where a
+flow takes one-use codes, their HMAC key (another key spec). A principal outside the stack
+gets the data key only through the service it was granted (``grant_key_via_service``).
 """
 
 from __future__ import annotations

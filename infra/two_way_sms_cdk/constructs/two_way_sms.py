@@ -30,10 +30,10 @@ from two_way_sms_cdk.lambda_code import extensions_layer
 class TwoWaySms(Construct):
     """The two-way path and its delivery events, around one message ledger.
 
-    Keys, one per trust boundary: the inbound topic's own key (End User Messaging uses it to
-    publish), one data key (``data_key``) for everything the stack stores — tables, queues,
-    the stream, logs, buckets, the business bus, the alarm topic — and, when a flow takes
-    one-use codes, their HMAC key (``conversations.codes_key``). Applications granted a queue
+    Keys: one data key (``data_key``) for the inbound topic and everything the stack stores —
+    tables, queues, the stream, logs, buckets, the business bus, the alarm topic — which End
+    User Messaging may use for the inbound topic's messages only (their encryption context),
+    and, when a flow takes one-use codes, their HMAC key (``conversations.codes_key``). Applications granted a queue
     or a table (``outbound_sender.grant_enqueue``, ``grant_read_outcomes``) get the data key
     only through SQS or DynamoDB (``kms:ViaService``), so only for what IAM gives them.
     ``events_key`` and ``outbound_key`` name the data key too (they were keys of their own).
@@ -72,7 +72,7 @@ class TwoWaySms(Construct):
 
     :param config: the validated configuration (``TwoWaySmsConfig.from_config`` or ``load_config``).
     :param existing_topic: publish inbound messages to this topic instead of a new one.
-    :param existing_topic_key: encrypt the new topic with this key instead of a new one.
+    :param existing_topic_key: encrypt the new topic with this key instead of the data key.
     """
 
     def __init__(
@@ -99,11 +99,23 @@ class TwoWaySms(Construct):
             if config.inbound.test_publisher_role_arn
             else None
         )
+        # One key for everything the stack stores and the inbound topic: a key costs $1 a month
+        # (+$2 after two rotations), and separate keys drew no line that IAM and the key policy's
+        # conditions do not draw already (End User Messaging may use it for the topic's messages
+        # only). "EventsKey" is the id it always had: the ledger, stream and bus stay on it, the
+        # others moved to it.
+        self.data_key = new_key(
+            self,
+            "EventsKey",
+            "Encrypts what the two-way SMS stack stores and receives: the inbound topic, tables, queues, the "
+            "delivery event stream, logs, buckets, the business event bus and the alarm topic",
+        )
+        self.events_key = self.outbound_key = self.data_key
         self.inbound_topic = EncryptedInboundTopic(
             self,
             "InboundTopic",
             existing_topic=existing_topic,
-            existing_key=existing_topic_key,
+            existing_key=existing_topic_key or (None if existing_topic else self.data_key),
             test_publisher=test_publisher,
         )
         origination = config.origination
@@ -129,16 +141,6 @@ class TwoWaySms(Construct):
         self.inbound_topic.restrict_sources(self.number.inbound_source_arns, self.number.inbound_key_source_arns)
         self.configuration_set = ReplyConfigurationSet(self, "ReplyConfigurationSet")
         delivery = config.delivery_events
-        # One key for everything the stack stores: a key costs $1 a month (+$2 after two
-        # rotations), and separate keys drew no line IAM does not draw already. "EventsKey" is
-        # the id it always had: the ledger, stream and bus stay on it, the others move to it.
-        self.data_key = new_key(
-            self,
-            "EventsKey",
-            "Encrypts what the two-way SMS stack stores: tables, queues, the delivery event stream, logs, "
-            "buckets, the business event bus and the alarm topic",
-        )
-        self.events_key = self.outbound_key = self.data_key
         protect = config.protect
         self.protect_configuration = SmsProtectConfiguration(
             self,
@@ -181,10 +183,11 @@ class TwoWaySms(Construct):
             if extensions is not None
             else None
         )
+        # By its ARN: the queue's key (the data key, the topic's too) names the topic in its policy.
         self.inbound_processor = InboundProcessor(
             self,
             "InboundProcessor",
-            topic=self.inbound_topic.topic,
+            topic=self.inbound_topic.topic_by_arn,
             number=self.number,
             configuration_set=self.configuration_set,
             message_type=config.message_type,
@@ -198,6 +201,11 @@ class TwoWaySms(Construct):
             hard_stop_budget_usd=config.monitoring.monthly_budget_usd if config.monitoring.hard_stop else None,
             reply_limits=config.inbound.reply_limits,
         )
+        # Known by its ARN only, the topic must exist before its subscription.
+        topic_resource = self.inbound_topic.topic.node.default_child
+        for child in self.inbound_processor.node.find_all():
+            if isinstance(child, sns.Subscription) and topic_resource is not None:
+                child.node.add_dependency(topic_resource)
         outbound = config.outbound
         self.outbound_sender = OutboundSender(
             self,
@@ -305,6 +313,7 @@ class TwoWaySms(Construct):
             alarm_emails=monitoring.alarm_emails,
             encryption_key=self.data_key,
             dashboard=monitoring.dashboard,
+            alarm_on_function_errors=monitoring.function_error_alarms,
             monthly_budget_usd=monitoring.monthly_budget_usd,
             delivery_failure_rate_percent=monitoring.delivery_failure_rate_percent,
         )
