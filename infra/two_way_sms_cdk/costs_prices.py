@@ -212,8 +212,8 @@ KEY_BOUNDARIES: dict[str, str] = {
     "topic": "an inbound topic's own, which End User Messaging (sms-voice) uses to publish (a topic key passed in)",
     "codes": "the HMAC key of one-use codes (a flow takes codes): another key spec, it cannot encrypt",
     "data": (
-        "the data key of every store and of the inbound topic (End User Messaging may use it for that "
-        "topic's messages only): CloudWatch Logs takes only a customer-managed key, and the HIPAA, NIST "
+        "the data key of every store and of the inbound topic (End User Messaging may use it for SNS "
+        "topics' messages only): CloudWatch Logs takes only a customer-managed key, and the HIPAA, NIST "
         "and PCI packs want log groups encrypted"
     ),
 }

@@ -17,10 +17,9 @@ STATEFUL_LOGICAL_IDS = {
     "protect configuration": ("AWS::SMSVOICE::ProtectConfiguration", "TwoWaySmsProtectConfiguration852F73DD"),
     "inbound topic": ("AWS::SNS::Topic", "TwoWaySmsInboundTopicCEF1F000"),
     # The topic's own key (TwoWaySmsInboundTopicKeyAD023772) left the template on purpose (issue 15): the
-    # topic is on the data key, which End User Messaging may use for that topic's messages only. The
-    # topic got a name (its ARN is in the data key's policy), so it is REPLACED once: a new topic, the
-    # number's two-way channel and the subscription follow it. CloudFormation keeps the old key (Retain):
-    # schedule its deletion once the old topic is gone (README "Upgrading to one data key").
+    # topic moved to the data key in place (KmsMasterKeyId), which End User Messaging may use for SNS
+    # topics' messages only. CloudFormation keeps the old key (Retain): schedule its deletion after the
+    # deploy (README "Upgrading to one data key").
     "contacts table": ("AWS::DynamoDB::Table", "TwoWaySmsInboundProcessorContacts8B6FFE76"),
     # The idempotency table (TwoWaySmsInboundProcessorIdempotency9C9AB2DE) is gone (issue 12): it held
     # records that expire; the reply log in the contacts table and the send claims replace it.

@@ -19,6 +19,7 @@ from aws_cdk.assertions import Match, Template
 from tests.infra.synth import EXISTING_POOL_ID, FEATURE_FLAGS, TEST_PUBLISHER_ROLE_ARN, Synthesized
 from tests.infra.test_outbound import environment, granting, role_statements, settings_from
 from tests.infra.test_template import (
+    account_arn,
     arn_of,
     as_list,
     inbound_function,
@@ -38,6 +39,7 @@ from two_way_sms_cdk.constructs.inbound_processor import (
 from two_way_sms_cdk.constructs.protect_configuration import SmsProtectConfiguration
 from two_way_sms_cdk.constructs.reply_configuration_set import ReplyConfigurationSet
 from two_way_sms_cdk.constructs.two_way_number import TwoWayNumber
+from two_way_sms_cdk.constructs.two_way_sms import TwoWaySms
 from two_way_sms_cdk.sms_countries import NOT_ISO_3166_REGIONS, SMS_COUNTRY_CODES
 
 CONTACTS_FORBIDDEN = {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
@@ -378,16 +380,14 @@ def test_an_existing_identity_is_pinned_by_its_arn_in_the_topic_and_key_policies
         for s in key_policy(synth, built(synth).inbound_topic.encryption_key)
         if s.get("Sid") == "AllowEndUserMessagingToEncrypt"
     ]
-    assert key_grant["Condition"]["ArnLike"] == {"aws:SourceArn": expected}
-
-
-def topic_arn_by_name(synth):
-    """The inbound topic's ARN from its name, as the data key's and queues' policies write it."""
-    return synth.stack.resolve(built(synth).inbound_topic.topic_by_arn.topic_arn)
+    assert key_grant["Condition"]["ArnLike"] == {
+        "aws:SourceArn": expected,
+        "kms:EncryptionContext:aws:sns:topicArn": account_arn("sns", "*"),
+    }
 
 
 def test_only_the_topic_may_send_to_the_inbound_queue(default):
-    topic = topic_arn_by_name(default)
+    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
     dead_letters = arn_of(queue_id(default, "dead_letter_queue"))
     (deny,) = [
         s
@@ -399,7 +399,7 @@ def test_only_the_topic_may_send_to_the_inbound_queue(default):
 
 
 def test_only_the_topic_may_send_to_the_subscription_dead_letter_queue(default):
-    topic = topic_arn_by_name(default)
+    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
     (deny,) = [
         s
         for s in queue_policy_statements(default, queue_id(default, "subscription_dead_letter_queue"))
@@ -408,13 +408,40 @@ def test_only_the_topic_may_send_to_the_subscription_dead_letter_queue(default):
     assert deny["Condition"] == {"ArnNotEquals": {"aws:SourceArn": [topic]}}
 
 
-def test_sns_may_decrypt_with_the_queue_key_for_the_inbound_topic_only(default):
-    topic = topic_arn_by_name(default)
+def test_sns_may_use_the_data_key_for_this_accounts_topics_only_and_the_queue_takes_the_inbound_topics(default):
+    """The topic is on the data key too: naming it in the key's policy would be a circular dependency,
+    so the key holds SNS to this account's topics, and the queue's policy to the inbound topic."""
     sns_statements = [
         s
         for s in key_policy(default, built(default).inbound_processor.encryption_key)
         if s.get("Principal") == {"Service": "sns.amazonaws.com"}
     ]
+    assert [(s["Effect"], s.get("Condition")) for s in sns_statements] == [
+        ("Allow", None),  # what CDK's SQS subscription adds without the restrictSqsDescryption flag
+        ("Deny", {"ArnNotLike": {"aws:SourceArn": account_arn("sns", "*")}}),
+    ]
+    topic = {"Ref": default.logical_id(built(default).inbound_topic.topic)}
+    (deny,) = [
+        s
+        for s in queue_policy_statements(default, queue_id(default, "queue"))
+        if s.get("Sid") == "DenySendingButFromTheTopic"
+    ]
+    assert topic in deny["Condition"]["ArnNotEquals"]["aws:SourceArn"]
+
+
+def test_with_a_topic_key_of_its_own_sns_may_use_the_data_key_for_the_inbound_topic_only():
+    """An existing topic key passed to ``TwoWaySms``: the data key's statement names the topic."""
+    stack = cdk.Stack(cdk.App(context=FEATURE_FLAGS), "OwnTopicKey")
+    topic_key = kms.Key(stack, "TopicKey", enable_key_rotation=True)
+    sms = TwoWaySms(stack, "Sms", config=_config(), existing_topic_key=topic_key)
+    template = Template.from_stack(stack).to_json()
+    data_key = template["Resources"][stack.get_logical_id(sms.data_key.node.default_child)]
+    sns_statements = [
+        s
+        for s in data_key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "sns.amazonaws.com"}
+    ]
+    topic = {"Ref": stack.get_logical_id(sms.inbound_topic.topic.node.default_child)}
     assert [(s["Effect"], s["Condition"]) for s in sns_statements] == [
         ("Allow", {"ArnEquals": {"aws:SourceArn": topic}})
     ]
@@ -430,11 +457,15 @@ def _standalone_processor(flags: dict[str, Any]) -> Template:
     return Template.from_stack(stack)
 
 
-def _responder():
+def _config():
     from tests.infra.test_config import config
     from two_way_sms_cdk.config import parse_config
 
-    return parse_config(config()).responder
+    return parse_config(config())
+
+
+def _responder():
+    return _config().responder
 
 
 def test_without_the_feature_flag_a_deny_restricts_sns_to_the_topic_just_the_same():
@@ -468,8 +499,9 @@ def test_with_the_feature_flag_no_deny_is_needed():
     assert "DenySnsButForTheInboundTopic" not in json.dumps(template.to_json())
 
 
-def test_the_stack_sets_the_feature_flag_for_its_own_constructs(default):
-    assert cdk.FeatureFlags.of(built(default).inbound_topic.topic).is_enabled(RESTRICT_SQS_DECRYPTION_FLAG)
+def test_the_stack_sets_the_feature_flag_off_for_a_topic_on_the_data_key_whatever_the_apps_flags(default):
+    """On, CDK's statement would name the topic in the policy of the key the topic is on: a cycle."""
+    assert not cdk.FeatureFlags.of(built(default).inbound_topic.topic).is_enabled(RESTRICT_SQS_DECRYPTION_FLAG)
 
 
 def test_the_archive_role_trusts_end_user_messaging_for_configuration_sets_only(default):

@@ -29,14 +29,15 @@ def arn_of(logical_id: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
-def sms_voice_arn(resource: str) -> dict[str, Any]:
+def account_arn(service: str, resource: str) -> dict[str, Any]:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>`` as the template writes it."""
     return {
         "Fn::Join": [
             "",
             [
                 "arn:",
                 {"Ref": "AWS::Partition"},
-                ":sms-voice:",
+                f":{service}:",
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
@@ -44,6 +45,10 @@ def sms_voice_arn(resource: str) -> dict[str, Any]:
             ],
         ]
     }
+
+
+def sms_voice_arn(resource: str) -> dict[str, Any]:
+    return account_arn("sms-voice", resource)
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,11 +87,6 @@ def inbound_topic_policy(synth: Synthesized) -> dict[str, Any]:
         p for p in synth.of_type("AWS::SNS::TopicPolicy").values() if p["Properties"]["Topics"] == [{"Ref": topic_id}]
     ]
     return policy
-
-
-def topic_arn_by_name(synth: Synthesized) -> Any:
-    """The inbound topic's ARN as policies on its key write it: from its name, not a Ref."""
-    return synth.stack.resolve(synth.stack.two_way_sms.inbound_topic.topic_by_arn.topic_arn)
 
 
 def topic_key_id(synth: Synthesized) -> str:
@@ -155,21 +155,21 @@ def test_topic_key_rotates(default):
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
-def test_the_topics_key_lets_end_user_messaging_encrypt_for_this_topic_and_this_accounts_numbers_only(default):
+def test_topic_key_lets_end_user_messaging_encrypt_topic_messages_for_this_accounts_numbers_only(default):
     """Any phone number of the account and region: the new number's own ARN would be a circular
-    dependency (key -> topic -> number -> key). The topic's messages only (their encryption
-    context): the key is the data key of every store too."""
+    dependency (key -> topic -> number -> key)."""
     key = default.resources[topic_key_id(default)]
     granted = [s for s in statements(key["Properties"]["KeyPolicy"]) if s.get("Principal") == {"Service": SMS_VOICE}]
     assert len(granted) == 1
     assert granted[0]["Effect"] == "Allow"
     assert sorted(as_list(granted[0]["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert granted[0]["Condition"] == {
-        "StringEquals": {
-            "aws:SourceAccount": {"Ref": "AWS::AccountId"},
-            "kms:EncryptionContext:aws:sns:topicArn": topic_arn_by_name(default),
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {
+            "aws:SourceArn": [sms_voice_arn("phone-number/*")],
+            # SNS topics' messages only: the key is the data key of every store too.
+            "kms:EncryptionContext:aws:sns:topicArn": account_arn("sns", "*"),
         },
-        "ArnLike": {"aws:SourceArn": [sms_voice_arn("phone-number/*")]},
     }
 
 
@@ -274,19 +274,7 @@ def test_subscription_delivers_sns_envelopes_to_the_inbound_queue(default):
     assert subscription["Protocol"] == "sqs"
     assert subscription.get("RawMessageDelivery", False) is False
     assert subscription["Endpoint"] == arn_of(queue_id(default, "queue"))
-    assert subscription["TopicArn"] == topic_arn_by_name(default)
-
-
-def test_the_topic_is_named_so_that_policies_on_its_own_key_name_it_without_a_reference(default):
-    """The data key encrypts the topic and names it in its policy: a Ref would be a circular dependency."""
-    topic = inbound_topic(default)["Properties"]
-    arn = topic_arn_by_name(default)
-    assert arn["Fn::Join"][1][-1] == f":{topic['TopicName']}"
-    assert topic["TopicName"].startswith("TwoWaySms-InboundTopic-")
-    subscriptions = default.of_type("AWS::SNS::Subscription").values()
-    [subscription] = [s for s in subscriptions if s["Properties"]["TopicArn"] == arn]
-    # Known by its ARN only, the topic must exist before the subscription to it.
-    assert default.logical_id(default.stack.two_way_sms.inbound_topic.topic) in subscription["DependsOn"]
+    assert subscription["TopicArn"] == {"Ref": default.logical_id(default.stack.two_way_sms.inbound_topic.topic)}
 
 
 def test_subscription_sends_undeliverable_messages_to_its_dead_letter_queue(default):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -72,3 +72,22 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
         )
     )
     setattr(key, _MARK, True)
+
+
+def limit_sns_to_this_accounts_topics(key: kms.Key) -> None:
+    """Denies ``sns.amazonaws.com`` the key but for deliveries from this account's topics (``aws:SourceArn``).
+
+    For a key an SQS subscription's queue shares with its topic: the statement CDK adds for the
+    subscription cannot name the topic there (a circular dependency), so it names none; this
+    Deny keeps SNS acting for other accounts out. Which topic may send stays the queue policy's.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenySnsButForThisAccountsTopics",
+            effect=iam.Effect.DENY,
+            principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={"ArnNotLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"}},
+        )
+    )

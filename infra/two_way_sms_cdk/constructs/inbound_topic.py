@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, Names, RemovalPolicy, Stack
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,9 +16,8 @@ from two_way_sms_cdk.constructs.policies import regional_arn, source_conditions
 from two_way_sms_cdk.lazy import lazy_list
 
 SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
-# SNS encrypts each message under a data key made with this context; a key policy can hold a
-# publisher to one topic with it (AWS's pattern for a service publishing to an encrypted topic:
-# docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html).
+# SNS encrypts each message under a data key made with this context (AWS's pattern for a service
+# publishing to an encrypted topic: docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html).
 SNS_TOPIC_CONTEXT = "kms:EncryptionContext:aws:sns:topicArn"
 
 
@@ -38,15 +37,11 @@ class EncryptedInboundTopic(Construct):
 
     Defaults: a new customer-managed symmetric KMS key with yearly rotation, whose key
     policy lets ``sms-voice.amazonaws.com`` use it (``kms:GenerateDataKey*``,
-    ``kms:Decrypt``) for this topic's messages only (their encryption context); a topic
-    policy that lets it publish; both limited to this account (``aws:SourceAccount``) and
-    to the identity that answers (``aws:SourceArn``, see ``restrict_sources``; until then
-    any End User Messaging resource of this account and region); HTTPS-only publishing.
-
-    The topic is named (``topic_name``, default: from the stack and construct path) so
-    that its ARN is known without referring to it (``topic_by_arn``): the key's policy
-    names the topic, and a key shared with the topic's subscribers (``existing_key``, the
-    stack's data key) would otherwise depend on the topic that depends on it.
+    ``kms:Decrypt``) for SNS topics' messages only (their encryption context names a topic
+    of this account and region: the key may be shared with stores it must not read); a
+    topic policy that lets it publish; both limited to this account (``aws:SourceAccount``)
+    and to the identity that answers (``aws:SourceArn``, see ``restrict_sources``; until
+    then any End User Messaging resource of this account and region); HTTPS-only publishing.
 
     Only End User Messaging speaks for a customer: the topic policy also DENIES
     ``sns:Publish`` to every IAM principal of any account (which an identity policy such as
@@ -57,8 +52,8 @@ class EncryptedInboundTopic(Construct):
     FIFO topics are not supported by two-way SMS, so none is made.
 
     :param existing_key: encrypt a new topic with this key instead of creating one (its
-        policy gets the statement above). For an imported key CDK cannot edit the key
-        policy: it must already grant the service.
+        policy gets the statement above: ``TwoWaySms`` gives its data key). For an imported
+        key CDK cannot edit the key policy: it must already grant the service.
     :param existing_topic: use this topic instead of creating one (``existing_key`` must
         then be omitted). For an imported topic CDK cannot edit its policy either.
     :param test_publisher: a role that may publish test messages too (it still needs
@@ -73,7 +68,6 @@ class EncryptedInboundTopic(Construct):
         *,
         existing_topic: sns.ITopic | None = None,
         existing_key: kms.IKey | None = None,
-        topic_name: str | None = None,
         topic_display_name: str | None = None,
         test_publisher: iam.IRole | None = None,
     ) -> None:
@@ -89,10 +83,7 @@ class EncryptedInboundTopic(Construct):
         self.encryption_key: kms.IKey | None = None
         if existing_topic is not None:
             self.topic: sns.ITopic = existing_topic
-            self.topic_by_arn: sns.ITopic = existing_topic
         else:
-            name = topic_name or Names.unique_resource_name(self, max_length=256, separator="-")
-            arn = Stack.of(self).format_arn(service="sns", resource=name)
             self.encryption_key = existing_key or kms.Key(
                 self,
                 "Key",
@@ -106,20 +97,17 @@ class EncryptedInboundTopic(Construct):
                     principals=[iam.ServicePrincipal(SMS_VOICE_PRINCIPAL)],
                     actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                     resources=["*"],  # in a key policy "*" means this key
-                    conditions=_with_context(sms_voice_conditions(key_source_arns), arn),
+                    # Not this topic's own ARN: a Ref in its key's policy would be a circular dependency.
+                    conditions=_for_sns_topics(sms_voice_conditions(key_source_arns)),
                 )
             )
             self.topic = sns.Topic(
                 self,
                 "Topic",
-                topic_name=name,
                 display_name=topic_display_name,
                 master_key=self.encryption_key,
                 enforce_ssl=True,
             )
-            # The same topic by its ARN, for subscribers whose key policy names it: a subscription
-            # made through it must depend on ``topic`` itself (``TwoWaySms`` does).
-            self.topic_by_arn = sns.Topic.from_topic_arn(self, "ByArn", arn)
         publish = {"actions": ["sns:Publish"], "resources": [self.topic.topic_arn]}
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
@@ -176,6 +164,6 @@ class EncryptedInboundTopic(Construct):
         return self.topic.metric_number_of_notifications_failed(**{"statistic": "Sum", **kwargs})
 
 
-def _with_context(conditions: dict[str, dict[str, object]], topic_arn: str) -> dict[str, dict[str, object]]:
-    """``conditions`` and: the data key is for this topic's messages (a key shared with other stores)."""
-    return {**conditions, "StringEquals": {**conditions.get("StringEquals", {}), SNS_TOPIC_CONTEXT: topic_arn}}
+def _for_sns_topics(conditions: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """``conditions``, and: for SNS topics of this account and region (the key may encrypt other stores)."""
+    return {**conditions, "ArnLike": {**conditions.get("ArnLike", {}), SNS_TOPIC_CONTEXT: regional_arn("sns", "*")}}

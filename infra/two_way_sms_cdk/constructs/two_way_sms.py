@@ -14,7 +14,7 @@ from two_way_sms_cdk.config import ExistingOrigination, TwoWaySmsConfig
 from two_way_sms_cdk.constructs.campaigns import Campaigns
 from two_way_sms_cdk.constructs.conversations import Conversations
 from two_way_sms_cdk.constructs.delivery_events import DeliveryEvents
-from two_way_sms_cdk.constructs.encryption import new_key
+from two_way_sms_cdk.constructs.encryption import limit_sns_to_this_accounts_topics, new_key
 from two_way_sms_cdk.constructs.event_archive import EventArchive
 from two_way_sms_cdk.constructs.inbound_processor import RESTRICT_SQS_DECRYPTION_FLAG, InboundProcessor
 from two_way_sms_cdk.constructs.inbound_topic import EncryptedInboundTopic
@@ -32,10 +32,11 @@ class TwoWaySms(Construct):
 
     Keys: one data key (``data_key``) for the inbound topic and everything the stack stores —
     tables, queues, the stream, logs, buckets, the business bus, the alarm topic — which End
-    User Messaging may use for the inbound topic's messages only (their encryption context),
-    and, when a flow takes one-use codes, their HMAC key (``conversations.codes_key``). Applications granted a queue
-    or a table (``outbound_sender.grant_enqueue``, ``grant_read_outcomes``) get the data key
-    only through SQS or DynamoDB (``kms:ViaService``), so only for what IAM gives them.
+    User Messaging may use for SNS topics' messages only (their encryption context), never to
+    read a store, and, when a flow takes one-use codes, their HMAC key
+    (``conversations.codes_key``). Applications granted a queue or a table
+    (``outbound_sender.grant_enqueue``, ``grant_read_outcomes``) get the data key only through
+    SQS or DynamoDB (``kms:ViaService``), so only for what IAM gives them.
     ``events_key`` and ``outbound_key`` name the data key too (they were keys of their own).
 
     Inbound: number -> encrypted topic -> queue -> inbound function, which records every
@@ -85,9 +86,13 @@ class TwoWaySms(Construct):
         existing_topic_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Before any child exists: the SQS subscription's decryption statement names the topic,
-        # whatever the app's flags (inbound_processor.py does the same without it, with a Deny).
-        self.node.set_context(RESTRICT_SQS_DECRYPTION_FLAG, True)
+        # Before any child exists. A topic on a key of its own: the SQS subscription's decryption
+        # statement on the data key names the topic, whatever the app's flags. A topic on the data
+        # key: that Ref would be a circular dependency (key -> topic -> key), so SNS is held to this
+        # account's topics by a Deny (``limit_sns_to_this_accounts_topics``), and the queue's policy
+        # still takes this topic's messages only.
+        topic_on_data_key = existing_topic is None and existing_topic_key is None
+        self.node.set_context(RESTRICT_SQS_DECRYPTION_FLAG, not topic_on_data_key)
         self.config = config
         test_publisher = (
             iam.Role.from_role_arn(
@@ -183,11 +188,10 @@ class TwoWaySms(Construct):
             if extensions is not None
             else None
         )
-        # By its ARN: the queue's key (the data key, the topic's too) names the topic in its policy.
         self.inbound_processor = InboundProcessor(
             self,
             "InboundProcessor",
-            topic=self.inbound_topic.topic_by_arn,
+            topic=self.inbound_topic.topic,
             number=self.number,
             configuration_set=self.configuration_set,
             message_type=config.message_type,
@@ -201,11 +205,8 @@ class TwoWaySms(Construct):
             hard_stop_budget_usd=config.monitoring.monthly_budget_usd if config.monitoring.hard_stop else None,
             reply_limits=config.inbound.reply_limits,
         )
-        # Known by its ARN only, the topic must exist before its subscription.
-        topic_resource = self.inbound_topic.topic.node.default_child
-        for child in self.inbound_processor.node.find_all():
-            if isinstance(child, sns.Subscription) and topic_resource is not None:
-                child.node.add_dependency(topic_resource)
+        if topic_on_data_key:
+            limit_sns_to_this_accounts_topics(self.data_key)
         outbound = config.outbound
         self.outbound_sender = OutboundSender(
             self,
