@@ -75,6 +75,7 @@ class IdleCostTable:
     rotation_growth_usd: Decimal = Decimal(0)  # added by key rotation from the third year on
     notes: tuple[str, ...] = field(default=())
     key_boundaries: tuple[str, ...] = field(default=())  # each key's kind (``key_boundary``), as the template has them
+    left_out: tuple[str, ...] = field(default=())  # the package's opt-ins this template leaves off, each with its price
 
     @property
     def total_usd(self) -> Decimal:
@@ -228,7 +229,42 @@ def idle_cost_table(template: Mapping[str, Any]) -> IdleCostTable:
             rows.append(_free(resource_type, _plural(resource_type), len(found), prices.NO_IDLE_COST[resource_type]))
         else:
             rows.append(_unpriced(resource_type, _plural(resource_type), len(found)))
-    return IdleCostTable(tuple(rows), free_tier, rotation_growth, tuple(notes), tuple(sorted(boundaries)))
+    return IdleCostTable(
+        tuple(rows), free_tier, rotation_growth, tuple(notes), tuple(sorted(boundaries)), opt_ins_left_out(resources)
+    )
+
+
+def opt_ins_left_out(resources: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """What a two-way SMS stack's config could add, priced, when the template leaves it off: the
+    dashboard, the function-error alarms, the HMAC key of a flow's one-use codes. Nothing for a
+    template without the package's functions."""
+    functions = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and str(r.get("Properties", {}).get("Handler", "")).startswith("two_way_sms.handlers.")
+    ]
+    if not functions:
+        return ()
+    types = [r["Type"] for r in resources.values()]
+    alarms = [r.get("Properties", {}) for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    keys = [r.get("Properties", {}) for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    left_out = []
+    if "AWS::CloudWatch::Dashboard" not in types:
+        left_out.append(f"the dashboard +{money(prices.DASHBOARD.usd)} (monitoring.dashboard)")
+    if not any(_watches_lambda_errors(alarm) for alarm in alarms):
+        left_out.append(
+            f"an alarm per function that keeps failing +{money(len(functions) * prices.ALARM_METRIC.usd)} "
+            f"({len(functions)} functions, monitoring.function_error_alarms)"
+        )
+    if not any(key_boundary(key) == "codes" for key in keys):
+        left_out.append(f"a flow that takes one-use codes (transaction) +{money(prices.KMS_KEY.usd)} (their HMAC key)")
+    return tuple(left_out)
+
+
+def _watches_lambda_errors(alarm: Mapping[str, Any]) -> bool:
+    metrics = [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if "MetricStat" in q] or [alarm]
+    return any(m.get("Namespace") == "AWS/Lambda" and m.get("MetricName") == "Errors" for m in metrics)
 
 
 def key_boundary(properties: Mapping[str, Any]) -> str:
@@ -466,6 +502,8 @@ def format_table(table: IdleCostTable, *, indent: str = "") -> list[str]:
     goal, *in_the_way = table.goal_lines()
     lines.append(f"{indent}{goal}")
     lines.extend(f"{indent}  {line}" for line in in_the_way)
+    if table.left_out:
+        lines.append(f"{indent}Opt-ins left off, each alone: {'; '.join(table.left_out)}")
     if table.unpriced:
         lines.append(f"{indent}UNPRICED resource types (not in the price table): {', '.join(table.unpriced)}")
     free = ", ".join(f"{row.resource_type.removeprefix('AWS::')} x{row.resources}" for row in table.free)
@@ -500,6 +538,7 @@ def markdown_table(table: IdleCostTable) -> str:
         + f"**{goal}**\n"
         + "".join(f"\n- {line}" for line in in_the_way)
         + ("\n" if in_the_way else "")
+        + (f"\nOpt-ins left off, each alone: {'; '.join(table.left_out)}.\n" if table.left_out else "")
     )
 
 

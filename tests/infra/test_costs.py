@@ -129,3 +129,20 @@ def test_the_default_stack_meets_the_goal_and_what_it_left_out_is_priced_apart(d
     by_type = {row.resource_type: row.monthly_usd for row in opted_in.rows}
     assert by_type["AWS::KMS::Key"] == 2 * costs_prices.KMS_KEY.usd  # the data key and the codes' HMAC key
     assert by_type["AWS::CloudWatch::Dashboard"] == costs_prices.DASHBOARD.usd
+
+
+def test_the_table_prices_each_opt_in_the_stack_leaves_off(default, toll_free_self_managed) -> None:
+    """The default stack: no dashboard, no function-error alarms, no flow that takes codes; the variant has all three."""
+    table = costs.idle_cost_table(default.template.to_json())
+    assert table.left_out == (
+        "the dashboard +$3.00 (monitoring.dashboard)",
+        "an alarm per function that keeps failing +$0.40 (4 functions, monitoring.function_error_alarms)",
+        "a flow that takes one-use codes (transaction) +$1.00 (their HMAC key)",
+    )
+    assert any(line.startswith("Opt-ins left off, each alone: the dashboard") for line in costs.format_table(table))
+    assert costs.idle_cost_table(toll_free_self_managed.template.to_json()).left_out == ()
+
+
+def test_a_template_without_the_packages_functions_has_no_opt_ins_to_price() -> None:
+    template = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {}}}}
+    assert costs.idle_cost_table(template).left_out == ()
