@@ -132,7 +132,7 @@ def test_the_default_stack_meets_the_goal_and_what_it_left_out_is_priced_apart(d
 
 
 def test_the_table_prices_each_opt_in_the_stack_leaves_off(default, toll_free_self_managed) -> None:
-    """The default stack: no dashboard, no function-error alarms, no flow that takes codes; the variant has all three."""
+    """The default stack has no dashboard, function-error alarms or flow that takes codes; the variant all three."""
     table = costs.idle_cost_table(default.template.to_json())
     assert table.left_out == (
         "the dashboard +$3.00 (monitoring.dashboard)",
