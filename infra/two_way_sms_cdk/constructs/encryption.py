@@ -3,7 +3,7 @@
 What ``TwoWaySms`` builds: one data key for the inbound topic and everything the stack stores
 (tables, queues, the stream, logs, buckets, the bus, the alarm topic), used by the stack's own
 functions and by AWS services for their own data only (End User Messaging, acting for the
-number, for the inbound topic's messages; CloudWatch Logs for log groups; ...); and, where a
+number, for SNS topics' messages; CloudWatch Logs for log groups; ...); and, where a
 flow takes one-use codes, their HMAC key (another key spec). A principal outside the stack
 gets the data key only through the service it was granted (``grant_key_via_service``).
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Aws, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from two_way_sms_cdk.constructs.policies import regional_arn
 
 _LOGS_STATEMENT_ID = "AllowCloudWatchLogs"
 _MARK = "_two_way_sms_allows_logs"  # set on a key object once its policy has the statement
@@ -88,6 +90,6 @@ def limit_sns_to_this_accounts_topics(key: kms.Key) -> None:
             principals=[iam.ServicePrincipal("sns.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=["*"],  # in a key policy "*" means this key
-            conditions={"ArnNotLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"}},
+            conditions={"ArnNotLike": {"aws:SourceArn": regional_arn("sns", "*")}},
         )
     )
