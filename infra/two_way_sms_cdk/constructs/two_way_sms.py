@@ -106,9 +106,9 @@ class TwoWaySms(Construct):
         )
         # One key for everything the stack stores and the inbound topic: a key costs $1 a month
         # (+$2 after two rotations), and separate keys drew no line that IAM and the key policy's
-        # conditions do not draw already (End User Messaging may use it for the topic's messages
-        # only). "EventsKey" is the id it always had: the ledger, stream and bus stay on it, the
-        # others moved to it.
+        # conditions do not draw already (End User Messaging may use it for SNS topics' messages
+        # only, never a store's). "EventsKey" is the id it always had: the ledger, stream and bus
+        # stay on it, the others moved to it.
         self.data_key = new_key(
             self,
             "EventsKey",
@@ -120,7 +120,7 @@ class TwoWaySms(Construct):
             self,
             "InboundTopic",
             existing_topic=existing_topic,
-            existing_key=existing_topic_key or (None if existing_topic else self.data_key),
+            existing_key=self.data_key if topic_on_data_key else existing_topic_key,
             test_publisher=test_publisher,
         )
         origination = config.origination
